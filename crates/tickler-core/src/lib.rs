@@ -1,0 +1,19 @@
+//! Tickler's domain: the vocabulary of contracts, plans and reminders, the time rules that
+//! turn a plan step into a send instant, and the rules of a reminder's life cycle.
+//!
+//! Everything here is pure: no I/O, no async, no clock reads (the [`clock::Clock`] is injected).
+
+pub mod backoff;
+pub mod catch_up;
+pub mod clock;
+pub mod email;
+pub mod error;
+pub mod language;
+pub mod money;
+pub mod plan;
+pub mod reminder;
+pub mod schedule;
+pub mod term;
+pub mod time_zone;
+
+pub use error::ValidationError;

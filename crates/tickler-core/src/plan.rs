@@ -1,0 +1,214 @@
+use std::{fmt, str::FromStr};
+
+use jiff::civil::Time;
+use serde::{Deserialize, Serialize};
+
+use crate::ValidationError;
+
+/// The date a step counts its offset from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Anchor {
+    EndDate,
+    StartDate,
+    NoticeDate,
+    NextInvoiceDate,
+    InvoiceDueDate,
+}
+
+/// Whether an offset counts every calendar day or only business days (weekends and the
+/// organisation's holidays skipped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OffsetUnit {
+    CalendarDays,
+    BusinessDays,
+}
+
+/// Days from the anchor; negative is before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Offset {
+    pub days: i32,
+    pub unit: OffsetUnit,
+}
+
+impl Offset {
+    pub fn calendar(days: i32) -> Self {
+        Self {
+            days,
+            unit: OffsetUnit::CalendarDays,
+        }
+    }
+
+    pub fn business(days: i32) -> Self {
+        Self {
+            days,
+            unit: OffsetUnit::BusinessDays,
+        }
+    }
+}
+
+/// What happens when a step's time comes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// A timed email: sent at its time unless someone acts first.
+    Auto,
+    /// Never sent without approval; the owner is alerted at its time.
+    Approval,
+    /// A notice to the team only.
+    Internal,
+    /// A to-do for the owner.
+    Task,
+}
+
+/// Who a step's message goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Recipients {
+    pub customer: bool,
+    pub owner: bool,
+    pub team: bool,
+    pub cc_owner: bool,
+}
+
+impl Recipients {
+    pub const CUSTOMER_CC_OWNER: Recipients = Recipients {
+        customer: true,
+        owner: false,
+        team: false,
+        cc_owner: true,
+    };
+}
+
+/// One timed message of a plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// Stable name of the step within its plan, e.g. `before_60`; also the template's name.
+    pub key: String,
+    /// A short human label, e.g. "Acknowledgement of renewal".
+    pub label: String,
+    pub anchor: Anchor,
+    pub offset: Offset,
+    /// Local time of day in the customer's zone.
+    pub send_time: Time,
+    pub recipients: Recipients,
+    pub mode: Mode,
+    pub template: String,
+}
+
+/// A named sequence of steps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub name: String,
+    pub description: String,
+    pub steps: Vec<Step>,
+}
+
+pub const RENEWAL_PLAN: &str = "renewal";
+
+/// The plan a maintenance firm uses: four emails around the expiry date, all timed, to the
+/// customer with the salesperson in CC, at 09:00 local time.
+pub fn default_renewal_plan() -> Plan {
+    let step = |key: &str, label: &str, days: i32| Step {
+        key: key.to_string(),
+        label: label.to_string(),
+        anchor: Anchor::EndDate,
+        offset: Offset::calendar(days),
+        send_time: Time::constant(9, 0, 0, 0),
+        recipients: Recipients::CUSTOMER_CC_OWNER,
+        mode: Mode::Auto,
+        template: key.to_string(),
+    };
+    Plan {
+        name: RENEWAL_PLAN.to_string(),
+        description: "Four timed emails around a contract's expiry: 60, 30 and 7 days before, 7 days after."
+            .to_string(),
+        steps: vec![
+            step("before_60", "Acknowledgement of renewal", -60),
+            step("before_30", "Reminder: service expiring", -30),
+            step("before_7", "Notice of service expiration", -7),
+            step("after_7", "Thank you for your long use of our service", 7),
+        ],
+    }
+}
+
+macro_rules! text_enum {
+    ($ty:ty, $what:literal, { $($variant:path => $text:literal),+ $(,)? }) => {
+        impl $ty {
+            pub fn as_str(self) -> &'static str {
+                match self { $($variant => $text),+ }
+            }
+        }
+
+        impl FromStr for $ty {
+            type Err = ValidationError;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s.trim() {
+                    $($text => Ok($variant),)+
+                    other => Err(ValidationError::new(
+                        $what,
+                        format!(
+                            "unknown {} \"{}\" (expected {})",
+                            $what,
+                            other,
+                            [$($text),+].join(", ")
+                        ),
+                    )),
+                }
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use text_enum;
+
+text_enum!(Anchor, "anchor", {
+    Anchor::EndDate => "end_date",
+    Anchor::StartDate => "start_date",
+    Anchor::NoticeDate => "notice_date",
+    Anchor::NextInvoiceDate => "next_invoice_date",
+    Anchor::InvoiceDueDate => "invoice_due_date",
+});
+
+text_enum!(OffsetUnit, "offset unit", {
+    OffsetUnit::CalendarDays => "calendar_days",
+    OffsetUnit::BusinessDays => "business_days",
+});
+
+text_enum!(Mode, "mode", {
+    Mode::Auto => "auto",
+    Mode::Approval => "approval",
+    Mode::Internal => "internal",
+    Mode::Task => "task",
+});
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_plan_has_the_four_renewal_emails() {
+        let plan = default_renewal_plan();
+        let offsets: Vec<i32> = plan.steps.iter().map(|s| s.offset.days).collect();
+        assert_eq!(offsets, vec![-60, -30, -7, 7]);
+        assert!(plan.steps.iter().all(|s| s.mode == Mode::Auto
+            && s.anchor == Anchor::EndDate
+            && s.send_time == Time::constant(9, 0, 0, 0)
+            && s.recipients == Recipients::CUSTOMER_CC_OWNER));
+    }
+
+    #[test]
+    fn enums_round_trip_through_text() {
+        for mode in [Mode::Auto, Mode::Approval, Mode::Internal, Mode::Task] {
+            assert_eq!(mode.as_str().parse::<Mode>(), Ok(mode));
+        }
+        let err = "sometimes".parse::<Mode>().unwrap_err();
+        assert!(err.message.contains("auto, approval, internal, task"), "{err}");
+    }
+}
