@@ -15,5 +15,6 @@ pub mod reminder;
 pub mod schedule;
 pub mod term;
 pub mod time_zone;
+pub mod user;
 
 pub use error::ValidationError;

@@ -1,1 +1,175 @@
+//! Tickler's persistence: one schema on SQLite (the embedded default) and PostgreSQL, reached
+//! through sqlx's `Any` driver so that every query is written once. The only backend-specific
+//! SQL is how a write transaction starts and how claims lock rows.
 
+pub mod contracts;
+pub mod customers;
+mod error;
+pub mod events;
+pub mod plans;
+pub mod reminders;
+mod time;
+pub mod users;
+
+use std::{str::FromStr, time::Duration};
+
+pub use error::StoreError;
+use sqlx::{
+    AnyConnection, AnyPool, Transaction,
+    any::{AnyConnectOptions, AnyPoolOptions},
+};
+pub use time::{date_from_text, instant_from_millis};
+
+/// A connection from the pool, for reads and single statements.
+pub type Conn = sqlx::pool::PoolConnection<sqlx::Any>;
+/// A write transaction; commit it or it rolls back when dropped.
+pub type Tx = Transaction<'static, sqlx::Any>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The database: a pool and which backend it is.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+impl Store {
+    /// Connects to `url` (`sqlite://FILE` — created when missing — or `postgres://...`) and
+    /// applies the migrations.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        let store = Self::connect(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects without migrating.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = if url.starts_with("sqlite:") {
+            (Backend::Sqlite, sqlite_url_with_create(url))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Backend::Postgres, url.to_string())
+        } else {
+            return Err(StoreError::Config(format!(
+                "database URL must start with sqlite:// or postgres:// (got \"{}\")",
+                redact_url(url)
+            )));
+        };
+        let options = AnyConnectOptions::from_str(&url).map_err(|e| {
+            StoreError::Config(format!("bad database URL \"{}\": {e}", redact_url(&url)))
+        })?;
+        let pool_options = AnyPoolOptions::new()
+            .acquire_timeout(Duration::from_secs(30))
+            .max_connections(match backend {
+                // One writer at a time is all SQLite allows; a few readers beside it.
+                Backend::Sqlite => 4,
+                Backend::Postgres => 10,
+            });
+        let pool_options = match backend {
+            Backend::Sqlite => pool_options.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    sqlx::raw_sql(
+                        "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+                         PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                    )
+                    .execute(conn)
+                    .await?;
+                    Ok(())
+                })
+            }),
+            Backend::Postgres => pool_options,
+        };
+        let pool = pool_options.connect_with(options).await.map_err(|e| {
+            StoreError::Unavailable(format!("cannot open database {}: {e}", redact_url(&url)))
+        })?;
+        Ok(Store { pool, backend })
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Migration(e.to_string()))
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub async fn conn(&self) -> Result<Conn, StoreError> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`), so two writers queue on `busy_timeout` instead of failing when a read
+    /// lock would have to be upgraded.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// The connection type every query function takes: a pooled connection or a transaction.
+pub type Db = AnyConnection;
+
+fn sqlite_url_with_create(url: &str) -> String {
+    if url.contains("mode=") || url.contains(":memory:") {
+        url.to_string()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    }
+}
+
+/// The URL with any password replaced, for errors and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_show_in_urls() {
+        assert_eq!(
+            redact_url("postgres://tick:s3cret@db:5432/t"),
+            "postgres://tick:***@db:5432/t"
+        );
+        assert_eq!(redact_url("sqlite://tickler.db"), "sqlite://tickler.db");
+    }
+
+    #[test]
+    fn sqlite_files_are_created_on_first_use() {
+        assert_eq!(sqlite_url_with_create("sqlite://t.db"), "sqlite://t.db?mode=rwc");
+        assert_eq!(sqlite_url_with_create("sqlite://t.db?mode=ro"), "sqlite://t.db?mode=ro");
+    }
+}

@@ -1,0 +1,22 @@
+use std::{fmt, str::FromStr};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{ValidationError, plan::text_enum};
+
+/// What a member of the team may do: `admin` everything, `sales` their own contracts and
+/// reminders, `viewer` read only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    #[default]
+    Sales,
+    Viewer,
+}
+
+text_enum!(Role, "role", {
+    Role::Admin => "admin",
+    Role::Sales => "sales",
+    Role::Viewer => "viewer",
+});

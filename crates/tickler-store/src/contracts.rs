@@ -1,0 +1,233 @@
+//! Contracts and their terms.
+
+use jiff::{Timestamp, civil::Date};
+use serde::Serialize;
+use sqlx::AssertSqlSafe;
+
+use crate::{Db, StoreError, date_from_text, instant_from_millis, time::millis};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContractStatus {
+    Active,
+    Terminated,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Contract {
+    pub id: i64,
+    pub customer_id: i64,
+    pub title: String,
+    pub owner_id: Option<i64>,
+    pub plan_id: i64,
+    pub status: ContractStatus,
+    /// The current term: 1 for the first, +1 at each renewal.
+    pub term_number: i32,
+    pub start_date: Date,
+    pub end_date: Date,
+    pub amount_minor: Option<i64>,
+    pub currency: Option<String>,
+    pub custom_fields: serde_json::Map<String, serde_json::Value>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+pub struct NewContract<'a> {
+    pub customer_id: i64,
+    pub title: &'a str,
+    pub owner_id: Option<i64>,
+    pub plan_id: i64,
+    pub start_date: Date,
+    pub end_date: Date,
+    pub amount_minor: Option<i64>,
+    pub currency: Option<&'a str>,
+    pub custom_fields: &'a serde_json::Map<String, serde_json::Value>,
+}
+
+/// Inserts the contract and its first term.
+pub async fn insert(db: &mut Db, new: &NewContract<'_>, now: Timestamp) -> Result<i64, StoreError> {
+    let custom = serde_json::Value::Object(new.custom_fields.clone()).to_string();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO contracts (customer_id, title, owner_id, plan_id, status, term_number, \
+         start_date, end_date, amount_minor, currency, custom_fields, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, 'active', 1, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
+    )
+    .bind(new.customer_id)
+    .bind(new.title)
+    .bind(new.owner_id)
+    .bind(new.plan_id)
+    .bind(new.start_date.to_string())
+    .bind(new.end_date.to_string())
+    .bind(new.amount_minor)
+    .bind(new.currency)
+    .bind(custom)
+    .bind(millis(now))
+    .fetch_one(&mut *db)
+    .await?;
+    insert_term(db, id, 1, new.start_date, new.end_date, now).await?;
+    Ok(id)
+}
+
+async fn insert_term(
+    db: &mut Db,
+    contract_id: i64,
+    term_number: i32,
+    start: Date,
+    end: Date,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO contract_terms (contract_id, term_number, start_date, end_date, created_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(contract_id)
+    .bind(i64::from(term_number))
+    .bind(start.to_string())
+    .bind(end.to_string())
+    .bind(millis(now))
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Makes `term_number` (start..end) the contract's current term.
+pub async fn start_term(
+    db: &mut Db,
+    contract_id: i64,
+    term_number: i32,
+    start: Date,
+    end: Date,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    insert_term(db, contract_id, term_number, start, end, now).await?;
+    sqlx::query(
+        "UPDATE contracts SET term_number = $1, start_date = $2, end_date = $3, updated_at = $4 \
+         WHERE id = $5",
+    )
+    .bind(i64::from(term_number))
+    .bind(start.to_string())
+    .bind(end.to_string())
+    .bind(millis(now))
+    .bind(contract_id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Changes the dates of the current term.
+pub async fn set_current_term_dates(
+    db: &mut Db,
+    contract: &Contract,
+    start: Date,
+    end: Date,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE contracts SET start_date = $1, end_date = $2, updated_at = $3 WHERE id = $4")
+        .bind(start.to_string())
+        .bind(end.to_string())
+        .bind(millis(now))
+        .bind(contract.id)
+        .execute(&mut *db)
+        .await?;
+    sqlx::query(
+        "UPDATE contract_terms SET start_date = $1, end_date = $2 \
+         WHERE contract_id = $3 AND term_number = $4",
+    )
+    .bind(start.to_string())
+    .bind(end.to_string())
+    .bind(contract.id)
+    .bind(i64::from(contract.term_number))
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_status(
+    db: &mut Db,
+    id: i64,
+    status: ContractStatus,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let text = match status {
+        ContractStatus::Active => "active",
+        ContractStatus::Terminated => "terminated",
+    };
+    sqlx::query("UPDATE contracts SET status = $1, updated_at = $2 WHERE id = $3")
+        .bind(text)
+        .bind(millis(now))
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+const SELECT: &str = "SELECT id, customer_id, title, owner_id, plan_id, status, term_number, \
+     start_date, end_date, amount_minor, currency, custom_fields, created_at, updated_at \
+     FROM contracts";
+
+type ContractRow = (
+    i64,
+    i64,
+    String,
+    Option<i64>,
+    i64,
+    String,
+    i64,
+    String,
+    String,
+    Option<i64>,
+    Option<String>,
+    String,
+    i64,
+    i64,
+);
+
+fn from_row(row: ContractRow) -> Result<Contract, StoreError> {
+    let (id, customer_id, title, owner_id, plan_id, status, term, start, end, amount, currency, custom, created, updated) =
+        row;
+    let corrupt = |what: String| StoreError::Corrupt(format!("contract {id}: {what}"));
+    Ok(Contract {
+        id,
+        customer_id,
+        title,
+        owner_id,
+        plan_id,
+        status: match status.as_str() {
+            "active" => ContractStatus::Active,
+            "terminated" => ContractStatus::Terminated,
+            other => return Err(corrupt(format!("status \"{other}\""))),
+        },
+        term_number: i32::try_from(term).map_err(|e| corrupt(e.to_string()))?,
+        start_date: date_from_text(&start)?,
+        end_date: date_from_text(&end)?,
+        amount_minor: amount,
+        currency,
+        custom_fields: match serde_json::from_str(&custom) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => return Err(corrupt(format!("custom fields \"{custom}\""))),
+        },
+        created_at: instant_from_millis(created)?,
+        updated_at: instant_from_millis(updated)?,
+    })
+}
+
+pub async fn get(db: &mut Db, id: i64) -> Result<Contract, StoreError> {
+    let row: Option<ContractRow> = sqlx::query_as(AssertSqlSafe(format!("{SELECT} WHERE id = $1")))
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    row.map(from_row)
+        .transpose()?
+        .ok_or_else(|| StoreError::not_found("contract", id))
+}
+
+/// One page of contracts in id order, after `after_id`.
+pub async fn list(db: &mut Db, after_id: i64, limit: i64) -> Result<Vec<Contract>, StoreError> {
+    let rows: Vec<ContractRow> =
+        sqlx::query_as(AssertSqlSafe(format!("{SELECT} WHERE id > $1 ORDER BY id LIMIT $2")))
+            .bind(after_id)
+            .bind(limit)
+            .fetch_all(db)
+            .await?;
+    rows.into_iter().map(from_row).collect()
+}

@@ -1,0 +1,90 @@
+//! Customers: who receives the notices, in which language and time zone.
+
+use jiff::Timestamp;
+use serde::Serialize;
+use tickler_core::language::Language;
+
+use crate::{Db, StoreError, time::millis};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Customer {
+    pub id: i64,
+    pub name: String,
+    /// In the order given; the first is the main address.
+    pub emails: Vec<String>,
+    pub language: Language,
+    pub time_zone: Option<String>,
+}
+
+pub struct NewCustomer<'a> {
+    pub name: &'a str,
+    pub emails: &'a [String],
+    pub language: Language,
+    pub time_zone: Option<&'a str>,
+}
+
+pub async fn insert(db: &mut Db, new: &NewCustomer<'_>, now: Timestamp) -> Result<i64, StoreError> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO customers (name, language, time_zone, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $4) RETURNING id",
+    )
+    .bind(new.name)
+    .bind(new.language.code())
+    .bind(new.time_zone)
+    .bind(millis(now))
+    .fetch_one(&mut *db)
+    .await?;
+    for (position, email) in new.emails.iter().enumerate() {
+        let inserted = sqlx::query(
+            "INSERT INTO customer_emails (email, customer_id, position) VALUES ($1, $2, $3)",
+        )
+        .bind(email.to_lowercase())
+        .bind(id)
+        .bind(position as i64)
+        .execute(&mut *db)
+        .await;
+        if let Err(e) = inserted {
+            let err = StoreError::from(e);
+            return Err(if err.is_unique_violation() {
+                StoreError::Conflict(format!("the address {email} already belongs to another customer"))
+            } else {
+                err
+            });
+        }
+    }
+    Ok(id)
+}
+
+pub async fn get(db: &mut Db, id: i64) -> Result<Customer, StoreError> {
+    let row: Option<(i64, String, String, Option<String>)> =
+        sqlx::query_as("SELECT id, name, language, time_zone FROM customers WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *db)
+            .await?;
+    let (id, name, language, time_zone) = row.ok_or_else(|| StoreError::not_found("customer", id))?;
+    let emails: Vec<String> = sqlx::query_scalar(
+        "SELECT email FROM customer_emails WHERE customer_id = $1 ORDER BY position",
+    )
+    .bind(id)
+    .fetch_all(&mut *db)
+    .await?;
+    Ok(Customer {
+        id,
+        name,
+        emails,
+        language: language
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("customer {id}: language \"{language}\"")))?,
+        time_zone,
+    })
+}
+
+/// The customer one of whose addresses is `email` (addresses compare case-insensitively).
+pub async fn find_by_email(db: &mut Db, email: &str) -> Result<Option<i64>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT customer_id FROM customer_emails WHERE email = $1")
+            .bind(email.to_lowercase())
+            .fetch_optional(db)
+            .await?,
+    )
+}

@@ -1,0 +1,71 @@
+//! The append-only audit trail: who or what did what to which object, when.
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::{Db, StoreError, time::millis};
+
+/// The actor recorded for changes nobody asked for (schedules, the dispatcher).
+pub const SYSTEM: &str = "system";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    pub id: i64,
+    pub at: Timestamp,
+    pub actor: String,
+    pub subject_type: String,
+    pub subject_id: i64,
+    pub action: String,
+    pub detail: String,
+}
+
+pub async fn record(
+    db: &mut Db,
+    at: Timestamp,
+    actor: &str,
+    subject_type: &str,
+    subject_id: i64,
+    action: &str,
+    detail: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO events (at, actor, subject_type, subject_id, action, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(millis(at))
+    .bind(actor)
+    .bind(subject_type)
+    .bind(subject_id)
+    .bind(action)
+    .bind(detail)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The history of a contract and of all its reminders, oldest first.
+pub async fn for_contract(db: &mut Db, contract_id: i64) -> Result<Vec<Event>, StoreError> {
+    let rows: Vec<(i64, i64, String, String, i64, String, String)> = sqlx::query_as(
+        "SELECT id, at, actor, subject_type, subject_id, action, detail FROM events \
+         WHERE (subject_type = 'contract' AND subject_id = $1) \
+            OR (subject_type = 'reminder' AND subject_id IN \
+                (SELECT id FROM reminders WHERE contract_id = $1)) \
+         ORDER BY id",
+    )
+    .bind(contract_id)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter()
+        .map(|(id, at, actor, subject_type, subject_id, action, detail)| {
+            Ok(Event {
+                id,
+                at: crate::instant_from_millis(at)?,
+                actor,
+                subject_type,
+                subject_id,
+                action,
+                detail,
+            })
+        })
+        .collect()
+}

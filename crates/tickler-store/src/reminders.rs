@@ -1,0 +1,578 @@
+//! Reminders: their schedule, people's edits, and the dispatcher's claims and completions.
+//!
+//! Every state change is a guarded `UPDATE ... WHERE status = ...` (and, for the dispatcher,
+//! `AND attempts = ...`: fencing), so a stale actor changes nothing and learns it from the
+//! returned row count.
+
+use jiff::Timestamp;
+use serde::Serialize;
+use sqlx::AssertSqlSafe;
+use tickler_core::{
+    catch_up::{self, SequenceMember},
+    plan::Mode,
+    reminder::ReminderStatus,
+};
+
+use crate::{Backend, Db, StoreError, events, instant_from_millis, time::millis};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReminderKind {
+    /// One step of the contract's plan.
+    Step,
+    /// A notice Tickler itself raised, e.g. to the owner after a delivery failure.
+    Notice,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Reminder {
+    pub id: i64,
+    pub contract_id: i64,
+    pub term_number: i32,
+    pub kind: ReminderKind,
+    pub step_key: String,
+    pub position: i32,
+    pub label: String,
+    pub template: String,
+    pub offset_days: i32,
+    pub mode: Mode,
+    pub status: ReminderStatus,
+    pub status_reason: Option<String>,
+    pub send_at: Timestamp,
+    pub send_at_edited: bool,
+    pub due_at: Timestamp,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub recipients_edited: bool,
+    /// A person's wording; `None` renders the template.
+    pub subject: Option<String>,
+    pub body: Option<String>,
+    pub message_id: String,
+    pub attempts: i32,
+    pub claimed_by: Option<String>,
+    pub claimed_until: Option<Timestamp>,
+    pub last_error: Option<String>,
+    pub smtp_reply: Option<String>,
+    pub sent_subject: Option<String>,
+    pub sent_body: Option<String>,
+    pub sent_at: Option<Timestamp>,
+    pub lateness_ms: Option<i64>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(sqlx::FromRow)]
+struct ReminderRow {
+    id: i64,
+    contract_id: i64,
+    term_number: i64,
+    kind: String,
+    step_key: String,
+    position: i64,
+    label: String,
+    template: String,
+    offset_days: i64,
+    mode: String,
+    status: String,
+    status_reason: Option<String>,
+    send_at: i64,
+    send_at_edited: i64,
+    due_at: i64,
+    to_addrs: String,
+    cc_addrs: String,
+    recipients_edited: i64,
+    subject: Option<String>,
+    body: Option<String>,
+    message_id: String,
+    attempts: i64,
+    claimed_by: Option<String>,
+    claimed_until: Option<i64>,
+    last_error: Option<String>,
+    smtp_reply: Option<String>,
+    sent_subject: Option<String>,
+    sent_body: Option<String>,
+    sent_at: Option<i64>,
+    lateness_ms: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+const COLUMNS: &str = "id, contract_id, term_number, kind, step_key, position, label, template, \
+    offset_days, mode, status, status_reason, send_at, send_at_edited, due_at, to_addrs, cc_addrs, \
+    recipients_edited, subject, body, message_id, attempts, claimed_by, claimed_until, last_error, \
+    smtp_reply, sent_subject, sent_body, sent_at, lateness_ms, created_at, updated_at";
+
+impl TryFrom<ReminderRow> for Reminder {
+    type Error = StoreError;
+
+    fn try_from(r: ReminderRow) -> Result<Self, StoreError> {
+        let id = r.id;
+        let corrupt = |what: String| StoreError::Corrupt(format!("reminder {id}: {what}"));
+        let addresses = |json: &str| -> Result<Vec<String>, StoreError> {
+            serde_json::from_str(json).map_err(|e| corrupt(format!("addresses {json}: {e}")))
+        };
+        let small = |n: i64| i32::try_from(n).map_err(|e| corrupt(e.to_string()));
+        let optional_instant = |ms: Option<i64>| ms.map(instant_from_millis).transpose();
+        Ok(Reminder {
+            id,
+            contract_id: r.contract_id,
+            term_number: small(r.term_number)?,
+            kind: match r.kind.as_str() {
+                "step" => ReminderKind::Step,
+                "notice" => ReminderKind::Notice,
+                other => return Err(corrupt(format!("kind \"{other}\""))),
+            },
+            step_key: r.step_key,
+            position: small(r.position)?,
+            label: r.label,
+            template: r.template,
+            offset_days: small(r.offset_days)?,
+            mode: r.mode.parse().map_err(|e| corrupt(format!("{e}")))?,
+            status: r.status.parse().map_err(|e| corrupt(format!("{e}")))?,
+            status_reason: r.status_reason,
+            send_at: instant_from_millis(r.send_at)?,
+            send_at_edited: r.send_at_edited != 0,
+            due_at: instant_from_millis(r.due_at)?,
+            to: addresses(&r.to_addrs)?,
+            cc: addresses(&r.cc_addrs)?,
+            recipients_edited: r.recipients_edited != 0,
+            subject: r.subject,
+            body: r.body,
+            message_id: r.message_id,
+            attempts: small(r.attempts)?,
+            claimed_by: r.claimed_by,
+            claimed_until: optional_instant(r.claimed_until)?,
+            last_error: r.last_error,
+            smtp_reply: r.smtp_reply,
+            sent_subject: r.sent_subject,
+            sent_body: r.sent_body,
+            sent_at: optional_instant(r.sent_at)?,
+            lateness_ms: r.lateness_ms,
+            created_at: instant_from_millis(r.created_at)?,
+            updated_at: instant_from_millis(r.updated_at)?,
+        })
+    }
+}
+
+fn convert(rows: Vec<ReminderRow>) -> Result<Vec<Reminder>, StoreError> {
+    rows.into_iter().map(Reminder::try_from).collect()
+}
+
+fn json_list(addresses: &[String]) -> String {
+    serde_json::Value::from(addresses.to_vec()).to_string()
+}
+
+pub struct NewReminder<'a> {
+    pub contract_id: i64,
+    pub term_number: i32,
+    pub kind: ReminderKind,
+    pub step_key: &'a str,
+    pub position: i32,
+    pub label: &'a str,
+    pub template: &'a str,
+    pub offset_days: i32,
+    pub mode: Mode,
+    pub send_at: Timestamp,
+    pub to: &'a [String],
+    pub cc: &'a [String],
+    pub subject: Option<&'a str>,
+    pub body: Option<&'a str>,
+    pub message_id: &'a str,
+}
+
+pub async fn insert(db: &mut Db, new: &NewReminder<'_>, now: Timestamp) -> Result<i64, StoreError> {
+    let kind = match new.kind {
+        ReminderKind::Step => "step",
+        ReminderKind::Notice => "notice",
+    };
+    Ok(sqlx::query_scalar(
+        "INSERT INTO reminders (contract_id, term_number, kind, step_key, position, label, \
+         template, offset_days, mode, status, send_at, due_at, to_addrs, cc_addrs, subject, body, \
+         message_id, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'scheduled', $10, $10, $11, $12, $13, $14, \
+         $15, $16, $16) RETURNING id",
+    )
+    .bind(new.contract_id)
+    .bind(i64::from(new.term_number))
+    .bind(kind)
+    .bind(new.step_key)
+    .bind(i64::from(new.position))
+    .bind(new.label)
+    .bind(new.template)
+    .bind(i64::from(new.offset_days))
+    .bind(new.mode.as_str())
+    .bind(millis(new.send_at))
+    .bind(json_list(new.to))
+    .bind(json_list(new.cc))
+    .bind(new.subject)
+    .bind(new.body)
+    .bind(new.message_id)
+    .bind(millis(now))
+    .fetch_one(db)
+    .await?)
+}
+
+pub async fn get(db: &mut Db, id: i64) -> Result<Reminder, StoreError> {
+    let row: Option<ReminderRow> =
+        sqlx::query_as(AssertSqlSafe(format!("SELECT {COLUMNS} FROM reminders WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(db)
+            .await?;
+    row.map(Reminder::try_from)
+        .transpose()?
+        .ok_or_else(|| StoreError::not_found("reminder", id))
+}
+
+/// Which reminders to list; all filters are optional.
+#[derive(Debug, Clone, Default)]
+pub struct ReminderFilter {
+    pub contract_id: Option<i64>,
+    pub status: Option<ReminderStatus>,
+    pub limit: Option<i64>,
+}
+
+/// Reminders in the order they go out.
+pub async fn list(db: &mut Db, filter: &ReminderFilter) -> Result<Vec<Reminder>, StoreError> {
+    // Unused filters compare a column with itself, so one statement serves every combination.
+    let rows: Vec<ReminderRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM reminders \
+         WHERE ($1 = 0 OR contract_id = $2) AND ($3 = '' OR status = $3) \
+         ORDER BY send_at, id LIMIT $4"
+    )))
+    .bind(i64::from(filter.contract_id.is_some()))
+    .bind(filter.contract_id.unwrap_or(0))
+    .bind(filter.status.map(|s| s.as_str()).unwrap_or(""))
+    .bind(filter.limit.unwrap_or(i64::MAX))
+    .fetch_all(db)
+    .await?;
+    convert(rows)
+}
+
+/// The plan reminders of one term of a contract.
+pub async fn for_term(db: &mut Db, contract_id: i64, term_number: i32) -> Result<Vec<Reminder>, StoreError> {
+    let rows: Vec<ReminderRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM reminders WHERE contract_id = $1 AND term_number = $2 \
+         AND kind = 'step' ORDER BY position"
+    )))
+    .bind(contract_id)
+    .bind(i64::from(term_number))
+    .fetch_all(db)
+    .await?;
+    convert(rows)
+}
+
+/// Moves a scheduled reminder to a new computed instant and recipients (a person's edits of
+/// either are the caller's to keep). Returns false if it was no longer scheduled.
+pub async fn reschedule(
+    db: &mut Db,
+    id: i64,
+    send_at: Timestamp,
+    to: &[String],
+    cc: &[String],
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE reminders SET send_at = $1, due_at = $1, to_addrs = $2, cc_addrs = $3, \
+         updated_at = $4 WHERE id = $5 AND status = 'scheduled'",
+    )
+    .bind(millis(send_at))
+    .bind(json_list(to))
+    .bind(json_list(cc))
+    .bind(millis(now))
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A person's changes to a scheduled reminder; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct Edit {
+    pub subject: Option<String>,
+    pub body: Option<String>,
+    pub send_at: Option<Timestamp>,
+    pub recipients: Option<(Vec<String>, Vec<String>)>,
+}
+
+/// Applies `edit` if the reminder is still scheduled; returns false otherwise.
+pub async fn apply_edit(db: &mut Db, id: i64, edit: &Edit, now: Timestamp) -> Result<bool, StoreError> {
+    let (to, cc) = match &edit.recipients {
+        Some((to, cc)) => (Some(json_list(to)), Some(json_list(cc))),
+        None => (None, None),
+    };
+    let done = sqlx::query(
+        "UPDATE reminders SET \
+           subject = COALESCE($1, subject), \
+           body = COALESCE($2, body), \
+           send_at = COALESCE($3, send_at), \
+           due_at = COALESCE($3, due_at), \
+           send_at_edited = CASE WHEN $3 IS NULL THEN send_at_edited ELSE 1 END, \
+           to_addrs = COALESCE($4, to_addrs), \
+           cc_addrs = COALESCE($5, cc_addrs), \
+           recipients_edited = CASE WHEN $4 IS NULL THEN recipients_edited ELSE 1 END, \
+           updated_at = $6 \
+         WHERE id = $7 AND status = 'scheduled'",
+    )
+    .bind(edit.subject.as_deref())
+    .bind(edit.body.as_deref())
+    .bind(edit.send_at.map(millis))
+    .bind(to)
+    .bind(cc)
+    .bind(millis(now))
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Ends a scheduled reminder as skipped, cancelled or superseded, with the reason.
+/// Returns false if it was no longer scheduled.
+pub async fn close_scheduled(
+    db: &mut Db,
+    id: i64,
+    status: ReminderStatus,
+    reason: &str,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE reminders SET status = $1, status_reason = $2, updated_at = $3 \
+         WHERE id = $4 AND status = 'scheduled'",
+    )
+    .bind(status.as_str())
+    .bind(reason)
+    .bind(millis(now))
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A dispatcher's lease on the reminders it claims.
+#[derive(Debug, Clone)]
+pub struct Lease<'a> {
+    pub worker: &'a str,
+    pub until: Timestamp,
+}
+
+/// Claims up to `limit` reminders due at `now` for one dispatcher, in one short
+/// transaction (`tx` must come from [`crate::Store::begin`]). Overdue earlier steps of a
+/// sequence whose later step is due too are superseded on the way (DESIGN.md, catch-up).
+/// Each claimed reminder comes back `sending`, with `attempts` bumped: that number fences
+/// its completion.
+pub async fn claim_due(
+    tx: &mut Db,
+    backend: Backend,
+    now: Timestamp,
+    lease: &Lease<'_>,
+    limit: i64,
+) -> Result<Vec<Reminder>, StoreError> {
+    let lock = match backend {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let candidates: Vec<(i64, i64, i64, String)> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT id, contract_id, term_number, kind FROM reminders \
+         WHERE status = 'scheduled' AND due_at <= $1 AND mode IN ('auto', 'internal') \
+         ORDER BY due_at, id LIMIT $2{lock}"
+    )))
+    .bind(millis(now))
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await?;
+    if candidates.is_empty() {
+        return Ok(Vec::new());
+    }
+
+    let step_contracts: Vec<String> = candidates
+        .iter()
+        .filter(|c| c.3 == "step")
+        .map(|c| c.1.to_string())
+        .collect();
+    let superseded = if step_contracts.is_empty() {
+        Vec::new()
+    } else {
+        let siblings: Vec<(i64, i64, i64, i64, String)> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT id, contract_id, term_number, send_at, status FROM reminders \
+             WHERE kind = 'step' AND contract_id IN ({})",
+            step_contracts.join(",")
+        )))
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut members = Vec::with_capacity(siblings.len());
+        for (id, contract_id, term, send_at, status) in siblings {
+            members.push(SequenceMember {
+                id,
+                sequence: (contract_id, i32::try_from(term).unwrap_or(i32::MAX)),
+                send_at: instant_from_millis(send_at)?,
+                status: status
+                    .parse()
+                    .map_err(|e| StoreError::Corrupt(format!("reminder {id}: {e}")))?,
+            });
+        }
+        catch_up::superseded(now, &members)
+    };
+    for id in &superseded {
+        if close_scheduled(tx, *id, ReminderStatus::Superseded, "a later step of the same term is due too", now)
+            .await?
+        {
+            events::record(tx, now, events::SYSTEM, "reminder", *id, "superseded", "catch-up: only the latest overdue step is sent").await?;
+        }
+    }
+
+    let claim_ids: Vec<String> = candidates
+        .iter()
+        .filter(|c| !superseded.contains(&c.0))
+        .map(|c| c.0.to_string())
+        .collect();
+    if claim_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<ReminderRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "UPDATE reminders SET status = 'sending', claimed_by = $1, claimed_until = $2, \
+         attempts = attempts + 1, updated_at = $3 \
+         WHERE id IN ({}) AND status = 'scheduled' RETURNING {COLUMNS}",
+        claim_ids.join(",")
+    )))
+    .bind(lease.worker)
+    .bind(millis(lease.until))
+    .bind(millis(now))
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut claimed = convert(rows)?;
+    claimed.sort_by_key(|r| (r.due_at, r.id));
+    Ok(claimed)
+}
+
+/// Claims one scheduled reminder, whatever its due time: a person's "send now".
+pub async fn claim_one(
+    db: &mut Db,
+    id: i64,
+    now: Timestamp,
+    lease: &Lease<'_>,
+) -> Result<Option<Reminder>, StoreError> {
+    let row: Option<ReminderRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "UPDATE reminders SET status = 'sending', claimed_by = $1, claimed_until = $2, \
+         attempts = attempts + 1, updated_at = $3 \
+         WHERE id = $4 AND status = 'scheduled' RETURNING {COLUMNS}"
+    )))
+    .bind(lease.worker)
+    .bind(millis(lease.until))
+    .bind(millis(now))
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
+    row.map(Reminder::try_from).transpose()
+}
+
+/// What was sent, for the record.
+pub struct SentRecord<'a> {
+    pub subject: &'a str,
+    pub body: &'a str,
+    pub to: &'a [String],
+    pub cc: &'a [String],
+    pub smtp_reply: &'a str,
+    pub sent_at: Timestamp,
+}
+
+/// Records a delivery, if this attempt still holds the claim.
+pub async fn mark_sent(db: &mut Db, id: i64, attempt: i32, sent: &SentRecord<'_>) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE reminders SET status = 'sent', sent_subject = $1, sent_body = $2, to_addrs = $3, \
+         cc_addrs = $4, smtp_reply = $5, sent_at = $6, lateness_ms = $6 - send_at, \
+         claimed_by = NULL, claimed_until = NULL, last_error = NULL, updated_at = $6 \
+         WHERE id = $7 AND status = 'sending' AND attempts = $8",
+    )
+    .bind(sent.subject)
+    .bind(sent.body)
+    .bind(json_list(sent.to))
+    .bind(json_list(sent.cc))
+    .bind(sent.smtp_reply)
+    .bind(millis(sent.sent_at))
+    .bind(id)
+    .bind(i64::from(attempt))
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Puts a claimed reminder back to be tried again at `retry_at` (a transient failure, or a
+/// dispatcher shutting down before it sent: then `retry_at` is now and no error).
+pub async fn release(
+    db: &mut Db,
+    id: i64,
+    attempt: i32,
+    retry_at: Timestamp,
+    error: Option<&str>,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE reminders SET status = 'scheduled', due_at = $1, last_error = COALESCE($2, last_error), \
+         claimed_by = NULL, claimed_until = NULL, updated_at = $3 \
+         WHERE id = $4 AND status = 'sending' AND attempts = $5",
+    )
+    .bind(millis(retry_at))
+    .bind(error)
+    .bind(millis(now))
+    .bind(id)
+    .bind(i64::from(attempt))
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Ends a claimed reminder that cannot be delivered, or that a stop rule cancelled.
+pub async fn finish_claimed(
+    db: &mut Db,
+    id: i64,
+    attempt: i32,
+    status: ReminderStatus,
+    reason: &str,
+    smtp_reply: Option<&str>,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE reminders SET status = $1, status_reason = $2, smtp_reply = COALESCE($3, smtp_reply), \
+         last_error = CASE WHEN $1 = 'failed' THEN $2 ELSE last_error END, \
+         claimed_by = NULL, claimed_until = NULL, updated_at = $4 \
+         WHERE id = $5 AND status = 'sending' AND attempts = $6",
+    )
+    .bind(status.as_str())
+    .bind(reason)
+    .bind(smtp_reply)
+    .bind(millis(now))
+    .bind(id)
+    .bind(i64::from(attempt))
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Returns reminders whose lease ran out (their dispatcher died) to the queue, due at once.
+pub async fn take_over_expired(db: &mut Db, now: Timestamp) -> Result<Vec<i64>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "UPDATE reminders SET status = 'scheduled', due_at = $1, claimed_by = NULL, \
+         claimed_until = NULL, last_error = 'lease expired: the dispatcher holding it stopped', \
+         updated_at = $1 WHERE status = 'sending' AND claimed_until < $1 RETURNING id",
+    )
+    .bind(millis(now))
+    .fetch_all(db)
+    .await?)
+}
+
+/// The earliest instant at which something will be due (a scheduled reminder, or a lease
+/// that runs out), to sleep until then.
+pub async fn next_wake_up(db: &mut Db) -> Result<Option<Timestamp>, StoreError> {
+    let due: Option<i64> = sqlx::query_scalar(
+        "SELECT MIN(due_at) FROM reminders WHERE status = 'scheduled' AND mode IN ('auto', 'internal')",
+    )
+    .fetch_one(&mut *db)
+    .await?;
+    let lease: Option<i64> =
+        sqlx::query_scalar("SELECT MIN(claimed_until) FROM reminders WHERE status = 'sending'")
+            .fetch_one(&mut *db)
+            .await?;
+    match due.into_iter().chain(lease).min() {
+        Some(ms) => Ok(Some(instant_from_millis(ms)?)),
+        None => Ok(None),
+    }
+}
