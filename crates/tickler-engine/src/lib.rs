@@ -1,1 +1,89 @@
+//! Tickler's use cases: the only writer of state. The CLI, the web app and the dispatcher
+//! all call these functions, so every rule lives in one place.
 
+pub mod contracts;
+pub mod directory;
+pub mod dispatch;
+mod error;
+pub mod import;
+mod message;
+mod recipients;
+pub mod review;
+mod scheduling;
+
+use std::{sync::Arc, time::Duration};
+
+pub use error::EngineError;
+use tickler_core::{backoff::RetryPolicy, clock::Clock, time_zone::Zone};
+use tickler_mail::{Mailer, Renderer, Sender};
+use tickler_store::Store;
+
+/// Organisation-wide settings the use cases need.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub organisation_name: String,
+    /// The zone of customers who have none.
+    pub default_time_zone: Zone,
+    pub mail_from: Sender,
+    /// Names this process in leases and logs.
+    pub worker_id: String,
+    /// How long a claim holds before another dispatcher may take it over.
+    pub lease: Duration,
+    /// Reminders claimed per transaction.
+    pub batch_size: i64,
+    /// Messages in flight at once.
+    pub concurrency: usize,
+    pub retry: RetryPolicy,
+}
+
+/// Everything a use case needs; cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) store: Store,
+    pub(crate) mailer: Arc<Mailer>,
+    pub(crate) renderer: Arc<Renderer>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) settings: Arc<Settings>,
+}
+
+impl Engine {
+    pub fn new(store: Store, mailer: Mailer, clock: Arc<dyn Clock>, settings: Settings) -> Engine {
+        Engine {
+            store,
+            mailer: Arc::new(mailer),
+            renderer: Arc::new(Renderer::new()),
+            clock,
+            settings: Arc::new(settings),
+        }
+    }
+
+    /// The same engine as of another clock (`dispatch --once --now`).
+    pub fn with_clock(&self, clock: Arc<dyn Clock>) -> Engine {
+        Engine {
+            clock,
+            ..self.clone()
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn mailer(&self) -> &Mailer {
+        &self.mailer
+    }
+}
+
+/// Who asked for a change, as recorded in events: a user's email, or "system".
+#[derive(Debug, Clone)]
+pub struct Actor(pub String);
+
+impl Actor {
+    pub fn system() -> Actor {
+        Actor(tickler_store::events::SYSTEM.to_string())
+    }
+}

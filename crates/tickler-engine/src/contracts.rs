@@ -1,0 +1,337 @@
+//! Contracts: entering one, renewing it, ending it, and looking at it.
+
+use jiff::{Timestamp, civil::Date};
+use serde::Serialize;
+use tickler_core::{
+    ValidationError,
+    email::EmailAddress,
+    error::parse_date,
+    money::{Currency, Money},
+    plan::{RENEWAL_PLAN, default_renewal_plan},
+    reminder::ReminderStatus,
+    term::Term,
+};
+use tickler_store::{
+    Db,
+    contracts::{self, Contract, ContractStatus, NewContract},
+    customers::{self, Customer},
+    events::{self, Event},
+    plans,
+    reminders::{self, ReminderFilter},
+    users::{self, User},
+};
+
+use crate::{Actor, Engine, EngineError, directory::non_empty, scheduling::TermContext};
+
+/// A contract as a person or a file gives it: text, checked by [`validate_contract`].
+#[derive(Debug, Clone, Default)]
+pub struct ContractInput {
+    pub customer_id: i64,
+    pub title: String,
+    pub start: String,
+    pub end: String,
+    pub owner_email: Option<String>,
+    pub plan: Option<String>,
+    pub amount: Option<String>,
+    pub currency: Option<String>,
+    pub custom_fields: serde_json::Map<String, serde_json::Value>,
+}
+
+pub(crate) struct ValidContract {
+    pub title: String,
+    pub term: Term,
+    pub owner_email: Option<EmailAddress>,
+    pub plan: String,
+    pub money: Option<Money>,
+}
+
+fn present(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// Checks every field of a contract that needs no database: one rule for the CLI, imports
+/// and the web app.
+pub(crate) fn validate_contract(input: &ContractInput) -> Result<ValidContract, ValidationError> {
+    let title = non_empty("title", &input.title)?;
+    let start = parse_date("start", &input.start)?;
+    let end = parse_date("end", &input.end)?;
+    let term = Term::new(start, end)?;
+    let owner_email = present(&input.owner_email)
+        .map(|e| EmailAddress::parse("owner", e))
+        .transpose()?;
+    let money = match (present(&input.amount), present(&input.currency)) {
+        (Some(amount), Some(currency)) => {
+            Some(Money::parse("amount", amount, Currency::parse("currency", currency)?)?)
+        }
+        (Some(_), None) => return Err(ValidationError::new("currency", "an amount needs a currency (e.g. EUR)")),
+        (None, Some(_)) => return Err(ValidationError::new("amount", "a currency was given without an amount")),
+        (None, None) => None,
+    };
+    Ok(ValidContract {
+        title,
+        term,
+        owner_email,
+        plan: present(&input.plan).unwrap_or(RENEWAL_PLAN).to_string(),
+        money,
+    })
+}
+
+/// A contract with everything around it, as `contract show` prints it.
+#[derive(Debug, Serialize)]
+pub struct ContractDetail {
+    pub contract: Contract,
+    pub customer: Customer,
+    pub owner: Option<User>,
+    pub plan: String,
+    pub reminders: Vec<crate::review::ReminderView>,
+    pub events: Vec<Event>,
+}
+
+impl Engine {
+    /// Stores the default plan if the database has none yet.
+    pub async fn ensure_default_plan(&self) -> Result<(), EngineError> {
+        let mut tx = self.store.begin().await?;
+        plans::ensure(&mut tx, &default_renewal_plan(), self.clock.now()).await?;
+        tickler_store::commit(tx).await?;
+        Ok(())
+    }
+
+    /// Enters a contract and schedules its reminders, in one transaction.
+    pub async fn add_contract(&self, input: ContractInput, actor: &Actor) -> Result<i64, EngineError> {
+        let valid = validate_contract(&input)?;
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let id = self.insert_contract(&mut tx, input.customer_id, &valid, &input.custom_fields, actor, now).await?;
+        tickler_store::commit(tx).await?;
+        Ok(id)
+    }
+
+    pub(crate) async fn insert_contract(
+        &self,
+        db: &mut Db,
+        customer_id: i64,
+        valid: &ValidContract,
+        custom_fields: &serde_json::Map<String, serde_json::Value>,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<i64, EngineError> {
+        let customer = customers::get(db, customer_id).await.map_err(|e| match e {
+            tickler_store::StoreError::NotFound { .. } => {
+                EngineError::Invalid(ValidationError::new("customer", format!("customer {customer_id} does not exist")))
+            }
+            other => other.into(),
+        })?;
+        let owner = match &valid.owner_email {
+            Some(email) => Some(users::find_by_email(db, email.as_str()).await?.ok_or_else(|| {
+                ValidationError::new("owner", format!("no user has the email {email} (add one with `tickler user add`)"))
+            })?),
+            None => None,
+        };
+        let plan_id = match plans::find_id(db, &valid.plan).await? {
+            Some(id) => id,
+            None if valid.plan == RENEWAL_PLAN => plans::ensure(db, &default_renewal_plan(), now).await?,
+            None => return Err(ValidationError::new("plan", format!("no plan is named \"{}\"", valid.plan)).into()),
+        };
+        let plan = plans::get(db, plan_id).await?;
+        let id = contracts::insert(
+            db,
+            &NewContract {
+                customer_id,
+                title: &valid.title,
+                owner_id: owner.as_ref().map(|o| o.id),
+                plan_id,
+                start_date: valid.term.start,
+                end_date: valid.term.end,
+                amount_minor: valid.money.map(|m| m.minor),
+                currency: valid.money.as_ref().map(|m| m.currency.code()),
+                custom_fields,
+            },
+            now,
+        )
+        .await?;
+        let contract = contracts::get(db, id).await?;
+        let outcome = self
+            .sync_term_reminders(
+                db,
+                &TermContext {
+                    contract: &contract,
+                    customer: &customer,
+                    owner: owner.as_ref(),
+                    plan: &plan,
+                },
+                now,
+            )
+            .await?;
+        events::record(
+            db,
+            now,
+            &actor.0,
+            "contract",
+            id,
+            "created",
+            &format!(
+                "term {} to {}, plan {}: {} reminders scheduled, {} already past",
+                valid.term.start, valid.term.end, valid.plan, outcome.created - outcome.cancelled, outcome.cancelled
+            ),
+        )
+        .await?;
+        Ok(id)
+    }
+
+    async fn load_term_context(
+        &self,
+        db: &mut Db,
+        contract: &Contract,
+    ) -> Result<(Customer, Option<User>, tickler_core::plan::Plan), EngineError> {
+        let customer = customers::get(db, contract.customer_id).await?;
+        let owner = match contract.owner_id {
+            Some(id) => Some(users::get(db, id).await?),
+            None => None,
+        };
+        let plan = plans::get(db, contract.plan_id).await?;
+        Ok((customer, owner, plan))
+    }
+
+    /// Starts the next term (by default as long as the current one), cancels the pending
+    /// reminders of the term that ends, and schedules the new term's.
+    pub async fn renew_contract(&self, id: i64, new_end: Option<Date>, actor: &Actor) -> Result<Term, EngineError> {
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let contract = contracts::get(&mut tx, id).await?;
+        if contract.status == ContractStatus::Terminated {
+            return Err(EngineError::Conflict(format!("contract {id} is terminated and cannot be renewed")));
+        }
+        let next = Term::new(contract.start_date, contract.end_date)?.next(new_end)?;
+        let reason = format!("contract renewed: term {} runs {} to {}", contract.term_number + 1, next.start, next.end);
+        let mut cancelled = 0;
+        for reminder in reminders::for_term(&mut tx, id, contract.term_number).await? {
+            if reminder.status == ReminderStatus::Scheduled
+                && reminders::close_scheduled(&mut tx, reminder.id, ReminderStatus::Cancelled, &reason, now).await?
+            {
+                events::record(&mut tx, now, &actor.0, "reminder", reminder.id, "cancelled", &reason).await?;
+                cancelled += 1;
+            }
+        }
+        contracts::start_term(&mut tx, id, contract.term_number + 1, next.start, next.end, now).await?;
+        let renewed = contracts::get(&mut tx, id).await?;
+        let (customer, owner, plan) = self.load_term_context(&mut tx, &renewed).await?;
+        let outcome = self
+            .sync_term_reminders(
+                &mut tx,
+                &TermContext {
+                    contract: &renewed,
+                    customer: &customer,
+                    owner: owner.as_ref(),
+                    plan: &plan,
+                },
+                now,
+            )
+            .await?;
+        events::record(
+            &mut tx,
+            now,
+            &actor.0,
+            "contract",
+            id,
+            "renewed",
+            &format!(
+                "term {} runs {} to {}; {cancelled} pending reminders of term {} cancelled, {} scheduled",
+                renewed.term_number, next.start, next.end, contract.term_number, outcome.created - outcome.cancelled
+            ),
+        )
+        .await?;
+        tickler_store::commit(tx).await?;
+        Ok(next)
+    }
+
+    /// Changes the current term's dates; unedited reminders move with them.
+    pub async fn change_contract_dates(&self, id: i64, start: Date, end: Date, actor: &Actor) -> Result<(), EngineError> {
+        let term = Term::new(start, end)?;
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let contract = contracts::get(&mut tx, id).await?;
+        contracts::set_current_term_dates(&mut tx, &contract, term.start, term.end, now).await?;
+        let changed = contracts::get(&mut tx, id).await?;
+        let (customer, owner, plan) = self.load_term_context(&mut tx, &changed).await?;
+        let outcome = self
+            .sync_term_reminders(
+                &mut tx,
+                &TermContext {
+                    contract: &changed,
+                    customer: &customer,
+                    owner: owner.as_ref(),
+                    plan: &plan,
+                },
+                now,
+            )
+            .await?;
+        events::record(
+            &mut tx,
+            now,
+            &actor.0,
+            "contract",
+            id,
+            "dates changed",
+            &format!(
+                "from {} – {} to {start} – {end}: {} reminders moved, {} cancelled",
+                contract.start_date, contract.end_date, outcome.rescheduled, outcome.cancelled
+            ),
+        )
+        .await?;
+        tickler_store::commit(tx).await?;
+        Ok(())
+    }
+
+    /// Ends a contract early: its pending reminders are cancelled.
+    pub async fn terminate_contract(&self, id: i64, reason: &str, actor: &Actor) -> Result<(), EngineError> {
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let contract = contracts::get(&mut tx, id).await?;
+        if contract.status == ContractStatus::Terminated {
+            return Err(EngineError::Conflict(format!("contract {id} is already terminated")));
+        }
+        contracts::set_status(&mut tx, id, ContractStatus::Terminated, now).await?;
+        let terminated = contracts::get(&mut tx, id).await?;
+        let (customer, owner, plan) = self.load_term_context(&mut tx, &terminated).await?;
+        self.sync_term_reminders(
+            &mut tx,
+            &TermContext {
+                contract: &terminated,
+                customer: &customer,
+                owner: owner.as_ref(),
+                plan: &plan,
+            },
+            now,
+        )
+        .await?;
+        events::record(&mut tx, now, &actor.0, "contract", id, "terminated", reason).await?;
+        tickler_store::commit(tx).await?;
+        Ok(())
+    }
+
+    pub async fn contract_detail(&self, id: i64) -> Result<ContractDetail, EngineError> {
+        let mut db = self.store.conn().await?;
+        let contract = contracts::get(&mut db, id).await?;
+        let (customer, owner, plan) = self.load_term_context(&mut db, &contract).await?;
+        let events = events::for_contract(&mut db, id).await?;
+        drop(db);
+        let reminders = self
+            .list_reminders(&ReminderFilter {
+                contract_id: Some(id),
+                ..ReminderFilter::default()
+            })
+            .await?;
+        Ok(ContractDetail {
+            contract,
+            customer,
+            owner,
+            plan: plan.name,
+            reminders,
+            events,
+        })
+    }
+
+    pub async fn list_contracts(&self, after_id: i64, limit: i64) -> Result<Vec<Contract>, EngineError> {
+        Ok(contracts::list(&mut *self.store.conn().await?, after_id, limit).await?)
+    }
+}

@@ -1,0 +1,351 @@
+//! The dispatcher: claims due reminders, re-checks the stop rules, renders, sends, and
+//! records the outcome. See DESIGN.md "Delivery guarantees".
+
+use std::{sync::Arc, time::Duration};
+
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+use tickler_core::reminder::ReminderStatus;
+use tickler_mail::SendError;
+use tickler_store::{
+    StoreError,
+    contracts::ContractStatus,
+    events,
+    reminders::{self, Lease, NewReminder, Reminder, ReminderKind, SentRecord},
+};
+use tokio::{sync::Semaphore, task::JoinSet};
+
+use crate::{
+    Engine, EngineError,
+    message::{Subject, failure_view},
+};
+
+/// What happened to one claimed reminder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    Sent { reply: String },
+    Retry { at: Timestamp, error: String },
+    Failed { reply: String },
+    Cancelled { reason: String },
+    /// Another dispatcher took the reminder over (our lease ran out): nothing recorded.
+    Fenced,
+    /// The database could not record the outcome; the lease will expire and it is retried.
+    Unrecorded { error: String },
+}
+
+/// Counts of one dispatch run.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DispatchReport {
+    pub claimed: usize,
+    pub sent: usize,
+    pub retried: usize,
+    pub failed: usize,
+    pub cancelled: usize,
+    pub unrecorded: usize,
+}
+
+impl DispatchReport {
+    fn count(&mut self, outcome: &Outcome) {
+        self.claimed += 1;
+        match outcome {
+            Outcome::Sent { .. } => self.sent += 1,
+            Outcome::Retry { .. } => self.retried += 1,
+            Outcome::Failed { .. } => self.failed += 1,
+            Outcome::Cancelled { .. } => self.cancelled += 1,
+            Outcome::Fenced | Outcome::Unrecorded { .. } => self.unrecorded += 1,
+        }
+    }
+}
+
+/// Longest sleep between looks at the database, so that work entered by another process
+/// (the CLI, an import) is noticed without a notification channel.
+const MAX_IDLE: Duration = Duration::from_secs(30);
+
+impl Engine {
+    pub(crate) fn lease(&self, now: Timestamp) -> Lease<'_> {
+        let lease = SignedDuration::try_from(self.settings.lease).unwrap_or(SignedDuration::from_secs(300));
+        Lease {
+            worker: &self.settings.worker_id,
+            until: now.saturating_add(lease).unwrap_or(now),
+        }
+    }
+
+    /// Sends everything due as of the clock's now, batch after batch, until nothing is due.
+    pub async fn dispatch_due(&self) -> Result<DispatchReport, EngineError> {
+        let mut report = DispatchReport::default();
+        loop {
+            let now = self.clock.now();
+            let batch = self.claim_batch(now).await?;
+            if batch.is_empty() {
+                return Ok(report);
+            }
+            for outcome in self.deliver_all(batch).await {
+                report.count(&outcome);
+            }
+        }
+    }
+
+    async fn claim_batch(&self, now: Timestamp) -> Result<Vec<Reminder>, EngineError> {
+        let mut tx = self.store.begin().await?;
+        let taken_over = reminders::take_over_expired(&mut tx, now).await?;
+        for id in &taken_over {
+            events::record(&mut tx, now, events::SYSTEM, "reminder", *id, "lease expired", "returned to the queue").await?;
+        }
+        let batch = reminders::claim_due(&mut tx, self.store.backend(), now, &self.lease(now), self.settings.batch_size).await?;
+        tickler_store::commit(tx).await?;
+        Ok(batch)
+    }
+
+    async fn deliver_all(&self, batch: Vec<Reminder>) -> Vec<Outcome> {
+        let permits = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
+        let mut tasks = JoinSet::new();
+        for reminder in batch {
+            let engine = self.clone();
+            let permits = permits.clone();
+            tasks.spawn(async move {
+                let _permit = permits.acquire_owned().await;
+                engine.deliver(reminder).await
+            });
+        }
+        let mut outcomes = Vec::new();
+        while let Some(joined) = tasks.join_next().await {
+            outcomes.push(joined.unwrap_or_else(|e| Outcome::Unrecorded { error: format!("delivery task panicked: {e}") }));
+        }
+        outcomes
+    }
+
+    /// Sends one claimed reminder and records what happened. Never holds a transaction
+    /// while talking to the mail server.
+    pub(crate) async fn deliver(&self, reminder: Reminder) -> Outcome {
+        match self.try_deliver(&reminder).await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                tracing::error!(reminder = reminder.id, error = %e, "could not record a delivery outcome");
+                Outcome::Unrecorded { error: e.to_string() }
+            }
+        }
+    }
+
+    async fn try_deliver(&self, reminder: &Reminder) -> Result<Outcome, EngineError> {
+        let id = reminder.id;
+        let attempt = reminder.attempts;
+        let subject = Subject::load(&mut *self.store.conn().await?, reminder.contract_id).await?;
+
+        if let Some(reason) = stop_reason(reminder, &subject) {
+            return self.finish(reminder, ReminderStatus::Cancelled, &reason, None, Outcome::Cancelled { reason: reason.clone() }).await;
+        }
+
+        let rendered = match self.render(reminder, &subject) {
+            Ok(rendered) => rendered,
+            Err(e) => {
+                let reason = format!("could not render the message: {e}");
+                return self.fail(reminder, &subject, "", &reason).await;
+            }
+        };
+        let subject_line = rendered.subject.clone();
+        let body = rendered.body.clone();
+        let message = match self.outgoing(reminder, rendered, self.clock.now()) {
+            Ok(message) => message,
+            Err(e) => return self.fail(reminder, &subject, &subject_line, &format!("bad recipient: {e}")).await,
+        };
+
+        match self.mailer.send(&message).await {
+            Ok(delivery) => {
+                let sent_at = self.clock.now();
+                let recorded = reminders::mark_sent(
+                    &mut *self.store.conn().await?,
+                    id,
+                    attempt,
+                    &SentRecord {
+                        subject: &subject_line,
+                        body: &body,
+                        to: &reminder.to,
+                        cc: &reminder.cc,
+                        smtp_reply: &delivery.reply,
+                        sent_at,
+                    },
+                )
+                .await?;
+                if !recorded {
+                    tracing::warn!(reminder = id, attempt, "sent, but another dispatcher holds the claim now");
+                    return Ok(Outcome::Fenced);
+                }
+                let lateness = sent_at.duration_since(reminder.send_at);
+                events::record(
+                    &mut *self.store.conn().await?,
+                    sent_at,
+                    events::SYSTEM,
+                    "reminder",
+                    id,
+                    "sent",
+                    &format!("{} (attempt {attempt}, {}s after its time)", delivery.reply, lateness.as_secs().max(0)),
+                )
+                .await?;
+                tracing::info!(reminder = id, message_id = %reminder.message_id, "sent");
+                Ok(Outcome::Sent { reply: delivery.reply })
+            }
+            Err(SendError::Transient { reply }) => {
+                let attempts = u32::try_from(attempt).unwrap_or(u32::MAX);
+                if self.settings.retry.exhausted(attempts) {
+                    let reason = format!("gave up after {attempts} attempts; last reply: {reply}");
+                    return self.fail(reminder, &subject, &subject_line, &reason).await;
+                }
+                let now = self.clock.now();
+                let delay = self.settings.retry.delay(attempts, rand::random::<f64>());
+                let at = now.saturating_add(delay).unwrap_or(now);
+                let recorded = reminders::release(&mut *self.store.conn().await?, id, attempt, at, Some(&reply), now).await?;
+                if !recorded {
+                    return Ok(Outcome::Fenced);
+                }
+                events::record(&mut *self.store.conn().await?, now, events::SYSTEM, "reminder", id, "retry", &format!("{reply}; next attempt at {at}")).await?;
+                tracing::warn!(reminder = id, %reply, %at, "transient failure, will retry");
+                Ok(Outcome::Retry { at, error: reply })
+            }
+            Err(SendError::Invalid(e)) => {
+                let reason = format!("the message could not be built: {e}");
+                self.fail(reminder, &subject, &subject_line, &reason).await
+            }
+            Err(SendError::Permanent { code, reply }) => {
+                let reason = format!("the mail server refused it ({code}): {reply}");
+                self.fail(reminder, &subject, &subject_line, &reason).await
+            }
+        }
+    }
+
+    async fn finish(
+        &self,
+        reminder: &Reminder,
+        status: ReminderStatus,
+        reason: &str,
+        reply: Option<&str>,
+        outcome: Outcome,
+    ) -> Result<Outcome, EngineError> {
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        if !reminders::finish_claimed(&mut tx, reminder.id, reminder.attempts, status, reason, reply, now).await? {
+            return Ok(Outcome::Fenced);
+        }
+        events::record(&mut tx, now, events::SYSTEM, "reminder", reminder.id, status.as_str(), reason).await?;
+        tickler_store::commit(tx).await?;
+        Ok(outcome)
+    }
+
+    /// Records a permanent failure and queues a notice to the contract's owner, in one
+    /// transaction, so the failure is never silent.
+    async fn fail(&self, reminder: &Reminder, subject: &Subject, subject_line: &str, reason: &str) -> Result<Outcome, EngineError> {
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        if !reminders::finish_claimed(&mut tx, reminder.id, reminder.attempts, ReminderStatus::Failed, reason, Some(reason), now).await? {
+            return Ok(Outcome::Fenced);
+        }
+        events::record(&mut tx, now, events::SYSTEM, "reminder", reminder.id, "failed", reason).await?;
+        let notify = match (&subject.owner, reminder.kind) {
+            (Some(owner), ReminderKind::Step) => Some(owner),
+            _ => None,
+        };
+        if let Some(owner) = notify {
+            let failure = failure_view(reminder, subject_line, reason);
+            let mut ctx = self.template_context(reminder, subject, Some(failure));
+            ctx.customer.language = Default::default();
+            let notice = self.renderer.render_builtin("delivery_failed", tickler_core::language::Language::En, &ctx)?;
+            let key = format!("delivery_failed:{}", reminder.id);
+            let notice_id = reminders::insert(
+                &mut tx,
+                &NewReminder {
+                    contract_id: reminder.contract_id,
+                    term_number: reminder.term_number,
+                    kind: ReminderKind::Notice,
+                    step_key: &key,
+                    position: -1,
+                    label: "Delivery failed",
+                    template: "delivery_failed",
+                    offset_days: 0,
+                    mode: tickler_core::plan::Mode::Internal,
+                    send_at: now,
+                    to: std::slice::from_ref(&owner.email),
+                    cc: &[],
+                    subject: Some(&notice.subject),
+                    body: Some(&notice.body),
+                    message_id: &self.new_message_id(),
+                },
+                now,
+            )
+            .await;
+            match notice_id {
+                Ok(notice_id) => {
+                    events::record(&mut tx, now, events::SYSTEM, "reminder", notice_id, "scheduled", &format!("notice to {} about reminder {}", owner.email, reminder.id)).await?;
+                }
+                // A retry of the same failure after a crash finds the notice already queued.
+                Err(e) if e.is_unique_violation() => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        tickler_store::commit(tx).await?;
+        tracing::error!(reminder = reminder.id, %reason, "delivery failed");
+        Ok(Outcome::Failed { reply: reason.to_string() })
+    }
+
+    /// Runs the dispatcher until `shutdown` turns true: sends what is due, then sleeps until
+    /// the next due instant (at most [`MAX_IDLE`]). A shutdown lets the batch in flight
+    /// finish and record its outcomes; nothing claimed is abandoned.
+    pub async fn run_dispatcher(&self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        tracing::info!(worker = %self.settings.worker_id, mail = %self.mailer.describe(), "dispatcher started");
+        let mut failures = 0u32;
+        while !*shutdown.borrow() {
+            let pause = match self.dispatch_until_idle(&shutdown).await {
+                Ok(()) => {
+                    failures = 0;
+                    self.idle_time().await.unwrap_or(MAX_IDLE)
+                }
+                Err(e) => {
+                    failures = failures.saturating_add(1);
+                    let pause = Duration::from_secs(2u64.saturating_pow(failures.min(5)));
+                    tracing::error!(error = %e, retry_in = ?pause, "dispatcher could not reach the database");
+                    pause
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+        tracing::info!("dispatcher stopped");
+    }
+
+    async fn dispatch_until_idle(&self, shutdown: &tokio::sync::watch::Receiver<bool>) -> Result<(), EngineError> {
+        while !*shutdown.borrow() {
+            let batch = self.claim_batch(self.clock.now()).await?;
+            if batch.is_empty() {
+                break;
+            }
+            self.deliver_all(batch).await;
+        }
+        Ok(())
+    }
+
+    async fn idle_time(&self) -> Result<Duration, StoreError> {
+        let next = reminders::next_wake_up(&mut *self.store.conn().await?).await?;
+        let now = self.clock.now();
+        Ok(match next {
+            Some(at) if at <= now => Duration::ZERO,
+            Some(at) => Duration::try_from(now.duration_until(at)).unwrap_or(MAX_IDLE).min(MAX_IDLE),
+            None => MAX_IDLE,
+        })
+    }
+}
+
+/// Why a claimed reminder must not go out after all (DESIGN.md: the stop rules are
+/// re-checked at send time).
+fn stop_reason(reminder: &Reminder, subject: &Subject) -> Option<String> {
+    if reminder.kind != ReminderKind::Step {
+        return None;
+    }
+    if subject.contract.status == ContractStatus::Terminated {
+        return Some("the contract was terminated".to_string());
+    }
+    if reminder.term_number != subject.contract.term_number {
+        return Some(format!("the contract was renewed (now in term {})", subject.contract.term_number));
+    }
+    None
+}

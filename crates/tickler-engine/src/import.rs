@@ -1,0 +1,298 @@
+//! `import contracts FILE.csv`: all or nothing, every bad row reported with its line and
+//! column, streamed in two passes (check everything, then write everything in one
+//! transaction) so that memory does not grow with the file.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    fmt,
+    path::{Path, PathBuf},
+};
+
+use tickler_core::{ValidationError, language::Language};
+use tickler_store::{customers, users};
+
+use crate::{
+    Actor, Engine, EngineError,
+    contracts::{ContractInput, ValidContract, validate_contract},
+    directory::{NewCustomer, ValidCustomer, insert_customer, validate_customer},
+};
+
+/// The columns every contracts CSV has, in any order; other columns become custom fields.
+pub const COLUMNS: [&str; 10] = [
+    "customer_name",
+    "customer_email",
+    "language",
+    "time_zone",
+    "title",
+    "start",
+    "end",
+    "owner_email",
+    "amount",
+    "currency",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowProblem {
+    pub line: u64,
+    pub column: String,
+    pub message: String,
+}
+
+/// Why nothing was imported.
+#[derive(Debug)]
+pub enum ImportError {
+    /// The file has bad rows; each is listed.
+    Rows { file: PathBuf, problems: Vec<RowProblem> },
+    Io { file: PathBuf, message: String },
+    Engine(EngineError),
+}
+
+impl fmt::Display for ImportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ImportError::Rows { file, problems } => {
+                for p in problems {
+                    writeln!(f, "{} line {}, column {}: {}", file.display(), p.line, p.column, p.message)?;
+                }
+                write!(f, "{} bad rows: nothing was imported", problems.len())
+            }
+            ImportError::Io { file, message } => write!(f, "{}: {message}", file.display()),
+            ImportError::Engine(e) => write!(f, "{e}; nothing was imported"),
+        }
+    }
+}
+
+impl std::error::Error for ImportError {}
+
+impl From<EngineError> for ImportError {
+    fn from(e: EngineError) -> Self {
+        ImportError::Engine(e)
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct ImportReport {
+    pub rows: u64,
+    pub contracts: u64,
+    pub customers_created: u64,
+}
+
+/// Where an import is, for a progress display.
+#[derive(Debug, Clone, Copy)]
+pub enum ImportPhase {
+    Checking,
+    Writing,
+}
+
+struct ParsedRow {
+    customer: ValidCustomer,
+    contract: ValidContract,
+    custom_fields: serde_json::Map<String, serde_json::Value>,
+}
+
+struct Header {
+    index: BTreeMap<&'static str, usize>,
+    custom: Vec<(usize, String)>,
+}
+
+impl Header {
+    fn read(headers: &csv::StringRecord) -> Result<Header, Vec<RowProblem>> {
+        let mut index = BTreeMap::new();
+        let mut custom = Vec::new();
+        for (i, name) in headers.iter().enumerate() {
+            let name = name.trim().trim_start_matches('\u{feff}');
+            match COLUMNS.iter().find(|c| **c == name) {
+                Some(column) => {
+                    index.insert(*column, i);
+                }
+                None if !name.is_empty() => custom.push((i, name.to_string())),
+                None => {}
+            }
+        }
+        let missing: Vec<RowProblem> = COLUMNS
+            .iter()
+            .filter(|c| !index.contains_key(*c))
+            .map(|c| RowProblem {
+                line: 1,
+                column: c.to_string(),
+                message: "this column is missing from the header row".to_string(),
+            })
+            .collect();
+        if missing.is_empty() { Ok(Header { index, custom }) } else { Err(missing) }
+    }
+
+    fn get<'r>(&self, record: &'r csv::StringRecord, column: &str) -> &'r str {
+        self.index.get(column).and_then(|i| record.get(*i)).unwrap_or("").trim()
+    }
+
+    fn parse(&self, record: &csv::StringRecord) -> Result<ParsedRow, ValidationError> {
+        let column = |field: &str, e: ValidationError| ValidationError::new(field, e.message);
+        let language = match self.get(record, "language") {
+            "" => Language::En,
+            text => Language::parse("language", text)?,
+        };
+        let customer = validate_customer(&NewCustomer {
+            name: self.get(record, "customer_name").to_string(),
+            emails: vec![self.get(record, "customer_email").to_string()],
+            language,
+            time_zone: Some(self.get(record, "time_zone").to_string()),
+        })
+        .map_err(|e| match e.field.as_str() {
+            "name" => column("customer_name", e),
+            "email" => column("customer_email", e),
+            _ => e,
+        })?;
+        let optional = |column: &str| Some(self.get(record, column).to_string()).filter(|v| !v.is_empty());
+        let contract = validate_contract(&ContractInput {
+            customer_id: 0,
+            title: self.get(record, "title").to_string(),
+            start: self.get(record, "start").to_string(),
+            end: self.get(record, "end").to_string(),
+            owner_email: optional("owner_email"),
+            plan: None,
+            amount: optional("amount"),
+            currency: optional("currency"),
+            custom_fields: Default::default(),
+        })
+        .map_err(|e| match e.field.as_str() {
+            "owner" => column("owner_email", e),
+            _ => e,
+        })?;
+        let custom_fields = self
+            .custom
+            .iter()
+            .filter_map(|(i, name)| {
+                let value = record.get(*i)?.trim();
+                (!value.is_empty()).then(|| (name.clone(), serde_json::Value::from(value)))
+            })
+            .collect();
+        Ok(ParsedRow {
+            customer,
+            contract,
+            custom_fields,
+        })
+    }
+}
+
+fn open(file: &Path) -> Result<csv::Reader<std::fs::File>, ImportError> {
+    csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(file)
+        .map_err(|e| ImportError::Io {
+            file: file.to_path_buf(),
+            message: format!("cannot read: {e}"),
+        })
+}
+
+fn line_of(record: &csv::StringRecord) -> u64 {
+    record.position().map(|p| p.line()).unwrap_or(0)
+}
+
+impl Engine {
+    /// Imports contracts (and the customers they name, matched by email) from a CSV file.
+    /// `progress` is told how many rows each phase has done.
+    pub async fn import_contracts(
+        &self,
+        file: &Path,
+        actor: &Actor,
+        progress: &mut (dyn FnMut(ImportPhase, u64) + Send),
+    ) -> Result<ImportReport, ImportError> {
+        let problems_in = |problems: Vec<RowProblem>| ImportError::Rows {
+            file: file.to_path_buf(),
+            problems,
+        };
+        let io = |e: csv::Error| ImportError::Io {
+            file: file.to_path_buf(),
+            message: e.to_string(),
+        };
+
+        // Pass 1: check every row without writing anything.
+        let mut reader = open(file)?;
+        let header = Header::read(reader.headers().map_err(io)?).map_err(problems_in)?;
+        let mut problems = Vec::new();
+        let mut owners: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+        let mut record = csv::StringRecord::new();
+        let mut rows = 0u64;
+        while reader.read_record(&mut record).map_err(io)? {
+            rows += 1;
+            let line = line_of(&record);
+            match header.parse(&record) {
+                Ok(parsed) => {
+                    if let Some(owner) = &parsed.contract.owner_email {
+                        owners.entry(owner.as_str().to_lowercase()).or_default().push(line);
+                    }
+                }
+                Err(e) => problems.push(RowProblem {
+                    line,
+                    column: e.field,
+                    message: e.message,
+                }),
+            }
+            if rows % 1000 == 0 {
+                progress(ImportPhase::Checking, rows);
+            }
+        }
+        progress(ImportPhase::Checking, rows);
+        let mut db = self.store.conn().await.map_err(EngineError::from)?;
+        let mut known_owners = BTreeSet::new();
+        for (owner, lines) in owners {
+            if users::find_by_email(&mut db, &owner).await.map_err(EngineError::from)?.is_some() {
+                known_owners.insert(owner);
+            } else {
+                problems.extend(lines.into_iter().map(|line| RowProblem {
+                    line,
+                    column: "owner_email".to_string(),
+                    message: format!("no user has the email {owner} (add one with `tickler user add`)"),
+                }));
+            }
+        }
+        drop(db);
+        if !problems.is_empty() {
+            problems.sort_by_key(|p| p.line);
+            return Err(problems_in(problems));
+        }
+
+        // Pass 2: write every row in one transaction.
+        let now = self.clock.now();
+        let mut reader = open(file)?;
+        reader.headers().map_err(io)?;
+        let mut report = ImportReport::default();
+        let mut tx = self.store.begin().await.map_err(EngineError::from)?;
+        while reader.read_record(&mut record).map_err(io)? {
+            let line = line_of(&record);
+            let row = header.parse(&record).map_err(|e| {
+                problems_in(vec![RowProblem {
+                    line,
+                    column: e.field,
+                    message: format!("{} (the file changed during the import)", e.message),
+                }])
+            })?;
+            let email = row.customer.emails.first().map(String::as_str).unwrap_or_default();
+            let customer_id = match customers::find_by_email(&mut tx, email).await.map_err(EngineError::from)? {
+                Some(id) => id,
+                None => {
+                    report.customers_created += 1;
+                    insert_customer(&mut tx, &row.customer, now).await?
+                }
+            };
+            self.insert_contract(&mut tx, customer_id, &row.contract, &row.custom_fields, actor, now)
+                .await
+                .map_err(|e| match e {
+                    EngineError::Invalid(v) => problems_in(vec![RowProblem {
+                        line,
+                        column: v.field,
+                        message: v.message,
+                    }]),
+                    other => ImportError::Engine(other),
+                })?;
+            report.rows += 1;
+            report.contracts += 1;
+            if report.rows % 1000 == 0 {
+                progress(ImportPhase::Writing, report.rows);
+            }
+        }
+        progress(ImportPhase::Writing, report.rows);
+        tickler_store::commit(tx).await.map_err(EngineError::from)?;
+        Ok(report)
+    }
+}

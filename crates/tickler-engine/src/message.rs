@@ -1,0 +1,140 @@
+//! Turns a reminder and its contract into the message that goes out: the person's wording
+//! if they edited it, else the step's template in the customer's language.
+
+use jiff::Timestamp;
+use tickler_core::{
+    ValidationError,
+    email::EmailAddress,
+    money::{Currency, Money},
+};
+use tickler_mail::{
+    OutgoingMessage, Rendered, TemplateContext,
+    context::{ContractView, CustomerView, FailureView, OrganisationView, OwnerView, StepView},
+};
+use tickler_store::{Db, contracts::{self, Contract}, customers::{self, Customer}, reminders::Reminder, users::{self, User}};
+
+use crate::{Engine, EngineError};
+
+/// A reminder with the records its message is made from.
+pub(crate) struct Subject {
+    pub contract: Contract,
+    pub customer: Customer,
+    pub owner: Option<User>,
+}
+
+impl Subject {
+    pub(crate) async fn load(db: &mut Db, contract_id: i64) -> Result<Subject, EngineError> {
+        let contract = contracts::get(db, contract_id).await?;
+        let customer = customers::get(db, contract.customer_id).await?;
+        let owner = match contract.owner_id {
+            Some(id) => Some(users::get(db, id).await?),
+            None => None,
+        };
+        Ok(Subject {
+            contract,
+            customer,
+            owner,
+        })
+    }
+}
+
+impl Engine {
+    pub(crate) fn template_context(
+        &self,
+        reminder: &Reminder,
+        subject: &Subject,
+        failure: Option<FailureView>,
+    ) -> TemplateContext {
+        let contract = &subject.contract;
+        let money = match (contract.amount_minor, contract.currency.as_deref()) {
+            (Some(minor), Some(code)) => Currency::parse("currency", code).ok().map(|currency| Money { minor, currency }),
+            _ => None,
+        };
+        let send_date = reminder.send_at.to_zoned_datetime(self.customer_zone(&subject.customer)).date();
+        let days_left = i64::from(send_date.until(contract.end_date).map(|span| span.get_days()).unwrap_or(0));
+        TemplateContext {
+            customer: CustomerView {
+                name: subject.customer.name.clone(),
+                emails: valid_addresses(&subject.customer.emails),
+                language: subject.customer.language,
+            },
+            contract: ContractView {
+                title: contract.title.clone(),
+                start_date: contract.start_date,
+                end_date: contract.end_date,
+                amount: money,
+                custom: contract.custom_fields.clone(),
+            },
+            owner: subject.owner.as_ref().map(|o| OwnerView {
+                name: o.name.clone(),
+                email: EmailAddress::parse("owner", &o.email).ok(),
+            }),
+            organisation: OrganisationView {
+                name: self.settings.organisation_name.clone(),
+                email: self.settings.mail_from.address.clone(),
+            },
+            step: StepView {
+                key: reminder.step_key.clone(),
+                label: reminder.label.clone(),
+            },
+            days_left,
+            failure,
+        }
+    }
+
+    /// Subject and body as they will be sent.
+    pub(crate) fn render(&self, reminder: &Reminder, subject: &Subject) -> Result<Rendered, EngineError> {
+        let language = subject.customer.language;
+        if let (Some(s), Some(b)) = (&reminder.subject, &reminder.body) {
+            return Ok(Rendered {
+                subject: s.clone(),
+                body: b.clone(),
+                language,
+            });
+        }
+        let ctx = self.template_context(reminder, subject, None);
+        let mut rendered = self.renderer.render_builtin(&reminder.template, language, &ctx)?;
+        if let Some(s) = &reminder.subject {
+            rendered.subject = s.clone();
+        }
+        if let Some(b) = &reminder.body {
+            rendered.body = b.clone();
+        }
+        Ok(rendered)
+    }
+
+    pub(crate) fn outgoing(
+        &self,
+        reminder: &Reminder,
+        rendered: Rendered,
+        date: Timestamp,
+    ) -> Result<OutgoingMessage, ValidationError> {
+        let parse_all = |field: &str, list: &[String]| {
+            list.iter().map(|a| EmailAddress::parse(field, a)).collect::<Result<Vec<_>, _>>()
+        };
+        Ok(OutgoingMessage {
+            message_id: reminder.message_id.clone(),
+            from: self.settings.mail_from.clone(),
+            to: parse_all("to", &reminder.to)?,
+            cc: parse_all("cc", &reminder.cc)?,
+            subject: rendered.subject,
+            body: rendered.body,
+            language: rendered.language,
+            date,
+        })
+    }
+}
+
+pub(crate) fn failure_view(reminder: &Reminder, subject_line: &str, reply: &str) -> FailureView {
+    FailureView {
+        reply: reply.to_string(),
+        subject: subject_line.to_string(),
+        recipients: valid_addresses(&reminder.to),
+    }
+}
+
+/// Addresses were checked when stored; one that no longer parses is left out of templates
+/// rather than failing them.
+fn valid_addresses(list: &[String]) -> Vec<EmailAddress> {
+    list.iter().filter_map(|a| EmailAddress::parse("email", a).ok()).collect()
+}

@@ -1,0 +1,259 @@
+//! Carries out each command through the engine.
+
+use std::{io::Read, sync::Arc};
+
+use anyhow::{Context, Result, anyhow};
+use tickler_core::{
+    clock::{FixedClock, SystemClock},
+    error::{parse_date, parse_instant},
+    language::Language,
+    reminder::ReminderStatus,
+    user::Role,
+};
+use tickler_engine::{
+    Actor, Engine,
+    contracts::ContractInput,
+    directory::{NewCustomer, NewUser},
+    import::ImportPhase,
+    review::ReminderChanges,
+};
+use tickler_mail::Mailer;
+use tickler_store::{Store, reminders::ReminderFilter};
+
+use crate::{
+    cli::{Cli, Command, ContractCommand, CustomerCommand, ImportCommand, ReminderCommand, UserCommand},
+    config, output, serve,
+};
+
+async fn engine(database: &str) -> Result<Engine> {
+    let config = config::from_env()?;
+    let store = Store::open(database).await?;
+    let mailer = Mailer::new(&config.mail).map_err(|e| anyhow!("TICKLER_SMTP_URL: {e}"))?;
+    let engine = Engine::new(store, mailer, Arc::new(SystemClock), config.settings);
+    engine.ensure_default_plan().await?;
+    Ok(engine)
+}
+
+/// Who the CLI acts as in the audit trail.
+fn cli_actor() -> Actor {
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".to_string());
+    Actor(format!("cli:{user}"))
+}
+
+pub async fn run(cli: Cli) -> Result<()> {
+    if let Command::Migrate = cli.command {
+        Store::open(&cli.database).await?;
+        eprintln!("database {} is up to date", tickler_store::redact_url(&cli.database));
+        return Ok(());
+    }
+    let engine = engine(&cli.database).await?;
+    let actor = cli_actor();
+    match cli.command {
+        Command::Migrate => {}
+        Command::User(UserCommand::Add { email, name, role }) => {
+            let role: Role = role.parse()?;
+            let id = engine
+                .add_user(
+                    NewUser {
+                        email,
+                        name,
+                        role,
+                        password_hash: None,
+                    },
+                    &actor,
+                )
+                .await?;
+            println!("{id}");
+        }
+        Command::Customer(CustomerCommand::Add {
+            name,
+            emails,
+            language,
+            time_zone,
+        }) => {
+            let language = Language::parse("language", &language)?;
+            let id = engine
+                .add_customer(
+                    NewCustomer {
+                        name,
+                        emails,
+                        language,
+                        time_zone,
+                    },
+                    &actor,
+                )
+                .await?;
+            println!("{id}");
+        }
+        Command::Customer(CustomerCommand::Show { id, json }) => {
+            let customer = engine.customer(id).await?;
+            if json {
+                output::json(&customer)?;
+            } else {
+                output::customer(&customer);
+            }
+        }
+        Command::Contract(command) => contract(&engine, command, &actor).await?,
+        Command::Reminder(command) => reminder(&engine, command, &actor).await?,
+        Command::Dispatch(args) => {
+            let engine = match args.now {
+                Some(now) => engine.with_clock(Arc::new(FixedClock(parse_instant("--now", &now)?))),
+                None => engine,
+            };
+            let report = engine.dispatch_due().await?;
+            eprintln!(
+                "claimed {}, sent {}, retrying {}, failed {}, cancelled {}, unrecorded {}",
+                report.claimed, report.sent, report.retried, report.failed, report.cancelled, report.unrecorded
+            );
+        }
+        Command::Serve(args) => serve::run(engine, &args.listen).await?,
+        Command::Import(ImportCommand::Contracts { file }) => {
+            let bar = output::progress_bar();
+            let mut progress = |phase: ImportPhase, rows: u64| {
+                bar.set_message(match phase {
+                    ImportPhase::Checking => "checking",
+                    ImportPhase::Writing => "importing",
+                });
+                bar.set_position(rows);
+            };
+            let report = engine.import_contracts(&file, &actor, &mut progress).await;
+            bar.finish_and_clear();
+            let report = report.map_err(|e| anyhow!("{e}"))?;
+            eprintln!(
+                "imported {} contracts from {} rows ({} new customers)",
+                report.contracts,
+                report.rows,
+                report.customers_created
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn contract(engine: &Engine, command: ContractCommand, actor: &Actor) -> Result<()> {
+    match command {
+        ContractCommand::Add {
+            customer,
+            title,
+            start,
+            end,
+            owner,
+            plan,
+            amount,
+            currency,
+        } => {
+            let id = engine
+                .add_contract(
+                    ContractInput {
+                        customer_id: customer,
+                        title,
+                        start,
+                        end,
+                        owner_email: owner,
+                        plan,
+                        amount,
+                        currency,
+                        custom_fields: Default::default(),
+                    },
+                    actor,
+                )
+                .await?;
+            println!("{id}");
+        }
+        ContractCommand::Renew { id, end } => {
+            let end = end.map(|e| parse_date("--end", &e)).transpose()?;
+            let term = engine.renew_contract(id, end, actor).await?;
+            eprintln!("contract {id} renewed: new term {} to {}", term.start, term.end);
+            println!("{id}");
+        }
+        ContractCommand::SetDates { id, start, end } => {
+            let start = parse_date("--start", &start)?;
+            let end = parse_date("--end", &end)?;
+            engine.change_contract_dates(id, start, end, actor).await?;
+        }
+        ContractCommand::Terminate { id, reason } => engine.terminate_contract(id, &reason, actor).await?,
+        ContractCommand::Show { id, json } => {
+            let detail = engine.contract_detail(id).await?;
+            if json {
+                output::json(&detail)?;
+            } else {
+                output::contract_detail(&detail);
+            }
+        }
+        ContractCommand::List { json } => {
+            let mut all = Vec::new();
+            let mut after = 0;
+            loop {
+                let page = engine.list_contracts(after, 1000).await?;
+                let Some(last) = page.last() else { break };
+                after = last.id;
+                all.extend(page);
+            }
+            if json {
+                output::json(&all)?;
+            } else {
+                output::contracts(&all);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn reminder(engine: &Engine, command: ReminderCommand, actor: &Actor) -> Result<()> {
+    match command {
+        ReminderCommand::List { contract, status, json } => {
+            let status = status.map(|s| s.parse::<ReminderStatus>()).transpose()?;
+            let list = engine
+                .list_reminders(&ReminderFilter {
+                    contract_id: contract,
+                    status,
+                    limit: None,
+                })
+                .await?;
+            if json {
+                output::json(&list)?;
+            } else {
+                output::reminders(&list);
+            }
+        }
+        ReminderCommand::Show { id, json } => {
+            let view = engine.reminder(id).await?;
+            if json {
+                output::json(&view)?;
+            } else {
+                output::reminder(&view);
+            }
+        }
+        ReminderCommand::Edit {
+            id,
+            subject,
+            body_file,
+            send_at,
+        } => {
+            let body = match body_file {
+                Some(path) if path.as_os_str() == "-" => {
+                    let mut text = String::new();
+                    std::io::stdin().read_to_string(&mut text).context("reading the body from standard input")?;
+                    Some(text)
+                }
+                Some(path) => Some(
+                    std::fs::read_to_string(&path).with_context(|| format!("--body-file {}", path.display()))?,
+                ),
+                None => None,
+            };
+            let send_at = send_at.map(|s| parse_instant("--send-at", &s)).transpose()?;
+            engine
+                .edit_reminder(id, ReminderChanges { subject, body, send_at }, actor)
+                .await?;
+        }
+        ReminderCommand::Send { id } => {
+            let outcome = engine.send_reminder_now(id, actor).await?;
+            match outcome {
+                tickler_engine::dispatch::Outcome::Sent { reply } => eprintln!("reminder {id} sent: {reply}"),
+                other => return Err(anyhow!("reminder {id} was not sent: {}", output::outcome(&other))),
+            }
+        }
+        ReminderCommand::Skip { id, reason } => engine.skip_reminder(id, &reason, actor).await?,
+    }
+    Ok(())
+}

@@ -1,0 +1,56 @@
+//! Settings from the environment (`TICKLER_*`), checked once at start-up.
+
+use std::{path::PathBuf, time::Duration};
+
+use anyhow::Result;
+use tickler_core::{backoff::RetryPolicy, time_zone::Zone};
+use tickler_engine::Settings;
+use tickler_mail::{MailConfig, Sender};
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn number<T: std::str::FromStr>(name: &str, default: T) -> Result<T> {
+    match var(name) {
+        Some(text) => text
+            .trim()
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{name}: \"{text}\" is not a number")),
+        None => Ok(default),
+    }
+}
+
+pub struct Config {
+    pub settings: Settings,
+    pub mail: MailConfig,
+}
+
+pub fn from_env() -> Result<Config> {
+    let from_text = var("TICKLER_MAIL_FROM").unwrap_or_else(|| "Tickler <tickler@localhost>".to_string());
+    let from = Sender::parse(&from_text).map_err(|e| anyhow::anyhow!("TICKLER_MAIL_FROM: {}", e.message))?;
+    let zone = match var("TICKLER_TIME_ZONE") {
+        Some(name) => Zone::parse("TICKLER_TIME_ZONE", &name).map_err(|e| anyhow::anyhow!("{e}"))?,
+        None => Zone::utc(),
+    };
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "host".to_string());
+    let settings = Settings {
+        organisation_name: var("TICKLER_ORGANISATION").unwrap_or_else(|| "Tickler".to_string()),
+        default_time_zone: zone,
+        mail_from: from.clone(),
+        worker_id: format!("{host}:{}", std::process::id()),
+        lease: Duration::from_secs(number("TICKLER_LEASE_SECONDS", 300u64)?),
+        batch_size: number("TICKLER_BATCH_SIZE", 200i64)?.max(1),
+        concurrency: number("TICKLER_SEND_CONCURRENCY", 4usize)?.max(1),
+        retry: RetryPolicy::default(),
+    };
+    let mail = MailConfig {
+        smtp_url: var("TICKLER_SMTP_URL"),
+        outbox_dir: PathBuf::from(var("TICKLER_OUTBOX").unwrap_or_else(|| "outbox".to_string())),
+        from,
+        timeout: Duration::from_secs(number("TICKLER_SMTP_TIMEOUT_SECONDS", 30u64)?),
+    };
+    Ok(Config { settings, mail })
+}

@@ -1,0 +1,118 @@
+//! How results look on a terminal; `--json` prints the same data for scripts.
+
+use std::io::IsTerminal;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+use tickler_engine::{contracts::ContractDetail, dispatch::Outcome, review::ReminderView};
+use tickler_store::{contracts::Contract, customers::Customer};
+
+pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+pub fn customer(c: &Customer) {
+    println!("customer {}: {}", c.id, c.name);
+    println!("  emails:    {}", c.emails.join(", "));
+    println!("  language:  {}", c.language);
+    println!("  time zone: {}", c.time_zone.as_deref().unwrap_or("(organisation default)"));
+}
+
+pub fn contracts(list: &[Contract]) {
+    println!("{:>6}  {:>8}  {:<10}  {:<10}  {:>4}  {:<10}  TITLE", "ID", "CUSTOMER", "START", "END", "TERM", "STATUS");
+    for c in list {
+        println!(
+            "{:>6}  {:>8}  {:<10}  {:<10}  {:>4}  {:<10}  {}",
+            c.id,
+            c.customer_id,
+            c.start_date,
+            c.end_date,
+            c.term_number,
+            format!("{:?}", c.status).to_lowercase(),
+            c.title
+        );
+    }
+}
+
+pub fn contract_detail(d: &ContractDetail) {
+    let c = &d.contract;
+    println!("contract {}: {}", c.id, c.title);
+    println!("  customer: {} ({}) <{}>", d.customer.name, d.customer.id, d.customer.emails.join(", "));
+    println!("  language: {}, time zone: {}", d.customer.language, d.customer.time_zone.as_deref().unwrap_or("(organisation default)"));
+    if let Some(owner) = &d.owner {
+        println!("  owner:    {} <{}>", owner.name, owner.email);
+    }
+    println!("  term {}:   {} to {} ({:?})", c.term_number, c.start_date, c.end_date, c.status);
+    if let (Some(minor), Some(currency)) = (c.amount_minor, &c.currency) {
+        println!("  amount:   {minor} minor units of {currency}");
+    }
+    println!("  plan:     {}", d.plan);
+    println!();
+    reminders(&d.reminders);
+    println!();
+    println!("history:");
+    for e in &d.events {
+        println!("  {}  {:<16} {} {}: {} {}", e.at, e.actor, e.subject_type, e.subject_id, e.action, e.detail);
+    }
+}
+
+pub fn reminders(list: &[ReminderView]) {
+    println!("{:>6}  {:>8}  {:>4}  {:<10}  {:>6}  {:<11}  {:<20}  SUBJECT", "ID", "CONTRACT", "TERM", "STEP", "OFFSET", "STATUS", "SEND AT (UTC)");
+    for r in list {
+        println!(
+            "{:>6}  {:>8}  {:>4}  {:<10}  {:>6}  {:<11}  {:<20}  {}{}",
+            r.id,
+            r.contract_id,
+            r.term_number,
+            r.step,
+            r.offset_days,
+            r.status.as_str(),
+            r.send_at.to_string(),
+            r.subject,
+            if r.edited { "  (edited)" } else { "" }
+        );
+    }
+}
+
+pub fn reminder(r: &ReminderView) {
+    println!("reminder {} ({}, {} days) of contract {} term {}", r.id, r.label, r.offset_days, r.contract_id, r.term_number);
+    println!("status:     {}{}", r.status.as_str(), r.status_reason.as_deref().map(|s| format!(" ({s})")).unwrap_or_default());
+    println!("send at:    {}", r.send_at);
+    if let Some(sent_at) = r.sent_at {
+        println!("sent at:    {sent_at}");
+    }
+    println!("to:         {}", r.to.join(", "));
+    println!("cc:         {}", r.cc.join(", "));
+    println!("message-id: <{}>", r.message_id);
+    if let Some(reply) = &r.smtp_reply {
+        println!("smtp reply: {reply}");
+    }
+    println!("subject:    {}", r.subject);
+    println!();
+    println!("{}", r.body);
+}
+
+pub fn outcome(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Sent { reply } => format!("sent ({reply})"),
+        Outcome::Retry { at, error } => format!("temporary failure ({error}); it will be retried at {at}"),
+        Outcome::Failed { reply } => format!("failed: {reply}"),
+        Outcome::Cancelled { reason } => format!("cancelled: {reason}"),
+        Outcome::Fenced => "another dispatcher took it over".to_string(),
+        Outcome::Unrecorded { error } => format!("the outcome could not be recorded: {error}"),
+    }
+}
+
+/// A progress bar on stderr when it is a terminal, silent otherwise.
+pub fn progress_bar() -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} {pos} rows ({per_sec}, {elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar
+}

@@ -1,0 +1,63 @@
+//! `tickler serve`: the dispatcher plus HTTP endpoints, until SIGTERM or Ctrl-C.
+
+use anyhow::{Context, Result};
+use axum::{Router, extract::State, http::StatusCode, routing::get};
+use tickler_engine::Engine;
+use tokio::sync::watch;
+
+pub async fn run(engine: Engine, listen: &str) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    tracing::info!(address = %listener.local_addr()?, mail = %engine.mailer().describe(), "tickler is serving");
+    if engine.mailer().is_outbox() {
+        tracing::warn!("TICKLER_SMTP_URL is not set: mail is written to the outbox folder, not sent");
+    }
+    let (stop, stopped) = watch::channel(false);
+    let dispatcher = {
+        let engine = engine.clone();
+        tokio::spawn(async move { engine.run_dispatcher(stopped).await })
+    };
+    let app = Router::new().route("/healthz", get(healthz)).with_state(engine);
+    let mut web_stopped = stop.subscribe();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            let _ = stop.send(true);
+            let _ = web_stopped.changed().await;
+        })
+        .await
+        .context("HTTP server")?;
+    dispatcher.await.context("dispatcher task")?;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+async fn healthz(State(engine): State<Engine>) -> (StatusCode, String) {
+    match engine.store().conn().await {
+        Ok(_) => (StatusCode::OK, "ok: database reachable\n".to_string()),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("database unreachable: {e}\n")),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutting down: finishing the batch in flight");
+}
