@@ -173,3 +173,8 @@ mod tests {
         assert_eq!(sqlite_url_with_create("sqlite://t.db?mode=ro"), "sqlite://t.db?mode=ro");
     }
 }
+
+/// Commits a write transaction.
+pub async fn commit(tx: Tx) -> Result<(), StoreError> {
+    Ok(tx.commit().await?)
+}
