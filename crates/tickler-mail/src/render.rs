@@ -1,0 +1,278 @@
+//! Rendering templates into a subject and a body, sandboxed: templates may be edited by users,
+//! so they can read only the context they are given, cannot reach files or the network, and
+//! cannot run or grow without bound.
+
+use std::io;
+
+use minijinja::{
+    AutoEscape, Environment, ErrorKind, UndefinedBehavior, Value, syntax::SyntaxConfig,
+};
+use serde::Serialize;
+use tickler_core::language::Language;
+
+pub use crate::context::{
+    ContractView, CustomerView, FailureView, OrganisationView, OwnerView, StepView, TemplateContext,
+};
+use crate::{locale::format_date, templates};
+
+/// Template instructions one render may execute: far more than any sensible notice needs
+/// (a built-in one takes a few hundred), far less than a runaway loop.
+const FUEL: u64 = 200_000;
+
+/// Longest subject or body a render may produce; a notice is a page, not a book.
+pub const MAX_OUTPUT_BYTES: usize = 100 * 1024;
+
+/// A rendered message text. `language` is the one actually used, which differs from the one
+/// asked for when a template fell back to English.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub body: String,
+    pub language: Language,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    #[error("there is no built-in template \"{0}\"")]
+    UnknownTemplate(String),
+    #[error("template {name}, line {line}: {message}")]
+    Template {
+        name: String,
+        line: usize,
+        message: String,
+    },
+    #[error("template {name} produces more than {limit} bytes")]
+    TooLong { name: String, limit: usize },
+}
+
+/// Renders built-in and user-edited templates. Build one and share it: it holds the compiled
+/// built-in templates.
+pub struct Renderer {
+    env: Environment<'static>,
+}
+
+impl Default for Renderer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Renderer {
+    pub fn new() -> Self {
+        // No loader is set, so `{% include %}` and `{% extends %}` can reach only the
+        // templates added here, never a file.
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_fuel(Some(FUEL));
+        env.set_auto_escape_callback(|_| AutoEscape::None);
+        // Block tags on their own lines leave no blank lines behind: plain-text mail shows them.
+        let syntax = SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .build()
+            .expect("the default delimiters are valid");
+        env.set_syntax(syntax);
+        for language in Language::ALL {
+            for key in templates::KEYS {
+                if let Some(builtin) = templates::builtin(key, language) {
+                    env.add_template_owned(subject_name(builtin.file), builtin.subject)
+                        .and_then(|()| {
+                            env.add_template_owned(body_name(builtin.file), builtin.body)
+                        })
+                        .unwrap_or_else(|e| panic!("built-in template {}: {e}", builtin.file));
+                }
+            }
+        }
+        Self { env }
+    }
+
+    /// Renders the built-in template `template_key` in `language`, or in English when that
+    /// language has no such template.
+    pub fn render_builtin(
+        &self,
+        template_key: &str,
+        language: Language,
+        ctx: &TemplateContext,
+    ) -> Result<Rendered, RenderError> {
+        let (builtin, language) = match templates::builtin(template_key, language) {
+            Some(builtin) => (builtin, language),
+            None => templates::builtin(template_key, Language::En)
+                .map(|builtin| (builtin, Language::En))
+                .ok_or_else(|| RenderError::UnknownTemplate(template_key.to_string()))?,
+        };
+        let value = context_value(ctx, language);
+        let subject = self
+            .env
+            .get_template(&subject_name(builtin.file))
+            .map_err(|e| template_error(builtin.file, 0, &e))
+            .and_then(|t| render_bounded(&t, value.clone(), builtin.file, 0))?;
+        let body_offset = templates::Builtin::BODY_FIRST_LINE - 1;
+        let body = self
+            .env
+            .get_template(&body_name(builtin.file))
+            .map_err(|e| template_error(builtin.file, body_offset, &e))
+            .and_then(|t| render_bounded(&t, value, builtin.file, body_offset))?;
+        Ok(Rendered {
+            subject: one_line(&subject),
+            body,
+            language,
+        })
+    }
+
+    /// Renders a user-edited subject and body. Errors name them `subject` and `body`.
+    pub fn render_source(
+        &self,
+        subject_source: &str,
+        body_source: &str,
+        language: Language,
+        ctx: &TemplateContext,
+    ) -> Result<Rendered, RenderError> {
+        let value = context_value(ctx, language);
+        let subject = self.render_str("subject", subject_source, value.clone())?;
+        let body = self.render_str("body", body_source, value)?;
+        Ok(Rendered {
+            subject: one_line(&subject),
+            body,
+            language,
+        })
+    }
+
+    fn render_str(&self, name: &str, source: &str, value: Value) -> Result<String, RenderError> {
+        let template = self
+            .env
+            .template_from_named_str(name, source)
+            .map_err(|e| template_error(name, 0, &e))?;
+        render_bounded(&template, value, name, 0)
+    }
+}
+
+fn subject_name(file: &str) -> String {
+    format!("{file}#subject")
+}
+
+fn body_name(file: &str) -> String {
+    format!("{file}#body")
+}
+
+/// Renders into a buffer that refuses to grow past [`MAX_OUTPUT_BYTES`]; fuel bounds the
+/// time, this bounds the memory.
+fn render_bounded(
+    template: &minijinja::Template<'_, '_>,
+    value: Value,
+    name: &str,
+    line_offset: usize,
+) -> Result<String, RenderError> {
+    let mut out = BoundedBuffer::default();
+    match template.render_captured_to(value, &mut out) {
+        Ok(_) => {}
+        Err(_) if out.overflowed => {
+            return Err(RenderError::TooLong {
+                name: name.to_string(),
+                limit: MAX_OUTPUT_BYTES,
+            });
+        }
+        Err(e) => return Err(template_error(name, line_offset, &e)),
+    }
+    String::from_utf8(out.bytes).map_err(|_| RenderError::Template {
+        name: name.to_string(),
+        line: line_offset + 1,
+        message: "the output is not valid UTF-8".to_string(),
+    })
+}
+
+#[derive(Default)]
+struct BoundedBuffer {
+    bytes: Vec<u8>,
+    overflowed: bool,
+}
+
+impl io::Write for BoundedBuffer {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if self.bytes.len() + data.len() > MAX_OUTPUT_BYTES {
+            self.overflowed = true;
+            return Err(io::Error::other("template output too long"));
+        }
+        self.bytes.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn template_error(name: &str, line_offset: usize, error: &minijinja::Error) -> RenderError {
+    let message = match (error.kind(), error.detail()) {
+        (ErrorKind::OutOfFuel, _) => {
+            "the template takes too many steps to render (an endless or very long loop?)"
+                .to_string()
+        }
+        (kind, Some(detail)) => format!("{kind}: {detail}"),
+        (kind, None) => kind.to_string(),
+    };
+    RenderError::Template {
+        name: name.to_string(),
+        line: error.line().unwrap_or(1) + line_offset,
+        message,
+    }
+}
+
+/// Subjects are one line; a template's trailing newline or a stray line break must not leak
+/// into the header (message building would blank it anyway).
+fn one_line(subject: &str) -> String {
+    subject.trim().to_string()
+}
+
+/// The context as templates see it: dates and money already written for the language.
+fn context_value(ctx: &TemplateContext, language: Language) -> Value {
+    Value::from(minijinja::value::Serde(FormattedContext::new(
+        ctx, language,
+    )))
+}
+
+#[derive(Serialize)]
+struct FormattedContext<'a> {
+    customer: &'a CustomerView,
+    contract: FormattedContract<'a>,
+    owner: &'a Option<OwnerView>,
+    organisation: &'a OrganisationView,
+    step: &'a StepView,
+    days_left: i64,
+    failure: &'a Option<FailureView>,
+    language: &'static str,
+}
+
+#[derive(Serialize)]
+struct FormattedContract<'a> {
+    title: &'a str,
+    start_date: String,
+    end_date: String,
+    start_date_iso: String,
+    end_date_iso: String,
+    amount: Option<String>,
+    custom: &'a serde_json::Map<String, serde_json::Value>,
+}
+
+impl<'a> FormattedContext<'a> {
+    fn new(ctx: &'a TemplateContext, language: Language) -> Self {
+        let contract = &ctx.contract;
+        FormattedContext {
+            customer: &ctx.customer,
+            contract: FormattedContract {
+                title: &contract.title,
+                start_date: format_date(contract.start_date, language),
+                end_date: format_date(contract.end_date, language),
+                start_date_iso: contract.start_date.to_string(),
+                end_date_iso: contract.end_date.to_string(),
+                amount: contract.amount.map(|money| money.format(language)),
+                custom: &contract.custom,
+            },
+            owner: &ctx.owner,
+            organisation: &ctx.organisation,
+            step: &ctx.step,
+            days_left: ctx.days_left,
+            failure: &ctx.failure,
+            language: language.code(),
+        }
+    }
+}

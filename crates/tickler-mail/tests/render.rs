@@ -1,0 +1,336 @@
+//! The built-in templates in every language, and the sandbox around user-edited ones.
+
+use jiff::civil::date;
+use tickler_core::{
+    email::EmailAddress,
+    language::Language,
+    money::{Currency, Money},
+};
+use tickler_mail::{
+    RenderError, Renderer, TemplateContext,
+    context::{ContractView, CustomerView, FailureView, OrganisationView, OwnerView, StepView},
+    templates,
+};
+
+fn address(text: &str) -> EmailAddress {
+    EmailAddress::parse("email", text).unwrap()
+}
+
+fn full_context() -> TemplateContext {
+    let mut custom = serde_json::Map::new();
+    custom.insert("site".into(), "Osaka plant, building 2".into());
+    custom.insert("units".into(), 3.into());
+    TemplateContext {
+        customer: CustomerView {
+            name: "Kanto Precision Ltd".to_string(),
+            emails: vec![address("it@kanto.example"), address("office@kanto.example")],
+            language: Language::Ja,
+        },
+        contract: ContractView {
+            title: "Server maintenance SM-2041".to_string(),
+            start_date: date(2026, 4, 1),
+            end_date: date(2027, 3, 31),
+            amount: Some(Money {
+                minor: 123_450,
+                currency: Currency::parse("currency", "EUR").unwrap(),
+            }),
+            custom,
+        },
+        owner: Some(OwnerView {
+            name: "Hana Sato".to_string(),
+            email: Some(address("sato@acme.example")),
+        }),
+        organisation: OrganisationView {
+            name: "Acme Maintenance".to_string(),
+            email: address("office@acme.example"),
+        },
+        step: StepView {
+            key: "before_60".to_string(),
+            label: "Acknowledgement of renewal".to_string(),
+        },
+        days_left: 60,
+        failure: Some(FailureView {
+            reply: "550 5.1.1 No such user".to_string(),
+            subject: "Acknowledgement of renewal".to_string(),
+            recipients: vec![address("it@kanto.example")],
+        }),
+    }
+}
+
+#[test]
+fn every_builtin_renders_in_every_language_with_a_full_context() {
+    let renderer = Renderer::new();
+    let ctx = full_context();
+    for language in Language::ALL {
+        for key in templates::KEYS {
+            let rendered = renderer
+                .render_builtin(key, language, &ctx)
+                .unwrap_or_else(|e| panic!("{language}/{key}: {e}"));
+            assert_eq!(rendered.language, language);
+            assert!(!rendered.subject.is_empty());
+            assert!(!rendered.subject.contains('\n'), "{language}/{key}");
+            assert!(
+                rendered.body.contains("Kanto Precision Ltd"),
+                "{language}/{key}"
+            );
+            assert!(!rendered.body.contains("{{"), "{language}/{key}");
+            assert!(!rendered.body.contains("{%"), "{language}/{key}");
+            assert!(
+                !rendered.body.contains("\n\n\n"),
+                "{language}/{key} has stray blank lines:\n{}",
+                rendered.body
+            );
+        }
+    }
+}
+
+#[test]
+fn dates_amounts_and_politeness_are_in_the_readers_language() {
+    let renderer = Renderer::new();
+    let ctx = full_context();
+
+    let en = renderer
+        .render_builtin("before_60", Language::En, &ctx)
+        .unwrap();
+    assert_eq!(
+        en.subject,
+        "Acknowledgement of renewal: please renew Server maintenance SM-2041"
+    );
+    assert!(en.body.starts_with("Dear Kanto Precision Ltd,"));
+    assert!(en.body.contains("expires on 31 March 2027, in 60 days."));
+    assert!(
+        en.body
+            .contains(&ctx.contract.amount.unwrap().format(Language::En))
+    );
+    assert!(en.body.contains("Yours sincerely,"));
+
+    let ja = renderer
+        .render_builtin("before_60", Language::Ja, &ctx)
+        .unwrap();
+    assert!(ja.subject.contains("ご契約更新のお願い"));
+    assert!(ja.body.contains("平素より格別のご高配を賜り"));
+    assert!(ja.body.contains("2027年3月31日をもちまして"));
+    assert!(ja.body.contains("（あと60日）"));
+    assert!(
+        ja.body
+            .contains(&ctx.contract.amount.unwrap().format(Language::Ja))
+    );
+
+    let el = renderer
+        .render_builtin("before_7", Language::El, &ctx)
+        .unwrap();
+    assert!(el.body.starts_with("Αγαπητέ/ή Kanto Precision Ltd,"));
+    assert!(el.body.contains("λήγει στις 31 Μαρτίου 2027"));
+    assert!(el.body.contains("Με εκτίμηση,"));
+    assert!(
+        el.body
+            .contains(&ctx.contract.amount.unwrap().format(Language::El))
+    );
+
+    let failed = renderer
+        .render_builtin("delivery_failed", Language::En, &ctx)
+        .unwrap();
+    assert!(failed.body.contains("Server reply: 550 5.1.1 No such user"));
+    assert!(failed.body.contains("site: Osaka plant, building 2"));
+    assert!(failed.body.contains("Recipients: it@kanto.example"));
+}
+
+#[test]
+fn optional_parts_disappear_when_absent() {
+    let renderer = Renderer::new();
+    let mut ctx = full_context();
+    ctx.contract.amount = None;
+    ctx.owner = None;
+    ctx.failure = None;
+    for language in Language::ALL {
+        for key in ["before_60", "before_30", "before_7", "after_7"] {
+            let rendered = renderer.render_builtin(key, language, &ctx).unwrap();
+            assert!(!rendered.body.contains("Hana Sato"), "{language}/{key}");
+            assert!(!rendered.body.contains("1,234"), "{language}/{key}");
+            assert!(!rendered.body.contains("1.234"), "{language}/{key}");
+        }
+    }
+    // The failure notice without a failure is a caller's mistake, reported, not a blank.
+    assert!(matches!(
+        renderer.render_builtin("delivery_failed", Language::En, &ctx),
+        Err(RenderError::Template { .. })
+    ));
+}
+
+#[test]
+fn after_expiry_the_final_notice_speaks_in_the_past() {
+    let renderer = Renderer::new();
+    let mut ctx = full_context();
+    ctx.days_left = -2;
+    let en = renderer
+        .render_builtin("before_7", Language::En, &ctx)
+        .unwrap();
+    assert!(
+        en.body.contains("which expired on 31 March 2027."),
+        "{}",
+        en.body
+    );
+    ctx.days_left = 1;
+    let en = renderer
+        .render_builtin("before_7", Language::En, &ctx)
+        .unwrap();
+    assert!(
+        en.body.contains("expires on 31 March 2027, tomorrow."),
+        "{}",
+        en.body
+    );
+}
+
+#[test]
+fn unknown_templates_are_named() {
+    let err = Renderer::new()
+        .render_builtin("before_90", Language::Ja, &full_context())
+        .unwrap_err();
+    assert_eq!(err, RenderError::UnknownTemplate("before_90".to_string()));
+    assert!(err.to_string().contains("before_90"));
+}
+
+#[test]
+fn strict_undefined_errors_name_the_template_and_line() {
+    let renderer = Renderer::new();
+    let ctx = full_context();
+    let err = renderer
+        .render_source(
+            "Hello {{ customer.name }}",
+            "Line one\nLine two\nDear {{ customer.nmae }}\n",
+            Language::En,
+            &ctx,
+        )
+        .unwrap_err();
+    match &err {
+        RenderError::Template {
+            name,
+            line,
+            message,
+        } => {
+            assert_eq!(name, "body");
+            assert_eq!(*line, 3);
+            assert!(message.contains("undefined"), "{message}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(
+        err.to_string().starts_with("template body, line 3:"),
+        "{err}"
+    );
+
+    let err = renderer
+        .render_source("{{ nothing }}", "x", Language::En, &ctx)
+        .unwrap_err();
+    assert!(
+        matches!(&err, RenderError::Template { name, line: 1, .. } if name == "subject"),
+        "{err:?}"
+    );
+
+    // An undefined value in a condition is an error too, not a silent false.
+    let err = renderer
+        .render_source(
+            "x",
+            "a\n{% if contract.discount %}y{% endif %}",
+            Language::En,
+            &ctx,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, RenderError::Template { line: 2, .. }),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn syntax_errors_name_the_template_and_line() {
+    let err = Renderer::new()
+        .render_source("ok", "one\ntwo {% if %}\n", Language::En, &full_context())
+        .unwrap_err();
+    assert!(
+        matches!(&err, RenderError::Template { name, line: 2, .. } if name == "body"),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn runaway_templates_run_out_of_fuel_instead_of_hanging() {
+    let renderer = Renderer::new();
+    let ctx = full_context();
+    let started = std::time::Instant::now();
+    for body in [
+        "{% for i in range(100000000) %}x{% endfor %}",
+        "{% for i in range(10000) %}{% for j in range(10000) %}{% endfor %}{% endfor %}",
+    ] {
+        let err = renderer
+            .render_source("s", body, Language::En, &ctx)
+            .unwrap_err();
+        assert!(matches!(err, RenderError::Template { .. }), "{err:?}");
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[test]
+fn huge_output_is_refused() {
+    let err = Renderer::new()
+        .render_source("s", "{{ 'x' * 200000 }}", Language::En, &full_context())
+        .unwrap_err();
+    assert!(matches!(err, RenderError::TooLong { .. }), "{err:?}");
+}
+
+#[test]
+fn no_file_access_and_no_html_escaping() {
+    let renderer = Renderer::new();
+    let ctx = full_context();
+    let err = renderer
+        .render_source("s", "{% include '/etc/passwd' %}", Language::En, &ctx)
+        .unwrap_err();
+    assert!(matches!(err, RenderError::Template { .. }));
+    let mut ctx = ctx;
+    ctx.customer.name = "Smith & Sons <Ltd>".to_string();
+    let rendered = renderer
+        .render_source(
+            "{{ customer.name }}",
+            "{{ customer.name }}",
+            Language::En,
+            &ctx,
+        )
+        .unwrap();
+    assert_eq!(rendered.body, "Smith & Sons <Ltd>");
+}
+
+#[test]
+fn user_templates_see_formatted_and_iso_dates() {
+    let rendered = Renderer::new()
+        .render_source(
+            "{{ contract.end_date }}",
+            "{{ contract.end_date_iso }} {{ contract.start_date }} {{ step.key }} {{ days_left }}",
+            Language::El,
+            &full_context(),
+        )
+        .unwrap();
+    assert_eq!(rendered.subject, "31 Μαρτίου 2027");
+    assert_eq!(rendered.body, "2027-03-31 1 Απριλίου 2026 before_60 60");
+}
+
+#[test]
+#[ignore = "prints every built-in template for a human to read"]
+fn show_all() {
+    let renderer = Renderer::new();
+    let mut ctx = full_context();
+    for language in Language::ALL {
+        for key in templates::KEYS {
+            let r = renderer.render_builtin(key, language, &ctx).unwrap();
+            println!(
+                "===== {language}/{key}\nSubject: {}\n\n{}",
+                r.subject, r.body
+            );
+        }
+    }
+    ctx.owner = None;
+    ctx.contract.amount = None;
+    let r = renderer
+        .render_builtin("before_60", Language::Ja, &ctx)
+        .unwrap();
+    println!("===== ja/before_60 without owner and amount\n{}", r.body);
+}

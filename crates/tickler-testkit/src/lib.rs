@@ -1,0 +1,418 @@
+//! Helpers for Tickler's tests: a real SMTP server (Debian's `python3-aiosmtpd`, driven by
+//! `scripts/smtp-test-server.py`) on a free port, with faults a test can switch while it runs.
+//!
+//! Synchronous on purpose (std::process, std::thread), so plain and tokio tests can both use it.
+
+use std::{
+    fs,
+    io::{BufRead, BufReader},
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::{OnceLock, mpsc},
+    thread,
+    time::{Duration, Instant},
+};
+
+/// Debian's interpreter: the `python3` on PATH may be a pyenv that cannot see Debian's packages.
+const PYTHON: &str = "/usr/bin/python3";
+const MISSING: &str =
+    "python3-aiosmtpd is missing: apt-get install python3-aiosmtpd or run scripts/test";
+const START_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A port nobody listens on right now, e.g. for a "connection refused" test.
+///
+/// It is taken below Linux's ephemeral range (32768 and up), so that neither a server binding
+/// port 0 nor a client's own source port (a TCP self-connect) can occupy it afterwards.
+pub fn free_port() -> u16 {
+    // A spread-out starting point, so parallel tests rarely probe the same ports.
+    let clock = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as u64)
+        .unwrap_or(0);
+    let start = ((std::process::id() as u64)
+        .wrapping_mul(7919)
+        .wrapping_add(clock)
+        % 20_000) as u16;
+    (0..20_000u16)
+        .map(|i| 12_000 + (start + i) % 20_000)
+        .find(|&port| TcpListener::bind(("127.0.0.1", port)).is_ok())
+        .expect("no free local port between 12000 and 32000")
+}
+
+/// The script's path, found from this crate's folder so tests work from any working directory.
+pub fn script_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/smtp-test-server.py")
+}
+
+fn require_aiosmtpd() {
+    static CHECKED: OnceLock<bool> = OnceLock::new();
+    let available = *CHECKED.get_or_init(|| {
+        Command::new(PYTHON)
+            .args(["-c", "import aiosmtpd"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
+    });
+    assert!(available, "{MISSING}");
+}
+
+/// A running SMTP test server; killed when dropped.
+pub struct SmtpTestServer {
+    child: Child,
+    port: u16,
+    // Kept for its lifetime: the maildir and the faults file live in it.
+    dir: tempfile::TempDir,
+}
+
+impl SmtpTestServer {
+    /// Starts a server that accepts everything.
+    pub fn start() -> SmtpTestServer {
+        Self::start_with_faults(serde_json::json!({}))
+    }
+
+    /// Starts a server with faults already set, e.g.
+    /// `json!({"data_reply": "451 4.3.0 Try later", "remaining": 3})`; see the script for the forms.
+    pub fn start_with_faults(faults: serde_json::Value) -> SmtpTestServer {
+        Self::spawn(faults, None)
+    }
+
+    /// Starts a server that waits `delay` before answering each DATA command (timeouts, slow servers).
+    pub fn start_with_reply_delay(delay: Duration) -> SmtpTestServer {
+        Self::spawn(serde_json::json!({}), Some(delay))
+    }
+
+    fn spawn(faults: serde_json::Value, reply_delay: Option<Duration>) -> SmtpTestServer {
+        require_aiosmtpd();
+        let script = script_path();
+        assert!(
+            script.is_file(),
+            "SMTP test server script not found at {}",
+            script.display()
+        );
+        let dir = tempfile::tempdir().expect("cannot create a temporary folder");
+        write_atomically(&dir.path().join("faults.json"), &faults);
+        let mut command = Command::new(PYTHON);
+        command
+            .arg(&script)
+            .args(["--port", "0", "--maildir"])
+            .arg(dir.path().join("mail"))
+            .arg("--faults")
+            .arg(dir.path().join("faults.json"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if let Some(delay) = reply_delay {
+            command.args(["--reply-delay", &delay.as_secs_f64().to_string()]);
+        }
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {PYTHON} {}: {e}", script.display()));
+        let stdout = child.stdout.take().expect("stdout is piped");
+
+        // The first line announces the port; a thread reads it so start-up can time out,
+        // then keeps draining stdout so the server never blocks on a full pipe.
+        let (sender, receiver) = mpsc::channel();
+        thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let first = lines.next().and_then(Result::ok);
+            let _ = sender.send(first);
+            for _ in lines {}
+        });
+        let announced = receiver.recv_timeout(START_TIMEOUT).ok().flatten();
+        let port = announced
+            .as_deref()
+            .and_then(|line| line.strip_prefix("LISTENING "))
+            .and_then(|port| port.trim().parse::<u16>().ok());
+        match port {
+            Some(port) => SmtpTestServer { child, port, dir },
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "SMTP test server did not start (first line: {announced:?}); see its stderr above"
+                );
+            }
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The URL Tickler's mailer takes: plain SMTP, since the test server has no certificate.
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}?tls=none", self.port)
+    }
+
+    /// Replaces the faults; the next SMTP command that consults them sees the new ones.
+    pub fn set_faults(&self, faults: serde_json::Value) {
+        write_atomically(&self.dir.path().join("faults.json"), &faults);
+    }
+
+    /// Back to accepting everything.
+    pub fn clear_faults(&self) {
+        self.set_faults(serde_json::json!({}));
+    }
+
+    pub fn maildir(&self) -> PathBuf {
+        self.dir.path().join("mail")
+    }
+
+    /// Every message accepted so far, in the order received.
+    pub fn messages(&self) -> Vec<ReceivedMessage> {
+        let mut numbered: Vec<(u64, PathBuf)> = fs::read_dir(self.maildir())
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|entry| entry.path())
+                    .filter(|path| path.extension().is_some_and(|ext| ext == "eml"))
+                    .filter_map(|path| {
+                        let n = path.file_stem()?.to_str()?.parse().ok()?;
+                        Some((n, path))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        numbered.sort();
+        numbered
+            .into_iter()
+            .map(|(_, path)| ReceivedMessage::read(&path))
+            .collect()
+    }
+
+    /// Waits until at least `n` messages have arrived and returns them all; panics after `timeout`.
+    pub fn wait_for_messages(&self, n: usize, timeout: Duration) -> Vec<ReceivedMessage> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let messages = self.messages();
+            if messages.len() >= n {
+                return messages;
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "expected {n} message(s) at the SMTP test server within {timeout:?}, got {}",
+                    messages.len()
+                );
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for SmtpTestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn write_atomically(path: &Path, value: &serde_json::Value) {
+    // The server re-reads the file at every command; a rename means it never sees half of it.
+    let tmp = path.with_extension("json.tmp");
+    fs::write(&tmp, value.to_string()).expect("cannot write the faults file");
+    fs::rename(&tmp, path).expect("cannot write the faults file");
+}
+
+/// One message as the SMTP test server received it, its headers decoded.
+#[derive(Debug, Clone)]
+pub struct ReceivedMessage {
+    /// The bytes exactly as received after DATA.
+    pub raw: Vec<u8>,
+    /// SMTP envelope: MAIL FROM and the accepted RCPT TO addresses (Bcc shows only here).
+    pub envelope_from: String,
+    pub envelope_to: Vec<String>,
+    /// The decoded `From` header, e.g. `"Acme Ltd" <sales@acme.example>`.
+    pub from: String,
+    pub from_name: Option<String>,
+    pub from_address: String,
+    /// Addresses only, without display names.
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub subject: String,
+    /// Without the angle brackets.
+    pub message_id: String,
+    pub content_language: Option<String>,
+    pub date: Option<String>,
+    pub content_type: String,
+    /// The decoded text of the (first text) body.
+    pub body: String,
+}
+
+impl ReceivedMessage {
+    fn read(path: &Path) -> ReceivedMessage {
+        let raw = fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        let envelope: serde_json::Value = fs::read(path.with_extension("json"))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default();
+        let mut message = ReceivedMessage::parse(&raw);
+        message.envelope_from = envelope["mail_from"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        message.envelope_to = envelope["rcpt_tos"]
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        message
+    }
+
+    /// Parses raw message bytes (an .eml file), e.g. from an outbox folder.
+    pub fn parse(raw: &[u8]) -> ReceivedMessage {
+        let parsed = mailparse::parse_mail(raw).expect("the message does not parse as MIME");
+        let header = |name: &str| {
+            parsed
+                .headers
+                .iter()
+                .find(|h| h.get_key_ref().eq_ignore_ascii_case(name))
+        };
+        let text = |name: &str| header(name).map(|h| h.get_value());
+        let mailboxes = |name: &str| -> Vec<mailparse::SingleInfo> {
+            let Some(h) = header(name) else {
+                return Vec::new();
+            };
+            let list = mailparse::addrparse_header(h).expect("an address header does not parse");
+            list.iter()
+                .flat_map(|addr| match addr {
+                    mailparse::MailAddr::Single(single) => vec![single.clone()],
+                    mailparse::MailAddr::Group(group) => group.addrs.clone(),
+                })
+                .collect()
+        };
+        let addresses =
+            |name: &str| -> Vec<String> { mailboxes(name).into_iter().map(|m| m.addr).collect() };
+        let sender = mailboxes("From").into_iter().next();
+        let body_part = if parsed.subparts.is_empty() {
+            &parsed
+        } else {
+            parsed
+                .subparts
+                .iter()
+                .find(|part| part.ctype.mimetype == "text/plain")
+                .unwrap_or(&parsed)
+        };
+        ReceivedMessage {
+            raw: raw.to_vec(),
+            envelope_from: String::new(),
+            envelope_to: Vec::new(),
+            from: text("From").unwrap_or_default(),
+            from_name: sender.as_ref().and_then(|s| s.display_name.clone()),
+            from_address: sender.map(|s| s.addr).unwrap_or_default(),
+            to: addresses("To"),
+            cc: addresses("Cc"),
+            subject: text("Subject").unwrap_or_default(),
+            message_id: text("Message-ID")
+                .unwrap_or_default()
+                .trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_string(),
+            content_language: text("Content-Language").map(|v| v.trim().to_string()),
+            date: text("Date"),
+            content_type: parsed.ctype.mimetype.clone(),
+            body: body_part.get_body().expect("the body does not decode"),
+        }
+    }
+
+    /// Any header, decoded; None when absent.
+    pub fn header(&self, name: &str) -> Option<String> {
+        let parsed = mailparse::parse_mail(&self.raw).ok()?;
+        parsed
+            .headers
+            .iter()
+            .find(|h| h.get_key_ref().eq_ignore_ascii_case(name))
+            .map(|h| h.get_value())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::{io::Write, net::TcpStream};
+
+    /// A minimal SMTP client: the testkit must not depend on the mail crate it helps test.
+    /// Returns the replies to MAIL, each RCPT, DATA and (if DATA was accepted) the message.
+    fn send(port: u16, rcpts: &[&str], data: &str) -> Vec<String> {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut reply = move || {
+            let mut line = String::new();
+            loop {
+                line.clear();
+                if reader.read_line(&mut line).unwrap() == 0
+                    || line.as_bytes().get(3) != Some(&b'-')
+                {
+                    return line.trim().to_string();
+                }
+            }
+        };
+        let mut command = |line: &str| stream.write_all(format!("{line}\r\n").as_bytes()).unwrap();
+        let mut replies = Vec::new();
+        reply();
+        command("HELO test");
+        reply();
+        command("MAIL FROM:<a@example.com>");
+        replies.push(reply());
+        for rcpt in rcpts {
+            command(&format!("RCPT TO:<{rcpt}>"));
+            replies.push(reply());
+        }
+        command("DATA");
+        let go = reply();
+        replies.push(go.clone());
+        if go.starts_with("354") {
+            command(&format!("{data}\r\n."));
+            replies.push(reply());
+        }
+        command("QUIT");
+        replies
+    }
+
+    #[test]
+    fn receives_parses_and_applies_faults_that_change_while_running() {
+        let server = SmtpTestServer::start_with_faults(serde_json::json!({
+            "data_reply": "451 4.3.0 Try later", "remaining": 1,
+            "reject_rcpt": {"bad@example.com": "550 5.1.1 No such user"}
+        }));
+        assert!(server.url().ends_with("?tls=none"));
+        let data = "From: A <a@example.com>\r\nTo: b@example.com\r\nCc: c@example.com\r\nSubject: =?utf-8?b?44GT44KT44Gr44Gh44Gv?=\r\nMessage-ID: <x@example.com>\r\nContent-Language: ja\r\n\r\nhello";
+        let first = send(server.port(), &["b@example.com", "bad@example.com"], data);
+        assert!(first[2].starts_with("550"), "{first:?}");
+        assert!(first.last().unwrap().starts_with("451"), "{first:?}");
+        let second = send(server.port(), &["b@example.com"], data);
+        assert!(second.last().unwrap().starts_with("250"), "{second:?}");
+
+        server.set_faults(serde_json::json!({"data_reply": "554 5.7.1 Rejected"}));
+        let third = send(server.port(), &["b@example.com"], data);
+        assert!(third.last().unwrap().starts_with("554"), "{third:?}");
+
+        let messages = server.wait_for_messages(1, Duration::from_secs(5));
+        assert_eq!(messages.len(), 1);
+        let m = &messages[0];
+        assert_eq!(m.subject, "こんにちは");
+        assert_eq!(m.to, ["b@example.com"]);
+        assert_eq!(m.cc, ["c@example.com"]);
+        assert_eq!(m.message_id, "x@example.com");
+        assert_eq!(m.content_language.as_deref(), Some("ja"));
+        assert_eq!(m.envelope_to, ["b@example.com"]);
+        assert_eq!(m.envelope_from, "a@example.com");
+        assert_eq!(m.body.trim_end(), "hello");
+    }
+
+    #[test]
+    fn free_port_is_unused_and_below_the_ephemeral_range() {
+        let port = free_port();
+        assert!((12_000..32_000).contains(&port), "{port}");
+        // Other processes on a shared machine may race for it; binding again is what we can check.
+        assert!(TcpListener::bind(("127.0.0.1", port)).is_ok());
+    }
+}
