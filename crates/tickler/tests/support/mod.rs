@@ -1,0 +1,140 @@
+//! Drives the real `tickler` binary against a real SQLite file in a temporary folder.
+
+#![allow(dead_code)]
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, Output},
+};
+
+use serde_json::Value;
+
+pub const OWNER: &str = "sam.sales@firm.example";
+pub const FROM: &str = "Renewals at Firm <renewals@firm.example>";
+
+/// One Tickler installation: its database, outbox and environment.
+pub struct Tickler {
+    dir: tempfile::TempDir,
+    pub smtp_url: Option<String>,
+    extra_env: Vec<(String, String)>,
+}
+
+impl Tickler {
+    pub fn new(smtp_url: Option<String>) -> Tickler {
+        Tickler {
+            dir: tempfile::tempdir().expect("temp dir"),
+            smtp_url,
+            extra_env: Vec::new(),
+        }
+    }
+
+    pub fn with_smtp(smtp: &tickler_testkit::SmtpTestServer) -> Tickler {
+        Tickler::new(Some(smtp.url()))
+    }
+
+    pub fn set_env(&mut self, name: &str, value: &str) {
+        self.extra_env.push((name.to_string(), value.to_string()));
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn outbox(&self) -> PathBuf {
+        self.dir.path().join("outbox")
+    }
+
+    pub fn database_url(&self) -> String {
+        format!("sqlite://{}", self.dir.path().join("tickler.db").display())
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tickler"));
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("TICKLER_DATABASE_URL", self.database_url())
+            .env("TICKLER_MAIL_FROM", FROM)
+            .env("TICKLER_ORGANISATION", "Firm Maintenance Ltd")
+            .env("TICKLER_OUTBOX", self.outbox())
+            .env("TICKLER_LOG", "warn");
+        if let Some(url) = &self.smtp_url {
+            command.env("TICKLER_SMTP_URL", url);
+        }
+        for (name, value) in &self.extra_env {
+            command.env(name, value);
+        }
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run tickler")
+    }
+
+    /// Runs a command that must succeed; returns its stdout, trimmed.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "tickler {args:?} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Runs a command that must fail; returns its stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            !out.status.success(),
+            "tickler {args:?} should have failed but printed:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stderr).to_string()
+    }
+
+    pub fn json(&self, args: &[&str]) -> Value {
+        let text = self.ok(args);
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("tickler {args:?} printed no JSON ({e}):\n{text}"))
+    }
+
+    pub fn reminders(&self, contract: &str) -> Vec<Value> {
+        match self.json(&["reminder", "list", "--contract", contract, "--json"]) {
+            Value::Array(list) => list,
+            other => panic!("not a list: {other}"),
+        }
+    }
+
+    pub fn reminder(&self, contract: &str, step: &str, term: i64) -> Value {
+        self.reminders(contract)
+            .into_iter()
+            .find(|r| r["step"] == step && r["term_number"] == term)
+            .unwrap_or_else(|| panic!("contract {contract} has no {step} reminder in term {term}"))
+    }
+
+    pub fn dispatch_at(&self, now: &str) -> String {
+        let out = self.run(&["dispatch", "--once", "--now", now]);
+        assert!(out.status.success(), "dispatch failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stderr).to_string()
+    }
+
+    /// The owner user, a customer and a contract; returns the contract id.
+    pub fn contract(&self, language: &str, zone: &str, email: &str, end: &str) -> String {
+        if self.run(&["user", "add", "--email", OWNER, "--name", "Sam Sales"]).status.success() {
+            // first call created the owner; later calls find it there already
+        }
+        let customer = self.ok(&[
+            "customer", "add", "--name", "Acme Corporation", "--email", email, "--language", language, "--time-zone", zone,
+        ]);
+        self.ok(&[
+            "contract", "add", "--customer", &customer, "--title", "PBX maintenance", "--start", "2026-04-01", "--end", end,
+            "--owner", OWNER, "--amount", "1200.00", "--currency", "EUR",
+        ])
+    }
+}
+
+pub fn field<'a>(value: &'a Value, name: &str) -> &'a str {
+    value[name].as_str().unwrap_or_else(|| panic!("{name} is not a string in {value}"))
+}
