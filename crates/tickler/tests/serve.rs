@@ -1,0 +1,111 @@
+//! `tickler serve`: the dispatcher running on the wall clock, its health endpoint, and a
+//! clean stop on SIGTERM that loses nothing in flight.
+
+mod support;
+
+use std::{
+    io::{Read, Write},
+    net::TcpStream,
+    process::{Child, Stdio},
+    time::{Duration, Instant},
+};
+
+use support::{Tickler, field};
+use tickler_testkit::SmtpTestServer;
+
+fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    Some(response)
+}
+
+fn wait_until_healthy(port: u16) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(response) = http_get(port, "/healthz") {
+            return response;
+        }
+        assert!(Instant::now() < deadline, "tickler serve did not answer on port {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn terminate(child: &mut Child) -> std::process::ExitStatus {
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "tickler serve did not stop after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A contract whose first email is due `seconds` from now on the wall clock.
+fn due_soon(t: &Tickler, seconds: i64) -> String {
+    let contract = t.contract("en", "UTC", "ops@acme.example", "2099-06-30");
+    let id = t.reminder(&contract, "before_60", 1)["id"].to_string();
+    let at = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(seconds);
+    t.ok(&["reminder", "edit", &id, "--send-at", &at.to_string()]);
+    contract
+}
+
+#[test]
+fn serve_sends_at_the_due_time_and_stops_cleanly_on_sigterm() {
+    let smtp = SmtpTestServer::start();
+    let t = Tickler::with_smtp(&smtp);
+    let contract = due_soon(&t, 2);
+    let port = tickler_testkit::free_port();
+    let mut serve = t
+        .command(&["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start serve");
+
+    let health = wait_until_healthy(port);
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    assert!(smtp.messages().is_empty(), "not before its time");
+    let received = smtp.wait_for_messages(1, Duration::from_secs(20));
+    let reminder = t.reminder(&contract, "before_60", 1);
+    assert_eq!(received[0].message_id, field(&reminder, "message_id"));
+    assert_eq!(field(&reminder, "status"), "sent");
+
+    let status = terminate(&mut serve);
+    assert!(status.success(), "serve exits 0 on SIGTERM: {status:?}");
+}
+
+#[test]
+fn sigterm_during_a_slow_send_finishes_it_instead_of_losing_it() {
+    let smtp = SmtpTestServer::start_with_reply_delay(Duration::from_secs(3));
+    let t = Tickler::with_smtp(&smtp);
+    let contract = due_soon(&t, 1);
+    let port = tickler_testkit::free_port();
+    let mut serve = t
+        .command(&["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start serve");
+    wait_until_healthy(port);
+
+    // Wait until the dispatcher has claimed it, then ask it to stop mid-send.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while field(&t.reminder(&contract, "before_60", 1), "status") != "sending" {
+        assert!(Instant::now() < deadline, "the reminder was never claimed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = terminate(&mut serve);
+    assert!(status.success(), "{status:?}");
+    let reminder = t.reminder(&contract, "before_60", 1);
+    assert_eq!(field(&reminder, "status"), "sent", "the claimed reminder was finished: {reminder}");
+    assert_eq!(smtp.messages().len(), 1);
+}
