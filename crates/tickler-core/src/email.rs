@@ -14,7 +14,10 @@ impl EmailAddress {
     pub fn parse(field: &str, text: &str) -> Result<Self, ValidationError> {
         let address = text.trim();
         check(address).map_err(|why| {
-            ValidationError::new(field, format!("\"{address}\" is not a valid email address: {why}"))
+            ValidationError::new(
+                field,
+                format!("\"{address}\" is not a valid email address: {why}"),
+            )
         })?;
         Ok(Self(address.to_string()))
     }
@@ -38,9 +41,9 @@ fn check(address: &str) -> Result<(), &'static str> {
     if local.is_empty() || local.len() > 64 {
         return Err("the part before @ must have 1 to 64 characters");
     }
-    let local_ok = local.chars().all(|c| {
-        c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c)
-    });
+    let local_ok = local
+        .chars()
+        .all(|c| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
     if !local_ok || local.starts_with('.') || local.ends_with('.') || local.contains("..") {
         return Err("the part before @ has characters that are not allowed");
     }
@@ -86,7 +89,11 @@ mod tests {
 
     #[test]
     fn accepts_ordinary_addresses() {
-        for ok in ["a@example.com", "first.last+tag@sub.example.co.jp", "x@localhost"] {
+        for ok in [
+            "a@example.com",
+            "first.last+tag@sub.example.co.jp",
+            "x@localhost",
+        ] {
             assert!(EmailAddress::parse("email", ok).is_ok(), "{ok}");
         }
     }

@@ -29,9 +29,13 @@ impl std::error::Error for ValidationError {}
 pub fn parse_date(field: &str, text: &str) -> Result<jiff::civil::Date, ValidationError> {
     let trimmed = text.trim();
     let well_formed = trimmed.len() == 10
-        && trimmed
-            .char_indices()
-            .all(|(i, c)| if i == 4 || i == 7 { c == '-' } else { c.is_ascii_digit() });
+        && trimmed.char_indices().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                c == '-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
     if !well_formed {
         return Err(ValidationError::new(
             field,
@@ -39,7 +43,10 @@ pub fn parse_date(field: &str, text: &str) -> Result<jiff::civil::Date, Validati
         ));
     }
     trimmed.parse::<jiff::civil::Date>().map_err(|_| {
-        ValidationError::new(field, format!("\"{trimmed}\" is not a date on the calendar"))
+        ValidationError::new(
+            field,
+            format!("\"{trimmed}\" is not a date on the calendar"),
+        )
     })
 }
 
@@ -48,7 +55,10 @@ pub fn parse_instant(field: &str, text: &str) -> Result<jiff::Timestamp, Validat
     text.trim().parse::<jiff::Timestamp>().map_err(|_| {
         ValidationError::new(
             field,
-            format!("\"{}\" is not an RFC 3339 instant (e.g. 2027-01-30T09:00:00Z)", text.trim()),
+            format!(
+                "\"{}\" is not an RFC 3339 instant (e.g. 2027-01-30T09:00:00Z)",
+                text.trim()
+            ),
         )
     })
 }

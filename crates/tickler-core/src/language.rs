@@ -30,7 +30,10 @@ impl Language {
         text.parse().map_err(|_| {
             ValidationError::new(
                 field,
-                format!("unknown language \"{}\" (expected en, ja or el)", text.trim()),
+                format!(
+                    "unknown language \"{}\" (expected en, ja or el)",
+                    text.trim()
+                ),
             )
         })
     }

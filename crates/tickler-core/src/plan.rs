@@ -121,8 +121,9 @@ pub fn default_renewal_plan() -> Plan {
     };
     Plan {
         name: RENEWAL_PLAN.to_string(),
-        description: "Four timed emails around a contract's expiry: 60, 30 and 7 days before, 7 days after."
-            .to_string(),
+        description:
+            "Four timed emails around a contract's expiry: 60, 30 and 7 days before, 7 days after."
+                .to_string(),
         steps: vec![
             step("before_60", "Acknowledgement of renewal", -60),
             step("before_30", "Reminder: service expiring", -30),
@@ -209,6 +210,9 @@ mod tests {
             assert_eq!(mode.as_str().parse::<Mode>(), Ok(mode));
         }
         let err = "sometimes".parse::<Mode>().unwrap_err();
-        assert!(err.message.contains("auto, approval, internal, task"), "{err}");
+        assert!(
+            err.message.contains("auto, approval, internal, task"),
+            "{err}"
+        );
     }
 }

@@ -90,14 +90,20 @@ mod tests {
             );
         }
         let err = ReminderStatus::Sent.check_open_to_people(7).unwrap_err();
-        assert_eq!(err.to_string(), "reminder 7 is sent: sent reminders cannot be changed");
+        assert_eq!(
+            err.to_string(),
+            "reminder 7 is sent: sent reminders cannot be changed"
+        );
     }
 
     #[test]
     fn statuses_round_trip() {
         for status in ALL {
             assert_eq!(status.as_str().parse::<ReminderStatus>(), Ok(status));
-            assert_eq!(status.is_final(), !matches!(status, ReminderStatus::Scheduled | ReminderStatus::Sending));
+            assert_eq!(
+                status.is_final(),
+                !matches!(status, ReminderStatus::Scheduled | ReminderStatus::Sending)
+            );
         }
     }
 }

@@ -16,7 +16,9 @@ impl Zone {
         let tz = TimeZone::get(name).map_err(|_| {
             ValidationError::new(
                 field,
-                format!("unknown time zone \"{name}\" (expected an IANA name such as Europe/Athens)"),
+                format!(
+                    "unknown time zone \"{name}\" (expected an IANA name such as Europe/Athens)"
+                ),
             )
         })?;
         Ok(Self {
@@ -47,7 +49,10 @@ mod tests {
 
     #[test]
     fn known_and_unknown_zones() {
-        assert_eq!(Zone::parse("time_zone", "Asia/Tokyo").unwrap().name(), "Asia/Tokyo");
+        assert_eq!(
+            Zone::parse("time_zone", "Asia/Tokyo").unwrap().name(),
+            "Asia/Tokyo"
+        );
         let err = Zone::parse("time_zone", "Mars/Olympus").unwrap_err();
         assert!(err.message.contains("Mars/Olympus"));
     }

@@ -60,11 +60,23 @@ pub(crate) fn validate_contract(input: &ContractInput) -> Result<ValidContract, 
         .map(|e| EmailAddress::parse("owner", e))
         .transpose()?;
     let money = match (present(&input.amount), present(&input.currency)) {
-        (Some(amount), Some(currency)) => {
-            Some(Money::parse("amount", amount, Currency::parse("currency", currency)?)?)
+        (Some(amount), Some(currency)) => Some(Money::parse(
+            "amount",
+            amount,
+            Currency::parse("currency", currency)?,
+        )?),
+        (Some(_), None) => {
+            return Err(ValidationError::new(
+                "currency",
+                "an amount needs a currency (e.g. EUR)",
+            ));
         }
-        (Some(_), None) => return Err(ValidationError::new("currency", "an amount needs a currency (e.g. EUR)")),
-        (None, Some(_)) => return Err(ValidationError::new("amount", "a currency was given without an amount")),
+        (None, Some(_)) => {
+            return Err(ValidationError::new(
+                "amount",
+                "a currency was given without an amount",
+            ));
+        }
         (None, None) => None,
     };
     Ok(ValidContract {
@@ -97,11 +109,24 @@ impl Engine {
     }
 
     /// Enters a contract and schedules its reminders, in one transaction.
-    pub async fn add_contract(&self, input: ContractInput, actor: &Actor) -> Result<i64, EngineError> {
+    pub async fn add_contract(
+        &self,
+        input: ContractInput,
+        actor: &Actor,
+    ) -> Result<i64, EngineError> {
         let valid = validate_contract(&input)?;
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
-        let id = self.insert_contract(&mut tx, input.customer_id, &valid, &input.custom_fields, actor, now).await?;
+        let id = self
+            .insert_contract(
+                &mut tx,
+                input.customer_id,
+                &valid,
+                &input.custom_fields,
+                actor,
+                now,
+            )
+            .await?;
         tickler_store::commit(tx).await?;
         Ok(id)
     }
@@ -116,21 +141,34 @@ impl Engine {
         now: Timestamp,
     ) -> Result<i64, EngineError> {
         let customer = customers::get(db, customer_id).await.map_err(|e| match e {
-            tickler_store::StoreError::NotFound { .. } => {
-                EngineError::Invalid(ValidationError::new("customer", format!("customer {customer_id} does not exist")))
-            }
+            tickler_store::StoreError::NotFound { .. } => EngineError::Invalid(
+                ValidationError::new("customer", format!("customer {customer_id} does not exist")),
+            ),
             other => other.into(),
         })?;
         let owner = match &valid.owner_email {
-            Some(email) => Some(users::find_by_email(db, email.as_str()).await?.ok_or_else(|| {
-                ValidationError::new("owner", format!("no user has the email {email} (add one with `tickler user add`)"))
-            })?),
+            Some(email) => Some(users::find_by_email(db, email.as_str()).await?.ok_or_else(
+                || {
+                    ValidationError::new(
+                        "owner",
+                        format!("no user has the email {email} (add one with `tickler user add`)"),
+                    )
+                },
+            )?),
             None => None,
         };
         let plan_id = match plans::find_id(db, &valid.plan).await? {
             Some(id) => id,
-            None if valid.plan == RENEWAL_PLAN => plans::ensure(db, &default_renewal_plan(), now).await?,
-            None => return Err(ValidationError::new("plan", format!("no plan is named \"{}\"", valid.plan)).into()),
+            None if valid.plan == RENEWAL_PLAN => {
+                plans::ensure(db, &default_renewal_plan(), now).await?
+            }
+            None => {
+                return Err(ValidationError::new(
+                    "plan",
+                    format!("no plan is named \"{}\"", valid.plan),
+                )
+                .into());
+            }
         };
         let plan = plans::get(db, plan_id).await?;
         let id = contracts::insert(
@@ -171,7 +209,11 @@ impl Engine {
             "created",
             &format!(
                 "term {} to {}, plan {}: {} reminders scheduled, {} already past",
-                valid.term.start, valid.term.end, valid.plan, outcome.created - outcome.cancelled, outcome.cancelled
+                valid.term.start,
+                valid.term.end,
+                valid.plan,
+                outcome.created - outcome.cancelled,
+                outcome.cancelled
             ),
         )
         .await?;
@@ -194,25 +236,61 @@ impl Engine {
 
     /// Starts the next term (by default as long as the current one), cancels the pending
     /// reminders of the term that ends, and schedules the new term's.
-    pub async fn renew_contract(&self, id: i64, new_end: Option<Date>, actor: &Actor) -> Result<Term, EngineError> {
+    pub async fn renew_contract(
+        &self,
+        id: i64,
+        new_end: Option<Date>,
+        actor: &Actor,
+    ) -> Result<Term, EngineError> {
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
         let contract = contracts::get(&mut tx, id).await?;
         if contract.status == ContractStatus::Terminated {
-            return Err(EngineError::Conflict(format!("contract {id} is terminated and cannot be renewed")));
+            return Err(EngineError::Conflict(format!(
+                "contract {id} is terminated and cannot be renewed"
+            )));
         }
         let next = Term::new(contract.start_date, contract.end_date)?.next(new_end)?;
-        let reason = format!("contract renewed: term {} runs {} to {}", contract.term_number + 1, next.start, next.end);
+        let reason = format!(
+            "contract renewed: term {} runs {} to {}",
+            contract.term_number + 1,
+            next.start,
+            next.end
+        );
         let mut cancelled = 0;
         for reminder in reminders::for_term(&mut tx, id, contract.term_number).await? {
             if reminder.status == ReminderStatus::Scheduled
-                && reminders::close_scheduled(&mut tx, reminder.id, ReminderStatus::Cancelled, &reason, now).await?
+                && reminders::close_scheduled(
+                    &mut tx,
+                    reminder.id,
+                    ReminderStatus::Cancelled,
+                    &reason,
+                    now,
+                )
+                .await?
             {
-                events::record(&mut tx, now, &actor.0, "reminder", reminder.id, "cancelled", &reason).await?;
+                events::record(
+                    &mut tx,
+                    now,
+                    &actor.0,
+                    "reminder",
+                    reminder.id,
+                    "cancelled",
+                    &reason,
+                )
+                .await?;
                 cancelled += 1;
             }
         }
-        contracts::start_term(&mut tx, id, contract.term_number + 1, next.start, next.end, now).await?;
+        contracts::start_term(
+            &mut tx,
+            id,
+            contract.term_number + 1,
+            next.start,
+            next.end,
+            now,
+        )
+        .await?;
         let renewed = contracts::get(&mut tx, id).await?;
         let (customer, owner, plan) = self.load_term_context(&mut tx, &renewed).await?;
         let outcome = self
@@ -245,7 +323,13 @@ impl Engine {
     }
 
     /// Changes the current term's dates; unedited reminders move with them.
-    pub async fn change_contract_dates(&self, id: i64, start: Date, end: Date, actor: &Actor) -> Result<(), EngineError> {
+    pub async fn change_contract_dates(
+        &self,
+        id: i64,
+        start: Date,
+        end: Date,
+        actor: &Actor,
+    ) -> Result<(), EngineError> {
         let term = Term::new(start, end)?;
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
@@ -283,12 +367,19 @@ impl Engine {
     }
 
     /// Ends a contract early: its pending reminders are cancelled.
-    pub async fn terminate_contract(&self, id: i64, reason: &str, actor: &Actor) -> Result<(), EngineError> {
+    pub async fn terminate_contract(
+        &self,
+        id: i64,
+        reason: &str,
+        actor: &Actor,
+    ) -> Result<(), EngineError> {
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
         let contract = contracts::get(&mut tx, id).await?;
         if contract.status == ContractStatus::Terminated {
-            return Err(EngineError::Conflict(format!("contract {id} is already terminated")));
+            return Err(EngineError::Conflict(format!(
+                "contract {id} is already terminated"
+            )));
         }
         contracts::set_status(&mut tx, id, ContractStatus::Terminated, now).await?;
         let terminated = contracts::get(&mut tx, id).await?;
@@ -331,7 +422,11 @@ impl Engine {
         })
     }
 
-    pub async fn list_contracts(&self, after_id: i64, limit: i64) -> Result<Vec<Contract>, EngineError> {
+    pub async fn list_contracts(
+        &self,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<Contract>, EngineError> {
         Ok(contracts::list(&mut *self.store.conn().await?, after_id, limit).await?)
     }
 }

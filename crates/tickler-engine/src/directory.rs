@@ -1,6 +1,8 @@
 //! People: the team's users and the customers.
 
-use tickler_core::{ValidationError, email::EmailAddress, language::Language, time_zone::Zone, user::Role};
+use tickler_core::{
+    ValidationError, email::EmailAddress, language::Language, time_zone::Zone, user::Role,
+};
 use tickler_store::{customers, events, users};
 
 use crate::{Actor, Engine, EngineError};
@@ -30,7 +32,10 @@ pub(crate) struct ValidCustomer {
 pub(crate) fn validate_customer(new: &NewCustomer) -> Result<ValidCustomer, ValidationError> {
     let name = non_empty("name", &new.name)?;
     if new.emails.is_empty() {
-        return Err(ValidationError::new("email", "a customer needs at least one email address"));
+        return Err(ValidationError::new(
+            "email",
+            "a customer needs at least one email address",
+        ));
     }
     let emails = new
         .emails
@@ -57,7 +62,10 @@ pub(crate) fn non_empty(field: &str, text: &str) -> Result<String, ValidationErr
         return Err(ValidationError::new(field, "must not be empty"));
     }
     if trimmed.chars().any(|c| c.is_control()) {
-        return Err(ValidationError::new(field, "must not contain control characters"));
+        return Err(ValidationError::new(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(trimmed.to_string())
 }
@@ -68,8 +76,25 @@ impl Engine {
         let name = non_empty("name", &new.name)?;
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
-        let id = users::insert(&mut tx, email.as_str(), &name, new.role, new.password_hash.as_deref(), now).await?;
-        events::record(&mut tx, now, &actor.0, "user", id, "created", &format!("{email} ({})", new.role)).await?;
+        let id = users::insert(
+            &mut tx,
+            email.as_str(),
+            &name,
+            new.role,
+            new.password_hash.as_deref(),
+            now,
+        )
+        .await?;
+        events::record(
+            &mut tx,
+            now,
+            &actor.0,
+            "user",
+            id,
+            "created",
+            &format!("{email} ({})", new.role),
+        )
+        .await?;
         tickler_store::commit(tx).await?;
         Ok(id)
     }
@@ -79,7 +104,16 @@ impl Engine {
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
         let id = insert_customer(&mut tx, &valid, now).await?;
-        events::record(&mut tx, now, &actor.0, "customer", id, "created", &valid.name).await?;
+        events::record(
+            &mut tx,
+            now,
+            &actor.0,
+            "customer",
+            id,
+            "created",
+            &valid.name,
+        )
+        .await?;
         tickler_store::commit(tx).await?;
         Ok(id)
     }

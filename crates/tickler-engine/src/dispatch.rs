@@ -24,14 +24,25 @@ use crate::{
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
-    Sent { reply: String },
-    Retry { at: Timestamp, error: String },
-    Failed { reply: String },
-    Cancelled { reason: String },
+    Sent {
+        reply: String,
+    },
+    Retry {
+        at: Timestamp,
+        error: String,
+    },
+    Failed {
+        reply: String,
+    },
+    Cancelled {
+        reason: String,
+    },
     /// Another dispatcher took the reminder over (our lease ran out): nothing recorded.
     Fenced,
     /// The database could not record the outcome; the lease will expire and it is retried.
-    Unrecorded { error: String },
+    Unrecorded {
+        error: String,
+    },
 }
 
 /// Counts of one dispatch run.
@@ -64,7 +75,8 @@ const MAX_IDLE: Duration = Duration::from_secs(30);
 
 impl Engine {
     pub(crate) fn lease(&self, now: Timestamp) -> Lease<'_> {
-        let lease = SignedDuration::try_from(self.settings.lease).unwrap_or(SignedDuration::from_secs(300));
+        let lease =
+            SignedDuration::try_from(self.settings.lease).unwrap_or(SignedDuration::from_secs(300));
         Lease {
             worker: &self.settings.worker_id,
             until: now.saturating_add(lease).unwrap_or(now),
@@ -90,9 +102,25 @@ impl Engine {
         let mut tx = self.store.begin().await?;
         let taken_over = reminders::take_over_expired(&mut tx, now).await?;
         for id in &taken_over {
-            events::record(&mut tx, now, events::SYSTEM, "reminder", *id, "lease expired", "returned to the queue").await?;
+            events::record(
+                &mut tx,
+                now,
+                events::SYSTEM,
+                "reminder",
+                *id,
+                "lease expired",
+                "returned to the queue",
+            )
+            .await?;
         }
-        let batch = reminders::claim_due(&mut tx, self.store.backend(), now, &self.lease(now), self.settings.batch_size).await?;
+        let batch = reminders::claim_due(
+            &mut tx,
+            self.store.backend(),
+            now,
+            &self.lease(now),
+            self.settings.batch_size,
+        )
+        .await?;
         tickler_store::commit(tx).await?;
         Ok(batch)
     }
@@ -110,7 +138,9 @@ impl Engine {
         }
         let mut outcomes = Vec::new();
         while let Some(joined) = tasks.join_next().await {
-            outcomes.push(joined.unwrap_or_else(|e| Outcome::Unrecorded { error: format!("delivery task panicked: {e}") }));
+            outcomes.push(joined.unwrap_or_else(|e| Outcome::Unrecorded {
+                error: format!("delivery task panicked: {e}"),
+            }));
         }
         outcomes
     }
@@ -122,7 +152,9 @@ impl Engine {
             Ok(outcome) => outcome,
             Err(e) => {
                 tracing::error!(reminder = reminder.id, error = %e, "could not record a delivery outcome");
-                Outcome::Unrecorded { error: e.to_string() }
+                Outcome::Unrecorded {
+                    error: e.to_string(),
+                }
             }
         }
     }
@@ -133,7 +165,17 @@ impl Engine {
         let subject = Subject::load(&mut *self.store.conn().await?, reminder.contract_id).await?;
 
         if let Some(reason) = stop_reason(reminder, &subject) {
-            return self.finish(reminder, ReminderStatus::Cancelled, &reason, None, Outcome::Cancelled { reason: reason.clone() }).await;
+            return self
+                .finish(
+                    reminder,
+                    ReminderStatus::Cancelled,
+                    &reason,
+                    None,
+                    Outcome::Cancelled {
+                        reason: reason.clone(),
+                    },
+                )
+                .await;
         }
 
         let rendered = match self.render(reminder, &subject) {
@@ -147,7 +189,16 @@ impl Engine {
         let body = rendered.body.clone();
         let message = match self.outgoing(reminder, rendered, self.clock.now()) {
             Ok(message) => message,
-            Err(e) => return self.fail(reminder, &subject, &subject_line, &format!("bad recipient: {e}")).await,
+            Err(e) => {
+                return self
+                    .fail(
+                        reminder,
+                        &subject,
+                        &subject_line,
+                        &format!("bad recipient: {e}"),
+                    )
+                    .await;
+            }
         };
 
         match self.mailer.send(&message).await {
@@ -168,7 +219,11 @@ impl Engine {
                 )
                 .await?;
                 if !recorded {
-                    tracing::warn!(reminder = id, attempt, "sent, but another dispatcher holds the claim now");
+                    tracing::warn!(
+                        reminder = id,
+                        attempt,
+                        "sent, but another dispatcher holds the claim now"
+                    );
                     return Ok(Outcome::Fenced);
                 }
                 let lateness = sent_at.duration_since(reminder.send_at);
@@ -179,11 +234,17 @@ impl Engine {
                     "reminder",
                     id,
                     "sent",
-                    &format!("{} (attempt {attempt}, {}s after its time)", delivery.reply, lateness.as_secs().max(0)),
+                    &format!(
+                        "{} (attempt {attempt}, {}s after its time)",
+                        delivery.reply,
+                        lateness.as_secs().max(0)
+                    ),
                 )
                 .await?;
                 tracing::info!(reminder = id, message_id = %reminder.message_id, "sent");
-                Ok(Outcome::Sent { reply: delivery.reply })
+                Ok(Outcome::Sent {
+                    reply: delivery.reply,
+                })
             }
             Err(SendError::Transient { reply }) => {
                 let attempts = u32::try_from(attempt).unwrap_or(u32::MAX);
@@ -194,11 +255,28 @@ impl Engine {
                 let now = self.clock.now();
                 let delay = self.settings.retry.delay(attempts, rand::random::<f64>());
                 let at = now.saturating_add(delay).unwrap_or(now);
-                let recorded = reminders::release(&mut *self.store.conn().await?, id, attempt, at, Some(&reply), now).await?;
+                let recorded = reminders::release(
+                    &mut *self.store.conn().await?,
+                    id,
+                    attempt,
+                    at,
+                    Some(&reply),
+                    now,
+                )
+                .await?;
                 if !recorded {
                     return Ok(Outcome::Fenced);
                 }
-                events::record(&mut *self.store.conn().await?, now, events::SYSTEM, "reminder", id, "retry", &format!("{reply}; next attempt at {at}")).await?;
+                events::record(
+                    &mut *self.store.conn().await?,
+                    now,
+                    events::SYSTEM,
+                    "reminder",
+                    id,
+                    "retry",
+                    &format!("{reply}; next attempt at {at}"),
+                )
+                .await?;
                 tracing::warn!(reminder = id, %reply, %at, "transient failure, will retry");
                 Ok(Outcome::Retry { at, error: reply })
             }
@@ -223,23 +301,67 @@ impl Engine {
     ) -> Result<Outcome, EngineError> {
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
-        if !reminders::finish_claimed(&mut tx, reminder.id, reminder.attempts, status, reason, reply, now).await? {
+        if !reminders::finish_claimed(
+            &mut tx,
+            reminder.id,
+            reminder.attempts,
+            status,
+            reason,
+            reply,
+            now,
+        )
+        .await?
+        {
             return Ok(Outcome::Fenced);
         }
-        events::record(&mut tx, now, events::SYSTEM, "reminder", reminder.id, status.as_str(), reason).await?;
+        events::record(
+            &mut tx,
+            now,
+            events::SYSTEM,
+            "reminder",
+            reminder.id,
+            status.as_str(),
+            reason,
+        )
+        .await?;
         tickler_store::commit(tx).await?;
         Ok(outcome)
     }
 
     /// Records a permanent failure and queues a notice to the contract's owner, in one
     /// transaction, so the failure is never silent.
-    async fn fail(&self, reminder: &Reminder, subject: &Subject, subject_line: &str, reason: &str) -> Result<Outcome, EngineError> {
+    async fn fail(
+        &self,
+        reminder: &Reminder,
+        subject: &Subject,
+        subject_line: &str,
+        reason: &str,
+    ) -> Result<Outcome, EngineError> {
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
-        if !reminders::finish_claimed(&mut tx, reminder.id, reminder.attempts, ReminderStatus::Failed, reason, Some(reason), now).await? {
+        if !reminders::finish_claimed(
+            &mut tx,
+            reminder.id,
+            reminder.attempts,
+            ReminderStatus::Failed,
+            reason,
+            Some(reason),
+            now,
+        )
+        .await?
+        {
             return Ok(Outcome::Fenced);
         }
-        events::record(&mut tx, now, events::SYSTEM, "reminder", reminder.id, "failed", reason).await?;
+        events::record(
+            &mut tx,
+            now,
+            events::SYSTEM,
+            "reminder",
+            reminder.id,
+            "failed",
+            reason,
+        )
+        .await?;
         let notify = match (&subject.owner, reminder.kind) {
             (Some(owner), ReminderKind::Step) => Some(owner),
             _ => None,
@@ -248,7 +370,11 @@ impl Engine {
             let failure = failure_view(reminder, subject_line, reason);
             let mut ctx = self.template_context(reminder, subject, Some(failure));
             ctx.customer.language = Default::default();
-            let notice = self.renderer.render_builtin("delivery_failed", tickler_core::language::Language::En, &ctx)?;
+            let notice = self.renderer.render_builtin(
+                "delivery_failed",
+                tickler_core::language::Language::En,
+                &ctx,
+            )?;
             let key = format!("delivery_failed:{}", reminder.id);
             let notice_id = reminders::insert(
                 &mut tx,
@@ -274,7 +400,16 @@ impl Engine {
             .await;
             match notice_id {
                 Ok(notice_id) => {
-                    events::record(&mut tx, now, events::SYSTEM, "reminder", notice_id, "scheduled", &format!("notice to {} about reminder {}", owner.email, reminder.id)).await?;
+                    events::record(
+                        &mut tx,
+                        now,
+                        events::SYSTEM,
+                        "reminder",
+                        notice_id,
+                        "scheduled",
+                        &format!("notice to {} about reminder {}", owner.email, reminder.id),
+                    )
+                    .await?;
                 }
                 // A retry of the same failure after a crash finds the notice already queued.
                 Err(e) if e.is_unique_violation() => {}
@@ -283,7 +418,9 @@ impl Engine {
         }
         tickler_store::commit(tx).await?;
         tracing::error!(reminder = reminder.id, %reason, "delivery failed");
-        Ok(Outcome::Failed { reply: reason.to_string() })
+        Ok(Outcome::Failed {
+            reply: reason.to_string(),
+        })
     }
 
     /// Runs the dispatcher until `shutdown` turns true: sends what is due, then sleeps until
@@ -313,7 +450,10 @@ impl Engine {
         tracing::info!("dispatcher stopped");
     }
 
-    async fn dispatch_until_idle(&self, shutdown: &tokio::sync::watch::Receiver<bool>) -> Result<(), EngineError> {
+    async fn dispatch_until_idle(
+        &self,
+        shutdown: &tokio::sync::watch::Receiver<bool>,
+    ) -> Result<(), EngineError> {
         while !*shutdown.borrow() {
             let batch = self.claim_batch(self.clock.now()).await?;
             if batch.is_empty() {
@@ -329,7 +469,9 @@ impl Engine {
         let now = self.clock.now();
         Ok(match next {
             Some(at) if at <= now => Duration::ZERO,
-            Some(at) => Duration::try_from(now.duration_until(at)).unwrap_or(MAX_IDLE).min(MAX_IDLE),
+            Some(at) => Duration::try_from(now.duration_until(at))
+                .unwrap_or(MAX_IDLE)
+                .min(MAX_IDLE),
             None => MAX_IDLE,
         })
     }
@@ -345,7 +487,10 @@ fn stop_reason(reminder: &Reminder, subject: &Subject) -> Option<String> {
         return Some("the contract was terminated".to_string());
     }
     if reminder.term_number != subject.contract.term_number {
-        return Some(format!("the contract was renewed (now in term {})", subject.contract.term_number));
+        return Some(format!(
+            "the contract was renewed (now in term {})",
+            subject.contract.term_number
+        ));
     }
     None
 }

@@ -42,8 +42,14 @@ pub struct RowProblem {
 #[derive(Debug)]
 pub enum ImportError {
     /// The file has bad rows; each is listed.
-    Rows { file: PathBuf, problems: Vec<RowProblem> },
-    Io { file: PathBuf, message: String },
+    Rows {
+        file: PathBuf,
+        problems: Vec<RowProblem>,
+    },
+    Io {
+        file: PathBuf,
+        message: String,
+    },
     Engine(EngineError),
 }
 
@@ -52,7 +58,14 @@ impl fmt::Display for ImportError {
         match self {
             ImportError::Rows { file, problems } => {
                 for p in problems {
-                    writeln!(f, "{} line {}, column {}: {}", file.display(), p.line, p.column, p.message)?;
+                    writeln!(
+                        f,
+                        "{} line {}, column {}: {}",
+                        file.display(),
+                        p.line,
+                        p.column,
+                        p.message
+                    )?;
                 }
                 write!(f, "{} bad rows: nothing was imported", problems.len())
             }
@@ -118,11 +131,19 @@ impl Header {
                 message: "this column is missing from the header row".to_string(),
             })
             .collect();
-        if missing.is_empty() { Ok(Header { index, custom }) } else { Err(missing) }
+        if missing.is_empty() {
+            Ok(Header { index, custom })
+        } else {
+            Err(missing)
+        }
     }
 
     fn get<'r>(&self, record: &'r csv::StringRecord, column: &str) -> &'r str {
-        self.index.get(column).and_then(|i| record.get(*i)).unwrap_or("").trim()
+        self.index
+            .get(column)
+            .and_then(|i| record.get(*i))
+            .unwrap_or("")
+            .trim()
     }
 
     fn parse(&self, record: &csv::StringRecord) -> Result<ParsedRow, ValidationError> {
@@ -142,7 +163,8 @@ impl Header {
             "email" => column("customer_email", e),
             _ => e,
         })?;
-        let optional = |column: &str| Some(self.get(record, column).to_string()).filter(|v| !v.is_empty());
+        let optional =
+            |column: &str| Some(self.get(record, column).to_string()).filter(|v| !v.is_empty());
         let contract = validate_contract(&ContractInput {
             customer_id: 0,
             title: self.get(record, "title").to_string(),
@@ -219,7 +241,10 @@ impl Engine {
             match header.parse(&record) {
                 Ok(parsed) => {
                     if let Some(owner) = &parsed.contract.owner_email {
-                        owners.entry(owner.as_str().to_lowercase()).or_default().push(line);
+                        owners
+                            .entry(owner.as_str().to_lowercase())
+                            .or_default()
+                            .push(line);
                     }
                 }
                 Err(e) => problems.push(RowProblem {
@@ -228,7 +253,7 @@ impl Engine {
                     message: e.message,
                 }),
             }
-            if rows % 1000 == 0 {
+            if rows.is_multiple_of(1000) {
                 progress(ImportPhase::Checking, rows);
             }
         }
@@ -236,13 +261,19 @@ impl Engine {
         let mut db = self.store.conn().await.map_err(EngineError::from)?;
         let mut known_owners = BTreeSet::new();
         for (owner, lines) in owners {
-            if users::find_by_email(&mut db, &owner).await.map_err(EngineError::from)?.is_some() {
+            if users::find_by_email(&mut db, &owner)
+                .await
+                .map_err(EngineError::from)?
+                .is_some()
+            {
                 known_owners.insert(owner);
             } else {
                 problems.extend(lines.into_iter().map(|line| RowProblem {
                     line,
                     column: "owner_email".to_string(),
-                    message: format!("no user has the email {owner} (add one with `tickler user add`)"),
+                    message: format!(
+                        "no user has the email {owner} (add one with `tickler user add`)"
+                    ),
                 }));
             }
         }
@@ -267,27 +298,42 @@ impl Engine {
                     message: format!("{} (the file changed during the import)", e.message),
                 }])
             })?;
-            let email = row.customer.emails.first().map(String::as_str).unwrap_or_default();
-            let customer_id = match customers::find_by_email(&mut tx, email).await.map_err(EngineError::from)? {
+            let email = row
+                .customer
+                .emails
+                .first()
+                .map(String::as_str)
+                .unwrap_or_default();
+            let customer_id = match customers::find_by_email(&mut tx, email)
+                .await
+                .map_err(EngineError::from)?
+            {
                 Some(id) => id,
                 None => {
                     report.customers_created += 1;
                     insert_customer(&mut tx, &row.customer, now).await?
                 }
             };
-            self.insert_contract(&mut tx, customer_id, &row.contract, &row.custom_fields, actor, now)
-                .await
-                .map_err(|e| match e {
-                    EngineError::Invalid(v) => problems_in(vec![RowProblem {
-                        line,
-                        column: v.field,
-                        message: v.message,
-                    }]),
-                    other => ImportError::Engine(other),
-                })?;
+            self.insert_contract(
+                &mut tx,
+                customer_id,
+                &row.contract,
+                &row.custom_fields,
+                actor,
+                now,
+            )
+            .await
+            .map_err(|e| match e {
+                EngineError::Invalid(v) => problems_in(vec![RowProblem {
+                    line,
+                    column: v.field,
+                    message: v.message,
+                }]),
+                other => ImportError::Engine(other),
+            })?;
             report.rows += 1;
             report.contracts += 1;
-            if report.rows % 1000 == 0 {
+            if report.rows.is_multiple_of(1000) {
                 progress(ImportPhase::Writing, report.rows);
             }
         }

@@ -11,7 +11,13 @@ use tickler_mail::{
     OutgoingMessage, Rendered, TemplateContext,
     context::{ContractView, CustomerView, FailureView, OrganisationView, OwnerView, StepView},
 };
-use tickler_store::{Db, contracts::{self, Contract}, customers::{self, Customer}, reminders::Reminder, users::{self, User}};
+use tickler_store::{
+    Db,
+    contracts::{self, Contract},
+    customers::{self, Customer},
+    reminders::Reminder,
+    users::{self, User},
+};
 
 use crate::{Engine, EngineError};
 
@@ -47,11 +53,21 @@ impl Engine {
     ) -> TemplateContext {
         let contract = &subject.contract;
         let money = match (contract.amount_minor, contract.currency.as_deref()) {
-            (Some(minor), Some(code)) => Currency::parse("currency", code).ok().map(|currency| Money { minor, currency }),
+            (Some(minor), Some(code)) => Currency::parse("currency", code)
+                .ok()
+                .map(|currency| Money { minor, currency }),
             _ => None,
         };
-        let send_date = reminder.send_at.to_zoned_datetime(self.customer_zone(&subject.customer)).date();
-        let days_left = i64::from(send_date.until(contract.end_date).map(|span| span.get_days()).unwrap_or(0));
+        let send_date = reminder
+            .send_at
+            .to_zoned_datetime(self.customer_zone(&subject.customer))
+            .date();
+        let days_left = i64::from(
+            send_date
+                .until(contract.end_date)
+                .map(|span| span.get_days())
+                .unwrap_or(0),
+        );
         TemplateContext {
             customer: CustomerView {
                 name: subject.customer.name.clone(),
@@ -83,7 +99,11 @@ impl Engine {
     }
 
     /// Subject and body as they will be sent.
-    pub(crate) fn render(&self, reminder: &Reminder, subject: &Subject) -> Result<Rendered, EngineError> {
+    pub(crate) fn render(
+        &self,
+        reminder: &Reminder,
+        subject: &Subject,
+    ) -> Result<Rendered, EngineError> {
         let language = subject.customer.language;
         if let (Some(s), Some(b)) = (&reminder.subject, &reminder.body) {
             return Ok(Rendered {
@@ -93,7 +113,9 @@ impl Engine {
             });
         }
         let ctx = self.template_context(reminder, subject, None);
-        let mut rendered = self.renderer.render_builtin(&reminder.template, language, &ctx)?;
+        let mut rendered = self
+            .renderer
+            .render_builtin(&reminder.template, language, &ctx)?;
         if let Some(s) = &reminder.subject {
             rendered.subject = s.clone();
         }
@@ -110,7 +132,9 @@ impl Engine {
         date: Timestamp,
     ) -> Result<OutgoingMessage, ValidationError> {
         let parse_all = |field: &str, list: &[String]| {
-            list.iter().map(|a| EmailAddress::parse(field, a)).collect::<Result<Vec<_>, _>>()
+            list.iter()
+                .map(|a| EmailAddress::parse(field, a))
+                .collect::<Result<Vec<_>, _>>()
         };
         Ok(OutgoingMessage {
             message_id: reminder.message_id.clone(),
@@ -136,5 +160,7 @@ pub(crate) fn failure_view(reminder: &Reminder, subject_line: &str, reply: &str)
 /// Addresses were checked when stored; one that no longer parses is left out of templates
 /// rather than failing them.
 fn valid_addresses(list: &[String]) -> Vec<EmailAddress> {
-    list.iter().filter_map(|a| EmailAddress::parse("email", a).ok()).collect()
+    list.iter()
+        .filter_map(|a| EmailAddress::parse("email", a).ok())
+        .collect()
 }

@@ -26,10 +26,10 @@ pub(crate) fn resolve(
         push(&mut to, team);
     }
     let mut cc = Vec::new();
-    if let (true, Some(owner)) = (recipients.cc_owner, owner) {
-        if !to.iter().any(|a| a.eq_ignore_ascii_case(owner)) {
-            push(&mut cc, owner);
-        }
+    if let (true, Some(owner)) = (recipients.cc_owner, owner)
+        && !to.iter().any(|a| a.eq_ignore_ascii_case(owner))
+    {
+        push(&mut cc, owner);
     }
     (to, cc)
 }
@@ -56,7 +56,12 @@ mod tests {
 
     #[test]
     fn no_owner_means_no_cc_and_no_address_twice() {
-        let (to, cc) = resolve(Recipients::CUSTOMER_CC_OWNER, &addresses(&["a@x.example"]), None, None);
+        let (to, cc) = resolve(
+            Recipients::CUSTOMER_CC_OWNER,
+            &addresses(&["a@x.example"]),
+            None,
+            None,
+        );
         assert_eq!((to, cc), (addresses(&["a@x.example"]), vec![]));
         let both = Recipients {
             customer: true,
@@ -64,7 +69,12 @@ mod tests {
             team: false,
             cc_owner: true,
         };
-        let (to, cc) = resolve(both, &addresses(&["A@x.example"]), Some("a@X.example"), None);
+        let (to, cc) = resolve(
+            both,
+            &addresses(&["A@x.example"]),
+            Some("a@X.example"),
+            None,
+        );
         assert_eq!((to, cc), (addresses(&["A@x.example"]), vec![]));
     }
 }

@@ -48,14 +48,19 @@ pub struct ReminderChanges {
 }
 
 impl Engine {
-    pub async fn list_reminders(&self, filter: &ReminderFilter) -> Result<Vec<ReminderView>, EngineError> {
+    pub async fn list_reminders(
+        &self,
+        filter: &ReminderFilter,
+    ) -> Result<Vec<ReminderView>, EngineError> {
         let mut db = self.store.conn().await?;
         let list = reminders::list(&mut db, filter).await?;
         let mut subjects: HashMap<i64, Subject> = HashMap::new();
         let mut views = Vec::with_capacity(list.len());
         for reminder in list {
-            if !subjects.contains_key(&reminder.contract_id) {
-                subjects.insert(reminder.contract_id, Subject::load(&mut db, reminder.contract_id).await?);
+            if let std::collections::hash_map::Entry::Vacant(slot) =
+                subjects.entry(reminder.contract_id)
+            {
+                slot.insert(Subject::load(&mut db, reminder.contract_id).await?);
             }
             let subject = &subjects[&reminder.contract_id];
             views.push(self.view(reminder, subject)?);
@@ -92,7 +97,10 @@ impl Engine {
             cc: reminder.cc,
             subject: subject_line,
             body,
-            edited: reminder.subject.is_some() || reminder.body.is_some() || reminder.send_at_edited || reminder.recipients_edited,
+            edited: reminder.subject.is_some()
+                || reminder.body.is_some()
+                || reminder.send_at_edited
+                || reminder.recipients_edited,
             message_id: reminder.message_id,
             attempts: reminder.attempts,
             last_error: reminder.last_error,
@@ -104,22 +112,37 @@ impl Engine {
 
     /// Changes a scheduled reminder's wording or send time; the change survives later
     /// recomputations of the contract's schedule.
-    pub async fn edit_reminder(&self, id: i64, changes: ReminderChanges, actor: &Actor) -> Result<(), EngineError> {
+    pub async fn edit_reminder(
+        &self,
+        id: i64,
+        changes: ReminderChanges,
+        actor: &Actor,
+    ) -> Result<(), EngineError> {
         if let Some(subject) = &changes.subject {
             if subject.trim().is_empty() {
                 return Err(ValidationError::new("subject", "must not be empty").into());
             }
             if subject.chars().any(|c| c.is_control()) {
-                return Err(ValidationError::new("subject", "must be one line without control characters").into());
+                return Err(ValidationError::new(
+                    "subject",
+                    "must be one line without control characters",
+                )
+                .into());
             }
         }
-        if let Some(body) = &changes.body {
-            if body.trim().is_empty() {
-                return Err(ValidationError::new("body", "must not be empty").into());
-            }
+        if changes
+            .body
+            .as_ref()
+            .is_some_and(|body| body.trim().is_empty())
+        {
+            return Err(ValidationError::new("body", "must not be empty").into());
         }
         if changes.subject.is_none() && changes.body.is_none() && changes.send_at.is_none() {
-            return Err(ValidationError::new("reminder", "nothing to change: give a subject, a body or a send time").into());
+            return Err(ValidationError::new(
+                "reminder",
+                "nothing to change: give a subject, a body or a send time",
+            )
+            .into());
         }
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
@@ -132,7 +155,9 @@ impl Engine {
             recipients: None,
         };
         if !reminders::apply_edit(&mut tx, id, &edit, now).await? {
-            return Err(EngineError::Conflict(format!("reminder {id} changed while it was being edited; try again")));
+            return Err(EngineError::Conflict(format!(
+                "reminder {id} changed while it was being edited; try again"
+            )));
         }
         let mut what = Vec::new();
         if changes.subject.is_some() {
@@ -144,20 +169,40 @@ impl Engine {
         if let Some(at) = changes.send_at {
             what.push(format!("send time {} -> {at}", reminder.send_at));
         }
-        events::record(&mut tx, now, &actor.0, "reminder", id, "edited", &what.join(", ")).await?;
+        events::record(
+            &mut tx,
+            now,
+            &actor.0,
+            "reminder",
+            id,
+            "edited",
+            &what.join(", "),
+        )
+        .await?;
         tickler_store::commit(tx).await?;
         Ok(())
     }
 
     /// Decides that a scheduled reminder will not be sent.
-    pub async fn skip_reminder(&self, id: i64, reason: &str, actor: &Actor) -> Result<(), EngineError> {
+    pub async fn skip_reminder(
+        &self,
+        id: i64,
+        reason: &str,
+        actor: &Actor,
+    ) -> Result<(), EngineError> {
         let now = self.clock.now();
-        let reason = if reason.trim().is_empty() { "skipped by a person" } else { reason.trim() };
+        let reason = if reason.trim().is_empty() {
+            "skipped by a person"
+        } else {
+            reason.trim()
+        };
         let mut tx = self.store.begin().await?;
         let reminder = reminders::get(&mut tx, id).await?;
         reminder.status.check_open_to_people(id)?;
         if !reminders::close_scheduled(&mut tx, id, ReminderStatus::Skipped, reason, now).await? {
-            return Err(EngineError::Conflict(format!("reminder {id} changed meanwhile; try again")));
+            return Err(EngineError::Conflict(format!(
+                "reminder {id} changed meanwhile; try again"
+            )));
         }
         events::record(&mut tx, now, &actor.0, "reminder", id, "skipped", reason).await?;
         tickler_store::commit(tx).await?;
@@ -172,7 +217,9 @@ impl Engine {
         reminder.status.check_open_to_people(id)?;
         let claimed = reminders::claim_one(&mut db, id, now, &self.lease(now)).await?;
         let Some(claimed) = claimed else {
-            return Err(EngineError::Conflict(format!("reminder {id} was claimed meanwhile")));
+            return Err(EngineError::Conflict(format!(
+                "reminder {id} was claimed meanwhile"
+            )));
         };
         events::record(&mut db, now, &actor.0, "reminder", id, "send now", "").await?;
         drop(db);

@@ -87,7 +87,8 @@ impl Engine {
 
         for planned in &planned {
             let step = &ctx.plan.steps[planned.position];
-            let (to, cc) = recipients::resolve(step.recipients, &ctx.customer.emails, owner_email, None);
+            let (to, cc) =
+                recipients::resolve(step.recipients, &ctx.customer.emails, owner_email, None);
             match existing.iter().find(|r| r.step_key == step.key) {
                 None => {
                     let id = reminders::insert(
@@ -126,7 +127,11 @@ impl Engine {
                     }
                 }
                 Some(reminder) if reminder.status == ReminderStatus::Scheduled => {
-                    let send_at = if reminder.send_at_edited { reminder.send_at } else { planned.send_at };
+                    let send_at = if reminder.send_at_edited {
+                        reminder.send_at
+                    } else {
+                        planned.send_at
+                    };
                     let (to, cc) = if reminder.recipients_edited {
                         (reminder.to.clone(), reminder.cc.clone())
                     } else {
@@ -144,9 +149,19 @@ impl Engine {
                             now,
                         )
                         .await?;
-                        events::record(db, now, events::SYSTEM, "reminder", reminder.id, "cancelled", "new send time already passed").await?;
+                        events::record(
+                            db,
+                            now,
+                            events::SYSTEM,
+                            "reminder",
+                            reminder.id,
+                            "cancelled",
+                            "new send time already passed",
+                        )
+                        .await?;
                         outcome.cancelled += 1;
-                    } else if reminders::reschedule(db, reminder.id, send_at, &to, &cc, now).await? {
+                    } else if reminders::reschedule(db, reminder.id, send_at, &to, &cc, now).await?
+                    {
                         events::record(
                             db,
                             now,
@@ -169,14 +184,33 @@ impl Engine {
         } else {
             "the contract was terminated"
         };
-        for reminder in existing.iter().filter(|r| r.status == ReminderStatus::Scheduled) {
+        for reminder in existing
+            .iter()
+            .filter(|r| r.status == ReminderStatus::Scheduled)
+        {
             let still_planned = planned
                 .iter()
                 .any(|p| ctx.plan.steps[p.position].key == reminder.step_key);
             if !still_planned
-                && reminders::close_scheduled(db, reminder.id, ReminderStatus::Cancelled, reason, now).await?
+                && reminders::close_scheduled(
+                    db,
+                    reminder.id,
+                    ReminderStatus::Cancelled,
+                    reason,
+                    now,
+                )
+                .await?
             {
-                events::record(db, now, events::SYSTEM, "reminder", reminder.id, "cancelled", reason).await?;
+                events::record(
+                    db,
+                    now,
+                    events::SYSTEM,
+                    "reminder",
+                    reminder.id,
+                    "cancelled",
+                    reason,
+                )
+                .await?;
                 outcome.cancelled += 1;
             }
         }

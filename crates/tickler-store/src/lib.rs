@@ -154,6 +154,11 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// Commits a write transaction.
+pub async fn commit(tx: Tx) -> Result<(), StoreError> {
+    Ok(tx.commit().await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,9 +177,4 @@ mod tests {
         assert_eq!(sqlite_url_with_create("sqlite://t.db"), "sqlite://t.db?mode=rwc");
         assert_eq!(sqlite_url_with_create("sqlite://t.db?mode=ro"), "sqlite://t.db?mode=ro");
     }
-}
-
-/// Commits a write transaction.
-pub async fn commit(tx: Tx) -> Result<(), StoreError> {
-    Ok(tx.commit().await?)
 }

@@ -11,7 +11,13 @@ use clap::{Args, Parser, Subcommand};
 #[command(name = "tickler", version, about, long_about = None)]
 pub struct Cli {
     /// Database: sqlite://FILE (created on first use) or postgres://USER@HOST/DB.
-    #[arg(long, global = true, env = "TICKLER_DATABASE_URL", default_value = "sqlite://tickler.db", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "TICKLER_DATABASE_URL",
+        default_value = "sqlite://tickler.db",
+        hide_env_values = true
+    )]
     pub database: String,
 
     #[command(subcommand)]

@@ -21,7 +21,9 @@ use tickler_mail::Mailer;
 use tickler_store::{Store, reminders::ReminderFilter};
 
 use crate::{
-    cli::{Cli, Command, ContractCommand, CustomerCommand, ImportCommand, ReminderCommand, UserCommand},
+    cli::{
+        Cli, Command, ContractCommand, CustomerCommand, ImportCommand, ReminderCommand, UserCommand,
+    },
     config, output, serve,
 };
 
@@ -43,7 +45,10 @@ fn cli_actor() -> Actor {
 pub async fn run(cli: Cli) -> Result<()> {
     if let Command::Migrate = cli.command {
         Store::open(&cli.database).await?;
-        eprintln!("database {} is up to date", tickler_store::redact_url(&cli.database));
+        eprintln!(
+            "database {} is up to date",
+            tickler_store::redact_url(&cli.database)
+        );
         return Ok(());
     }
     let engine = engine(&cli.database).await?;
@@ -103,7 +108,12 @@ pub async fn run(cli: Cli) -> Result<()> {
             let report = engine.dispatch_due().await?;
             eprintln!(
                 "claimed {}, sent {}, retrying {}, failed {}, cancelled {}, unrecorded {}",
-                report.claimed, report.sent, report.retried, report.failed, report.cancelled, report.unrecorded
+                report.claimed,
+                report.sent,
+                report.retried,
+                report.failed,
+                report.cancelled,
+                report.unrecorded
             );
         }
         Command::Serve(args) => serve::run(engine, &args.listen).await?,
@@ -121,9 +131,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             let report = report.map_err(|e| anyhow!("{e}"))?;
             eprintln!(
                 "imported {} contracts from {} rows ({} new customers)",
-                report.contracts,
-                report.rows,
-                report.customers_created
+                report.contracts, report.rows, report.customers_created
             );
         }
     }
@@ -163,7 +171,10 @@ async fn contract(engine: &Engine, command: ContractCommand, actor: &Actor) -> R
         ContractCommand::Renew { id, end } => {
             let end = end.map(|e| parse_date("--end", &e)).transpose()?;
             let term = engine.renew_contract(id, end, actor).await?;
-            eprintln!("contract {id} renewed: new term {} to {}", term.start, term.end);
+            eprintln!(
+                "contract {id} renewed: new term {} to {}",
+                term.start, term.end
+            );
             println!("{id}");
         }
         ContractCommand::SetDates { id, start, end } => {
@@ -171,7 +182,9 @@ async fn contract(engine: &Engine, command: ContractCommand, actor: &Actor) -> R
             let end = parse_date("--end", &end)?;
             engine.change_contract_dates(id, start, end, actor).await?;
         }
-        ContractCommand::Terminate { id, reason } => engine.terminate_contract(id, &reason, actor).await?,
+        ContractCommand::Terminate { id, reason } => {
+            engine.terminate_contract(id, &reason, actor).await?
+        }
         ContractCommand::Show { id, json } => {
             let detail = engine.contract_detail(id).await?;
             if json {
@@ -201,7 +214,11 @@ async fn contract(engine: &Engine, command: ContractCommand, actor: &Actor) -> R
 
 async fn reminder(engine: &Engine, command: ReminderCommand, actor: &Actor) -> Result<()> {
     match command {
-        ReminderCommand::List { contract, status, json } => {
+        ReminderCommand::List {
+            contract,
+            status,
+            json,
+        } => {
             let status = status.map(|s| s.parse::<ReminderStatus>()).transpose()?;
             let list = engine
                 .list_reminders(&ReminderFilter {
@@ -233,24 +250,44 @@ async fn reminder(engine: &Engine, command: ReminderCommand, actor: &Actor) -> R
             let body = match body_file {
                 Some(path) if path.as_os_str() == "-" => {
                     let mut text = String::new();
-                    std::io::stdin().read_to_string(&mut text).context("reading the body from standard input")?;
+                    std::io::stdin()
+                        .read_to_string(&mut text)
+                        .context("reading the body from standard input")?;
                     Some(text)
                 }
                 Some(path) => Some(
-                    std::fs::read_to_string(&path).with_context(|| format!("--body-file {}", path.display()))?,
+                    std::fs::read_to_string(&path)
+                        .with_context(|| format!("--body-file {}", path.display()))?,
                 ),
                 None => None,
             };
-            let send_at = send_at.map(|s| parse_instant("--send-at", &s)).transpose()?;
+            let send_at = send_at
+                .map(|s| parse_instant("--send-at", &s))
+                .transpose()?;
             engine
-                .edit_reminder(id, ReminderChanges { subject, body, send_at }, actor)
+                .edit_reminder(
+                    id,
+                    ReminderChanges {
+                        subject,
+                        body,
+                        send_at,
+                    },
+                    actor,
+                )
                 .await?;
         }
         ReminderCommand::Send { id } => {
             let outcome = engine.send_reminder_now(id, actor).await?;
             match outcome {
-                tickler_engine::dispatch::Outcome::Sent { reply } => eprintln!("reminder {id} sent: {reply}"),
-                other => return Err(anyhow!("reminder {id} was not sent: {}", output::outcome(&other))),
+                tickler_engine::dispatch::Outcome::Sent { reply } => {
+                    eprintln!("reminder {id} sent: {reply}")
+                }
+                other => {
+                    return Err(anyhow!(
+                        "reminder {id} was not sent: {}",
+                        output::outcome(&other)
+                    ));
+                }
             }
         }
         ReminderCommand::Skip { id, reason } => engine.skip_reminder(id, &reason, actor).await?,

@@ -27,10 +27,14 @@ pub struct Config {
 }
 
 pub fn from_env() -> Result<Config> {
-    let from_text = var("TICKLER_MAIL_FROM").unwrap_or_else(|| "Tickler <tickler@localhost>".to_string());
-    let from = Sender::parse(&from_text).map_err(|e| anyhow::anyhow!("TICKLER_MAIL_FROM: {}", e.message))?;
+    let from_text =
+        var("TICKLER_MAIL_FROM").unwrap_or_else(|| "Tickler <tickler@localhost>".to_string());
+    let from = Sender::parse(&from_text)
+        .map_err(|e| anyhow::anyhow!("TICKLER_MAIL_FROM: {}", e.message))?;
     let zone = match var("TICKLER_TIME_ZONE") {
-        Some(name) => Zone::parse("TICKLER_TIME_ZONE", &name).map_err(|e| anyhow::anyhow!("{e}"))?,
+        Some(name) => {
+            Zone::parse("TICKLER_TIME_ZONE", &name).map_err(|e| anyhow::anyhow!("{e}"))?
+        }
         None => Zone::utc(),
     };
     let host = std::fs::read_to_string("/etc/hostname")

@@ -16,11 +16,17 @@ pub fn customer(c: &Customer) {
     println!("customer {}: {}", c.id, c.name);
     println!("  emails:    {}", c.emails.join(", "));
     println!("  language:  {}", c.language);
-    println!("  time zone: {}", c.time_zone.as_deref().unwrap_or("(organisation default)"));
+    println!(
+        "  time zone: {}",
+        c.time_zone.as_deref().unwrap_or("(organisation default)")
+    );
 }
 
 pub fn contracts(list: &[Contract]) {
-    println!("{:>6}  {:>8}  {:<10}  {:<10}  {:>4}  {:<10}  TITLE", "ID", "CUSTOMER", "START", "END", "TERM", "STATUS");
+    println!(
+        "{:>6}  {:>8}  {:<10}  {:<10}  {:>4}  {:<10}  TITLE",
+        "ID", "CUSTOMER", "START", "END", "TERM", "STATUS"
+    );
     for c in list {
         println!(
             "{:>6}  {:>8}  {:<10}  {:<10}  {:>4}  {:<10}  {}",
@@ -38,12 +44,27 @@ pub fn contracts(list: &[Contract]) {
 pub fn contract_detail(d: &ContractDetail) {
     let c = &d.contract;
     println!("contract {}: {}", c.id, c.title);
-    println!("  customer: {} ({}) <{}>", d.customer.name, d.customer.id, d.customer.emails.join(", "));
-    println!("  language: {}, time zone: {}", d.customer.language, d.customer.time_zone.as_deref().unwrap_or("(organisation default)"));
+    println!(
+        "  customer: {} ({}) <{}>",
+        d.customer.name,
+        d.customer.id,
+        d.customer.emails.join(", ")
+    );
+    println!(
+        "  language: {}, time zone: {}",
+        d.customer.language,
+        d.customer
+            .time_zone
+            .as_deref()
+            .unwrap_or("(organisation default)")
+    );
     if let Some(owner) = &d.owner {
         println!("  owner:    {} <{}>", owner.name, owner.email);
     }
-    println!("  term {}:   {} to {} ({:?})", c.term_number, c.start_date, c.end_date, c.status);
+    println!(
+        "  term {}:   {} to {} ({:?})",
+        c.term_number, c.start_date, c.end_date, c.status
+    );
     if let (Some(minor), Some(currency)) = (c.amount_minor, &c.currency) {
         println!("  amount:   {minor} minor units of {currency}");
     }
@@ -53,12 +74,18 @@ pub fn contract_detail(d: &ContractDetail) {
     println!();
     println!("history:");
     for e in &d.events {
-        println!("  {}  {:<16} {} {}: {} {}", e.at, e.actor, e.subject_type, e.subject_id, e.action, e.detail);
+        println!(
+            "  {}  {:<16} {} {}: {} {}",
+            e.at, e.actor, e.subject_type, e.subject_id, e.action, e.detail
+        );
     }
 }
 
 pub fn reminders(list: &[ReminderView]) {
-    println!("{:>6}  {:>8}  {:>4}  {:<10}  {:>6}  {:<11}  {:<20}  SUBJECT", "ID", "CONTRACT", "TERM", "STEP", "OFFSET", "STATUS", "SEND AT (UTC)");
+    println!(
+        "{:>6}  {:>8}  {:>4}  {:<10}  {:>6}  {:<11}  {:<20}  SUBJECT",
+        "ID", "CONTRACT", "TERM", "STEP", "OFFSET", "STATUS", "SEND AT (UTC)"
+    );
     for r in list {
         println!(
             "{:>6}  {:>8}  {:>4}  {:<10}  {:>6}  {:<11}  {:<20}  {}{}",
@@ -76,8 +103,18 @@ pub fn reminders(list: &[ReminderView]) {
 }
 
 pub fn reminder(r: &ReminderView) {
-    println!("reminder {} ({}, {} days) of contract {} term {}", r.id, r.label, r.offset_days, r.contract_id, r.term_number);
-    println!("status:     {}{}", r.status.as_str(), r.status_reason.as_deref().map(|s| format!(" ({s})")).unwrap_or_default());
+    println!(
+        "reminder {} ({}, {} days) of contract {} term {}",
+        r.id, r.label, r.offset_days, r.contract_id, r.term_number
+    );
+    println!(
+        "status:     {}{}",
+        r.status.as_str(),
+        r.status_reason
+            .as_deref()
+            .map(|s| format!(" ({s})"))
+            .unwrap_or_default()
+    );
     println!("send at:    {}", r.send_at);
     if let Some(sent_at) = r.sent_at {
         println!("sent at:    {sent_at}");
@@ -96,7 +133,9 @@ pub fn reminder(r: &ReminderView) {
 pub fn outcome(outcome: &Outcome) -> String {
     match outcome {
         Outcome::Sent { reply } => format!("sent ({reply})"),
-        Outcome::Retry { at, error } => format!("temporary failure ({error}); it will be retried at {at}"),
+        Outcome::Retry { at, error } => {
+            format!("temporary failure ({error}); it will be retried at {at}")
+        }
         Outcome::Failed { reply } => format!("failed: {reply}"),
         Outcome::Cancelled { reason } => format!("cancelled: {reason}"),
         Outcome::Fenced => "another dispatcher took it over".to_string(),

@@ -11,14 +11,18 @@ pub async fn run(engine: Engine, listen: &str) -> Result<()> {
         .with_context(|| format!("cannot listen on {listen}"))?;
     tracing::info!(address = %listener.local_addr()?, mail = %engine.mailer().describe(), "tickler is serving");
     if engine.mailer().is_outbox() {
-        tracing::warn!("TICKLER_SMTP_URL is not set: mail is written to the outbox folder, not sent");
+        tracing::warn!(
+            "TICKLER_SMTP_URL is not set: mail is written to the outbox folder, not sent"
+        );
     }
     let (stop, stopped) = watch::channel(false);
     let dispatcher = {
         let engine = engine.clone();
         tokio::spawn(async move { engine.run_dispatcher(stopped).await })
     };
-    let app = Router::new().route("/healthz", get(healthz)).with_state(engine);
+    let app = Router::new()
+        .route("/healthz", get(healthz))
+        .with_state(engine);
     let mut web_stopped = stop.subscribe();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
@@ -36,7 +40,10 @@ pub async fn run(engine: Engine, listen: &str) -> Result<()> {
 async fn healthz(State(engine): State<Engine>) -> (StatusCode, String) {
     match engine.store().conn().await {
         Ok(_) => (StatusCode::OK, "ok: database reachable\n".to_string()),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("database unreachable: {e}\n")),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("database unreachable: {e}\n"),
+        ),
     }
 }
 

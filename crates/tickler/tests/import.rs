@@ -5,13 +5,21 @@ mod support;
 use serde_json::json;
 use support::{OWNER, Tickler, field};
 
-const HEADER: &str = "customer_name,customer_email,language,time_zone,title,start,end,owner_email,amount,currency";
+const HEADER: &str =
+    "customer_name,customer_email,language,time_zone,title,start,end,owner_email,amount,currency";
 
 #[test]
 fn a_good_file_imports_contracts_and_matches_customers_by_email() {
     let t = Tickler::new(None);
     t.ok(&["user", "add", "--email", OWNER, "--name", "Sam Sales"]);
-    let existing = t.ok(&["customer", "add", "--name", "Acme", "--email", "ops@acme.example"]);
+    let existing = t.ok(&[
+        "customer",
+        "add",
+        "--name",
+        "Acme",
+        "--email",
+        "ops@acme.example",
+    ]);
     let csv = t.dir().join("contracts.csv");
     std::fs::write(
         &csv,
@@ -29,8 +37,15 @@ fn a_good_file_imports_contracts_and_matches_customers_by_email() {
     let contracts = t.json(&["contract", "list", "--json"]);
     let contracts = contracts.as_array().unwrap();
     assert_eq!(contracts.len(), 4);
-    assert_eq!(contracts[0]["customer_id"].to_string(), existing, "matched by email, case aside");
-    assert_eq!(contracts[1]["customer_id"], contracts[2]["customer_id"], "one new customer for two rows");
+    assert_eq!(
+        contracts[0]["customer_id"].to_string(),
+        existing,
+        "matched by email, case aside"
+    );
+    assert_eq!(
+        contracts[1]["customer_id"], contracts[2]["customer_id"],
+        "one new customer for two rows"
+    );
     assert_eq!(contracts[0]["custom_fields"], json!({"site": "Osaka"}));
     assert_eq!(contracts[1]["amount_minor"], json!(120000));
     assert_eq!(contracts[3]["amount_minor"], json!(9990));
@@ -38,7 +53,10 @@ fn a_good_file_imports_contracts_and_matches_customers_by_email() {
     // Each contract got its four timed emails; the Tokyo customer's at 00:00Z.
     let tokyo = contracts[1]["id"].to_string();
     assert_eq!(t.reminders(&tokyo).len(), 4);
-    assert_eq!(field(&t.reminder(&tokyo, "before_60", 1), "send_at"), "2027-12-02T00:00:00Z");
+    assert_eq!(
+        field(&t.reminder(&tokyo, "before_60", 1), "send_at"),
+        "2027-12-02T00:00:00Z"
+    );
 }
 
 #[test]
@@ -65,7 +83,9 @@ fn a_file_with_bad_rows_imports_nothing_and_names_every_problem() {
     let file = csv.display().to_string();
     for expected in [
         format!("{file} line 3, column end: \"2027-02-30\" is not a date"),
-        format!("{file} line 4, column customer_email: \"not-an-address\" is not a valid email address"),
+        format!(
+            "{file} line 4, column customer_email: \"not-an-address\" is not a valid email address"
+        ),
         format!("{file} line 5, column language: unknown language \"fr\""),
         format!("{file} line 6, column time_zone: unknown time zone \"Mars/Base\""),
         format!("{file} line 7, column end:"),
@@ -74,7 +94,10 @@ fn a_file_with_bad_rows_imports_nothing_and_names_every_problem() {
     ] {
         assert!(err.contains(&expected), "expected {expected:?} in:\n{err}");
     }
-    assert!(!err.contains("line 2,"), "the good row is not reported:\n{err}");
+    assert!(
+        !err.contains("line 2,"),
+        "the good row is not reported:\n{err}"
+    );
     assert!(err.contains("7 bad rows: nothing was imported"), "{err}");
     assert_eq!(t.json(&["contract", "list", "--json"]), json!([]));
     assert_eq!(t.json(&["reminder", "list", "--json"]), json!([]));
@@ -84,9 +107,16 @@ fn a_file_with_bad_rows_imports_nothing_and_names_every_problem() {
 fn a_missing_column_or_file_is_reported() {
     let t = Tickler::new(None);
     let csv = t.dir().join("short.csv");
-    std::fs::write(&csv, "customer_name,customer_email,title,start,end\nA,a@a.example,T,2027-01-01,2027-12-31\n").unwrap();
+    std::fs::write(
+        &csv,
+        "customer_name,customer_email,title,start,end\nA,a@a.example,T,2027-01-01,2027-12-31\n",
+    )
+    .unwrap();
     let err = t.fails(&["import", "contracts", csv.to_str().unwrap()]);
-    assert!(err.contains("line 1, column language: this column is missing"), "{err}");
+    assert!(
+        err.contains("line 1, column language: this column is missing"),
+        "{err}"
+    );
     let err = t.fails(&["import", "contracts", "/nonexistent/contracts.csv"]);
     assert!(err.contains("/nonexistent/contracts.csv"), "{err}");
 }

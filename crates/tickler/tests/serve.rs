@@ -16,7 +16,11 @@ use tickler_testkit::SmtpTestServer;
 fn http_get(port: u16, path: &str) -> Option<String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     Some(response)
@@ -28,7 +32,10 @@ fn wait_until_healthy(port: u16) -> String {
         if let Some(response) = http_get(port, "/healthz") {
             return response;
         }
-        assert!(Instant::now() < deadline, "tickler serve did not answer on port {port}");
+        assert!(
+            Instant::now() < deadline,
+            "tickler serve did not answer on port {port}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -44,7 +51,10 @@ fn terminate(child: &mut Child) -> std::process::ExitStatus {
         if let Some(status) = child.try_wait().expect("wait") {
             return status;
         }
-        assert!(Instant::now() < deadline, "tickler serve did not stop after SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "tickler serve did not stop after SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -106,6 +116,10 @@ fn sigterm_during_a_slow_send_finishes_it_instead_of_losing_it() {
     let status = terminate(&mut serve);
     assert!(status.success(), "{status:?}");
     let reminder = t.reminder(&contract, "before_60", 1);
-    assert_eq!(field(&reminder, "status"), "sent", "the claimed reminder was finished: {reminder}");
+    assert_eq!(
+        field(&reminder, "status"),
+        "sent",
+        "the claimed reminder was finished: {reminder}"
+    );
     assert_eq!(smtp.messages().len(), 1);
 }

@@ -20,7 +20,14 @@ fn the_four_renewal_emails_go_out_at_their_exact_instants_once() {
     let reminders = t.reminders(&contract);
     let plan: Vec<(&str, i64, &str, &str)> = reminders
         .iter()
-        .map(|r| (field(r, "step"), r["offset_days"].as_i64().unwrap(), field(r, "status"), field(r, "send_at")))
+        .map(|r| {
+            (
+                field(r, "step"),
+                r["offset_days"].as_i64().unwrap(),
+                field(r, "status"),
+                field(r, "send_at"),
+            )
+        })
         .collect();
     // 09:00 in Tokyo is 00:00 UTC.
     assert_eq!(
@@ -43,7 +50,11 @@ fn the_four_renewal_emails_go_out_at_their_exact_instants_once() {
         let send_at: jiff::Timestamp = field(r, "send_at").parse().unwrap();
         let just_before = send_at - jiff::SignedDuration::from_secs(1);
         t.dispatch_at(&just_before.to_string());
-        assert_eq!(smtp.messages().len(), expected, "nothing goes out a second early");
+        assert_eq!(
+            smtp.messages().len(),
+            expected,
+            "nothing goes out a second early"
+        );
 
         t.dispatch_at(&send_at.to_string());
         expected += 1;
@@ -57,7 +68,11 @@ fn the_four_renewal_emails_go_out_at_their_exact_instants_once() {
         assert_eq!(message.subject, field(r, "subject"));
         assert_eq!(message.content_language.as_deref(), Some("ja"));
         assert!(message.body.contains("PBX maintenance"), "{}", message.body);
-        assert!(message.body.contains("2027年3月31日"), "dates in Japanese: {}", message.body);
+        assert!(
+            message.body.contains("2027年3月31日"),
+            "dates in Japanese: {}",
+            message.body
+        );
 
         // Running again as of the same instant sends nothing twice.
         t.dispatch_at(&send_at.to_string());
@@ -78,15 +93,30 @@ fn send_instants_follow_each_customers_zone_across_daylight_saving() {
     let t = Tickler::new(None);
     // New York: 2027-03-14 is the spring-forward day; 09:00 EDT is 13:00Z, a week before 09:00 EST is 14:00Z.
     let ny = t.contract("en", "America/New_York", "ny@acme.example", "2027-03-21");
-    assert_eq!(field(&t.reminder(&ny, "before_7", 1), "send_at"), "2027-03-14T13:00:00Z");
-    assert_eq!(field(&t.reminder(&ny, "before_30", 1), "send_at"), "2027-02-19T14:00:00Z");
+    assert_eq!(
+        field(&t.reminder(&ny, "before_7", 1), "send_at"),
+        "2027-03-14T13:00:00Z"
+    );
+    assert_eq!(
+        field(&t.reminder(&ny, "before_30", 1), "send_at"),
+        "2027-02-19T14:00:00Z"
+    );
     // Athens: summer time starts 2027-03-28 (UTC+3), before that UTC+2.
     let athens = t.contract("el", "Europe/Athens", "athens@acme.example", "2027-04-04");
-    assert_eq!(field(&t.reminder(&athens, "before_7", 1), "send_at"), "2027-03-28T06:00:00Z");
-    assert_eq!(field(&t.reminder(&athens, "before_30", 1), "send_at"), "2027-03-05T07:00:00Z");
+    assert_eq!(
+        field(&t.reminder(&athens, "before_7", 1), "send_at"),
+        "2027-03-28T06:00:00Z"
+    );
+    assert_eq!(
+        field(&t.reminder(&athens, "before_30", 1), "send_at"),
+        "2027-03-05T07:00:00Z"
+    );
     // Month ends and leap days are calendar arithmetic, not 24-hour multiples.
     let leap = t.contract("en", "UTC", "leap@acme.example", "2028-04-29");
-    assert_eq!(field(&t.reminder(&leap, "before_60", 1), "send_at"), "2028-02-29T09:00:00Z");
+    assert_eq!(
+        field(&t.reminder(&leap, "before_60", 1), "send_at"),
+        "2028-02-29T09:00:00Z"
+    );
 }
 
 #[test]
@@ -98,10 +128,21 @@ fn people_edit_skip_and_send_early_and_sent_mail_is_immutable() {
     let id60 = before_60["id"].to_string();
 
     let body = t.dir().join("body.txt");
-    std::fs::write(&body, "Dear Acme,\n\nYour contract ends soon. Shall we renew? Our special offer: 5% off.\n").unwrap();
+    std::fs::write(
+        &body,
+        "Dear Acme,\n\nYour contract ends soon. Shall we renew? Our special offer: 5% off.\n",
+    )
+    .unwrap();
     t.ok(&[
-        "reminder", "edit", &id60, "--subject", "Renewal offer for your PBX", "--body-file", body.to_str().unwrap(),
-        "--send-at", "2027-05-03T08:30:00Z",
+        "reminder",
+        "edit",
+        &id60,
+        "--subject",
+        "Renewal offer for your PBX",
+        "--body-file",
+        body.to_str().unwrap(),
+        "--send-at",
+        "2027-05-03T08:30:00Z",
     ]);
     let edited = t.reminder(&contract, "before_60", 1);
     assert_eq!(field(&edited, "subject"), "Renewal offer for your PBX");
@@ -110,7 +151,10 @@ fn people_edit_skip_and_send_early_and_sent_mail_is_immutable() {
 
     // Not at the old time; at the new one, with the new words.
     t.dispatch_at("2027-05-01T08:00:00Z");
-    assert!(smtp.messages().is_empty(), "the edited email must wait for its new time");
+    assert!(
+        smtp.messages().is_empty(),
+        "the edited email must wait for its new time"
+    );
     t.dispatch_at("2027-05-03T08:30:00Z");
     let received = smtp.wait_for_messages(1, WAIT);
     assert_eq!(received[0].subject, "Renewal offer for your PBX");
@@ -118,7 +162,13 @@ fn people_edit_skip_and_send_early_and_sent_mail_is_immutable() {
 
     // Skipped: never sent, with its reason.
     let id30 = t.reminder(&contract, "before_30", 1)["id"].to_string();
-    t.ok(&["reminder", "skip", &id30, "--reason", "customer already called"]);
+    t.ok(&[
+        "reminder",
+        "skip",
+        &id30,
+        "--reason",
+        "customer already called",
+    ]);
     let skipped = t.reminder(&contract, "before_30", 1);
     assert_eq!(field(&skipped, "status"), "skipped");
     assert_eq!(field(&skipped, "status_reason"), "customer already called");
@@ -127,8 +177,14 @@ fn people_edit_skip_and_send_early_and_sent_mail_is_immutable() {
     let id7 = t.reminder(&contract, "before_7", 1)["id"].to_string();
     t.ok(&["reminder", "send", &id7]);
     let received = smtp.wait_for_messages(2, WAIT);
-    assert_eq!(received[1].message_id, field(&t.reminder(&contract, "before_7", 1), "message_id"));
-    assert_eq!(field(&t.reminder(&contract, "before_7", 1), "status"), "sent");
+    assert_eq!(
+        received[1].message_id,
+        field(&t.reminder(&contract, "before_7", 1), "message_id")
+    );
+    assert_eq!(
+        field(&t.reminder(&contract, "before_7", 1), "status"),
+        "sent"
+    );
 
     // Finished reminders cannot be changed, skipped or sent again.
     let err = t.fails(&["reminder", "edit", &id60, "--subject", "changed"]);
@@ -146,9 +202,17 @@ fn people_edit_skip_and_send_early_and_sent_mail_is_immutable() {
 
     // The history says who did what.
     let detail = t.json(&["contract", "show", &contract, "--json"]);
-    let actions: Vec<&str> = detail["events"].as_array().unwrap().iter().map(|e| field(e, "action")).collect();
+    let actions: Vec<&str> = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| field(e, "action"))
+        .collect();
     for action in ["created", "edited", "skipped", "send now", "sent"] {
-        assert!(actions.contains(&action), "{action} missing from {actions:?}");
+        assert!(
+            actions.contains(&action),
+            "{action} missing from {actions:?}"
+        );
     }
 }
 
@@ -157,13 +221,25 @@ fn bad_edits_are_refused_with_the_field_named() {
     let t = Tickler::new(None);
     let contract = t.contract("en", "UTC", "ops@acme.example", "2027-06-30");
     let id = t.reminder(&contract, "before_60", 1)["id"].to_string();
-    let err = t.fails(&["reminder", "edit", &id, "--subject", "Hello\r\nBcc: thief@evil.example"]);
+    let err = t.fails(&[
+        "reminder",
+        "edit",
+        &id,
+        "--subject",
+        "Hello\r\nBcc: thief@evil.example",
+    ]);
     assert!(err.contains("subject"), "{err}");
     let err = t.fails(&["reminder", "edit", &id, "--send-at", "tomorrow"]);
-    assert!(err.contains("--send-at") && err.contains("tomorrow"), "{err}");
+    assert!(
+        err.contains("--send-at") && err.contains("tomorrow"),
+        "{err}"
+    );
     let err = t.fails(&["reminder", "edit", "999", "--subject", "x"]);
     assert!(err.contains("reminder 999 does not exist"), "{err}");
-    assert_eq!(t.reminder(&contract, "before_60", 1)["edited"], json!(false));
+    assert_eq!(
+        t.reminder(&contract, "before_60", 1)["edited"],
+        json!(false)
+    );
 }
 
 #[test]
@@ -177,16 +253,28 @@ fn renewal_cancels_the_old_terms_reminders_and_schedules_the_new_ones() {
     assert_eq!(t.ok(&["contract", "renew", &contract]), contract);
     let all = t.reminders(&contract);
     let status = |step: &str, term: i64| {
-        let r = all.iter().find(|r| r["step"] == step && r["term_number"] == term).unwrap();
-        (field(r, "status").to_string(), r["send_at"].as_str().unwrap().to_string())
+        let r = all
+            .iter()
+            .find(|r| r["step"] == step && r["term_number"] == term)
+            .unwrap();
+        (
+            field(r, "status").to_string(),
+            r["send_at"].as_str().unwrap().to_string(),
+        )
     };
     assert_eq!(status("before_60", 1).0, "sent");
     for step in ["before_30", "before_7", "after_7"] {
         assert_eq!(status(step, 1).0, "cancelled", "{step} of the old term");
     }
     // The new term runs 2027-04-01 to 2028-03-31.
-    assert_eq!(status("before_60", 2), ("scheduled".into(), "2028-01-31T09:00:00Z".into()));
-    assert_eq!(status("after_7", 2), ("scheduled".into(), "2028-04-07T09:00:00Z".into()));
+    assert_eq!(
+        status("before_60", 2),
+        ("scheduled".into(), "2028-01-31T09:00:00Z".into())
+    );
+    assert_eq!(
+        status("after_7", 2),
+        ("scheduled".into(), "2028-04-07T09:00:00Z".into())
+    );
     let reason = all
         .iter()
         .find(|r| r["step"] == "before_30" && r["term_number"] == 1)
@@ -220,18 +308,30 @@ fn after_downtime_only_the_latest_overdue_step_is_sent() {
     assert_eq!(field(&before_7, "status"), "sent");
     assert_eq!(received[0].message_id, field(&before_7, "message_id"));
     assert_eq!(received[0].content_language.as_deref(), Some("el"));
-    assert!(before_7["lateness_ms"].as_i64().unwrap() > 0, "lateness is recorded");
+    assert!(
+        before_7["lateness_ms"].as_i64().unwrap() > 0,
+        "lateness is recorded"
+    );
     for step in ["before_60", "before_30"] {
-        assert_eq!(field(&t.reminder(&contract, step, 1), "status"), "superseded", "{step}");
+        assert_eq!(
+            field(&t.reminder(&contract, step, 1), "status"),
+            "superseded",
+            "{step}"
+        );
     }
-    assert_eq!(field(&t.reminder(&contract, "after_7", 1), "status"), "scheduled");
+    assert_eq!(
+        field(&t.reminder(&contract, "after_7", 1), "status"),
+        "scheduled"
+    );
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(smtp.messages().len(), 1);
 }
 
 #[test]
 fn temporary_smtp_failures_are_retried_with_growing_gaps() {
-    let smtp = SmtpTestServer::start_with_faults(json!({"data_reply": "451 4.3.0 Try again later", "remaining": 2}));
+    let smtp = SmtpTestServer::start_with_faults(
+        json!({"data_reply": "451 4.3.0 Try again later", "remaining": 2}),
+    );
     let t = Tickler::with_smtp(&smtp);
     let contract = t.contract("en", "UTC", "ops@acme.example", "2027-06-30");
     let due = "2027-05-01T09:00:00Z";
@@ -258,7 +358,9 @@ fn temporary_smtp_failures_are_retried_with_growing_gaps() {
 
 #[test]
 fn a_permanent_refusal_fails_the_reminder_and_tells_the_owner() {
-    let smtp = SmtpTestServer::start_with_faults(json!({"reject_rcpt": {"gone@acme.example": "550 5.1.1 No such user"}}));
+    let smtp = SmtpTestServer::start_with_faults(
+        json!({"reject_rcpt": {"gone@acme.example": "550 5.1.1 No such user"}}),
+    );
     let t = Tickler::with_smtp(&smtp);
     let bad = t.contract("en", "UTC", "gone@acme.example", "2027-06-30");
     let good = t.contract("en", "UTC", "ops@other.example", "2027-06-30");
@@ -271,9 +373,16 @@ fn a_permanent_refusal_fails_the_reminder_and_tells_the_owner() {
 
     // The owner's notice went out in the same run (it is due at once).
     let received = smtp.wait_for_messages(2, WAIT);
-    let notice = received.iter().find(|m| m.to == vec![OWNER.to_string()]).expect("a notice to the owner");
+    let notice = received
+        .iter()
+        .find(|m| m.to == vec![OWNER.to_string()])
+        .expect("a notice to the owner");
     assert!(notice.body.contains("550"), "{}", notice.body);
-    assert!(received.iter().all(|m| !m.to.contains(&"gone@acme.example".to_string())));
+    assert!(
+        received
+            .iter()
+            .all(|m| !m.to.contains(&"gone@acme.example".to_string()))
+    );
 }
 
 #[test]
@@ -292,7 +401,10 @@ fn nothing_is_lost_while_the_mail_server_is_down() {
     t.smtp_url = Some(smtp.url());
     t.dispatch_at("2027-05-02T09:00:00Z");
     assert_eq!(smtp.wait_for_messages(1, WAIT).len(), 1);
-    assert_eq!(field(&t.reminder(&contract, "before_60", 1), "status"), "sent");
+    assert_eq!(
+        field(&t.reminder(&contract, "before_60", 1), "status"),
+        "sent"
+    );
 }
 
 #[test]
@@ -300,31 +412,163 @@ fn without_smtp_mail_goes_to_the_outbox_folder() {
     let t = Tickler::new(None);
     let contract = t.contract("en", "UTC", "ops@acme.example", "2027-06-30");
     t.dispatch_at("2027-05-01T09:00:00Z");
-    let files: Vec<_> = std::fs::read_dir(t.outbox()).unwrap().map(|e| e.unwrap().path()).collect();
-    let eml: Vec<_> = files.iter().filter(|p| p.extension().is_some_and(|e| e == "eml")).collect();
+    let files: Vec<_> = std::fs::read_dir(t.outbox())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let eml: Vec<_> = files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .collect();
     assert_eq!(eml.len(), 1, "{files:?}");
     let message = tickler_testkit::ReceivedMessage::parse(&std::fs::read(eml[0]).unwrap());
-    assert_eq!(message.message_id, field(&t.reminder(&contract, "before_60", 1), "message_id"));
+    assert_eq!(
+        message.message_id,
+        field(&t.reminder(&contract, "before_60", 1), "message_id")
+    );
 }
 
 #[test]
 fn bad_input_is_refused_with_what_and_where() {
     let t = Tickler::new(None);
-    let customer = t.ok(&["customer", "add", "--name", "Acme", "--email", "a@acme.example"]);
+    let customer = t.ok(&[
+        "customer",
+        "add",
+        "--name",
+        "Acme",
+        "--email",
+        "a@acme.example",
+    ]);
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec!["contract", "add", "--customer", "42", "--title", "x", "--start", "2027-01-01", "--end", "2027-12-31"], "customer 42 does not exist"),
-        (vec!["contract", "add", "--customer", &customer, "--title", "x", "--start", "2027-01-01", "--end", "2026-12-31"], "before the start"),
-        (vec!["contract", "add", "--customer", &customer, "--title", "x", "--start", "2027-01-01", "--end", "2027-02-30"], "\"2027-02-30\" is not a date"),
-        (vec!["contract", "add", "--customer", &customer, "--title", "x", "--start", "2027-01-01", "--end", "2027-12-31", "--owner", "nobody@firm.example"], "no user has the email nobody@firm.example"),
-        (vec!["contract", "add", "--customer", &customer, "--title", "x", "--start", "2027-01-01", "--end", "2027-12-31", "--amount", "12,50", "--currency", "EUR"], "amount"),
-        (vec!["customer", "add", "--name", "B", "--email", "b@acme.example", "--time-zone", "Mars/Olympus"], "unknown time zone \"Mars/Olympus\""),
-        (vec!["customer", "add", "--name", "B", "--email", "b@acme.example", "--language", "fr"], "unknown language \"fr\""),
-        (vec!["customer", "add", "--name", "B", "--email", "not-an-address"], "\"not-an-address\" is not a valid email address"),
-        (vec!["user", "add", "--email", "x@", "--name", "X"], "is not a valid email address"),
+        (
+            vec![
+                "contract",
+                "add",
+                "--customer",
+                "42",
+                "--title",
+                "x",
+                "--start",
+                "2027-01-01",
+                "--end",
+                "2027-12-31",
+            ],
+            "customer 42 does not exist",
+        ),
+        (
+            vec![
+                "contract",
+                "add",
+                "--customer",
+                &customer,
+                "--title",
+                "x",
+                "--start",
+                "2027-01-01",
+                "--end",
+                "2026-12-31",
+            ],
+            "before the start",
+        ),
+        (
+            vec![
+                "contract",
+                "add",
+                "--customer",
+                &customer,
+                "--title",
+                "x",
+                "--start",
+                "2027-01-01",
+                "--end",
+                "2027-02-30",
+            ],
+            "\"2027-02-30\" is not a date",
+        ),
+        (
+            vec![
+                "contract",
+                "add",
+                "--customer",
+                &customer,
+                "--title",
+                "x",
+                "--start",
+                "2027-01-01",
+                "--end",
+                "2027-12-31",
+                "--owner",
+                "nobody@firm.example",
+            ],
+            "no user has the email nobody@firm.example",
+        ),
+        (
+            vec![
+                "contract",
+                "add",
+                "--customer",
+                &customer,
+                "--title",
+                "x",
+                "--start",
+                "2027-01-01",
+                "--end",
+                "2027-12-31",
+                "--amount",
+                "12,50",
+                "--currency",
+                "EUR",
+            ],
+            "amount",
+        ),
+        (
+            vec![
+                "customer",
+                "add",
+                "--name",
+                "B",
+                "--email",
+                "b@acme.example",
+                "--time-zone",
+                "Mars/Olympus",
+            ],
+            "unknown time zone \"Mars/Olympus\"",
+        ),
+        (
+            vec![
+                "customer",
+                "add",
+                "--name",
+                "B",
+                "--email",
+                "b@acme.example",
+                "--language",
+                "fr",
+            ],
+            "unknown language \"fr\"",
+        ),
+        (
+            vec![
+                "customer",
+                "add",
+                "--name",
+                "B",
+                "--email",
+                "not-an-address",
+            ],
+            "\"not-an-address\" is not a valid email address",
+        ),
+        (
+            vec!["user", "add", "--email", "x@", "--name", "X"],
+            "is not a valid email address",
+        ),
     ];
     for (args, expected) in cases {
         let err = t.fails(&args);
-        assert!(err.contains(expected), "tickler {args:?}: expected {expected:?} in:\n{err}");
+        assert!(
+            err.contains(expected),
+            "tickler {args:?}: expected {expected:?} in:\n{err}"
+        );
     }
     let contracts = t.json(&["contract", "list", "--json"]);
     assert_eq!(contracts, json!([]), "no failed command wrote anything");

@@ -97,7 +97,8 @@ impl Tickler {
 
     pub fn json(&self, args: &[&str]) -> Value {
         let text = self.ok(args);
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("tickler {args:?} printed no JSON ({e}):\n{text}"))
+        serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("tickler {args:?} printed no JSON ({e}):\n{text}"))
     }
 
     pub fn reminders(&self, contract: &str) -> Vec<Value> {
@@ -116,25 +117,58 @@ impl Tickler {
 
     pub fn dispatch_at(&self, now: &str) -> String {
         let out = self.run(&["dispatch", "--once", "--now", now]);
-        assert!(out.status.success(), "dispatch failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "dispatch failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stderr).to_string()
     }
 
     /// The owner user, a customer and a contract; returns the contract id.
     pub fn contract(&self, language: &str, zone: &str, email: &str, end: &str) -> String {
-        if self.run(&["user", "add", "--email", OWNER, "--name", "Sam Sales"]).status.success() {
+        if self
+            .run(&["user", "add", "--email", OWNER, "--name", "Sam Sales"])
+            .status
+            .success()
+        {
             // first call created the owner; later calls find it there already
         }
         let customer = self.ok(&[
-            "customer", "add", "--name", "Acme Corporation", "--email", email, "--language", language, "--time-zone", zone,
+            "customer",
+            "add",
+            "--name",
+            "Acme Corporation",
+            "--email",
+            email,
+            "--language",
+            language,
+            "--time-zone",
+            zone,
         ]);
         self.ok(&[
-            "contract", "add", "--customer", &customer, "--title", "PBX maintenance", "--start", "2026-04-01", "--end", end,
-            "--owner", OWNER, "--amount", "1200.00", "--currency", "EUR",
+            "contract",
+            "add",
+            "--customer",
+            &customer,
+            "--title",
+            "PBX maintenance",
+            "--start",
+            "2026-04-01",
+            "--end",
+            end,
+            "--owner",
+            OWNER,
+            "--amount",
+            "1200.00",
+            "--currency",
+            "EUR",
         ])
     }
 }
 
 pub fn field<'a>(value: &'a Value, name: &str) -> &'a str {
-    value[name].as_str().unwrap_or_else(|| panic!("{name} is not a string in {value}"))
+    value[name]
+        .as_str()
+        .unwrap_or_else(|| panic!("{name} is not a string in {value}"))
 }
