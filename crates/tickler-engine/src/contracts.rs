@@ -21,7 +21,11 @@ use tickler_store::{
     users::{self, User},
 };
 
-use crate::{Actor, Engine, EngineError, directory::non_empty, scheduling::TermContext};
+use crate::{
+    Actor, Engine, EngineError,
+    directory::non_empty,
+    scheduling::{ScheduleOutcome, TermContext},
+};
 
 /// A contract as a person or a file gives it: text, checked by [`validate_contract`].
 #[derive(Debug, Clone, Default)]
@@ -86,6 +90,16 @@ pub(crate) fn validate_contract(input: &ContractInput) -> Result<ValidContract, 
         plan: present(&input.plan).unwrap_or(RENEWAL_PLAN).to_string(),
         money,
     })
+}
+
+/// Changes to a contract; `None` leaves a field as it is (an empty owner removes the owner).
+#[derive(Debug, Clone, Default)]
+pub struct ContractChanges {
+    pub title: Option<String>,
+    pub start: Option<String>,
+    pub end: Option<String>,
+    pub owner_email: Option<String>,
+    pub plan: Option<String>,
 }
 
 /// A contract with everything around it, as `contract show` prints it.
@@ -322,48 +336,118 @@ impl Engine {
         Ok(next)
     }
 
-    /// Changes the current term's dates; unedited reminders move with them.
-    pub async fn change_contract_dates(
+    /// Changes a contract's title, current term dates, owner or plan. Its unedited
+    /// scheduled reminders follow in the same transaction; what a person edited is kept.
+    pub async fn edit_contract(
         &self,
         id: i64,
-        start: Date,
-        end: Date,
+        changes: ContractChanges,
         actor: &Actor,
     ) -> Result<(), EngineError> {
-        let term = Term::new(start, end)?;
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
         let contract = contracts::get(&mut tx, id).await?;
-        contracts::set_current_term_dates(&mut tx, &contract, term.start, term.end, now).await?;
-        let changed = contracts::get(&mut tx, id).await?;
-        let (customer, owner, plan) = self.load_term_context(&mut tx, &changed).await?;
-        let outcome = self
-            .sync_term_reminders(
-                &mut tx,
-                &TermContext {
-                    contract: &changed,
-                    customer: &customer,
-                    owner: owner.as_ref(),
-                    plan: &plan,
-                },
-                now,
-            )
-            .await?;
+        let title = match &changes.title {
+            Some(title) => non_empty("title", title)?,
+            None => contract.title.clone(),
+        };
+        let start = changes
+            .start
+            .as_deref()
+            .map(|s| parse_date("start", s))
+            .transpose()?
+            .unwrap_or(contract.start_date);
+        let end = changes
+            .end
+            .as_deref()
+            .map(|e| parse_date("end", e))
+            .transpose()?
+            .unwrap_or(contract.end_date);
+        let term = Term::new(start, end)?;
+        let owner_id = match changes.owner_email.as_deref().map(str::trim) {
+            None => contract.owner_id,
+            Some("") => None,
+            Some(email) => {
+                let email = EmailAddress::parse("owner", email)?;
+                Some(
+                    users::find_by_email(&mut tx, email.as_str())
+                        .await?
+                        .ok_or_else(|| {
+                            ValidationError::new("owner", format!("no user has the email {email}"))
+                        })?
+                        .id,
+                )
+            }
+        };
+        let plan_id = match changes.plan.as_deref() {
+            None => contract.plan_id,
+            Some(name) => plans::find_id(&mut tx, name.trim()).await?.ok_or_else(|| {
+                ValidationError::new("plan", format!("no plan is named \"{}\"", name.trim()))
+            })?,
+        };
+        let mut what = Vec::new();
+        if title != contract.title {
+            what.push(format!("title \"{}\" -> \"{title}\"", contract.title));
+        }
+        if (term.start, term.end) != (contract.start_date, contract.end_date) {
+            what.push(format!(
+                "term {} – {} -> {} – {}",
+                contract.start_date, contract.end_date, term.start, term.end
+            ));
+            contracts::set_current_term_dates(&mut tx, &contract, term.start, term.end, now)
+                .await?;
+        }
+        if owner_id != contract.owner_id {
+            what.push("owner".to_string());
+        }
+        if plan_id != contract.plan_id {
+            what.push("plan".to_string());
+        }
+        if what.is_empty() {
+            return Ok(());
+        }
+        contracts::update_details(&mut tx, id, &title, owner_id, plan_id, now).await?;
+        let outcome = self.resync_contract(&mut tx, id, now).await?;
         events::record(
             &mut tx,
             now,
             &actor.0,
             "contract",
             id,
-            "dates changed",
+            "edited",
             &format!(
-                "from {} – {} to {start} – {end}: {} reminders moved, {} cancelled",
-                contract.start_date, contract.end_date, outcome.rescheduled, outcome.cancelled
+                "{}: {} reminders moved, {} cancelled, {} added",
+                what.join(", "),
+                outcome.rescheduled,
+                outcome.cancelled,
+                outcome.created
             ),
         )
         .await?;
         tickler_store::commit(tx).await?;
         Ok(())
+    }
+
+    /// Brings a contract's current term's reminders in line with what is stored now.
+    pub(crate) async fn resync_contract(
+        &self,
+        db: &mut Db,
+        id: i64,
+        now: Timestamp,
+    ) -> Result<ScheduleOutcome, EngineError> {
+        let contract = contracts::get(db, id).await?;
+        let (customer, owner, plan) = self.load_term_context(db, &contract).await?;
+        self.sync_term_reminders(
+            db,
+            &TermContext {
+                contract: &contract,
+                customer: &customer,
+                owner: owner.as_ref(),
+                plan: &plan,
+            },
+            now,
+        )
+        .await
     }
 
     /// Ends a contract early: its pending reminders are cancelled.

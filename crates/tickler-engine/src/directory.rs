@@ -3,7 +3,7 @@
 use tickler_core::{
     ValidationError, email::EmailAddress, language::Language, time_zone::Zone, user::Role,
 };
-use tickler_store::{customers, events, users};
+use tickler_store::{contracts, customers, events, users};
 
 use crate::{Actor, Engine, EngineError};
 
@@ -116,6 +116,48 @@ impl Engine {
         .await?;
         tickler_store::commit(tx).await?;
         Ok(id)
+    }
+
+    /// Replaces a customer's details; the reminders of their active contracts follow
+    /// (new addresses, a new time zone) in the same transaction.
+    pub async fn edit_customer(
+        &self,
+        id: i64,
+        new: NewCustomer,
+        actor: &Actor,
+    ) -> Result<(), EngineError> {
+        let valid = validate_customer(&new)?;
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        customers::update(
+            &mut tx,
+            id,
+            &customers::NewCustomer {
+                name: &valid.name,
+                emails: &valid.emails,
+                language: valid.language,
+                time_zone: valid.time_zone.as_ref().map(|z| z.name()),
+            },
+            now,
+        )
+        .await?;
+        let mut moved = 0;
+        for contract_id in contracts::active_ids_for_customer(&mut tx, id).await? {
+            let outcome = self.resync_contract(&mut tx, contract_id, now).await?;
+            moved += outcome.rescheduled;
+        }
+        events::record(
+            &mut tx,
+            now,
+            &actor.0,
+            "customer",
+            id,
+            "edited",
+            &format!("{moved} reminders rescheduled"),
+        )
+        .await?;
+        tickler_store::commit(tx).await?;
+        Ok(())
     }
 
     pub async fn customer(&self, id: i64) -> Result<customers::Customer, EngineError> {

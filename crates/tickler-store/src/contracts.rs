@@ -231,3 +231,35 @@ pub async fn list(db: &mut Db, after_id: i64, limit: i64) -> Result<Vec<Contract
             .await?;
     rows.into_iter().map(from_row).collect()
 }
+
+/// Changes what a contract is called, who owns it and which plan it follows.
+pub async fn update_details(
+    db: &mut Db,
+    id: i64,
+    title: &str,
+    owner_id: Option<i64>,
+    plan_id: i64,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE contracts SET title = $1, owner_id = $2, plan_id = $3, updated_at = $4 WHERE id = $5",
+    )
+    .bind(title)
+    .bind(owner_id)
+    .bind(plan_id)
+    .bind(millis(now))
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The active contracts of a customer, whose reminders follow the customer's details.
+pub async fn active_ids_for_customer(db: &mut Db, customer_id: i64) -> Result<Vec<i64>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM contracts WHERE customer_id = $1 AND status = 'active' ORDER BY id",
+    )
+    .bind(customer_id)
+    .fetch_all(db)
+    .await?)
+}

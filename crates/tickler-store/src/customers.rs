@@ -34,24 +34,7 @@ pub async fn insert(db: &mut Db, new: &NewCustomer<'_>, now: Timestamp) -> Resul
     .bind(millis(now))
     .fetch_one(&mut *db)
     .await?;
-    for (position, email) in new.emails.iter().enumerate() {
-        let inserted = sqlx::query(
-            "INSERT INTO customer_emails (email, customer_id, position) VALUES ($1, $2, $3)",
-        )
-        .bind(email.to_lowercase())
-        .bind(id)
-        .bind(position as i64)
-        .execute(&mut *db)
-        .await;
-        if let Err(e) = inserted {
-            let err = StoreError::from(e);
-            return Err(if err.is_unique_violation() {
-                StoreError::Conflict(format!("the address {email} already belongs to another customer"))
-            } else {
-                err
-            });
-        }
-    }
+    insert_emails(db, id, new.emails).await?;
     Ok(id)
 }
 
@@ -87,4 +70,48 @@ pub async fn find_by_email(db: &mut Db, email: &str) -> Result<Option<i64>, Stor
             .fetch_optional(db)
             .await?,
     )
+}
+
+/// Replaces a customer's details and addresses.
+pub async fn update(db: &mut Db, id: i64, new: &NewCustomer<'_>, now: Timestamp) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "UPDATE customers SET name = $1, language = $2, time_zone = $3, updated_at = $4 WHERE id = $5",
+    )
+    .bind(new.name)
+    .bind(new.language.code())
+    .bind(new.time_zone)
+    .bind(millis(now))
+    .bind(id)
+    .execute(&mut *db)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::not_found("customer", id));
+    }
+    sqlx::query("DELETE FROM customer_emails WHERE customer_id = $1")
+        .bind(id)
+        .execute(&mut *db)
+        .await?;
+    insert_emails(db, id, new.emails).await
+}
+
+async fn insert_emails(db: &mut Db, id: i64, emails: &[String]) -> Result<(), StoreError> {
+    for (position, email) in emails.iter().enumerate() {
+        let inserted = sqlx::query(
+            "INSERT INTO customer_emails (email, customer_id, position) VALUES ($1, $2, $3)",
+        )
+        .bind(email.to_lowercase())
+        .bind(id)
+        .bind(position as i64)
+        .execute(&mut *db)
+        .await;
+        if let Err(e) = inserted {
+            let err = StoreError::from(e);
+            return Err(if err.is_unique_violation() {
+                StoreError::Conflict(format!("the address {email} already belongs to another customer"))
+            } else {
+                err
+            });
+        }
+    }
+    Ok(())
 }

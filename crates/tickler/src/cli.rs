@@ -78,6 +78,19 @@ pub enum CustomerCommand {
         #[arg(long)]
         time_zone: Option<String>,
     },
+    /// Change a customer; the timed emails of their active contracts follow (addresses, time zone).
+    Edit {
+        id: i64,
+        #[arg(long)]
+        name: Option<String>,
+        /// Replaces all addresses; repeat for several.
+        #[arg(long = "email")]
+        emails: Vec<String>,
+        #[arg(long)]
+        language: Option<String>,
+        #[arg(long)]
+        time_zone: Option<String>,
+    },
     /// Show a customer.
     Show {
         id: i64,
@@ -120,13 +133,22 @@ pub enum ContractCommand {
         #[arg(long)]
         end: Option<String>,
     },
-    /// Change the current term's dates; unedited timed emails move with them.
-    SetDates {
+    /// Change a contract; its unedited timed emails follow (a person's edits are kept).
+    Edit {
         id: i64,
         #[arg(long)]
-        start: String,
+        title: Option<String>,
+        /// First day of the current term, YYYY-MM-DD.
         #[arg(long)]
-        end: String,
+        start: Option<String>,
+        /// Expiry date of the current term, YYYY-MM-DD.
+        #[arg(long)]
+        end: Option<String>,
+        /// The salesperson's email; an empty value removes the owner.
+        #[arg(long)]
+        owner: Option<String>,
+        #[arg(long)]
+        plan: Option<String>,
     },
     /// End a contract early; its pending emails are cancelled.
     Terminate {

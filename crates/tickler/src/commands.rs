@@ -12,7 +12,7 @@ use tickler_core::{
 };
 use tickler_engine::{
     Actor, Engine,
-    contracts::ContractInput,
+    contracts::{ContractChanges, ContractInput},
     directory::{NewCustomer, NewUser},
     import::ImportPhase,
     review::ReminderChanges,
@@ -89,6 +89,35 @@ pub async fn run(cli: Cli) -> Result<()> {
                 )
                 .await?;
             println!("{id}");
+        }
+        Command::Customer(CustomerCommand::Edit {
+            id,
+            name,
+            emails,
+            language,
+            time_zone,
+        }) => {
+            let current = engine.customer(id).await?;
+            let language = match language {
+                Some(text) => Language::parse("language", &text)?,
+                None => current.language,
+            };
+            engine
+                .edit_customer(
+                    id,
+                    NewCustomer {
+                        name: name.unwrap_or(current.name),
+                        emails: if emails.is_empty() {
+                            current.emails
+                        } else {
+                            emails
+                        },
+                        language,
+                        time_zone: time_zone.or(current.time_zone),
+                    },
+                    &actor,
+                )
+                .await?;
         }
         Command::Customer(CustomerCommand::Show { id, json }) => {
             let customer = engine.customer(id).await?;
@@ -177,10 +206,27 @@ async fn contract(engine: &Engine, command: ContractCommand, actor: &Actor) -> R
             );
             println!("{id}");
         }
-        ContractCommand::SetDates { id, start, end } => {
-            let start = parse_date("--start", &start)?;
-            let end = parse_date("--end", &end)?;
-            engine.change_contract_dates(id, start, end, actor).await?;
+        ContractCommand::Edit {
+            id,
+            title,
+            start,
+            end,
+            owner,
+            plan,
+        } => {
+            engine
+                .edit_contract(
+                    id,
+                    ContractChanges {
+                        title,
+                        start,
+                        end,
+                        owner_email: owner,
+                        plan,
+                    },
+                    actor,
+                )
+                .await?
         }
         ContractCommand::Terminate { id, reason } => {
             engine.terminate_contract(id, &reason, actor).await?

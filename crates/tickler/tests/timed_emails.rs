@@ -573,3 +573,104 @@ fn bad_input_is_refused_with_what_and_where() {
     let contracts = t.json(&["contract", "list", "--json"]);
     assert_eq!(contracts, json!([]), "no failed command wrote anything");
 }
+
+#[test]
+fn changing_dates_zone_or_owner_recomputes_unedited_reminders_and_keeps_edits() {
+    let t = Tickler::new(None);
+    let contract = t.contract("en", "UTC", "ops@acme.example", "2027-06-30");
+    let id30 = t.reminder(&contract, "before_30", 1)["id"].to_string();
+    t.ok(&[
+        "reminder",
+        "edit",
+        &id30,
+        "--send-at",
+        "2027-06-01T10:00:00Z",
+    ]);
+
+    t.ok(&["contract", "edit", &contract, "--end", "2027-09-30"]);
+    assert_eq!(
+        field(&t.reminder(&contract, "before_60", 1), "send_at"),
+        "2027-08-01T09:00:00Z"
+    );
+    assert_eq!(
+        field(&t.reminder(&contract, "before_30", 1), "send_at"),
+        "2027-06-01T10:00:00Z",
+        "a person's time is kept"
+    );
+    assert_eq!(
+        field(&t.reminder(&contract, "after_7", 1), "send_at"),
+        "2027-10-07T09:00:00Z"
+    );
+
+    let detail = t.json(&["contract", "show", &contract, "--json"]);
+    let customer = detail["customer"]["id"].to_string();
+    t.ok(&[
+        "customer",
+        "edit",
+        &customer,
+        "--time-zone",
+        "Asia/Tokyo",
+        "--email",
+        "new@acme.example",
+    ]);
+    let moved = t.reminder(&contract, "before_60", 1);
+    assert_eq!(
+        field(&moved, "send_at"),
+        "2027-08-01T00:00:00Z",
+        "09:00 in Tokyo"
+    );
+    assert_eq!(moved["to"], json!(["new@acme.example"]));
+    assert_eq!(
+        field(&t.reminder(&contract, "before_30", 1), "send_at"),
+        "2027-06-01T10:00:00Z"
+    );
+
+    t.ok(&[
+        "user",
+        "add",
+        "--email",
+        "kim@firm.example",
+        "--name",
+        "Kim",
+    ]);
+    t.ok(&["contract", "edit", &contract, "--owner", "kim@firm.example"]);
+    assert_eq!(
+        t.reminder(&contract, "before_7", 1)["cc"],
+        json!(["kim@firm.example"])
+    );
+
+    // Moving the end date so early that steps are in the past cancels them with the reason.
+    t.ok(&["contract", "edit", &contract, "--end", "2026-12-31"]);
+    let past = t.reminder(&contract, "before_60", 1);
+    assert_eq!(field(&past, "status"), "cancelled");
+    assert!(
+        field(&past, "status_reason").contains("already passed"),
+        "{past}"
+    );
+
+    let err = t.fails(&["contract", "edit", &contract, "--end", "2025-01-01"]);
+    assert!(err.contains("before the start"), "{err}");
+    let err = t.fails(&["contract", "edit", &contract, "--plan", "nonexistent"]);
+    assert!(err.contains("no plan is named \"nonexistent\""), "{err}");
+}
+
+#[test]
+fn a_terminated_contract_sends_nothing_more() {
+    let smtp = SmtpTestServer::start();
+    let t = Tickler::with_smtp(&smtp);
+    let contract = t.contract("en", "UTC", "ops@acme.example", "2027-06-30");
+    t.ok(&[
+        "contract",
+        "terminate",
+        &contract,
+        "--reason",
+        "customer went bankrupt",
+    ]);
+    for r in t.reminders(&contract) {
+        assert_eq!(field(&r, "status"), "cancelled");
+    }
+    t.dispatch_at("2027-08-01T00:00:00Z");
+    assert!(smtp.messages().is_empty());
+    let err = t.fails(&["contract", "renew", &contract]);
+    assert!(err.contains("terminated"), "{err}");
+}
