@@ -411,12 +411,25 @@ pub async fn claim_due(
         }
         catch_up::superseded(now, &members)
     };
-    for id in &superseded {
-        if close_scheduled(tx, *id, ReminderStatus::Superseded, "a later step of the same term is due too", now)
-            .await?
-        {
-            events::record(tx, now, events::SYSTEM, "reminder", *id, "superseded", "catch-up: only the latest overdue step is sent").await?;
-        }
+    // Rows another claimer holds are left to it (it sees the same sequence and supersedes
+    // them itself): waiting for them could deadlock two claimers that split one sequence.
+    let mut closed: Vec<i64> = if superseded.is_empty() {
+        Vec::new()
+    } else {
+        let list = superseded.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        sqlx::query_scalar(AssertSqlSafe(format!(
+            "UPDATE reminders SET status = 'superseded', \
+             status_reason = 'a later step of the same term is due too', updated_at = $1 \
+             WHERE id IN (SELECT id FROM reminders WHERE id IN ({list}) \
+             AND status = 'scheduled'{lock}) AND status = 'scheduled' RETURNING id"
+        )))
+        .bind(millis(now))
+        .fetch_all(&mut *tx)
+        .await?
+    };
+    closed.sort_unstable();
+    for id in &closed {
+        events::record(tx, now, events::SYSTEM, "reminder", *id, "superseded", "catch-up: only the latest overdue step is sent").await?;
     }
 
     let claim_ids: Vec<String> = candidates

@@ -1,0 +1,365 @@
+//! A fresh database per test, on SQLite (a file in a temporary directory) and on PostgreSQL
+//! (a new database on the server of `TICKLER_TEST_POSTGRES_URL`, dropped afterwards), and
+//! the rows most tests need.
+
+use std::{
+    future::Future,
+    io::Write,
+    sync::atomic::{AtomicU32, Ordering},
+    time::Duration,
+};
+
+use jiff::{Timestamp, ToSpan, civil::Date};
+use sqlx::Connection;
+use tickler_core::{
+    language::Language,
+    plan::{Mode, default_renewal_plan},
+    user::Role,
+};
+use tickler_store::{
+    Db, Store, contracts, customers,
+    customers::NewCustomer,
+    plans,
+    reminders::{self, NewReminder, ReminderKind},
+    users,
+};
+
+/// Writes each store test once, as `async fn NAME(store: Store)`, and runs it on both
+/// backends: `sqlite_NAME` and `postgres_NAME`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($test:ident => $sqlite:ident, $postgres:ident;)+) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $sqlite() {
+                support::run_sqlite($test).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $postgres() {
+                support::run_postgres(stringify!($test), $test).await;
+            }
+        )+
+    };
+}
+
+const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// Runs `test` on a new SQLite file, deleted with its directory afterwards.
+pub async fn run_sqlite<F, Fut>(test: F)
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let dir = tempfile::tempdir().expect("a temporary directory for the SQLite file");
+    let url = format!("sqlite://{}", dir.path().join("tickler.db").display());
+    let store = Store::open(&url).await.expect("open a fresh SQLite store");
+    let outcome = tokio::spawn(test(store.clone())).await;
+    store.close().await;
+    drop(dir);
+    rethrow(outcome);
+}
+
+/// Runs `test` on a new PostgreSQL database, dropped afterwards (even when the test fails).
+/// Without a server: fails under `CI`, else says so loudly and passes.
+pub async fn run_postgres<F, Fut>(name: &str, test: F)
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some(database) = PostgresDatabase::create(name).await else {
+        return;
+    };
+    let store = match Store::open(&database.url).await {
+        Ok(store) => store,
+        Err(e) => {
+            database.drop_database().await;
+            panic!("open the fresh PostgreSQL store {}: {e}", database.name);
+        }
+    };
+    let outcome = tokio::spawn(test(store.clone())).await;
+    store.close().await;
+    database.drop_database().await;
+    rethrow(outcome);
+}
+
+fn rethrow(outcome: Result<(), tokio::task::JoinError>) {
+    if let Err(e) = outcome {
+        match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(e) => panic!("the test task did not finish: {e}"),
+        }
+    }
+}
+
+struct PostgresDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+impl PostgresDatabase {
+    async fn create(test: &str) -> Option<PostgresDatabase> {
+        let admin_url = std::env::var("TICKLER_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_string());
+        let mut admin = match connect(&admin_url).await {
+            Ok(conn) => conn,
+            Err(why) => {
+                let shown = tickler_store::redact_url(&admin_url);
+                if std::env::var_os("CI").is_some() {
+                    panic!(
+                        "PostgreSQL store tests need a server at {shown} (set \
+                         TICKLER_TEST_POSTGRES_URL to another): {why}"
+                    );
+                }
+                // Straight to stderr: the test harness captures eprintln! of passing tests.
+                let _ = std::io::stderr().write_all(
+                    format!(
+                        "\n********************************************************************\n\
+                         SKIPPED {test} on PostgreSQL: no server at {shown}: {why}\n\
+                         Start one, or set TICKLER_TEST_POSTGRES_URL; under CI this fails.\n\
+                         ********************************************************************\n"
+                    )
+                    .as_bytes(),
+                );
+                return None;
+            }
+        };
+        let name = format!(
+            "tickler_test_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        // A leftover of an earlier run of a process with the same id would be stale.
+        drop_if_exists(&mut admin, &name).await;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+            .execute(&mut admin)
+            .await
+            .unwrap_or_else(|e| panic!("create the test database {name}: {e}"));
+        let _ = admin.close().await;
+        let url = with_database(&admin_url, &name);
+        Some(PostgresDatabase {
+            admin_url,
+            name,
+            url,
+        })
+    }
+
+    /// Best effort: a database left behind is only litter.
+    async fn drop_database(&self) {
+        match connect(&self.admin_url).await {
+            Ok(mut admin) => {
+                drop_if_exists(&mut admin, &self.name).await;
+                let _ = admin.close().await;
+            }
+            Err(e) => eprintln!("could not drop the test database {}: {e}", self.name),
+        }
+    }
+}
+
+/// Connects; an error is "no server answers", while a server that answers but refuses
+/// (a wrong user, say) fails the test whatever the environment.
+async fn connect(url: &str) -> Result<sqlx::AnyConnection, String> {
+    sqlx::any::install_default_drivers();
+    match tokio::time::timeout(Duration::from_secs(5), sqlx::AnyConnection::connect(url)).await {
+        Ok(Ok(conn)) => Ok(conn),
+        Ok(Err(e @ (sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut))) => Err(e.to_string()),
+        Ok(Err(e)) => panic!(
+            "the PostgreSQL server at {} answered but refused: {e}",
+            tickler_store::redact_url(url)
+        ),
+        Err(_) => Err("no answer within 5 s".to_string()),
+    }
+}
+
+async fn drop_if_exists(admin: &mut sqlx::AnyConnection, name: &str) {
+    let forced = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+    )))
+    .execute(&mut *admin)
+    .await;
+    if forced.is_err() {
+        // Servers before PostgreSQL 13 know no FORCE.
+        if let Err(e) = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS \"{name}\""
+        )))
+        .execute(&mut *admin)
+        .await
+        {
+            eprintln!("could not drop the test database {name}: {e}");
+        }
+    }
+}
+
+/// `url` with its database (the path) replaced by `name`, query kept.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[authority_start..]
+        .find('/')
+        .map_or(base.len(), |i| authority_start + i);
+    let mut out = format!("{}/{name}", &base[..host_end]);
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(query);
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// Data
+
+/// A fixed "now": 2027-01-15T08:00:00Z.
+pub const T0_SECONDS: i64 = 1_800_000_000;
+
+pub fn t0() -> Timestamp {
+    Timestamp::from_second(T0_SECONDS).expect("a valid instant")
+}
+
+/// `t0` plus (or minus) some minutes.
+pub fn at_minutes(minutes: i64) -> Timestamp {
+    t0().checked_add(minutes.minutes()).expect("in range")
+}
+
+pub fn at_hours(hours: i64) -> Timestamp {
+    t0().checked_add(hours.hours()).expect("in range")
+}
+
+pub fn at_days(days: i64) -> Timestamp {
+    at_hours(days * 24)
+}
+
+pub fn date(text: &str) -> Date {
+    text.parse().expect("a date")
+}
+
+/// A user, a customer, the renewal plan and one contract.
+#[derive(Debug, Clone, Copy)]
+pub struct Fixture {
+    pub owner_id: i64,
+    pub customer_id: i64,
+    pub plan_id: i64,
+    pub contract_id: i64,
+}
+
+pub async fn fixture(store: &Store) -> Fixture {
+    let mut tx = store.begin().await.expect("begin");
+    let owner_id = users::insert(
+        &mut tx,
+        "owner@tickler.test",
+        "Olive Owner",
+        Role::Sales,
+        None,
+        t0(),
+    )
+    .await
+    .expect("insert owner");
+    let customer_id = customers::insert(
+        &mut tx,
+        &NewCustomer {
+            name: "Acme Boilers",
+            emails: &["office@acme.test".to_string()],
+            language: Language::En,
+            time_zone: Some("Europe/Athens"),
+        },
+        t0(),
+    )
+    .await
+    .expect("insert customer");
+    let plan_id = plans::ensure(&mut tx, &default_renewal_plan(), t0())
+        .await
+        .expect("ensure plan");
+    let fixture = Fixture {
+        owner_id,
+        customer_id,
+        plan_id,
+        contract_id: 0,
+    };
+    let contract_id = add_contract(&mut tx, &fixture, "Boiler maintenance").await;
+    tickler_store::commit(tx).await.expect("commit fixture");
+    Fixture {
+        contract_id,
+        ..fixture
+    }
+}
+
+pub async fn add_contract(db: &mut Db, fixture: &Fixture, title: &str) -> i64 {
+    contracts::insert(
+        db,
+        &contracts::NewContract {
+            customer_id: fixture.customer_id,
+            title,
+            owner_id: Some(fixture.owner_id),
+            plan_id: fixture.plan_id,
+            start_date: date("2026-03-01"),
+            end_date: date("2027-02-28"),
+            amount_minor: Some(120_000),
+            currency: Some("EUR"),
+            custom_fields: &serde_json::Map::new(),
+        },
+        t0(),
+    )
+    .await
+    .expect("insert contract")
+}
+
+/// One auto step reminder of (contract, term), to the customer with the owner in CC.
+pub async fn add_step(
+    db: &mut Db,
+    contract_id: i64,
+    term_number: i32,
+    step_key: &str,
+    position: i32,
+    send_at: Timestamp,
+) -> i64 {
+    add_reminder(
+        db,
+        contract_id,
+        term_number,
+        step_key,
+        position,
+        Mode::Auto,
+        send_at,
+    )
+    .await
+}
+
+pub async fn add_reminder(
+    db: &mut Db,
+    contract_id: i64,
+    term_number: i32,
+    step_key: &str,
+    position: i32,
+    mode: Mode,
+    send_at: Timestamp,
+) -> i64 {
+    let message_id = format!("<{contract_id}.{term_number}.{step_key}@tickler.test>");
+    reminders::insert(
+        db,
+        &NewReminder {
+            contract_id,
+            term_number,
+            kind: ReminderKind::Step,
+            step_key,
+            position,
+            label: step_key,
+            template: step_key,
+            offset_days: -30,
+            mode,
+            send_at,
+            to: &["office@acme.test".to_string()],
+            cc: &["owner@tickler.test".to_string()],
+            subject: None,
+            body: None,
+            message_id: &message_id,
+        },
+        t0(),
+    )
+    .await
+    .expect("insert reminder")
+}
