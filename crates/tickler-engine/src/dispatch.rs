@@ -226,7 +226,12 @@ impl Engine {
                     );
                     return Ok(Outcome::Fenced);
                 }
-                let lateness = sent_at.duration_since(reminder.send_at);
+                let lateness = sent_at.duration_since(reminder.send_at).as_secs();
+                let timing = match lateness {
+                    0 => "on time".to_string(),
+                    late if late > 0 => format!("{late}s after its time"),
+                    early => format!("{}s before its time", -early),
+                };
                 events::record(
                     &mut *self.store.conn().await?,
                     sent_at,
@@ -234,11 +239,7 @@ impl Engine {
                     "reminder",
                     id,
                     "sent",
-                    &format!(
-                        "{} (attempt {attempt}, {}s after its time)",
-                        delivery.reply,
-                        lateness.as_secs().max(0)
-                    ),
+                    &format!("{} (attempt {attempt}, {timing})", delivery.reply),
                 )
                 .await?;
                 tracing::info!(reminder = id, message_id = %reminder.message_id, "sent");

@@ -38,8 +38,10 @@ async fn engine(database: &str) -> Result<Engine> {
 
 /// Who the CLI acts as in the audit trail.
 fn cli_actor() -> Actor {
-    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".to_string());
-    Actor(format!("cli:{user}"))
+    match std::env::var("USER").or_else(|_| std::env::var("LOGNAME")) {
+        Ok(user) if !user.is_empty() => Actor(format!("cli:{user}")),
+        _ => Actor("cli".to_string()),
+    }
 }
 
 pub async fn run(cli: Cli) -> Result<()> {

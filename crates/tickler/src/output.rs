@@ -4,6 +4,10 @@ use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
+use tickler_core::{
+    language::Language,
+    money::{Currency, Money},
+};
 use tickler_engine::{contracts::ContractDetail, dispatch::Outcome, review::ReminderView};
 use tickler_store::{contracts::Contract, customers::Customer};
 
@@ -62,11 +66,20 @@ pub fn contract_detail(d: &ContractDetail) {
         println!("  owner:    {} <{}>", owner.name, owner.email);
     }
     println!(
-        "  term {}:   {} to {} ({:?})",
-        c.term_number, c.start_date, c.end_date, c.status
+        "  term {}:   {} to {} ({})",
+        c.term_number,
+        c.start_date,
+        c.end_date,
+        format!("{:?}", c.status).to_lowercase()
     );
-    if let (Some(minor), Some(currency)) = (c.amount_minor, &c.currency) {
-        println!("  amount:   {minor} minor units of {currency}");
+    if let (Some(minor), Some(code)) = (c.amount_minor, c.currency.as_deref()) {
+        match Currency::parse("currency", code) {
+            Ok(currency) => println!(
+                "  amount:   {}",
+                Money { minor, currency }.format(Language::En)
+            ),
+            Err(_) => println!("  amount:   {minor} (minor units of {code})"),
+        }
     }
     println!("  plan:     {}", d.plan);
     println!();
