@@ -305,20 +305,7 @@ impl Engine {
             now,
         )
         .await?;
-        let renewed = contracts::get(&mut tx, id).await?;
-        let (customer, owner, plan) = self.load_term_context(&mut tx, &renewed).await?;
-        let outcome = self
-            .sync_term_reminders(
-                &mut tx,
-                &TermContext {
-                    contract: &renewed,
-                    customer: &customer,
-                    owner: owner.as_ref(),
-                    plan: &plan,
-                },
-                now,
-            )
-            .await?;
+        let outcome = self.resync_contract(&mut tx, id, now).await?;
         events::record(
             &mut tx,
             now,
@@ -328,7 +315,7 @@ impl Engine {
             "renewed",
             &format!(
                 "term {} runs {} to {}; {cancelled} pending reminders of term {} cancelled, {} scheduled",
-                renewed.term_number, next.start, next.end, contract.term_number, outcome.created - outcome.cancelled
+                contract.term_number + 1, next.start, next.end, contract.term_number, outcome.created - outcome.cancelled
             ),
         )
         .await?;
@@ -466,19 +453,7 @@ impl Engine {
             )));
         }
         contracts::set_status(&mut tx, id, ContractStatus::Terminated, now).await?;
-        let terminated = contracts::get(&mut tx, id).await?;
-        let (customer, owner, plan) = self.load_term_context(&mut tx, &terminated).await?;
-        self.sync_term_reminders(
-            &mut tx,
-            &TermContext {
-                contract: &terminated,
-                customer: &customer,
-                owner: owner.as_ref(),
-                plan: &plan,
-            },
-            now,
-        )
-        .await?;
+        self.resync_contract(&mut tx, id, now).await?;
         events::record(&mut tx, now, &actor.0, "contract", id, "terminated", reason).await?;
         tickler_store::commit(tx).await?;
         Ok(())

@@ -302,29 +302,9 @@ impl Engine {
     ) -> Result<Outcome, EngineError> {
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
-        if !reminders::finish_claimed(
-            &mut tx,
-            reminder.id,
-            reminder.attempts,
-            status,
-            reason,
-            reply,
-            now,
-        )
-        .await?
-        {
+        if !close_claimed(&mut tx, reminder, status, reason, reply, now).await? {
             return Ok(Outcome::Fenced);
         }
-        events::record(
-            &mut tx,
-            now,
-            events::SYSTEM,
-            "reminder",
-            reminder.id,
-            status.as_str(),
-            reason,
-        )
-        .await?;
         tickler_store::commit(tx).await?;
         Ok(outcome)
     }
@@ -340,10 +320,9 @@ impl Engine {
     ) -> Result<Outcome, EngineError> {
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
-        if !reminders::finish_claimed(
+        if !close_claimed(
             &mut tx,
-            reminder.id,
-            reminder.attempts,
+            reminder,
             ReminderStatus::Failed,
             reason,
             Some(reason),
@@ -353,16 +332,6 @@ impl Engine {
         {
             return Ok(Outcome::Fenced);
         }
-        events::record(
-            &mut tx,
-            now,
-            events::SYSTEM,
-            "reminder",
-            reminder.id,
-            "failed",
-            reason,
-        )
-        .await?;
         let notify = match (&subject.owner, reminder.kind) {
             (Some(owner), ReminderKind::Step) => Some(owner),
             _ => None,
@@ -476,6 +445,42 @@ impl Engine {
             None => MAX_IDLE,
         })
     }
+}
+
+/// Ends a claimed reminder with an event, inside `tx`; false if another dispatcher holds
+/// the claim now (fencing), and then nothing is written.
+async fn close_claimed(
+    tx: &mut tickler_store::Db,
+    reminder: &Reminder,
+    status: ReminderStatus,
+    reason: &str,
+    reply: Option<&str>,
+    now: Timestamp,
+) -> Result<bool, EngineError> {
+    if !reminders::finish_claimed(
+        tx,
+        reminder.id,
+        reminder.attempts,
+        status,
+        reason,
+        reply,
+        now,
+    )
+    .await?
+    {
+        return Ok(false);
+    }
+    events::record(
+        tx,
+        now,
+        events::SYSTEM,
+        "reminder",
+        reminder.id,
+        status.as_str(),
+        reason,
+    )
+    .await?;
+    Ok(true)
 }
 
 /// Why a claimed reminder must not go out after all (DESIGN.md: the stop rules are
