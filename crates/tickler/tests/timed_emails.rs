@@ -674,3 +674,90 @@ fn a_terminated_contract_sends_nothing_more() {
     let err = t.fails(&["contract", "renew", &contract]);
     assert!(err.contains("terminated"), "{err}");
 }
+
+#[test]
+fn a_mail_server_that_does_not_answer_in_time_is_a_temporary_failure() {
+    let smtp = SmtpTestServer::start_with_reply_delay(Duration::from_secs(4));
+    let mut t = Tickler::with_smtp(&smtp);
+    t.set_env("TICKLER_SMTP_TIMEOUT_SECONDS", "1");
+    let contract = t.contract("en", "UTC", "ops@acme.example", "2027-06-30");
+    t.dispatch_at("2027-05-01T09:00:00Z");
+    let waiting = t.reminder(&contract, "before_60", 1);
+    assert_eq!(field(&waiting, "status"), "scheduled", "{waiting}");
+    assert_eq!(waiting["attempts"], json!(1));
+    assert!(waiting["last_error"].is_string(), "{waiting}");
+}
+
+#[test]
+fn line_breaks_can_never_smuggle_headers_in() {
+    let smtp = SmtpTestServer::start();
+    let t = Tickler::with_smtp(&smtp);
+    let err = t.fails(&[
+        "customer",
+        "add",
+        "--name",
+        "Evil\r\nBcc: thief@evil.example",
+        "--email",
+        "a@acme.example",
+    ]);
+    assert!(
+        err.contains("name: must not contain control characters"),
+        "{err}"
+    );
+    let customer = t.ok(&[
+        "customer",
+        "add",
+        "--name",
+        "Acme",
+        "--email",
+        "a@acme.example",
+    ]);
+    let err = t.fails(&[
+        "contract",
+        "add",
+        "--customer",
+        &customer,
+        "--title",
+        "PBX\nBcc: thief@evil.example",
+        "--start",
+        "2027-01-01",
+        "--end",
+        "2027-06-30",
+    ]);
+    assert!(err.contains("title"), "{err}");
+    let contract = t.ok(&[
+        "contract",
+        "add",
+        "--customer",
+        &customer,
+        "--title",
+        "PBX",
+        "--start",
+        "2027-01-01",
+        "--end",
+        "2027-06-30",
+    ]);
+    let id = t.reminder(&contract, "before_60", 1)["id"].to_string();
+    let body = t.dir().join("body.txt");
+    std::fs::write(
+        &body,
+        "Hello\r\nBcc: thief@evil.example\r\n\r\nstill the body\n",
+    )
+    .unwrap();
+    t.ok(&[
+        "reminder",
+        "edit",
+        &id,
+        "--body-file",
+        body.to_str().unwrap(),
+    ]);
+    t.dispatch_at("2027-05-01T09:00:00Z");
+    let message = &smtp.wait_for_messages(1, WAIT)[0];
+    assert_eq!(message.envelope_to, vec!["a@acme.example".to_string()]);
+    assert!(message.header("Bcc").is_none());
+    assert!(
+        message.body.contains("Bcc: thief@evil.example"),
+        "stays in the body: {}",
+        message.body
+    );
+}
