@@ -20,6 +20,11 @@ pub struct Cli {
     )]
     pub database: String,
 
+    /// A TOML file with the same settings as the TICKLER_* variables (lower-case, no prefix);
+    /// default: ./tickler.toml if it exists. The environment and flags take precedence.
+    #[arg(long, global = true, env = "TICKLER_CONFIG")]
+    pub config: Option<std::path::PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }

@@ -3,6 +3,7 @@
 mod cli;
 mod commands;
 mod config;
+mod config_file;
 mod output;
 mod serve;
 
@@ -11,6 +12,11 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if let Err(e) = config_file::load(&args) {
+        eprintln!("error: {e:#}");
+        return ExitCode::FAILURE;
+    }
     let cli = cli::Cli::parse();
     // A service logs what it does; a one-off command only what went wrong.
     let default_filter = match cli.command {

@@ -1,0 +1,41 @@
+//! Settings from a TOML file, overridden by the environment.
+
+mod support;
+
+use std::time::Duration;
+
+use support::Tickler;
+use tickler_testkit::SmtpTestServer;
+
+#[test]
+fn a_config_file_sets_what_the_environment_leaves_unset() {
+    let smtp = SmtpTestServer::start();
+    let t = Tickler::new(None);
+    std::fs::write(
+        t.dir().join("tickler.toml"),
+        format!(
+            "smtp_url = \"{}\"\norganisation = \"From The File Ltd\"\n",
+            smtp.url()
+        ),
+    )
+    .unwrap();
+    t.contract("en", "UTC", "ops@acme.example", "2027-06-30");
+    t.dispatch_at("2027-05-01T09:00:00Z");
+    let message = &smtp.wait_for_messages(1, Duration::from_secs(10))[0];
+    // The file gave the SMTP server; the environment's organisation wins over the file's.
+    assert!(
+        message.body.contains("Firm Maintenance Ltd"),
+        "{}",
+        message.body
+    );
+    assert!(
+        !message.body.contains("From The File Ltd"),
+        "{}",
+        message.body
+    );
+    let err = t.fails(&["--config", "missing.toml", "contract", "list"]);
+    assert!(err.contains("missing.toml"), "{err}");
+    std::fs::write(t.dir().join("bad.toml"), "smtp_ulr = \"x\"\n").unwrap();
+    let err = t.fails(&["--config", "bad.toml", "contract", "list"]);
+    assert!(err.contains("unknown setting \"smtp_ulr\""), "{err}");
+}
