@@ -130,6 +130,9 @@ pub enum ContractCommand {
         /// ISO 4217 code, e.g. EUR.
         #[arg(long, requires = "amount")]
         currency: Option<String>,
+        /// A custom field, NAME=VALUE; repeat for several (available to templates as contract.custom.NAME).
+        #[arg(long = "field", value_name = "NAME=VALUE")]
+        fields: Vec<String>,
     },
     /// Start the next term: cancels the ending term's pending emails and schedules the new ones.
     Renew {

@@ -136,6 +136,12 @@ pub async fn run(cli: Cli) -> Result<()> {
                 Some(now) => engine.with_clock(Arc::new(FixedClock(parse_instant("--now", &now)?))),
                 None => engine,
             };
+            if engine.mailer().is_outbox() {
+                eprintln!(
+                    "TICKLER_SMTP_URL is not set: mail goes to the {}",
+                    engine.mailer().describe()
+                );
+            }
             let report = engine.dispatch_due().await?;
             eprintln!(
                 "claimed {}, sent {}, retrying {}, failed {}, cancelled {}, unrecorded {}",
@@ -180,7 +186,19 @@ async fn contract(engine: &Engine, command: ContractCommand, actor: &Actor) -> R
             plan,
             amount,
             currency,
+            fields,
         } => {
+            let mut custom_fields = serde_json::Map::new();
+            for field in fields {
+                let (name, value) = field
+                    .split_once('=')
+                    .filter(|(name, _)| !name.trim().is_empty())
+                    .ok_or_else(|| anyhow!("--field: \"{field}\" is not NAME=VALUE"))?;
+                custom_fields.insert(
+                    name.trim().to_string(),
+                    serde_json::Value::from(value.trim()),
+                );
+            }
             let id = engine
                 .add_contract(
                     ContractInput {
@@ -192,7 +210,7 @@ async fn contract(engine: &Engine, command: ContractCommand, actor: &Actor) -> R
                         plan,
                         amount,
                         currency,
-                        custom_fields: Default::default(),
+                        custom_fields,
                     },
                     actor,
                 )
