@@ -122,13 +122,15 @@ pub async fn set_current_term_dates(
     end: Date,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE contracts SET start_date = $1, end_date = $2, updated_at = $3 WHERE id = $4")
-        .bind(start.to_string())
-        .bind(end.to_string())
-        .bind(millis(now))
-        .bind(contract.id)
-        .execute(&mut *db)
-        .await?;
+    sqlx::query(
+        "UPDATE contracts SET start_date = $1, end_date = $2, updated_at = $3 WHERE id = $4",
+    )
+    .bind(start.to_string())
+    .bind(end.to_string())
+    .bind(millis(now))
+    .bind(contract.id)
+    .execute(&mut *db)
+    .await?;
     sqlx::query(
         "UPDATE contract_terms SET start_date = $1, end_date = $2 \
          WHERE contract_id = $3 AND term_number = $4",
@@ -183,8 +185,22 @@ type ContractRow = (
 );
 
 fn from_row(row: ContractRow) -> Result<Contract, StoreError> {
-    let (id, customer_id, title, owner_id, plan_id, status, term, start, end, amount, currency, custom, created, updated) =
-        row;
+    let (
+        id,
+        customer_id,
+        title,
+        owner_id,
+        plan_id,
+        status,
+        term,
+        start,
+        end,
+        amount,
+        currency,
+        custom,
+        created,
+        updated,
+    ) = row;
     let corrupt = |what: String| StoreError::Corrupt(format!("contract {id}: {what}"));
     Ok(Contract {
         id,
@@ -223,12 +239,13 @@ pub async fn get(db: &mut Db, id: i64) -> Result<Contract, StoreError> {
 
 /// One page of contracts in id order, after `after_id`.
 pub async fn list(db: &mut Db, after_id: i64, limit: i64) -> Result<Vec<Contract>, StoreError> {
-    let rows: Vec<ContractRow> =
-        sqlx::query_as(AssertSqlSafe(format!("{SELECT} WHERE id > $1 ORDER BY id LIMIT $2")))
-            .bind(after_id)
-            .bind(limit)
-            .fetch_all(db)
-            .await?;
+    let rows: Vec<ContractRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "{SELECT} WHERE id > $1 ORDER BY id LIMIT $2"
+    )))
+    .bind(after_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
     rows.into_iter().map(from_row).collect()
 }
 
@@ -255,7 +272,10 @@ pub async fn update_details(
 }
 
 /// The active contracts of a customer, whose reminders follow the customer's details.
-pub async fn active_ids_for_customer(db: &mut Db, customer_id: i64) -> Result<Vec<i64>, StoreError> {
+pub async fn active_ids_for_customer(
+    db: &mut Db,
+    customer_id: i64,
+) -> Result<Vec<i64>, StoreError> {
     Ok(sqlx::query_scalar(
         "SELECT id FROM contracts WHERE customer_id = $1 AND status = 'active' ORDER BY id",
     )

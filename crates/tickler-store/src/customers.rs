@@ -44,7 +44,8 @@ pub async fn get(db: &mut Db, id: i64) -> Result<Customer, StoreError> {
             .bind(id)
             .fetch_optional(&mut *db)
             .await?;
-    let (id, name, language, time_zone) = row.ok_or_else(|| StoreError::not_found("customer", id))?;
+    let (id, name, language, time_zone) =
+        row.ok_or_else(|| StoreError::not_found("customer", id))?;
     let emails: Vec<String> = sqlx::query_scalar(
         "SELECT email FROM customer_emails WHERE customer_id = $1 ORDER BY position",
     )
@@ -73,7 +74,12 @@ pub async fn find_by_email(db: &mut Db, email: &str) -> Result<Option<i64>, Stor
 }
 
 /// Replaces a customer's details and addresses.
-pub async fn update(db: &mut Db, id: i64, new: &NewCustomer<'_>, now: Timestamp) -> Result<(), StoreError> {
+pub async fn update(
+    db: &mut Db,
+    id: i64,
+    new: &NewCustomer<'_>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
     let done = sqlx::query(
         "UPDATE customers SET name = $1, language = $2, time_zone = $3, updated_at = $4 WHERE id = $5",
     )
@@ -107,7 +113,9 @@ async fn insert_emails(db: &mut Db, id: i64, emails: &[String]) -> Result<(), St
         if let Err(e) = inserted {
             let err = StoreError::from(e);
             return Err(if err.is_unique_violation() {
-                StoreError::Conflict(format!("the address {email} already belongs to another customer"))
+                StoreError::Conflict(format!(
+                    "the address {email} already belongs to another customer"
+                ))
             } else {
                 err
             });

@@ -56,16 +56,18 @@ pub async fn for_contract(db: &mut Db, contract_id: i64) -> Result<Vec<Event>, S
     .fetch_all(db)
     .await?;
     rows.into_iter()
-        .map(|(id, at, actor, subject_type, subject_id, action, detail)| {
-            Ok(Event {
-                id,
-                at: crate::instant_from_millis(at)?,
-                actor,
-                subject_type,
-                subject_id,
-                action,
-                detail,
-            })
-        })
+        .map(
+            |(id, at, actor, subject_type, subject_id, action, detail)| {
+                Ok(Event {
+                    id,
+                    at: crate::instant_from_millis(at)?,
+                    actor,
+                    subject_type,
+                    subject_id,
+                    action,
+                    detail,
+                })
+            },
+        )
         .collect()
 }

@@ -122,6 +122,18 @@ impl Store {
         })
     }
 
+    /// Folds SQLite's write-ahead log back into the database file and truncates it, e.g.
+    /// after a large import whose one transaction grew the log to the size of the data.
+    /// Nothing to do on PostgreSQL.
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        if self.backend == Backend::Sqlite {
+            sqlx::raw_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
@@ -174,7 +186,13 @@ mod tests {
 
     #[test]
     fn sqlite_files_are_created_on_first_use() {
-        assert_eq!(sqlite_url_with_create("sqlite://t.db"), "sqlite://t.db?mode=rwc");
-        assert_eq!(sqlite_url_with_create("sqlite://t.db?mode=ro"), "sqlite://t.db?mode=ro");
+        assert_eq!(
+            sqlite_url_with_create("sqlite://t.db"),
+            "sqlite://t.db?mode=rwc"
+        );
+        assert_eq!(
+            sqlite_url_with_create("sqlite://t.db?mode=ro"),
+            "sqlite://t.db?mode=ro"
+        );
     }
 }

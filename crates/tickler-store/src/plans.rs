@@ -51,7 +51,20 @@ pub async fn find_id(db: &mut Db, name: &str) -> Result<Option<i64>, StoreError>
         .await?)
 }
 
-type StepRow = (String, String, String, i64, String, String, i64, i64, i64, i64, String, String);
+type StepRow = (
+    String,
+    String,
+    String,
+    i64,
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+    i64,
+    String,
+    String,
+);
 
 pub async fn get(db: &mut Db, id: i64) -> Result<Plan, StoreError> {
     let head: Option<(String, String)> =
@@ -70,7 +83,21 @@ pub async fn get(db: &mut Db, id: i64) -> Result<Plan, StoreError> {
     .await?;
     let corrupt = |what: String| StoreError::Corrupt(format!("plan {name}: {what}"));
     let mut steps = Vec::with_capacity(rows.len());
-    for (key, label, anchor, days, unit, send_time, customer, owner, team, cc_owner, mode, template) in rows {
+    for (
+        key,
+        label,
+        anchor,
+        days,
+        unit,
+        send_time,
+        customer,
+        owner,
+        team,
+        cc_owner,
+        mode,
+        template,
+    ) in rows
+    {
         steps.push(Step {
             anchor: anchor.parse().map_err(|e| corrupt(format!("{e}")))?,
             offset: Offset {

@@ -213,11 +213,12 @@ pub async fn insert(db: &mut Db, new: &NewReminder<'_>, now: Timestamp) -> Resul
 }
 
 pub async fn get(db: &mut Db, id: i64) -> Result<Reminder, StoreError> {
-    let row: Option<ReminderRow> =
-        sqlx::query_as(AssertSqlSafe(format!("SELECT {COLUMNS} FROM reminders WHERE id = $1")))
-            .bind(id)
-            .fetch_optional(db)
-            .await?;
+    let row: Option<ReminderRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM reminders WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
     row.map(Reminder::try_from)
         .transpose()?
         .ok_or_else(|| StoreError::not_found("reminder", id))
@@ -249,7 +250,11 @@ pub async fn list(db: &mut Db, filter: &ReminderFilter) -> Result<Vec<Reminder>,
 }
 
 /// The plan reminders of one term of a contract.
-pub async fn for_term(db: &mut Db, contract_id: i64, term_number: i32) -> Result<Vec<Reminder>, StoreError> {
+pub async fn for_term(
+    db: &mut Db,
+    contract_id: i64,
+    term_number: i32,
+) -> Result<Vec<Reminder>, StoreError> {
     let rows: Vec<ReminderRow> = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM reminders WHERE contract_id = $1 AND term_number = $2 \
          AND kind = 'step' ORDER BY position"
@@ -295,7 +300,12 @@ pub struct Edit {
 }
 
 /// Applies `edit` if the reminder is still scheduled; returns false otherwise.
-pub async fn apply_edit(db: &mut Db, id: i64, edit: &Edit, now: Timestamp) -> Result<bool, StoreError> {
+pub async fn apply_edit(
+    db: &mut Db,
+    id: i64,
+    edit: &Edit,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
     let (to, cc) = match &edit.recipients {
         Some((to, cc)) => (Some(json_list(to)), Some(json_list(cc))),
         None => (None, None),
@@ -416,7 +426,11 @@ pub async fn claim_due(
     let mut closed: Vec<i64> = if superseded.is_empty() {
         Vec::new()
     } else {
-        let list = superseded.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let list = superseded
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
         sqlx::query_scalar(AssertSqlSafe(format!(
             "UPDATE reminders SET status = 'superseded', \
              status_reason = 'a later step of the same term is due too', updated_at = $1 \
@@ -429,7 +443,16 @@ pub async fn claim_due(
     };
     closed.sort_unstable();
     for id in &closed {
-        events::record(tx, now, events::SYSTEM, "reminder", *id, "superseded", "catch-up: only the latest overdue step is sent").await?;
+        events::record(
+            tx,
+            now,
+            events::SYSTEM,
+            "reminder",
+            *id,
+            "superseded",
+            "catch-up: only the latest overdue step is sent",
+        )
+        .await?;
     }
 
     let claim_ids: Vec<String> = candidates
@@ -488,7 +511,12 @@ pub struct SentRecord<'a> {
 }
 
 /// Records a delivery, if this attempt still holds the claim.
-pub async fn mark_sent(db: &mut Db, id: i64, attempt: i32, sent: &SentRecord<'_>) -> Result<bool, StoreError> {
+pub async fn mark_sent(
+    db: &mut Db,
+    id: i64,
+    attempt: i32,
+    sent: &SentRecord<'_>,
+) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE reminders SET status = 'sent', sent_subject = $1, sent_body = $2, to_addrs = $3, \
          cc_addrs = $4, smtp_reply = $5, sent_at = $6, lateness_ms = $6 - send_at, \

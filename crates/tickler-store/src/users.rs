@@ -55,7 +55,9 @@ pub async fn insert(
         Err(e) => {
             let err = StoreError::from(e);
             if err.is_unique_violation() {
-                Err(StoreError::Conflict(format!("a user with email {email} already exists")))
+                Err(StoreError::Conflict(format!(
+                    "a user with email {email} already exists"
+                )))
             } else {
                 Err(err)
             }
@@ -66,10 +68,12 @@ pub async fn insert(
 const COLUMNS: &str = "SELECT id, email, name, role, active FROM users";
 
 pub async fn find_by_email(db: &mut Db, email: &str) -> Result<Option<User>, StoreError> {
-    let row: Option<UserRow> = sqlx::query_as(AssertSqlSafe(format!("{COLUMNS} WHERE lower(email) = lower($1)")))
-        .bind(email)
-        .fetch_optional(db)
-        .await?;
+    let row: Option<UserRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "{COLUMNS} WHERE lower(email) = lower($1)"
+    )))
+    .bind(email)
+    .fetch_optional(db)
+    .await?;
     row.map(from_row).transpose()
 }
 

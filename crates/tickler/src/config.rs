@@ -47,7 +47,7 @@ pub fn from_env() -> Result<Config> {
         worker_id: format!("{host}:{}", std::process::id()),
         lease: Duration::from_secs(number("TICKLER_LEASE_SECONDS", 300u64)?),
         batch_size: number("TICKLER_BATCH_SIZE", 200i64)?.max(1),
-        concurrency: number("TICKLER_SEND_CONCURRENCY", 4usize)?.max(1),
+        concurrency: number("TICKLER_SEND_CONCURRENCY", 8usize)?.max(1),
         retry: RetryPolicy::default(),
     };
     let mail = MailConfig {
