@@ -3,6 +3,7 @@
 //!
 //! Everything here is pure: no I/O, no async, no clock reads (the [`clock::Clock`] is injected).
 
+pub mod access;
 pub mod backoff;
 pub mod catch_up;
 pub mod clock;

@@ -7,6 +7,7 @@ pub mod dispatch;
 mod error;
 pub mod import;
 mod message;
+pub mod passwords;
 mod recipients;
 pub mod review;
 mod scheduling;

@@ -8,6 +8,7 @@ mod error;
 pub mod events;
 pub mod plans;
 pub mod reminders;
+pub mod sessions;
 mod time;
 pub mod users;
 

@@ -15,11 +15,13 @@ pub struct User {
     pub name: String,
     pub role: Role,
     pub active: bool,
+    /// The zone pages show times in for this user; `None`: the organisation's.
+    pub time_zone: Option<String>,
 }
 
-type UserRow = (i64, String, String, String, i64);
+type UserRow = (i64, String, String, String, i64, Option<String>);
 
-fn from_row((id, email, name, role, active): UserRow) -> Result<User, StoreError> {
+fn from_row((id, email, name, role, active, time_zone): UserRow) -> Result<User, StoreError> {
     Ok(User {
         id,
         email,
@@ -28,6 +30,7 @@ fn from_row((id, email, name, role, active): UserRow) -> Result<User, StoreError
             .parse()
             .map_err(|e| StoreError::Corrupt(format!("user {id}: {e}")))?,
         active: active != 0,
+        time_zone,
     })
 }
 
@@ -65,7 +68,7 @@ pub async fn insert(
     }
 }
 
-const COLUMNS: &str = "SELECT id, email, name, role, active FROM users";
+const COLUMNS: &str = "SELECT id, email, name, role, active, time_zone FROM users";
 
 pub async fn find_by_email(db: &mut Db, email: &str) -> Result<Option<User>, StoreError> {
     let row: Option<UserRow> = sqlx::query_as(AssertSqlSafe(format!(
@@ -85,4 +88,73 @@ pub async fn get(db: &mut Db, id: i64) -> Result<User, StoreError> {
     row.map(from_row)
         .transpose()?
         .ok_or_else(|| StoreError::not_found("user", id))
+}
+
+/// Every user, by name.
+pub async fn list(db: &mut Db) -> Result<Vec<User>, StoreError> {
+    let rows: Vec<UserRow> = sqlx::query_as(AssertSqlSafe(format!("{COLUMNS} ORDER BY name, id")))
+        .fetch_all(db)
+        .await?;
+    rows.into_iter().map(from_row).collect()
+}
+
+/// The user and their password hash, for a login.
+pub async fn credentials(
+    db: &mut Db,
+    email: &str,
+) -> Result<Option<(User, Option<String>)>, StoreError> {
+    let Some(user) = find_by_email(&mut *db, email).await? else {
+        return Ok(None);
+    };
+    let hash: Option<String> = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+        .bind(user.id)
+        .fetch_one(db)
+        .await?;
+    Ok(Some((user, hash)))
+}
+
+pub async fn set_password_hash(db: &mut Db, id: i64, hash: &str) -> Result<(), StoreError> {
+    let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(hash)
+        .bind(id)
+        .execute(db)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::not_found("user", id));
+    }
+    Ok(())
+}
+
+/// Whether anyone can log in yet; until then the web app offers its one-time setup.
+pub async fn any_can_log_in(db: &mut Db) -> Result<bool, StoreError> {
+    let count: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users WHERE password_hash IS NOT NULL AND active = 1",
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(count > 0)
+}
+
+pub async fn update(
+    db: &mut Db,
+    id: i64,
+    name: &str,
+    role: Role,
+    active: bool,
+    time_zone: Option<&str>,
+) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "UPDATE users SET name = $1, role = $2, active = $3, time_zone = $4 WHERE id = $5",
+    )
+    .bind(name)
+    .bind(role.as_str())
+    .bind(i64::from(active))
+    .bind(time_zone)
+    .bind(id)
+    .execute(db)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::not_found("user", id));
+    }
+    Ok(())
 }

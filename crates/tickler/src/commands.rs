@@ -28,7 +28,10 @@ use crate::{
 };
 
 async fn engine(database: &str) -> Result<Engine> {
-    let config = config::from_env()?;
+    engine_with(database, config::from_env()?).await
+}
+
+async fn engine_with(database: &str, config: config::Config) -> Result<Engine> {
     let store = Store::open(database).await?;
     let mailer = Mailer::new(&config.mail).map_err(|e| anyhow!("TICKLER_SMTP_URL: {e}"))?;
     let engine = Engine::new(store, mailer, Arc::new(SystemClock), config.settings);
@@ -53,12 +56,34 @@ pub async fn run(cli: Cli) -> Result<()> {
         );
         return Ok(());
     }
+    if let Command::Serve(args) = &cli.command {
+        let config = config::from_env()?;
+        let web = config.web.clone();
+        let engine = engine_with(&cli.database, config).await?;
+        return serve::run(engine, web, &args.listen).await;
+    }
     let engine = engine(&cli.database).await?;
     let actor = cli_actor();
     match cli.command {
         Command::Migrate => {}
-        Command::User(UserCommand::Add { email, name, role }) => {
+        Command::User(UserCommand::Add {
+            email,
+            name,
+            role,
+            password_stdin,
+        }) => {
             let role: Role = role.parse()?;
+            let password = if password_stdin {
+                let mut text = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut text)
+                    .context("reading the password from standard input")?;
+                let password = text.trim_end_matches(['\r', '\n']).to_string();
+                tickler_engine::passwords::check_strength(&password)?;
+                Some(password)
+            } else {
+                None
+            };
             let id = engine
                 .add_user(
                     NewUser {
@@ -70,7 +95,23 @@ pub async fn run(cli: Cli) -> Result<()> {
                     &actor,
                 )
                 .await?;
+            if let Some(password) = password {
+                engine.set_password(id, &password, &actor).await?;
+            }
             println!("{id}");
+        }
+        Command::User(UserCommand::Password { email }) => {
+            let user = engine
+                .user_by_email(&email)
+                .await?
+                .ok_or_else(|| anyhow!("no user has the email {email}"))?;
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .context("reading the password from standard input")?;
+            engine
+                .set_password(user.id, text.trim_end_matches(['\r', '\n']), &actor)
+                .await?;
         }
         Command::Customer(CustomerCommand::Add {
             name,
@@ -153,7 +194,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 report.unrecorded
             );
         }
-        Command::Serve(args) => serve::run(engine, &args.listen).await?,
+        Command::Serve(_) => {}
         Command::Import(ImportCommand::Contracts { file }) => {
             let bar = output::progress_bar();
             let mut progress = |phase: ImportPhase, rows: u64| {

@@ -24,6 +24,7 @@ fn number<T: std::str::FromStr>(name: &str, default: T) -> Result<T> {
 pub struct Config {
     pub settings: Settings,
     pub mail: MailConfig,
+    pub web: tickler_web::WebConfig,
 }
 
 pub fn from_env() -> Result<Config> {
@@ -56,5 +57,15 @@ pub fn from_env() -> Result<Config> {
         from,
         timeout: Duration::from_secs(number("TICKLER_SMTP_TIMEOUT_SECONDS", 30u64)?),
     };
-    Ok(Config { settings, mail })
+    let web = tickler_web::WebConfig {
+        public_url: var("TICKLER_PUBLIC_URL"),
+        session_idle: Duration::from_secs(
+            number("TICKLER_SESSION_IDLE_SECONDS", 8 * 3600u64)?.max(1),
+        ),
+    };
+    Ok(Config {
+        settings,
+        mail,
+        web,
+    })
 }

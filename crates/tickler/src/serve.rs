@@ -1,11 +1,10 @@
 //! `tickler serve`: the dispatcher plus HTTP endpoints, until SIGTERM or Ctrl-C.
 
 use anyhow::{Context, Result};
-use axum::{Router, extract::State, http::StatusCode, routing::get};
 use tickler_engine::Engine;
 use tokio::sync::watch;
 
-pub async fn run(engine: Engine, listen: &str) -> Result<()> {
+pub async fn run(engine: Engine, web: tickler_web::WebConfig, listen: &str) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -20,31 +19,22 @@ pub async fn run(engine: Engine, listen: &str) -> Result<()> {
         let engine = engine.clone();
         tokio::spawn(async move { engine.run_dispatcher(stopped).await })
     };
-    let app = Router::new()
-        .route("/healthz", get(healthz))
-        .with_state(engine);
+    let app = tickler_web::router(engine, web);
     let mut web_stopped = stop.subscribe();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            let _ = stop.send(true);
-            let _ = web_stopped.changed().await;
-        })
-        .await
-        .context("HTTP server")?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+        let _ = web_stopped.changed().await;
+    })
+    .await
+    .context("HTTP server")?;
     dispatcher.await.context("dispatcher task")?;
     tracing::info!("stopped cleanly");
     Ok(())
-}
-
-async fn healthz(State(engine): State<Engine>) -> (StatusCode, String) {
-    match engine.store().conn().await {
-        Ok(_) => (StatusCode::OK, "ok: database reachable\n".to_string()),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("database unreachable: {e}\n"),
-        ),
-    }
 }
 
 async fn shutdown_signal() {

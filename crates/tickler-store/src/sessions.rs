@@ -1,0 +1,142 @@
+//! Web sessions and login throttling.
+
+use jiff::Timestamp;
+
+use crate::{Db, StoreError, instant_from_millis, time::millis};
+
+/// A live session: who, and the token its forms must carry.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user_id: i64,
+    pub csrf_token: String,
+    pub expires_at: Timestamp,
+}
+
+pub async fn insert(
+    db: &mut Db,
+    token_hash: &str,
+    user_id: i64,
+    csrf_token: &str,
+    now: Timestamp,
+    expires_at: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, last_seen_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $4, $5)",
+    )
+    .bind(token_hash)
+    .bind(user_id)
+    .bind(csrf_token)
+    .bind(millis(now))
+    .bind(millis(expires_at))
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The session for a token hash if it has not expired at `now`.
+pub async fn find_live(
+    db: &mut Db,
+    token_hash: &str,
+    now: Timestamp,
+) -> Result<Option<Session>, StoreError> {
+    let row: Option<(i64, String, i64)> = sqlx::query_as(
+        "SELECT user_id, csrf_token, expires_at FROM sessions WHERE token_hash = $1 AND expires_at > $2",
+    )
+    .bind(token_hash)
+    .bind(millis(now))
+    .fetch_optional(db)
+    .await?;
+    row.map(|(user_id, csrf_token, expires_at)| {
+        Ok(Session {
+            user_id,
+            csrf_token,
+            expires_at: instant_from_millis(expires_at)?,
+        })
+    })
+    .transpose()
+}
+
+/// Slides an idle session's expiry forward (never past `absolute_limit` from creation).
+pub async fn touch(
+    db: &mut Db,
+    token_hash: &str,
+    now: Timestamp,
+    expires_at: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE sessions SET last_seen_at = $1, expires_at = $2 WHERE token_hash = $3")
+        .bind(millis(now))
+        .bind(millis(expires_at))
+        .bind(token_hash)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete(db: &mut Db, token_hash: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        .bind(token_hash)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Ends every session of a user (deactivated, role or password changed).
+pub async fn delete_for_user(db: &mut Db, user_id: i64) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete_expired(db: &mut Db, now: Timestamp) -> Result<u64, StoreError> {
+    let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+        .bind(millis(now))
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// Failures recorded for a throttle key since `since`.
+pub async fn failures_since(db: &mut Db, key: &str, since: Timestamp) -> Result<i64, StoreError> {
+    let row: Option<i64> = sqlx::query_scalar(
+        "SELECT failures FROM login_failures WHERE throttle_key = $1 AND last_failure_at > $2",
+    )
+    .bind(key)
+    .bind(millis(since))
+    .fetch_optional(db)
+    .await?;
+    Ok(row.unwrap_or(0))
+}
+
+/// Counts one more failure for `key`; a failure after a quiet `window` starts counting anew.
+pub async fn record_failure(
+    db: &mut Db,
+    key: &str,
+    now: Timestamp,
+    window_start: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO login_failures (throttle_key, failures, first_failure_at, last_failure_at) \
+         VALUES ($1, 1, $2, $2) \
+         ON CONFLICT (throttle_key) DO UPDATE SET \
+           failures = CASE WHEN login_failures.last_failure_at > $3 THEN login_failures.failures + 1 ELSE 1 END, \
+           first_failure_at = CASE WHEN login_failures.last_failure_at > $3 THEN login_failures.first_failure_at ELSE $2 END, \
+           last_failure_at = $2",
+    )
+    .bind(key)
+    .bind(millis(now))
+    .bind(millis(window_start))
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn clear_failures(db: &mut Db, key: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM login_failures WHERE throttle_key = $1")
+        .bind(key)
+        .execute(db)
+        .await?;
+    Ok(())
+}

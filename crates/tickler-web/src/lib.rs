@@ -1,0 +1,79 @@
+//! The team's web app, served by `tickler serve`: server-rendered pages (askama), one
+//! stylesheet and a little JavaScript, all embedded in the binary. Pages call the same
+//! engine functions as the CLI; nothing here writes to the database directly except
+//! sessions.
+
+mod assets;
+pub mod auth;
+mod error;
+pub mod format;
+pub mod pages;
+mod security;
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{Router, extract::State, http::StatusCode, routing::get};
+pub use error::WebError;
+use tickler_engine::Engine;
+
+/// Settings of the web app itself.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// The address people use to reach Tickler, e.g. `https://tickler.example.com`; when it
+    /// starts with https, cookies are marked `Secure`. Also the origin accepted for forms.
+    pub public_url: Option<String>,
+    /// A session ends after this long without a request.
+    pub session_idle: Duration,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            public_url: None,
+            session_idle: Duration::from_secs(8 * 3600),
+        }
+    }
+}
+
+impl WebConfig {
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|url| url.starts_with("https://"))
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub engine: Engine,
+    pub config: Arc<WebConfig>,
+}
+
+/// The whole web app.
+pub fn router(engine: Engine, config: WebConfig) -> Router {
+    let state = AppState {
+        engine,
+        config: Arc::new(config),
+    };
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(assets::routes())
+        .merge(auth::routes())
+        .merge(pages::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security::guard,
+        ))
+        .with_state(state)
+}
+
+async fn healthz(State(state): State<AppState>) -> (StatusCode, String) {
+    match state.engine.store().conn().await {
+        Ok(_) => (StatusCode::OK, "ok: database reachable\n".to_string()),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("database unreachable: {e}\n"),
+        ),
+    }
+}
