@@ -481,6 +481,19 @@ impl Engine {
         })
     }
 
+    /// Active contracts ending between two dates, soonest first, with how many there are.
+    pub async fn expiring_contracts(
+        &self,
+        from: Date,
+        until: Date,
+        limit: i64,
+    ) -> Result<(i64, Vec<Contract>), EngineError> {
+        let mut db = self.store.conn().await?;
+        let count = contracts::count_expiring(&mut db, from, until).await?;
+        let list = contracts::expiring(&mut db, from, until, limit).await?;
+        Ok((count, list))
+    }
+
     pub async fn list_contracts(
         &self,
         after_id: i64,

@@ -19,10 +19,15 @@ use crate::{Actor, Engine, EngineError, dispatch::Outcome, message::Subject};
 pub struct ReminderView {
     pub id: i64,
     pub contract_id: i64,
+    pub contract_title: String,
+    pub customer_name: String,
+    /// The contract's owner (the salesperson CC'd), if any.
+    pub owner_id: Option<i64>,
     pub term_number: i32,
     pub step: String,
     pub label: String,
     pub offset_days: i32,
+    pub mode: tickler_core::plan::Mode,
     pub status: ReminderStatus,
     pub status_reason: Option<String>,
     pub send_at: Timestamp,
@@ -68,6 +73,10 @@ impl Engine {
         Ok(views)
     }
 
+    pub async fn count_reminders(&self, filter: &ReminderFilter) -> Result<i64, EngineError> {
+        Ok(reminders::count(&mut *self.store.conn().await?, filter).await?)
+    }
+
     pub async fn reminder(&self, id: i64) -> Result<ReminderView, EngineError> {
         let mut db = self.store.conn().await?;
         let reminder = reminders::get(&mut db, id).await?;
@@ -86,10 +95,14 @@ impl Engine {
         Ok(ReminderView {
             id: reminder.id,
             contract_id: reminder.contract_id,
+            contract_title: subject.contract.title.clone(),
+            customer_name: subject.customer.name.clone(),
+            owner_id: subject.contract.owner_id,
             term_number: reminder.term_number,
             step: reminder.step_key,
             label: reminder.label,
             offset_days: reminder.offset_days,
+            mode: reminder.mode,
             status: reminder.status,
             status_reason: reminder.status_reason,
             send_at: reminder.send_at,

@@ -283,3 +283,32 @@ pub async fn active_ids_for_customer(
     .fetch_all(db)
     .await?)
 }
+
+/// Active contracts whose current term ends in `from..=until`, soonest first.
+pub async fn expiring(
+    db: &mut Db,
+    from: Date,
+    until: Date,
+    limit: i64,
+) -> Result<Vec<Contract>, StoreError> {
+    let rows: Vec<ContractRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "{SELECT} WHERE status = 'active' AND end_date >= $1 AND end_date <= $2 ORDER BY end_date, id LIMIT $3"
+    )))
+    .bind(from.to_string())
+    .bind(until.to_string())
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(from_row).collect()
+}
+
+/// How many active contracts end in `from..=until`.
+pub async fn count_expiring(db: &mut Db, from: Date, until: Date) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM contracts WHERE status = 'active' AND end_date >= $1 AND end_date <= $2",
+    )
+    .bind(from.to_string())
+    .bind(until.to_string())
+    .fetch_one(db)
+    .await?)
+}

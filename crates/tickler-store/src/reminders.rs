@@ -224,29 +224,173 @@ pub async fn get(db: &mut Db, id: i64) -> Result<Reminder, StoreError> {
         .ok_or_else(|| StoreError::not_found("reminder", id))
 }
 
-/// Which reminders to list; all filters are optional.
+/// Which reminders to list; all filters are optional and combine with AND.
 #[derive(Debug, Clone, Default)]
 pub struct ReminderFilter {
     pub contract_id: Option<i64>,
     pub status: Option<ReminderStatus>,
+    /// Any of these statuses (in addition to `status`).
+    pub statuses: Vec<ReminderStatus>,
+    /// Reminders of contracts this user owns.
+    pub owner_id: Option<i64>,
+    pub step: Option<String>,
+    pub mode: Option<Mode>,
+    /// `send_at >= send_from`.
+    pub send_from: Option<Timestamp>,
+    /// `send_at < send_until`.
+    pub send_until: Option<Timestamp>,
+    /// Contract title or customer name contains this (case-insensitive).
+    pub search: Option<String>,
+    pub order: ReminderOrder,
     pub limit: Option<i64>,
+    pub offset: i64,
 }
 
-/// Reminders in the order they go out.
+/// How listed reminders are ordered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ReminderOrder {
+    /// The order they go out: the review queue.
+    #[default]
+    SendAt,
+    /// Most recently sent (or last tried) first: sent mail.
+    LatestFirst,
+}
+
+enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+/// The WHERE clause (and its arguments) of a filter; only the filters in use appear, so
+/// the database can use its indexes.
+fn where_clause(filter: &ReminderFilter) -> (String, Vec<Arg>) {
+    let mut conditions: Vec<String> = Vec::new();
+    let mut args: Vec<Arg> = Vec::new();
+    let param = |args: &mut Vec<Arg>, arg: Arg| {
+        args.push(arg);
+        format!("${}", args.len())
+    };
+    if let Some(id) = filter.contract_id {
+        conditions.push(format!(
+            "r.contract_id = {}",
+            param(&mut args, Arg::Int(id))
+        ));
+    }
+    let statuses: Vec<ReminderStatus> = filter
+        .status
+        .iter()
+        .chain(&filter.statuses)
+        .copied()
+        .collect();
+    if !statuses.is_empty() {
+        let list: Vec<String> = statuses
+            .iter()
+            .map(|s| param(&mut args, Arg::Text(s.as_str().to_string())))
+            .collect();
+        conditions.push(format!("r.status IN ({})", list.join(", ")));
+    }
+    if let Some(owner) = filter.owner_id {
+        conditions.push(format!(
+            "c.owner_id = {}",
+            param(&mut args, Arg::Int(owner))
+        ));
+    }
+    if let Some(step) = &filter.step {
+        conditions.push(format!(
+            "r.step_key = {}",
+            param(&mut args, Arg::Text(step.clone()))
+        ));
+    }
+    if let Some(mode) = filter.mode {
+        conditions.push(format!(
+            "r.mode = {}",
+            param(&mut args, Arg::Text(mode.as_str().to_string()))
+        ));
+    }
+    if let Some(from) = filter.send_from {
+        conditions.push(format!(
+            "r.send_at >= {}",
+            param(&mut args, Arg::Int(millis(from)))
+        ));
+    }
+    if let Some(until) = filter.send_until {
+        conditions.push(format!(
+            "r.send_at < {}",
+            param(&mut args, Arg::Int(millis(until)))
+        ));
+    }
+    if let Some(search) = filter
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let pattern = format!(
+            "%{}%",
+            search
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        let p = param(&mut args, Arg::Text(pattern));
+        conditions.push(format!(
+            "(lower(c.title) LIKE {p} ESCAPE '\\' OR c.customer_id IN \
+             (SELECT id FROM customers WHERE lower(name) LIKE {p} ESCAPE '\\'))"
+        ));
+    }
+    let clause = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
+    (clause, args)
+}
+
+/// Reminders matching `filter`, in its order.
 pub async fn list(db: &mut Db, filter: &ReminderFilter) -> Result<Vec<Reminder>, StoreError> {
-    // Unused filters compare a column with itself, so one statement serves every combination.
-    let rows: Vec<ReminderRow> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM reminders \
-         WHERE ($1 = 0 OR contract_id = $2) AND ($3 = '' OR status = $3) \
-         ORDER BY send_at, id LIMIT $4"
-    )))
-    .bind(i64::from(filter.contract_id.is_some()))
-    .bind(filter.contract_id.unwrap_or(0))
-    .bind(filter.status.map(|s| s.as_str()).unwrap_or(""))
-    .bind(filter.limit.unwrap_or(i64::MAX))
-    .fetch_all(db)
-    .await?;
-    convert(rows)
+    let (clause, mut args) = where_clause(filter);
+    let order = match filter.order {
+        ReminderOrder::SendAt => "r.send_at, r.id",
+        ReminderOrder::LatestFirst => "r.updated_at DESC, r.id DESC",
+    };
+    args.push(Arg::Int(filter.limit.unwrap_or(i64::MAX)));
+    let limit = args.len();
+    args.push(Arg::Int(filter.offset.max(0)));
+    let offset = args.len();
+    let columns = COLUMNS
+        .split(", ")
+        .map(|c| format!("r.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT {columns} FROM reminders r JOIN contracts c ON c.id = r.contract_id \
+         {clause} ORDER BY {order} LIMIT ${limit} OFFSET ${offset}"
+    );
+    let mut query = sqlx::query_as::<_, ReminderRow>(AssertSqlSafe(sql));
+    for arg in args {
+        query = match arg {
+            Arg::Int(n) => query.bind(n),
+            Arg::Text(t) => query.bind(t),
+        };
+    }
+    convert(query.fetch_all(db).await?)
+}
+
+/// How many reminders match `filter` (its order, limit and offset aside).
+pub async fn count(db: &mut Db, filter: &ReminderFilter) -> Result<i64, StoreError> {
+    let (clause, args) = where_clause(filter);
+    let sql = format!(
+        "SELECT COUNT(*) FROM reminders r JOIN contracts c ON c.id = r.contract_id {clause}"
+    );
+    let mut query = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql));
+    for arg in args {
+        query = match arg {
+            Arg::Int(n) => query.bind(n),
+            Arg::Text(t) => query.bind(t),
+        };
+    }
+    Ok(query.fetch_one(db).await?)
 }
 
 /// The plan reminders of one term of a contract.

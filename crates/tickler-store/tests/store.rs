@@ -763,7 +763,7 @@ async fn reminders_list_filters_and_order(store: Store) {
         list(ReminderFilter {
             contract_id: Some(fx.contract_id),
             status: Some(ReminderStatus::Scheduled),
-            limit: None,
+            ..Default::default()
         })
         .await,
         [a1, a3]

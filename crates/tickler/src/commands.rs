@@ -331,7 +331,7 @@ async fn reminder(engine: &Engine, command: ReminderCommand, actor: &Actor) -> R
                 .list_reminders(&ReminderFilter {
                     contract_id: contract,
                     status,
-                    limit: None,
+                    ..ReminderFilter::default()
                 })
                 .await?;
             if json {

@@ -1,9 +1,155 @@
-//! The dashboard pages.
+//! The dashboard: what goes out today and this week, what waits for a person, what failed,
+//! which contracts expire soon, and what was sent lately.
 
-use axum::Router;
+use askama::Template;
+use axum::{
+    Router,
+    extract::{Query, State},
+    response::Html,
+    routing::get,
+};
+use jiff::{Timestamp, ToSpan, civil::Time};
+use serde::Deserialize;
+use tickler_core::{plan::Mode, reminder::ReminderStatus, schedule::local_instant};
+use tickler_engine::review::ReminderView;
+use tickler_store::{
+    contracts::Contract,
+    reminders::{ReminderFilter, ReminderOrder},
+};
 
-use crate::AppState;
+use crate::{
+    AppState, WebError,
+    auth::CurrentUser,
+    pages::{Layout, ReminderRow},
+};
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
+    Router::new().route("/", get(dashboard))
+}
+
+#[derive(Deserialize)]
+pub struct NoticeQuery {
+    pub notice: Option<String>,
+}
+
+struct ExpiringRow {
+    id: i64,
+    title: String,
+    end_date: String,
+    days_left: i64,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    layout: Layout,
+    due_today: i64,
+    due_week: i64,
+    awaiting_approval: i64,
+    failed: i64,
+    expiring_30: i64,
+    expiring_60: i64,
+    expiring_90: i64,
+    upcoming: Vec<ReminderRow>,
+    failures: Vec<ReminderRow>,
+    recently_sent: Vec<ReminderRow>,
+    expiring: Vec<ExpiringRow>,
+}
+
+async fn dashboard(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(query): Query<NoticeQuery>,
+) -> Result<Html<String>, WebError> {
+    let engine = &state.engine;
+    let now = Timestamp::now();
+    let today = now.to_zoned_datetime(user.zone.clone()).date();
+    let day_start = |days: i64| {
+        today
+            .checked_add(days.days())
+            .map(|date| local_instant(date, Time::midnight(), &user.zone))
+            .unwrap_or(now)
+    };
+    let scheduled = ReminderFilter {
+        status: Some(ReminderStatus::Scheduled),
+        ..ReminderFilter::default()
+    };
+    let until = |end: Timestamp| ReminderFilter {
+        send_until: Some(end),
+        ..scheduled.clone()
+    };
+    let due_today = engine.count_reminders(&until(day_start(1))).await?;
+    let due_week = engine.count_reminders(&until(day_start(7))).await?;
+    let awaiting_approval = engine
+        .count_reminders(&ReminderFilter {
+            mode: Some(Mode::Approval),
+            ..scheduled.clone()
+        })
+        .await?;
+    let failed_filter = ReminderFilter {
+        status: Some(ReminderStatus::Failed),
+        order: ReminderOrder::LatestFirst,
+        ..ReminderFilter::default()
+    };
+    let failed = engine.count_reminders(&failed_filter).await?;
+    let upcoming = engine
+        .list_reminders(&ReminderFilter {
+            limit: Some(10),
+            ..until(day_start(7))
+        })
+        .await?;
+    let failures = engine
+        .list_reminders(&ReminderFilter {
+            limit: Some(10),
+            ..failed_filter
+        })
+        .await?;
+    let recently_sent = engine
+        .list_reminders(&ReminderFilter {
+            status: Some(ReminderStatus::Sent),
+            order: ReminderOrder::LatestFirst,
+            limit: Some(10),
+            ..ReminderFilter::default()
+        })
+        .await?;
+    let in_days = |days: i64| today.checked_add(days.days()).unwrap_or(today);
+    let (expiring_30, expiring) = engine.expiring_contracts(today, in_days(30), 10).await?;
+    let (expiring_60, _) = engine.expiring_contracts(today, in_days(60), 0).await?;
+    let (expiring_90, _) = engine.expiring_contracts(today, in_days(90), 0).await?;
+
+    let rows = |list: Vec<ReminderView>| {
+        list.iter()
+            .map(|r| ReminderRow::new(r, &user, now))
+            .collect()
+    };
+    let page = DashboardPage {
+        layout: Layout::new(&user, "Dashboard", "dashboard").with_notice(query.notice),
+        due_today,
+        due_week,
+        awaiting_approval,
+        failed,
+        expiring_30,
+        expiring_60,
+        expiring_90,
+        upcoming: rows(upcoming),
+        failures: rows(failures),
+        recently_sent: rows(recently_sent),
+        expiring: expiring
+            .iter()
+            .map(|c: &Contract| expiring_row(c, today))
+            .collect(),
+    };
+    Ok(Html(page.render()?))
+}
+
+fn expiring_row(contract: &Contract, today: jiff::civil::Date) -> ExpiringRow {
+    ExpiringRow {
+        id: contract.id,
+        title: contract.title.clone(),
+        end_date: contract.end_date.to_string(),
+        days_left: today
+            .until(contract.end_date)
+            .map(|span| i64::from(span.get_days()))
+            .unwrap_or(0),
+    }
 }

@@ -10,9 +10,11 @@ pub mod settings;
 pub mod users;
 
 use axum::Router;
-use tickler_core::user::Role;
+use jiff::Timestamp;
+use tickler_core::{access::Action, user::Role};
+use tickler_engine::review::ReminderView;
 
-use crate::{AppState, auth::CurrentUser};
+use crate::{AppState, auth::CurrentUser, format};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -59,5 +61,65 @@ impl Layout {
     pub fn with_notice(mut self, notice: Option<String>) -> Layout {
         self.notice = notice.filter(|n| !n.trim().is_empty());
         self
+    }
+}
+
+/// One reminder as a row of a list: times already in the viewer's zone.
+#[derive(Debug, Clone)]
+pub struct ReminderRow {
+    pub id: i64,
+    pub contract_id: i64,
+    pub contract_title: String,
+    pub customer_name: String,
+    pub step: String,
+    pub label: String,
+    pub offset_days: i32,
+    pub status: &'static str,
+    pub status_reason: String,
+    pub send_at: String,
+    /// "in 3 days", "2 hours ago".
+    pub when: String,
+    pub sent_at: String,
+    pub to: String,
+    pub cc: String,
+    pub subject: String,
+    pub body: String,
+    pub edited: bool,
+    pub reply: String,
+    /// Whether the viewer may edit, send or skip it.
+    pub can_change: bool,
+}
+
+impl ReminderRow {
+    pub fn new(r: &ReminderView, user: &CurrentUser, now: Timestamp) -> ReminderRow {
+        ReminderRow {
+            id: r.id,
+            contract_id: r.contract_id,
+            contract_title: r.contract_title.clone(),
+            customer_name: r.customer_name.clone(),
+            step: r.step.clone(),
+            label: r.label.clone(),
+            offset_days: r.offset_days,
+            status: r.status.as_str(),
+            status_reason: r.status_reason.clone().unwrap_or_default(),
+            send_at: format::local(r.send_at, &user.zone),
+            when: format::relative(r.send_at, now),
+            sent_at: r
+                .sent_at
+                .map(|t| format::local(t, &user.zone))
+                .unwrap_or_default(),
+            to: r.to.join(", "),
+            cc: r.cc.join(", "),
+            subject: r.subject.clone(),
+            body: r.body.clone(),
+            edited: r.edited,
+            reply: r
+                .smtp_reply
+                .clone()
+                .or_else(|| r.last_error.clone())
+                .unwrap_or_default(),
+            can_change: r.status.is_pending()
+                && user.viewer.may(Action::ChangeContract, r.owner_id),
+        }
     }
 }

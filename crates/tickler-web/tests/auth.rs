@@ -1,0 +1,269 @@
+//! Accounts, sessions and the defences around forms, over real HTTP.
+
+mod support;
+
+use reqwest::StatusCode;
+use support::{PASSWORD, TestApp, client, csrf_of, get, location, post};
+use tickler_core::user::Role;
+use tickler_web::WebConfig;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_first_visit_offers_setup_once_and_then_login() {
+    let app = TestApp::start().await;
+    let browser = client();
+    let first = browser.get(app.url("/")).send().await.unwrap();
+    assert_eq!(first.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&first), "/setup");
+
+    let (status, page) = get(&browser, &app, "/setup").await;
+    assert_eq!(status, StatusCode::OK);
+    let csrf = csrf_of(&page);
+    let short = browser
+        .post(app.url("/setup"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "Ada"),
+            ("email", "ada@firm.example"),
+            ("password", "short"),
+            ("password_again", "short"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(short.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        short
+            .text()
+            .await
+            .unwrap()
+            .contains("at least 10 characters")
+    );
+
+    let done = browser
+        .post(app.url("/setup"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "Ada"),
+            ("email", "ada@firm.example"),
+            ("password", PASSWORD),
+            ("password_again", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    let cookie = done
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Secure"), "not behind TLS: {cookie}");
+
+    // Setup is gone now; a second browser gets the login page.
+    let other = client();
+    let setup_again = other.get(app.url("/setup")).send().await.unwrap();
+    assert_eq!(location(&setup_again), "/login");
+    let to_login = other.get(app.url("/?notice=hi")).send().await.unwrap();
+    assert_eq!(location(&to_login), "/login?next=%2F%3Fnotice%3Dhi");
+    app.login("ada@firm.example").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn login_rotates_the_session_and_logout_ends_it() {
+    let app = TestApp::start().await;
+    app.user("sam@firm.example", Role::Sales).await;
+    let browser = app.login("sam@firm.example").await;
+    let (status, page) = get(&browser, &app, "/").await;
+    assert_ne!(status, StatusCode::SEE_OTHER, "logged in: {page}");
+    let first_token = csrf_of(&page);
+
+    // Logging in again in the same browser gives a new session.
+    let relogin = app.login("sam@firm.example").await;
+    let (_, page) = get(&relogin, &app, "/").await;
+    assert_ne!(csrf_of(&page), first_token);
+
+    let out = post(&relogin, &app, "/", "/logout", &[]).await;
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    let after = relogin.get(app.url("/")).send().await.unwrap();
+    assert_eq!(after.status(), StatusCode::SEE_OTHER);
+    assert!(location(&after).starts_with("/login"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_passwords_are_refused_then_slowed_then_answered_429() {
+    let app = TestApp::start().await;
+    app.user("sam@firm.example", Role::Sales).await;
+    let browser = client();
+    let (_, page) = get(&browser, &app, "/login").await;
+    let csrf = csrf_of(&page);
+    let attempt = |password: &'static str| {
+        let browser = browser.clone();
+        let csrf = csrf.clone();
+        let url = app.url("/login");
+        async move {
+            browser
+                .post(url)
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("email", "sam@firm.example"),
+                    ("password", password),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    for _ in 0..10 {
+        assert_eq!(attempt("wrong password!").await, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        attempt("wrong password!").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Even the right password is refused while the account is throttled.
+    assert_eq!(attempt(PASSWORD).await, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forms_without_the_token_or_from_another_site_are_refused() {
+    let app = TestApp::start().await;
+    app.user("sam@firm.example", Role::Sales).await;
+    let browser = app.login("sam@firm.example").await;
+    let (_, page) = get(&browser, &app, "/").await;
+    let csrf = csrf_of(&page);
+
+    let no_token = browser
+        .post(app.url("/logout"))
+        .form(&[("x", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_token.status(), StatusCode::FORBIDDEN);
+    let wrong_token = browser
+        .post(app.url("/logout"))
+        .form(&[("csrf", "forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_token.status(), StatusCode::FORBIDDEN);
+    let other_site = browser
+        .post(app.url("/logout"))
+        .header("Origin", "https://evil.example")
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other_site.status(), StatusCode::FORBIDDEN);
+    let fetch_site = browser
+        .post(app.url("/logout"))
+        .header("Sec-Fetch-Site", "cross-site")
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fetch_site.status(), StatusCode::FORBIDDEN);
+    // Still logged in: none of those did anything.
+    let (status, _) = get(&browser, &app, "/").await;
+    assert_ne!(status, StatusCode::SEE_OTHER);
+
+    let same_site = browser
+        .post(app.url("/logout"))
+        .header("Origin", app.base.clone())
+        .header("Sec-Fetch-Site", "same-origin")
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(same_site.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn idle_sessions_expire_and_deactivated_users_are_logged_out() {
+    let app = TestApp::start_with(
+        None,
+        WebConfig {
+            session_idle: std::time::Duration::from_secs(2),
+            ..WebConfig::default()
+        },
+    )
+    .await;
+    app.user("sam@firm.example", Role::Sales).await;
+    let browser = app.login("sam@firm.example").await;
+    let (status, _) = get(&browser, &app, "/").await;
+    assert_ne!(status, StatusCode::SEE_OTHER);
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let expired = browser.get(app.url("/")).send().await.unwrap();
+    assert_eq!(
+        expired.status(),
+        StatusCode::SEE_OTHER,
+        "the idle session ended"
+    );
+
+    let id = app.user("kim@firm.example", Role::Sales).await;
+    let kim = app.login("kim@firm.example").await;
+    app.engine
+        .update_user(
+            id,
+            "Kim",
+            Role::Sales,
+            false,
+            None,
+            &tickler_engine::Actor::system(),
+        )
+        .await
+        .unwrap();
+    let gone = kim.get(app.url("/")).send().await.unwrap();
+    assert_eq!(gone.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secure_cookies_behind_tls() {
+    let app = TestApp::start_with(
+        None,
+        WebConfig {
+            public_url: Some("https://tickler.firm.example".to_string()),
+            ..WebConfig::default()
+        },
+    )
+    .await;
+    app.user("sam@firm.example", Role::Sales).await;
+    let browser = client();
+    let (_, page) = get(&browser, &app, "/login").await;
+    let response = browser
+        .post(app.url("/login"))
+        .header("Origin", "https://tickler.firm.example")
+        .form(&[
+            ("csrf", csrf_of(&page).as_str()),
+            ("email", "sam@firm.example"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(cookie.contains("Secure"), "{cookie}");
+}
+
+fn session_cookie(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("tickler_session="))
+        .expect("a session cookie")
+        .to_string()
+}

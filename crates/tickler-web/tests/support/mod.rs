@@ -1,0 +1,236 @@
+//! A real Tickler web app on a loopback port, on a real SQLite file, driven over real HTTP.
+
+#![allow(dead_code)]
+
+use std::{sync::Arc, time::Duration};
+
+use reqwest::{Client, Response, StatusCode, redirect::Policy};
+use tickler_core::{backoff::RetryPolicy, clock::SystemClock, time_zone::Zone, user::Role};
+use tickler_engine::{
+    Actor, Engine, Settings,
+    contracts::ContractInput,
+    directory::{NewCustomer, NewUser},
+};
+use tickler_mail::{MailConfig, Mailer, Sender};
+use tickler_store::Store;
+use tickler_web::WebConfig;
+
+pub const PASSWORD: &str = "a long enough password";
+
+pub struct TestApp {
+    pub base: String,
+    pub engine: Engine,
+    pub dir: tempfile::TempDir,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+pub fn settings() -> Settings {
+    Settings {
+        organisation_name: "Firm Maintenance Ltd".to_string(),
+        default_time_zone: Zone::parse("tz", "Europe/Athens").expect("zone"),
+        mail_from: Sender::parse("Renewals <renewals@firm.example>").expect("sender"),
+        worker_id: "test".to_string(),
+        lease: Duration::from_secs(60),
+        batch_size: 50,
+        concurrency: 2,
+        retry: RetryPolicy::default(),
+    }
+}
+
+impl TestApp {
+    /// Mail goes to an outbox folder in the app's temporary directory.
+    pub async fn start() -> TestApp {
+        TestApp::start_with(None, WebConfig::default()).await
+    }
+
+    pub async fn start_with(smtp_url: Option<String>, web: WebConfig) -> TestApp {
+        tickler_mail::install_crypto_provider();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("tickler.db").display());
+        let store = Store::open(&url).await.expect("open store");
+        let settings = settings();
+        let mailer = Mailer::new(&MailConfig {
+            smtp_url,
+            outbox_dir: dir.path().join("outbox"),
+            from: settings.mail_from.clone(),
+            timeout: Duration::from_secs(10),
+        })
+        .expect("mailer");
+        let engine = Engine::new(store, mailer, Arc::new(SystemClock), settings);
+        engine.ensure_default_plan().await.expect("default plan");
+        let app = tickler_web::router(engine.clone(), web);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await;
+        });
+        TestApp {
+            base,
+            engine,
+            dir,
+            server,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A user who can log in with [`PASSWORD`].
+    pub async fn user(&self, email: &str, role: Role) -> i64 {
+        let actor = Actor::system();
+        let id = self
+            .engine
+            .add_user(
+                NewUser {
+                    email: email.to_string(),
+                    name: email.split('@').next().unwrap_or(email).to_string(),
+                    role,
+                    password_hash: None,
+                },
+                &actor,
+            )
+            .await
+            .expect("add user");
+        self.engine
+            .set_password(id, PASSWORD, &actor)
+            .await
+            .expect("password");
+        id
+    }
+
+    pub async fn customer(&self, name: &str, email: &str, language: &str, zone: &str) -> i64 {
+        self.engine
+            .add_customer(
+                NewCustomer {
+                    name: name.to_string(),
+                    emails: vec![email.to_string()],
+                    language: language.parse().expect("language"),
+                    time_zone: Some(zone.to_string()),
+                },
+                &Actor::system(),
+            )
+            .await
+            .expect("add customer")
+    }
+
+    pub async fn contract(
+        &self,
+        customer: i64,
+        title: &str,
+        end: &str,
+        owner: Option<&str>,
+    ) -> i64 {
+        self.engine
+            .add_contract(
+                ContractInput {
+                    customer_id: customer,
+                    title: title.to_string(),
+                    start: "2026-01-01".to_string(),
+                    end: end.to_string(),
+                    owner_email: owner.map(str::to_string),
+                    amount: Some("1200.00".to_string()),
+                    currency: Some("EUR".to_string()),
+                    ..ContractInput::default()
+                },
+                &Actor::system(),
+            )
+            .await
+            .expect("add contract")
+    }
+
+    /// A browser-like client (cookies kept, redirects not followed) logged in as `email`.
+    pub async fn login(&self, email: &str) -> Client {
+        let client = client();
+        let page = client
+            .get(self.url("/login"))
+            .send()
+            .await
+            .expect("GET /login");
+        let csrf = csrf_of(&page.text().await.expect("login page"));
+        let response = client
+            .post(self.url("/login"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("email", email),
+                ("password", PASSWORD),
+                ("next", "/"),
+            ])
+            .send()
+            .await
+            .expect("POST /login");
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "login as {email} failed"
+        );
+        client
+    }
+}
+
+pub fn client() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// The form token in a page (every logged-in page has one in its logout form).
+pub fn csrf_of(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("no form token in:\n{html}"))
+        + marker.len();
+    let end = html[start..].find('"').expect("token end") + start;
+    html[start..end].to_string()
+}
+
+/// GETs `path` and returns its status and body.
+pub async fn get(client: &Client, app: &TestApp, path: &str) -> (StatusCode, String) {
+    let response = client.get(app.url(path)).send().await.expect("GET");
+    let status = response.status();
+    (status, response.text().await.expect("body"))
+}
+
+/// POSTs a form to `path` with the session's form token taken from `token_page` first.
+pub async fn post(
+    client: &Client,
+    app: &TestApp,
+    token_page: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> Response {
+    let (_, html) = get(client, app, token_page).await;
+    let csrf = csrf_of(&html);
+    let mut form: Vec<(&str, &str)> = vec![("csrf", csrf.as_str())];
+    form.extend_from_slice(fields);
+    client
+        .post(app.url(path))
+        .form(&form)
+        .send()
+        .await
+        .expect("POST")
+}
+
+pub fn location(response: &Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
