@@ -52,13 +52,7 @@ async fn the_first_visit_offers_setup_once_and_then_login() {
         .await
         .unwrap();
     assert_eq!(done.status(), StatusCode::SEE_OTHER);
-    let cookie = done
-        .headers()
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string();
+    let cookie = session_cookie(&done);
     assert!(
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
         "{cookie}"
@@ -247,13 +241,7 @@ async fn secure_cookies_behind_tls() {
         .send()
         .await
         .unwrap();
-    let cookie = response
-        .headers()
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string();
+    let cookie = session_cookie(&response);
     assert!(cookie.contains("Secure"), "{cookie}");
 }
 
