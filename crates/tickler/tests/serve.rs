@@ -123,3 +123,106 @@ fn sigterm_during_a_slow_send_finishes_it_instead_of_losing_it() {
     );
     assert_eq!(smtp.messages().len(), 1);
 }
+
+#[test]
+fn a_password_set_from_the_cli_logs_in_to_the_web_app() {
+    let t = Tickler::new(None);
+    let mut add = t
+        .command(&[
+            "user",
+            "add",
+            "--email",
+            "ada@firm.example",
+            "--name",
+            "Ada",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("user add");
+    add.stdin.take().unwrap().write_all(b"too short\n").unwrap();
+    let out = add.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 10 characters"));
+
+    let mut add = t
+        .command(&[
+            "user",
+            "add",
+            "--email",
+            "ada@firm.example",
+            "--name",
+            "Ada",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("user add");
+    add.stdin
+        .take()
+        .unwrap()
+        .write_all(b"correct horse battery\n")
+        .unwrap();
+    let out = add.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let port = tickler_testkit::free_port();
+    let mut serve = t
+        .command(&["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start serve");
+    wait_until_healthy(port);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let status = runtime.block_on(async {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let page = client
+            .get(format!("{base}/login"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let marker = "name=\"csrf\" value=\"";
+        let start = page.find(marker).expect("a form token") + marker.len();
+        let csrf = &page[start..start + page[start..].find('"').unwrap()];
+        let login = client
+            .post(format!("{base}/login"))
+            .form(&[
+                ("csrf", csrf),
+                ("email", "ada@firm.example"),
+                ("password", "correct horse battery"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(login.status(), reqwest::StatusCode::SEE_OTHER);
+        client
+            .get(format!("{base}/"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(status, reqwest::StatusCode::OK, "the dashboard after login");
+    assert!(terminate(&mut serve).success());
+}
