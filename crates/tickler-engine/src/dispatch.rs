@@ -229,8 +229,8 @@ impl Engine {
                 let lateness = sent_at.duration_since(reminder.send_at).as_secs();
                 let timing = match lateness {
                     0 => "on time".to_string(),
-                    late if late > 0 => format!("{late}s after its time"),
-                    early => format!("{}s before its time", -early),
+                    late if late > 0 => format!("{} late", human_duration(late)),
+                    early => format!("{} early", human_duration(-early)),
                 };
                 events::record(
                     &mut *self.store.conn().await?,
@@ -483,6 +483,21 @@ async fn close_claimed(
     Ok(true)
 }
 
+/// "3 d 4 h", "5 min", "12 s": how late or early a message went out, for the history.
+fn human_duration(seconds: i64) -> String {
+    let (days, hours, minutes) = (
+        seconds / 86_400,
+        seconds % 86_400 / 3_600,
+        seconds % 3_600 / 60,
+    );
+    match (days, hours, minutes) {
+        (0, 0, 0) => format!("{seconds} s"),
+        (0, 0, m) => format!("{m} min"),
+        (0, h, m) => format!("{h} h {m} min"),
+        (d, h, _) => format!("{d} d {h} h"),
+    }
+}
+
 /// Why a claimed reminder must not go out after all (DESIGN.md: the stop rules are
 /// re-checked at send time).
 fn stop_reason(reminder: &Reminder, subject: &Subject) -> Option<String> {
@@ -499,4 +514,15 @@ fn stop_reason(reminder: &Reminder, subject: &Subject) -> Option<String> {
         ));
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(super::human_duration(12), "12 s");
+        assert_eq!(super::human_duration(300), "5 min");
+        assert_eq!(super::human_duration(3 * 3600 + 120), "3 h 2 min");
+        assert_eq!(super::human_duration(2 * 86_400 + 3600), "2 d 1 h");
+    }
 }
