@@ -8,6 +8,7 @@ pub mod backoff;
 pub mod catch_up;
 pub mod clock;
 pub mod email;
+pub mod iban;
 pub mod error;
 pub mod language;
 pub mod money;
