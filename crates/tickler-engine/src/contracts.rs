@@ -7,7 +7,7 @@ use tickler_core::{
     email::EmailAddress,
     error::parse_date,
     money::{Currency, Money},
-    plan::{RENEWAL_PLAN, default_renewal_plan},
+    plan::{Plan, RENEWAL_PLAN, default_renewal_plan},
     reminder::ReminderStatus,
     term::Term,
 };
@@ -43,6 +43,7 @@ pub struct ContractInput {
 
 pub(crate) struct ValidContract {
     pub title: String,
+    pub custom_fields: serde_json::Map<String, serde_json::Value>,
     pub term: Term,
     pub owner_email: Option<EmailAddress>,
     pub plan: String,
@@ -85,6 +86,7 @@ pub(crate) fn validate_contract(input: &ContractInput) -> Result<ValidContract, 
     };
     Ok(ValidContract {
         title,
+        custom_fields: input.custom_fields.clone(),
         term,
         owner_email,
         plan: present(&input.plan).unwrap_or(RENEWAL_PLAN).to_string(),
@@ -100,6 +102,48 @@ pub struct ContractChanges {
     pub end: Option<String>,
     pub owner_email: Option<String>,
     pub plan: Option<String>,
+}
+
+/// Owners and plans looked up once per import (or request) instead of once per row.
+#[derive(Default)]
+pub(crate) struct Lookups {
+    owners: std::collections::HashMap<String, Option<User>>,
+    plans: std::collections::HashMap<String, (i64, Plan)>,
+}
+
+impl Lookups {
+    async fn owner(&mut self, db: &mut Db, email: &str) -> Result<Option<User>, EngineError> {
+        let key = email.to_lowercase();
+        if let Some(found) = self.owners.get(&key) {
+            return Ok(found.clone());
+        }
+        let found = users::find_by_email(db, email).await?;
+        self.owners.insert(key, found.clone());
+        Ok(found)
+    }
+
+    async fn plan(
+        &mut self,
+        db: &mut Db,
+        name: &str,
+        now: Timestamp,
+    ) -> Result<(i64, Plan), EngineError> {
+        if let Some(found) = self.plans.get(name) {
+            return Ok(found.clone());
+        }
+        let id = match plans::find_id(db, name).await? {
+            Some(id) => id,
+            None if name == RENEWAL_PLAN => plans::ensure(db, &default_renewal_plan(), now).await?,
+            None => {
+                return Err(
+                    ValidationError::new("plan", format!("no plan is named \"{name}\"")).into(),
+                );
+            }
+        };
+        let plan = plans::get(db, id).await?;
+        self.plans.insert(name.to_string(), (id, plan.clone()));
+        Ok((id, plan))
+    }
 }
 
 /// A contract with everything around it, as `contract show` prints it.
@@ -136,9 +180,9 @@ impl Engine {
                 &mut tx,
                 input.customer_id,
                 &valid,
-                &input.custom_fields,
                 actor,
                 now,
+                &mut Lookups::default(),
             )
             .await?;
         tickler_store::commit(tx).await?;
@@ -150,9 +194,9 @@ impl Engine {
         db: &mut Db,
         customer_id: i64,
         valid: &ValidContract,
-        custom_fields: &serde_json::Map<String, serde_json::Value>,
         actor: &Actor,
         now: Timestamp,
+        lookups: &mut Lookups,
     ) -> Result<i64, EngineError> {
         let customer = customers::get(db, customer_id).await.map_err(|e| match e {
             tickler_store::StoreError::NotFound { .. } => EngineError::Invalid(
@@ -161,30 +205,15 @@ impl Engine {
             other => other.into(),
         })?;
         let owner = match &valid.owner_email {
-            Some(email) => Some(users::find_by_email(db, email.as_str()).await?.ok_or_else(
-                || {
-                    ValidationError::new(
-                        "owner",
-                        format!("no user has the email {email} (add one with `tickler user add`)"),
-                    )
-                },
-            )?),
+            Some(email) => Some(lookups.owner(db, email.as_str()).await?.ok_or_else(|| {
+                ValidationError::new(
+                    "owner",
+                    format!("no user has the email {email} (add one with `tickler user add`)"),
+                )
+            })?),
             None => None,
         };
-        let plan_id = match plans::find_id(db, &valid.plan).await? {
-            Some(id) => id,
-            None if valid.plan == RENEWAL_PLAN => {
-                plans::ensure(db, &default_renewal_plan(), now).await?
-            }
-            None => {
-                return Err(ValidationError::new(
-                    "plan",
-                    format!("no plan is named \"{}\"", valid.plan),
-                )
-                .into());
-            }
-        };
-        let plan = plans::get(db, plan_id).await?;
+        let (plan_id, plan) = lookups.plan(db, &valid.plan, now).await?;
         let id = contracts::insert(
             db,
             &NewContract {
@@ -196,14 +225,14 @@ impl Engine {
                 end_date: valid.term.end,
                 amount_minor: valid.money.map(|m| m.minor),
                 currency: valid.money.as_ref().map(|m| m.currency.code()),
-                custom_fields,
+                custom_fields: &valid.custom_fields,
             },
             now,
         )
         .await?;
         let contract = contracts::get(db, id).await?;
         let outcome = self
-            .sync_term_reminders(
+            .schedule_reminders(
                 db,
                 &TermContext {
                     contract: &contract,
@@ -211,6 +240,7 @@ impl Engine {
                     owner: owner.as_ref(),
                     plan: &plan,
                 },
+                Vec::new(),
                 now,
             )
             .await?;

@@ -13,7 +13,7 @@ use tickler_store::{customers, users};
 
 use crate::{
     Actor, Engine, EngineError,
-    contracts::{ContractInput, ValidContract, validate_contract},
+    contracts::{ContractInput, Lookups, ValidContract, validate_contract},
     directory::{NewCustomer, ValidCustomer, insert_customer, validate_customer},
 };
 
@@ -100,7 +100,6 @@ pub enum ImportPhase {
 struct ParsedRow {
     customer: ValidCustomer,
     contract: ValidContract,
-    custom_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 struct Header {
@@ -174,25 +173,20 @@ impl Header {
             plan: None,
             amount: optional("amount"),
             currency: optional("currency"),
-            custom_fields: Default::default(),
+            custom_fields: self
+                .custom
+                .iter()
+                .filter_map(|(i, name)| {
+                    let value = record.get(*i)?.trim();
+                    (!value.is_empty()).then(|| (name.clone(), serde_json::Value::from(value)))
+                })
+                .collect(),
         })
         .map_err(|e| match e.field.as_str() {
             "owner" => column("owner_email", e),
             _ => e,
         })?;
-        let custom_fields = self
-            .custom
-            .iter()
-            .filter_map(|(i, name)| {
-                let value = record.get(*i)?.trim();
-                (!value.is_empty()).then(|| (name.clone(), serde_json::Value::from(value)))
-            })
-            .collect();
-        Ok(ParsedRow {
-            customer,
-            contract,
-            custom_fields,
-        })
+        Ok(ParsedRow { customer, contract })
     }
 }
 
@@ -289,6 +283,7 @@ impl Engine {
         reader.headers().map_err(io)?;
         let mut report = ImportReport::default();
         let mut tx = self.store.begin().await.map_err(EngineError::from)?;
+        let mut lookups = Lookups::default();
         while reader.read_record(&mut record).map_err(io)? {
             let line = line_of(&record);
             let row = header.parse(&record).map_err(|e| {
@@ -318,9 +313,9 @@ impl Engine {
                 &mut tx,
                 customer_id,
                 &row.contract,
-                &row.custom_fields,
                 actor,
                 now,
+                &mut lookups,
             )
             .await
             .map_err(|e| match e {

@@ -13,7 +13,7 @@ use tickler_store::{
     contracts::{Contract, ContractStatus},
     customers::Customer,
     events,
-    reminders::{self, NewReminder, ReminderKind},
+    reminders::{self, NewReminder, Reminder, ReminderKind},
     users::User,
 };
 
@@ -69,9 +69,21 @@ impl Engine {
         ctx: &TermContext<'_>,
         now: Timestamp,
     ) -> Result<ScheduleOutcome, EngineError> {
+        let existing = reminders::for_term(db, ctx.contract.id, ctx.contract.term_number).await?;
+        self.schedule_reminders(db, ctx, existing, now).await
+    }
+
+    /// [`Self::sync_term_reminders`] with the term's reminders already known (none, for a
+    /// contract just entered).
+    pub(crate) async fn schedule_reminders(
+        &self,
+        db: &mut Db,
+        ctx: &TermContext<'_>,
+        existing: Vec<Reminder>,
+        now: Timestamp,
+    ) -> Result<ScheduleOutcome, EngineError> {
         let contract = ctx.contract;
         let mut outcome = ScheduleOutcome::default();
-        let existing = reminders::for_term(db, contract.id, contract.term_number).await?;
         let active = contract.status == ContractStatus::Active;
         let planned = if active {
             plan_reminders(
