@@ -45,6 +45,32 @@ pub enum RenderError {
     TooLong { name: String, limit: usize },
 }
 
+/// A fault in a user-edited subject or body, located for an editor to point at.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.describe())]
+pub struct SourceError {
+    /// `subject` or `body`.
+    pub part: String,
+    /// 1-based line and column (counted in characters) of the fault, when it has a place;
+    /// output that grows too long has none.
+    pub position: Option<(usize, usize)>,
+    pub message: String,
+}
+
+impl SourceError {
+    fn describe(&self) -> String {
+        match self.position {
+            Some((line, column)) => {
+                format!(
+                    "{}, line {line}, column {column}: {}",
+                    self.part, self.message
+                )
+            }
+            None => format!("{}: {}", self.part, self.message),
+        }
+    }
+}
+
 /// Renders built-in and user-edited templates. Build one and share it: it holds the compiled
 /// built-in templates.
 pub struct Renderer {
@@ -137,6 +163,56 @@ impl Renderer {
         })
     }
 
+    /// Renders a user-edited subject and body like [`Renderer::render_source`], telling the
+    /// line and column of a fault, for an editor to check text before it is saved.
+    pub fn check_source(
+        &self,
+        subject_source: &str,
+        body_source: &str,
+        language: Language,
+        ctx: &TemplateContext,
+    ) -> Result<Rendered, SourceError> {
+        let value = context_value(ctx, language);
+        let subject = self.render_located("subject", subject_source, value.clone())?;
+        let body = self.render_located("body", body_source, value)?;
+        Ok(Rendered {
+            subject: one_line(&subject),
+            body,
+            language,
+        })
+    }
+
+    fn render_located(
+        &self,
+        name: &str,
+        source: &str,
+        value: Value,
+    ) -> Result<String, SourceError> {
+        let template = self
+            .env
+            .template_from_named_str(name, source)
+            .map_err(|e| located_error(name, source, &e))?;
+        let mut out = BoundedBuffer::default();
+        match template.render_captured_to(value, &mut out) {
+            Ok(_) => {}
+            Err(_) if out.overflowed => {
+                return Err(SourceError {
+                    part: name.to_string(),
+                    position: None,
+                    message: format!(
+                        "the text it produces is longer than {MAX_OUTPUT_BYTES} bytes"
+                    ),
+                });
+            }
+            Err(e) => return Err(located_error(name, source, &e)),
+        }
+        String::from_utf8(out.bytes).map_err(|_| SourceError {
+            part: name.to_string(),
+            position: None,
+            message: "the output is not valid UTF-8".to_string(),
+        })
+    }
+
     fn render_str(&self, name: &str, source: &str, value: Value) -> Result<String, RenderError> {
         let template = self
             .env
@@ -217,6 +293,36 @@ fn template_error(name: &str, line_offset: usize, error: &minijinja::Error) -> R
     }
 }
 
+/// The error with its line and column in `source`: the column comes from the byte range
+/// minijinja gives, else the error is placed at the start of its line.
+fn located_error(name: &str, source: &str, error: &minijinja::Error) -> SourceError {
+    let message = match template_error(name, 0, error) {
+        RenderError::Template { message, .. } => message,
+        other => other.to_string(),
+    };
+    let position = match error.range().filter(|r| r.start <= source.len()) {
+        Some(range) => position_of(source, range.start),
+        None => (error.line().unwrap_or(1), 1),
+    };
+    SourceError {
+        part: name.to_string(),
+        position: Some(position),
+        message,
+    }
+}
+
+/// 1-based line and column (in characters) of byte `offset` in `source`.
+fn position_of(source: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(source.len());
+    while !source.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &source[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+    (line, before[line_start..].chars().count() + 1)
+}
+
 /// Subjects are one line; a template's trailing newline or a stray line break must not leak
 /// into the header (message building would blank it anyway).
 fn one_line(subject: &str) -> String {
@@ -274,5 +380,112 @@ impl<'a> FormattedContext<'a> {
             failure: &ctx.failure,
             language: language.code(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use jiff::civil::date;
+    use tickler_core::email::EmailAddress;
+
+    use super::*;
+
+    fn context() -> TemplateContext {
+        let address = |a: &str| EmailAddress::parse("email", a).expect("address");
+        TemplateContext {
+            customer: CustomerView {
+                name: "Kanto Precision".to_string(),
+                emails: vec![address("it@kanto.example")],
+                language: Language::En,
+            },
+            contract: ContractView {
+                title: "SM-2041".to_string(),
+                start_date: date(2026, 4, 1),
+                end_date: date(2027, 3, 31),
+                amount: None,
+                custom: serde_json::Map::new(),
+            },
+            owner: None,
+            organisation: OrganisationView {
+                name: "Acme".to_string(),
+                email: address("office@acme.example"),
+            },
+            step: StepView {
+                key: "before_60".to_string(),
+                label: "Renewal".to_string(),
+            },
+            days_left: 60,
+            failure: None,
+        }
+    }
+
+    #[test]
+    fn positions_count_characters_from_one() {
+        assert_eq!(position_of("abc", 0), (1, 1));
+        assert_eq!(position_of("ab\ncd", 4), (2, 2));
+        assert_eq!(position_of("日本\nx", 3), (1, 2));
+        assert_eq!(position_of("x", 99), (1, 2));
+    }
+
+    #[test]
+    fn undefined_values_are_located_by_line_and_column() {
+        let err = Renderer::new()
+            .check_source(
+                "ok",
+                "Dear all,\n  Ends {{ contract.nonexistent }}\n",
+                Language::En,
+                &context(),
+            )
+            .unwrap_err();
+        assert_eq!(err.part, "body");
+        let (line, column) = err.position.expect("a position");
+        assert_eq!(line, 2);
+        assert!((8..=12).contains(&column), "column {column}: {err}");
+        assert!(
+            err.to_string().starts_with("body, line 2, column "),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn syntax_errors_are_located_by_line_and_column() {
+        let err = Renderer::new()
+            .check_source("Hi {% if %}", "x", Language::En, &context())
+            .unwrap_err();
+        assert_eq!(err.part, "subject");
+        let (line, column) = err.position.expect("a position");
+        assert_eq!(line, 1);
+        assert!(column > 1, "{err}");
+    }
+
+    #[test]
+    fn runaway_and_huge_templates_are_refused() {
+        let renderer = Renderer::new();
+        let started = std::time::Instant::now();
+        let err = renderer
+            .check_source(
+                "s",
+                "{% for i in range(10000) %}{% for j in range(10000) %}x{% endfor %}{% endfor %}",
+                Language::En,
+                &context(),
+            )
+            .unwrap_err();
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{err}"
+        );
+        let err = renderer
+            .check_source("s", "{{ 'x' * 200000 }}", Language::En, &context())
+            .unwrap_err();
+        assert_eq!(err.position, None, "{err}");
+        let ok = renderer
+            .check_source(
+                "Hi {{ customer.name }}",
+                "{{ contract.title }}",
+                Language::En,
+                &context(),
+            )
+            .expect("renders");
+        assert_eq!(ok.subject, "Hi Kanto Precision");
     }
 }
