@@ -5,9 +5,9 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 use serde::Serialize;
-use tickler_core::{ValidationError, reminder::ReminderStatus};
+use tickler_core::{ValidationError, email::EmailAddress, reminder::ReminderStatus};
 use tickler_store::{
-    events,
+    events::{self, Event},
     reminders::{self, Edit, Reminder, ReminderFilter},
 };
 
@@ -50,6 +50,99 @@ pub struct ReminderChanges {
     pub subject: Option<String>,
     pub body: Option<String>,
     pub send_at: Option<Timestamp>,
+}
+
+/// [`ReminderChanges`] plus the recipients: everything a person may change (the web app's
+/// edit form). A separate type so that code building `ReminderChanges` keeps compiling.
+#[derive(Debug, Clone, Default)]
+pub struct ReminderEdits {
+    pub subject: Option<String>,
+    pub body: Option<String>,
+    pub send_at: Option<Timestamp>,
+    /// (to, cc): replaces the computed recipients; at least one `to`.
+    pub recipients: Option<(Vec<String>, Vec<String>)>,
+}
+
+impl From<ReminderChanges> for ReminderEdits {
+    fn from(c: ReminderChanges) -> Self {
+        ReminderEdits {
+            subject: c.subject,
+            body: c.body,
+            send_at: c.send_at,
+            recipients: None,
+        }
+    }
+}
+
+impl ReminderEdits {
+    pub fn is_empty(&self) -> bool {
+        self.subject.is_none()
+            && self.body.is_none()
+            && self.send_at.is_none()
+            && self.recipients.is_none()
+    }
+}
+
+/// A reminder as it would be sent with some changes applied, nothing saved.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReminderPreview {
+    pub subject: String,
+    pub body: String,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub send_at: Timestamp,
+}
+
+/// Checks a person's changes and returns them tidied: addresses trimmed, each address
+/// once, an address in `to` not repeated in `cc`.
+fn validate_edits(edits: &ReminderEdits) -> Result<ReminderEdits, ValidationError> {
+    if let Some(subject) = &edits.subject {
+        if subject.trim().is_empty() {
+            return Err(ValidationError::new("subject", "must not be empty"));
+        }
+        if subject.chars().any(|c| c.is_control()) {
+            return Err(ValidationError::new(
+                "subject",
+                "must be one line without control characters",
+            ));
+        }
+    }
+    if edits
+        .body
+        .as_ref()
+        .is_some_and(|body| body.trim().is_empty())
+    {
+        return Err(ValidationError::new("body", "must not be empty"));
+    }
+    let recipients = match &edits.recipients {
+        None => None,
+        Some((to, cc)) => {
+            let mut seen: Vec<String> = Vec::new();
+            let mut parse =
+                |field: &str, list: &[String]| -> Result<Vec<String>, ValidationError> {
+                    let mut out = Vec::new();
+                    for text in list.iter().filter(|a| !a.trim().is_empty()) {
+                        let address = EmailAddress::parse(field, text)?;
+                        let lower = address.as_str().to_lowercase();
+                        if !seen.contains(&lower) {
+                            seen.push(lower);
+                            out.push(address.as_str().to_string());
+                        }
+                    }
+                    Ok(out)
+                };
+            let to = parse("to", to)?;
+            let cc = parse("cc", cc)?;
+            if to.is_empty() {
+                return Err(ValidationError::new("to", "give at least one address"));
+            }
+            Some((to, cc))
+        }
+    };
+    Ok(ReminderEdits {
+        recipients,
+        ..edits.clone()
+    })
 }
 
 impl Engine {
@@ -123,37 +216,19 @@ impl Engine {
         })
     }
 
-    /// Changes a scheduled reminder's wording or send time; the change survives later
-    /// recomputations of the contract's schedule.
+    /// Changes a scheduled reminder's wording, recipients or send time; the change survives
+    /// later recomputations of the contract's schedule.
     pub async fn edit_reminder(
         &self,
         id: i64,
-        changes: ReminderChanges,
+        changes: impl Into<ReminderEdits>,
         actor: &Actor,
     ) -> Result<(), EngineError> {
-        if let Some(subject) = &changes.subject {
-            if subject.trim().is_empty() {
-                return Err(ValidationError::new("subject", "must not be empty").into());
-            }
-            if subject.chars().any(|c| c.is_control()) {
-                return Err(ValidationError::new(
-                    "subject",
-                    "must be one line without control characters",
-                )
-                .into());
-            }
-        }
-        if changes
-            .body
-            .as_ref()
-            .is_some_and(|body| body.trim().is_empty())
-        {
-            return Err(ValidationError::new("body", "must not be empty").into());
-        }
-        if changes.subject.is_none() && changes.body.is_none() && changes.send_at.is_none() {
+        let changes = validate_edits(&changes.into())?;
+        if changes.is_empty() {
             return Err(ValidationError::new(
                 "reminder",
-                "nothing to change: give a subject, a body or a send time",
+                "nothing to change: give a subject, a body, recipients or a send time",
             )
             .into());
         }
@@ -165,7 +240,7 @@ impl Engine {
             subject: changes.subject.clone(),
             body: changes.body.clone(),
             send_at: changes.send_at,
-            recipients: None,
+            recipients: changes.recipients.clone(),
         };
         if !reminders::apply_edit(&mut tx, id, &edit, now).await? {
             return Err(EngineError::Conflict(format!(
@@ -178,6 +253,13 @@ impl Engine {
         }
         if changes.body.is_some() {
             what.push("body".to_string());
+        }
+        if let Some((to, cc)) = &changes.recipients {
+            what.push(format!(
+                "recipients to {} cc {}",
+                to.join(", "),
+                cc.join(", ")
+            ));
         }
         if let Some(at) = changes.send_at {
             what.push(format!("send time {} -> {at}", reminder.send_at));
@@ -194,6 +276,77 @@ impl Engine {
         .await?;
         tickler_store::commit(tx).await?;
         Ok(())
+    }
+
+    /// The reminder as it would be sent with `changes` applied, without saving anything:
+    /// the review page's "preview before saving". Validates like [`Engine::edit_reminder`].
+    pub async fn preview_reminder(
+        &self,
+        id: i64,
+        changes: &ReminderEdits,
+    ) -> Result<ReminderPreview, EngineError> {
+        let changes = validate_edits(changes)?;
+        let mut db = self.store.conn().await?;
+        let mut reminder = reminders::get(&mut db, id).await?;
+        let subject = Subject::load(&mut db, reminder.contract_id).await?;
+        drop(db);
+        if changes.subject.is_some() {
+            reminder.subject = changes.subject;
+        }
+        if changes.body.is_some() {
+            reminder.body = changes.body;
+        }
+        if let Some(at) = changes.send_at {
+            reminder.send_at = at;
+        }
+        if let Some((to, cc)) = changes.recipients {
+            reminder.to = to;
+            reminder.cc = cc;
+        }
+        let rendered = self.render(&reminder, &subject)?;
+        Ok(ReminderPreview {
+            subject: rendered.subject,
+            body: rendered.body,
+            to: reminder.to,
+            cc: reminder.cc,
+            send_at: reminder.send_at,
+        })
+    }
+
+    /// Puts a scheduled reminder back to its template's wording and the computed recipients
+    /// (an edited send time stays).
+    pub async fn reset_reminder_wording(&self, id: i64, actor: &Actor) -> Result<(), EngineError> {
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let reminder = reminders::get(&mut tx, id).await?;
+        reminder.status.check_open_to_people(id)?;
+        if !reminders::reset_wording(&mut tx, id, now).await? {
+            return Err(EngineError::Conflict(format!(
+                "reminder {id} changed meanwhile; try again"
+            )));
+        }
+        // Recomputes the recipients of every unedited reminder of the contract, this one now
+        // included.
+        self.resync_contract(&mut tx, reminder.contract_id, now)
+            .await?;
+        events::record(
+            &mut tx,
+            now,
+            &actor.0,
+            "reminder",
+            id,
+            "reset",
+            "wording and recipients back to the template",
+        )
+        .await?;
+        tickler_store::commit(tx).await?;
+        Ok(())
+    }
+
+    /// What happened to one reminder, oldest first.
+    pub async fn reminder_history(&self, id: i64) -> Result<Vec<Event>, EngineError> {
+        let mut db = self.store.conn().await?;
+        Ok(reminders::history(&mut db, id).await?)
     }
 
     /// Decides that a scheduled reminder will not be sent.

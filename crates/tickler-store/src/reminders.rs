@@ -761,3 +761,44 @@ pub async fn next_wake_up(db: &mut Db) -> Result<Option<Timestamp>, StoreError> 
         None => Ok(None),
     }
 }
+
+/// Takes a person's wording and recipients off a scheduled reminder, so it renders its
+/// template again and the next resync gives it the computed recipients (an edited send time
+/// stays). Returns false if it was no longer scheduled.
+pub async fn reset_wording(db: &mut Db, id: i64, now: Timestamp) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE reminders SET subject = NULL, body = NULL, recipients_edited = 0, \
+         updated_at = $1 WHERE id = $2 AND status = 'scheduled'",
+    )
+    .bind(millis(now))
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The history of one reminder, oldest first.
+pub async fn history(db: &mut Db, id: i64) -> Result<Vec<events::Event>, StoreError> {
+    let rows: Vec<(i64, i64, String, String, i64, String, String)> = sqlx::query_as(
+        "SELECT id, at, actor, subject_type, subject_id, action, detail FROM events \
+         WHERE subject_type = 'reminder' AND subject_id = $1 ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter()
+        .map(
+            |(id, at, actor, subject_type, subject_id, action, detail)| {
+                Ok(events::Event {
+                    id,
+                    at: instant_from_millis(at)?,
+                    actor,
+                    subject_type,
+                    subject_id,
+                    action,
+                    detail,
+                })
+            },
+        )
+        .collect()
+}
