@@ -1,9 +1,640 @@
-//! The review pages.
+//! The review queue: the pending timed emails in the order they go out, each exactly as it
+//! will be sent; and one email's page, with its history and what a person can do before it
+//! goes out (edit with a preview first, reset to the template, send now, skip).
 
-use axum::Router;
+use askama::Template;
+use axum::{
+    Form, Router,
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::{Html, IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use jiff::{
+    Timestamp, ToSpan,
+    civil::{Date, DateTime, Time},
+};
+use serde::Deserialize;
+use tickler_core::{
+    ValidationError,
+    access::Action,
+    plan::{Mode, default_renewal_plan},
+    reminder::ReminderStatus,
+    schedule::local_instant,
+    user::Role,
+};
+use tickler_engine::{
+    EngineError,
+    dispatch::Outcome,
+    review::{ReminderEdits, ReminderView},
+};
+use tickler_store::reminders::ReminderFilter;
 
-use crate::AppState;
+use crate::{
+    AppState, WebError,
+    auth::CurrentUser,
+    format,
+    pages::{Layout, ReminderRow},
+};
+
+/// Emails per page of the queue.
+const PAGE_SIZE: i64 = 25;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/review", get(queue))
+        .route("/review/{id}", get(detail))
+        .route("/review/{id}/preview", post(preview))
+        .route("/review/{id}/edit", post(edit))
+        .route("/review/{id}/reset", post(reset))
+        .route("/review/{id}/send", post(send_now))
+        .route("/review/{id}/skip", post(skip))
+}
+
+/// `?notice=...` after a redirect: the one-line confirmation of what was just done.
+pub(crate) fn with_notice(path: &str, notice: &str) -> Redirect {
+    let encoded: String = form_urlencoded::byte_serialize(notice.as_bytes()).collect();
+    Redirect::to(&format!("{path}?notice={encoded}"))
+}
+
+fn non_empty(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+// ---------------------------------------------------------------------------------------
+// The queue
+
+#[derive(Deserialize, Default)]
+struct QueueQuery {
+    who: Option<String>,
+    step: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    range: Option<String>,
+    mode: Option<String>,
+    page: Option<String>,
+    notice: Option<String>,
+}
+
+struct StepOption {
+    key: String,
+    label: String,
+    selected: bool,
+}
+
+struct QueueItem {
+    row: ReminderRow,
+    mode: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "review.html")]
+struct QueuePage {
+    layout: Layout,
+    who: String,
+    steps: Vec<StepOption>,
+    from: String,
+    to: String,
+    range: String,
+    mode: String,
+    total: i64,
+    page: i64,
+    pages: i64,
+    items: Vec<QueueItem>,
+    /// The filters in use, URL-encoded, for the pager's links.
+    filter_query: String,
+}
+
+/// The filter a queue query asks for, or a 400 naming the bad parameter.
+fn queue_filter(
+    query: &QueueQuery,
+    user: &CurrentUser,
+    now: Timestamp,
+) -> Result<(ReminderFilter, String, i64), WebError> {
+    let bad = |field: &str, message: String| {
+        WebError::BadRequest(ValidationError::new(field, message).to_string())
+    };
+    let who = match non_empty(&query.who) {
+        Some("mine") => "mine",
+        Some("all") => "all",
+        None if user.user.role == Role::Sales => "mine",
+        None => "all",
+        Some(other) => return Err(bad("who", format!("\"{other}\" is not mine or all"))),
+    };
+    let start_of = |date: Date| local_instant(date, Time::midnight(), &user.zone);
+    let parse_date = |field: &str, text: &str| -> Result<Date, WebError> {
+        text.parse::<Date>()
+            .map_err(|_| bad(field, format!("\"{text}\" is not a date (YYYY-MM-DD)")))
+    };
+    let mut send_from = None;
+    let mut send_until: Option<Timestamp> = None;
+    if let Some(from) = non_empty(&query.from) {
+        send_from = Some(start_of(parse_date("from", from)?));
+    }
+    if let Some(to) = non_empty(&query.to) {
+        let date = parse_date("to", to)?;
+        let next = date
+            .checked_add(1.day())
+            .map_err(|_| bad("to", format!("\"{to}\" is out of range")))?;
+        send_until = Some(start_of(next));
+    }
+    let today = now.to_zoned_datetime(user.zone.clone()).date();
+    let range_end = match non_empty(&query.range) {
+        None => None,
+        Some("today") => Some(1),
+        Some("week") => Some(7),
+        Some(other) => return Err(bad("range", format!("\"{other}\" is not today or week"))),
+    };
+    if let Some(days) = range_end {
+        let end = today
+            .checked_add(days.days())
+            .map(start_of)
+            .unwrap_or(Timestamp::MAX);
+        send_until = Some(send_until.map_or(end, |until| until.min(end)));
+    }
+    let mode = match non_empty(&query.mode) {
+        Some(text) => Some(text.parse::<Mode>().map_err(|e| bad("mode", e.message))?),
+        None => None,
+    };
+    let page = match non_empty(&query.page) {
+        None => 1,
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|p| (1..=1_000_000).contains(p))
+            .ok_or_else(|| bad("page", format!("\"{text}\" is not a page number")))?,
+    };
+    let filter = ReminderFilter {
+        status: Some(ReminderStatus::Scheduled),
+        statuses: vec![ReminderStatus::Sending],
+        owner_id: (who == "mine").then_some(user.user.id),
+        step: non_empty(&query.step).map(str::to_string),
+        mode,
+        send_from,
+        send_until,
+        limit: Some(PAGE_SIZE),
+        offset: (page - 1) * PAGE_SIZE,
+        ..ReminderFilter::default()
+    };
+    Ok((filter, who.to_string(), page))
+}
+
+async fn queue(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(query): Query<QueueQuery>,
+) -> Result<Html<String>, WebError> {
+    let engine = &state.engine;
+    let now = Timestamp::now();
+    let (filter, who, page) = queue_filter(&query, &user, now)?;
+    let total = engine.count_reminders(&filter).await?;
+    let list = engine.list_reminders(&filter).await?;
+    let items = list
+        .iter()
+        .map(|r| QueueItem {
+            row: ReminderRow::new(r, &user, now),
+            mode: r.mode.as_str(),
+        })
+        .collect();
+
+    let step = non_empty(&query.step).unwrap_or_default().to_string();
+    let mut steps: Vec<StepOption> = default_renewal_plan()
+        .steps
+        .iter()
+        .map(|s| StepOption {
+            key: s.key.clone(),
+            label: s.label.clone(),
+            selected: s.key == step,
+        })
+        .collect();
+    if !step.is_empty() && !steps.iter().any(|s| s.selected) {
+        steps.push(StepOption {
+            key: step.clone(),
+            label: step.clone(),
+            selected: true,
+        });
+    }
+    let text = |v: &Option<String>| non_empty(v).unwrap_or_default().to_string();
+    let mut params = form_urlencoded::Serializer::new(String::new());
+    params.append_pair("who", &who);
+    for (name, value) in [
+        ("step", &query.step),
+        ("from", &query.from),
+        ("to", &query.to),
+        ("range", &query.range),
+        ("mode", &query.mode),
+    ] {
+        if let Some(value) = non_empty(value) {
+            params.append_pair(name, value);
+        }
+    }
+    let page = QueuePage {
+        layout: Layout::new(&user, "Review queue", "review").with_notice(query.notice.clone()),
+        who,
+        steps,
+        from: text(&query.from),
+        to: text(&query.to),
+        range: text(&query.range),
+        mode: text(&query.mode),
+        total,
+        page,
+        pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),
+        items,
+        filter_query: params.finish(),
+    };
+    Ok(Html(page.render()?))
+}
+
+// ---------------------------------------------------------------------------------------
+// One email
+
+struct HistoryRow {
+    at: String,
+    actor: String,
+    action: String,
+    detail: String,
+}
+
+/// What the edit form holds: the current values, or what was typed.
+#[derive(Deserialize, Default, Clone)]
+pub struct EditForm {
+    subject: Option<String>,
+    body: Option<String>,
+    to: Option<String>,
+    cc: Option<String>,
+    send_at: Option<String>,
+}
+
+struct FormValues {
+    subject: String,
+    body: String,
+    to: String,
+    cc: String,
+    send_at: String,
+}
+
+/// The email as it would go out with the typed changes.
+struct PreviewBox {
+    subject: String,
+    body: String,
+    to: String,
+    cc: String,
+    send_at: String,
+    when: String,
+    changed: bool,
+}
+
+#[derive(Template)]
+#[template(path = "review_detail.html")]
+struct DetailPage {
+    layout: Layout,
+    r: ReminderRow,
+    mode: &'static str,
+    zone: String,
+    message_id: String,
+    attempts: i32,
+    open: bool,
+    form: FormValues,
+    /// The field a validation error is about, and the whole message.
+    error_field: String,
+    error: Option<String>,
+    preview: Option<PreviewBox>,
+    history: Vec<HistoryRow>,
+}
+
+#[derive(Template)]
+#[template(path = "review_preview.html")]
+struct PreviewFragment {
+    error: Option<String>,
+    preview: Option<PreviewBox>,
+}
+
+#[derive(Deserialize, Default)]
+struct NoticeQuery {
+    notice: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct PreviewQuery {
+    /// `1`: answer only the preview (for the page's script), not the whole page.
+    fragment: Option<String>,
+}
+
+fn current_values(view: &ReminderView, user: &CurrentUser) -> FormValues {
+    FormValues {
+        subject: view.subject.clone(),
+        body: view.body.clone(),
+        to: view.to.join(", "),
+        cc: view.cc.join(", "),
+        send_at: format::local_input(view.send_at, &user.zone),
+    }
+}
+
+fn typed_values(form: &EditForm, current: FormValues) -> FormValues {
+    let pick = |typed: &Option<String>, current: String| typed.clone().unwrap_or(current);
+    FormValues {
+        subject: pick(&form.subject, current.subject),
+        body: pick(&form.body, current.body),
+        to: pick(&form.to, current.to),
+        cc: pick(&form.cc, current.cc),
+        send_at: pick(&form.send_at, current.send_at),
+    }
+}
+
+async fn detail_page(
+    state: &AppState,
+    user: &CurrentUser,
+    view: ReminderView,
+    form: Option<FormValues>,
+    error: Option<ValidationError>,
+    preview: Option<PreviewBox>,
+    notice: Option<String>,
+) -> Result<DetailPage, WebError> {
+    let now = Timestamp::now();
+    let history = state
+        .engine
+        .reminder_history(view.id)
+        .await?
+        .into_iter()
+        .map(|e| HistoryRow {
+            at: format::local(e.at, &user.zone),
+            actor: e.actor,
+            action: e.action,
+            detail: e.detail,
+        })
+        .collect();
+    let title = format!("Email: {}", view.subject);
+    Ok(DetailPage {
+        layout: Layout::new(user, title, "review").with_notice(notice),
+        r: ReminderRow::new(&view, user, now),
+        mode: view.mode.as_str(),
+        zone: user.zone_name.clone(),
+        message_id: view.message_id.clone(),
+        attempts: view.attempts,
+        open: view.status.is_pending(),
+        form: form.unwrap_or_else(|| current_values(&view, user)),
+        error_field: error.as_ref().map(|e| e.field.clone()).unwrap_or_default(),
+        error: error.map(|e| e.to_string()),
+        preview,
+        history,
+    })
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Query(query): Query<NoticeQuery>,
+) -> Result<Html<String>, WebError> {
+    let view = state.engine.reminder(id).await?;
+    let page = detail_page(&state, &user, view, None, None, None, query.notice).await?;
+    Ok(Html(page.render()?))
+}
+
+/// The reminder, if this person may act on it (403 otherwise) and it is still open to
+/// people (409 otherwise, with the engine's reason).
+async fn changeable(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+) -> Result<ReminderView, WebError> {
+    let view = state.engine.reminder(id).await?;
+    user.require(Action::ChangeContract, view.owner_id)?;
+    view.status
+        .check_open_to_people(id)
+        .map_err(|e| WebError::from(EngineError::from(e)))?;
+    Ok(view)
+}
+
+fn split_addresses(text: &str) -> Vec<String> {
+    text.split([',', ';', '\n'])
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn same_addresses(a: &[String], b: &[String]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.eq_ignore_ascii_case(y))
+}
+
+/// The changes the form asks for compared with the reminder as it is: fields left as they
+/// were are not changes, so an untouched subject keeps following its template.
+fn edits_of(
+    form: &EditForm,
+    view: &ReminderView,
+    user: &CurrentUser,
+    now: Timestamp,
+) -> Result<ReminderEdits, ValidationError> {
+    let mut edits = ReminderEdits::default();
+    if let Some(subject) = &form.subject
+        && subject.trim() != view.subject.trim()
+    {
+        edits.subject = Some(subject.trim().to_string());
+    }
+    if let Some(body) = &form.body {
+        // Browsers send a textarea's lines with CRLF.
+        let body = body.replace("\r\n", "\n");
+        if body.trim_end() != view.body.trim_end() {
+            edits.body = Some(body);
+        }
+    }
+    if form.to.is_some() || form.cc.is_some() {
+        let to = form
+            .to
+            .as_deref()
+            .map(split_addresses)
+            .unwrap_or_else(|| view.to.clone());
+        let cc = form
+            .cc
+            .as_deref()
+            .map(split_addresses)
+            .unwrap_or_else(|| view.cc.clone());
+        if !same_addresses(&to, &view.to) || !same_addresses(&cc, &view.cc) {
+            edits.recipients = Some((to, cc));
+        }
+    }
+    if let Some(text) = &form.send_at {
+        let text = text.trim();
+        if text != format::local_input(view.send_at, &user.zone) {
+            let at = parse_local(text, user)?;
+            if at < now {
+                return Err(ValidationError::new(
+                    "send_at",
+                    format!("{text} is in the past; choose a later time, or use Send now"),
+                ));
+            }
+            edits.send_at = Some(at);
+        }
+    }
+    Ok(edits)
+}
+
+/// A `datetime-local` value in the viewer's zone as an instant (a time skipped by a clock
+/// change moves later, one that occurs twice takes the first).
+fn parse_local(text: &str, user: &CurrentUser) -> Result<Timestamp, ValidationError> {
+    let invalid = || {
+        ValidationError::new(
+            "send_at",
+            format!(
+                "\"{text}\" is not a date and time (YYYY-MM-DDTHH:MM, in {})",
+                user.zone_name
+            ),
+        )
+    };
+    if text.is_empty() {
+        return Err(ValidationError::new("send_at", "give a date and time"));
+    }
+    let local: DateTime = text.parse().map_err(|_| invalid())?;
+    user.zone
+        .to_ambiguous_timestamp(local)
+        .compatible()
+        .map_err(|_| invalid())
+}
+
+fn preview_box(
+    preview: tickler_engine::review::ReminderPreview,
+    view: &ReminderView,
+    user: &CurrentUser,
+) -> PreviewBox {
+    let changed = preview.subject != view.subject
+        || preview.body != view.body
+        || preview.to != view.to
+        || preview.cc != view.cc
+        || preview.send_at != view.send_at;
+    PreviewBox {
+        subject: preview.subject,
+        body: preview.body,
+        to: preview.to.join(", "),
+        cc: preview.cc.join(", "),
+        send_at: format::local(preview.send_at, &user.zone),
+        when: format::relative(preview.send_at, Timestamp::now()),
+        changed,
+    }
+}
+
+/// Renders the edit form's values as they would be sent, saving nothing.
+async fn preview(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Query(query): Query<PreviewQuery>,
+    Form(form): Form<EditForm>,
+) -> Result<Response, WebError> {
+    let view = changeable(&state, &user, id).await?;
+    let fragment = query.fragment.as_deref() == Some("1");
+    let result = match edits_of(&form, &view, &user, Timestamp::now()) {
+        Ok(edits) => match state.engine.preview_reminder(id, &edits).await {
+            Ok(preview) => Ok(preview_box(preview, &view, &user)),
+            Err(EngineError::Invalid(e)) => Err(e),
+            Err(other) => return Err(other.into()),
+        },
+        Err(e) => Err(e),
+    };
+    let status = if result.is_ok() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    let (preview, error) = match result {
+        Ok(p) => (Some(p), None),
+        Err(e) => (None, Some(e)),
+    };
+    if fragment {
+        let page = PreviewFragment {
+            error: error.map(|e| e.to_string()),
+            preview,
+        };
+        return Ok((status, Html(page.render()?)).into_response());
+    }
+    let values = typed_values(&form, current_values(&view, &user));
+    let page = detail_page(&state, &user, view, Some(values), error, preview, None).await?;
+    Ok((status, Html(page.render()?)).into_response())
+}
+
+async fn edit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(form): Form<EditForm>,
+) -> Result<Response, WebError> {
+    let view = changeable(&state, &user, id).await?;
+    let error = match edits_of(&form, &view, &user, Timestamp::now()) {
+        Ok(edits) if edits.is_empty() => {
+            return Ok(with_notice(&format!("/review/{id}"), "Nothing changed.").into_response());
+        }
+        Ok(edits) => match state.engine.edit_reminder(id, edits, &user.actor()).await {
+            Ok(()) => {
+                return Ok(with_notice(&format!("/review/{id}"), "Changes saved.").into_response());
+            }
+            Err(EngineError::Invalid(e)) => e,
+            Err(other) => return Err(other.into()),
+        },
+        Err(e) => e,
+    };
+    let values = typed_values(&form, current_values(&view, &user));
+    let page = detail_page(&state, &user, view, Some(values), Some(error), None, None).await?;
+    Ok((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response())
+}
+
+async fn reset(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Redirect, WebError> {
+    changeable(&state, &user, id).await?;
+    state
+        .engine
+        .reset_reminder_wording(id, &user.actor())
+        .await?;
+    Ok(with_notice(
+        &format!("/review/{id}"),
+        "Wording and recipients reset to the template.",
+    ))
+}
+
+async fn send_now(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Redirect, WebError> {
+    changeable(&state, &user, id).await?;
+    let outcome = state.engine.send_reminder_now(id, &user.actor()).await?;
+    let notice = match outcome {
+        Outcome::Sent { reply } => format!("Sent. The mail server answered: {reply}"),
+        Outcome::Retry { at, error } => format!(
+            "Not sent yet ({error}); it will be tried again at {}.",
+            format::local(at, &user.zone)
+        ),
+        Outcome::Failed { reply } => format!("Sending failed: {reply}"),
+        Outcome::Cancelled { reason } => format!("Not sent: {reason}"),
+        Outcome::Fenced => "Another dispatcher took this email over; see its history.".to_string(),
+        Outcome::Unrecorded { error } => {
+            format!("The result could not be recorded ({error}); it will be checked again shortly.")
+        }
+    };
+    Ok(with_notice(&format!("/review/{id}"), &notice))
+}
+
+#[derive(Deserialize)]
+struct SkipForm {
+    reason: Option<String>,
+}
+
+async fn skip(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(form): Form<SkipForm>,
+) -> Result<Redirect, WebError> {
+    changeable(&state, &user, id).await?;
+    let reason = form.reason.unwrap_or_default();
+    state
+        .engine
+        .skip_reminder(id, &reason, &user.actor())
+        .await?;
+    Ok(with_notice(
+        &format!("/review/{id}"),
+        "Skipped: this email will not be sent.",
+    ))
 }
