@@ -8,6 +8,7 @@ mod error;
 pub mod import;
 mod message;
 pub mod passwords;
+pub mod plans;
 mod recipients;
 pub mod review;
 mod scheduling;

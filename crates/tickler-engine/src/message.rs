@@ -1,10 +1,12 @@
 //! Turns a reminder and its contract into the message that goes out: the person's wording
-//! if they edited it, else the step's template in the customer's language.
+//! if they edited it, else the step's template in the customer's language (the team's
+//! rewritten text when there is one, else the built-in).
 
 use jiff::Timestamp;
 use tickler_core::{
     ValidationError,
     email::EmailAddress,
+    language::Language,
     money::{Currency, Money},
 };
 use tickler_mail::{
@@ -16,6 +18,7 @@ use tickler_store::{
     contracts::{self, Contract},
     customers::{self, Customer},
     reminders::Reminder,
+    template_overrides::{self, TemplateOverride},
     users::{self, User},
 };
 
@@ -26,6 +29,8 @@ pub(crate) struct Subject {
     pub contract: Contract,
     pub customer: Customer,
     pub owner: Option<User>,
+    /// The team's rewritten templates in the customer's language and in English.
+    pub overrides: Vec<TemplateOverride>,
 }
 
 impl Subject {
@@ -36,10 +41,12 @@ impl Subject {
             Some(id) => Some(users::get(db, id).await?),
             None => None,
         };
+        let overrides = template_overrides::for_language(db, customer.language).await?;
         Ok(Subject {
             contract,
             customer,
             owner,
+            overrides,
         })
     }
 }
@@ -51,6 +58,25 @@ impl Engine {
         subject: &Subject,
         failure: Option<FailureView>,
     ) -> TemplateContext {
+        self.context_for(
+            subject,
+            StepView {
+                key: reminder.step_key.clone(),
+                label: reminder.label.clone(),
+            },
+            reminder.send_at,
+            failure,
+        )
+    }
+
+    /// The context of a message about `subject`'s contract for `step`, sent at `send_at`.
+    pub(crate) fn context_for(
+        &self,
+        subject: &Subject,
+        step: StepView,
+        send_at: Timestamp,
+        failure: Option<FailureView>,
+    ) -> TemplateContext {
         let contract = &subject.contract;
         let money = match (contract.amount_minor, contract.currency.as_deref()) {
             (Some(minor), Some(code)) => Currency::parse("currency", code)
@@ -58,8 +84,7 @@ impl Engine {
                 .map(|currency| Money { minor, currency }),
             _ => None,
         };
-        let send_date = reminder
-            .send_at
+        let send_date = send_at
             .to_zoned_datetime(self.customer_zone(&subject.customer))
             .date();
         let days_left = i64::from(
@@ -89,10 +114,7 @@ impl Engine {
                 name: self.settings.organisation_name.clone(),
                 email: self.settings.mail_from.address.clone(),
             },
-            step: StepView {
-                key: reminder.step_key.clone(),
-                label: reminder.label.clone(),
-            },
+            step,
             days_left,
             failure,
         }
@@ -113,9 +135,7 @@ impl Engine {
             });
         }
         let ctx = self.template_context(reminder, subject, None);
-        let mut rendered = self
-            .renderer
-            .render_builtin(&reminder.template, language, &ctx)?;
+        let mut rendered = self.render_template(&reminder.template, language, subject, &ctx)?;
         if let Some(s) = &reminder.subject {
             rendered.subject = s.clone();
         }
@@ -123,6 +143,36 @@ impl Engine {
             rendered.body = b.clone();
         }
         Ok(rendered)
+    }
+
+    /// Renders `template` in `language`: the team's text in that language, else the built-in
+    /// one, else the team's English text, else the built-in English one.
+    fn render_template(
+        &self,
+        template: &str,
+        language: Language,
+        subject: &Subject,
+        ctx: &TemplateContext,
+    ) -> Result<Rendered, EngineError> {
+        let find = |language: Language| {
+            subject
+                .overrides
+                .iter()
+                .find(|o| o.template == template && o.language == language)
+        };
+        let chosen = find(language).or_else(|| {
+            if tickler_mail::templates::builtin(template, language).is_some() {
+                None
+            } else {
+                find(Language::En)
+            }
+        });
+        Ok(match chosen {
+            Some(o) => self
+                .renderer
+                .render_source(&o.subject, &o.body, o.language, ctx)?,
+            None => self.renderer.render_builtin(template, language, ctx)?,
+        })
     }
 
     pub(crate) fn outgoing(

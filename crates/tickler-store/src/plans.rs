@@ -19,27 +19,7 @@ pub async fn ensure(db: &mut Db, plan: &Plan, now: Timestamp) -> Result<i64, Sto
     .fetch_one(&mut *db)
     .await?;
     for (position, step) in plan.steps.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO plan_steps (plan_id, position, step_key, label, anchor, offset_days, \
-             offset_unit, send_time, to_customer, to_owner, to_team, cc_owner, mode, template) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
-        .bind(id)
-        .bind(position as i64)
-        .bind(&step.key)
-        .bind(&step.label)
-        .bind(step.anchor.as_str())
-        .bind(i64::from(step.offset.days))
-        .bind(step.offset.unit.as_str())
-        .bind(step.send_time.strftime("%H:%M").to_string())
-        .bind(i64::from(step.recipients.customer))
-        .bind(i64::from(step.recipients.owner))
-        .bind(i64::from(step.recipients.team))
-        .bind(i64::from(step.recipients.cc_owner))
-        .bind(step.mode.as_str())
-        .bind(&step.template)
-        .execute(&mut *db)
-        .await?;
+        insert_step(db, id, position, step).await?;
     }
     Ok(id)
 }
@@ -123,4 +103,154 @@ pub async fn get(db: &mut Db, id: i64) -> Result<Plan, StoreError> {
         description,
         steps,
     })
+}
+
+async fn insert_step(
+    db: &mut Db,
+    plan_id: i64,
+    position: usize,
+    step: &Step,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO plan_steps (plan_id, position, step_key, label, anchor, offset_days, \
+         offset_unit, send_time, to_customer, to_owner, to_team, cc_owner, mode, template) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(plan_id)
+    .bind(position as i64)
+    .bind(&step.key)
+    .bind(&step.label)
+    .bind(step.anchor.as_str())
+    .bind(i64::from(step.offset.days))
+    .bind(step.offset.unit.as_str())
+    .bind(step.send_time.strftime("%H:%M").to_string())
+    .bind(i64::from(step.recipients.customer))
+    .bind(i64::from(step.recipients.owner))
+    .bind(i64::from(step.recipients.team))
+    .bind(i64::from(step.recipients.cc_owner))
+    .bind(step.mode.as_str())
+    .bind(&step.template)
+    .execute(&mut *db)
+    .await?;
+    Ok(())
+}
+
+/// A plan as listed: what it is called and how many steps it has.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PlanSummary {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub steps: i64,
+}
+
+/// Every plan, by name (there are a handful, not thousands).
+pub async fn list(db: &mut Db) -> Result<Vec<PlanSummary>, StoreError> {
+    let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(
+        "SELECT p.id, p.name, p.description, \
+         (SELECT COUNT(*) FROM plan_steps s WHERE s.plan_id = p.id) \
+         FROM plans p ORDER BY p.name",
+    )
+    .fetch_all(&mut *db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, description, steps)| PlanSummary {
+            id,
+            name,
+            description,
+            steps,
+        })
+        .collect())
+}
+
+/// Replaces a plan's steps with `steps`, in that order. Run it in the transaction that
+/// also recomputes the plan's reminders.
+pub async fn replace_steps(db: &mut Db, plan_id: i64, steps: &[Step]) -> Result<(), StoreError> {
+    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM plans WHERE id = $1")
+        .bind(plan_id)
+        .fetch_optional(&mut *db)
+        .await?;
+    if exists.is_none() {
+        return Err(StoreError::not_found("plan", plan_id));
+    }
+    sqlx::query("DELETE FROM plan_steps WHERE plan_id = $1")
+        .bind(plan_id)
+        .execute(&mut *db)
+        .await?;
+    for (position, step) in steps.iter().enumerate() {
+        insert_step(db, plan_id, position, step).await?;
+    }
+    Ok(())
+}
+
+/// The active contracts that follow a plan, whose reminders follow its steps.
+pub async fn active_contract_ids(db: &mut Db, plan_id: i64) -> Result<Vec<i64>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM contracts WHERE plan_id = $1 AND status = 'active' ORDER BY id",
+    )
+    .bind(plan_id)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Gives the scheduled reminders of a step (on the plan's active contracts) the step's
+/// current label, template, mode, offset and position; their time and recipients are
+/// recomputed separately. Returns how many changed.
+pub async fn refresh_scheduled_reminders(
+    db: &mut Db,
+    plan_id: i64,
+    position: usize,
+    step: &Step,
+    now: Timestamp,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "UPDATE reminders SET label = $1, template = $2, mode = $3, offset_days = $4, \
+         position = $5, updated_at = $6 \
+         WHERE status = 'scheduled' AND kind = 'step' AND step_key = $7 \
+         AND (label <> $1 OR template <> $2 OR mode <> $3 OR offset_days <> $4 OR position <> $5) \
+         AND contract_id IN (SELECT id FROM contracts WHERE plan_id = $8 AND status = 'active')",
+    )
+    .bind(&step.label)
+    .bind(&step.template)
+    .bind(step.mode.as_str())
+    .bind(i64::from(step.offset.days))
+    .bind(position as i64)
+    .bind(millis(now))
+    .bind(&step.key)
+    .bind(plan_id)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// A contract to preview a template against: id, title and customer name.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PreviewContract {
+    pub id: i64,
+    pub title: String,
+    pub customer_name: String,
+}
+
+/// The most recently entered active contracts, newest first, for a template preview.
+pub async fn recent_active_contracts(
+    db: &mut Db,
+    limit: i64,
+) -> Result<Vec<PreviewContract>, StoreError> {
+    let rows: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT c.id, c.title, cu.name FROM contracts c \
+         JOIN customers cu ON cu.id = c.customer_id \
+         WHERE c.status = 'active' ORDER BY c.id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, title, customer_name)| PreviewContract {
+            id,
+            title,
+            customer_name,
+        })
+        .collect())
 }
