@@ -12,6 +12,7 @@ pub mod plans;
 mod recipients;
 pub mod review;
 mod scheduling;
+pub mod settings;
 
 use std::{sync::Arc, time::Duration};
 
@@ -45,7 +46,8 @@ pub struct Engine {
     pub(crate) mailer: Arc<Mailer>,
     pub(crate) renderer: Arc<Renderer>,
     pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) settings: Arc<Settings>,
+    /// The effective settings: the environment's, overlaid by what admins saved.
+    pub(crate) settings: settings::Live,
 }
 
 impl Engine {
@@ -55,7 +57,7 @@ impl Engine {
             mailer: Arc::new(mailer),
             renderer: Arc::new(Renderer::new()),
             clock,
-            settings: Arc::new(settings),
+            settings: settings::Live::new(settings),
         }
     }
 
@@ -71,8 +73,15 @@ impl Engine {
         &self.store
     }
 
+    /// The effective settings: the environment's defaults overlaid by those saved in the
+    /// web app (see [`settings`]).
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// The settings the process was started with, before the saved ones apply.
+    pub fn default_settings(&self) -> &Settings {
+        self.settings.defaults()
     }
 
     pub fn mailer(&self) -> &Mailer {

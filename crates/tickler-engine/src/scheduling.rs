@@ -5,7 +5,7 @@ use jiff::{Timestamp, tz::TimeZone};
 use tickler_core::{
     plan::Plan,
     reminder::ReminderStatus,
-    schedule::{AnchorDates, Holidays, plan_reminders},
+    schedule::{AnchorDates, plan_reminders},
     time_zone::Zone,
 };
 use tickler_store::{
@@ -90,7 +90,7 @@ impl Engine {
                 ctx.plan,
                 &AnchorDates::term(contract.start_date, contract.end_date),
                 &self.customer_zone(ctx.customer),
-                &Holidays::default(),
+                self.holidays(),
             )
         } else {
             Vec::new()

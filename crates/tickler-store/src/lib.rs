@@ -9,6 +9,7 @@ pub mod events;
 pub mod plans;
 pub mod reminders;
 pub mod sessions;
+pub mod settings;
 pub mod template_overrides;
 mod time;
 pub mod users;

@@ -35,6 +35,7 @@ async fn engine_with(database: &str, config: config::Config) -> Result<Engine> {
     let store = Store::open(database).await?;
     let mailer = Mailer::new(&config.mail).map_err(|e| anyhow!("TICKLER_SMTP_URL: {e}"))?;
     let engine = Engine::new(store, mailer, Arc::new(SystemClock), config.settings);
+    engine.load_settings().await?;
     engine.ensure_default_plan().await?;
     Ok(engine)
 }
