@@ -1,9 +1,241 @@
-//! The settings pages.
+//! The organisation's settings (admins only): name, sender, default zone and send time,
+//! bank details, the holiday list, and where mail goes with a button to send a test email.
+//! Secrets are never shown: the SMTP password lives only in the environment and the page
+//! shows the mailer's description, which leaves it out.
 
-use axum::Router;
+use askama::Template;
+use axum::{
+    Form, Router,
+    extract::{Query, State},
+    http::StatusCode,
+    response::{Html, IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use serde::Deserialize;
+use tickler_core::access::Action;
+use tickler_engine::{
+    EngineError,
+    settings::{SettingsInput, parse_holidays},
+};
 
-use crate::AppState;
+use crate::{AppState, WebError, auth::CurrentUser, pages::Layout};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/settings", get(settings_page).post(save_settings))
+        .route("/settings/holidays", post(save_holidays))
+        .route("/settings/test-email", post(test_email))
+}
+
+#[derive(Deserialize)]
+struct NoticeQuery {
+    notice: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SettingsForm {
+    organisation_name: String,
+    mail_from: String,
+    default_time_zone: String,
+    default_send_time: String,
+    bank_iban: String,
+    bank_name: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct HolidaysForm {
+    holidays: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct TestEmailForm {
+    to: String,
+}
+
+#[derive(Template)]
+#[template(path = "settings.html")]
+struct SettingsPage {
+    layout: Layout,
+    form: SettingsForm,
+    holidays: String,
+    holiday_count: usize,
+    env_organisation_name: String,
+    env_mail_from: String,
+    env_default_time_zone: String,
+    mailer: String,
+    mailer_is_outbox: bool,
+    test_to: String,
+    /// A refused value or failed action, naming the field.
+    error: Option<String>,
+    /// Which form the error belongs to: "settings", "holidays" or "test".
+    error_in: &'static str,
+}
+
+impl SettingsPage {
+    fn new(state: &AppState, user: &CurrentUser, notice: Option<String>) -> SettingsPage {
+        let view = state.engine.settings_view();
+        let holidays = view
+            .holidays
+            .iter()
+            .map(|h| {
+                if h.name.is_empty() {
+                    h.day.to_string()
+                } else {
+                    format!("{} {}", h.day, h.name)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        SettingsPage {
+            layout: Layout::new(user, "Settings", "settings").with_notice(notice),
+            form: SettingsForm {
+                organisation_name: view.organisation_name,
+                mail_from: view.mail_from,
+                default_time_zone: view.default_time_zone,
+                default_send_time: view.default_send_time,
+                bank_iban: view.bank_iban,
+                bank_name: view.bank_name,
+            },
+            holiday_count: view.holidays.len(),
+            holidays,
+            env_organisation_name: view.env_organisation_name,
+            env_mail_from: view.env_mail_from,
+            env_default_time_zone: view.env_default_time_zone,
+            mailer: view.mailer,
+            mailer_is_outbox: view.mailer_is_outbox,
+            test_to: user.user.email.clone(),
+            error: None,
+            error_in: "",
+        }
+    }
+
+    fn failed(mut self, status: StatusCode, error_in: &'static str, error: String) -> Response {
+        self.error = Some(error);
+        self.error_in = error_in;
+        match self.render() {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(e) => WebError::from(e).into_response(),
+        }
+    }
+}
+
+/// The page again with what was typed, for a refused value (400) or a conflict (409).
+fn refused(
+    page: SettingsPage,
+    error_in: &'static str,
+    error: EngineError,
+) -> Result<Response, WebError> {
+    match error {
+        EngineError::Invalid(v) => {
+            Ok(page.failed(StatusCode::BAD_REQUEST, error_in, v.to_string()))
+        }
+        EngineError::Conflict(message) => Ok(page.failed(StatusCode::CONFLICT, error_in, message)),
+        other => Err(other.into()),
+    }
+}
+
+fn see(notice: &str) -> Response {
+    let encoded: String = form_urlencoded::byte_serialize(notice.as_bytes()).collect();
+    Redirect::to(&format!("/settings?notice={encoded}")).into_response()
+}
+
+async fn settings_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(query): Query<NoticeQuery>,
+) -> Result<Html<String>, WebError> {
+    user.require(Action::Administer, None)?;
+    Ok(Html(
+        SettingsPage::new(&state, &user, query.notice).render()?,
+    ))
+}
+
+async fn save_settings(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(form): Form<SettingsForm>,
+) -> Result<Response, WebError> {
+    user.require(Action::Administer, None)?;
+    let input = SettingsInput {
+        organisation_name: form.organisation_name.clone(),
+        mail_from: form.mail_from.clone(),
+        default_time_zone: form.default_time_zone.clone(),
+        default_send_time: form.default_send_time.clone(),
+        bank_iban: form.bank_iban.clone(),
+        bank_name: form.bank_name.clone(),
+    };
+    match state.engine.save_settings(&input, &user.actor()).await {
+        Ok(saved) if saved.rescheduled + saved.cancelled > 0 => Ok(see(&format!(
+            "Settings saved; {} scheduled reminders moved to the new time zone, {} cancelled.",
+            saved.rescheduled, saved.cancelled
+        ))),
+        Ok(_) => Ok(see("Settings saved.")),
+        Err(e) => {
+            let mut page = SettingsPage::new(&state, &user, None);
+            page.form = form;
+            refused(page, "settings", e)
+        }
+    }
+}
+
+async fn save_holidays(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(form): Form<HolidaysForm>,
+) -> Result<Response, WebError> {
+    user.require(Action::Administer, None)?;
+    let result = match parse_holidays(&form.holidays) {
+        Ok(list) => state.engine.replace_holidays(list, &user.actor()).await,
+        Err(e) => Err(e.into()),
+    };
+    match result {
+        Ok(saved) => {
+            let count = state.engine.organisation().holidays.len();
+            Ok(see(&format!(
+                "Holiday list saved ({count} days); {} scheduled reminders moved.",
+                saved.rescheduled
+            )))
+        }
+        Err(e) => {
+            let mut page = SettingsPage::new(&state, &user, None);
+            page.holidays = form.holidays;
+            refused(page, "holidays", e)
+        }
+    }
+}
+
+async fn test_email(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(form): Form<TestEmailForm>,
+) -> Result<Response, WebError> {
+    user.require(Action::Administer, None)?;
+    match state.engine.send_test_email(&form.to, &user.actor()).await {
+        Ok(outcome) if outcome.delivered => Ok(see(&format!(
+            "Test email sent to {}. The server answered: {}",
+            form.to.trim(),
+            outcome.reply
+        ))),
+        Ok(outcome) => {
+            let mut page = SettingsPage::new(&state, &user, None);
+            page.test_to = form.to.clone();
+            Ok(page.failed(
+                StatusCode::BAD_GATEWAY,
+                "test",
+                format!(
+                    "The test email to {} was not sent: {}",
+                    form.to.trim(),
+                    outcome.reply
+                ),
+            ))
+        }
+        Err(e) => {
+            let mut page = SettingsPage::new(&state, &user, None);
+            page.test_to = form.to;
+            refused(page, "test", e)
+        }
+    }
 }
