@@ -234,3 +234,5 @@ pub fn location(response: &Response) -> String {
         .unwrap_or_default()
         .to_string()
 }
+
+pub mod browser;
