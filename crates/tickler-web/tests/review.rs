@@ -79,8 +79,11 @@ fn decode(html: &str) -> String {
         .replace("&#39;", "'")
         .replace("&#x27;", "'")
         .replace("&lt;", "<")
+        .replace("&#60;", "<")
+        .replace("&#62;", ">")
         .replace("&gt;", ">")
         .replace("&amp;", "&")
+        .replace("&#38;", "&")
 }
 
 /// GETs a page: its status and its decoded text.
