@@ -92,6 +92,13 @@ async fn fetch(client: &Client, app: &TestApp, path: &str) -> (StatusCode, Strin
     (status, decode(&html))
 }
 
+/// Form fields posted, the message expected, and text the form must keep.
+type Case = (
+    &'static [(&'static str, &'static str)],
+    &'static str,
+    &'static str,
+);
+
 fn count(html: &str, needle: &str) -> usize {
     html.matches(needle).count()
 }
@@ -185,8 +192,8 @@ async fn filters_mine_all_step_dates_range_mode_and_pagination() {
     let path = format!("/review?from={}&to={}", date_in(40), date_in(42));
     let (_, page) = fetch(&vic, &app, &path).await;
     assert!(page.contains("3 pending emails"), "{path}: {page}");
-    for i in 0..3 {
-        let id = reminder_id(&app, contracts[i], "before_60").await;
+    for contract in &contracts[..3] {
+        let id = reminder_id(&app, *contract, "before_60").await;
         assert!(page.contains(&format!("reminder-{id}")));
     }
 
@@ -433,7 +440,7 @@ async fn validation_errors_name_the_field_keep_the_typed_values_and_change_nothi
     let before = json_of(&app, id).await;
     let admin = app.login(ADMIN).await;
 
-    let cases: [(&[(&str, &str)], &str, &str); 7] = [
+    let cases: [Case; 7] = [
         (
             &[("to", "ops@acme.example, not-an-address")],
             "to: \"not-an-address\" is not a valid email address",
