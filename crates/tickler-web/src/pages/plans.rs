@@ -1,9 +1,671 @@
-//! The plans pages.
+//! Plans and templates: a plan's steps (anchor, offset, send time, mode, recipients,
+//! template) and each template's text per language, with a live preview against a real
+//! contract. Everyone may look; only admins change them.
 
-use axum::Router;
+use askama::Template;
+use axum::{
+    Form, Router,
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::{Html, IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use jiff::civil::Time;
+use serde::Deserialize;
+use tickler_core::{
+    ValidationError,
+    access::Action,
+    language::Language,
+    plan::{Anchor, Mode, Offset, OffsetUnit, Recipients, Step},
+};
+use tickler_engine::{EngineError, plans::VARIABLES};
+use tickler_mail::{Rendered, render::SourceError, templates};
 
-use crate::AppState;
+use crate::{AppState, WebError, auth::CurrentUser, format, pages::Layout};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/plans", get(list))
+        .route("/plans/{id}", get(detail))
+        .route("/plans/{id}/steps", post(save_steps))
+        .route("/templates/{key}/{lang}", get(editor).post(save_template))
+        .route("/templates/{key}/{lang}/preview", post(preview))
+        .route("/templates/{key}/{lang}/reset", post(reset_template))
+}
+
+/// The most steps one form may carry: far more than any plan has.
+const MAX_STEPS: usize = 50;
+
+/// How many contracts the preview selector offers.
+const PREVIEW_CONTRACTS: i64 = 50;
+
+#[derive(Deserialize)]
+struct NoticeQuery {
+    notice: Option<String>,
+}
+
+fn redirect_with_notice(path: &str, notice: &str) -> Response {
+    let encoded: String = form_urlencoded::byte_serialize(notice.as_bytes()).collect();
+    Redirect::to(&format!("{path}?notice={encoded}")).into_response()
+}
+
+// ---------------------------------------------------------------------------------------
+// Plans
+
+/// A step as the page shows it and as the form gives it back: text, as typed.
+#[derive(Debug, Clone, Default)]
+struct StepRow {
+    key: String,
+    label: String,
+    anchor: String,
+    offset: String,
+    unit: String,
+    time: String,
+    mode: String,
+    template: String,
+    to_customer: bool,
+    to_owner: bool,
+    to_team: bool,
+    cc_owner: bool,
+}
+
+impl StepRow {
+    fn of(step: &Step) -> StepRow {
+        StepRow {
+            key: step.key.clone(),
+            label: step.label.clone(),
+            anchor: step.anchor.as_str().to_string(),
+            offset: step.offset.days.to_string(),
+            unit: step.offset.unit.as_str().to_string(),
+            time: step.send_time.strftime("%H:%M").to_string(),
+            mode: step.mode.as_str().to_string(),
+            template: step.template.clone(),
+            to_customer: step.recipients.customer,
+            to_owner: step.recipients.owner,
+            to_team: step.recipients.team,
+            cc_owner: step.recipients.cc_owner,
+        }
+    }
+
+    fn blank() -> StepRow {
+        StepRow {
+            anchor: Anchor::EndDate.as_str().to_string(),
+            unit: OffsetUnit::CalendarDays.as_str().to_string(),
+            time: "09:00".to_string(),
+            mode: Mode::Auto.as_str().to_string(),
+            to_customer: true,
+            cc_owner: true,
+            ..StepRow::default()
+        }
+    }
+
+    /// "30 days before the end date", "5 business days after the start date".
+    fn when(&self) -> String {
+        let days: i64 = self.offset.trim().parse().unwrap_or(0);
+        let unit = if self.unit == OffsetUnit::BusinessDays.as_str() {
+            "business day"
+        } else {
+            "day"
+        };
+        let anchor = self.anchor.replace('_', " ");
+        match days {
+            0 => format!("on the {anchor}"),
+            d => format!(
+                "{} {unit}{} {} the {anchor}",
+                d.unsigned_abs(),
+                if d.unsigned_abs() == 1 { "" } else { "s" },
+                if d < 0 { "before" } else { "after" }
+            ),
+        }
+    }
+
+    fn recipients(&self) -> String {
+        let mut who = Vec::new();
+        if self.to_customer {
+            who.push("customer");
+        }
+        if self.to_owner {
+            who.push("owner");
+        }
+        if self.to_team {
+            who.push("team");
+        }
+        if self.cc_owner {
+            who.push("CC owner");
+        }
+        who.join(", ")
+    }
+
+    fn parse(&self, number: usize) -> Result<Step, ValidationError> {
+        let field = |name: &str| format!("steps[{number}].{name}");
+        let days: i32 = self.offset.trim().parse().map_err(|_| {
+            ValidationError::new(
+                field("offset"),
+                format!("\"{}\" is not a whole number of days", self.offset.trim()),
+            )
+        })?;
+        let send_time = Time::strptime("%H:%M", self.time.trim()).map_err(|_| {
+            ValidationError::new(
+                field("send_time"),
+                format!("\"{}\" is not a time (HH:MM)", self.time.trim()),
+            )
+        })?;
+        let retag = |e: ValidationError, name: &str| ValidationError::new(field(name), e.message);
+        Ok(Step {
+            key: self.key.trim().to_string(),
+            label: self.label.trim().to_string(),
+            anchor: self.anchor.parse().map_err(|e| retag(e, "anchor"))?,
+            offset: Offset {
+                days,
+                unit: self.unit.parse().map_err(|e| retag(e, "unit"))?,
+            },
+            send_time,
+            recipients: Recipients {
+                customer: self.to_customer,
+                owner: self.to_owner,
+                team: self.to_team,
+                cc_owner: self.cc_owner,
+            },
+            mode: self.mode.parse().map_err(|e| retag(e, "mode"))?,
+            template: self.template.trim().to_string(),
+        })
+    }
+}
+
+struct PlanBlock {
+    id: i64,
+    name: String,
+    description: String,
+    steps: Vec<StepRow>,
+}
+
+struct TemplateLink {
+    key: String,
+    language: &'static str,
+    overridden: bool,
+}
+
+#[derive(Template)]
+#[template(path = "plans.html")]
+struct PlansPage {
+    layout: Layout,
+    plans: Vec<PlanBlock>,
+    templates: Vec<(String, Vec<TemplateLink>)>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(query): Query<NoticeQuery>,
+) -> Result<Html<String>, WebError> {
+    let engine = &state.engine;
+    let mut plans = Vec::new();
+    for summary in engine.list_plans().await? {
+        let detail = engine.plan(summary.id).await?;
+        plans.push(PlanBlock {
+            id: summary.id,
+            name: summary.name,
+            description: summary.description,
+            steps: detail.plan.steps.iter().map(StepRow::of).collect(),
+        });
+    }
+    let overrides = engine.template_overrides().await?;
+    let mut keys: Vec<String> = templates::KEYS.iter().map(|k| k.to_string()).collect();
+    for name in plans
+        .iter()
+        .flat_map(|p| p.steps.iter().map(|s| s.template.clone()))
+        .chain(overrides.iter().map(|o| o.template.clone()))
+    {
+        if !keys.contains(&name) {
+            keys.push(name);
+        }
+    }
+    let templates = keys
+        .into_iter()
+        .map(|key| {
+            let links = Language::ALL
+                .iter()
+                .map(|&language| TemplateLink {
+                    key: key.clone(),
+                    language: language.code(),
+                    overridden: overrides
+                        .iter()
+                        .any(|o| o.template == key && o.language == language),
+                })
+                .collect();
+            (key, links)
+        })
+        .collect();
+    let page = PlansPage {
+        layout: Layout::new(&user, "Plans and templates", "plans").with_notice(query.notice),
+        plans,
+        templates,
+    };
+    Ok(Html(page.render()?))
+}
+
+#[derive(Template)]
+#[template(path = "plans_detail.html")]
+struct PlanPage {
+    layout: Layout,
+    id: i64,
+    name: String,
+    description: String,
+    active_contracts: usize,
+    steps: Vec<StepRow>,
+    /// The rows of the edit form: the steps (as typed, after an error) and one blank row.
+    rows: Vec<StepRow>,
+    can_edit: bool,
+    error: Option<String>,
+    anchors: Vec<&'static str>,
+    units: Vec<&'static str>,
+    modes: Vec<&'static str>,
+    template_keys: Vec<String>,
+}
+
+async fn plan_page(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    rows: Option<Vec<StepRow>>,
+    error: Option<String>,
+    notice: Option<String>,
+) -> Result<PlanPage, WebError> {
+    let detail = state.engine.plan(id).await?;
+    let steps: Vec<StepRow> = detail.plan.steps.iter().map(StepRow::of).collect();
+    let rows = rows.unwrap_or_else(|| {
+        let mut rows = steps.clone();
+        rows.push(StepRow::blank());
+        rows
+    });
+    let mut template_keys: Vec<String> = templates::KEYS.iter().map(|k| k.to_string()).collect();
+    for o in state.engine.template_overrides().await? {
+        if !template_keys.contains(&o.template) {
+            template_keys.push(o.template);
+        }
+    }
+    Ok(PlanPage {
+        layout: Layout::new(user, format!("Plan {}", detail.plan.name), "plans")
+            .with_notice(notice),
+        id,
+        name: detail.plan.name,
+        description: detail.plan.description,
+        active_contracts: detail.active_contracts,
+        steps,
+        rows,
+        can_edit: user.viewer.may(Action::ManagePlans, None),
+        error,
+        anchors: [
+            Anchor::EndDate,
+            Anchor::StartDate,
+            Anchor::NoticeDate,
+            Anchor::NextInvoiceDate,
+            Anchor::InvoiceDueDate,
+        ]
+        .iter()
+        .map(|a| a.as_str())
+        .collect(),
+        units: [OffsetUnit::CalendarDays, OffsetUnit::BusinessDays]
+            .iter()
+            .map(|u| u.as_str())
+            .collect(),
+        modes: [Mode::Auto, Mode::Approval, Mode::Internal, Mode::Task]
+            .iter()
+            .map(|m| m.as_str())
+            .collect(),
+        template_keys,
+    })
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Query(query): Query<NoticeQuery>,
+) -> Result<Html<String>, WebError> {
+    let page = plan_page(&state, &user, id, None, None, query.notice).await?;
+    Ok(Html(page.render()?))
+}
+
+/// The rows of a submitted steps form: fields named `key_N`, `label_N`, ... for N from 0;
+/// a row with an empty key (the blank row) or with `remove_N` ticked is left out.
+fn rows_of(fields: &[(String, String)]) -> Vec<StepRow> {
+    let value = |name: String| {
+        fields
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let ticked = |name: String| value(name).is_some_and(|v| !v.is_empty());
+    let mut rows = Vec::new();
+    for i in 0..MAX_STEPS {
+        let Some(key) = value(format!("key_{i}")) else {
+            break;
+        };
+        if key.trim().is_empty() || ticked(format!("remove_{i}")) {
+            continue;
+        }
+        rows.push(StepRow {
+            key,
+            label: value(format!("label_{i}")).unwrap_or_default(),
+            anchor: value(format!("anchor_{i}")).unwrap_or_default(),
+            offset: value(format!("offset_{i}")).unwrap_or_default(),
+            unit: value(format!("unit_{i}")).unwrap_or_default(),
+            time: value(format!("time_{i}")).unwrap_or_default(),
+            mode: value(format!("mode_{i}")).unwrap_or_default(),
+            template: value(format!("template_{i}")).unwrap_or_default(),
+            to_customer: ticked(format!("to_customer_{i}")),
+            to_owner: ticked(format!("to_owner_{i}")),
+            to_team: ticked(format!("to_team_{i}")),
+            cc_owner: ticked(format!("cc_owner_{i}")),
+        });
+    }
+    rows
+}
+
+async fn save_steps(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    user.require(Action::ManagePlans, None)?;
+    let rows = rows_of(&fields);
+    let parsed: Result<Vec<Step>, ValidationError> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| row.parse(i + 1))
+        .collect();
+    let result = match parsed {
+        Ok(steps) => state
+            .engine
+            .update_plan_steps(id, steps, &user.actor())
+            .await
+            .map_err(|e| match e {
+                EngineError::Invalid(v) => Ok(v),
+                other => Err(other),
+            }),
+        Err(v) => Err(Ok(v)),
+    };
+    match result {
+        Ok(update) => {
+            let notice = format!(
+                "Steps saved. {} active contracts: {} reminders moved, {} added, {} cancelled.",
+                update.contracts, update.rescheduled, update.created, update.cancelled
+            );
+            Ok(redirect_with_notice(&format!("/plans/{id}"), &notice))
+        }
+        Err(Ok(invalid)) => {
+            let mut rows = rows;
+            rows.push(StepRow::blank());
+            let page = plan_page(
+                &state,
+                &user,
+                id,
+                Some(rows),
+                Some(invalid.to_string()),
+                None,
+            )
+            .await?;
+            Ok((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response())
+        }
+        Err(Err(e)) => Err(e.into()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Templates
+
+struct PreviewContractOption {
+    id: i64,
+    label: String,
+    selected: bool,
+}
+
+/// The preview box: the rendered text, or the fault with its line and column.
+#[derive(Template)]
+#[template(path = "plans_template_preview.html")]
+struct PreviewFragment {
+    subject: String,
+    body: String,
+    error: Option<String>,
+    /// Whether this ran against a sample rather than a real contract.
+    sample: bool,
+}
+
+impl PreviewFragment {
+    fn of(result: Result<Rendered, SourceError>, sample: bool) -> PreviewFragment {
+        match result {
+            Ok(r) => PreviewFragment {
+                subject: r.subject,
+                body: r.body,
+                error: None,
+                sample,
+            },
+            Err(e) => PreviewFragment {
+                subject: String::new(),
+                body: String::new(),
+                error: Some(describe(&e)),
+                sample,
+            },
+        }
+    }
+}
+
+fn describe(e: &SourceError) -> String {
+    match e.position {
+        Some((line, column)) => format!(
+            "The {} has an error at line {line}, column {column}: {}",
+            e.part, e.message
+        ),
+        None => format!("The {}: {}", e.part, e.message),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "plans_template.html")]
+struct TemplatePage {
+    layout: Layout,
+    key: String,
+    language: String,
+    languages: Vec<&'static str>,
+    subject: String,
+    body: String,
+    overridden: bool,
+    has_builtin: bool,
+    updated: String,
+    contracts: Vec<PreviewContractOption>,
+    variables: Vec<(&'static str, &'static str)>,
+    can_edit: bool,
+    error: Option<String>,
+    preview: Option<PreviewFragment>,
+}
+
+#[derive(Deserialize, Default)]
+struct TemplateForm {
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    contract_id: String,
+}
+
+impl TemplateForm {
+    fn contract(&self) -> Option<i64> {
+        self.contract_id.trim().parse().ok()
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn template_page(
+    state: &AppState,
+    user: &CurrentUser,
+    key: &str,
+    language: &str,
+    typed: Option<&TemplateForm>,
+    error: Option<String>,
+    preview: Option<PreviewFragment>,
+    notice: Option<String>,
+) -> Result<TemplatePage, WebError> {
+    let text = state.engine.template(key, language).await?;
+    let chosen = typed.and_then(TemplateForm::contract);
+    let contracts = state
+        .engine
+        .preview_contracts(PREVIEW_CONTRACTS)
+        .await?
+        .into_iter()
+        .map(|c| PreviewContractOption {
+            selected: Some(c.id) == chosen,
+            label: format!("{} ({})", c.title, c.customer_name),
+            id: c.id,
+        })
+        .collect();
+    let updated = match (&text.updated_at, &text.updated_by) {
+        (Some(at), Some(by)) => format!("{} by {by}", format::local(*at, &user.zone)),
+        _ => String::new(),
+    };
+    Ok(TemplatePage {
+        layout: Layout::new(
+            user,
+            format!("Template {} ({})", text.key, text.language),
+            "plans",
+        )
+        .with_notice(notice),
+        key: text.key,
+        language: text.language.code().to_string(),
+        languages: Language::ALL.iter().map(|l| l.code()).collect(),
+        subject: typed.map(|t| t.subject.clone()).unwrap_or(text.subject),
+        body: typed.map(|t| t.body.clone()).unwrap_or(text.body),
+        overridden: text.overridden,
+        has_builtin: text.has_builtin,
+        updated,
+        contracts,
+        variables: VARIABLES.iter().map(|v| (v.name, v.meaning)).collect(),
+        can_edit: user.viewer.may(Action::ManagePlans, None),
+        error,
+        preview,
+    })
+}
+
+async fn editor(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((key, lang)): Path<(String, String)>,
+    Query(query): Query<NoticeQuery>,
+) -> Result<Html<String>, WebError> {
+    let page = template_page(&state, &user, &key, &lang, None, None, None, query.notice).await?;
+    Ok(Html(page.render()?))
+}
+
+#[derive(Deserialize, Default)]
+struct PreviewQuery {
+    /// `1`: answer the whole editor with the preview in it (the Preview button without
+    /// the script), not only the preview box.
+    page: Option<String>,
+}
+
+async fn preview(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((key, lang)): Path<(String, String)>,
+    Query(query): Query<PreviewQuery>,
+    Form(form): Form<TemplateForm>,
+) -> Result<Response, WebError> {
+    user.require(Action::ManagePlans, None)?;
+    let contract = form.contract();
+    let result = state
+        .engine
+        .preview_template(&key, &lang, &form.subject, &form.body, contract)
+        .await?;
+    let fragment = PreviewFragment::of(result, contract.is_none());
+    if query.page.as_deref() == Some("1") {
+        let page = template_page(
+            &state,
+            &user,
+            &key,
+            &lang,
+            Some(&form),
+            None,
+            Some(fragment),
+            None,
+        )
+        .await?;
+        return Ok(Html(page.render()?).into_response());
+    }
+    Ok(Html(fragment.render()?).into_response())
+}
+
+async fn save_template(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((key, lang)): Path<(String, String)>,
+    Form(form): Form<TemplateForm>,
+) -> Result<Response, WebError> {
+    user.require(Action::ManagePlans, None)?;
+    // Checked here first (the engine checks again) so the page can say line and column.
+    let language = Language::parse("language", &lang).map_err(EngineError::from)?;
+    if let Err(e) = state
+        .engine
+        .check_template(&key, language, &form.subject, &form.body)
+    {
+        let page = template_page(
+            &state,
+            &user,
+            &key,
+            &lang,
+            Some(&form),
+            Some(describe(&e)),
+            None,
+            None,
+        )
+        .await?;
+        return Ok((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response());
+    }
+    match state
+        .engine
+        .save_template(&key, &lang, &form.subject, &form.body, &user.actor())
+        .await
+    {
+        Ok(()) => Ok(redirect_with_notice(
+            &format!("/templates/{key}/{lang}"),
+            "Template saved: reminders use it from now on.",
+        )),
+        Err(EngineError::Invalid(v)) => {
+            let page = template_page(
+                &state,
+                &user,
+                &key,
+                &lang,
+                Some(&form),
+                Some(v.to_string()),
+                None,
+                None,
+            )
+            .await?;
+            Ok((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response())
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+async fn reset_template(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((key, lang)): Path<(String, String)>,
+) -> Result<Response, WebError> {
+    user.require(Action::ManagePlans, None)?;
+    let removed = state
+        .engine
+        .reset_template(&key, &lang, &user.actor())
+        .await?;
+    let notice = if removed {
+        "Template reset: the built-in text applies again."
+    } else {
+        "This template had no changes to reset."
+    };
+    Ok(redirect_with_notice(
+        &format!("/templates/{key}/{lang}"),
+        notice,
+    ))
 }
