@@ -1,0 +1,98 @@
+//! Reads for the web app's lists and detail pages: contracts and customers searched,
+//! filtered, sorted and paged in the database.
+
+use tickler_store::{
+    browse::{self, ContractListRow, ContractQuery, CustomerListRow, CustomerQuery, Page, TermRow},
+    customers::Customer,
+    users::{self, User},
+};
+
+use crate::{Engine, EngineError};
+
+/// One page of a list and how many rows match in all (up to [`browse::COUNT_CAP`]).
+#[derive(Debug)]
+pub struct Listing<T> {
+    pub page: Page<T>,
+    pub total: i64,
+}
+
+impl<T> Listing<T> {
+    /// Whether `total` stopped at the cap, so that the page says "more than".
+    pub fn total_capped(&self) -> bool {
+        self.total >= browse::COUNT_CAP
+    }
+}
+
+/// A customer with the first page of their contracts, soonest ending first.
+#[derive(Debug)]
+pub struct CustomerDetail {
+    pub customer: Customer,
+    pub contracts: Listing<ContractListRow>,
+}
+
+impl Engine {
+    /// Contracts matching `query`: one keyset page and the count.
+    pub async fn browse_contracts(
+        &self,
+        query: &ContractQuery,
+    ) -> Result<Listing<ContractListRow>, EngineError> {
+        let mut db = self.store.conn().await?;
+        let page = browse::contracts(&mut db, query).await?;
+        let total = browse::count_contracts(&mut db, query).await?;
+        Ok(Listing { page, total })
+    }
+
+    /// Customers matching `query`: one keyset page and the count.
+    pub async fn browse_customers(
+        &self,
+        query: &CustomerQuery,
+    ) -> Result<Listing<CustomerListRow>, EngineError> {
+        let mut db = self.store.conn().await?;
+        let page = browse::customers(&mut db, query).await?;
+        let total = browse::count_customers(&mut db, query).await?;
+        Ok(Listing { page, total })
+    }
+
+    /// A customer and their first `limit` contracts.
+    pub async fn browse_customer_detail(
+        &self,
+        id: i64,
+        limit: i64,
+    ) -> Result<CustomerDetail, EngineError> {
+        let customer = self.customer(id).await?;
+        let contracts = self
+            .browse_contracts(&ContractQuery {
+                customer_id: Some(id),
+                limit,
+                ..ContractQuery::default()
+            })
+            .await?;
+        Ok(CustomerDetail {
+            customer,
+            contracts,
+        })
+    }
+
+    /// Every term a contract has had, first to current.
+    pub async fn browse_contract_terms(&self, id: i64) -> Result<Vec<TermRow>, EngineError> {
+        Ok(browse::terms(&mut *self.store.conn().await?, id).await?)
+    }
+
+    /// The team, by name: who may own a contract.
+    pub async fn browse_owners(&self) -> Result<Vec<User>, EngineError> {
+        Ok(users::list(&mut *self.store.conn().await?).await?)
+    }
+
+    /// The names of the plans a contract may follow.
+    pub async fn browse_plan_names(&self) -> Result<Vec<String>, EngineError> {
+        Ok(browse::plan_names(&mut *self.store.conn().await?).await?)
+    }
+
+    /// Up to `limit` customers by name (id, name): the choices of a contract form.
+    pub async fn browse_customer_choices(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<(i64, String)>, EngineError> {
+        Ok(browse::customer_choices(&mut *self.store.conn().await?, limit).await?)
+    }
+}

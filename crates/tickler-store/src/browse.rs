@@ -1,0 +1,857 @@
+//! Lists for the web app's pages: contracts and customers, searched, filtered, sorted and
+//! paged in the database. Pages are keyset pages (after or before a row, by its sort key),
+//! so the hundredth page costs what the first does; every sort order has an index that ends
+//! in the id (migration 0003). Only the filters in use appear in the SQL, so the database
+//! can use its indexes.
+
+use jiff::{Timestamp, civil::Date};
+use serde::Serialize;
+use sqlx::AssertSqlSafe;
+use tickler_core::language::Language;
+
+use crate::{Db, StoreError, contracts::ContractStatus, date_from_text, instant_from_millis};
+
+/// Counts stop here: a page says "more than 10,000" rather than count a million rows.
+pub const COUNT_CAP: i64 = 10_000;
+
+/// How the contracts list is ordered; ties are broken by the id.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ContractSort {
+    /// End date of the current term (soonest first).
+    #[default]
+    End,
+    Title,
+    /// Customer name (then customer, then contract).
+    Customer,
+    /// When the contract was entered.
+    Created,
+}
+
+impl ContractSort {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContractSort::End => "end",
+            ContractSort::Title => "title",
+            ContractSort::Customer => "customer",
+            ContractSort::Created => "created",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ContractSort> {
+        match text.trim() {
+            "end" => Some(ContractSort::End),
+            "title" => Some(ContractSort::Title),
+            "customer" => Some(ContractSort::Customer),
+            "created" => Some(ContractSort::Created),
+            _ => None,
+        }
+    }
+
+    fn columns(self) -> &'static [&'static str] {
+        match self {
+            ContractSort::End => &["c.end_date", "c.id"],
+            ContractSort::Title => &["c.title", "c.id"],
+            ContractSort::Customer => &["cu.name", "cu.id", "c.id"],
+            ContractSort::Created => &["c.created_at", "c.id"],
+        }
+    }
+}
+
+/// Where a keyset page starts: just after, or just before, the row with this id (in the
+/// list's order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cursor {
+    After(i64),
+    Before(i64),
+}
+
+/// Which contracts to list; all filters are optional and combine with AND.
+#[derive(Debug, Clone, Default)]
+pub struct ContractQuery {
+    /// Title or customer name contains this (case-insensitive).
+    pub search: Option<String>,
+    pub status: Option<ContractStatus>,
+    pub owner_id: Option<i64>,
+    pub customer_id: Option<i64>,
+    /// `end_date >= end_from`.
+    pub end_from: Option<Date>,
+    /// `end_date < end_before`.
+    pub end_before: Option<Date>,
+    pub sort: ContractSort,
+    pub descending: bool,
+    pub cursor: Option<Cursor>,
+    /// Rows per page.
+    pub limit: i64,
+}
+
+/// One contract as a row of a list.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContractListRow {
+    pub id: i64,
+    pub title: String,
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub owner_id: Option<i64>,
+    pub owner_name: Option<String>,
+    pub status: ContractStatus,
+    pub term_number: i32,
+    pub start_date: Date,
+    pub end_date: Date,
+    pub amount_minor: Option<i64>,
+    pub currency: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// One page of a list, with whether there are rows on either side of it.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub rows: Vec<T>,
+    pub has_previous: bool,
+    pub has_next: bool,
+}
+
+enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+struct Sql {
+    conditions: Vec<String>,
+    args: Vec<Arg>,
+}
+
+impl Sql {
+    fn new() -> Sql {
+        Sql {
+            conditions: Vec::new(),
+            args: Vec::new(),
+        }
+    }
+
+    /// Adds an argument and returns its placeholder (`$1`, `$2`, ... in order).
+    fn param(&mut self, arg: Arg) -> String {
+        self.args.push(arg);
+        format!("${}", self.args.len())
+    }
+
+    fn where_clause(&self) -> String {
+        if self.conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", self.conditions.join(" AND "))
+        }
+    }
+}
+
+/// `%text%` for LIKE, lower-cased, with LIKE's own characters escaped by `\`.
+fn like_pattern(search: &str) -> String {
+    format!(
+        "%{}%",
+        search
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    )
+}
+
+fn search_text(search: &Option<String>) -> Option<&str> {
+    search.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn status_text(status: &ContractStatus) -> &'static str {
+    match status {
+        ContractStatus::Active => "active",
+        ContractStatus::Terminated => "terminated",
+    }
+}
+
+/// The filters of `query` (not its cursor) as conditions on `contracts c`.
+fn contract_filters(query: &ContractQuery, sql: &mut Sql) {
+    if let Some(search) = search_text(&query.search) {
+        let p = sql.param(Arg::Text(like_pattern(search)));
+        sql.conditions.push(format!(
+            "(lower(c.title) LIKE {p} ESCAPE '\\' OR c.customer_id IN \
+             (SELECT id FROM customers WHERE lower(name) LIKE {p} ESCAPE '\\'))"
+        ));
+    }
+    if let Some(status) = &query.status {
+        let p = sql.param(Arg::Text(status_text(status).to_string()));
+        sql.conditions.push(format!("c.status = {p}"));
+    }
+    if let Some(owner) = query.owner_id {
+        let p = sql.param(Arg::Int(owner));
+        sql.conditions.push(format!("c.owner_id = {p}"));
+    }
+    if let Some(customer) = query.customer_id {
+        let p = sql.param(Arg::Int(customer));
+        sql.conditions.push(format!("c.customer_id = {p}"));
+    }
+    if let Some(from) = query.end_from {
+        let p = sql.param(Arg::Text(from.to_string()));
+        sql.conditions.push(format!("c.end_date >= {p}"));
+    }
+    if let Some(before) = query.end_before {
+        let p = sql.param(Arg::Text(before.to_string()));
+        sql.conditions.push(format!("c.end_date < {p}"));
+    }
+}
+
+/// The sort key of contract `id` in `sort`'s order, as arguments; `None` if it is gone.
+async fn contract_key(
+    db: &mut Db,
+    sort: ContractSort,
+    id: i64,
+) -> Result<Option<Vec<Arg>>, StoreError> {
+    let row: Option<(String, String, i64, String, i64)> = sqlx::query_as(
+        "SELECT c.end_date, c.title, c.created_at, cu.name, cu.id FROM contracts c \
+         JOIN customers cu ON cu.id = c.customer_id WHERE c.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(
+        |(end, title, created, customer_name, customer_id)| match sort {
+            ContractSort::End => vec![Arg::Text(end), Arg::Int(id)],
+            ContractSort::Title => vec![Arg::Text(title), Arg::Int(id)],
+            ContractSort::Customer => vec![
+                Arg::Text(customer_name),
+                Arg::Int(customer_id),
+                Arg::Int(id),
+            ],
+            ContractSort::Created => vec![Arg::Int(created), Arg::Int(id)],
+        },
+    ))
+}
+
+type ContractListTuple = (
+    i64,
+    String,
+    i64,
+    String,
+    Option<i64>,
+    Option<String>,
+    String,
+    i64,
+    String,
+    String,
+    Option<i64>,
+    Option<String>,
+    i64,
+);
+
+fn contract_row(row: ContractListTuple) -> Result<ContractListRow, StoreError> {
+    let (
+        id,
+        title,
+        customer_id,
+        customer_name,
+        owner_id,
+        owner_name,
+        status,
+        term,
+        start,
+        end,
+        amount_minor,
+        currency,
+        created,
+    ) = row;
+    let corrupt = |what: String| StoreError::Corrupt(format!("contract {id}: {what}"));
+    Ok(ContractListRow {
+        id,
+        title,
+        customer_id,
+        customer_name,
+        owner_id,
+        owner_name,
+        status: match status.as_str() {
+            "active" => ContractStatus::Active,
+            "terminated" => ContractStatus::Terminated,
+            other => return Err(corrupt(format!("status \"{other}\""))),
+        },
+        term_number: i32::try_from(term).map_err(|e| corrupt(e.to_string()))?,
+        start_date: date_from_text(&start)?,
+        end_date: date_from_text(&end)?,
+        amount_minor,
+        currency,
+        created_at: instant_from_millis(created)?,
+    })
+}
+
+/// Binds `args` in order to a query built with [`Sql::param`].
+macro_rules! bind_all {
+    ($query:expr, $args:expr) => {{
+        let mut query = $query;
+        for arg in $args {
+            query = match arg {
+                Arg::Int(n) => query.bind(n),
+                Arg::Text(t) => query.bind(t),
+            };
+        }
+        query
+    }};
+}
+
+/// `(a, b) > ($1, $2)`: the rows after (or before) a key in the list's order.
+fn keyset_condition(sql: &mut Sql, columns: &[&str], key: Vec<Arg>, forward: bool) {
+    let placeholders: Vec<String> = key.into_iter().map(|arg| sql.param(arg)).collect();
+    sql.conditions.push(format!(
+        "({}) {} ({})",
+        columns.join(", "),
+        if forward { ">" } else { "<" },
+        placeholders.join(", ")
+    ));
+}
+
+/// One page of contracts matching `query`.
+pub async fn contracts(
+    db: &mut Db,
+    query: &ContractQuery,
+) -> Result<Page<ContractListRow>, StoreError> {
+    let mut sql = Sql::new();
+    contract_filters(query, &mut sql);
+    let columns = query.sort.columns();
+    // Walking backwards (a "previous" page) reads the order reversed, then flips the rows.
+    let backwards = matches!(query.cursor, Some(Cursor::Before(_)));
+    let cursor_id = match query.cursor {
+        Some(Cursor::After(id) | Cursor::Before(id)) => Some(id),
+        None => None,
+    };
+    let mut from_cursor = false;
+    if let Some(id) = cursor_id
+        && let Some(key) = contract_key(db, query.sort, id).await?
+    {
+        // Ascending and after: greater keys; any one flip turns it round.
+        keyset_condition(&mut sql, columns, key, query.descending == backwards);
+        from_cursor = true;
+    }
+    let descending = query.descending != (backwards && from_cursor);
+    let direction = if descending { " DESC" } else { "" };
+    let order = columns
+        .iter()
+        .map(|c| format!("{c}{direction}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let limit = query.limit.clamp(1, 1000);
+    let clause = sql.where_clause();
+    let p_limit = sql.param(Arg::Int(limit + 1));
+    let text = format!(
+        "SELECT c.id, c.title, c.customer_id, cu.name, c.owner_id, u.name, c.status, \
+         c.term_number, c.start_date, c.end_date, c.amount_minor, c.currency, c.created_at \
+         FROM contracts c JOIN customers cu ON cu.id = c.customer_id \
+         LEFT JOIN users u ON u.id = c.owner_id \
+         {clause} ORDER BY {order} LIMIT {p_limit}"
+    );
+    let rows: Vec<ContractListTuple> = bind_all!(sqlx::query_as(AssertSqlSafe(text)), sql.args)
+        .fetch_all(db)
+        .await?;
+    let more = rows.len() as i64 > limit;
+    let mut rows = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(contract_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    let (has_previous, has_next) = if backwards && from_cursor {
+        rows.reverse();
+        (more, true)
+    } else {
+        (from_cursor, more)
+    };
+    Ok(Page {
+        rows,
+        has_previous,
+        has_next,
+    })
+}
+
+/// How many contracts match `query` (cursor, order and limit aside), up to [`COUNT_CAP`].
+pub async fn count_contracts(db: &mut Db, query: &ContractQuery) -> Result<i64, StoreError> {
+    let mut sql = Sql::new();
+    contract_filters(query, &mut sql);
+    let clause = sql.where_clause();
+    let p_cap = sql.param(Arg::Int(COUNT_CAP));
+    let text = format!(
+        "SELECT COUNT(*) FROM (SELECT 1 AS one FROM contracts c {clause} LIMIT {p_cap}) AS matched"
+    );
+    Ok(bind_all!(sqlx::query_scalar(AssertSqlSafe(text)), sql.args)
+        .fetch_one(db)
+        .await?)
+}
+
+/// One term of a contract: the first, or one a renewal started.
+#[derive(Debug, Clone, Serialize)]
+pub struct TermRow {
+    pub term_number: i32,
+    pub start_date: Date,
+    pub end_date: Date,
+    pub created_at: Timestamp,
+}
+
+/// Every term a contract has had, first to current.
+pub async fn terms(db: &mut Db, contract_id: i64) -> Result<Vec<TermRow>, StoreError> {
+    let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(
+        "SELECT term_number, start_date, end_date, created_at FROM contract_terms \
+         WHERE contract_id = $1 ORDER BY term_number",
+    )
+    .bind(contract_id)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter()
+        .map(|(term, start, end, created)| {
+            Ok(TermRow {
+                term_number: i32::try_from(term)
+                    .map_err(|e| StoreError::Corrupt(format!("contract {contract_id}: {e}")))?,
+                start_date: date_from_text(&start)?,
+                end_date: date_from_text(&end)?,
+                created_at: instant_from_millis(created)?,
+            })
+        })
+        .collect()
+}
+
+/// Which customers to list.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerQuery {
+    /// Name or one of the addresses contains this (case-insensitive).
+    pub search: Option<String>,
+    pub cursor: Option<Cursor>,
+    pub limit: i64,
+}
+
+/// One customer as a row of a list.
+#[derive(Debug, Clone, Serialize)]
+pub struct CustomerListRow {
+    pub id: i64,
+    pub name: String,
+    pub language: Language,
+    pub time_zone: Option<String>,
+    /// The first of their addresses.
+    pub email: Option<String>,
+    pub contracts: i64,
+}
+
+fn customer_filters(query: &CustomerQuery, sql: &mut Sql) {
+    if let Some(search) = search_text(&query.search) {
+        let p = sql.param(Arg::Text(like_pattern(search)));
+        sql.conditions.push(format!(
+            "(lower(cu.name) LIKE {p} ESCAPE '\\' OR cu.id IN \
+             (SELECT customer_id FROM customer_emails WHERE email LIKE {p} ESCAPE '\\'))"
+        ));
+    }
+}
+
+/// One page of customers matching `query`, by name.
+pub async fn customers(
+    db: &mut Db,
+    query: &CustomerQuery,
+) -> Result<Page<CustomerListRow>, StoreError> {
+    let mut sql = Sql::new();
+    customer_filters(query, &mut sql);
+    let backwards = matches!(query.cursor, Some(Cursor::Before(_)));
+    let mut from_cursor = false;
+    if let Some(Cursor::After(id) | Cursor::Before(id)) = query.cursor {
+        let name: Option<String> = sqlx::query_scalar("SELECT name FROM customers WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *db)
+            .await?;
+        if let Some(name) = name {
+            keyset_condition(
+                &mut sql,
+                &["cu.name", "cu.id"],
+                vec![Arg::Text(name), Arg::Int(id)],
+                !backwards,
+            );
+            from_cursor = true;
+        }
+    }
+    let order = if backwards && from_cursor {
+        "cu.name DESC, cu.id DESC"
+    } else {
+        "cu.name, cu.id"
+    };
+    let limit = query.limit.clamp(1, 1000);
+    let clause = sql.where_clause();
+    let p_limit = sql.param(Arg::Int(limit + 1));
+    let text = format!(
+        "SELECT cu.id, cu.name, cu.language, cu.time_zone, \
+         (SELECT e.email FROM customer_emails e WHERE e.customer_id = cu.id \
+          ORDER BY e.position LIMIT 1), \
+         (SELECT COUNT(*) FROM contracts c WHERE c.customer_id = cu.id) \
+         FROM customers cu {clause} ORDER BY {order} LIMIT {p_limit}"
+    );
+    type Row = (i64, String, String, Option<String>, Option<String>, i64);
+    let rows: Vec<Row> = bind_all!(sqlx::query_as(AssertSqlSafe(text)), sql.args)
+        .fetch_all(db)
+        .await?;
+    let more = rows.len() as i64 > limit;
+    let mut rows = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(|(id, name, language, time_zone, email, contracts)| {
+            Ok(CustomerListRow {
+                id,
+                name,
+                language: language.parse().map_err(|_| {
+                    StoreError::Corrupt(format!("customer {id}: language \"{language}\""))
+                })?,
+                time_zone,
+                email,
+                contracts,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let (has_previous, has_next) = if backwards && from_cursor {
+        rows.reverse();
+        (more, true)
+    } else {
+        (from_cursor, more)
+    };
+    Ok(Page {
+        rows,
+        has_previous,
+        has_next,
+    })
+}
+
+/// How many customers match `query`, up to [`COUNT_CAP`].
+pub async fn count_customers(db: &mut Db, query: &CustomerQuery) -> Result<i64, StoreError> {
+    let mut sql = Sql::new();
+    customer_filters(query, &mut sql);
+    let clause = sql.where_clause();
+    let p_cap = sql.param(Arg::Int(COUNT_CAP));
+    let text = format!(
+        "SELECT COUNT(*) FROM (SELECT 1 AS one FROM customers cu {clause} LIMIT {p_cap}) AS matched"
+    );
+    Ok(bind_all!(sqlx::query_scalar(AssertSqlSafe(text)), sql.args)
+        .fetch_one(db)
+        .await?)
+}
+
+/// The first `limit` customers by name, as choices for a form (id, name).
+pub async fn customer_choices(db: &mut Db, limit: i64) -> Result<Vec<(i64, String)>, StoreError> {
+    Ok(
+        sqlx::query_as("SELECT id, name FROM customers ORDER BY name, id LIMIT $1")
+            .bind(limit)
+            .fetch_all(db)
+            .await?,
+    )
+}
+
+/// The names of all plans, for a form's choice.
+pub async fn plan_names(db: &mut Db) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar("SELECT name FROM plans ORDER BY name")
+        .fetch_all(db)
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_escape_like_characters() {
+        assert_eq!(like_pattern("50%_Off\\"), "%50\\%\\_off\\\\%");
+    }
+
+    #[test]
+    fn only_filters_in_use_appear() {
+        let mut sql = Sql::new();
+        contract_filters(&ContractQuery::default(), &mut sql);
+        assert_eq!(sql.where_clause(), "");
+        let mut sql = Sql::new();
+        contract_filters(
+            &ContractQuery {
+                owner_id: Some(3),
+                search: Some("  ".to_string()),
+                ..ContractQuery::default()
+            },
+            &mut sql,
+        );
+        assert_eq!(sql.where_clause(), "WHERE c.owner_id = $1");
+    }
+
+    #[test]
+    fn sorts_round_trip_through_text() {
+        for sort in [
+            ContractSort::End,
+            ContractSort::Title,
+            ContractSort::Customer,
+            ContractSort::Created,
+        ] {
+            assert_eq!(ContractSort::parse(sort.as_str()), Some(sort));
+        }
+        assert_eq!(ContractSort::parse("amount"), None);
+    }
+
+    /// The lists on a real database: SQLite always, PostgreSQL when a server answers at
+    /// `TICKLER_TEST_POSTGRES_URL` (default: the local one), as the store's tests do.
+    async fn lists_page_both_ways(store: crate::Store) {
+        use tickler_core::{plan::default_renewal_plan, user::Role};
+
+        use crate::{contracts as c, customers as cu, plans, users};
+
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        let mut db = store.conn().await.unwrap();
+        let owner = users::insert(&mut db, "sam@firm.example", "Sam", Role::Sales, None, now)
+            .await
+            .unwrap();
+        let plan = plans::ensure(&mut db, &default_renewal_plan(), now)
+            .await
+            .unwrap();
+        let mut customer_ids = Vec::new();
+        for (name, email) in [
+            ("Zeta Lifts", "z@zeta.example"),
+            ("Acme Copiers", "ops@acme.example"),
+        ] {
+            let emails = [email.to_string()];
+            let new = cu::NewCustomer {
+                name,
+                emails: &emails,
+                language: Language::En,
+                time_zone: None,
+            };
+            customer_ids.push(cu::insert(&mut db, &new, now).await.unwrap());
+        }
+        let fields = serde_json::Map::new();
+        let mut ids = Vec::new();
+        for i in 0..7i64 {
+            let title = format!("Contract {}", 6 - i);
+            let end: Date = format!("2027-0{}-15", i + 1).parse().unwrap();
+            let new = c::NewContract {
+                customer_id: customer_ids[(i % 2) as usize],
+                title: &title,
+                owner_id: (i < 3).then_some(owner),
+                plan_id: plan,
+                start_date: "2026-01-01".parse().unwrap(),
+                end_date: end,
+                amount_minor: None,
+                currency: None,
+                custom_fields: &fields,
+            };
+            ids.push(c::insert(&mut db, &new, now).await.unwrap());
+        }
+        let list = |query: ContractQuery| {
+            let store = store.clone();
+            async move {
+                let mut db = store.conn().await.unwrap();
+                let page = contracts(&mut db, &query).await.unwrap();
+                let ids: Vec<i64> = page.rows.iter().map(|r| r.id).collect();
+                (ids, page.has_previous, page.has_next)
+            }
+        };
+        for sort in [
+            ContractSort::End,
+            ContractSort::Title,
+            ContractSort::Customer,
+            ContractSort::Created,
+        ] {
+            for descending in [false, true] {
+                let base = ContractQuery {
+                    sort,
+                    descending,
+                    limit: 100,
+                    ..ContractQuery::default()
+                };
+                let (all, _, _) = list(base.clone()).await;
+                assert_eq!(all.len(), 7);
+                let (first, prev, next) = list(ContractQuery {
+                    limit: 3,
+                    ..base.clone()
+                })
+                .await;
+                assert_eq!(
+                    (first.as_slice(), prev, next),
+                    (&all[..3], false, true),
+                    "{sort:?} {descending}"
+                );
+                let (second, prev, next) = list(ContractQuery {
+                    limit: 3,
+                    cursor: Some(Cursor::After(first[2])),
+                    ..base.clone()
+                })
+                .await;
+                assert_eq!(
+                    (second.as_slice(), prev, next),
+                    (&all[3..6], true, true),
+                    "{sort:?} {descending}"
+                );
+                let (last, _, next) = list(ContractQuery {
+                    limit: 3,
+                    cursor: Some(Cursor::After(second[2])),
+                    ..base.clone()
+                })
+                .await;
+                assert_eq!((last.as_slice(), next), (&all[6..], false));
+                let (back, prev, next) = list(ContractQuery {
+                    limit: 3,
+                    cursor: Some(Cursor::Before(second[0])),
+                    ..base.clone()
+                })
+                .await;
+                assert_eq!(
+                    (back.as_slice(), prev, next),
+                    (&all[..3], false, true),
+                    "{sort:?} {descending} back"
+                );
+            }
+        }
+        let (by_end, _, _) = list(ContractQuery {
+            limit: 10,
+            ..ContractQuery::default()
+        })
+        .await;
+        assert_eq!(by_end, ids, "soonest end first");
+        let (by_title, _, _) = list(ContractQuery {
+            sort: ContractSort::Title,
+            limit: 10,
+            ..ContractQuery::default()
+        })
+        .await;
+        assert_eq!(by_title, ids.iter().rev().copied().collect::<Vec<_>>());
+        let (by_customer, _, _) = list(ContractQuery {
+            sort: ContractSort::Customer,
+            limit: 10,
+            ..ContractQuery::default()
+        })
+        .await;
+        assert_eq!(
+            by_customer,
+            vec![ids[1], ids[3], ids[5], ids[0], ids[2], ids[4], ids[6]]
+        );
+
+        let mut db = store.conn().await.unwrap();
+        let q = |search: &str| ContractQuery {
+            search: Some(search.to_string()),
+            limit: 50,
+            ..ContractQuery::default()
+        };
+        assert_eq!(count_contracts(&mut db, &q("ACME")).await.unwrap(), 3);
+        assert_eq!(count_contracts(&mut db, &q("contract 6")).await.unwrap(), 1);
+        assert_eq!(count_contracts(&mut db, &q("100%")).await.unwrap(), 0);
+        let filtered = ContractQuery {
+            owner_id: Some(owner),
+            status: Some(ContractStatus::Active),
+            end_from: Some("2027-02-01".parse().unwrap()),
+            end_before: Some("2027-03-16".parse().unwrap()),
+            customer_id: Some(customer_ids[1]),
+            limit: 50,
+            ..ContractQuery::default()
+        };
+        assert_eq!(count_contracts(&mut db, &filtered).await.unwrap(), 1);
+        assert_eq!(
+            contracts(&mut db, &filtered).await.unwrap().rows[0]
+                .owner_name
+                .as_deref(),
+            Some("Sam")
+        );
+        assert_eq!(terms(&mut db, ids[0]).await.unwrap().len(), 1);
+        assert_eq!(
+            plan_names(&mut db).await.unwrap(),
+            vec!["renewal".to_string()]
+        );
+        assert_eq!(
+            customer_choices(&mut db, 1).await.unwrap(),
+            vec![(customer_ids[1], "Acme Copiers".to_string())]
+        );
+
+        let page = customers(
+            &mut db,
+            &CustomerQuery {
+                limit: 1,
+                ..CustomerQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (
+                page.rows[0].name.as_str(),
+                page.rows[0].contracts,
+                page.has_next
+            ),
+            ("Acme Copiers", 3, true)
+        );
+        assert_eq!(page.rows[0].email.as_deref(), Some("ops@acme.example"));
+        let next = customers(
+            &mut db,
+            &CustomerQuery {
+                limit: 1,
+                cursor: Some(Cursor::After(page.rows[0].id)),
+                ..CustomerQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (next.rows[0].name.as_str(), next.has_previous, next.has_next),
+            ("Zeta Lifts", true, false)
+        );
+        let back = customers(
+            &mut db,
+            &CustomerQuery {
+                limit: 1,
+                cursor: Some(Cursor::Before(next.rows[0].id)),
+                ..CustomerQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (back.rows[0].name.as_str(), back.has_previous),
+            ("Acme Copiers", false)
+        );
+        let by_email = CustomerQuery {
+            search: Some("Z@ZETA".to_string()),
+            limit: 5,
+            ..CustomerQuery::default()
+        };
+        assert_eq!(count_customers(&mut db, &by_email).await.unwrap(), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_lists_page_both_ways() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = crate::Store::open(&url).await.unwrap();
+        lists_page_both_ways(store.clone()).await;
+        store.close().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_lists_page_both_ways() {
+        use sqlx::Connection;
+        let admin_url = std::env::var("TICKLER_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
+        sqlx::any::install_default_drivers();
+        let Ok(mut admin) = sqlx::AnyConnection::connect(&admin_url).await else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "no PostgreSQL server at {}",
+                crate::redact_url(&admin_url)
+            );
+            eprintln!("SKIPPED postgres_lists_page_both_ways: no PostgreSQL server");
+            return;
+        };
+        let name = format!("tickler_browse_{}", std::process::id());
+        let drop = format!("DROP DATABASE IF EXISTS \"{name}\"");
+        sqlx::raw_sql(AssertSqlSafe(drop.clone()))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let url = match admin_url.rsplit_once('/') {
+            Some((server, _)) => format!("{server}/{name}"),
+            None => admin_url.clone(),
+        };
+        let store = crate::Store::open(&url).await.unwrap();
+        let outcome = tokio::spawn(lists_page_both_ways(store.clone())).await;
+        store.close().await;
+        let _ = sqlx::raw_sql(AssertSqlSafe(drop)).execute(&mut admin).await;
+        if let Err(e) = outcome {
+            std::panic::resume_unwind(e.into_panic());
+        }
+    }
+}
