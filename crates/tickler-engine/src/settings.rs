@@ -561,7 +561,8 @@ impl Engine {
     }
 
     /// Creates a user, with an initial password or none (they cannot log in until an admin
-    /// sets one). The password is checked before anything is stored.
+    /// sets one). The password is checked before anything is stored, and an email that
+    /// differs from an existing user's only in case is refused.
     pub async fn create_user(
         &self,
         new: NewUser,
@@ -570,6 +571,13 @@ impl Engine {
     ) -> Result<i64, EngineError> {
         if let Some(password) = password {
             passwords::check_strength(password)?;
+        }
+        // The database's unique index is case-sensitive; logins are not.
+        if let Some(existing) = self.user_by_email(&new.email).await? {
+            return Err(EngineError::Conflict(format!(
+                "a user with email {} already exists",
+                existing.email
+            )));
         }
         let id = self.add_user(new, actor).await?;
         if let Some(password) = password {

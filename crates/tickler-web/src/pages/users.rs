@@ -1,9 +1,327 @@
-//! The users pages.
+//! The team (admins only): who may log in and with which role. Admins create users (with
+//! an initial password, or none until one is set), change their name, role, status and
+//! display zone, and set a new password. A new role, deactivation or a new password ends the
+//! user's sessions at once. The last active admin cannot be demoted or deactivated.
 
-use axum::Router;
+use askama::Template;
+use axum::{
+    Form, Router,
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::{Html, IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use serde::Deserialize;
+use tickler_core::{access::Action, user::Role};
+use tickler_engine::{EngineError, directory::NewUser};
+use tickler_store::users::User;
 
-use crate::AppState;
+use crate::{AppState, WebError, auth::CurrentUser, pages::Layout};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/users", get(list).post(create))
+        .route("/users/new", get(new_page))
+        .route("/users/{id}/edit", get(edit_page).post(edit))
+        .route("/users/{id}/password", post(set_password))
+}
+
+const ROLES: [&str; 3] = ["admin", "sales", "viewer"];
+
+#[derive(Deserialize)]
+struct NoticeQuery {
+    notice: Option<String>,
+}
+
+fn see(path: &str, notice: &str) -> Response {
+    let encoded: String = form_urlencoded::byte_serialize(notice.as_bytes()).collect();
+    Redirect::to(&format!("{path}?notice={encoded}")).into_response()
+}
+
+fn page_response(status: StatusCode, page: Result<String, askama::Error>) -> Response {
+    match page {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => WebError::from(e).into_response(),
+    }
+}
+
+/// The status a refused form is shown again with: 400 for a bad value, 409 for a conflict.
+fn refusal(error: EngineError) -> Result<(StatusCode, String), WebError> {
+    match error {
+        EngineError::Invalid(v) => Ok((StatusCode::BAD_REQUEST, v.to_string())),
+        EngineError::Conflict(message) => Ok((StatusCode::CONFLICT, message)),
+        other => Err(other.into()),
+    }
+}
+
+struct UserRow {
+    id: i64,
+    name: String,
+    email: String,
+    role: &'static str,
+    active: bool,
+    zone: String,
+    is_me: bool,
+}
+
+#[derive(Template)]
+#[template(path = "users.html")]
+struct UsersPage {
+    layout: Layout,
+    users: Vec<UserRow>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(query): Query<NoticeQuery>,
+) -> Result<Html<String>, WebError> {
+    user.require(Action::Administer, None)?;
+    // The team is a handful of people: one page, no pagination.
+    let users = state.engine.list_users().await?;
+    let page = UsersPage {
+        layout: Layout::new(&user, "Users", "users").with_notice(query.notice),
+        users: users
+            .iter()
+            .map(|u| UserRow {
+                id: u.id,
+                name: u.name.clone(),
+                email: u.email.clone(),
+                role: u.role.as_str(),
+                active: u.active,
+                zone: u.time_zone.clone().unwrap_or_default(),
+                is_me: u.id == user.user.id,
+            })
+            .collect(),
+    };
+    Ok(Html(page.render()?))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct NewUserForm {
+    email: String,
+    name: String,
+    role: String,
+    password: String,
+}
+
+#[derive(Template)]
+#[template(path = "users_new.html")]
+struct NewUserPage {
+    layout: Layout,
+    form: NewUserForm,
+    roles: [&'static str; 3],
+    error: Option<String>,
+}
+
+async fn new_page(
+    State(_state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Html<String>, WebError> {
+    user.require(Action::Administer, None)?;
+    let page = NewUserPage {
+        layout: Layout::new(&user, "New user", "users"),
+        form: NewUserForm {
+            role: "sales".to_string(),
+            ..NewUserForm::default()
+        },
+        roles: ROLES,
+        error: None,
+    };
+    Ok(Html(page.render()?))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(form): Form<NewUserForm>,
+) -> Result<Response, WebError> {
+    user.require(Action::Administer, None)?;
+    let result = match form.role.parse::<Role>() {
+        Ok(role) => {
+            let password = Some(form.password.as_str()).filter(|p| !p.is_empty());
+            state
+                .engine
+                .create_user(
+                    NewUser {
+                        email: form.email.clone(),
+                        name: form.name.clone(),
+                        role,
+                        password_hash: None,
+                    },
+                    password,
+                    &user.actor(),
+                )
+                .await
+        }
+        Err(e) => Err(e.into()),
+    };
+    match result {
+        Ok(_) => {
+            let how = if form.password.is_empty() {
+                "they cannot log in until you set a password"
+            } else {
+                "they can log in with the password you chose"
+            };
+            Ok(see(
+                "/users",
+                &format!("User {} created; {how}.", form.email.trim()),
+            ))
+        }
+        Err(e) => {
+            let (status, message) = refusal(e)?;
+            let page = NewUserPage {
+                layout: Layout::new(&user, "New user", "users"),
+                form: NewUserForm {
+                    password: String::new(),
+                    ..form
+                },
+                roles: ROLES,
+                error: Some(message),
+            };
+            Ok(page_response(status, page.render()))
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct EditUserForm {
+    name: String,
+    role: String,
+    active: Option<String>,
+    time_zone: String,
+}
+
+#[derive(Template)]
+#[template(path = "users_edit.html")]
+struct EditUserPage {
+    layout: Layout,
+    id: i64,
+    email: String,
+    form: EditUserForm,
+    active: bool,
+    roles: [&'static str; 3],
+    is_me: bool,
+    error: Option<String>,
+    password_error: Option<String>,
+}
+
+impl EditUserPage {
+    fn new(user: &CurrentUser, target: &User, notice: Option<String>) -> EditUserPage {
+        EditUserPage {
+            layout: Layout::new(user, format!("User {}", target.name), "users").with_notice(notice),
+            id: target.id,
+            email: target.email.clone(),
+            form: EditUserForm {
+                name: target.name.clone(),
+                role: target.role.as_str().to_string(),
+                active: None,
+                time_zone: target.time_zone.clone().unwrap_or_default(),
+            },
+            active: target.active,
+            roles: ROLES,
+            is_me: target.id == user.user.id,
+            error: None,
+            password_error: None,
+        }
+    }
+}
+
+async fn edit_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Query(query): Query<NoticeQuery>,
+) -> Result<Html<String>, WebError> {
+    user.require(Action::Administer, None)?;
+    let target = state.engine.user(id).await?;
+    Ok(Html(
+        EditUserPage::new(&user, &target, query.notice).render()?,
+    ))
+}
+
+async fn edit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(form): Form<EditUserForm>,
+) -> Result<Response, WebError> {
+    user.require(Action::Administer, None)?;
+    let target = state.engine.user(id).await?;
+    let active = form.active.is_some();
+    let result = match form.role.parse::<Role>() {
+        Ok(role) => {
+            state
+                .engine
+                .change_user(
+                    id,
+                    &form.name,
+                    role,
+                    active,
+                    Some(form.time_zone.as_str()),
+                    &user.actor(),
+                )
+                .await
+        }
+        Err(e) => Err(e.into()),
+    };
+    match result {
+        Ok(()) => Ok(see("/users", &format!("User {} saved.", target.email))),
+        Err(e) => {
+            let (status, message) = refusal(e)?;
+            let mut page = EditUserPage::new(&user, &target, None);
+            page.form = form;
+            page.active = active;
+            page.error = Some(message);
+            Ok(page_response(status, page.render()))
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct PasswordForm {
+    password: String,
+    password_again: String,
+}
+
+async fn set_password(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(form): Form<PasswordForm>,
+) -> Result<Response, WebError> {
+    user.require(Action::Administer, None)?;
+    let target = state.engine.user(id).await?;
+    let result = if form.password != form.password_again {
+        Err((
+            StatusCode::BAD_REQUEST,
+            "password: the two passwords differ".to_string(),
+        ))
+    } else {
+        match state
+            .engine
+            .set_password(id, &form.password, &user.actor())
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(e) => Err(refusal(e)?),
+        }
+    };
+    match result {
+        Ok(()) => Ok(see(
+            &format!("/users/{id}/edit"),
+            &format!(
+                "New password set for {}; their open sessions were ended.",
+                target.email
+            ),
+        )),
+        Err((status, message)) => {
+            let mut page = EditUserPage::new(&user, &target, None);
+            page.password_error = Some(message);
+            Ok(page_response(status, page.render()))
+        }
+    }
 }
