@@ -76,6 +76,15 @@ impl Engine {
         let name = non_empty("name", &new.name)?;
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
+        // Logins ignore case, so two accounts differing only in case would be ambiguous.
+        if users::find_by_email(&mut tx, email.as_str())
+            .await?
+            .is_some()
+        {
+            return Err(EngineError::Conflict(format!(
+                "a user with email {email} already exists"
+            )));
+        }
         let id = users::insert(
             &mut tx,
             email.as_str(),

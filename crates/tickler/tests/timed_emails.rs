@@ -761,3 +761,25 @@ fn line_breaks_can_never_smuggle_headers_in() {
         message.body
     );
 }
+
+#[test]
+fn user_emails_are_unique_whatever_their_case() {
+    let t = Tickler::new(None);
+    t.ok(&[
+        "user",
+        "add",
+        "--email",
+        "sam@firm.example",
+        "--name",
+        "Sam",
+    ]);
+    let err = t.fails(&[
+        "user",
+        "add",
+        "--email",
+        "SAM@firm.example",
+        "--name",
+        "Sam again",
+    ]);
+    assert!(err.contains("already exists"), "{err}");
+}
