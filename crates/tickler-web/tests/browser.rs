@@ -40,7 +40,9 @@ async fn a_first_visit_from_setup_to_an_edited_email_that_goes_out() {
     let browser = Browser::start().await;
 
     setup_first_admin(&app, &browser).await;
+    other_contracts(&app).await;
     let contract_id = enter_customer_and_contract(&app, &browser).await;
+    find_the_contract(&app, &browser, contract_id).await;
     let reminders = reminders_of(&app, contract_id).await;
     assert_eq!(
         reminders
@@ -50,7 +52,6 @@ async fn a_first_visit_from_setup_to_an_edited_email_that_goes_out() {
         ["before_60", "before_30", "before_7", "after_7"],
         "the renewal plan's four timed emails"
     );
-    other_contracts(&app).await;
     let (first, second, third) = (&reminders[0], &reminders[1], &reminders[2]);
 
     // The 60-day email: new wording and a new send time, seen in the preview, then saved.
@@ -86,6 +87,8 @@ async fn a_first_visit_from_setup_to_an_edited_email_that_goes_out() {
 
     dashboard(&app, &browser).await;
     sent_mail(&app, &browser, first.id).await;
+    plans(&app, &browser).await;
+    settings(&app, &browser).await;
 
     // Long after the contract's end, everything else due has gone out: never the skipped one.
     let later = Timestamp::now()
@@ -143,43 +146,104 @@ fn contract_dates() -> (Date, Date) {
     (start, end)
 }
 
-async fn enter_customer_and_contract(app: &TestApp, _browser: &Browser) -> i64 {
-    // TODO(web): through /customers/new and /contracts/new once those pages exist.
-    let actor = Actor(ADMIN.to_string());
-    let customer = app
-        .engine
-        .add_customer(
-            NewCustomer {
-                name: CUSTOMER.to_string(),
-                emails: vec![CUSTOMER_EMAIL.to_string()],
-                language: "en".parse().expect("language"),
-                time_zone: Some("Asia/Tokyo".to_string()),
-            },
-            &actor,
-        )
-        .await
-        .expect("add customer");
+/// The customer and the contract through the web forms: the customer's page offers a new
+/// contract for it, and the contract's page lists the four timed emails it scheduled.
+async fn enter_customer_and_contract(app: &TestApp, browser: &Browser) -> i64 {
+    browser.goto(&app.url("/customers")).await;
+    browser.click("a[href='/customers/new']").await;
+    browser.wait_for_path("/customers/new").await;
+    every_field_has_a_label(browser, "main form").await;
+    browser.fill("#name", CUSTOMER).await;
+    browser.fill("#emails", CUSTOMER_EMAIL).await;
+    browser.select("#language", "en").await;
+    browser.fill("#time_zone", "Asia/Tokyo").await;
+    browser
+        .click("form[action='/customers'] button[type=submit]")
+        .await;
+    browser.wait_for_text("Customer entered.").await;
+    let customer_path = browser.wait_for_path("/customers/").await;
+    let customer_id = id_in(&customer_path, "/customers/");
+    let customer = app.engine.customer(customer_id).await.expect("customer");
+    assert_eq!(customer.name, CUSTOMER);
+
+    browser
+        .click(&format!("a[href='/contracts/new?customer={customer_id}']"))
+        .await;
+    browser.wait_for_path("/contracts/new").await;
+    every_field_has_a_label(browser, "main form").await;
     let (start, end) = contract_dates();
-    app.engine
-        .add_contract(
-            ContractInput {
-                customer_id: customer,
-                title: TITLE.to_string(),
-                start: start.to_string(),
-                end: end.to_string(),
-                owner_email: Some(ADMIN.to_string()),
-                amount: Some("4800.00".to_string()),
-                currency: Some("EUR".to_string()),
-                ..ContractInput::default()
-            },
-            &actor,
-        )
+    browser.fill("#title", TITLE).await;
+    browser.set_value("#start", &start.to_string()).await;
+    browser.set_value("#end", &end.to_string()).await;
+    browser.select("#owner", ADMIN).await;
+    browser.fill("#amount", "4800.00").await;
+    browser.fill("#currency", "EUR").await;
+    browser
+        .click("form[action='/contracts'] button[type=submit]")
+        .await;
+    browser.wait_for_text("Contract entered").await;
+    let contract_path = browser.wait_for_path("/contracts/").await;
+    let contract_id = id_in(&contract_path, "/contracts/");
+    let detail = app
+        .engine
+        .contract_detail(contract_id)
         .await
-        .expect("add contract")
+        .expect("contract");
+    assert_eq!(detail.contract.title, TITLE);
+    assert_eq!(detail.contract.end_date, end);
+    assert_eq!(detail.customer.id, customer_id);
+    assert_eq!(detail.owner.as_ref().map(|o| o.email.as_str()), Some(ADMIN));
+    contract_id
 }
 
-/// Two more contracts, so the dashboard and the lists show what a working day looks like:
-/// one whose first email goes out within the week, one that ends within 30 days.
+/// The number after `prefix` in a path such as `/contracts/7?notice=...`.
+fn id_in(path: &str, prefix: &str) -> i64 {
+    path.strip_prefix(prefix)
+        .and_then(|rest| rest.split(['?', '/']).next())
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("no id in {path}"))
+}
+
+/// The contracts list, searched by part of the title, leads to the contract's page with
+/// its four timed emails.
+async fn find_the_contract(app: &TestApp, browser: &Browser, contract_id: i64) {
+    browser.goto(&app.url("/contracts")).await;
+    browser.wait_for_text("Cold storage monitoring").await;
+    browser.screenshot("contracts").await;
+    browser.fill("#q", "conveyor").await;
+    browser
+        .click("form[action='/contracts'] button[type=submit]")
+        .await;
+    browser.wait_for_path("/contracts?").await;
+    let text = browser.wait_for_text(TITLE).await;
+    assert!(
+        !text.contains("Cold storage monitoring") && !text.contains("Press line support"),
+        "the search keeps only the matching contract:\n{text}"
+    );
+    browser
+        .click(&format!("main table a[href='/contracts/{contract_id}']"))
+        .await;
+    browser
+        .wait_for_path(&format!("/contracts/{contract_id}"))
+        .await;
+    let page = browser.wait_for_text(CUSTOMER).await;
+    for label in [
+        "Acknowledgement of renewal",
+        "Reminder: service expiring",
+        "Notice of service expiration",
+        "Thank you for your long use of our service",
+    ] {
+        assert!(
+            page.contains(label),
+            "{label} on the contract's page:\n{page}"
+        );
+    }
+    browser.screenshot("contract-detail").await;
+}
+
+/// Two more contracts, entered through the engine as if imported earlier, so the dashboard
+/// and the lists show what a working day looks like: one whose first email goes out within
+/// the week, one that ends within 30 days.
 async fn other_contracts(app: &TestApp) {
     let actor = Actor(ADMIN.to_string());
     let today = today_in("Europe/Athens");
@@ -451,6 +515,20 @@ async fn sent_mail(app: &TestApp, browser: &Browser, id: i64) {
     browser.screenshot("sent").await;
     browser.goto(&app.url(&format!("/sent/{id}"))).await;
     browser.wait_for_text(NEW_BODY_LINE).await;
+}
+
+async fn plans(app: &TestApp, browser: &Browser) {
+    browser.goto(&app.url("/plans")).await;
+    browser.wait_for_text("Plans and templates").await;
+    browser.wait_for_text("renewal").await;
+    browser.screenshot("plans").await;
+}
+
+async fn settings(app: &TestApp, browser: &Browser) {
+    browser.goto(&app.url("/settings")).await;
+    browser.wait_for_text("Firm Maintenance Ltd").await;
+    every_field_has_a_label(browser, "main").await;
+    browser.screenshot("settings").await;
 }
 
 async fn dashboard(app: &TestApp, browser: &Browser) {

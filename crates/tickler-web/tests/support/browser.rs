@@ -185,6 +185,42 @@ impl Browser {
         field.send_keys(value).await.expect("type into a field");
     }
 
+    /// Sets a field's value the way a picker does (date and time fields take no typing in a
+    /// locale-independent way), announcing it with `input` and `change` events.
+    pub async fn set_value(&self, css: &str, value: &str) {
+        self.find(css).await;
+        self.client
+            .execute(
+                "const f = document.querySelector(arguments[0]); f.value = arguments[1]; \
+                 f.dispatchEvent(new Event('input', { bubbles: true })); \
+                 f.dispatchEvent(new Event('change', { bubbles: true }));",
+                vec![json!(css), json!(value)],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("cannot set {css}: {e}"));
+    }
+
+    /// Chooses the option with this value in a `<select>`.
+    pub async fn select(&self, css: &str, value: &str) {
+        self.find(css)
+            .await
+            .select_by_value(value)
+            .await
+            .unwrap_or_else(|e| panic!("cannot choose {value} in {css}: {e}"));
+    }
+
+    /// Scrolls so that the element is in view (before a screenshot).
+    pub async fn scroll_to(&self, css: &str) {
+        self.find(css).await;
+        self.client
+            .execute(
+                "document.querySelector(arguments[0]).scrollIntoView({ block: 'end' });",
+                vec![json!(css)],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("cannot scroll to {css}: {e}"));
+    }
+
     pub async fn click(&self, css: &str) {
         self.find(css)
             .await
