@@ -3,6 +3,7 @@
 
 use std::{
     net::TcpStream,
+    os::unix::process::CommandExt,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
@@ -19,7 +20,9 @@ const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long a test waits for an element or a condition before failing.
 pub const WAIT: Duration = Duration::from_secs(10);
 
-/// A chromedriver process on a free port; killed when dropped.
+/// A chromedriver process on a free port, in a process group of its own with the Chromium
+/// it starts; the whole group is ended when this is dropped, so a failing test leaves no
+/// browser behind.
 pub struct Chromedriver {
     child: Child,
     port: u16,
@@ -33,6 +36,7 @@ impl Chromedriver {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
+            .process_group(0)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {CHROMEDRIVER}: {e}"));
         let deadline = Instant::now() + START_TIMEOUT;
@@ -57,6 +61,11 @@ impl Chromedriver {
 
 impl Drop for Chromedriver {
     fn drop(&mut self) {
+        // The group's id is the driver's pid: this ends the browsers it started too.
+        let _ = Command::new("kill")
+            .args(["-TERM", "--", &format!("-{}", self.child.id())])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
