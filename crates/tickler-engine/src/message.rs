@@ -113,6 +113,12 @@ impl Engine {
             organisation: OrganisationView {
                 name: self.settings.organisation_name.clone(),
                 email: self.settings.mail_from.address.clone(),
+                iban: self
+                    .organisation()
+                    .bank_iban
+                    .as_ref()
+                    .map(|iban| iban.grouped()),
+                bank: self.organisation().bank_name.clone(),
             },
             step,
             days_left,

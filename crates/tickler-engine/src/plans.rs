@@ -132,6 +132,14 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "the address mail is sent from",
     },
     Variable {
+        name: "organisation.iban",
+        meaning: "the bank account (IBAN) for payment by transfer, if set in Settings",
+    },
+    Variable {
+        name: "organisation.bank",
+        meaning: "the bank's name, if set in Settings",
+    },
+    Variable {
         name: "step.key",
         meaning: "the plan step, e.g. before_60",
     },
@@ -266,6 +274,8 @@ pub fn sample_context(template: &str, language: Language) -> TemplateContext {
             name: "Example Maintenance".to_string(),
             email: address("office@firm.example")
                 .unwrap_or_else(|| unreachable_address("office@firm.example")),
+            iban: Some("DE89 3704 0044 0532 0130 00".to_string()),
+            bank: Some("Example Bank".to_string()),
         },
         step: StepView {
             key: template.to_string(),

@@ -48,6 +48,11 @@ pub struct OwnerView {
 pub struct OrganisationView {
     pub name: String,
     pub email: EmailAddress,
+    /// Bank details for payment by transfer (the organisation's settings), if given.
+    #[serde(default)]
+    pub iban: Option<String>,
+    #[serde(default)]
+    pub bank: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -43,6 +43,8 @@ fn full_context() -> TemplateContext {
         organisation: OrganisationView {
             name: "Acme Maintenance".to_string(),
             email: address("office@acme.example"),
+            iban: Some("DE89 3704 0044 0532 0130 00".to_string()),
+            bank: Some("Example Bank".to_string()),
         },
         step: StepView {
             key: "before_60".to_string(),
