@@ -345,7 +345,7 @@ pub async fn contracts(
     let broad = matches!(query.sort, ContractSort::Title | ContractSort::Created)
         && (query.status.is_some() || query.owner_id.is_some())
         && !db.backend_name().eq_ignore_ascii_case("postgresql")
-        && count_contracts(db, query).await? >= BROAD;
+        && count_up_to(db, query, BROAD).await? >= BROAD;
     let mut sql = Sql::new();
     contract_filters(db, query, broad, &mut sql);
     let columns = query.sort.columns();
@@ -412,10 +412,14 @@ pub async fn contracts(
 
 /// How many contracts match `query` (cursor, order and limit aside), up to [`COUNT_CAP`].
 pub async fn count_contracts(db: &mut Db, query: &ContractQuery) -> Result<i64, StoreError> {
+    count_up_to(db, query, COUNT_CAP).await
+}
+
+async fn count_up_to(db: &mut Db, query: &ContractQuery, cap: i64) -> Result<i64, StoreError> {
     let mut sql = Sql::new();
     contract_filters(db, query, false, &mut sql);
     let clause = sql.where_clause();
-    let p_cap = sql.param(Arg::Int(COUNT_CAP));
+    let p_cap = sql.param(Arg::Int(cap));
     let text = format!(
         "SELECT COUNT(*) FROM (SELECT 1 AS one FROM contracts c {clause} LIMIT {p_cap}) AS matched"
     );
