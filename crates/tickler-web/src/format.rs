@@ -40,6 +40,29 @@ pub fn relative(ts: Timestamp, now: Timestamp) -> String {
     }
 }
 
+/// A count as a page shows it: "1,234", or "more than 10,000" where counting stopped.
+pub fn count(n: i64) -> String {
+    if n > tickler_store::reminders::COUNT_CAP {
+        return format!(
+            "more than {}",
+            thousands(tickler_store::reminders::COUNT_CAP)
+        );
+    }
+    thousands(n)
+}
+
+fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
 fn plural(n: u64, unit: &str) -> String {
     if n == 1 {
         format!("1 {unit}")
@@ -58,6 +81,14 @@ mod tests {
         let tokyo = TimeZone::get("Asia/Tokyo").unwrap();
         assert_eq!(local(ts, &tokyo), "2027-01-30 09:00");
         assert_eq!(local_input(ts, &tokyo), "2027-01-30T09:00");
+    }
+
+    #[test]
+    fn counts_read_naturally() {
+        assert_eq!(count(0), "0");
+        assert_eq!(count(1234), "1,234");
+        assert_eq!(count(10_000), "10,000");
+        assert_eq!(count(10_001), "more than 10,000");
     }
 
     #[test]

@@ -98,6 +98,7 @@ struct QueuePage {
     range: String,
     mode: String,
     total: i64,
+    total_text: String,
     page: i64,
     pages: i64,
     items: Vec<QueueItem>,
@@ -238,7 +239,8 @@ async fn queue(
         mode: text(&query.mode),
         total,
         page,
-        pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),
+        pages: crate::pages::page_count(total, page, PAGE_SIZE),
+        total_text: crate::format::count(total),
         items,
         filter_query: params.finish(),
     };

@@ -44,6 +44,7 @@ struct SentPage {
     status: String,
     q: String,
     total: i64,
+    total_text: String,
     page: i64,
     pages: i64,
     rows: Vec<ReminderRow>,
@@ -109,7 +110,8 @@ async fn list(
         q: search.unwrap_or_default(),
         total,
         page,
-        pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),
+        pages: crate::pages::page_count(total, page, PAGE_SIZE),
+        total_text: crate::format::count(total),
         rows,
         filter_query: params.finish(),
     };
