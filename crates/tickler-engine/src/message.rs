@@ -35,13 +35,53 @@ pub(crate) struct Subject {
 
 impl Subject {
     pub(crate) async fn load(db: &mut Db, contract_id: i64) -> Result<Subject, EngineError> {
+        SubjectLoader::default().load(db, contract_id).await
+    }
+}
+
+/// Loads the subjects of many reminders (a list page) reading each customer, owner and
+/// language's templates once, not once per row.
+#[derive(Default)]
+pub(crate) struct SubjectLoader {
+    customers: std::collections::HashMap<i64, Customer>,
+    owners: std::collections::HashMap<i64, User>,
+    overrides: std::collections::HashMap<tickler_core::language::Language, Vec<TemplateOverride>>,
+}
+
+impl SubjectLoader {
+    pub(crate) async fn load(
+        &mut self,
+        db: &mut Db,
+        contract_id: i64,
+    ) -> Result<Subject, EngineError> {
         let contract = contracts::get(db, contract_id).await?;
-        let customer = customers::get(db, contract.customer_id).await?;
+        let customer = match self.customers.get(&contract.customer_id) {
+            Some(customer) => customer.clone(),
+            None => {
+                let customer = customers::get(db, contract.customer_id).await?;
+                self.customers.insert(customer.id, customer.clone());
+                customer
+            }
+        };
         let owner = match contract.owner_id {
-            Some(id) => Some(users::get(db, id).await?),
+            Some(id) => Some(match self.owners.get(&id) {
+                Some(owner) => owner.clone(),
+                None => {
+                    let owner = users::get(db, id).await?;
+                    self.owners.insert(id, owner.clone());
+                    owner
+                }
+            }),
             None => None,
         };
-        let overrides = template_overrides::for_language(db, customer.language).await?;
+        let overrides = match self.overrides.get(&customer.language) {
+            Some(overrides) => overrides.clone(),
+            None => {
+                let overrides = template_overrides::for_language(db, customer.language).await?;
+                self.overrides.insert(customer.language, overrides.clone());
+                overrides
+            }
+        };
         Ok(Subject {
             contract,
             customer,

@@ -11,7 +11,11 @@ use tickler_store::{
     reminders::{self, Edit, Reminder, ReminderFilter},
 };
 
-use crate::{Actor, Engine, EngineError, dispatch::Outcome, message::Subject};
+use crate::{
+    Actor, Engine, EngineError,
+    dispatch::Outcome,
+    message::{Subject, SubjectLoader},
+};
 
 /// A reminder as listed: its record plus the subject and body it would be sent with now
 /// (or was sent with).
@@ -153,12 +157,13 @@ impl Engine {
         let mut db = self.store.conn().await?;
         let list = reminders::list(&mut db, filter).await?;
         let mut subjects: HashMap<i64, Subject> = HashMap::new();
+        let mut loader = SubjectLoader::default();
         let mut views = Vec::with_capacity(list.len());
         for reminder in list {
             if let std::collections::hash_map::Entry::Vacant(slot) =
                 subjects.entry(reminder.contract_id)
             {
-                slot.insert(Subject::load(&mut db, reminder.contract_id).await?);
+                slot.insert(loader.load(&mut db, reminder.contract_id).await?);
             }
             let subject = &subjects[&reminder.contract_id];
             views.push(self.view(reminder, subject)?);
