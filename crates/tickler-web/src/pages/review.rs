@@ -165,9 +165,10 @@ fn queue_filter(
             .filter(|p| (1..=1_000_000).contains(p))
             .ok_or_else(|| bad("page", format!("\"{text}\" is not a page number")))?,
     };
+    // Only scheduled ones: a single status reads the (status, send_at) index in order, where
+    // two would sort every pending reminder; an email being sent is so for seconds.
     let filter = ReminderFilter {
         status: Some(ReminderStatus::Scheduled),
-        statuses: vec![ReminderStatus::Sending],
         owner_id: (who == "mine").then_some(user.user.id),
         step: non_empty(&query.step).map(str::to_string),
         mode,
