@@ -102,6 +102,11 @@ pub struct ContractChanges {
     pub end: Option<String>,
     pub owner_email: Option<String>,
     pub plan: Option<String>,
+    /// A decimal amount; with `currency`. Both empty remove the amount.
+    pub amount: Option<String>,
+    pub currency: Option<String>,
+    /// Replaces all custom fields.
+    pub custom_fields: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// Owners and plans looked up once per import (or request) instead of once per row.
@@ -402,7 +407,61 @@ impl Engine {
                 ValidationError::new("plan", format!("no plan is named \"{}\"", name.trim()))
             })?,
         };
+        let current_amount = contract
+            .amount_minor
+            .zip(contract.currency.as_deref())
+            .and_then(|(minor, code)| {
+                Currency::parse("currency", code)
+                    .ok()
+                    .map(|currency| Money { minor, currency })
+            });
+        let money = if changes.amount.is_none() && changes.currency.is_none() {
+            current_amount
+        } else {
+            let amount = changes
+                .amount
+                .clone()
+                .or_else(|| current_amount.map(|m| m.to_decimal_string()))
+                .unwrap_or_default();
+            let currency = changes
+                .currency
+                .clone()
+                .or_else(|| current_amount.map(|m| m.currency.code().to_string()))
+                .unwrap_or_default();
+            match (amount.trim(), currency.trim()) {
+                ("", "") => None,
+                ("", _) => {
+                    return Err(ValidationError::new(
+                        "amount",
+                        "a currency was given without an amount",
+                    )
+                    .into());
+                }
+                (_, "") => {
+                    return Err(ValidationError::new(
+                        "currency",
+                        "an amount needs a currency (e.g. EUR)",
+                    )
+                    .into());
+                }
+                (amount, currency) => Some(Money::parse(
+                    "amount",
+                    amount,
+                    Currency::parse("currency", currency)?,
+                )?),
+            }
+        };
+        let custom_fields = changes
+            .custom_fields
+            .clone()
+            .unwrap_or_else(|| contract.custom_fields.clone());
         let mut what = Vec::new();
+        if money != current_amount {
+            what.push("amount".to_string());
+        }
+        if custom_fields != contract.custom_fields {
+            what.push("custom fields".to_string());
+        }
         if title != contract.title {
             what.push(format!("title \"{}\" -> \"{title}\"", contract.title));
         }
@@ -424,6 +483,15 @@ impl Engine {
             return Ok(());
         }
         contracts::update_details(&mut tx, id, &title, owner_id, plan_id, now).await?;
+        contracts::update_money_and_fields(
+            &mut tx,
+            id,
+            money.map(|m| m.minor),
+            money.as_ref().map(|m| m.currency.code()),
+            &custom_fields,
+            now,
+        )
+        .await?;
         let outcome = self.resync_contract(&mut tx, id, now).await?;
         events::record(
             &mut tx,

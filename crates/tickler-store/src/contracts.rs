@@ -312,3 +312,26 @@ pub async fn count_expiring(db: &mut Db, from: Date, until: Date) -> Result<i64,
     .fetch_one(db)
     .await?)
 }
+
+/// Changes a contract's amount (minor units and currency, or none) and custom fields.
+pub async fn update_money_and_fields(
+    db: &mut Db,
+    id: i64,
+    amount_minor: Option<i64>,
+    currency: Option<&str>,
+    custom_fields: &serde_json::Map<String, serde_json::Value>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE contracts SET amount_minor = $1, currency = $2, custom_fields = $3, updated_at = $4 \
+         WHERE id = $5",
+    )
+    .bind(amount_minor)
+    .bind(currency)
+    .bind(serde_json::Value::Object(custom_fields.clone()).to_string())
+    .bind(millis(now))
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}

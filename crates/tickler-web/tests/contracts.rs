@@ -715,3 +715,53 @@ async fn each_role_may_do_only_its_share() {
     assert_eq!(done.status(), StatusCode::SEE_OTHER);
     assert_eq!(status_of(&app, sams).await, ContractStatus::Terminated);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_amount_and_custom_fields_can_be_changed_later() {
+    let app = TestApp::start().await;
+    let browser = admin(&app).await;
+    let customer = app
+        .customer("Acme Copiers", "ops@acme.example", "en", "Europe/Athens")
+        .await;
+    let id = app
+        .contract(customer, "Copier fleet", "2027-06-30", None)
+        .await;
+    let (_, form) = get(&browser, &app, &format!("/contracts/{id}/edit")).await;
+    assert!(
+        form.contains("value=\"1200.00\"") && form.contains("value=\"EUR\""),
+        "prefilled"
+    );
+
+    let fields = |amount: &'static str, custom: &'static str| {
+        vec![
+            ("title", "Copier fleet"),
+            ("start", "2026-01-01"),
+            ("end", "2027-06-30"),
+            ("owner", ""),
+            ("plan", "renewal"),
+            ("amount", amount),
+            ("currency", "EUR"),
+            ("custom_fields", custom),
+        ]
+    };
+    let path = format!("/contracts/{id}/edit");
+    let saved = post(
+        &browser,
+        &app,
+        &path,
+        &path,
+        &fields("1350.50", "site=Athens\nunits=3"),
+    )
+    .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let contract = app.engine.contract_detail(id).await.unwrap().contract;
+    assert_eq!(contract.amount_minor, Some(135050));
+    assert_eq!(contract.custom_fields["site"], "Athens");
+    assert_eq!(contract.custom_fields["units"], "3");
+
+    let refused = post(&browser, &app, &path, &path, &fields("12,50", "")).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert!(refused.text().await.unwrap().contains("12,50"));
+    let unchanged = app.engine.contract_detail(id).await.unwrap().contract;
+    assert_eq!(unchanged.amount_minor, Some(135050), "nothing saved");
+}

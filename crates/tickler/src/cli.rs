@@ -165,6 +165,11 @@ pub enum ContractCommand {
         owner: Option<String>,
         #[arg(long)]
         plan: Option<String>,
+        /// Decimal amount; an empty --amount and --currency remove it.
+        #[arg(long)]
+        amount: Option<String>,
+        #[arg(long)]
+        currency: Option<String>,
     },
     /// End a contract early; its pending emails are cancelled.
     Terminate {

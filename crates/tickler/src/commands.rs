@@ -275,6 +275,8 @@ async fn contract(engine: &Engine, command: ContractCommand, actor: &Actor) -> R
             end,
             owner,
             plan,
+            amount,
+            currency,
         } => {
             engine
                 .edit_contract(
@@ -285,6 +287,9 @@ async fn contract(engine: &Engine, command: ContractCommand, actor: &Actor) -> R
                         end,
                         owner_email: owner,
                         plan,
+                        amount,
+                        currency,
+                        custom_fields: None,
                     },
                     actor,
                 )

@@ -1000,7 +1000,27 @@ async fn edit_form(
             .map(|o| o.email.clone())
             .unwrap_or_default(),
         plan: detail.plan.clone(),
-        ..ContractForm::default()
+        amount: contract
+            .amount_minor
+            .zip(contract.currency.as_deref())
+            .and_then(|(minor, code)| {
+                tickler_core::money::Currency::parse("currency", code)
+                    .ok()
+                    .map(|currency| {
+                        tickler_core::money::Money { minor, currency }.to_decimal_string()
+                    })
+            })
+            .unwrap_or_default(),
+        currency: contract.currency.clone().unwrap_or_default(),
+        custom_fields: contract
+            .custom_fields
+            .iter()
+            .map(|(name, value)| match value {
+                serde_json::Value::String(text) => format!("{name}={text}"),
+                other => format!("{name}={other}"),
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
     };
     let page = form_page(
         &state,
@@ -1022,12 +1042,31 @@ async fn edit(
 ) -> Result<Response, WebError> {
     let detail = state.engine.contract_detail(id).await?;
     user.require(Action::ChangeContract, detail.contract.owner_id)?;
+    let custom_fields = match parse_custom_fields(&form.custom_fields) {
+        Ok(fields) => fields,
+        Err(error) => {
+            let customer_name = detail.customer.name.clone();
+            return render_form_error(
+                &state,
+                &user,
+                Some(id),
+                form,
+                customer_name,
+                error,
+                StatusCode::BAD_REQUEST,
+            )
+            .await;
+        }
+    };
     let changes = ContractChanges {
         title: Some(form.title.clone()),
         start: Some(form.start.clone()),
         end: Some(form.end.clone()),
         owner_email: Some(form.owner.trim().to_string()),
         plan: optional(&form.plan),
+        amount: Some(form.amount.clone()),
+        currency: Some(form.currency.clone()),
+        custom_fields: Some(custom_fields),
     };
     match state.engine.edit_contract(id, changes, &user.actor()).await {
         Ok(()) => Ok(redirect_with_notice(
