@@ -47,7 +47,7 @@ pub enum Command {
     Reminder(ReminderCommand),
     /// Send what is due.
     Dispatch(DispatchArgs),
-    /// Run the dispatcher continuously with a health endpoint, until SIGTERM or Ctrl-C.
+    /// Run the web app for the team and the dispatcher, until SIGTERM or Ctrl-C.
     Serve(ServeArgs),
     /// Bulk imports.
     #[command(subcommand)]
@@ -242,7 +242,7 @@ pub struct DispatchArgs {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address for the HTTP endpoints (/healthz).
+    /// Address of the web app (and /healthz).
     #[arg(long, env = "TICKLER_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
 }
