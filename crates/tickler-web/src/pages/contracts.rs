@@ -7,7 +7,7 @@ use axum::{
     Form, Router,
     extract::{Path, Query, State},
     http::StatusCode,
-    response::{Html, IntoResponse, Redirect, Response},
+    response::{Html, IntoResponse, Response},
     routing::{get, post},
 };
 use jiff::{Timestamp, ToSpan, civil::Date, tz::TimeZone};
@@ -28,7 +28,12 @@ use tickler_store::{
     contracts::ContractStatus,
 };
 
-use crate::{AppState, WebError, auth::CurrentUser, format, pages::Layout};
+use crate::{
+    AppState, WebError,
+    auth::CurrentUser,
+    format,
+    pages::{Layout, NoticeQuery, redirect_with_notice},
+};
 
 /// Rows per page of the lists.
 pub(crate) const PAGE_SIZE: i64 = 50;
@@ -44,12 +49,6 @@ pub fn routes() -> Router<AppState> {
         .route("/contracts/{id}/edit", get(edit_form).post(edit))
         .route("/contracts/{id}/renew", post(renew))
         .route("/contracts/{id}/terminate", post(terminate))
-}
-
-/// `/path?notice=...`: where a successful POST sends the browser (303).
-pub(crate) fn redirect_with_notice(path: &str, notice: &str) -> Response {
-    let notice: String = form_urlencoded::byte_serialize(notice.as_bytes()).collect();
-    Redirect::to(&format!("{path}?notice={notice}")).into_response()
 }
 
 /// A query string of the non-empty pairs, `a=1&b=x`.
@@ -629,11 +628,6 @@ async fn detail_page(
         renew_end: retyped.renew_end,
         terminate_reason: retyped.terminate_reason,
     })
-}
-
-#[derive(Deserialize)]
-struct NoticeQuery {
-    notice: Option<String>,
 }
 
 async fn detail(

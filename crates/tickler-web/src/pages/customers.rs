@@ -19,11 +19,10 @@ use tickler_store::browse::CustomerQuery;
 use crate::{
     AppState, WebError,
     auth::CurrentUser,
+    pages::redirect_with_notice,
     pages::{
-        Layout,
-        contracts::{
-            ListRow, PAGE_SIZE, cursor, given, link, query_string, redirect_with_notice, total_text,
-        },
+        Layout, NoticeQuery,
+        contracts::{ListRow, PAGE_SIZE, cursor, given, link, query_string, total_text},
     },
 };
 
@@ -126,11 +125,6 @@ struct DetailPage {
     total: String,
     more: bool,
     can_create: bool,
-}
-
-#[derive(Deserialize)]
-struct NoticeQuery {
-    notice: Option<String>,
 }
 
 async fn detail(

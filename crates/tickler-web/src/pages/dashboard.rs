@@ -9,7 +9,6 @@ use axum::{
     routing::get,
 };
 use jiff::{Timestamp, ToSpan, civil::Time};
-use serde::Deserialize;
 use tickler_core::{plan::Mode, reminder::ReminderStatus, schedule::local_instant};
 use tickler_engine::review::ReminderView;
 use tickler_store::{
@@ -20,16 +19,11 @@ use tickler_store::{
 use crate::{
     AppState, WebError,
     auth::CurrentUser,
-    pages::{Layout, ReminderRow},
+    pages::{Layout, NoticeQuery, ReminderRow},
 };
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/", get(dashboard))
-}
-
-#[derive(Deserialize)]
-pub struct NoticeQuery {
-    pub notice: Option<String>,
 }
 
 struct ExpiringRow {

@@ -9,8 +9,12 @@ pub mod sent;
 pub mod settings;
 pub mod users;
 
-use axum::Router;
+use axum::{
+    Router,
+    response::{IntoResponse, Redirect, Response},
+};
 use jiff::Timestamp;
+use serde::Deserialize;
 use tickler_core::{access::Action, user::Role};
 use tickler_engine::review::ReminderView;
 
@@ -133,4 +137,21 @@ pub fn page_count(total: i64, page: i64, page_size: i64) -> i64 {
     } else {
         pages
     }
+}
+
+/// `?notice=...`: the one-line confirmation a page shows after an action redirected to it.
+#[derive(Debug, Deserialize)]
+pub struct NoticeQuery {
+    pub notice: Option<String>,
+}
+
+/// After a successful POST: see `path` with a one-line confirmation.
+pub fn redirect_with_notice(path: &str, notice: &str) -> Response {
+    let encoded: String = form_urlencoded::byte_serialize(notice.as_bytes()).collect();
+    Redirect::to(&format!("{path}?notice={encoded}")).into_response()
+}
+
+/// A query parameter that was given and is not blank.
+pub fn non_empty(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }

@@ -7,7 +7,7 @@ use axum::{
     Form, Router,
     extract::{Path, Query, State},
     http::StatusCode,
-    response::{Html, IntoResponse, Redirect, Response},
+    response::{Html, IntoResponse, Response},
     routing::{get, post},
 };
 use jiff::civil::Time;
@@ -21,7 +21,12 @@ use tickler_core::{
 use tickler_engine::{EngineError, plans::VARIABLES};
 use tickler_mail::{Rendered, render::SourceError, templates};
 
-use crate::{AppState, WebError, auth::CurrentUser, format, pages::Layout};
+use crate::{
+    AppState, WebError,
+    auth::CurrentUser,
+    format,
+    pages::{Layout, NoticeQuery, redirect_with_notice},
+};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -38,16 +43,6 @@ const MAX_STEPS: usize = 50;
 
 /// How many contracts the preview selector offers.
 const PREVIEW_CONTRACTS: i64 = 50;
-
-#[derive(Deserialize)]
-struct NoticeQuery {
-    notice: Option<String>,
-}
-
-fn redirect_with_notice(path: &str, notice: &str) -> Response {
-    let encoded: String = form_urlencoded::byte_serialize(notice.as_bytes()).collect();
-    Redirect::to(&format!("{path}?notice={encoded}")).into_response()
-}
 
 // ---------------------------------------------------------------------------------------
 // Plans

@@ -34,7 +34,7 @@ use crate::{
     AppState, WebError,
     auth::CurrentUser,
     format,
-    pages::{Layout, ReminderRow},
+    pages::{Layout, NoticeQuery, ReminderRow, non_empty},
 };
 
 /// Emails per page of the queue.
@@ -55,10 +55,6 @@ pub fn routes() -> Router<AppState> {
 pub(crate) fn with_notice(path: &str, notice: &str) -> Redirect {
     let encoded: String = form_urlencoded::byte_serialize(notice.as_bytes()).collect();
     Redirect::to(&format!("{path}?notice={encoded}"))
-}
-
-fn non_empty(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -310,11 +306,6 @@ struct DetailPage {
 struct PreviewFragment {
     error: Option<String>,
     preview: Option<PreviewBox>,
-}
-
-#[derive(Deserialize, Default)]
-struct NoticeQuery {
-    notice: Option<String>,
 }
 
 #[derive(Deserialize, Default)]

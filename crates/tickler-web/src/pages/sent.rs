@@ -17,7 +17,7 @@ use crate::{
     AppState, WebError,
     auth::CurrentUser,
     format,
-    pages::{Layout, ReminderRow},
+    pages::{Layout, ReminderRow, non_empty},
 };
 
 /// Messages per page.
@@ -49,10 +49,6 @@ struct SentPage {
     pages: i64,
     rows: Vec<ReminderRow>,
     filter_query: String,
-}
-
-fn non_empty(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
 async fn list(

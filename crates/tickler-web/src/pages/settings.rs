@@ -8,7 +8,7 @@ use axum::{
     Form, Router,
     extract::{Query, State},
     http::StatusCode,
-    response::{Html, IntoResponse, Redirect, Response},
+    response::{Html, IntoResponse, Response},
     routing::{get, post},
 };
 use serde::Deserialize;
@@ -18,18 +18,17 @@ use tickler_engine::{
     settings::{SettingsInput, parse_holidays},
 };
 
-use crate::{AppState, WebError, auth::CurrentUser, pages::Layout};
+use crate::{
+    AppState, WebError,
+    auth::CurrentUser,
+    pages::{Layout, NoticeQuery, redirect_with_notice},
+};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/settings", get(settings_page).post(save_settings))
         .route("/settings/holidays", post(save_holidays))
         .route("/settings/test-email", post(test_email))
-}
-
-#[derive(Deserialize)]
-struct NoticeQuery {
-    notice: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -137,11 +136,6 @@ fn refused(
     }
 }
 
-fn see(notice: &str) -> Response {
-    let encoded: String = form_urlencoded::byte_serialize(notice.as_bytes()).collect();
-    Redirect::to(&format!("/settings?notice={encoded}")).into_response()
-}
-
 async fn settings_page(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -168,11 +162,14 @@ async fn save_settings(
         bank_name: form.bank_name.clone(),
     };
     match state.engine.save_settings(&input, &user.actor()).await {
-        Ok(saved) if saved.rescheduled + saved.cancelled > 0 => Ok(see(&format!(
-            "Settings saved; {} scheduled reminders moved to the new time zone, {} cancelled.",
-            saved.rescheduled, saved.cancelled
-        ))),
-        Ok(_) => Ok(see("Settings saved.")),
+        Ok(saved) if saved.rescheduled + saved.cancelled > 0 => Ok(redirect_with_notice(
+            "/settings",
+            &format!(
+                "Settings saved; {} scheduled reminders moved to the new time zone, {} cancelled.",
+                saved.rescheduled, saved.cancelled
+            ),
+        )),
+        Ok(_) => Ok(redirect_with_notice("/settings", "Settings saved.")),
         Err(e) => {
             let mut page = SettingsPage::new(&state, &user, None);
             page.form = form;
@@ -194,10 +191,13 @@ async fn save_holidays(
     match result {
         Ok(saved) => {
             let count = state.engine.organisation().holidays.len();
-            Ok(see(&format!(
-                "Holiday list saved ({count} days); {} scheduled reminders moved.",
-                saved.rescheduled
-            )))
+            Ok(redirect_with_notice(
+                "/settings",
+                &format!(
+                    "Holiday list saved ({count} days); {} scheduled reminders moved.",
+                    saved.rescheduled
+                ),
+            ))
         }
         Err(e) => {
             let mut page = SettingsPage::new(&state, &user, None);
@@ -214,11 +214,14 @@ async fn test_email(
 ) -> Result<Response, WebError> {
     user.require(Action::Administer, None)?;
     match state.engine.send_test_email(&form.to, &user.actor()).await {
-        Ok(outcome) if outcome.delivered => Ok(see(&format!(
-            "Test email sent to {}. The server answered: {}",
-            form.to.trim(),
-            outcome.reply
-        ))),
+        Ok(outcome) if outcome.delivered => Ok(redirect_with_notice(
+            "/settings",
+            &format!(
+                "Test email sent to {}. The server answered: {}",
+                form.to.trim(),
+                outcome.reply
+            ),
+        )),
         Ok(outcome) => {
             let mut page = SettingsPage::new(&state, &user, None);
             page.test_to = form.to.clone();

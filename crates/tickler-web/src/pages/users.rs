@@ -8,7 +8,7 @@ use axum::{
     Form, Router,
     extract::{Path, Query, State},
     http::StatusCode,
-    response::{Html, IntoResponse, Redirect, Response},
+    response::{Html, IntoResponse, Response},
     routing::{get, post},
 };
 use serde::Deserialize;
@@ -16,7 +16,11 @@ use tickler_core::{access::Action, user::Role};
 use tickler_engine::{EngineError, directory::NewUser};
 use tickler_store::users::User;
 
-use crate::{AppState, WebError, auth::CurrentUser, pages::Layout};
+use crate::{
+    AppState, WebError,
+    auth::CurrentUser,
+    pages::{Layout, NoticeQuery, redirect_with_notice},
+};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -27,16 +31,6 @@ pub fn routes() -> Router<AppState> {
 }
 
 const ROLES: [&str; 3] = ["admin", "sales", "viewer"];
-
-#[derive(Deserialize)]
-struct NoticeQuery {
-    notice: Option<String>,
-}
-
-fn see(path: &str, notice: &str) -> Response {
-    let encoded: String = form_urlencoded::byte_serialize(notice.as_bytes()).collect();
-    Redirect::to(&format!("{path}?notice={encoded}")).into_response()
-}
 
 fn page_response(status: StatusCode, page: Result<String, askama::Error>) -> Response {
     match page {
@@ -164,7 +158,7 @@ async fn create(
             } else {
                 "they can log in with the password you chose"
             };
-            Ok(see(
+            Ok(redirect_with_notice(
                 "/users",
                 &format!("User {} created; {how}.", form.email.trim()),
             ))
@@ -268,7 +262,10 @@ async fn edit(
         Err(e) => Err(e.into()),
     };
     match result {
-        Ok(()) => Ok(see("/users", &format!("User {} saved.", target.email))),
+        Ok(()) => Ok(redirect_with_notice(
+            "/users",
+            &format!("User {} saved.", target.email),
+        )),
         Err(e) => {
             let (status, message) = refusal(e)?;
             let mut page = EditUserPage::new(&user, &target, None);
@@ -311,7 +308,7 @@ async fn set_password(
         }
     };
     match result {
-        Ok(()) => Ok(see(
+        Ok(()) => Ok(redirect_with_notice(
             &format!("/users/{id}/edit"),
             &format!(
                 "New password set for {}; their open sessions were ended.",
