@@ -340,9 +340,11 @@ impl Engine {
             let failure = failure_view(reminder, subject_line, reason);
             let mut ctx = self.template_context(reminder, subject, Some(failure));
             ctx.customer.language = Default::default();
-            let notice = self.renderer.render_builtin(
+            // The team's own wording of the notice, if they edited it (English: it is internal).
+            let notice = self.render_template(
                 "delivery_failed",
                 tickler_core::language::Language::En,
+                subject,
                 &ctx,
             )?;
             let key = format!("delivery_failed:{}", reminder.id);

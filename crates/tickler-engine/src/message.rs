@@ -193,7 +193,7 @@ impl Engine {
 
     /// Renders `template` in `language`: the team's text in that language, else the built-in
     /// one, else the team's English text, else the built-in English one.
-    fn render_template(
+    pub(crate) fn render_template(
         &self,
         template: &str,
         language: Language,
