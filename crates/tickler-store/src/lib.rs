@@ -126,6 +126,21 @@ impl Store {
         })
     }
 
+    /// Whether the database answers a trivial query within two seconds: for health checks.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match tokio::time::timeout(
+            Duration::from_secs(2),
+            sqlx::query("SELECT 1").execute(&self.pool),
+        )
+        .await
+        {
+            Ok(answer) => answer.map(|_| ()).map_err(StoreError::from),
+            Err(_) => Err(StoreError::Unavailable(
+                "the database did not answer within 2 s".to_string(),
+            )),
+        }
+    }
+
     /// Folds SQLite's write-ahead log back into the database file and truncates it, e.g.
     /// after a large import whose one transaction grew the log to the size of the data.
     /// Nothing to do on PostgreSQL.

@@ -58,6 +58,7 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
     };
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .merge(assets::routes())
         .merge(auth::routes())
         .merge(pages::routes())
@@ -68,12 +69,22 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         .with_state(state)
 }
 
+/// Liveness: the process answers (200), and says whether its database does.
 async fn healthz(State(state): State<AppState>) -> (StatusCode, String) {
-    match state.engine.store().conn().await {
-        Ok(_) => (StatusCode::OK, "ok: database reachable\n".to_string()),
+    let database = match state.engine.store().ping().await {
+        Ok(()) => "reachable".to_string(),
+        Err(e) => format!("unreachable ({e})"),
+    };
+    (StatusCode::OK, format!("ok\ndatabase: {database}\n"))
+}
+
+/// Readiness: 503 while the database cannot be reached, so a load balancer sends no pages here.
+async fn readyz(State(state): State<AppState>) -> (StatusCode, String) {
+    match state.engine.store().ping().await {
+        Ok(()) => (StatusCode::OK, "ready\n".to_string()),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            format!("database unreachable: {e}\n"),
+            format!("not ready: database unreachable ({e})\n"),
         ),
     }
 }

@@ -83,6 +83,9 @@ fn serve_sends_at_the_due_time_and_stops_cleanly_on_sigterm() {
 
     let health = wait_until_healthy(port);
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    assert!(health.contains("database: reachable"), "{health}");
+    let ready = http_get(port, "/readyz").expect("readyz");
+    assert!(ready.starts_with("HTTP/1.1 200"), "{ready}");
     assert!(smtp.messages().is_empty(), "not before its time");
     let received = smtp.wait_for_messages(1, Duration::from_secs(20));
     let reminder = t.reminder(&contract, "before_60", 1);

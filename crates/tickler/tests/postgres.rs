@@ -1,0 +1,220 @@
+//! Several processes on one PostgreSQL database: each timed email goes out exactly once, and
+//! health checks tell when the database is gone. Each test gets a fresh database; with `CI`
+//! set, a missing server is a failure, not a skip.
+
+mod support;
+
+use std::{
+    process::Stdio,
+    sync::atomic::{AtomicUsize, Ordering},
+    time::Duration,
+};
+
+use sqlx::{Connection, Executor, PgConnection};
+use support::Tickler;
+use tickler_testkit::SmtpTestServer;
+
+const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// A new, empty database and a way to drop it; `None` (skip) when no server answers outside CI.
+struct Database {
+    name: String,
+    url: String,
+}
+
+impl Database {
+    fn create() -> Option<Database> {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let admin =
+            std::env::var("TICKLER_TEST_POSTGRES_URL").unwrap_or_else(|_| ADMIN_URL.to_string());
+        let name = format!(
+            "tickler_cli_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        );
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        let created = runtime.block_on(async {
+            let mut conn = PgConnection::connect(&admin).await?;
+            conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+                .await?;
+            Ok::<_, sqlx::Error>(())
+        });
+        match created {
+            Ok(()) => {
+                let base = admin
+                    .rsplit_once('/')
+                    .map(|(base, _)| base)
+                    .unwrap_or(&admin);
+                Some(Database {
+                    url: format!("{base}/{name}"),
+                    name,
+                })
+            }
+            Err(e) if std::env::var_os("CI").is_some() => {
+                panic!("PostgreSQL at {admin} is needed in CI: {e}")
+            }
+            Err(e) => {
+                eprintln!("\n*** SKIPPED: no PostgreSQL at {admin} ({e}) ***\n");
+                None
+            }
+        }
+    }
+
+    fn drop_now(&self) {
+        let admin =
+            std::env::var("TICKLER_TEST_POSTGRES_URL").unwrap_or_else(|_| ADMIN_URL.to_string());
+        let name = self.name.clone();
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        let _ = runtime.block_on(async move {
+            let mut conn = PgConnection::connect(&admin).await?;
+            conn.execute(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+            )))
+            .await?;
+            Ok::<_, sqlx::Error>(())
+        });
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        self.drop_now();
+    }
+}
+
+fn on_postgres(smtp: Option<&SmtpTestServer>, db: &Database) -> Tickler {
+    let mut t = Tickler::new(smtp.map(SmtpTestServer::url));
+    t.set_env("TICKLER_DATABASE_URL", &db.url);
+    t
+}
+
+#[test]
+fn three_dispatchers_send_each_timed_email_exactly_once() {
+    let contracts: usize = std::env::var("TICKLER_SCALE_TEST_CONTRACTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10_000);
+    let Some(db) = Database::create() else { return };
+    let smtp = SmtpTestServer::start();
+    let t = on_postgres(Some(&smtp), &db);
+    t.ok(&[
+        "user",
+        "add",
+        "--email",
+        "sam@firm.example",
+        "--name",
+        "Sam",
+    ]);
+    let csv = t.dir().join("many.csv");
+    let mut text = String::from(
+        "customer_name,customer_email,language,time_zone,title,start,end,owner_email,amount,currency\n",
+    );
+    for i in 0..contracts {
+        text.push_str(&format!(
+            "Customer {i},c{i}@acme.example,en,UTC,Maintenance {i},2026-07-01,2027-06-30,sam@firm.example,100.00,EUR\n"
+        ));
+    }
+    std::fs::write(&csv, text).unwrap();
+    t.ok(&["import", "contracts", csv.to_str().unwrap()]);
+
+    // Only the 60-day step of every contract is due: one message per contract.
+    let dispatchers: Vec<_> = (0..3)
+        .map(|_| {
+            t.command(&["dispatch", "--once", "--now", "2027-05-02T12:00:00Z"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("dispatch")
+        })
+        .collect();
+    let mut sent_by_process = Vec::new();
+    for dispatcher in dispatchers {
+        let out = dispatcher.wait_with_output().unwrap();
+        let report = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(out.status.success(), "{report}");
+        let sent: usize = report
+            .lines()
+            .find_map(|line| {
+                line.strip_prefix("claimed ")?
+                    .split(", sent ")
+                    .nth(1)?
+                    .split(',')
+                    .next()?
+                    .parse()
+                    .ok()
+            })
+            .unwrap_or_else(|| panic!("no report in {report}"));
+        sent_by_process.push(sent);
+    }
+    let received = smtp.wait_for_messages(contracts, Duration::from_secs(120));
+    let mut ids: Vec<&str> = received.iter().map(|m| m.message_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    println!(
+        "{contracts} due; sent per process {sent_by_process:?}; received {}, distinct Message-IDs {}",
+        received.len(),
+        ids.len()
+    );
+    assert_eq!(
+        sent_by_process.iter().sum::<usize>(),
+        contracts,
+        "each claimed by exactly one process"
+    );
+    assert_eq!(received.len(), contracts, "none lost, none twice");
+    assert_eq!(ids.len(), contracts);
+    assert!(
+        sent_by_process.iter().filter(|&&n| n > 0).count() >= 2,
+        "the work was shared: {sent_by_process:?}"
+    );
+}
+
+#[test]
+fn readiness_follows_the_database() {
+    let Some(db) = Database::create() else { return };
+    let t = on_postgres(None, &db);
+    t.ok(&["migrate"]);
+    let port = tickler_testkit::free_port();
+    let mut serve = t
+        .command(&["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve");
+    let get = |path: &str| -> Option<String> {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .ok()?;
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).ok()?;
+        Some(response)
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let ready = loop {
+        if let Some(response) = get("/readyz") {
+            break response;
+        }
+        assert!(std::time::Instant::now() < deadline, "serve did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(ready.starts_with("HTTP/1.1 200"), "{ready}");
+
+    db.drop_now();
+    let not_ready = get("/readyz").expect("an answer");
+    assert!(not_ready.starts_with("HTTP/1.1 503"), "{not_ready}");
+    let health = get("/healthz").expect("an answer");
+    assert!(
+        health.starts_with("HTTP/1.1 200") && health.contains("database: unreachable"),
+        "{health}"
+    );
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &serve.id().to_string()])
+        .status();
+    let _ = serve.wait();
+}
