@@ -218,3 +218,69 @@ fn readiness_follows_the_database() {
         .status();
     let _ = serve.wait();
 }
+
+#[test]
+fn one_of_three_dispatchers_killed_mid_batch_loses_nothing() {
+    const DUE: usize = 1500;
+    let Some(db) = Database::create() else { return };
+    let smtp = SmtpTestServer::start_with_reply_delay(Duration::from_millis(10));
+    let mut t = on_postgres(Some(&smtp), &db);
+    t.set_env("TICKLER_LEASE_SECONDS", "60");
+    t.ok(&[
+        "user",
+        "add",
+        "--email",
+        "sam@firm.example",
+        "--name",
+        "Sam",
+    ]);
+    let csv = t.dir().join("many.csv");
+    let mut text = String::from(
+        "customer_name,customer_email,language,time_zone,title,start,end,owner_email,amount,currency\n",
+    );
+    for i in 0..DUE {
+        text.push_str(&format!(
+            "Customer {i},c{i}@acme.example,en,UTC,Maintenance {i},2026-07-01,2027-06-30,sam@firm.example,,\n"
+        ));
+    }
+    std::fs::write(&csv, text).unwrap();
+    t.ok(&["import", "contracts", csv.to_str().unwrap()]);
+
+    let mut dispatchers: Vec<_> = (0..3)
+        .map(|_| {
+            t.command(&["dispatch", "--once", "--now", "2027-05-02T12:00:00Z"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("dispatch")
+        })
+        .collect();
+    smtp.wait_for_messages(DUE / 5, Duration::from_secs(120));
+    dispatchers[0].kill().expect("SIGKILL");
+    for dispatcher in &mut dispatchers {
+        let _ = dispatcher.wait();
+    }
+    // The survivors finished their own claims; the dead one's come back once its lease ends.
+    t.dispatch_at("2027-05-02T12:02:00Z");
+    let received = smtp.wait_for_messages(DUE, Duration::from_secs(120));
+    std::thread::sleep(Duration::from_millis(300));
+    let received = if smtp.messages().len() > received.len() {
+        smtp.messages()
+    } else {
+        received
+    };
+    let mut ids: Vec<&str> = received.iter().map(|m| m.message_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let duplicates = received.len() - ids.len();
+    println!(
+        "{DUE} due; one of three dispatchers killed; {} received, {} distinct, {duplicates} duplicates, 0 lost",
+        received.len(),
+        ids.len()
+    );
+    assert_eq!(ids.len(), DUE, "none lost");
+    assert!(
+        duplicates <= 8,
+        "only messages in flight at the kill may repeat: {duplicates}"
+    );
+}
