@@ -5,8 +5,8 @@
 mod support;
 
 use jiff::{Timestamp, ToSpan, civil::Date, tz::TimeZone};
-use reqwest::{Client, StatusCode};
-use support::{TestApp, get, location, post};
+use reqwest::StatusCode;
+use support::{TestApp, admin, get, href_of, location, post};
 use tickler_core::{reminder::ReminderStatus, user::Role};
 use tickler_engine::{Actor, review::ReminderChanges};
 use tickler_store::{browse::ContractQuery, contracts::ContractStatus};
@@ -28,22 +28,6 @@ fn rows(html: &str) -> usize {
 }
 
 /// The `href` of the link whose text is `text`, HTML entities undone.
-fn href_of(html: &str, text: &str) -> Option<String> {
-    let end = html.find(&format!(">{text}</a>"))?;
-    let start = html[..end].rfind("href=\"")? + "href=\"".len();
-    let len = html[start..].find('"')?;
-    Some(
-        html[start..start + len]
-            .replace("&amp;", "&")
-            .replace("&#38;", "&"),
-    )
-}
-
-async fn admin(app: &TestApp) -> Client {
-    app.user("ada@firm.example", Role::Admin).await;
-    app.login("ada@firm.example").await
-}
-
 async fn status_of(app: &TestApp, id: i64) -> ContractStatus {
     app.engine
         .contract_detail(id)

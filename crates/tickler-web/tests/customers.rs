@@ -3,29 +3,13 @@
 
 mod support;
 
-use reqwest::{Client, StatusCode};
-use support::{TestApp, get, location, post};
+use reqwest::StatusCode;
+use support::{TestApp, admin, get, href_of, location, post};
 use tickler_core::{language::Language, user::Role};
 use tickler_store::browse::CustomerQuery;
 
-async fn admin(app: &TestApp) -> Client {
-    app.user("ada@firm.example", Role::Admin).await;
-    app.login("ada@firm.example").await
-}
-
 fn rows(html: &str) -> usize {
     html.matches("<tr>\n    <td><a href=\"/customers/").count()
-}
-
-fn href_of(html: &str, text: &str) -> Option<String> {
-    let end = html.find(&format!(">{text}</a>"))?;
-    let start = html[..end].rfind("href=\"")? + "href=\"".len();
-    let len = html[start..].find('"')?;
-    Some(
-        html[start..start + len]
-            .replace("&amp;", "&")
-            .replace("&#38;", "&"),
-    )
 }
 
 async fn count(app: &TestApp) -> i64 {

@@ -25,16 +25,7 @@ fn a_killed_dispatcher_loses_nothing_and_resends_only_with_the_same_message_id()
         "--name",
         "Sam",
     ]);
-    let csv = t.dir().join("many.csv");
-    let mut text = String::from(
-        "customer_name,customer_email,language,time_zone,title,start,end,owner_email,amount,currency\n",
-    );
-    for i in 0..CONTRACTS {
-        text.push_str(&format!(
-            "Customer {i},c{i}@acme.example,en,UTC,Maintenance {i},2026-07-01,2027-06-30,sam@firm.example,,\n"
-        ));
-    }
-    std::fs::write(&csv, text).unwrap();
+    let csv = support::many_contracts_csv(&t, "sam@firm.example", CONTRACTS);
     t.ok(&["import", "contracts", csv.to_str().unwrap()]);
 
     let mut dispatcher = t

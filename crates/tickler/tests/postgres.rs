@@ -105,16 +105,7 @@ fn three_dispatchers_send_each_timed_email_exactly_once() {
         "--name",
         "Sam",
     ]);
-    let csv = t.dir().join("many.csv");
-    let mut text = String::from(
-        "customer_name,customer_email,language,time_zone,title,start,end,owner_email,amount,currency\n",
-    );
-    for i in 0..contracts {
-        text.push_str(&format!(
-            "Customer {i},c{i}@acme.example,en,UTC,Maintenance {i},2026-07-01,2027-06-30,sam@firm.example,100.00,EUR\n"
-        ));
-    }
-    std::fs::write(&csv, text).unwrap();
+    let csv = support::many_contracts_csv(&t, "sam@firm.example", contracts);
     t.ok(&["import", "contracts", csv.to_str().unwrap()]);
 
     // Only the 60-day step of every contract is due: one message per contract.
@@ -234,16 +225,7 @@ fn one_of_three_dispatchers_killed_mid_batch_loses_nothing() {
         "--name",
         "Sam",
     ]);
-    let csv = t.dir().join("many.csv");
-    let mut text = String::from(
-        "customer_name,customer_email,language,time_zone,title,start,end,owner_email,amount,currency\n",
-    );
-    for i in 0..DUE {
-        text.push_str(&format!(
-            "Customer {i},c{i}@acme.example,en,UTC,Maintenance {i},2026-07-01,2027-06-30,sam@firm.example,,\n"
-        ));
-    }
-    std::fs::write(&csv, text).unwrap();
+    let csv = support::many_contracts_csv(&t, "sam@firm.example", DUE);
     t.ok(&["import", "contracts", csv.to_str().unwrap()]);
 
     let mut dispatchers: Vec<_> = (0..3)

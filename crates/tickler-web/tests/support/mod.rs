@@ -236,3 +236,21 @@ pub fn location(response: &Response) -> String {
 }
 
 pub mod browser;
+
+/// An admin (ada@firm.example) logged in.
+pub async fn admin(app: &TestApp) -> Client {
+    app.user("ada@firm.example", Role::Admin).await;
+    app.login("ada@firm.example").await
+}
+
+/// The target of the link whose text is `text`, with HTML entities decoded.
+pub fn href_of(html: &str, text: &str) -> Option<String> {
+    let end = html.find(&format!(">{text}</a>"))?;
+    let start = html[..end].rfind("href=\"")? + "href=\"".len();
+    let len = html[start..].find('"')?;
+    Some(
+        html[start..start + len]
+            .replace("&amp;", "&")
+            .replace("&#38;", "&"),
+    )
+}

@@ -172,3 +172,19 @@ pub fn field<'a>(value: &'a Value, name: &str) -> &'a str {
         .as_str()
         .unwrap_or_else(|| panic!("{name} is not a string in {value}"))
 }
+
+/// A contracts CSV of `count` customers, all owned by `owner` and ending 2027-06-30, so that
+/// exactly their 60-day emails are due at 2027-05-02T12:00:00Z: one message per contract.
+pub fn many_contracts_csv(t: &Tickler, owner: &str, count: usize) -> PathBuf {
+    let path = t.dir().join("many.csv");
+    let mut text = String::from(
+        "customer_name,customer_email,language,time_zone,title,start,end,owner_email,amount,currency\n",
+    );
+    for i in 0..count {
+        text.push_str(&format!(
+            "Customer {i},c{i}@acme.example,en,UTC,Maintenance {i},2026-07-01,2027-06-30,{owner},,\n"
+        ));
+    }
+    std::fs::write(&path, text).expect("write the CSV");
+    path
+}
