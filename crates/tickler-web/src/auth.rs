@@ -102,6 +102,9 @@ impl FromRequestParts<AppState> for CurrentUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        if let Some(user) = parts.extensions.get::<CurrentUser>() {
+            return Ok(user.clone());
+        }
         let jar = CookieJar::from_headers(&parts.headers);
         let found = match jar.get(SESSION_COOKIE) {
             Some(cookie) => current_user(state, cookie.value())

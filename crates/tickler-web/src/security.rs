@@ -60,14 +60,19 @@ async fn check_unsafe_request(state: &AppState, request: Request) -> Result<Requ
         return Err(WebError::Forbidden);
     }
     let jar = CookieJar::from_headers(request.headers());
-    let expected = match jar.get(SESSION_COOKIE) {
-        Some(cookie) => match current_user(state, cookie.value()).await? {
-            Some(user) => Some(user.csrf),
-            None => jar.get(PRE_SESSION_COOKIE).map(|c| c.value().to_string()),
-        },
+    let user = match jar.get(SESSION_COOKIE) {
+        Some(cookie) => current_user(state, cookie.value()).await?,
+        None => None,
+    };
+    let expected = match &user {
+        Some(user) => Some(user.csrf.clone()),
         None => jar.get(PRE_SESSION_COOKIE).map(|c| c.value().to_string()),
     };
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
+    // The handler's `CurrentUser` is the one just looked up: one session read per request.
+    if let Some(user) = user {
+        parts.extensions.insert(user);
+    }
     let is_form = parts
         .headers
         .get(header::CONTENT_TYPE)
