@@ -8,12 +8,15 @@ use serde::Serialize;
 use tickler_core::reminder::ReminderStatus;
 use tickler_mail::SendError;
 use tickler_store::{
-    StoreError,
+    Notice, StoreError,
     contracts::ContractStatus,
-    events,
+    events, jobs,
     reminders::{self, Lease, NewReminder, Reminder, ReminderKind, SentRecord},
 };
-use tokio::{sync::Semaphore, task::JoinSet};
+use tokio::{
+    sync::{Notify, Semaphore},
+    task::JoinSet,
+};
 
 use crate::{
     Engine, EngineError,
@@ -69,10 +72,6 @@ impl DispatchReport {
     }
 }
 
-/// Longest sleep between looks at the database, so that work entered by another process
-/// (the CLI, an import) is noticed without a notification channel.
-const MAX_IDLE: Duration = Duration::from_secs(30);
-
 impl Engine {
     pub(crate) fn lease(&self, now: Timestamp) -> Lease<'_> {
         let lease =
@@ -83,8 +82,10 @@ impl Engine {
         }
     }
 
-    /// Sends everything due as of the clock's now, batch after batch, until nothing is due.
+    /// Runs the recurring jobs that are due (taking over dead dispatchers' claims), then
+    /// sends everything due as of the clock's now, batch after batch, until nothing is due.
     pub async fn dispatch_due(&self) -> Result<DispatchReport, EngineError> {
+        self.run_due_jobs().await?;
         let mut report = DispatchReport::default();
         loop {
             let now = self.clock.now();
@@ -100,19 +101,6 @@ impl Engine {
 
     async fn claim_batch(&self, now: Timestamp) -> Result<Vec<Reminder>, EngineError> {
         let mut tx = self.store.begin().await?;
-        let taken_over = reminders::take_over_expired(&mut tx, now).await?;
-        for id in &taken_over {
-            events::record(
-                &mut tx,
-                now,
-                events::SYSTEM,
-                "reminder",
-                *id,
-                "lease expired",
-                "returned to the queue",
-            )
-            .await?;
-        }
         let batch = reminders::claim_due(
             &mut tx,
             self.store.backend(),
@@ -159,22 +147,54 @@ impl Engine {
         }
     }
 
+    /// Runs a database step of a delivery, again and again while the database is away (a
+    /// restart, an outage) and the claim still holds. Recording an outcome late is always
+    /// better than letting the lease run out: a message already accepted by the mail server
+    /// would then go out twice. Each step is safe to repeat: it is one transaction, fenced
+    /// by the attempt number.
+    async fn persist<T, F, Fut>(&self, reminder: &Reminder, mut step: F) -> Result<T, EngineError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, EngineError>>,
+    {
+        // Give up well before the lease runs out (it started at the claim, a little earlier),
+        // so that no other dispatcher has taken the reminder over by the last try. Real
+        // time, not the engine's clock, which `dispatch --once --now` stops.
+        let deadline = std::time::Instant::now() + self.settings.lease / 2;
+        let mut pause = Duration::from_millis(250);
+        loop {
+            match step().await {
+                Err(e) if e.is_transient() && std::time::Instant::now() < deadline => {
+                    tracing::warn!(reminder = reminder.id, error = %e, retry_in = ?pause, "database unreachable; will retry");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                }
+                other => return other,
+            }
+        }
+    }
+
     async fn try_deliver(&self, reminder: &Reminder) -> Result<Outcome, EngineError> {
-        let id = reminder.id;
-        let attempt = reminder.attempts;
-        let subject = Subject::load(&mut *self.store.conn().await?, reminder.contract_id).await?;
+        let subject = self
+            .persist(reminder, || async {
+                Subject::load(&mut *self.store.conn().await?, reminder.contract_id).await
+            })
+            .await?;
 
         if let Some(reason) = stop_reason(reminder, &subject) {
+            let outcome = Outcome::Cancelled {
+                reason: reason.clone(),
+            };
             return self
-                .finish(
-                    reminder,
-                    ReminderStatus::Cancelled,
-                    &reason,
-                    None,
-                    Outcome::Cancelled {
-                        reason: reason.clone(),
-                    },
-                )
+                .persist(reminder, || {
+                    self.finish(
+                        reminder,
+                        ReminderStatus::Cancelled,
+                        &reason,
+                        None,
+                        outcome.clone(),
+                    )
+                })
                 .await;
         }
 
@@ -182,7 +202,9 @@ impl Engine {
             Ok(rendered) => rendered,
             Err(e) => {
                 let reason = format!("could not render the message: {e}");
-                return self.fail(reminder, &subject, "", &reason).await;
+                return self
+                    .persist(reminder, || self.fail(reminder, &subject, "", &reason))
+                    .await;
             }
         };
         let subject_line = rendered.subject.clone();
@@ -190,106 +212,130 @@ impl Engine {
         let message = match self.outgoing(reminder, rendered, self.clock.now()) {
             Ok(message) => message,
             Err(e) => {
+                let reason = format!("bad recipient: {e}");
                 return self
-                    .fail(
-                        reminder,
-                        &subject,
-                        &subject_line,
-                        &format!("bad recipient: {e}"),
-                    )
+                    .persist(reminder, || {
+                        self.fail(reminder, &subject, &subject_line, &reason)
+                    })
                     .await;
             }
         };
 
-        match self.mailer.send(&message).await {
+        let failure = match self.mailer.send(&message).await {
             Ok(delivery) => {
                 let sent_at = self.clock.now();
-                let recorded = reminders::mark_sent(
-                    &mut *self.store.conn().await?,
-                    id,
-                    attempt,
-                    &SentRecord {
-                        subject: &subject_line,
-                        body: &body,
-                        to: &reminder.to,
-                        cc: &reminder.cc,
-                        smtp_reply: &delivery.reply,
-                        sent_at,
-                    },
-                )
-                .await?;
-                if !recorded {
-                    tracing::warn!(
-                        reminder = id,
-                        attempt,
-                        "sent, but another dispatcher holds the claim now"
-                    );
-                    return Ok(Outcome::Fenced);
-                }
-                let lateness = sent_at.duration_since(reminder.send_at).as_secs();
-                let timing = match lateness {
-                    0 => "on time".to_string(),
-                    late if late > 0 => format!("{} late", human_duration(late)),
-                    early => format!("{} early", human_duration(-early)),
-                };
-                events::record(
-                    &mut *self.store.conn().await?,
+                let sent = SentRecord {
+                    subject: &subject_line,
+                    body: &body,
+                    to: &reminder.to,
+                    cc: &reminder.cc,
+                    smtp_reply: &delivery.reply,
                     sent_at,
-                    events::SYSTEM,
-                    "reminder",
-                    id,
-                    "sent",
-                    &format!("{} (attempt {attempt}, {timing})", delivery.reply),
-                )
-                .await?;
-                tracing::info!(reminder = id, message_id = %reminder.message_id, "sent");
-                Ok(Outcome::Sent {
-                    reply: delivery.reply,
-                })
+                };
+                return self
+                    .persist(reminder, || self.record_sent(reminder, &sent))
+                    .await;
             }
             Err(SendError::Transient { reply }) => {
-                let attempts = u32::try_from(attempt).unwrap_or(u32::MAX);
-                if self.settings.retry.exhausted(attempts) {
-                    let reason = format!("gave up after {attempts} attempts; last reply: {reply}");
-                    return self.fail(reminder, &subject, &subject_line, &reason).await;
+                let attempts = u32::try_from(reminder.attempts).unwrap_or(u32::MAX);
+                if !self.settings.retry.exhausted(attempts) {
+                    let now = self.clock.now();
+                    let delay = self.settings.retry.delay(attempts, rand::random::<f64>());
+                    let at = now.saturating_add(delay).unwrap_or(now);
+                    return self
+                        .persist(reminder, || self.record_retry(reminder, &reply, at))
+                        .await;
                 }
-                let now = self.clock.now();
-                let delay = self.settings.retry.delay(attempts, rand::random::<f64>());
-                let at = now.saturating_add(delay).unwrap_or(now);
-                let recorded = reminders::release(
-                    &mut *self.store.conn().await?,
-                    id,
-                    attempt,
-                    at,
-                    Some(&reply),
-                    now,
-                )
-                .await?;
-                if !recorded {
-                    return Ok(Outcome::Fenced);
-                }
-                events::record(
-                    &mut *self.store.conn().await?,
-                    now,
-                    events::SYSTEM,
-                    "reminder",
-                    id,
-                    "retry",
-                    &format!("{reply}; next attempt at {at}"),
-                )
-                .await?;
-                tracing::warn!(reminder = id, %reply, %at, "transient failure, will retry");
-                Ok(Outcome::Retry { at, error: reply })
+                format!("gave up after {attempts} attempts; last reply: {reply}")
             }
-            Err(SendError::Invalid(e)) => {
-                let reason = format!("the message could not be built: {e}");
-                self.fail(reminder, &subject, &subject_line, &reason).await
-            }
+            Err(SendError::Invalid(e)) => format!("the message could not be built: {e}"),
             Err(SendError::Permanent { code, reply }) => {
-                let reason = format!("the mail server refused it ({code}): {reply}");
-                self.fail(reminder, &subject, &subject_line, &reason).await
+                format!("the mail server refused it ({code}): {reply}")
             }
+        };
+        self.persist(reminder, || {
+            self.fail(reminder, &subject, &subject_line, &failure)
+        })
+        .await
+    }
+
+    /// Records an accepted message and its event in one transaction, if this attempt still
+    /// holds the claim.
+    async fn record_sent(
+        &self,
+        reminder: &Reminder,
+        sent: &SentRecord<'_>,
+    ) -> Result<Outcome, EngineError> {
+        let (id, attempt) = (reminder.id, reminder.attempts);
+        let mut tx = self.store.begin().await?;
+        if !reminders::mark_sent(&mut tx, id, attempt, sent).await? {
+            tracing::warn!(
+                reminder = id,
+                attempt,
+                "sent, but another dispatcher holds the claim now"
+            );
+            return Ok(Outcome::Fenced);
         }
+        let lateness = sent.sent_at.duration_since(reminder.send_at).as_secs();
+        let timing = match lateness {
+            0 => "on time".to_string(),
+            late if late > 0 => format!("{} late", human_duration(late)),
+            early => format!("{} early", human_duration(-early)),
+        };
+        events::record(
+            &mut tx,
+            sent.sent_at,
+            events::SYSTEM,
+            "reminder",
+            id,
+            "sent",
+            &format!("{} (attempt {attempt}, {timing})", sent.smtp_reply),
+        )
+        .await?;
+        tickler_store::commit(tx).await?;
+        tracing::info!(reminder = id, message_id = %reminder.message_id, "sent");
+        Ok(Outcome::Sent {
+            reply: sent.smtp_reply.to_string(),
+        })
+    }
+
+    /// Puts a reminder the mail server turned away for now back in the queue, due at `at`.
+    async fn record_retry(
+        &self,
+        reminder: &Reminder,
+        reply: &str,
+        at: Timestamp,
+    ) -> Result<Outcome, EngineError> {
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        if !reminders::release(
+            &mut tx,
+            reminder.id,
+            reminder.attempts,
+            at,
+            Some(reply),
+            now,
+        )
+        .await?
+        {
+            return Ok(Outcome::Fenced);
+        }
+        events::record(
+            &mut tx,
+            now,
+            events::SYSTEM,
+            "reminder",
+            reminder.id,
+            "retry",
+            &format!("{reply}; next attempt at {at}"),
+        )
+        .await?;
+        tickler_store::commit(tx).await?;
+        tracing::warn!(reminder = reminder.id, %reply, %at, "transient failure, will retry");
+        Ok(Outcome::Retry {
+            at,
+            error: reply.to_string(),
+        })
     }
 
     async fn finish(
@@ -395,37 +441,90 @@ impl Engine {
         })
     }
 
-    /// Runs the dispatcher until `shutdown` turns true: sends what is due, then sleeps until
-    /// the next due instant (at most [`MAX_IDLE`]). A shutdown lets the batch in flight
-    /// finish and record its outcomes; nothing claimed is abandoned.
+    /// Runs the dispatcher until `shutdown` turns true: runs the recurring jobs that are
+    /// due, sends what is due, then sleeps until the next due instant, the next job, a
+    /// notification from another instance (PostgreSQL), or the poll interval, whichever comes
+    /// first. While the database is unreachable it backs off and tries again. A shutdown lets
+    /// the batch in flight finish and record its outcomes; nothing claimed is abandoned.
     pub async fn run_dispatcher(&self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         tracing::info!(worker = %self.settings.worker_id, mail = %self.mailer.describe(), "dispatcher started");
+        let wake = Arc::new(Notify::new());
+        let listener = self.spawn_listener(wake.clone());
         let mut failures = 0u32;
         while !*shutdown.borrow() {
             let pause = match self.dispatch_until_idle(&shutdown).await {
                 Ok(()) => {
+                    if failures > 0 {
+                        tracing::info!("the database answers again");
+                    }
                     failures = 0;
-                    self.idle_time().await.unwrap_or(MAX_IDLE)
+                    self.idle_time()
+                        .await
+                        .unwrap_or(self.settings.poll_interval)
                 }
                 Err(e) => {
                     failures = failures.saturating_add(1);
-                    let pause = Duration::from_secs(2u64.saturating_pow(failures.min(5)));
+                    let pause = Duration::from_secs(1u64 << failures.min(4));
                     tracing::error!(error = %e, retry_in = ?pause, "dispatcher could not reach the database");
                     pause
                 }
             };
             tokio::select! {
                 _ = tokio::time::sleep(pause) => {}
+                _ = wake.notified() => {}
                 _ = shutdown.changed() => {}
             }
         }
+        listener.abort();
         tracing::info!("dispatcher stopped");
+    }
+
+    /// On PostgreSQL, listens for other instances' notices: due work wakes the dispatcher,
+    /// saved settings are loaded again. On SQLite there is nobody to hear; the task ends.
+    fn spawn_listener(&self, wake: Arc<Notify>) -> tokio::task::JoinHandle<()> {
+        let engine = self.clone();
+        tokio::spawn(async move {
+            let mut listener = loop {
+                match engine.store.listen().await {
+                    Ok(Some(listener)) => break listener,
+                    Ok(None) => return,
+                    // The database may be down at start-up too; polling covers the meantime.
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot listen for notifications yet; polling");
+                        tokio::time::sleep(engine.settings.poll_interval).await;
+                    }
+                }
+            };
+            tracing::info!("listening for notifications from other instances");
+            loop {
+                match listener.next().await {
+                    Notice::DueWork => {
+                        tracing::debug!("notified of new or changed due work");
+                        wake.notify_one();
+                    }
+                    Notice::Settings => engine.reload_settings().await,
+                    Notice::Reconnected => {
+                        // Notices may have been missed while the connection was down.
+                        engine.reload_settings().await;
+                        wake.notify_one();
+                    }
+                }
+            }
+        })
+    }
+
+    async fn reload_settings(&self) {
+        match self.load_settings().await {
+            Ok(()) => tracing::info!("settings changed by another instance: reloaded"),
+            Err(e) => tracing::warn!(error = %e, "could not reload the settings"),
+        }
     }
 
     async fn dispatch_until_idle(
         &self,
         shutdown: &tokio::sync::watch::Receiver<bool>,
     ) -> Result<(), EngineError> {
+        self.run_due_jobs().await?;
         while !*shutdown.borrow() {
             let batch = self.claim_batch(self.clock.now()).await?;
             if batch.is_empty() {
@@ -436,15 +535,21 @@ impl Engine {
         Ok(())
     }
 
+    /// How long to sleep: until the next due reminder or recurring job, at most the poll
+    /// interval.
     async fn idle_time(&self) -> Result<Duration, StoreError> {
-        let next = reminders::next_wake_up(&mut *self.store.conn().await?).await?;
+        let mut db = self.store.conn().await?;
+        let due = reminders::next_wake_up(&mut db).await?;
+        let job = jobs::next_run(&mut db).await?;
+        drop(db);
         let now = self.clock.now();
-        Ok(match next {
+        let poll = self.settings.poll_interval;
+        Ok(match due.into_iter().chain(job).min() {
             Some(at) if at <= now => Duration::ZERO,
             Some(at) => Duration::try_from(now.duration_until(at))
-                .unwrap_or(MAX_IDLE)
-                .min(MAX_IDLE),
-            None => MAX_IDLE,
+                .unwrap_or(poll)
+                .min(poll),
+            None => poll,
         })
     }
 }

@@ -27,3 +27,10 @@ impl From<StoreError> for EngineError {
         }
     }
 }
+
+impl EngineError {
+    /// The database was unreachable (a restart, an outage): trying again later may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, EngineError::Store(e) if e.is_transient())
+    }
+}

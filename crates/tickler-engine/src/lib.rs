@@ -7,6 +7,7 @@ pub mod directory;
 pub mod dispatch;
 mod error;
 pub mod import;
+pub mod jobs;
 mod message;
 pub mod passwords;
 pub mod plans;
@@ -38,6 +39,10 @@ pub struct Settings {
     /// Messages in flight at once.
     pub concurrency: usize,
     pub retry: RetryPolicy,
+    /// Longest sleep of an idle dispatcher between looks at the database. Work entered
+    /// elsewhere is seen sooner: at its due instant, or at once through PostgreSQL's
+    /// notifications; on SQLite, work entered by another process waits for this look.
+    pub poll_interval: Duration,
 }
 
 /// Everything a use case needs; cheap to clone.

@@ -7,6 +7,8 @@ pub mod contracts;
 pub mod customers;
 mod error;
 pub mod events;
+pub mod jobs;
+mod notifications;
 pub mod plans;
 pub mod reminders;
 pub mod sessions;
@@ -18,6 +20,7 @@ pub mod users;
 use std::{str::FromStr, time::Duration};
 
 pub use error::StoreError;
+pub use notifications::{Listener, Notice};
 use sqlx::{
     AnyConnection, AnyPool, Transaction,
     any::{AnyConnectOptions, AnyPoolOptions},
@@ -40,6 +43,18 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Kept for the notification listener's own connection (PostgreSQL).
+    url: DatabaseUrl,
+}
+
+/// A database URL, which may hold a password: its `Debug` form is redacted.
+#[derive(Clone)]
+struct DatabaseUrl(std::sync::Arc<str>);
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&redact_url(&self.0))
+    }
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -94,7 +109,11 @@ impl Store {
         let pool = pool_options.connect_with(options).await.map_err(|e| {
             StoreError::Unavailable(format!("cannot open database {}: {e}", redact_url(&url)))
         })?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            url: DatabaseUrl(url.into()),
+        })
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {

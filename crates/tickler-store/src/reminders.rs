@@ -751,22 +751,15 @@ pub async fn take_over_expired(db: &mut Db, now: Timestamp) -> Result<Vec<i64>, 
     .await?)
 }
 
-/// The earliest instant at which something will be due (a scheduled reminder, or a lease
-/// that runs out), to sleep until then.
+/// The earliest instant at which a scheduled reminder will be due, to sleep until then.
+/// Claims whose lease runs out are the lease take-over job's concern, not a wake-up.
 pub async fn next_wake_up(db: &mut Db) -> Result<Option<Timestamp>, StoreError> {
     let due: Option<i64> = sqlx::query_scalar(
         "SELECT MIN(due_at) FROM reminders WHERE status = 'scheduled' AND mode IN ('auto', 'internal')",
     )
     .fetch_one(&mut *db)
     .await?;
-    let lease: Option<i64> =
-        sqlx::query_scalar("SELECT MIN(claimed_until) FROM reminders WHERE status = 'sending'")
-            .fetch_one(&mut *db)
-            .await?;
-    match due.into_iter().chain(lease).min() {
-        Some(ms) => Ok(Some(instant_from_millis(ms)?)),
-        None => Ok(None),
-    }
+    due.map(instant_from_millis).transpose()
 }
 
 /// Takes a person's wording and recipients off a scheduled reminder, so it renders its

@@ -140,3 +140,12 @@ pub async fn clear_failures(db: &mut Db, key: &str) -> Result<(), StoreError> {
         .await?;
     Ok(())
 }
+
+/// Forgets failure counts last touched before `before`: they no longer throttle anyone.
+pub async fn delete_failures_before(db: &mut Db, before: Timestamp) -> Result<u64, StoreError> {
+    let done = sqlx::query("DELETE FROM login_failures WHERE last_failure_at < $1")
+        .bind(millis(before))
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected())
+}

@@ -19,7 +19,7 @@ use tickler_store::{
     Backend, Store, StoreError, contracts,
     contracts::ContractStatus,
     customers::{self, NewCustomer},
-    events, plans,
+    events, jobs, plans,
     reminders::{self, Edit, Lease, ReminderFilter, ReminderKind, SentRecord},
     users,
 };
@@ -47,10 +47,12 @@ on_both_backends! {
     stale_attempts_change_nothing => sqlite_stale_attempts_change_nothing, postgres_stale_attempts_change_nothing;
     completions_record_the_outcome => sqlite_completions_record_the_outcome, postgres_completions_record_the_outcome;
     expired_leases_are_taken_over => sqlite_expired_leases_are_taken_over, postgres_expired_leases_are_taken_over;
-    next_wake_up_is_the_earliest_due_or_lease => sqlite_next_wake_up_is_the_earliest_due_or_lease, postgres_next_wake_up_is_the_earliest_due_or_lease;
+    next_wake_up_is_the_earliest_due => sqlite_next_wake_up_is_the_earliest_due, postgres_next_wake_up_is_the_earliest_due;
     events_for_contract => sqlite_events_for_contract, postgres_events_for_contract;
     concurrent_claimers_never_share_a_reminder => sqlite_concurrent_claimers_never_share_a_reminder, postgres_concurrent_claimers_never_share_a_reminder;
     concurrent_catch_up_sends_only_the_latest_steps => sqlite_concurrent_catch_up_sends_only_the_latest_steps, postgres_concurrent_catch_up_sends_only_the_latest_steps;
+    recurring_job_runs_once_per_period => sqlite_recurring_job_runs_once_per_period, postgres_recurring_job_runs_once_per_period;
+    recurring_job_runs_are_claimed_once_by_concurrent_instances => sqlite_recurring_job_runs_are_claimed_once_by_concurrent_instances, postgres_recurring_job_runs_are_claimed_once_by_concurrent_instances;
 }
 
 fn lease(worker: &str, until: Timestamp) -> Lease<'_> {
@@ -1509,7 +1511,7 @@ async fn expired_leases_are_taken_over(store: Store) {
     assert_eq!(get(&store, a).await.status, ReminderStatus::Sent);
 }
 
-async fn next_wake_up_is_the_earliest_due_or_lease(store: Store) {
+async fn next_wake_up_is_the_earliest_due(store: Store) {
     let fx = fixture(&store).await;
     let mut conn = store.conn().await.unwrap();
     let c = fx.contract_id;
@@ -1539,8 +1541,12 @@ async fn next_wake_up_is_the_earliest_due_or_lease(store: Store) {
         Some(at_hours(2))
     );
 
-    // A lease that runs out before anything is due.
+    // A claimed reminder is no longer due work: its lease is the take-over job's concern.
     add_step(&mut conn, c, 6, "due", 0, at_hours(-1)).await;
+    assert_eq!(
+        reminders::next_wake_up(&mut conn).await.unwrap(),
+        Some(at_hours(-1))
+    );
     let mut tx = store.begin().await.unwrap();
     let claimed = reminders::claim_due(
         &mut tx,
@@ -1555,7 +1561,7 @@ async fn next_wake_up_is_the_earliest_due_or_lease(store: Store) {
     assert_eq!(claimed.len(), 1);
     assert_eq!(
         reminders::next_wake_up(&mut conn).await.unwrap(),
-        Some(at_minutes(30))
+        Some(at_hours(2))
     );
 }
 
@@ -1959,4 +1965,100 @@ async fn claim_skips_siblings_locked_by_another_claimer(store: Store) {
     tickler_store::commit(other).await.unwrap();
     assert_eq!(ids(&claimed), [z]);
     assert_eq!(get(&store, y).await.status, ReminderStatus::Superseded);
+}
+
+async fn recurring_job_runs_once_per_period(store: Store) {
+    let mut conn = store.conn().await.unwrap();
+    let period = jiff::SignedDuration::from_secs(60);
+    assert_eq!(jobs::next_run(&mut conn).await.unwrap(), None);
+    // The first ask runs it; asks within the period do not.
+    assert!(
+        jobs::claim_run(&mut conn, "cleanup", t0(), period, "a")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !jobs::claim_run(&mut conn, "cleanup", t0(), period, "b")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !jobs::claim_run(
+            &mut conn,
+            "cleanup",
+            at_minutes(1)
+                .checked_sub(jiff::SignedDuration::from_millis(1))
+                .unwrap(),
+            period,
+            "b"
+        )
+        .await
+        .unwrap()
+    );
+    assert_eq!(
+        jobs::next_run(&mut conn).await.unwrap(),
+        Some(at_minutes(1))
+    );
+    // Another job is independent.
+    assert!(
+        jobs::claim_run(&mut conn, "lease_takeover", t0(), period, "b")
+            .await
+            .unwrap()
+    );
+    // At the next period, whoever asks first runs it.
+    assert!(
+        jobs::claim_run(&mut conn, "cleanup", at_minutes(1), period, "b")
+            .await
+            .unwrap()
+    );
+    jobs::record_outcome(&mut conn, "cleanup", at_minutes(1), "2 deleted")
+        .await
+        .unwrap();
+    let states = jobs::list(&mut conn).await.unwrap();
+    let cleanup = states.iter().find(|j| j.name == "cleanup").unwrap();
+    assert_eq!(cleanup.last_run_by.as_deref(), Some("b"));
+    assert_eq!(cleanup.last_outcome.as_deref(), Some("2 deleted"));
+    assert_eq!(cleanup.next_run_at, at_minutes(2));
+    // A clock that went back (a dispatch run as of a future instant came first) does not
+    // stall the job until that future.
+    assert!(
+        jobs::claim_run(&mut conn, "cleanup", at_days(-1), period, "c")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !jobs::claim_run(&mut conn, "cleanup", at_days(-1), period, "c")
+            .await
+            .unwrap()
+    );
+}
+
+async fn recurring_job_runs_are_claimed_once_by_concurrent_instances(store: Store) {
+    let period = jiff::SignedDuration::from_secs(15);
+    for round in 0..5i64 {
+        let now = at_minutes(round);
+        let asks = (0..8).map(|worker| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut conn = store.conn().await.unwrap();
+                jobs::claim_run(
+                    &mut conn,
+                    "lease_takeover",
+                    now,
+                    period,
+                    &format!("w{worker}"),
+                )
+                .await
+                .unwrap()
+            })
+        });
+        let mut winners = 0;
+        for ask in asks.collect::<Vec<_>>() {
+            winners += usize::from(ask.await.unwrap());
+        }
+        assert_eq!(
+            winners, 1,
+            "round {round}: exactly one instance runs the job"
+        );
+    }
 }

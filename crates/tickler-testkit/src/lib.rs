@@ -3,6 +3,8 @@
 //!
 //! Synchronous on purpose (std::process, std::thread), so plain and tokio tests can both use it.
 
+pub mod postgres;
+
 use std::{
     fs,
     io::{BufRead, BufReader},

@@ -45,7 +45,8 @@ pub enum Command {
     /// Timed emails: list, edit, send now, skip.
     #[command(subcommand)]
     Reminder(ReminderCommand),
-    /// Send what is due.
+    /// Send what is due: with --once, then exit; without, keep sending as things come due
+    /// (a dispatcher without the web app), until SIGTERM or Ctrl-C.
     Dispatch(DispatchArgs),
     /// Run the web app for the team and the dispatcher, until SIGTERM or Ctrl-C.
     Serve(ServeArgs),
@@ -232,10 +233,11 @@ pub enum ReminderCommand {
 
 #[derive(Debug, Args)]
 pub struct DispatchArgs {
-    /// Send what is due once and exit (the only mode; `serve` runs continuously).
-    #[arg(long, required = true)]
+    /// Send what is due now, then exit.
+    #[arg(long)]
     pub once: bool,
-    /// Act as of this RFC 3339 instant instead of the wall clock.
+    /// Act as of this RFC 3339 instant instead of the wall clock: with --once the clock
+    /// stays there; without, it starts there and runs on.
     #[arg(long)]
     pub now: Option<String>,
 }

@@ -4,7 +4,7 @@ use std::{io::Read, sync::Arc};
 
 use anyhow::{Context, Result, anyhow};
 use tickler_core::{
-    clock::{FixedClock, SystemClock},
+    clock::{FixedClock, ShiftedClock, SystemClock},
     error::{parse_date, parse_instant},
     language::Language,
     reminder::ReminderStatus,
@@ -173,6 +173,15 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Contract(command) => contract(&engine, command, &actor).await?,
         Command::Reminder(command) => reminder(&engine, command, &actor).await?,
+        Command::Dispatch(args) if !args.once => {
+            let engine = match args.now {
+                Some(now) => engine.with_clock(Arc::new(ShiftedClock::starting_at(parse_instant(
+                    "--now", &now,
+                )?))),
+                None => engine,
+            };
+            serve::run_dispatcher(engine).await?;
+        }
         Command::Dispatch(args) => {
             let engine = match args.now {
                 Some(now) => engine.with_clock(Arc::new(FixedClock(parse_instant("--now", &now)?))),

@@ -50,6 +50,7 @@ pub fn from_env() -> Result<Config> {
         batch_size: number("TICKLER_BATCH_SIZE", 200i64)?.max(1),
         concurrency: number("TICKLER_SEND_CONCURRENCY", 8usize)?.max(1),
         retry: RetryPolicy::default(),
+        poll_interval: Duration::from_secs(number("TICKLER_POLL_SECONDS", 30u64)?.max(1)),
     };
     let mail = MailConfig {
         smtp_url: var("TICKLER_SMTP_URL"),

@@ -19,6 +19,7 @@ const KEYS: &[&str] = &[
     "send_concurrency",
     "batch_size",
     "lease_seconds",
+    "poll_seconds",
     "log",
 ];
 

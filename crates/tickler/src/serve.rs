@@ -9,11 +9,7 @@ pub async fn run(engine: Engine, web: tickler_web::WebConfig, listen: &str) -> R
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     tracing::info!(address = %listener.local_addr()?, mail = %engine.mailer().describe(), "tickler is serving");
-    if engine.mailer().is_outbox() {
-        tracing::warn!(
-            "TICKLER_SMTP_URL is not set: mail is written to the outbox folder, not sent"
-        );
-    }
+    warn_if_outbox(&engine);
     let (stop, stopped) = watch::channel(false);
     let dispatcher = {
         let engine = engine.clone();
@@ -35,6 +31,30 @@ pub async fn run(engine: Engine, web: tickler_web::WebConfig, listen: &str) -> R
     dispatcher.await.context("dispatcher task")?;
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// `tickler dispatch` without `--once`: the dispatcher alone, until SIGTERM or Ctrl-C.
+pub async fn run_dispatcher(engine: Engine) -> Result<()> {
+    tracing::info!(mail = %engine.mailer().describe(), "tickler is dispatching");
+    warn_if_outbox(&engine);
+    let (stop, stopped) = watch::channel(false);
+    let dispatcher = {
+        let engine = engine.clone();
+        tokio::spawn(async move { engine.run_dispatcher(stopped).await })
+    };
+    shutdown_signal().await;
+    let _ = stop.send(true);
+    dispatcher.await.context("dispatcher task")?;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+fn warn_if_outbox(engine: &Engine) {
+    if engine.mailer().is_outbox() {
+        tracing::warn!(
+            "TICKLER_SMTP_URL is not set: mail is written to the outbox folder, not sent"
+        );
+    }
 }
 
 async fn shutdown_signal() {

@@ -171,21 +171,7 @@ fn readiness_follows_the_database() {
         .stderr(Stdio::null())
         .spawn()
         .expect("serve");
-    let get = |path: &str| -> Option<String> {
-        use std::io::{Read, Write};
-        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .ok()?;
-        write!(
-            stream,
-            "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-        )
-        .ok()?;
-        let mut response = String::new();
-        stream.read_to_string(&mut response).ok()?;
-        Some(response)
-    };
+    let get = |path: &str| support::http_get(port, path);
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     let ready = loop {
         if let Some(response) = get("/readyz") {
@@ -265,4 +251,76 @@ fn one_of_three_dispatchers_killed_mid_batch_loses_nothing() {
         duplicates <= 8,
         "only messages in flight at the kill may repeat: {duplicates}"
     );
+}
+
+/// A dispatcher that would otherwise sleep for an hour wakes as soon as another process
+/// schedules work or saves settings: PostgreSQL's LISTEN/NOTIFY between instances.
+#[test]
+fn an_idle_dispatcher_wakes_on_notifications_from_other_instances() {
+    let Some(db) = Database::create() else { return };
+    let smtp = SmtpTestServer::start();
+    let mut t = on_postgres(Some(&smtp), &db);
+    t.set_env("TICKLER_POLL_SECONDS", "3600");
+    let contract = t.contract("en", "Europe/Athens", "it@acme.example", "2027-06-30");
+    let before_60 = t.reminder(&contract, "before_60", 1)["id"].to_string();
+    let before_30 = t.reminder(&contract, "before_30", 1)["id"].to_string();
+
+    t.set_env("TICKLER_LOG", "info,tickler_engine::dispatch=debug");
+    let log_path = t.dir().join("dispatcher.log");
+    let mut dispatcher = t
+        .command(&["dispatch"])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log_path).expect("log file"))
+        .spawn()
+        .expect("dispatch");
+    let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    let wait_for_log = |text: &str| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while !log().contains(text) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the dispatcher never logged \"{text}\":\n{}",
+                log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    wait_for_log("listening for notifications from other instances");
+
+    // Another process moves an email to two seconds from now.
+    let soon = |seconds: i64| {
+        jiff::Timestamp::now()
+            .checked_add(jiff::SignedDuration::from_secs(seconds))
+            .expect("in range")
+            .to_string()
+    };
+    t.ok(&["reminder", "edit", &before_60, "--send-at", &soon(2)]);
+    wait_for_log("notified of new or changed due work");
+    let first = smtp.wait_for_messages(1, Duration::from_secs(60));
+    assert_eq!(first.len(), 1);
+
+    // Another instance saves the organisation's name: this one applies it at once.
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let mut conn = PgConnection::connect(&db.url).await.expect("connect");
+        conn.execute(
+            "INSERT INTO settings (setting_key, value, updated_at) \
+             VALUES ('organisation_name', 'Renamed Maintenance GmbH', 0)",
+        )
+        .await
+        .expect("save a setting");
+    });
+    wait_for_log("settings changed by another instance: reloaded");
+    t.ok(&["reminder", "edit", &before_30, "--send-at", &soon(2)]);
+    let both = smtp.wait_for_messages(2, Duration::from_secs(60));
+    assert!(
+        both[1].body.contains("Renamed Maintenance GmbH"),
+        "the new name is used:\n{}",
+        both[1].body
+    );
+
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &dispatcher.id().to_string()])
+        .status();
+    assert!(dispatcher.wait().unwrap().success(), "{}", log());
 }

@@ -4,27 +4,13 @@
 mod support;
 
 use std::{
-    io::{Read, Write},
-    net::TcpStream,
+    io::Write,
     process::{Child, Stdio},
     time::{Duration, Instant},
 };
 
-use support::{Tickler, field};
+use support::{Tickler, field, http_get};
 use tickler_testkit::SmtpTestServer;
-
-fn http_get(port: u16, path: &str) -> Option<String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    Some(response)
-}
 
 fn wait_until_healthy(port: u16) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);

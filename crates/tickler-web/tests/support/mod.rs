@@ -40,6 +40,7 @@ pub fn settings() -> Settings {
         batch_size: 50,
         concurrency: 2,
         retry: RetryPolicy::default(),
+        poll_interval: Duration::from_secs(30),
     }
 }
 

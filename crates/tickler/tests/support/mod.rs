@@ -188,3 +188,21 @@ pub fn many_contracts_csv(t: &Tickler, owner: &str, count: usize) -> PathBuf {
     std::fs::write(&path, text).expect("write the CSV");
     path
 }
+
+/// A plain HTTP/1.1 GET to 127.0.0.1:`port`, the whole response as text (status line,
+/// headers, body); `None` while nothing answers.
+pub fn http_get(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    Some(response)
+}

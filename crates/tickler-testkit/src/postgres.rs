@@ -1,0 +1,183 @@
+//! A private PostgreSQL server for fault tests that stop and restart the database: a fresh
+//! cluster (`initdb`) in a temporary folder, on its own port, so that restarting it cannot
+//! disturb the shared server other tests use. Uses the installed server's binaries
+//! (`/usr/lib/postgresql/*/bin`, Debian's layout), run as the `postgres` user when the tests
+//! run as root, since PostgreSQL refuses to run as root.
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    process::{Command, Output, Stdio},
+};
+
+use crate::free_port;
+
+/// A running private cluster; stopped and deleted when dropped.
+pub struct PrivatePostgres {
+    bin: PathBuf,
+    data: PathBuf,
+    port: u16,
+    run_as_postgres: bool,
+    dir: tempfile::TempDir,
+}
+
+impl PrivatePostgres {
+    /// Creates and starts a cluster with trust authentication on 127.0.0.1 and a free port.
+    /// Panics with what is missing when the server binaries are not installed.
+    pub fn start() -> PrivatePostgres {
+        let bin = server_binaries().unwrap_or_else(|| {
+            panic!(
+                "PostgreSQL's server binaries are missing (no /usr/lib/postgresql/*/bin/initdb): \
+                 apt-get install postgresql, or run scripts/test"
+            )
+        });
+        let dir = tempfile::tempdir().expect("cannot create a temporary folder");
+        let run_as_postgres = running_as_root();
+        if run_as_postgres {
+            give_to_postgres(dir.path());
+        }
+        let data = dir.path().join("data");
+        let cluster = PrivatePostgres {
+            bin,
+            data,
+            port: free_port(),
+            run_as_postgres,
+            dir,
+        };
+        let data = cluster.data.to_string_lossy().to_string();
+        cluster.expect_success(
+            "initdb",
+            &[
+                "-D",
+                &data,
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
+        );
+        cluster.start_server();
+        cluster
+    }
+
+    /// The URL of the cluster's `postgres` database.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Stops the server the way a restart by an operator does (`pg_ctl stop -m fast`):
+    /// open transactions are rolled back and every client connection is cut.
+    pub fn stop(&self) {
+        let data = self.data.to_string_lossy().to_string();
+        self.expect_success("pg_ctl", &["stop", "-D", &data, "-m", "fast", "-w"]);
+    }
+
+    /// Starts the server again after [`stop`](Self::stop), on the same port.
+    pub fn start_server(&self) {
+        let data = self.data.to_string_lossy().to_string();
+        let socket_dir = self.dir.path().to_string_lossy().to_string();
+        let log = self.dir.path().join("server.log");
+        let options = format!(
+            "-p {} -k {socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off \
+             -c max_connections=100",
+            self.port
+        );
+        self.expect_success(
+            "pg_ctl",
+            &[
+                "start",
+                "-D",
+                &data,
+                "-o",
+                &options,
+                "-l",
+                &log.to_string_lossy(),
+                "-w",
+                "-t",
+                "60",
+            ],
+        );
+    }
+
+    /// `pg_ctl stop` then start: a database restart.
+    pub fn restart(&self) {
+        self.stop();
+        self.start_server();
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) -> Output {
+        let program = self.bin.join(tool);
+        let mut command = if self.run_as_postgres {
+            let mut command = Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(&program);
+            command
+        } else {
+            Command::new(&program)
+        };
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()))
+    }
+
+    fn expect_success(&self, tool: &str, args: &[&str]) {
+        let out = self.run(tool, args);
+        if !out.status.success() {
+            let log = fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default();
+            panic!(
+                "{tool} {args:?} failed ({}):\n{}{}\nserver log:\n{log}",
+                out.status,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        let data = self.data.to_string_lossy().to_string();
+        let _ = self.run("pg_ctl", &["stop", "-D", &data, "-m", "immediate", "-w"]);
+    }
+}
+
+/// The newest installed server's binary folder.
+fn server_binaries() -> Option<PathBuf> {
+    let mut versions: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let version = entry.file_name().to_str()?.parse().ok()?;
+            let bin = entry.path().join("bin");
+            bin.join("initdb").is_file().then_some((version, bin))
+        })
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, bin)| bin)
+}
+
+fn running_as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+}
+
+/// Hands the folder to the `postgres` user, who must own the data directory.
+fn give_to_postgres(dir: &Path) {
+    let status = Command::new("chown")
+        .args(["postgres:postgres"])
+        .arg(dir)
+        .status()
+        .expect("cannot run chown");
+    assert!(
+        status.success(),
+        "cannot give {} to the postgres user",
+        dir.display()
+    );
+}
