@@ -53,6 +53,11 @@ pub enum Command {
     /// Bulk imports.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// The recurring jobs (lease take-over, clean-up): when each last ran, where, and how.
+    Jobs {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

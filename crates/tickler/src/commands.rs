@@ -67,6 +67,14 @@ pub async fn run(cli: Cli) -> Result<()> {
     let actor = cli_actor();
     match cli.command {
         Command::Migrate => {}
+        Command::Jobs { json } => {
+            let states = engine.job_states().await?;
+            if json {
+                output::json(&states)?;
+            } else {
+                output::jobs(&states);
+            }
+        }
         Command::User(UserCommand::Add {
             email,
             name,

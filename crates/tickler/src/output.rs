@@ -115,6 +115,24 @@ pub fn reminders(list: &[ReminderView]) {
     }
 }
 
+pub fn jobs(list: &[tickler_store::jobs::JobState]) {
+    let instant = |t: Option<jiff::Timestamp>| t.map(|t| t.to_string()).unwrap_or_default();
+    println!(
+        "{:<15}  {:<30}  {:<30}  {:<20}  LAST OUTCOME",
+        "JOB", "LAST STARTED (UTC)", "NEXT RUN (UTC)", "BY"
+    );
+    for job in list {
+        println!(
+            "{:<15}  {:<30}  {:<30}  {:<20}  {}",
+            job.name,
+            instant(job.last_started_at),
+            job.next_run_at.to_string(),
+            job.last_run_by.as_deref().unwrap_or(""),
+            job.last_outcome.as_deref().unwrap_or("")
+        );
+    }
+}
+
 pub fn reminder(r: &ReminderView) {
     println!(
         "reminder {} ({}, {} days) of contract {} term {}",

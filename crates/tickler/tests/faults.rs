@@ -76,4 +76,21 @@ fn a_killed_dispatcher_loses_nothing_and_resends_only_with_the_same_message_id()
         Some(CONTRACTS),
         "all recorded as sent"
     );
+
+    // The restarted dispatcher's take-over job returned the dead one's claims to the queue.
+    let jobs = t.json(&["jobs", "--json"]);
+    let takeover = jobs
+        .as_array()
+        .and_then(|jobs| jobs.iter().find(|j| j["name"] == "lease_takeover"))
+        .unwrap_or_else(|| panic!("no lease_takeover job in {jobs}"));
+    assert_eq!(takeover["last_started_at"], "2027-05-02T12:02:00Z");
+    let taken_over: usize = takeover["last_outcome"]
+        .as_str()
+        .and_then(|outcome| outcome.split(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {takeover}"));
+    println!("lease take-over: {}", takeover["last_outcome"]);
+    assert!(
+        taken_over > 0 && taken_over <= CONTRACTS - before_restart + 8,
+        "{taken_over} claims taken over"
+    );
 }
