@@ -35,6 +35,9 @@ pub struct ReminderView {
     pub status: ReminderStatus,
     pub status_reason: Option<String>,
     pub send_at: Timestamp,
+    /// When the dispatcher tries again, for a scheduled reminder the mail server turned away
+    /// for now (or whose dispatcher died); `None` when it simply goes out at `send_at`.
+    pub next_attempt_at: Option<Timestamp>,
     pub to: Vec<String>,
     pub cc: Vec<String>,
     pub subject: String,
@@ -204,6 +207,9 @@ impl Engine {
             status: reminder.status,
             status_reason: reminder.status_reason,
             send_at: reminder.send_at,
+            next_attempt_at: (reminder.status == ReminderStatus::Scheduled
+                && reminder.due_at != reminder.send_at)
+                .then_some(reminder.due_at),
             to: reminder.to,
             cc: reminder.cc,
             subject: subject_line,

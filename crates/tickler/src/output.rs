@@ -147,6 +147,13 @@ pub fn reminder(r: &ReminderView) {
             .unwrap_or_default()
     );
     println!("send at:    {}", r.send_at);
+    if let Some(next) = r.next_attempt_at {
+        println!(
+            "next try:   {next} (attempt {}; last error: {})",
+            r.attempts + 1,
+            r.last_error.as_deref().unwrap_or("none")
+        );
+    }
     if let Some(sent_at) = r.sent_at {
         println!("sent at:    {sent_at}");
     }

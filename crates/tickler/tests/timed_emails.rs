@@ -341,6 +341,13 @@ fn temporary_smtp_failures_are_retried_with_growing_gaps() {
     assert_eq!(field(&first, "status"), "scheduled");
     assert_eq!(first["attempts"], json!(1));
     assert!(field(&first, "last_error").contains("451"), "{first}");
+    // The next try is shown, 30 to 60 s later (the first backoff step, with jitter).
+    let next: jiff::Timestamp = field(&first, "next_attempt_at").parse().unwrap();
+    let gap = next.duration_since(due.parse().unwrap()).as_secs();
+    assert!(
+        (30..=60).contains(&gap),
+        "next attempt {gap} s after the first"
+    );
 
     // Not before the backoff has passed.
     t.dispatch_at(due);
