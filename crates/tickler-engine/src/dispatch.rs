@@ -48,6 +48,44 @@ pub enum Outcome {
     },
 }
 
+/// A message the mail server accepted, not yet recorded.
+#[derive(Debug)]
+struct SentMessage {
+    subject: String,
+    body: String,
+    reply: String,
+    sent_at: Timestamp,
+}
+
+#[derive(Debug)]
+struct Accepted {
+    reminder: Reminder,
+    sent: SentMessage,
+}
+
+/// How far one delivery got on its own.
+#[derive(Debug)]
+enum Delivery {
+    /// Accepted by the mail server; its record is the caller's to write.
+    Accepted(SentMessage),
+    /// Finished and recorded: a retry, a failure, a cancellation.
+    Recorded(Outcome),
+}
+
+/// Records accepted messages once this many wait...
+const RECORD_BATCH: usize = 50;
+/// ...or once the oldest has waited this long.
+const RECORD_WAIT: Duration = Duration::from_millis(50);
+
+/// The outcome of a delivery whose result could not be recorded: its lease will run out
+/// and the take-over job returns it to the queue.
+fn unrecorded(reminder: &Reminder, error: impl std::fmt::Display) -> Outcome {
+    tracing::error!(reminder = reminder.id, %error, "could not record a delivery outcome");
+    Outcome::Unrecorded {
+        error: error.to_string(),
+    }
+}
+
 /// Counts of one dispatch run.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct DispatchReport {
@@ -113,6 +151,11 @@ impl Engine {
         Ok(batch)
     }
 
+    /// Sends a claimed batch, several messages in flight at once. Accepted messages are
+    /// recorded together, up to [`RECORD_BATCH`] per transaction, as soon as that many are
+    /// waiting or the oldest has waited [`RECORD_WAIT`]: one commit for many sends, while a
+    /// crash can lose at most that short wait's records (their messages are then re-sent
+    /// with the same Message-ID).
     async fn deliver_all(&self, batch: Vec<Reminder>) -> Vec<Outcome> {
         let permits = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
         let mut tasks = JoinSet::new();
@@ -121,29 +164,95 @@ impl Engine {
             let permits = permits.clone();
             tasks.spawn(async move {
                 let _permit = permits.acquire_owned().await;
-                engine.deliver(reminder).await
+                let delivery = engine.try_deliver(&reminder).await;
+                (reminder, delivery)
             });
         }
         let mut outcomes = Vec::new();
-        while let Some(joined) = tasks.join_next().await {
-            outcomes.push(joined.unwrap_or_else(|e| Outcome::Unrecorded {
-                error: format!("delivery task panicked: {e}"),
-            }));
+        let mut accepted: Vec<Accepted> = Vec::new();
+        let mut oldest_waiting = tokio::time::Instant::now();
+        loop {
+            let joined = if accepted.is_empty() {
+                tasks.join_next().await
+            } else {
+                tokio::select! {
+                    joined = tasks.join_next() => joined,
+                    _ = tokio::time::sleep_until(oldest_waiting + RECORD_WAIT) => {
+                        outcomes.extend(self.record_sent_all(std::mem::take(&mut accepted)).await);
+                        continue;
+                    }
+                }
+            };
+            let Some(joined) = joined else { break };
+            match joined {
+                Ok((reminder, Ok(Delivery::Accepted(sent)))) => {
+                    if accepted.is_empty() {
+                        oldest_waiting = tokio::time::Instant::now();
+                    }
+                    accepted.push(Accepted { reminder, sent });
+                    if accepted.len() >= RECORD_BATCH {
+                        outcomes.extend(self.record_sent_all(std::mem::take(&mut accepted)).await);
+                    }
+                }
+                Ok((_, Ok(Delivery::Recorded(outcome)))) => outcomes.push(outcome),
+                Ok((reminder, Err(e))) => outcomes.push(unrecorded(&reminder, e)),
+                Err(e) => outcomes.push(Outcome::Unrecorded {
+                    error: format!("delivery task panicked: {e}"),
+                }),
+            }
         }
+        outcomes.extend(self.record_sent_all(accepted).await);
         outcomes
     }
 
-    /// Sends one claimed reminder and records what happened. Never holds a transaction
-    /// while talking to the mail server.
+    /// Sends one claimed reminder and records what happened: a person's "send now". Never
+    /// holds a transaction while talking to the mail server.
     pub(crate) async fn deliver(&self, reminder: Reminder) -> Outcome {
         match self.try_deliver(&reminder).await {
-            Ok(outcome) => outcome,
-            Err(e) => {
-                tracing::error!(reminder = reminder.id, error = %e, "could not record a delivery outcome");
-                Outcome::Unrecorded {
-                    error: e.to_string(),
+            Ok(Delivery::Recorded(outcome)) => outcome,
+            Ok(Delivery::Accepted(sent)) => {
+                let accepted = Accepted { reminder, sent };
+                match self
+                    .persist(|| self.record_sent(std::slice::from_ref(&accepted)))
+                    .await
+                {
+                    Ok(mut outcomes) => outcomes.pop().unwrap_or(Outcome::Fenced),
+                    Err(e) => unrecorded(&accepted.reminder, e),
                 }
             }
+            Err(e) => unrecorded(&reminder, e),
+        }
+    }
+
+    /// Records accepted messages in one transaction, retried through a database outage. If
+    /// the batch fails for another reason, each is recorded on its own, so that one bad row
+    /// cannot leave the others unrecorded (and re-sent).
+    async fn record_sent_all(&self, accepted: Vec<Accepted>) -> Vec<Outcome> {
+        if accepted.is_empty() {
+            return Vec::new();
+        }
+        match self.persist(|| self.record_sent(&accepted)).await {
+            Ok(outcomes) => outcomes,
+            Err(e) if accepted.len() > 1 && !e.is_transient() => {
+                tracing::warn!(error = %e, count = accepted.len(), "recording a batch failed; recording one by one");
+                let mut outcomes = Vec::with_capacity(accepted.len());
+                for one in &accepted {
+                    outcomes.push(
+                        match self
+                            .persist(|| self.record_sent(std::slice::from_ref(one)))
+                            .await
+                        {
+                            Ok(mut recorded) => recorded.pop().unwrap_or(Outcome::Fenced),
+                            Err(e) => unrecorded(&one.reminder, e),
+                        },
+                    );
+                }
+                outcomes
+            }
+            Err(e) => accepted
+                .iter()
+                .map(|one| unrecorded(&one.reminder, e.to_string()))
+                .collect(),
         }
     }
 
@@ -152,7 +261,7 @@ impl Engine {
     /// better than letting the lease run out: a message already accepted by the mail server
     /// would then go out twice. Each step is safe to repeat: it is one transaction, fenced
     /// by the attempt number.
-    async fn persist<T, F, Fut>(&self, reminder: &Reminder, mut step: F) -> Result<T, EngineError>
+    async fn persist<T, F, Fut>(&self, mut step: F) -> Result<T, EngineError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, EngineError>>,
@@ -165,7 +274,7 @@ impl Engine {
         loop {
             match step().await {
                 Err(e) if e.is_transient() && std::time::Instant::now() < deadline => {
-                    tracing::warn!(reminder = reminder.id, error = %e, retry_in = ?pause, "database unreachable; will retry");
+                    tracing::warn!(error = %e, retry_in = ?pause, "database unreachable; will retry");
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_secs(5));
                 }
@@ -174,9 +283,11 @@ impl Engine {
         }
     }
 
-    async fn try_deliver(&self, reminder: &Reminder) -> Result<Outcome, EngineError> {
+    /// Everything of one delivery but recording an accepted message, which the caller does
+    /// (in a batch, or on its own).
+    async fn try_deliver(&self, reminder: &Reminder) -> Result<Delivery, EngineError> {
         let subject = self
-            .persist(reminder, || async {
+            .persist(|| async {
                 Subject::load(&mut *self.store.conn().await?, reminder.contract_id).await
             })
             .await?;
@@ -186,7 +297,7 @@ impl Engine {
                 reason: reason.clone(),
             };
             return self
-                .persist(reminder, || {
+                .persist(|| {
                     self.finish(
                         reminder,
                         ReminderStatus::Cancelled,
@@ -195,7 +306,8 @@ impl Engine {
                         outcome.clone(),
                     )
                 })
-                .await;
+                .await
+                .map(Delivery::Recorded);
         }
 
         let rendered = match self.render(reminder, &subject) {
@@ -203,8 +315,9 @@ impl Engine {
             Err(e) => {
                 let reason = format!("could not render the message: {e}");
                 return self
-                    .persist(reminder, || self.fail(reminder, &subject, "", &reason))
-                    .await;
+                    .persist(|| self.fail(reminder, &subject, "", &reason))
+                    .await
+                    .map(Delivery::Recorded);
             }
         };
         let subject_line = rendered.subject.clone();
@@ -214,27 +327,20 @@ impl Engine {
             Err(e) => {
                 let reason = format!("bad recipient: {e}");
                 return self
-                    .persist(reminder, || {
-                        self.fail(reminder, &subject, &subject_line, &reason)
-                    })
-                    .await;
+                    .persist(|| self.fail(reminder, &subject, &subject_line, &reason))
+                    .await
+                    .map(Delivery::Recorded);
             }
         };
 
         let failure = match self.mailer.send(&message).await {
             Ok(delivery) => {
-                let sent_at = self.clock.now();
-                let sent = SentRecord {
-                    subject: &subject_line,
-                    body: &body,
-                    to: &reminder.to,
-                    cc: &reminder.cc,
-                    smtp_reply: &delivery.reply,
-                    sent_at,
-                };
-                return self
-                    .persist(reminder, || self.record_sent(reminder, &sent))
-                    .await;
+                return Ok(Delivery::Accepted(SentMessage {
+                    subject: subject_line,
+                    body,
+                    reply: delivery.reply,
+                    sent_at: self.clock.now(),
+                }));
             }
             Err(SendError::Transient { reply }) => {
                 let attempts = u32::try_from(reminder.attempts).unwrap_or(u32::MAX);
@@ -243,8 +349,9 @@ impl Engine {
                     let delay = self.settings.retry.delay(attempts, rand::random::<f64>());
                     let at = now.saturating_add(delay).unwrap_or(now);
                     return self
-                        .persist(reminder, || self.record_retry(reminder, &reply, at))
-                        .await;
+                        .persist(|| self.record_retry(reminder, &reply, at))
+                        .await
+                        .map(Delivery::Recorded);
                 }
                 format!("gave up after {attempts} attempts; last reply: {reply}")
             }
@@ -253,50 +360,60 @@ impl Engine {
                 format!("the mail server refused it ({code}): {reply}")
             }
         };
-        self.persist(reminder, || {
-            self.fail(reminder, &subject, &subject_line, &failure)
-        })
-        .await
+        self.persist(|| self.fail(reminder, &subject, &subject_line, &failure))
+            .await
+            .map(Delivery::Recorded)
     }
 
-    /// Records an accepted message and its event in one transaction, if this attempt still
-    /// holds the claim.
-    async fn record_sent(
-        &self,
-        reminder: &Reminder,
-        sent: &SentRecord<'_>,
-    ) -> Result<Outcome, EngineError> {
-        let (id, attempt) = (reminder.id, reminder.attempts);
+    /// Records accepted messages and their events in one transaction; each only if its
+    /// attempt still holds the claim (else [`Outcome::Fenced`]).
+    async fn record_sent(&self, accepted: &[Accepted]) -> Result<Vec<Outcome>, EngineError> {
         let mut tx = self.store.begin().await?;
-        if !reminders::mark_sent(&mut tx, id, attempt, sent).await? {
-            tracing::warn!(
-                reminder = id,
-                attempt,
-                "sent, but another dispatcher holds the claim now"
-            );
-            return Ok(Outcome::Fenced);
+        let mut outcomes = Vec::with_capacity(accepted.len());
+        for Accepted { reminder, sent } in accepted {
+            let (id, attempt) = (reminder.id, reminder.attempts);
+            let record = SentRecord {
+                subject: &sent.subject,
+                body: &sent.body,
+                to: &reminder.to,
+                cc: &reminder.cc,
+                smtp_reply: &sent.reply,
+                sent_at: sent.sent_at,
+            };
+            if !reminders::mark_sent(&mut tx, id, attempt, &record).await? {
+                tracing::warn!(
+                    reminder = id,
+                    attempt,
+                    "sent, but this attempt no longer holds the claim"
+                );
+                outcomes.push(Outcome::Fenced);
+                continue;
+            }
+            let lateness = sent.sent_at.duration_since(reminder.send_at).as_secs();
+            let timing = match lateness {
+                0 => "on time".to_string(),
+                late if late > 0 => format!("{} late", human_duration(late)),
+                early => format!("{} early", human_duration(-early)),
+            };
+            events::record(
+                &mut tx,
+                sent.sent_at,
+                events::SYSTEM,
+                "reminder",
+                id,
+                "sent",
+                &format!("{} (attempt {attempt}, {timing})", sent.reply),
+            )
+            .await?;
+            outcomes.push(Outcome::Sent {
+                reply: sent.reply.clone(),
+            });
         }
-        let lateness = sent.sent_at.duration_since(reminder.send_at).as_secs();
-        let timing = match lateness {
-            0 => "on time".to_string(),
-            late if late > 0 => format!("{} late", human_duration(late)),
-            early => format!("{} early", human_duration(-early)),
-        };
-        events::record(
-            &mut tx,
-            sent.sent_at,
-            events::SYSTEM,
-            "reminder",
-            id,
-            "sent",
-            &format!("{} (attempt {attempt}, {timing})", sent.smtp_reply),
-        )
-        .await?;
         tickler_store::commit(tx).await?;
-        tracing::info!(reminder = id, message_id = %reminder.message_id, "sent");
-        Ok(Outcome::Sent {
-            reply: sent.smtp_reply.to_string(),
-        })
+        for Accepted { reminder, .. } in accepted {
+            tracing::info!(reminder = reminder.id, message_id = %reminder.message_id, "sent");
+        }
+        Ok(outcomes)
     }
 
     /// Puts a reminder the mail server turned away for now back in the queue, due at `at`.
