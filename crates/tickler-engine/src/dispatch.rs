@@ -111,9 +111,13 @@ impl DispatchReport {
 }
 
 impl Engine {
-    pub(crate) fn lease(&self, now: Timestamp) -> Lease<'_> {
+    /// A claim's lease, on the wall clock whatever the engine's clock says: a lease is
+    /// about whether this process is still alive, so `dispatch --once --now` in the future
+    /// must neither take over live claims nor make its own look expired.
+    pub(crate) fn lease(&self) -> Lease<'_> {
         let lease =
             SignedDuration::try_from(self.settings.lease).unwrap_or(SignedDuration::from_secs(300));
+        let now = Timestamp::now();
         Lease {
             worker: &self.settings.worker_id,
             until: now.saturating_add(lease).unwrap_or(now),
@@ -143,7 +147,7 @@ impl Engine {
             &mut tx,
             self.store.backend(),
             now,
-            &self.lease(now),
+            &self.lease(),
             self.settings.batch_size,
         )
         .await?;
@@ -659,15 +663,20 @@ impl Engine {
         let due = reminders::next_wake_up(&mut db).await?;
         let job = jobs::next_run(&mut db).await?;
         drop(db);
-        let now = self.clock.now();
-        let poll = self.settings.poll_interval;
-        Ok(match due.into_iter().chain(job).min() {
-            Some(at) if at <= now => Duration::ZERO,
-            Some(at) => Duration::try_from(now.duration_until(at))
-                .unwrap_or(poll)
-                .min(poll),
-            None => poll,
-        })
+        // Reminders are due on the engine's clock, jobs on the wall clock (see jobs.rs).
+        let wait_until = |at: Option<Timestamp>, now: Timestamp| {
+            at.map(|at| Duration::try_from(now.duration_until(at)).unwrap_or(Duration::ZERO))
+        };
+        let waits = [
+            wait_until(due, self.clock.now()),
+            wait_until(job, Timestamp::now()),
+        ];
+        Ok(waits
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(self.settings.poll_interval)
+            .min(self.settings.poll_interval))
     }
 }
 

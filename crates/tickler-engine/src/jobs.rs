@@ -29,11 +29,13 @@ impl Job {
         }
     }
 
-    /// How often the job runs. A lease is minutes long, so checking every 15 s adds little
-    /// to the time a dead dispatcher's reminders wait.
-    pub fn period(self) -> SignedDuration {
+    /// How often the job runs. Expired leases are looked for every half lease, at most
+    /// every 15 s: a dead dispatcher's reminders wait at most 1.5 leases.
+    pub fn period(self, lease: std::time::Duration) -> SignedDuration {
         match self {
-            Job::LeaseTakeover => SignedDuration::from_secs(15),
+            Job::LeaseTakeover => SignedDuration::try_from(lease / 2)
+                .unwrap_or(SignedDuration::from_secs(15))
+                .clamp(SignedDuration::from_secs(1), SignedDuration::from_secs(15)),
             Job::Cleanup => SignedDuration::from_hours(1),
         }
     }
@@ -50,18 +52,22 @@ pub struct JobRun {
 const FAILURE_RETENTION: SignedDuration = SignedDuration::from_hours(24);
 
 impl Engine {
-    /// Runs the jobs that are due at the clock's now and that no other instance has claimed;
-    /// returns what this instance ran. A job that fails is recorded as failed and retried at
-    /// its next period; the error is returned only if the database itself is unreachable.
+    /// Runs the jobs that are due and that no other instance has claimed; returns what this
+    /// instance ran. A job that fails is recorded as failed and retried at its next period;
+    /// the error is returned only if the database itself is unreachable.
+    ///
+    /// Jobs run on the wall clock, not the engine's: they deal in leases and sessions, which
+    /// are about live processes and people, so a `dispatch --once --now` in the future must
+    /// not take over live claims or end everybody's session.
     pub async fn run_due_jobs(&self) -> Result<Vec<JobRun>, EngineError> {
         let mut ran = Vec::new();
         for job in Job::ALL {
-            let now = self.clock.now();
+            let now = Timestamp::now();
             let claimed = jobs::claim_run(
                 &mut *self.store.conn().await?,
                 job.name(),
                 now,
-                job.period(),
+                job.period(self.settings.lease),
                 &self.settings.worker_id,
             )
             .await?;
@@ -79,7 +85,7 @@ impl Engine {
             jobs::record_outcome(
                 &mut *self.store.conn().await?,
                 job.name(),
-                self.clock.now(),
+                Timestamp::now(),
                 &outcome,
             )
             .await?;

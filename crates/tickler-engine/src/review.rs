@@ -392,7 +392,7 @@ impl Engine {
         let mut db = self.store.conn().await?;
         let reminder = reminders::get(&mut db, id).await?;
         reminder.status.check_open_to_people(id)?;
-        let claimed = reminders::claim_one(&mut db, id, now, &self.lease(now)).await?;
+        let claimed = reminders::claim_one(&mut db, id, now, &self.lease()).await?;
         let Some(claimed) = claimed else {
             return Err(EngineError::Conflict(format!(
                 "reminder {id} was claimed meanwhile"

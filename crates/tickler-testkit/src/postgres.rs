@@ -181,3 +181,103 @@ fn give_to_postgres(dir: &Path) {
         dir.display()
     );
 }
+
+/// The server most tests share: `TICKLER_TEST_POSTGRES_URL`, or the local one.
+pub fn shared_server_url() -> String {
+    std::env::var("TICKLER_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+}
+
+/// A new, empty database on the shared server, dropped (with its connections) when this is
+/// dropped. Created with `psql`, so it works from plain and async tests alike.
+pub struct FreshDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl FreshDatabase {
+    /// `None` (the caller skips, loudly) when no server answers outside CI; under `CI` a
+    /// missing server is a failure.
+    pub fn create(prefix: &str) -> Option<FreshDatabase> {
+        static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let admin_url = shared_server_url();
+        let name = format!(
+            "{prefix}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        );
+        match psql(&admin_url, &format!("CREATE DATABASE \"{name}\"")) {
+            Ok(()) => {
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map(|(base, _)| base)
+                    .unwrap_or(&admin_url);
+                Some(FreshDatabase {
+                    url: format!("{base}/{name}"),
+                    admin_url,
+                    name,
+                })
+            }
+            Err(e) if std::env::var_os("CI").is_some() => {
+                panic!("PostgreSQL at {admin_url} is needed in CI: {e}")
+            }
+            Err(e) => {
+                eprintln!("\n*** SKIPPED: no PostgreSQL at {admin_url} ({e}) ***\n");
+                None
+            }
+        }
+    }
+
+    /// A fresh database when this run of the suite is on PostgreSQL
+    /// (`TICKLER_TEST_BACKEND=postgres`: scripts/test runs the end-to-end tests on both
+    /// backends); `None` for the default, SQLite.
+    pub fn for_suite(prefix: &str) -> Option<FreshDatabase> {
+        let on_postgres =
+            std::env::var("TICKLER_TEST_BACKEND").is_ok_and(|backend| backend == "postgres");
+        on_postgres.then(|| {
+            FreshDatabase::create(prefix)
+                .expect("TICKLER_TEST_BACKEND=postgres needs a PostgreSQL server")
+        })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Drops the database now, cutting its connections: the database "goes away".
+    pub fn drop_now(&self) {
+        let _ = psql(
+            &self.admin_url,
+            &format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name),
+        );
+    }
+}
+
+impl Drop for FreshDatabase {
+    fn drop(&mut self) {
+        self.drop_now();
+    }
+}
+
+fn psql(url: &str, statement: &str) -> Result<(), String> {
+    let out = Command::new("psql")
+        .args([
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            url,
+            "-c",
+            statement,
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run psql (package postgresql-client): {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+    }
+}

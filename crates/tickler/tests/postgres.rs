@@ -4,87 +4,20 @@
 
 mod support;
 
-use std::{
-    process::Stdio,
-    sync::atomic::{AtomicUsize, Ordering},
-    time::Duration,
-};
+use std::{process::Stdio, time::Duration};
 
 use sqlx::{Connection, Executor, PgConnection};
 use support::Tickler;
-use tickler_testkit::SmtpTestServer;
+use tickler_testkit::{SmtpTestServer, postgres::FreshDatabase};
 
-const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
-/// A new, empty database and a way to drop it; `None` (skip) when no server answers outside CI.
-struct Database {
-    name: String,
-    url: String,
+/// A fresh database for one test; `None` (skip) when no server answers outside CI.
+fn fresh_database() -> Option<FreshDatabase> {
+    FreshDatabase::create("tickler_cli")
 }
 
-impl Database {
-    fn create() -> Option<Database> {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let admin =
-            std::env::var("TICKLER_TEST_POSTGRES_URL").unwrap_or_else(|_| ADMIN_URL.to_string());
-        let name = format!(
-            "tickler_cli_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst)
-        );
-        let runtime = tokio::runtime::Runtime::new().expect("runtime");
-        let created = runtime.block_on(async {
-            let mut conn = PgConnection::connect(&admin).await?;
-            conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-                .await?;
-            Ok::<_, sqlx::Error>(())
-        });
-        match created {
-            Ok(()) => {
-                let base = admin
-                    .rsplit_once('/')
-                    .map(|(base, _)| base)
-                    .unwrap_or(&admin);
-                Some(Database {
-                    url: format!("{base}/{name}"),
-                    name,
-                })
-            }
-            Err(e) if std::env::var_os("CI").is_some() => {
-                panic!("PostgreSQL at {admin} is needed in CI: {e}")
-            }
-            Err(e) => {
-                eprintln!("\n*** SKIPPED: no PostgreSQL at {admin} ({e}) ***\n");
-                None
-            }
-        }
-    }
-
-    fn drop_now(&self) {
-        let admin =
-            std::env::var("TICKLER_TEST_POSTGRES_URL").unwrap_or_else(|_| ADMIN_URL.to_string());
-        let name = self.name.clone();
-        let runtime = tokio::runtime::Runtime::new().expect("runtime");
-        let _ = runtime.block_on(async move {
-            let mut conn = PgConnection::connect(&admin).await?;
-            conn.execute(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-            )))
-            .await?;
-            Ok::<_, sqlx::Error>(())
-        });
-    }
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        self.drop_now();
-    }
-}
-
-fn on_postgres(smtp: Option<&SmtpTestServer>, db: &Database) -> Tickler {
+fn on_postgres(smtp: Option<&SmtpTestServer>, db: &FreshDatabase) -> Tickler {
     let mut t = Tickler::new(smtp.map(SmtpTestServer::url));
-    t.set_env("TICKLER_DATABASE_URL", &db.url);
+    t.set_env("TICKLER_DATABASE_URL", db.url());
     t
 }
 
@@ -94,7 +27,7 @@ fn three_dispatchers_send_each_timed_email_exactly_once() {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(10_000);
-    let Some(db) = Database::create() else { return };
+    let Some(db) = fresh_database() else { return };
     let smtp = SmtpTestServer::start();
     let t = on_postgres(Some(&smtp), &db);
     t.ok(&[
@@ -161,7 +94,7 @@ fn three_dispatchers_send_each_timed_email_exactly_once() {
 
 #[test]
 fn readiness_follows_the_database() {
-    let Some(db) = Database::create() else { return };
+    let Some(db) = fresh_database() else { return };
     let t = on_postgres(None, &db);
     t.ok(&["migrate"]);
     let port = tickler_testkit::free_port();
@@ -199,10 +132,10 @@ fn readiness_follows_the_database() {
 #[test]
 fn one_of_three_dispatchers_killed_mid_batch_loses_nothing() {
     const DUE: usize = 1500;
-    let Some(db) = Database::create() else { return };
+    let Some(db) = fresh_database() else { return };
     let smtp = SmtpTestServer::start_with_reply_delay(Duration::from_millis(10));
     let mut t = on_postgres(Some(&smtp), &db);
-    t.set_env("TICKLER_LEASE_SECONDS", "60");
+    t.set_env("TICKLER_LEASE_SECONDS", support::SHORT_LEASE_SECONDS);
     t.ok(&[
         "user",
         "add",
@@ -229,6 +162,7 @@ fn one_of_three_dispatchers_killed_mid_batch_loses_nothing() {
         let _ = dispatcher.wait();
     }
     // The survivors finished their own claims; the dead one's come back once its lease ends.
+    support::wait_out_short_leases();
     t.dispatch_at("2027-05-02T12:02:00Z");
     let received = smtp.wait_for_messages(DUE, Duration::from_secs(120));
     std::thread::sleep(Duration::from_millis(300));
@@ -257,7 +191,7 @@ fn one_of_three_dispatchers_killed_mid_batch_loses_nothing() {
 /// schedules work or saves settings: PostgreSQL's LISTEN/NOTIFY between instances.
 #[test]
 fn an_idle_dispatcher_wakes_on_notifications_from_other_instances() {
-    let Some(db) = Database::create() else { return };
+    let Some(db) = fresh_database() else { return };
     let smtp = SmtpTestServer::start();
     let mut t = on_postgres(Some(&smtp), &db);
     t.set_env("TICKLER_POLL_SECONDS", "3600");
@@ -302,7 +236,7 @@ fn an_idle_dispatcher_wakes_on_notifications_from_other_instances() {
     // Another instance saves the organisation's name: this one applies it at once.
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
-        let mut conn = PgConnection::connect(&db.url).await.expect("connect");
+        let mut conn = PgConnection::connect(db.url()).await.expect("connect");
         conn.execute(
             "INSERT INTO settings (setting_key, value, updated_at) \
              VALUES ('organisation_name', 'Renamed Maintenance GmbH', 0)",

@@ -1,4 +1,5 @@
-//! A real Tickler web app on a loopback port, on a real SQLite file, driven over real HTTP.
+//! A real Tickler web app on a loopback port, on a real SQLite file (or a fresh PostgreSQL
+//! database with `TICKLER_TEST_BACKEND=postgres`), driven over real HTTP.
 
 #![allow(dead_code)]
 
@@ -22,6 +23,8 @@ pub struct TestApp {
     pub engine: Engine,
     pub dir: tempfile::TempDir,
     server: tokio::task::JoinHandle<()>,
+    /// Dropped after the server: the database the app runs on, on PostgreSQL.
+    _postgres: Option<tickler_testkit::postgres::FreshDatabase>,
 }
 
 impl Drop for TestApp {
@@ -53,7 +56,11 @@ impl TestApp {
     pub async fn start_with(smtp_url: Option<String>, web: WebConfig) -> TestApp {
         tickler_mail::install_crypto_provider();
         let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}", dir.path().join("tickler.db").display());
+        let postgres = tickler_testkit::postgres::FreshDatabase::for_suite("tickler_web");
+        let url = match &postgres {
+            Some(database) => database.url().to_string(),
+            None => format!("sqlite://{}", dir.path().join("tickler.db").display()),
+        };
         let store = Store::open(&url).await.expect("open store");
         let settings = settings();
         let mailer = Mailer::new(&MailConfig {
@@ -82,6 +89,7 @@ impl TestApp {
             engine,
             dir,
             server,
+            _postgres: postgres,
         }
     }
 

@@ -17,14 +17,18 @@ pub struct Tickler {
     dir: tempfile::TempDir,
     pub smtp_url: Option<String>,
     extra_env: Vec<(String, String)>,
+    /// Set when the suite runs on PostgreSQL (`TICKLER_TEST_BACKEND=postgres`).
+    postgres: Option<tickler_testkit::postgres::FreshDatabase>,
 }
 
 impl Tickler {
     pub fn new(smtp_url: Option<String>) -> Tickler {
+        let postgres = tickler_testkit::postgres::FreshDatabase::for_suite("tickler_e2e");
         Tickler {
             dir: tempfile::tempdir().expect("temp dir"),
             smtp_url,
             extra_env: Vec::new(),
+            postgres,
         }
     }
 
@@ -45,7 +49,10 @@ impl Tickler {
     }
 
     pub fn database_url(&self) -> String {
-        format!("sqlite://{}", self.dir.path().join("tickler.db").display())
+        match &self.postgres {
+            Some(database) => database.url().to_string(),
+            None => format!("sqlite://{}", self.dir.path().join("tickler.db").display()),
+        }
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
@@ -205,4 +212,14 @@ pub fn http_get(port: u16, path: &str) -> Option<String> {
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     Some(response)
+}
+
+/// A lease short enough for a kill test to wait out (leases run on the wall clock, whatever
+/// `--now` says), long enough for a `dispatch --once` batch to finish inside it.
+pub const SHORT_LEASE_SECONDS: &str = "5";
+
+/// Sleeps until claims made before now with [`SHORT_LEASE_SECONDS`] have expired.
+pub fn wait_out_short_leases() {
+    let lease: f64 = SHORT_LEASE_SECONDS.parse().unwrap_or(5.0);
+    std::thread::sleep(std::time::Duration::from_secs_f64(lease + 1.5));
 }
