@@ -86,6 +86,19 @@ fn unrecorded(reminder: &Reminder, error: impl std::fmt::Display) -> Outcome {
     }
 }
 
+/// Counts an outcome for `/metrics`: `tickler_deliveries_total{outcome="sent"}` and so on.
+fn observe(outcome: &Outcome) {
+    let label = match outcome {
+        Outcome::Sent { .. } => "sent",
+        Outcome::Retry { .. } => "retry",
+        Outcome::Failed { .. } => "failed",
+        Outcome::Cancelled { .. } => "cancelled",
+        Outcome::Fenced => "fenced",
+        Outcome::Unrecorded { .. } => "unrecorded",
+    };
+    metrics::counter!("tickler_deliveries_total", "outcome" => label).increment(1);
+}
+
 /// Counts of one dispatch run.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct DispatchReport {
@@ -124,6 +137,12 @@ impl Engine {
         }
     }
 
+    /// The queue as all dispatchers see it, for monitoring.
+    pub async fn queue_stats(&self) -> Result<reminders::QueueStats, EngineError> {
+        let now = self.clock.now();
+        Ok(reminders::queue_stats(&mut *self.store.conn().await?, now).await?)
+    }
+
     /// Runs the recurring jobs that are due (taking over dead dispatchers' claims), then
     /// sends everything due as of the clock's now, batch after batch, until nothing is due.
     pub async fn dispatch_due(&self) -> Result<DispatchReport, EngineError> {
@@ -152,6 +171,7 @@ impl Engine {
         )
         .await?;
         tickler_store::commit(tx).await?;
+        metrics::counter!("tickler_reminders_claimed_total").increment(batch.len() as u64);
         Ok(batch)
     }
 
@@ -206,13 +226,14 @@ impl Engine {
             }
         }
         outcomes.extend(self.record_sent_all(accepted).await);
+        outcomes.iter().for_each(observe);
         outcomes
     }
 
     /// Sends one claimed reminder and records what happened: a person's "send now". Never
     /// holds a transaction while talking to the mail server.
     pub(crate) async fn deliver(&self, reminder: Reminder) -> Outcome {
-        match self.try_deliver(&reminder).await {
+        let outcome = match self.try_deliver(&reminder).await {
             Ok(Delivery::Recorded(outcome)) => outcome,
             Ok(Delivery::Accepted(sent)) => {
                 let accepted = Accepted { reminder, sent };
@@ -225,7 +246,9 @@ impl Engine {
                 }
             }
             Err(e) => unrecorded(&reminder, e),
-        }
+        };
+        observe(&outcome);
+        outcome
     }
 
     /// Records accepted messages in one transaction, retried through a database outage. If
@@ -337,7 +360,10 @@ impl Engine {
             }
         };
 
-        let failure = match self.mailer.send(&message).await {
+        let started = std::time::Instant::now();
+        let sent = self.mailer.send(&message).await;
+        metrics::histogram!("tickler_smtp_send_seconds").record(started.elapsed().as_secs_f64());
+        let failure = match sent {
             Ok(delivery) => {
                 return Ok(Delivery::Accepted(SentMessage {
                     subject: subject_line,
@@ -394,6 +420,7 @@ impl Engine {
                 continue;
             }
             let lateness = sent.sent_at.duration_since(reminder.send_at).as_secs();
+            metrics::histogram!("tickler_send_lateness_seconds").record(lateness.max(0) as f64);
             let timing = match lateness {
                 0 => "on time".to_string(),
                 late if late > 0 => format!("{} late", human_duration(late)),
@@ -584,6 +611,7 @@ impl Engine {
                         .unwrap_or(self.settings.poll_interval)
                 }
                 Err(e) => {
+                    metrics::counter!("tickler_dispatcher_database_errors_total").increment(1);
                     failures = failures.saturating_add(1);
                     let pause = Duration::from_secs(1u64 << failures.min(4));
                     tracing::error!(error = %e, retry_in = ?pause, "dispatcher could not reach the database");

@@ -89,6 +89,7 @@ impl Engine {
                 &outcome,
             )
             .await?;
+            metrics::counter!("tickler_job_runs_total", "job" => job.name()).increment(1);
             ran.push(JobRun { job, outcome });
         }
         Ok(ran)

@@ -762,6 +762,34 @@ pub async fn next_wake_up(db: &mut Db) -> Result<Option<Timestamp>, StoreError> 
     due.map(instant_from_millis).transpose()
 }
 
+/// The queue as every dispatcher sees it, for monitoring: how many timed emails are due and
+/// not yet claimed, since when the oldest of them waits, and how many are being sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueStats {
+    pub due: i64,
+    pub oldest_due_at: Option<Timestamp>,
+    pub sending: i64,
+}
+
+pub async fn queue_stats(db: &mut Db, now: Timestamp) -> Result<QueueStats, StoreError> {
+    let (due, oldest): (i64, Option<i64>) = sqlx::query_as(
+        "SELECT COUNT(*), MIN(due_at) FROM reminders \
+         WHERE status = 'scheduled' AND due_at <= $1 AND mode IN ('auto', 'internal')",
+    )
+    .bind(millis(now))
+    .fetch_one(&mut *db)
+    .await?;
+    let sending: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM reminders WHERE status = 'sending'")
+            .fetch_one(&mut *db)
+            .await?;
+    Ok(QueueStats {
+        due,
+        oldest_due_at: oldest.map(instant_from_millis).transpose()?,
+        sending,
+    })
+}
+
 /// Takes a person's wording and recipients off a scheduled reminder, so it renders its
 /// template again and the next resync gives it the computed recipients (an edited send time
 /// stays). Returns false if it was no longer scheduled.

@@ -7,6 +7,7 @@ mod assets;
 pub mod auth;
 mod error;
 pub mod format;
+mod metrics;
 pub mod pages;
 mod security;
 
@@ -56,9 +57,12 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         engine,
         config: Arc::new(config),
     };
+    // Installed with the app, so that counting starts before the first scrape.
+    metrics::handle();
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics::metrics))
         .merge(assets::routes())
         .merge(auth::routes())
         .merge(pages::routes())

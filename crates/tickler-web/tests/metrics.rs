@@ -1,0 +1,89 @@
+//! `GET /metrics`: Prometheus text with the cluster-wide queue and this process's deliveries.
+
+mod support;
+
+use std::{sync::Arc, time::Duration};
+
+use reqwest::StatusCode;
+use tickler_core::clock::FixedClock;
+use tickler_testkit::SmtpTestServer;
+use tickler_web::WebConfig;
+
+use support::{TestApp, client, get};
+
+/// The value of one sample line, e.g. `tickler_queue_due 0`.
+fn sample(text: &str, name: &str) -> Option<f64> {
+    text.lines().find_map(|line| {
+        line.strip_prefix(name)?
+            .strip_prefix(' ')?
+            .trim()
+            .parse()
+            .ok()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_show_the_queue_and_what_was_delivered() {
+    let smtp = SmtpTestServer::start();
+    let app = TestApp::start_with(Some(smtp.url()), WebConfig::default()).await;
+    let customer = app.customer("Acme", "ops@acme.example", "en", "UTC").await;
+    app.contract(customer, "PBX maintenance", "2027-06-30", None)
+        .await;
+
+    // No login needed, like /healthz: scrapers have no session.
+    let (status, text) = get(&client(), &app, "/metrics").await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert_eq!(sample(&text, "tickler_queue_due"), Some(0.0), "{text}");
+    assert_eq!(sample(&text, "tickler_queue_sending"), Some(0.0), "{text}");
+    assert_eq!(sample(&text, "tickler_database_up"), Some(1.0), "{text}");
+
+    // As of a day in the 60-day step's window: one due, waiting since its send time.
+    let at = |instant: &str| Arc::new(FixedClock(instant.parse().expect("instant")));
+    let stats = app
+        .engine
+        .with_clock(at("2027-05-02T09:00:00Z"))
+        .queue_stats()
+        .await
+        .expect("queue");
+    assert_eq!(stats.due, 1);
+    assert_eq!(
+        stats.oldest_due_at,
+        Some("2027-05-01T09:00:00Z".parse().unwrap())
+    );
+
+    let report = app
+        .engine
+        .with_clock(at("2027-05-02T09:00:00Z"))
+        .dispatch_due()
+        .await
+        .expect("dispatch");
+    assert_eq!(report.sent, 1);
+    smtp.wait_for_messages(1, Duration::from_secs(10));
+
+    let (_, text) = get(&client(), &app, "/metrics").await;
+    assert_eq!(
+        sample(&text, "tickler_deliveries_total{outcome=\"sent\"}"),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "tickler_reminders_claimed_total"),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "tickler_smtp_send_seconds_count"),
+        Some(1.0),
+        "{text}"
+    );
+    // Sent a day late (the clock said so): the lateness is recorded in seconds.
+    assert_eq!(
+        sample(&text, "tickler_send_lateness_seconds_sum"),
+        Some(86_400.0),
+        "{text}"
+    );
+    assert!(
+        text.contains("tickler_job_runs_total{job=\"lease_takeover\"}"),
+        "{text}"
+    );
+}
