@@ -64,13 +64,29 @@ impl Store {
     /// Connects to `url` (`sqlite://FILE` — created when missing — or `postgres://...`) and
     /// applies the migrations.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
-        let store = Self::connect(url).await?;
+        Self::open_with_pool(url, None).await
+    }
+
+    /// [`open`](Self::open) with at most `max_connections` pooled connections instead of the
+    /// backend's default (4 on SQLite, 10 on PostgreSQL).
+    pub async fn open_with_pool(
+        url: &str,
+        max_connections: Option<u32>,
+    ) -> Result<Store, StoreError> {
+        let store = Self::connect_with_pool(url, max_connections).await?;
         store.migrate().await?;
         Ok(store)
     }
 
     /// Connects without migrating.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        Self::connect_with_pool(url, None).await
+    }
+
+    async fn connect_with_pool(
+        url: &str,
+        max_connections: Option<u32>,
+    ) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let (backend, url) = if url.starts_with("sqlite:") {
             (Backend::Sqlite, sqlite_url_with_create(url))
@@ -87,11 +103,15 @@ impl Store {
         })?;
         let pool_options = AnyPoolOptions::new()
             .acquire_timeout(Duration::from_secs(30))
-            .max_connections(match backend {
-                // One writer at a time is all SQLite allows; a few readers beside it.
-                Backend::Sqlite => 4,
-                Backend::Postgres => 10,
-            });
+            .max_connections(
+                max_connections
+                    .unwrap_or(match backend {
+                        // One writer at a time is all SQLite allows; a few readers beside it.
+                        Backend::Sqlite => 4,
+                        Backend::Postgres => 10,
+                    })
+                    .max(1),
+            );
         let pool_options = match backend {
             Backend::Sqlite => pool_options.after_connect(|conn, _meta| {
                 Box::pin(async move {

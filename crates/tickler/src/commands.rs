@@ -32,7 +32,7 @@ async fn engine(database: &str) -> Result<Engine> {
 }
 
 async fn engine_with(database: &str, config: config::Config) -> Result<Engine> {
-    let store = Store::open(database).await?;
+    let store = Store::open_with_pool(database, config.database_max_connections).await?;
     let mailer = Mailer::new(&config.mail).map_err(|e| anyhow!("TICKLER_SMTP_URL: {e}"))?;
     let engine = Engine::new(store, mailer, Arc::new(SystemClock), config.settings);
     engine.load_settings().await?;

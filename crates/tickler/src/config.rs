@@ -23,6 +23,8 @@ fn number<T: std::str::FromStr>(name: &str, default: T) -> Result<T> {
 
 pub struct Config {
     pub settings: Settings,
+    /// Pooled database connections per process; `None`: the backend's default.
+    pub database_max_connections: Option<u32>,
     pub mail: MailConfig,
     pub web: tickler_web::WebConfig,
 }
@@ -64,8 +66,13 @@ pub fn from_env() -> Result<Config> {
             number("TICKLER_SESSION_IDLE_SECONDS", 8 * 3600u64)?.max(1),
         ),
     };
+    let database_max_connections = match var("TICKLER_DATABASE_MAX_CONNECTIONS") {
+        Some(_) => Some(number("TICKLER_DATABASE_MAX_CONNECTIONS", 10u32)?.max(1)),
+        None => None,
+    };
     Ok(Config {
         settings,
+        database_max_connections,
         mail,
         web,
     })

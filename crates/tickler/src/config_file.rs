@@ -9,6 +9,7 @@ use anyhow::{Context, Result, anyhow, bail};
 /// Keys the file may hold, and the variable each stands for.
 const KEYS: &[&str] = &[
     "database_url",
+    "database_max_connections",
     "smtp_url",
     "mail_from",
     "outbox",

@@ -39,3 +39,25 @@ fn a_config_file_sets_what_the_environment_leaves_unset() {
     let err = t.fails(&["--config", "bad.toml", "contract", "list"]);
     assert!(err.contains("unknown setting \"smtp_ulr\""), "{err}");
 }
+
+#[test]
+fn the_database_pool_size_is_set_or_refused_by_name() {
+    let mut t = Tickler::new(None);
+    t.set_env("TICKLER_DATABASE_MAX_CONNECTIONS", "2");
+    t.contract("en", "UTC", "ops@acme.example", "2027-06-30");
+    t.dispatch_at("2027-05-01T09:00:00Z");
+    assert_eq!(
+        t.json(&["reminder", "list", "--status", "sent", "--json"])
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+
+    let mut bad = Tickler::new(None);
+    bad.set_env("TICKLER_DATABASE_MAX_CONNECTIONS", "lots");
+    let err = bad.fails(&["contract", "list"]);
+    assert!(
+        err.contains("TICKLER_DATABASE_MAX_CONNECTIONS: \"lots\" is not a number"),
+        "{err}"
+    );
+}
