@@ -167,7 +167,7 @@ impl Engine {
     pub async fn ensure_default_plan(&self) -> Result<(), EngineError> {
         let mut tx = self.store.begin().await?;
         plans::ensure(&mut tx, &default_renewal_plan(), self.clock.now()).await?;
-        tickler_store::commit(tx).await?;
+        self.commit_schedule_change(tx).await?;
         Ok(())
     }
 
@@ -190,7 +190,7 @@ impl Engine {
                 &mut Lookups::default(),
             )
             .await?;
-        tickler_store::commit(tx).await?;
+        self.commit_schedule_change(tx).await?;
         Ok(id)
     }
 
@@ -354,7 +354,7 @@ impl Engine {
             ),
         )
         .await?;
-        tickler_store::commit(tx).await?;
+        self.commit_schedule_change(tx).await?;
         Ok(next)
     }
 
@@ -509,7 +509,7 @@ impl Engine {
             ),
         )
         .await?;
-        tickler_store::commit(tx).await?;
+        self.commit_schedule_change(tx).await?;
         Ok(())
     }
 
@@ -553,7 +553,7 @@ impl Engine {
         contracts::set_status(&mut tx, id, ContractStatus::Terminated, now).await?;
         self.resync_contract(&mut tx, id, now).await?;
         events::record(&mut tx, now, &actor.0, "contract", id, "terminated", reason).await?;
-        tickler_store::commit(tx).await?;
+        self.commit_schedule_change(tx).await?;
         Ok(())
     }
 

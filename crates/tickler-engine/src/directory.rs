@@ -104,7 +104,7 @@ impl Engine {
             &format!("{email} ({})", new.role),
         )
         .await?;
-        tickler_store::commit(tx).await?;
+        self.commit_schedule_change(tx).await?;
         Ok(id)
     }
 
@@ -123,7 +123,7 @@ impl Engine {
             &valid.name,
         )
         .await?;
-        tickler_store::commit(tx).await?;
+        self.commit_schedule_change(tx).await?;
         Ok(id)
     }
 
@@ -165,7 +165,7 @@ impl Engine {
             &format!("{moved} reminders rescheduled"),
         )
         .await?;
-        tickler_store::commit(tx).await?;
+        self.commit_schedule_change(tx).await?;
         Ok(())
     }
 
@@ -213,7 +213,7 @@ impl Engine {
             ),
         )
         .await?;
-        tickler_store::commit(tx).await?;
+        self.commit_schedule_change(tx).await?;
         Ok(())
     }
 

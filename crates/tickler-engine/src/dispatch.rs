@@ -596,7 +596,7 @@ impl Engine {
     /// the batch in flight finish and record its outcomes; nothing claimed is abandoned.
     pub async fn run_dispatcher(&self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         tracing::info!(worker = %self.settings.worker_id, mail = %self.mailer.describe(), "dispatcher started");
-        let wake = Arc::new(Notify::new());
+        let wake = self.due_work.clone();
         let listener = self.spawn_listener(wake.clone());
         let mut failures = 0u32;
         while !*shutdown.borrow() {

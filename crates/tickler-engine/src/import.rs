@@ -333,7 +333,9 @@ impl Engine {
             }
         }
         progress(ImportPhase::Writing, report.rows);
-        tickler_store::commit(tx).await.map_err(EngineError::from)?;
+        self.commit_schedule_change(tx)
+            .await
+            .map_err(EngineError::from)?;
         if let Err(e) = self.store.checkpoint().await {
             // The import is committed; a log left large only costs disk until the next checkpoint.
             tracing::warn!(error = %e, "could not checkpoint the database after the import");

@@ -54,6 +54,9 @@ pub struct Engine {
     pub(crate) clock: Arc<dyn Clock>,
     /// The effective settings: the environment's, overlaid by what admins saved.
     pub(crate) settings: settings::Live,
+    /// Wakes this process's dispatcher when a change here may have made something due
+    /// sooner; other processes hear of it through PostgreSQL's notifications.
+    pub(crate) due_work: Arc<tokio::sync::Notify>,
 }
 
 impl Engine {
@@ -64,7 +67,20 @@ impl Engine {
             renderer: Arc::new(Renderer::new()),
             clock,
             settings: settings::Live::new(settings),
+            due_work: Arc::new(tokio::sync::Notify::new()),
         }
+    }
+
+    /// Commits a change that may move reminders (a contract, a customer, a plan, an edit,
+    /// an import) and wakes this process's dispatcher to look again, so that an email
+    /// moved to a minute from now goes out then, not at the next poll.
+    pub(crate) async fn commit_schedule_change(
+        &self,
+        tx: tickler_store::Tx,
+    ) -> Result<(), tickler_store::StoreError> {
+        tickler_store::commit(tx).await?;
+        self.due_work.notify_one();
+        Ok(())
     }
 
     /// The same engine as of another clock (`dispatch --once --now`).

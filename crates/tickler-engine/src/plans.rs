@@ -368,7 +368,7 @@ impl Engine {
             ),
         )
         .await?;
-        tickler_store::commit(tx).await?;
+        self.commit_schedule_change(tx).await?;
         Ok(update)
     }
 
@@ -465,7 +465,7 @@ impl Engine {
             &format!("{key}/{language}"),
         )
         .await?;
-        tickler_store::commit(tx).await?;
+        self.commit_schedule_change(tx).await?;
         Ok(())
     }
 
@@ -494,7 +494,7 @@ impl Engine {
             )
             .await?;
         }
-        tickler_store::commit(tx).await?;
+        self.commit_schedule_change(tx).await?;
         Ok(removed)
     }
 

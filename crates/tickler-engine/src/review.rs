@@ -285,7 +285,7 @@ impl Engine {
             &what.join(", "),
         )
         .await?;
-        tickler_store::commit(tx).await?;
+        self.commit_schedule_change(tx).await?;
         Ok(())
     }
 
@@ -350,7 +350,7 @@ impl Engine {
             "wording and recipients back to the template",
         )
         .await?;
-        tickler_store::commit(tx).await?;
+        self.commit_schedule_change(tx).await?;
         Ok(())
     }
 
@@ -382,7 +382,7 @@ impl Engine {
             )));
         }
         events::record(&mut tx, now, &actor.0, "reminder", id, "skipped", reason).await?;
-        tickler_store::commit(tx).await?;
+        self.commit_schedule_change(tx).await?;
         Ok(())
     }
 
