@@ -235,16 +235,11 @@ impl Engine {
     pub(crate) async fn deliver(&self, reminder: Reminder) -> Outcome {
         let outcome = match self.try_deliver(&reminder).await {
             Ok(Delivery::Recorded(outcome)) => outcome,
-            Ok(Delivery::Accepted(sent)) => {
-                let accepted = Accepted { reminder, sent };
-                match self
-                    .persist(|| self.record_sent(std::slice::from_ref(&accepted)))
-                    .await
-                {
-                    Ok(mut outcomes) => outcomes.pop().unwrap_or(Outcome::Fenced),
-                    Err(e) => unrecorded(&accepted.reminder, e),
-                }
-            }
+            Ok(Delivery::Accepted(sent)) => self
+                .record_sent_all(vec![Accepted { reminder, sent }])
+                .await
+                .pop()
+                .unwrap_or(Outcome::Fenced),
             Err(e) => unrecorded(&reminder, e),
         };
         observe(&outcome);
