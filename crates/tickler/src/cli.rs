@@ -249,7 +249,7 @@ pub struct DispatchArgs {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address of the web app (and /healthz).
+    /// Address of the web app (and of /healthz, /readyz and /metrics).
     #[arg(long, env = "TICKLER_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
 }
