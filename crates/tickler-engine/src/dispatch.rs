@@ -6,7 +6,7 @@ use std::{sync::Arc, time::Duration};
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use tickler_core::reminder::ReminderStatus;
-use tickler_mail::SendError;
+use tickler_mail::{SendError, context::FailureView, templates};
 use tickler_store::{
     Notice, StoreError,
     contracts::ContractStatus,
@@ -99,6 +99,14 @@ fn observe(outcome: &Outcome) {
     metrics::counter!("tickler_deliveries_total", "outcome" => label).increment(1);
 }
 
+/// What an internal notice to a contract's owner is about.
+enum OwnerNotice {
+    /// The mail server refused a reminder for good.
+    DeliveryFailed(FailureView),
+    /// A step in `approval` or `task` mode is due and waits for the owner.
+    WaitingForYou,
+}
+
 /// Counts of one dispatch run.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct DispatchReport {
@@ -147,6 +155,7 @@ impl Engine {
     /// sends everything due as of the clock's now, batch after batch, until nothing is due.
     pub async fn dispatch_due(&self) -> Result<DispatchReport, EngineError> {
         self.run_due_jobs().await?;
+        self.alert_owners().await?;
         let mut report = DispatchReport::default();
         loop {
             let now = self.clock.now();
@@ -521,67 +530,142 @@ impl Engine {
         {
             return Ok(Outcome::Fenced);
         }
-        let notify = match (&subject.owner, reminder.kind) {
-            (Some(owner), ReminderKind::Step) => Some(owner),
-            _ => None,
-        };
-        if let Some(owner) = notify {
+        if reminder.kind == ReminderKind::Step {
             let failure = failure_view(reminder, subject_line, reason);
-            let mut ctx = self.template_context(reminder, subject, Some(failure));
-            ctx.customer.language = Default::default();
-            // The team's own wording of the notice, if they edited it (English: it is internal).
-            let notice = self.render_template(
-                "delivery_failed",
-                tickler_core::language::Language::En,
-                subject,
-                &ctx,
-            )?;
-            let key = format!("delivery_failed:{}", reminder.id);
-            let notice_id = reminders::insert(
+            self.queue_owner_notice(
                 &mut tx,
-                &NewReminder {
-                    contract_id: reminder.contract_id,
-                    term_number: reminder.term_number,
-                    kind: ReminderKind::Notice,
-                    step_key: &key,
-                    position: -1,
-                    label: "Delivery failed",
-                    template: "delivery_failed",
-                    offset_days: 0,
-                    mode: tickler_core::plan::Mode::Internal,
-                    send_at: now,
-                    to: std::slice::from_ref(&owner.email),
-                    cc: &[],
-                    subject: Some(&notice.subject),
-                    body: Some(&notice.body),
-                    message_id: &self.new_message_id(),
-                },
+                reminder,
+                subject,
+                OwnerNotice::DeliveryFailed(failure),
                 now,
             )
-            .await;
-            match notice_id {
-                Ok(notice_id) => {
-                    events::record(
-                        &mut tx,
-                        now,
-                        events::SYSTEM,
-                        "reminder",
-                        notice_id,
-                        "scheduled",
-                        &format!("notice to {} about reminder {}", owner.email, reminder.id),
-                    )
-                    .await?;
-                }
-                // A retry of the same failure after a crash finds the notice already queued.
-                Err(e) if e.is_unique_violation() => {}
-                Err(e) => return Err(e.into()),
-            }
+            .await?;
         }
         tickler_store::commit(tx).await?;
         tracing::error!(reminder = reminder.id, %reason, "delivery failed");
         Ok(Outcome::Failed {
             reply: reason.to_string(),
         })
+    }
+
+    /// Queues an internal email to the contract's owner about `reminder`, in `tx`; nothing if
+    /// the contract has no owner. At most one notice of a kind per reminder: a repeat (after
+    /// a crash) finds it already queued.
+    async fn queue_owner_notice(
+        &self,
+        tx: &mut tickler_store::Db,
+        reminder: &Reminder,
+        subject: &Subject,
+        notice: OwnerNotice,
+        now: Timestamp,
+    ) -> Result<(), EngineError> {
+        let Some(owner) = &subject.owner else {
+            return Ok(());
+        };
+        let (template, label, failure) = match notice {
+            OwnerNotice::DeliveryFailed(failure) => {
+                (templates::DELIVERY_FAILED, "Delivery failed", Some(failure))
+            }
+            OwnerNotice::WaitingForYou => (templates::OWNER_ALERT, "Waiting for you", None),
+        };
+        let mut ctx = self.template_context(reminder, subject, failure);
+        ctx.customer.language = Default::default();
+        // The team's own wording of the notice, if they edited it (English: it is internal).
+        let rendered = self.render_template(
+            template,
+            tickler_core::language::Language::En,
+            subject,
+            &ctx,
+        )?;
+        let key = format!("{template}:{}", reminder.id);
+        let inserted = reminders::insert(
+            tx,
+            &NewReminder {
+                contract_id: reminder.contract_id,
+                term_number: reminder.term_number,
+                kind: ReminderKind::Notice,
+                step_key: &key,
+                position: -1,
+                label,
+                template,
+                offset_days: 0,
+                mode: tickler_core::plan::Mode::Internal,
+                send_at: now,
+                to: std::slice::from_ref(&owner.email),
+                cc: &[],
+                subject: Some(&rendered.subject),
+                body: Some(&rendered.body),
+                message_id: &self.new_message_id(),
+            },
+            now,
+        )
+        .await;
+        match inserted {
+            Ok(notice_id) => {
+                events::record(
+                    tx,
+                    now,
+                    events::SYSTEM,
+                    "reminder",
+                    notice_id,
+                    "scheduled",
+                    &format!("notice to {} about reminder {}", owner.email, reminder.id),
+                )
+                .await?;
+                Ok(())
+            }
+            Err(e) if e.is_unique_violation() => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Alerts owners of steps that wait for a person (`approval`, `task`) whose time has
+    /// come, once each; the steps stay scheduled for a person to send or skip.
+    pub(crate) async fn alert_owners(&self) -> Result<usize, EngineError> {
+        let mut alerted = 0;
+        loop {
+            let now = self.clock.now();
+            let mut tx = self.store.begin().await?;
+            let due = reminders::take_due_alerts(
+                &mut tx,
+                self.store.backend(),
+                now,
+                self.settings.batch_size,
+            )
+            .await?;
+            if due.is_empty() {
+                return Ok(alerted);
+            }
+            for reminder in &due {
+                let subject = Subject::load(&mut tx, reminder.contract_id).await?;
+                if stop_reason(reminder, &subject).is_some() {
+                    continue;
+                }
+                self.queue_owner_notice(
+                    &mut tx,
+                    reminder,
+                    &subject,
+                    OwnerNotice::WaitingForYou,
+                    now,
+                )
+                .await?;
+                events::record(
+                    &mut tx,
+                    now,
+                    events::SYSTEM,
+                    "reminder",
+                    reminder.id,
+                    "owner alerted",
+                    &format!(
+                        "its time has come; it waits for a person ({})",
+                        reminder.mode.as_str()
+                    ),
+                )
+                .await?;
+                alerted += 1;
+            }
+            tickler_store::commit(tx).await?;
+        }
     }
 
     /// Runs the dispatcher until `shutdown` turns true: runs the recurring jobs that are
@@ -669,6 +753,7 @@ impl Engine {
         shutdown: &tokio::sync::watch::Receiver<bool>,
     ) -> Result<(), EngineError> {
         self.run_due_jobs().await?;
+        self.alert_owners().await?;
         while !*shutdown.borrow() {
             let batch = self.claim_batch(self.clock.now()).await?;
             if batch.is_empty() {

@@ -5,17 +5,22 @@
 
 use tickler_core::language::Language;
 
-/// The reminder steps of the default plan, plus the internal notice of a failed delivery.
-pub const KEYS: [&str; 5] = [
+/// The reminder steps of the default plan, plus the internal notices to a contract's owner.
+pub const KEYS: [&str; 6] = [
     "before_60",
     "before_30",
     "before_7",
     "after_7",
     "delivery_failed",
+    "owner_alert",
 ];
 
 /// The internal notice to a contract's owner that a reminder could not be delivered.
 pub const DELIVERY_FAILED: &str = "delivery_failed";
+
+/// The internal notice to a contract's owner that a step in `approval` or `task` mode is due
+/// and waits for them.
+pub const OWNER_ALERT: &str = "owner_alert";
 
 /// One built-in template, split into its subject and body sources.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +45,7 @@ macro_rules! files {
             files!(@one $lang $code "before_7"),
             files!(@one $lang $code "after_7"),
             files!(@one $lang $code "delivery_failed"),
+            files!(@one $lang $code "owner_alert"),
         )+]
     };
     (@one $lang:ident $code:literal $key:literal) => {
@@ -53,7 +59,7 @@ macro_rules! files {
 }
 
 /// (language, key, file name, text) of every built-in template.
-const FILES: [(Language, &str, &str, &str); 15] = files!(En "en", Ja "ja", El "el");
+const FILES: [(Language, &str, &str, &str); 18] = files!(En "en", Ja "ja", El "el");
 
 /// The template `key` in `language`, or None when that language has no such template.
 pub fn builtin(key: &str, language: Language) -> Option<Builtin> {

@@ -88,8 +88,7 @@ const CLAIM_SQL_FRAGMENTS: [&str; 4] = [
 ];
 const TAKE_OVER_SQL_FRAGMENT: &str =
     "updated_at = $1 WHERE status = 'sending' AND claimed_until < $1 RETURNING id";
-const WAKE_UP_SQL: &str =
-    "SELECT MIN(due_at) FROM reminders WHERE status = 'scheduled' AND mode IN ('auto', 'internal')";
+const WAKE_UP_SQL: &str = "SELECT MIN(due_at) FROM reminders WHERE status = 'scheduled' AND (mode IN ('auto', 'internal') OR alerted_at IS NULL)";
 
 fn claim_candidates_sql(backend: Backend, now_ms: i64, batch: i64) -> String {
     let lock = match backend {

@@ -630,6 +630,35 @@ pub async fn claim_due(
     Ok(claimed)
 }
 
+/// Takes up to `limit` reminders that wait for a person (`approval` and `task` modes) and
+/// whose time has come, and marks them alerted, in `tx` (from [`crate::Store::begin`]): the
+/// caller queues the owner's notice in the same transaction, so each is alerted once across
+/// all dispatchers. The reminders themselves stay `scheduled`, for a person to send or skip.
+pub async fn take_due_alerts(
+    tx: &mut Db,
+    backend: Backend,
+    now: Timestamp,
+    limit: i64,
+) -> Result<Vec<Reminder>, StoreError> {
+    let lock = match backend {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let rows: Vec<ReminderRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "UPDATE reminders SET alerted_at = $1 WHERE id IN (SELECT id FROM reminders \
+         WHERE status = 'scheduled' AND due_at <= $1 AND mode IN ('approval', 'task') \
+         AND alerted_at IS NULL ORDER BY due_at, id LIMIT $2{lock}) \
+         AND alerted_at IS NULL RETURNING {COLUMNS}"
+    )))
+    .bind(millis(now))
+    .bind(limit)
+    .fetch_all(tx)
+    .await?;
+    let mut taken = convert(rows)?;
+    taken.sort_by_key(|r| (r.due_at, r.id));
+    Ok(taken)
+}
+
 /// Claims one scheduled reminder, whatever its due time: a person's "send now".
 pub async fn claim_one(
     db: &mut Db,
@@ -751,11 +780,12 @@ pub async fn take_over_expired(db: &mut Db, now: Timestamp) -> Result<Vec<i64>, 
     .await?)
 }
 
-/// The earliest instant at which a scheduled reminder will be due, to sleep until then.
+/// The earliest instant at which a scheduled reminder will be due (to send, or to alert its
+/// owner about), to sleep until then.
 /// Claims whose lease runs out are the lease take-over job's concern, not a wake-up.
 pub async fn next_wake_up(db: &mut Db) -> Result<Option<Timestamp>, StoreError> {
     let due: Option<i64> = sqlx::query_scalar(
-        "SELECT MIN(due_at) FROM reminders WHERE status = 'scheduled' AND mode IN ('auto', 'internal')",
+        "SELECT MIN(due_at) FROM reminders WHERE status = 'scheduled' AND (mode IN ('auto', 'internal') OR alerted_at IS NULL)",
     )
     .fetch_one(&mut *db)
     .await?;

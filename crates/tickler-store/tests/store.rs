@@ -1516,9 +1516,40 @@ async fn next_wake_up_is_the_earliest_due(store: Store) {
     let mut conn = store.conn().await.unwrap();
     let c = fx.contract_id;
     assert_eq!(reminders::next_wake_up(&mut conn).await.unwrap(), None);
-    // Reminders nobody sends at their time do not wake the dispatcher.
-    add_reminder(&mut conn, c, 1, "approval", 0, Mode::Approval, at_hours(1)).await;
-    add_reminder(&mut conn, c, 2, "task", 0, Mode::Task, at_hours(1)).await;
+    // Reminders waiting for a person wake the dispatcher once, to alert their owner.
+    let approval = add_reminder(&mut conn, c, 1, "approval", 0, Mode::Approval, at_hours(1)).await;
+    let task = add_reminder(&mut conn, c, 2, "task", 0, Mode::Task, at_hours(1)).await;
+    assert_eq!(
+        reminders::next_wake_up(&mut conn).await.unwrap(),
+        Some(at_hours(1))
+    );
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        reminders::take_due_alerts(&mut tx, store.backend(), t0(), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not before their time"
+    );
+    let alerted = reminders::take_due_alerts(&mut tx, store.backend(), at_hours(1), 10)
+        .await
+        .unwrap();
+    tickler_store::commit(tx).await.unwrap();
+    assert_eq!(ids(&alerted), [approval, task]);
+    assert!(
+        alerted
+            .iter()
+            .all(|r| r.status == ReminderStatus::Scheduled)
+    );
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        reminders::take_due_alerts(&mut tx, store.backend(), at_hours(5), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "alerted once"
+    );
+    tickler_store::commit(tx).await.unwrap();
     assert_eq!(reminders::next_wake_up(&mut conn).await.unwrap(), None);
 
     add_step(&mut conn, c, 3, "later", 0, at_hours(3)).await;
