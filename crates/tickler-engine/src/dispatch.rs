@@ -430,11 +430,9 @@ impl Engine {
                 late if late > 0 => format!("{} late", human_duration(late)),
                 early => format!("{} early", human_duration(-early)),
             };
-            events::record(
+            reminder_event(
                 &mut tx,
                 sent.sent_at,
-                events::SYSTEM,
-                "reminder",
                 id,
                 "sent",
                 &format!("{} (attempt {attempt}, {timing})", sent.reply),
@@ -472,11 +470,9 @@ impl Engine {
         {
             return Ok(Outcome::Fenced);
         }
-        events::record(
+        reminder_event(
             &mut tx,
             now,
-            events::SYSTEM,
-            "reminder",
             reminder.id,
             "retry",
             &format!("{reply}; next attempt at {at}"),
@@ -602,11 +598,9 @@ impl Engine {
         .await;
         match inserted {
             Ok(notice_id) => {
-                events::record(
+                reminder_event(
                     tx,
                     now,
-                    events::SYSTEM,
-                    "reminder",
                     notice_id,
                     "scheduled",
                     &format!("notice to {} about reminder {}", owner.email, reminder.id),
@@ -649,11 +643,9 @@ impl Engine {
                     now,
                 )
                 .await?;
-                events::record(
+                reminder_event(
                     &mut tx,
                     now,
-                    events::SYSTEM,
-                    "reminder",
                     reminder.id,
                     "owner alerted",
                     &format!(
@@ -788,6 +780,26 @@ impl Engine {
     }
 }
 
+/// Records what the dispatcher did to a reminder, in its history.
+async fn reminder_event(
+    tx: &mut tickler_store::Db,
+    at: Timestamp,
+    reminder_id: i64,
+    action: &str,
+    detail: &str,
+) -> Result<(), tickler_store::StoreError> {
+    events::record(
+        tx,
+        at,
+        events::SYSTEM,
+        "reminder",
+        reminder_id,
+        action,
+        detail,
+    )
+    .await
+}
+
 /// Ends a claimed reminder with an event, inside `tx`; false if another dispatcher holds
 /// the claim now (fencing), and then nothing is written.
 async fn close_claimed(
@@ -811,16 +823,7 @@ async fn close_claimed(
     {
         return Ok(false);
     }
-    events::record(
-        tx,
-        now,
-        events::SYSTEM,
-        "reminder",
-        reminder.id,
-        status.as_str(),
-        reason,
-    )
-    .await?;
+    reminder_event(tx, now, reminder.id, status.as_str(), reason).await?;
     Ok(true)
 }
 
