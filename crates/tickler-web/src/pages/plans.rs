@@ -82,11 +82,18 @@ impl StepRow {
         }
     }
 
-    fn blank() -> StepRow {
+    /// The row for a new step, at the organisation's default send time (09:00 unless an
+    /// admin set another in the settings).
+    fn blank(state: &AppState) -> StepRow {
+        let time = state
+            .engine
+            .organisation()
+            .default_send_time
+            .unwrap_or(Time::constant(9, 0, 0, 0));
         StepRow {
             anchor: Anchor::EndDate.as_str().to_string(),
             unit: OffsetUnit::CalendarDays.as_str().to_string(),
-            time: "09:00".to_string(),
+            time: time.strftime("%H:%M").to_string(),
             mode: Mode::Auto.as_str().to_string(),
             to_customer: true,
             cc_owner: true,
@@ -270,7 +277,7 @@ async fn plan_page(
     let steps: Vec<StepRow> = detail.plan.steps.iter().map(StepRow::of).collect();
     let rows = rows.unwrap_or_else(|| {
         let mut rows = steps.clone();
-        rows.push(StepRow::blank());
+        rows.push(StepRow::blank(state));
         rows
     });
     let mut template_keys: Vec<String> = templates::KEYS.iter().map(|k| k.to_string()).collect();
@@ -392,7 +399,7 @@ async fn save_steps(
         }
         Err(Ok(invalid)) => {
             let mut rows = rows;
-            rows.push(StepRow::blank());
+            rows.push(StepRow::blank(&state));
             let page = plan_page(
                 &state,
                 &user,
