@@ -415,6 +415,13 @@ impl Engine {
                 sent_at: sent.sent_at,
             };
             if !reminders::mark_sent(&mut tx, id, attempt, &record).await? {
+                if reminders::sent_by_attempt(&mut tx, id, attempt).await? {
+                    // An earlier try of this very record committed, but its answer was lost.
+                    outcomes.push(Outcome::Sent {
+                        reply: sent.reply.clone(),
+                    });
+                    continue;
+                }
                 tracing::warn!(
                     reminder = id,
                     attempt,

@@ -716,6 +716,19 @@ pub async fn mark_sent(
     Ok(done.rows_affected() == 1)
 }
 
+/// Whether `attempt` already recorded this reminder as sent: after a commit whose answer was
+/// lost (the connection dropped), the retry finds its own record instead of the claim.
+pub async fn sent_by_attempt(db: &mut Db, id: i64, attempt: i32) -> Result<bool, StoreError> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM reminders WHERE id = $1 AND status = 'sent' AND attempts = $2",
+    )
+    .bind(id)
+    .bind(i64::from(attempt))
+    .fetch_optional(db)
+    .await?;
+    Ok(found.is_some())
+}
+
 /// Puts a claimed reminder back to be tried again at `retry_at` (a transient failure, or a
 /// dispatcher shutting down before it sent: then `retry_at` is now and no error).
 pub async fn release(

@@ -1503,6 +1503,14 @@ async fn expired_leases_are_taken_over(store: Store) {
             .await
             .unwrap()
     );
+    // A repeat of the same record (its first commit's answer was lost) finds it done.
+    assert!(
+        !reminders::mark_sent(&mut conn, a, 2, &sent_record(at_minutes(7)))
+            .await
+            .unwrap()
+    );
+    assert!(reminders::sent_by_attempt(&mut conn, a, 2).await.unwrap());
+    assert!(!reminders::sent_by_attempt(&mut conn, a, 1).await.unwrap());
     // Sent rows are never taken over, whatever the time.
     let taken = reminders::take_over_expired(&mut conn, at_days(10))
         .await
