@@ -1944,11 +1944,7 @@ async fn concurrent_catch_up_sends_only_the_latest_steps(store: Store) {
 /// split one sequence between their batches deadlock.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_claim_skips_siblings_locked_by_another_claimer() {
-    support::run_postgres(
-        "claim_skips_siblings_locked_by_another_claimer",
-        claim_skips_siblings_locked_by_another_claimer,
-    )
-    .await;
+    support::run_postgres(claim_skips_siblings_locked_by_another_claimer).await;
 }
 
 async fn claim_skips_siblings_locked_by_another_claimer(store: Store) {

@@ -197,8 +197,9 @@ pub struct FreshDatabase {
 }
 
 impl FreshDatabase {
-    /// `None` (the caller skips, loudly) when no server answers outside CI; under `CI` a
-    /// missing server is a failure.
+    /// `None` (the caller skips; said loudly) when no server answers outside CI; under `CI`
+    /// a missing server is a failure, and so is, anywhere, a server that answers but refuses
+    /// (a wrong user, say).
     pub fn create(prefix: &str) -> Option<FreshDatabase> {
         static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let admin_url = shared_server_url();
@@ -207,23 +208,32 @@ impl FreshDatabase {
             std::process::id(),
             COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
         );
-        match psql(&admin_url, &format!("CREATE DATABASE \"{name}\"")) {
-            Ok(()) => {
-                let base = admin_url
-                    .rsplit_once('/')
-                    .map(|(base, _)| base)
-                    .unwrap_or(&admin_url);
-                Some(FreshDatabase {
-                    url: format!("{base}/{name}"),
-                    admin_url,
-                    name,
-                })
-            }
-            Err(e) if std::env::var_os("CI").is_some() => {
-                panic!("PostgreSQL at {admin_url} is needed in CI: {e}")
-            }
+        // A leftover of an earlier run of a process with the same id would be stale.
+        let created = drop_database(&admin_url, &name)
+            .and_then(|()| psql(&admin_url, &format!("CREATE DATABASE \"{name}\"")));
+        match created {
+            Ok(()) => Some(FreshDatabase {
+                url: with_database(&admin_url, &name),
+                admin_url,
+                name,
+            }),
+            Err(e) if !e.no_server => panic!("PostgreSQL at {admin_url} refused: {}", e.message),
+            Err(e) if std::env::var_os("CI").is_some() => panic!(
+                "PostgreSQL at {admin_url} is needed in CI (set TICKLER_TEST_POSTGRES_URL to \
+                 another): {}",
+                e.message
+            ),
             Err(e) => {
-                eprintln!("\n*** SKIPPED: no PostgreSQL at {admin_url} ({e}) ***\n");
+                // Straight to stderr: the test harness captures eprintln! of passing tests.
+                let _ = std::io::Write::write_all(
+                    &mut std::io::stderr(),
+                    format!(
+                        "\n*** SKIPPED on PostgreSQL: no server at {admin_url} ({}); start one \
+                         or set TICKLER_TEST_POSTGRES_URL; under CI this fails ***\n",
+                        e.message
+                    )
+                    .as_bytes(),
+                );
                 None
             }
         }
@@ -246,11 +256,14 @@ impl FreshDatabase {
     }
 
     /// Drops the database now, cutting its connections: the database "goes away".
+    /// Best effort: a database left behind is only litter.
     pub fn drop_now(&self) {
-        let _ = psql(
-            &self.admin_url,
-            &format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name),
-        );
+        if let Err(e) = drop_database(&self.admin_url, &self.name) {
+            eprintln!(
+                "could not drop the test database {}: {}",
+                self.name, e.message
+            );
+        }
     }
 }
 
@@ -260,7 +273,38 @@ impl Drop for FreshDatabase {
     }
 }
 
-fn psql(url: &str, statement: &str) -> Result<(), String> {
+fn drop_database(admin_url: &str, name: &str) -> Result<(), PsqlError> {
+    psql(
+        admin_url,
+        &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+    )
+}
+
+/// `url` with its database (the path) replaced by `name`, query kept.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[authority_start..]
+        .find('/')
+        .map_or(base.len(), |i| authority_start + i);
+    let mut out = format!("{}/{name}", &base[..host_end]);
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(query);
+    }
+    out
+}
+
+struct PsqlError {
+    message: String,
+    /// Nothing answered (as opposed to a server that answered and refused).
+    no_server: bool,
+}
+
+fn psql(url: &str, statement: &str) -> Result<(), PsqlError> {
     let out = Command::new("psql")
         .args([
             "-X",
@@ -272,12 +316,24 @@ fn psql(url: &str, statement: &str) -> Result<(), String> {
             "-c",
             statement,
         ])
+        .env("PGCONNECT_TIMEOUT", "5")
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| format!("cannot run psql (package postgresql-client): {e}"))?;
+        .map_err(|e| PsqlError {
+            message: format!("cannot run psql (package postgresql-client): {e}"),
+            no_server: true,
+        })?;
     if out.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+        return Ok(());
     }
+    let message = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    let no_server = [
+        "Connection refused",
+        "could not connect",
+        "timeout expired",
+        "No such file",
+    ]
+    .iter()
+    .any(|sign| message.contains(sign));
+    Err(PsqlError { message, no_server })
 }

@@ -2,15 +2,9 @@
 //! (a new database on the server of `TICKLER_TEST_POSTGRES_URL`, dropped afterwards), and
 //! the rows most tests need.
 
-use std::{
-    future::Future,
-    io::Write,
-    sync::atomic::{AtomicU32, Ordering},
-    time::Duration,
-};
+use std::future::Future;
 
 use jiff::{Timestamp, ToSpan, civil::Date};
-use sqlx::Connection;
 use tickler_core::{
     language::Language,
     plan::{Mode, default_renewal_plan},
@@ -23,6 +17,7 @@ use tickler_store::{
     reminders::{self, NewReminder, ReminderKind},
     users,
 };
+use tickler_testkit::postgres::FreshDatabase;
 
 /// Writes each store test once, as `async fn NAME(store: Store)`, and runs it on both
 /// backends: `sqlite_NAME` and `postgres_NAME`.
@@ -37,13 +32,11 @@ macro_rules! on_both_backends {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $postgres() {
-                support::run_postgres(stringify!($test), $test).await;
+                support::run_postgres($test).await;
             }
         )+
     };
 }
-
-const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 /// Runs `test` on a new SQLite file, deleted with its directory afterwards.
 pub async fn run_sqlite<F, Fut>(test: F)
@@ -62,24 +55,20 @@ where
 
 /// Runs `test` on a new PostgreSQL database, dropped afterwards (even when the test fails).
 /// Without a server: fails under `CI`, else says so loudly and passes.
-pub async fn run_postgres<F, Fut>(name: &str, test: F)
+pub async fn run_postgres<F, Fut>(test: F)
 where
     F: FnOnce(Store) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let Some(database) = PostgresDatabase::create(name).await else {
+    let Some(database) = FreshDatabase::create("tickler_test") else {
         return;
     };
-    let store = match Store::open(&database.url).await {
-        Ok(store) => store,
-        Err(e) => {
-            database.drop_database().await;
-            panic!("open the fresh PostgreSQL store {}: {e}", database.name);
-        }
-    };
+    let store = Store::open(database.url())
+        .await
+        .unwrap_or_else(|e| panic!("open the fresh PostgreSQL store {}: {e}", database.url()));
     let outcome = tokio::spawn(test(store.clone())).await;
     store.close().await;
-    database.drop_database().await;
+    drop(database);
     rethrow(outcome);
 }
 
@@ -90,125 +79,6 @@ fn rethrow(outcome: Result<(), tokio::task::JoinError>) {
             Err(e) => panic!("the test task did not finish: {e}"),
         }
     }
-}
-
-struct PostgresDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-impl PostgresDatabase {
-    async fn create(test: &str) -> Option<PostgresDatabase> {
-        let admin_url = std::env::var("TICKLER_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_string());
-        let mut admin = match connect(&admin_url).await {
-            Ok(conn) => conn,
-            Err(why) => {
-                let shown = tickler_store::redact_url(&admin_url);
-                if std::env::var_os("CI").is_some() {
-                    panic!(
-                        "PostgreSQL store tests need a server at {shown} (set \
-                         TICKLER_TEST_POSTGRES_URL to another): {why}"
-                    );
-                }
-                // Straight to stderr: the test harness captures eprintln! of passing tests.
-                let _ = std::io::stderr().write_all(
-                    format!(
-                        "\n********************************************************************\n\
-                         SKIPPED {test} on PostgreSQL: no server at {shown}: {why}\n\
-                         Start one, or set TICKLER_TEST_POSTGRES_URL; under CI this fails.\n\
-                         ********************************************************************\n"
-                    )
-                    .as_bytes(),
-                );
-                return None;
-            }
-        };
-        let name = format!(
-            "tickler_test_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
-        // A leftover of an earlier run of a process with the same id would be stale.
-        drop_if_exists(&mut admin, &name).await;
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-            .execute(&mut admin)
-            .await
-            .unwrap_or_else(|e| panic!("create the test database {name}: {e}"));
-        let _ = admin.close().await;
-        let url = with_database(&admin_url, &name);
-        Some(PostgresDatabase {
-            admin_url,
-            name,
-            url,
-        })
-    }
-
-    /// Best effort: a database left behind is only litter.
-    async fn drop_database(&self) {
-        match connect(&self.admin_url).await {
-            Ok(mut admin) => {
-                drop_if_exists(&mut admin, &self.name).await;
-                let _ = admin.close().await;
-            }
-            Err(e) => eprintln!("could not drop the test database {}: {e}", self.name),
-        }
-    }
-}
-
-/// Connects; an error is "no server answers", while a server that answers but refuses
-/// (a wrong user, say) fails the test whatever the environment.
-async fn connect(url: &str) -> Result<sqlx::AnyConnection, String> {
-    sqlx::any::install_default_drivers();
-    match tokio::time::timeout(Duration::from_secs(5), sqlx::AnyConnection::connect(url)).await {
-        Ok(Ok(conn)) => Ok(conn),
-        Ok(Err(e @ (sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut))) => Err(e.to_string()),
-        Ok(Err(e)) => panic!(
-            "the PostgreSQL server at {} answered but refused: {e}",
-            tickler_store::redact_url(url)
-        ),
-        Err(_) => Err("no answer within 5 s".to_string()),
-    }
-}
-
-async fn drop_if_exists(admin: &mut sqlx::AnyConnection, name: &str) {
-    let forced = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-    )))
-    .execute(&mut *admin)
-    .await;
-    if forced.is_err() {
-        // Servers before PostgreSQL 13 know no FORCE.
-        if let Err(e) = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS \"{name}\""
-        )))
-        .execute(&mut *admin)
-        .await
-        {
-            eprintln!("could not drop the test database {name}: {e}");
-        }
-    }
-}
-
-/// `url` with its database (the path) replaced by `name`, query kept.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[authority_start..]
-        .find('/')
-        .map_or(base.len(), |i| authority_start + i);
-    let mut out = format!("{}/{name}", &base[..host_end]);
-    if let Some(query) = query {
-        out.push('?');
-        out.push_str(query);
-    }
-    out
 }
 
 // ---------------------------------------------------------------------------------------
