@@ -22,29 +22,11 @@ CONTRACTS="${1:-5000}"
 CONCURRENCY_LIST="${BENCH_CONCURRENCY:-1 4 8}"
 END_DATE="2027-06-30"
 NOW="2027-05-02T12:00:00Z"
-PYTHON=/usr/bin/python3
 check_bin
 ensure_gnu_time
-if ! "$PYTHON" -c "import aiosmtpd" 2>/dev/null; then
-    echo "bench: installing Debian's python3-aiosmtpd" >&2
-    apt-get install -y -qq python3-aiosmtpd >/dev/null || die "python3-aiosmtpd is missing and apt-get install failed"
-fi
+ensure_aiosmtpd
 
 TMP="$(mktemp -d -t tickler-bench-dispatch.XXXXXX)"
-SMTP_PID=""
-stop_smtp() {
-    if [ -n "$SMTP_PID" ]; then
-        kill "$SMTP_PID" 2>/dev/null || true
-        # It closes within ~2 s of SIGTERM; do not wait longer than that for it.
-        for _ in $(seq 1 50); do
-            kill -0 "$SMTP_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -9 "$SMTP_PID" 2>/dev/null || true
-        wait "$SMTP_PID" 2>/dev/null || true
-        SMTP_PID=""
-    fi
-}
 cleanup() {
     stop_smtp
     rm -rf "$TMP"
@@ -69,23 +51,6 @@ if command -v sqlite3 >/dev/null; then
     sqlite3 "$TEMPLATE" 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null
     echo "reminders scheduled: $(sqlite3 "$TEMPLATE" "SELECT count(*) FROM reminders WHERE status = 'scheduled'")"
 fi
-
-# start_smtp MAILDIR: starts the test server on a free loopback port; sets SMTP_PORT.
-start_smtp() {
-    local maildir="$1" log="$TMP/smtp.out"
-    : >"$log"
-    "$PYTHON" "$REPO/scripts/smtp-test-server.py" --host 127.0.0.1 --port 0 --maildir "$maildir" >"$log" 2>"$TMP/smtp.err" &
-    SMTP_PID=$!
-    SMTP_PORT=""
-    for _ in $(seq 1 100); do
-        SMTP_PORT="$(sed -n 's/^LISTENING \([0-9]*\)$/\1/p' "$log")"
-        [ -n "$SMTP_PORT" ] && return 0
-        kill -0 "$SMTP_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    cat "$TMP/smtp.err" >&2
-    die "the SMTP test server did not start"
-}
 
 for c in $CONCURRENCY_LIST; do
     run="$TMP/run-c$c"

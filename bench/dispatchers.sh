@@ -34,35 +34,17 @@ done
 PG_ADMIN_URL="${TICKLER_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 END_DATE="2027-06-30"
 NOW="2027-05-02T12:00:00Z"
-PYTHON=/usr/bin/python3
 check_bin
 ensure_gnu_time
 command -v psql >/dev/null || die "psql is missing (Debian's postgresql-client)"
-if ! "$PYTHON" -c "import aiosmtpd" 2>/dev/null; then
-    echo "bench: installing Debian's python3-aiosmtpd" >&2
-    apt-get install -y -qq python3-aiosmtpd >/dev/null || die "python3-aiosmtpd is missing and apt-get install failed"
-fi
+ensure_aiosmtpd
 timeout 30 psql -q -X -At "$PG_ADMIN_URL" -c 'SELECT 1' >/dev/null ||
     die "cannot reach PostgreSQL at $PG_ADMIN_URL (set TICKLER_BENCH_POSTGRES_URL)"
 
 TMP="$(mktemp -d -t tickler-bench-dispatchers.XXXXXX)"
 TEMPLATE_DB="tickler_bench_dispatchers_$$_template"
 RUN_DB="tickler_bench_dispatchers_$$_run"
-SMTP_PID=""
 DISPATCHER_PIDS=()
-stop_smtp() {
-    if [ -n "$SMTP_PID" ]; then
-        kill "$SMTP_PID" 2>/dev/null || true
-        # It closes within ~2 s of SIGTERM; do not wait longer than that for it.
-        for _ in $(seq 1 50); do
-            kill -0 "$SMTP_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -9 "$SMTP_PID" 2>/dev/null || true
-        wait "$SMTP_PID" 2>/dev/null || true
-        SMTP_PID=""
-    fi
-}
 psql_admin() {
     # client_min_messages: no NOTICE for DROP DATABASE IF EXISTS of a database not there yet.
     PGOPTIONS="-c client_min_messages=warning" timeout 300 psql -q -X -v ON_ERROR_STOP=1 -At "$PG_ADMIN_URL" "$@"
@@ -118,23 +100,6 @@ NOW_MS="$(psql_admin -c "SELECT (extract(epoch FROM timestamptz '$NOW') * 1000):
 DUE="$(timeout 60 psql -X -At "$TEMPLATE_URL" -c "SELECT count(*) FROM reminders WHERE status = 'scheduled' AND due_at <= $NOW_MS")"
 echo "reminders: $(timeout 60 psql -X -At "$TEMPLATE_URL" -c "SELECT count(*) FROM reminders"), due at $NOW: $DUE"
 [ "$DUE" = "$CONTRACTS" ] || die "expected $CONTRACTS reminders due at $NOW, found $DUE"
-
-# start_smtp MAILDIR: starts the test server on a free loopback port; sets SMTP_PORT.
-start_smtp() {
-    local maildir="$1" log="$TMP/smtp.out"
-    : >"$log"
-    "$PYTHON" "$REPO/scripts/smtp-test-server.py" --host 127.0.0.1 --port 0 --maildir "$maildir" >"$log" 2>"$TMP/smtp.err" &
-    SMTP_PID=$!
-    SMTP_PORT=""
-    for _ in $(seq 1 100); do
-        SMTP_PORT="$(sed -n 's/^LISTENING \([0-9]*\)$/\1/p' "$log")"
-        [ -n "$SMTP_PORT" ] && return 0
-        kill -0 "$SMTP_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    cat "$TMP/smtp.err" >&2
-    die "the SMTP test server did not start"
-}
 
 CLK_TCK="$(getconf CLK_TCK)"
 # cpu_ticks PID: user + system CPU of a live process, in clock ticks (/proc/PID/stat fields

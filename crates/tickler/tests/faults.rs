@@ -17,16 +17,7 @@ fn a_killed_dispatcher_loses_nothing_and_resends_only_with_the_same_message_id()
     let smtp = SmtpTestServer::start_with_reply_delay(Duration::from_millis(20));
     let mut t = Tickler::with_smtp(&smtp);
     t.set_env("TICKLER_LEASE_SECONDS", support::SHORT_LEASE_SECONDS);
-    t.ok(&[
-        "user",
-        "add",
-        "--email",
-        "sam@firm.example",
-        "--name",
-        "Sam",
-    ]);
-    let csv = support::many_contracts_csv(&t, "sam@firm.example", CONTRACTS);
-    t.ok(&["import", "contracts", csv.to_str().unwrap()]);
+    support::import_contracts_due_together(&t, CONTRACTS);
 
     let mut dispatcher = t
         .command(&["dispatch", "--once", "--now", "2027-05-02T12:00:00Z"])

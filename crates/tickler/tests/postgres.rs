@@ -30,16 +30,7 @@ fn three_dispatchers_send_each_timed_email_exactly_once() {
     let Some(db) = fresh_database() else { return };
     let smtp = SmtpTestServer::start();
     let t = on_postgres(Some(&smtp), &db);
-    t.ok(&[
-        "user",
-        "add",
-        "--email",
-        "sam@firm.example",
-        "--name",
-        "Sam",
-    ]);
-    let csv = support::many_contracts_csv(&t, "sam@firm.example", contracts);
-    t.ok(&["import", "contracts", csv.to_str().unwrap()]);
+    support::import_contracts_due_together(&t, contracts);
 
     // Only the 60-day step of every contract is due: one message per contract.
     let dispatchers: Vec<_> = (0..3)
@@ -136,16 +127,7 @@ fn one_of_three_dispatchers_killed_mid_batch_loses_nothing() {
     let smtp = SmtpTestServer::start_with_reply_delay(Duration::from_millis(10));
     let mut t = on_postgres(Some(&smtp), &db);
     t.set_env("TICKLER_LEASE_SECONDS", support::SHORT_LEASE_SECONDS);
-    t.ok(&[
-        "user",
-        "add",
-        "--email",
-        "sam@firm.example",
-        "--name",
-        "Sam",
-    ]);
-    let csv = support::many_contracts_csv(&t, "sam@firm.example", DUE);
-    t.ok(&["import", "contracts", csv.to_str().unwrap()]);
+    support::import_contracts_due_together(&t, DUE);
 
     let mut dispatchers: Vec<_> = (0..3)
         .map(|_| {

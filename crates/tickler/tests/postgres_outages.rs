@@ -16,7 +16,6 @@ use sqlx::{Connection, PgConnection};
 use support::Tickler;
 use tickler_testkit::{SmtpTestServer, postgres::PrivatePostgres};
 
-const OWNER: &str = "sam@firm.example";
 /// Just after the 60-day step of every generated contract: one email per contract is due.
 const DUE_AT: &str = "2027-05-02T12:00:00Z";
 
@@ -24,9 +23,7 @@ fn installation(pg: &PrivatePostgres, smtp: &SmtpTestServer, contracts: usize) -
     let mut t = Tickler::with_smtp(smtp);
     t.set_env("TICKLER_DATABASE_URL", &pg.url());
     t.set_env("TICKLER_LOG", "info");
-    t.ok(&["user", "add", "--email", OWNER, "--name", "Sam"]);
-    let csv = support::many_contracts_csv(&t, OWNER, contracts);
-    t.ok(&["import", "contracts", csv.to_str().unwrap()]);
+    support::import_contracts_due_together(&t, contracts);
     t
 }
 

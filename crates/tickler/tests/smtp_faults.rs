@@ -43,9 +43,7 @@ fn a_refusing_smtp_server_delays_but_never_loses_or_duplicates_an_email() {
         "reject_rcpt": {GREYLISTED_ADDRESS: GREYLISTED, UNKNOWN_ADDRESS: NO_SUCH_USER},
     }));
     let t = Tickler::with_smtp(&smtp);
-    t.ok(&["user", "add", "--email", OWNER, "--name", "Sam Sales"]);
-    let csv = support::many_contracts_csv(&t, OWNER, CONTRACTS);
-    t.ok(&["import", "contracts", csv.to_str().unwrap()]);
+    support::import_contracts_due_together(&t, CONTRACTS);
 
     let due = step_reminders(&t);
     assert_eq!(due.len(), CONTRACTS);

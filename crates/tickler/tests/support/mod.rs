@@ -180,6 +180,14 @@ pub fn field<'a>(value: &'a Value, name: &str) -> &'a str {
         .unwrap_or_else(|| panic!("{name} is not a string in {value}"))
 }
 
+/// Adds the owner ([`OWNER`]) and imports [`many_contracts_csv`]: `count` contracts whose
+/// 60-day emails are all due at 2027-05-02T12:00:00Z.
+pub fn import_contracts_due_together(t: &Tickler, count: usize) {
+    t.ok(&["user", "add", "--email", OWNER, "--name", "Sam Sales"]);
+    let csv = many_contracts_csv(t, OWNER, count);
+    t.ok(&["import", "contracts", csv.to_str().expect("a UTF-8 path")]);
+}
+
 /// A contracts CSV of `count` customers, all owned by `owner` and ending 2027-06-30, so that
 /// exactly their 60-day emails are due at 2027-05-02T12:00:00Z: one message per contract.
 pub fn many_contracts_csv(t: &Tickler, owner: &str, count: usize) -> PathBuf {
