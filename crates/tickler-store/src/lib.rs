@@ -38,6 +38,33 @@ pub enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// SQL yielding the integers of a JSON array bound at `param` (e.g. `"$2"`) as rows, for
+    /// `id IN (...)`. A list of any length is then one fixed statement, which each backend
+    /// prepares once and keeps in its statement cache, instead of new SQL text per batch.
+    pub(crate) fn ints_of_json(self, param: &str) -> String {
+        match self {
+            Backend::Sqlite => format!("SELECT value FROM json_each({param})"),
+            Backend::Postgres => {
+                format!("SELECT jsonb_array_elements_text({param}::jsonb)::bigint")
+            }
+        }
+    }
+}
+
+/// A list of ids as the JSON array that [`Backend::ints_of_json`] expands.
+pub(crate) fn json_ints(ids: impl IntoIterator<Item = i64>) -> String {
+    let mut text = String::from("[");
+    for (i, id) in ids.into_iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        text.push_str(&id.to_string());
+    }
+    text.push(']');
+    text
+}
+
 /// The database: a pool and which backend it is.
 #[derive(Clone, Debug)]
 pub struct Store {

@@ -13,7 +13,7 @@ use tickler_core::{
     reminder::ReminderStatus,
 };
 
-use crate::{Backend, Db, StoreError, events, instant_from_millis, time::millis};
+use crate::{Backend, Db, StoreError, events, instant_from_millis, json_ints, time::millis};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -544,10 +544,10 @@ pub async fn claim_due(
         return Ok(Vec::new());
     }
 
-    let step_contracts: Vec<String> = candidates
+    let step_contracts: Vec<i64> = candidates
         .iter()
         .filter(|c| c.3 == "step")
-        .map(|c| c.1.to_string())
+        .map(|c| c.1)
         .collect();
     let superseded = if step_contracts.is_empty() {
         Vec::new()
@@ -555,8 +555,9 @@ pub async fn claim_due(
         let siblings: Vec<(i64, i64, i64, i64, String)> = sqlx::query_as(AssertSqlSafe(format!(
             "SELECT id, contract_id, term_number, send_at, status FROM reminders \
              WHERE kind = 'step' AND contract_id IN ({})",
-            step_contracts.join(",")
+            backend.ints_of_json("$1")
         )))
+        .bind(json_ints(step_contracts))
         .fetch_all(&mut *tx)
         .await?;
         let mut members = Vec::with_capacity(siblings.len());
@@ -577,18 +578,15 @@ pub async fn claim_due(
     let mut closed: Vec<i64> = if superseded.is_empty() {
         Vec::new()
     } else {
-        let list = superseded
-            .iter()
-            .map(i64::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
         sqlx::query_scalar(AssertSqlSafe(format!(
             "UPDATE reminders SET status = 'superseded', \
              status_reason = 'a later step of the same term is due too', updated_at = $1 \
-             WHERE id IN (SELECT id FROM reminders WHERE id IN ({list}) \
-             AND status = 'scheduled'{lock}) AND status = 'scheduled' RETURNING id"
+             WHERE id IN (SELECT id FROM reminders WHERE id IN ({}) \
+             AND status = 'scheduled'{lock}) AND status = 'scheduled' RETURNING id",
+            backend.ints_of_json("$2")
         )))
         .bind(millis(now))
+        .bind(json_ints(superseded.iter().copied()))
         .fetch_all(&mut *tx)
         .await?
     };
@@ -606,10 +604,10 @@ pub async fn claim_due(
         .await?;
     }
 
-    let claim_ids: Vec<String> = candidates
+    let claim_ids: Vec<i64> = candidates
         .iter()
         .filter(|c| !superseded.contains(&c.0))
-        .map(|c| c.0.to_string())
+        .map(|c| c.0)
         .collect();
     if claim_ids.is_empty() {
         return Ok(Vec::new());
@@ -618,11 +616,12 @@ pub async fn claim_due(
         "UPDATE reminders SET status = 'sending', claimed_by = $1, claimed_until = $2, \
          attempts = attempts + 1, updated_at = $3 \
          WHERE id IN ({}) AND status = 'scheduled' RETURNING {COLUMNS}",
-        claim_ids.join(",")
+        backend.ints_of_json("$4")
     )))
     .bind(lease.worker)
     .bind(millis(lease.until))
     .bind(millis(now))
+    .bind(json_ints(claim_ids))
     .fetch_all(&mut *tx)
     .await?;
     let mut claimed = convert(rows)?;
