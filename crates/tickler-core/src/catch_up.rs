@@ -1,18 +1,18 @@
-//! The catch-up rule: of several overdue steps of one sequence (a contract term) only the
-//! latest is sent; the others are superseded.
+//! The catch-up rule: of several overdue steps of one sequence (the steps of one subject,
+//! such as a contract term) only the latest is sent; the others are superseded.
 
 use std::collections::HashMap;
 
 use jiff::Timestamp;
 
-use crate::reminder::ReminderStatus;
+use crate::{reminder::ReminderStatus, subject::SubjectRef};
 
 /// A step reminder as the catch-up rule sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SequenceMember {
     pub id: i64,
-    /// (contract id, term number): reminders of one sequence.
-    pub sequence: (i64, i32),
+    /// The subject whose steps form the sequence.
+    pub sequence: SubjectRef,
     pub send_at: Timestamp,
     pub status: ReminderStatus,
 }
@@ -25,7 +25,7 @@ pub struct SequenceMember {
 /// found after a later one went out is not sent behind it. Members with equal send_at do not
 /// supersede each other: neither is later. The ids come back sorted ascending.
 pub fn superseded(now: Timestamp, members: &[SequenceMember]) -> Vec<i64> {
-    let mut latest_due: HashMap<(i64, i32), Timestamp> = HashMap::new();
+    let mut latest_due: HashMap<SubjectRef, Timestamp> = HashMap::new();
     for member in members {
         let counts = matches!(
             member.status,
@@ -60,24 +60,23 @@ mod tests {
 
     use super::*;
 
-    const ALL: [ReminderStatus; 7] = [
-        ReminderStatus::Scheduled,
-        ReminderStatus::Sending,
-        ReminderStatus::Sent,
-        ReminderStatus::Failed,
-        ReminderStatus::Skipped,
-        ReminderStatus::Cancelled,
-        ReminderStatus::Superseded,
-    ];
-
     fn at(hours: i64) -> Timestamp {
         Timestamp::from_second(1_800_000_000 + hours * 3600).unwrap()
+    }
+
+    /// A sequence named by (subject id, kind index), as short as the tests need.
+    fn seq((id, kind): (i64, i32)) -> SubjectRef {
+        use crate::subject::SubjectKind;
+        SubjectRef {
+            kind: [SubjectKind::ContractTerm, SubjectKind::Invoice][kind as usize % 2],
+            id,
+        }
     }
 
     fn member(id: i64, sequence: (i64, i32), hours: i64, status: ReminderStatus) -> SequenceMember {
         SequenceMember {
             id,
-            sequence,
+            sequence: seq(sequence),
             send_at: at(hours),
             status,
         }
@@ -149,7 +148,10 @@ mod tests {
 
     #[test]
     fn only_scheduled_members_are_superseded() {
-        for status in ALL.into_iter().filter(|s| *s != ReminderStatus::Scheduled) {
+        for status in ReminderStatus::ALL
+            .into_iter()
+            .filter(|s| *s != ReminderStatus::Scheduled)
+        {
             let members = [member(1, (1, 1), -10, status), scheduled(2, (1, 1), -5)];
             assert!(superseded(at(0), &members).is_empty(), "{status}");
         }
@@ -178,7 +180,7 @@ mod tests {
             0i64..1000,
             (0i64..3, 0i32..2),
             -48i64..48,
-            proptest::sample::select(ALL.to_vec()),
+            proptest::sample::select(ReminderStatus::ALL.to_vec()),
         )
             .prop_map(|(id, sequence, hours, status)| member(id, sequence, hours, status))
     }

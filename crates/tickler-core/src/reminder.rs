@@ -37,6 +37,17 @@ pub struct TransitionError {
 }
 
 impl ReminderStatus {
+    /// Every status, in life-cycle order.
+    pub const ALL: [ReminderStatus; 7] = [
+        ReminderStatus::Scheduled,
+        ReminderStatus::Sending,
+        ReminderStatus::Sent,
+        ReminderStatus::Failed,
+        ReminderStatus::Skipped,
+        ReminderStatus::Cancelled,
+        ReminderStatus::Superseded,
+    ];
+
     /// A reminder that will still go out unless someone acts.
     pub fn is_pending(self) -> bool {
         matches!(self, ReminderStatus::Scheduled)
@@ -71,19 +82,9 @@ impl ReminderStatus {
 mod tests {
     use super::*;
 
-    const ALL: [ReminderStatus; 7] = [
-        ReminderStatus::Scheduled,
-        ReminderStatus::Sending,
-        ReminderStatus::Sent,
-        ReminderStatus::Failed,
-        ReminderStatus::Skipped,
-        ReminderStatus::Cancelled,
-        ReminderStatus::Superseded,
-    ];
-
     #[test]
     fn only_scheduled_reminders_accept_human_actions() {
-        for status in ALL {
+        for status in ReminderStatus::ALL {
             assert_eq!(
                 status.check_open_to_people(1).is_ok(),
                 status == ReminderStatus::Scheduled
@@ -98,7 +99,7 @@ mod tests {
 
     #[test]
     fn statuses_round_trip() {
-        for status in ALL {
+        for status in ReminderStatus::ALL {
             assert_eq!(status.as_str().parse::<ReminderStatus>(), Ok(status));
             assert_eq!(
                 status.is_final(),

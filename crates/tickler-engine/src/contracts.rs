@@ -9,6 +9,7 @@ use tickler_core::{
     money::{Currency, Money},
     plan::{Plan, RENEWAL_PLAN, default_renewal_plan},
     reminder::ReminderStatus,
+    subject::SubjectRef,
     term::Term,
 };
 use tickler_store::{
@@ -236,10 +237,12 @@ impl Engine {
         )
         .await?;
         let contract = contracts::get(db, id).await?;
+        let term = contracts::current_term(db, &contract).await?;
         let outcome = self
             .schedule_reminders(
                 db,
                 &TermContext {
+                    term: &term,
                     contract: &contract,
                     customer: &customer,
                     owner: owner.as_ref(),
@@ -307,7 +310,8 @@ impl Engine {
             next.end
         );
         let mut cancelled = 0;
-        for reminder in reminders::for_term(&mut tx, id, contract.term_number).await? {
+        let term = contracts::current_term(&mut tx, &contract).await?;
+        for reminder in reminders::for_subject(&mut tx, SubjectRef::contract_term(term.id)).await? {
             if reminder.status == ReminderStatus::Scheduled
                 && reminders::close_scheduled(
                     &mut tx,
@@ -521,10 +525,12 @@ impl Engine {
         now: Timestamp,
     ) -> Result<ScheduleOutcome, EngineError> {
         let contract = contracts::get(db, id).await?;
+        let term = contracts::current_term(db, &contract).await?;
         let (customer, owner, plan) = self.load_term_context(db, &contract).await?;
         self.sync_term_reminders(
             db,
             &TermContext {
+                term: &term,
                 contract: &contract,
                 customer: &customer,
                 owner: owner.as_ref(),

@@ -8,9 +8,7 @@ use serde::Serialize;
 use tickler_core::reminder::ReminderStatus;
 use tickler_mail::{SendError, context::FailureView, templates};
 use tickler_store::{
-    Notice, StoreError,
-    contracts::ContractStatus,
-    events, jobs,
+    Notice, StoreError, events, jobs,
     reminders::{self, Lease, NewReminder, Reminder, ReminderKind, SentRecord},
 };
 use tokio::{
@@ -319,7 +317,7 @@ impl Engine {
     async fn try_deliver(&self, reminder: &Reminder) -> Result<Delivery, EngineError> {
         let subject = self
             .persist(|| async {
-                Subject::load(&mut *self.store.conn().await?, reminder.contract_id).await
+                Subject::load(&mut *self.store.conn().await?, reminder.about).await
             })
             .await?;
 
@@ -584,8 +582,8 @@ impl Engine {
         let inserted = reminders::insert(
             tx,
             &NewReminder {
+                about: reminder.about,
                 contract_id: reminder.contract_id,
-                term_number: reminder.term_number,
                 kind: ReminderKind::Notice,
                 step_key: &key,
                 position: -1,
@@ -638,7 +636,7 @@ impl Engine {
                 return Ok(alerted);
             }
             for reminder in &due {
-                let subject = Subject::load(&mut tx, reminder.contract_id).await?;
+                let subject = Subject::load(&mut tx, reminder.about).await?;
                 if stop_reason(reminder, &subject).is_some() {
                     continue;
                 }
@@ -855,16 +853,7 @@ fn stop_reason(reminder: &Reminder, subject: &Subject) -> Option<String> {
     if reminder.kind != ReminderKind::Step {
         return None;
     }
-    if subject.contract.status == ContractStatus::Terminated {
-        return Some("the contract was terminated".to_string());
-    }
-    if reminder.term_number != subject.contract.term_number {
-        return Some(format!(
-            "the contract was renewed (now in term {})",
-            subject.contract.term_number
-        ));
-    }
-    None
+    subject.term_subject().stop_reason()
 }
 
 #[cfg(test)]

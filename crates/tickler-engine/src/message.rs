@@ -8,6 +8,7 @@ use tickler_core::{
     email::EmailAddress,
     language::Language,
     money::{Currency, Money},
+    subject::{SubjectKind, SubjectRef, TermSubject},
 };
 use tickler_mail::{
     OutgoingMessage, Rendered, TemplateContext,
@@ -15,7 +16,7 @@ use tickler_mail::{
 };
 use tickler_store::{
     Db,
-    contracts::{self, Contract},
+    contracts::{self, Contract, ContractStatus, ContractTerm},
     customers::{self, Customer},
     reminders::Reminder,
     template_overrides::{self, TemplateOverride},
@@ -24,8 +25,10 @@ use tickler_store::{
 
 use crate::{Engine, EngineError};
 
-/// A reminder with the records its message is made from.
+/// A reminder's subject with the records its message is made from.
 pub(crate) struct Subject {
+    /// The contract term the reminder is about (the only kind of subject planned so far).
+    pub term: ContractTerm,
     pub contract: Contract,
     pub customer: Customer,
     pub owner: Option<User>,
@@ -34,8 +37,33 @@ pub(crate) struct Subject {
 }
 
 impl Subject {
-    pub(crate) async fn load(db: &mut Db, contract_id: i64) -> Result<Subject, EngineError> {
-        SubjectLoader::default().load(db, contract_id).await
+    pub(crate) async fn load(db: &mut Db, subject: SubjectRef) -> Result<Subject, EngineError> {
+        SubjectLoader::default().load(db, subject).await
+    }
+
+    /// The subject of a contract's current term.
+    pub(crate) async fn of_current_term(
+        db: &mut Db,
+        contract_id: i64,
+    ) -> Result<Subject, EngineError> {
+        let contract = contracts::get(db, contract_id).await?;
+        let term = contracts::current_term(db, &contract).await?;
+        SubjectLoader::default().load_term(db, term, contract).await
+    }
+
+    pub(crate) fn reference(&self) -> SubjectRef {
+        SubjectRef::contract_term(self.term.id)
+    }
+
+    /// The term as the core's rules see it: its anchor dates and its stop rules.
+    pub(crate) fn term_subject(&self) -> TermSubject {
+        TermSubject {
+            term_number: self.term.term_number,
+            start_date: self.term.start_date,
+            end_date: self.term.end_date,
+            current_term_number: self.contract.term_number,
+            contract_terminated: self.contract.status == ContractStatus::Terminated,
+        }
     }
 }
 
@@ -52,9 +80,29 @@ impl SubjectLoader {
     pub(crate) async fn load(
         &mut self,
         db: &mut Db,
-        contract_id: i64,
+        subject: SubjectRef,
     ) -> Result<Subject, EngineError> {
-        let contract = contracts::get(db, contract_id).await?;
+        match subject.kind {
+            SubjectKind::ContractTerm => {
+                let term = contracts::term(db, subject.id).await?;
+                let contract = contracts::get(db, term.contract_id).await?;
+                self.load_term(db, term, contract).await
+            }
+            other => Err(EngineError::Store(tickler_store::StoreError::Corrupt(
+                format!(
+                    "a reminder is about {other} {}, which this version of Tickler does not send",
+                    subject.id
+                ),
+            ))),
+        }
+    }
+
+    async fn load_term(
+        &mut self,
+        db: &mut Db,
+        term: ContractTerm,
+        contract: Contract,
+    ) -> Result<Subject, EngineError> {
         let customer = match self.customers.get(&contract.customer_id) {
             Some(customer) => customer.clone(),
             None => {
@@ -83,6 +131,7 @@ impl SubjectLoader {
             }
         };
         Ok(Subject {
+            term,
             contract,
             customer,
             owner,
@@ -129,7 +178,7 @@ impl Engine {
             .date();
         let days_left = i64::from(
             send_date
-                .until(contract.end_date)
+                .until(subject.term.end_date)
                 .map(|span| span.get_days())
                 .unwrap_or(0),
         );
@@ -141,8 +190,8 @@ impl Engine {
             },
             contract: ContractView {
                 title: contract.title.clone(),
-                start_date: contract.start_date,
-                end_date: contract.end_date,
+                start_date: subject.term.start_date,
+                end_date: subject.term.end_date,
                 amount: money,
                 custom: contract.custom_fields.clone(),
             },

@@ -10,6 +10,7 @@ use tickler_core::{
     language::Language,
     money::{Currency, Money},
     plan::{Plan, Step},
+    subject::SubjectKind,
 };
 use tickler_mail::{
     Rendered, TemplateContext,
@@ -218,6 +219,9 @@ pub fn validate_steps(
         if step.label.trim().is_empty() {
             return Err(ValidationError::new(field("label"), "is empty"));
         }
+        if let Some(why) = unschedulable(step) {
+            return Err(ValidationError::new(field("anchor"), why));
+        }
         if step.offset.days.unsigned_abs() > MAX_OFFSET_DAYS.unsigned_abs() {
             return Err(ValidationError::new(
                 field("offset"),
@@ -240,6 +244,35 @@ pub fn validate_steps(
         }
     }
     Ok(())
+}
+
+/// The subject a plan's steps are scheduled for: plans are attached to contracts, and each
+/// step becomes a timed email about the contract's current term.
+pub const PLAN_SUBJECT: SubjectKind = SubjectKind::ContractTerm;
+
+/// Why `step` could never be scheduled (its anchor is a date its subject does not have), or
+/// `None`. Such a step would silently never send, so it is refused when a plan is saved and
+/// reported where it already exists.
+pub fn unschedulable(step: &Step) -> Option<String> {
+    (!PLAN_SUBJECT.offers(step.anchor)).then(|| {
+        format!(
+            "a contract term has no {} to count from yet, so this step would never be sent \
+             (use {})",
+            step.anchor,
+            PLAN_SUBJECT.anchor_list()
+        )
+    })
+}
+
+/// A stored step that can never be scheduled: what `tickler migrate` and the plans page warn of.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct UnschedulableStep {
+    pub plan_id: i64,
+    pub plan: String,
+    /// 1 for the plan's first step, as the plans page numbers them.
+    pub position: usize,
+    pub step: String,
+    pub why: String,
 }
 
 /// A context with every variable filled in, so that a template is rendered through all of
@@ -300,6 +333,27 @@ fn parse_language(code: &str) -> Result<Language, ValidationError> {
 }
 
 impl Engine {
+    /// Every stored plan step that can never be scheduled (saved before plans refused them).
+    pub async fn unschedulable_steps(&self) -> Result<Vec<UnschedulableStep>, EngineError> {
+        let mut db = self.store.conn().await?;
+        let mut found = Vec::new();
+        for summary in plans::list(&mut db).await? {
+            let plan = plans::get(&mut db, summary.id).await?;
+            for (i, step) in plan.steps.iter().enumerate() {
+                if let Some(why) = unschedulable(step) {
+                    found.push(UnschedulableStep {
+                        plan_id: summary.id,
+                        plan: plan.name.clone(),
+                        position: i + 1,
+                        step: step.key.clone(),
+                        why,
+                    });
+                }
+            }
+        }
+        Ok(found)
+    }
+
     /// Every plan with its number of steps.
     pub async fn list_plans(&self) -> Result<Vec<PlanSummary>, EngineError> {
         Ok(plans::list(&mut *self.store.conn().await?).await?)
@@ -520,9 +574,8 @@ impl Engine {
             return Ok(checked);
         }
         let mut db = self.store.conn().await?;
-        let found = Subject::load(&mut db, contract_id).await?;
-        let term =
-            reminders::for_term(&mut db, found.contract.id, found.contract.term_number).await?;
+        let found = Subject::of_current_term(&mut db, contract_id).await?;
+        let term = reminders::for_subject(&mut db, found.reference()).await?;
         drop(db);
         let (step, send_at) = match term.iter().find(|r| r.template == key) {
             Some(r) => (
@@ -631,6 +684,24 @@ mod tests {
         assert_eq!(err.field, "steps[5].template");
         assert!(err.message.contains("call_notice"), "{err}");
         assert_eq!(validate_steps(&list, |name| name == "call_notice"), Ok(()));
+    }
+
+    #[test]
+    fn anchors_a_contract_term_does_not_have_are_refused() {
+        let mut list = steps();
+        list[0].anchor = Anchor::StartDate;
+        assert_eq!(validate_steps(&list, no_overrides), Ok(()));
+        for anchor in [
+            Anchor::NoticeDate,
+            Anchor::NextInvoiceDate,
+            Anchor::InvoiceDueDate,
+        ] {
+            list[2].anchor = anchor;
+            let err = validate_steps(&list, no_overrides).unwrap_err();
+            assert_eq!(err.field, "steps[3].anchor");
+            assert!(err.message.contains("never be sent"), "{err}");
+            assert!(err.message.contains("end_date, start_date"), "{err}");
+        }
     }
 
     #[test]

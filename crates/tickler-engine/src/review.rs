@@ -5,7 +5,12 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 use serde::Serialize;
-use tickler_core::{ValidationError, email::EmailAddress, reminder::ReminderStatus};
+use tickler_core::{
+    ValidationError,
+    email::EmailAddress,
+    reminder::ReminderStatus,
+    subject::{SubjectKind, SubjectRef},
+};
 use tickler_store::{
     events::{self, Event},
     reminders::{self, Edit, Reminder, ReminderFilter},
@@ -22,6 +27,9 @@ use crate::{
 #[derive(Debug, Serialize)]
 pub struct ReminderView {
     pub id: i64,
+    /// What the reminder is about (`contract_term` and the term's id, ...).
+    pub subject_type: SubjectKind,
+    pub subject_id: i64,
     pub contract_id: i64,
     pub contract_title: String,
     pub customer_name: String,
@@ -159,16 +167,15 @@ impl Engine {
     ) -> Result<Vec<ReminderView>, EngineError> {
         let mut db = self.store.conn().await?;
         let list = reminders::list(&mut db, filter).await?;
-        let mut subjects: HashMap<i64, Subject> = HashMap::new();
+        let mut subjects: HashMap<SubjectRef, Subject> = HashMap::new();
         let mut loader = SubjectLoader::default();
         let mut views = Vec::with_capacity(list.len());
         for reminder in list {
-            if let std::collections::hash_map::Entry::Vacant(slot) =
-                subjects.entry(reminder.contract_id)
+            if let std::collections::hash_map::Entry::Vacant(slot) = subjects.entry(reminder.about)
             {
-                slot.insert(loader.load(&mut db, reminder.contract_id).await?);
+                slot.insert(loader.load(&mut db, reminder.about).await?);
             }
-            let subject = &subjects[&reminder.contract_id];
+            let subject = &subjects[&reminder.about];
             views.push(self.view(reminder, subject)?);
         }
         Ok(views)
@@ -181,7 +188,7 @@ impl Engine {
     pub async fn reminder(&self, id: i64) -> Result<ReminderView, EngineError> {
         let mut db = self.store.conn().await?;
         let reminder = reminders::get(&mut db, id).await?;
-        let subject = Subject::load(&mut db, reminder.contract_id).await?;
+        let subject = Subject::load(&mut db, reminder.about).await?;
         self.view(reminder, &subject)
     }
 
@@ -195,11 +202,13 @@ impl Engine {
         };
         Ok(ReminderView {
             id: reminder.id,
-            contract_id: reminder.contract_id,
+            subject_type: reminder.about.kind,
+            subject_id: reminder.about.id,
+            contract_id: subject.contract.id,
             contract_title: subject.contract.title.clone(),
             customer_name: subject.customer.name.clone(),
             owner_id: subject.contract.owner_id,
-            term_number: reminder.term_number,
+            term_number: subject.term.term_number,
             step: reminder.step_key,
             label: reminder.label,
             offset_days: reminder.offset_days,
@@ -299,7 +308,7 @@ impl Engine {
         let changes = validate_edits(changes)?;
         let mut db = self.store.conn().await?;
         let mut reminder = reminders::get(&mut db, id).await?;
-        let subject = Subject::load(&mut db, reminder.contract_id).await?;
+        let subject = Subject::load(&mut db, reminder.about).await?;
         drop(db);
         if changes.subject.is_some() {
             reminder.subject = changes.subject;
@@ -338,8 +347,9 @@ impl Engine {
         }
         // Recomputes the recipients of every unedited reminder of the contract, this one now
         // included.
-        self.resync_contract(&mut tx, reminder.contract_id, now)
-            .await?;
+        if let Some(contract_id) = reminder.contract_id {
+            self.resync_contract(&mut tx, contract_id, now).await?;
+        }
         events::record(
             &mut tx,
             now,

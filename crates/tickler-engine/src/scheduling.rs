@@ -4,13 +4,15 @@
 use jiff::{Timestamp, tz::TimeZone};
 use tickler_core::{
     plan::Plan,
+    reconcile::{CancelReason, Change, ExistingReminder, PlannedStep, reconcile},
     reminder::ReminderStatus,
     schedule::{AnchorDates, plan_reminders},
+    subject::SubjectRef,
     time_zone::Zone,
 };
 use tickler_store::{
     Db,
-    contracts::{Contract, ContractStatus},
+    contracts::{Contract, ContractStatus, ContractTerm},
     customers::Customer,
     events,
     reminders::{self, NewReminder, Reminder, ReminderKind},
@@ -21,6 +23,8 @@ use crate::{Engine, EngineError, recipients};
 
 /// What a contract term's reminders are computed from.
 pub(crate) struct TermContext<'a> {
+    /// The contract's current term: the reminders' subject.
+    pub term: &'a ContractTerm,
     pub contract: &'a Contract,
     pub customer: &'a Customer,
     pub owner: Option<&'a User>,
@@ -69,7 +73,7 @@ impl Engine {
         ctx: &TermContext<'_>,
         now: Timestamp,
     ) -> Result<ScheduleOutcome, EngineError> {
-        let existing = reminders::for_term(db, ctx.contract.id, ctx.contract.term_number).await?;
+        let existing = reminders::for_subject(db, SubjectRef::contract_term(ctx.term.id)).await?;
         self.schedule_reminders(db, ctx, existing, now).await
     }
 
@@ -88,7 +92,7 @@ impl Engine {
         let planned = if active {
             plan_reminders(
                 ctx.plan,
-                &AnchorDates::term(contract.start_date, contract.end_date),
+                &AnchorDates::term(ctx.term.start_date, ctx.term.end_date),
                 &self.customer_zone(ctx.customer),
                 self.holidays(),
             )
@@ -96,18 +100,35 @@ impl Engine {
             Vec::new()
         };
         let owner_email = ctx.owner.map(|o| o.email.as_str());
+        let steps: Vec<PlannedStep> = planned
+            .iter()
+            .map(|planned| {
+                let step = &ctx.plan.steps[planned.position];
+                let (to, cc) =
+                    recipients::resolve(step.recipients, &ctx.customer.emails, owner_email, None);
+                PlannedStep {
+                    step_key: step.key.clone(),
+                    send_at: planned.send_at,
+                    to,
+                    cc,
+                }
+            })
+            .collect();
+        let known: Vec<ExistingReminder> = existing.iter().map(existing_of).collect();
 
-        for planned in &planned {
-            let step = &ctx.plan.steps[planned.position];
-            let (to, cc) =
-                recipients::resolve(step.recipients, &ctx.customer.emails, owner_email, None);
-            match existing.iter().find(|r| r.step_key == step.key) {
-                None => {
+        for change in reconcile(&steps, &known, now) {
+            match change {
+                Change::Create {
+                    planned: index,
+                    cancel_at_once,
+                } => {
+                    let (planned, wanted) = (&planned[index], &steps[index]);
+                    let step = &ctx.plan.steps[planned.position];
                     let id = reminders::insert(
                         db,
                         &NewReminder {
-                            contract_id: contract.id,
-                            term_number: contract.term_number,
+                            about: SubjectRef::contract_term(ctx.term.id),
+                            contract_id: Some(contract.id),
                             kind: ReminderKind::Step,
                             step_key: &step.key,
                             position: i32::try_from(planned.position).unwrap_or(i32::MAX),
@@ -115,9 +136,9 @@ impl Engine {
                             template: &step.template,
                             offset_days: step.offset.days,
                             mode: step.mode,
-                            send_at: planned.send_at,
-                            to: &to,
-                            cc: &cc,
+                            send_at: wanted.send_at,
+                            to: &wanted.to,
+                            cc: &wanted.cc,
                             subject: None,
                             body: None,
                             message_id: &self.new_message_id(),
@@ -126,106 +147,92 @@ impl Engine {
                     )
                     .await?;
                     outcome.created += 1;
-                    if planned.send_at < now {
+                    if cancel_at_once {
                         reminders::close_scheduled(
                             db,
                             id,
                             ReminderStatus::Cancelled,
-                            "its send time had already passed when the contract was entered",
+                            cancel_reason(CancelReason::PassedWhenPlanned, active),
                             now,
                         )
                         .await?;
                         outcome.cancelled += 1;
                     }
                 }
-                Some(reminder) if reminder.status == ReminderStatus::Scheduled => {
-                    let send_at = if reminder.send_at_edited {
-                        reminder.send_at
-                    } else {
-                        planned.send_at
-                    };
-                    let (to, cc) = if reminder.recipients_edited {
-                        (reminder.to.clone(), reminder.cc.clone())
-                    } else {
-                        (to, cc)
-                    };
-                    if send_at == reminder.send_at && to == reminder.to && cc == reminder.cc {
-                        continue;
-                    }
-                    if send_at < now {
-                        reminders::close_scheduled(
-                            db,
-                            reminder.id,
-                            ReminderStatus::Cancelled,
-                            "the contract changed and its new send time has already passed",
-                            now,
-                        )
-                        .await?;
+                Change::Reschedule {
+                    id,
+                    from,
+                    send_at,
+                    to,
+                    cc,
+                } => {
+                    if reminders::reschedule(db, id, send_at, &to, &cc, now).await? {
                         events::record(
                             db,
                             now,
                             events::SYSTEM,
                             "reminder",
-                            reminder.id,
-                            "cancelled",
-                            "new send time already passed",
-                        )
-                        .await?;
-                        outcome.cancelled += 1;
-                    } else if reminders::reschedule(db, reminder.id, send_at, &to, &cc, now).await?
-                    {
-                        events::record(
-                            db,
-                            now,
-                            events::SYSTEM,
-                            "reminder",
-                            reminder.id,
+                            id,
                             "rescheduled",
-                            &format!("from {} to {send_at}", reminder.send_at),
+                            &format!("from {from} to {send_at}"),
                         )
                         .await?;
                         outcome.rescheduled += 1;
                     }
                 }
-                Some(_) => {}
-            }
-        }
-
-        let reason = if active {
-            "its step is no longer in the contract's plan"
-        } else {
-            "the contract was terminated"
-        };
-        for reminder in existing
-            .iter()
-            .filter(|r| r.status == ReminderStatus::Scheduled)
-        {
-            let still_planned = planned
-                .iter()
-                .any(|p| ctx.plan.steps[p.position].key == reminder.step_key);
-            if !still_planned
-                && reminders::close_scheduled(
-                    db,
-                    reminder.id,
-                    ReminderStatus::Cancelled,
-                    reason,
-                    now,
-                )
-                .await?
-            {
-                events::record(
-                    db,
-                    now,
-                    events::SYSTEM,
-                    "reminder",
-                    reminder.id,
-                    "cancelled",
-                    reason,
-                )
-                .await?;
-                outcome.cancelled += 1;
+                Change::Cancel { id, reason } => {
+                    let why = cancel_reason(reason, active);
+                    if reminders::close_scheduled(db, id, ReminderStatus::Cancelled, why, now)
+                        .await?
+                    {
+                        let detail = match reason {
+                            CancelReason::NewTimePassed => "new send time already passed",
+                            _ => why,
+                        };
+                        events::record(
+                            db,
+                            now,
+                            events::SYSTEM,
+                            "reminder",
+                            id,
+                            "cancelled",
+                            detail,
+                        )
+                        .await?;
+                        outcome.cancelled += 1;
+                    }
+                }
             }
         }
         Ok(outcome)
+    }
+}
+
+fn existing_of(reminder: &Reminder) -> ExistingReminder {
+    ExistingReminder {
+        id: reminder.id,
+        step_key: reminder.step_key.clone(),
+        status: reminder.status,
+        send_at: reminder.send_at,
+        send_at_edited: reminder.send_at_edited,
+        to: reminder.to.clone(),
+        cc: reminder.cc.clone(),
+        recipients_edited: reminder.recipients_edited,
+    }
+}
+
+/// The words a cancelled term reminder carries, as the review queue shows them.
+fn cancel_reason(reason: CancelReason, contract_active: bool) -> &'static str {
+    match reason {
+        CancelReason::PassedWhenPlanned => {
+            "its send time had already passed when the contract was entered"
+        }
+        CancelReason::NewTimePassed => {
+            "the contract changed and its new send time has already passed"
+        }
+        CancelReason::NoLongerPlanned if contract_active => {
+            "its step is no longer in the contract's plan"
+        }
+        CancelReason::NoLongerPlanned => "the contract was terminated",
     }
 }

@@ -81,7 +81,7 @@ const SENT_BODY: &str = "Dear customer, this is a reminder that your maintenance
 /// of src/reminders.rs make the bench fail when that SQL changes, so the copies are updated.
 const STORE_SOURCE: &str = include_str!("../src/reminders.rs");
 const CLAIM_SQL_FRAGMENTS: [&str; 4] = [
-    "SELECT id, contract_id, term_number, kind FROM reminders \\",
+    "SELECT id, subject_type, subject_id, kind FROM reminders \\",
     "WHERE status = 'scheduled' AND due_at <= $1 AND mode IN ('auto', 'internal') \\",
     "ORDER BY due_at, id LIMIT $2{lock}",
     "Backend::Postgres => \" FOR UPDATE SKIP LOCKED\"",
@@ -96,7 +96,7 @@ fn claim_candidates_sql(backend: Backend, now_ms: i64, batch: i64) -> String {
         Backend::Sqlite => "",
     };
     format!(
-        "SELECT id, contract_id, term_number, kind FROM reminders \
+        "SELECT id, subject_type, subject_id, kind FROM reminders \
          WHERE status = 'scheduled' AND due_at <= {now_ms} AND mode IN ('auto', 'internal') \
          ORDER BY due_at, id LIMIT {batch}{lock}"
     )
@@ -481,7 +481,8 @@ async fn execute(store: &Store, sql: String) -> Result<u64> {
 
 /// The reminder columns every fixture row sets, and the expressions of the default plan's
 /// four steps for row `i` (four rows per contract, `step` = 0..3).
-const REMINDER_COLUMNS: &str = "id, contract_id, term_number, kind, step_key, position, label, \
+const REMINDER_COLUMNS: &str = "id, subject_type, subject_id, contract_id, kind, step_key, \
+    position, label, \
     template, offset_days, mode, status, send_at, due_at, to_addrs, cc_addrs, message_id, \
     attempts, sent_subject, sent_body, smtp_reply, sent_at, lateness_ms, created_at, updated_at";
 const STEP: &str = "((i - 1) % 4)";
@@ -530,8 +531,8 @@ async fn load_base(store: &Store, due: i64, now: Timestamp) -> Result<Duration> 
     execute(
         store,
         format!(
-            "{with}INSERT INTO contract_terms (contract_id, term_number, start_date, end_date, \
-             created_at) SELECT i, 2, '2026-07-01', '2027-06-30', {t} FROM {from}"
+            "{with}INSERT INTO contract_terms (id, contract_id, term_number, start_date, \
+             end_date, created_at) SELECT i, i, 2, '2026-07-01', '2027-06-30', {t} FROM {from}"
         ),
     )
     .await?;
@@ -548,7 +549,8 @@ async fn load_base(store: &Store, due: i64, now: Timestamp) -> Result<Duration> 
     execute(
         store,
         format!(
-            "{with}INSERT INTO reminders ({REMINDER_COLUMNS}) SELECT i, {CONTRACT}, 2, 'step', \
+            "{with}INSERT INTO reminders ({REMINDER_COLUMNS}) SELECT i, 'contract_term', \
+             {CONTRACT}, {CONTRACT}, 'step', \
              {steps}, 'scheduled', {send_at}, {send_at}, '[\"customer@bench.example\"]', \
              '[\"sales@firm.example\"]', '<due-' || i || '@bench.tickler>', 0, NULL, NULL, NULL, \
              NULL, NULL, {t}, {t} FROM {from}",
@@ -606,8 +608,10 @@ async fn load_history(
     execute(
         store,
         format!(
-            "{with}INSERT INTO contract_terms (contract_id, term_number, start_date, end_date, \
-             created_at) SELECT i, 1, '2025-07-01', '2026-06-30', {t} FROM {from}"
+            "{with}INSERT INTO contract_terms (id, contract_id, term_number, start_date, \
+             end_date, created_at) SELECT {due} + i, i, 1, '2025-07-01', '2026-06-30', {t} \
+             FROM {from}",
+            due = config.due
         ),
     )
     .await?;
@@ -642,9 +646,11 @@ async fn load_history(
     execute(
         store,
         format!(
-            "{with}INSERT INTO reminders ({REMINDER_COLUMNS}) SELECT {first_id} + i, {CONTRACT}, \
-             1, 'step', {steps}, {sent_columns} FROM {from}",
-            steps = step_columns()
+            "{with}INSERT INTO reminders ({REMINDER_COLUMNS}) SELECT {first_id} + i, \
+             'contract_term', {due} + {CONTRACT}, {CONTRACT}, 'step', {steps}, {sent_columns} \
+             FROM {from}",
+            steps = step_columns(),
+            due = config.due
         ),
     )
     .await?;
@@ -660,7 +666,7 @@ async fn mark_history_sent(store: &Store) -> Result<Duration> {
         store,
         "UPDATE reminders SET status = 'sending', claimed_by = 'bench-history', \
          claimed_until = due_at + 300000, attempts = attempts + 1, updated_at = due_at \
-         WHERE term_number = 1 AND status = 'scheduled'"
+         WHERE message_id LIKE '<sent-%' AND status = 'scheduled'"
             .to_string(),
     )
     .await?;
@@ -671,7 +677,7 @@ async fn mark_history_sent(store: &Store) -> Result<Duration> {
              sent_body = '{SENT_BODY}', smtp_reply = '250 2.0.0 OK queued', \
              sent_at = due_at + 1500, lateness_ms = 1500, claimed_by = NULL, \
              claimed_until = NULL, updated_at = due_at + 1500 \
-             WHERE term_number = 1 AND status = 'sending'"
+             WHERE message_id LIKE '<sent-%' AND status = 'sending'"
         ),
     )
     .await?;
@@ -681,7 +687,14 @@ async fn mark_history_sent(store: &Store) -> Result<Duration> {
 /// Explicit ids do not move PostgreSQL's sequences; put them past the rows.
 async fn fix_sequences(store: &Store) -> Result<()> {
     if store.backend() == Backend::Postgres {
-        for table in ["users", "customers", "plans", "contracts", "reminders"] {
+        for table in [
+            "users",
+            "customers",
+            "plans",
+            "contracts",
+            "contract_terms",
+            "reminders",
+        ] {
             execute(
                 store,
                 format!(
@@ -893,7 +906,7 @@ impl<'a> Run<'a> {
         let took = start.elapsed();
         tx.rollback().await?;
         let expected = usize::try_from(batch)?;
-        if claimed.len() != expected || claimed.iter().any(|r| r.term_number != 2) {
+        if claimed.len() != expected || claimed.iter().any(|r| !r.message_id.starts_with("<due-")) {
             return Err(format!(
                 "{} {}: claimed {} reminders, expected {expected} due ones of term 2",
                 self.backend_name(),

@@ -75,22 +75,77 @@ async fn insert_term(
     start: Date,
     end: Date,
     now: Timestamp,
-) -> Result<(), StoreError> {
-    sqlx::query(
+) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
         "INSERT INTO contract_terms (contract_id, term_number, start_date, end_date, created_at) \
-         VALUES ($1, $2, $3, $4, $5)",
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(contract_id)
     .bind(i64::from(term_number))
     .bind(start.to_string())
     .bind(end.to_string())
     .bind(millis(now))
-    .execute(db)
-    .await?;
-    Ok(())
+    .fetch_one(db)
+    .await?)
 }
 
-/// Makes `term_number` (start..end) the contract's current term.
+/// One term of a contract: the subject of its renewal reminders.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContractTerm {
+    pub id: i64,
+    pub contract_id: i64,
+    pub term_number: i32,
+    pub start_date: Date,
+    pub end_date: Date,
+}
+
+type TermRow = (i64, i64, i64, String, String);
+
+fn term_of(row: TermRow) -> Result<ContractTerm, StoreError> {
+    let (id, contract_id, term_number, start, end) = row;
+    Ok(ContractTerm {
+        id,
+        contract_id,
+        term_number: i32::try_from(term_number)
+            .map_err(|e| StoreError::Corrupt(format!("contract term {id}: {e}")))?,
+        start_date: date_from_text(&start)?,
+        end_date: date_from_text(&end)?,
+    })
+}
+
+/// The term with this id.
+pub async fn term(db: &mut Db, id: i64) -> Result<ContractTerm, StoreError> {
+    let row: Option<TermRow> = sqlx::query_as(
+        "SELECT id, contract_id, term_number, start_date, end_date FROM contract_terms \
+         WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
+    row.map(term_of)
+        .transpose()?
+        .ok_or_else(|| StoreError::not_found("contract term", id))
+}
+
+/// The contract's current term.
+pub async fn current_term(db: &mut Db, contract: &Contract) -> Result<ContractTerm, StoreError> {
+    let row: Option<TermRow> = sqlx::query_as(
+        "SELECT id, contract_id, term_number, start_date, end_date FROM contract_terms \
+         WHERE contract_id = $1 AND term_number = $2",
+    )
+    .bind(contract.id)
+    .bind(i64::from(contract.term_number))
+    .fetch_optional(db)
+    .await?;
+    row.map(term_of).transpose()?.ok_or_else(|| {
+        StoreError::Corrupt(format!(
+            "contract {} has no row for its current term {}",
+            contract.id, contract.term_number
+        ))
+    })
+}
+
+/// Makes `term_number` (start..end) the contract's current term; returns the term's id.
 pub async fn start_term(
     db: &mut Db,
     contract_id: i64,
@@ -98,8 +153,8 @@ pub async fn start_term(
     start: Date,
     end: Date,
     now: Timestamp,
-) -> Result<(), StoreError> {
-    insert_term(db, contract_id, term_number, start, end, now).await?;
+) -> Result<i64, StoreError> {
+    let term_id = insert_term(db, contract_id, term_number, start, end, now).await?;
     sqlx::query(
         "UPDATE contracts SET term_number = $1, start_date = $2, end_date = $3, updated_at = $4 \
          WHERE id = $5",
@@ -111,7 +166,7 @@ pub async fn start_term(
     .bind(contract_id)
     .execute(db)
     .await?;
-    Ok(())
+    Ok(term_id)
 }
 
 /// Changes the dates of the current term.

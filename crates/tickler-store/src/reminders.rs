@@ -11,6 +11,7 @@ use tickler_core::{
     catch_up::{self, SequenceMember},
     plan::Mode,
     reminder::ReminderStatus,
+    subject::{SubjectKind, SubjectRef},
 };
 
 use crate::{Backend, Db, StoreError, events, instant_from_millis, json_ints, time::millis};
@@ -18,7 +19,7 @@ use crate::{Backend, Db, StoreError, events, instant_from_millis, json_ints, tim
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ReminderKind {
-    /// One step of the contract's plan.
+    /// One step of the subject's plan.
     Step,
     /// A notice Tickler itself raised, e.g. to the owner after a delivery failure.
     Notice,
@@ -27,8 +28,11 @@ pub enum ReminderKind {
 #[derive(Debug, Clone, Serialize)]
 pub struct Reminder {
     pub id: i64,
-    pub contract_id: i64,
-    pub term_number: i32,
+    /// What the reminder is about, its subject (not to be confused with the email's subject
+    /// line): its unique key (with the step) and catch-up sequence.
+    pub about: SubjectRef,
+    /// The contract the subject belongs to, if any.
+    pub contract_id: Option<i64>,
     pub kind: ReminderKind,
     pub step_key: String,
     pub position: i32,
@@ -64,8 +68,9 @@ pub struct Reminder {
 #[derive(sqlx::FromRow)]
 struct ReminderRow {
     id: i64,
-    contract_id: i64,
-    term_number: i64,
+    subject_type: String,
+    subject_id: i64,
+    contract_id: Option<i64>,
     kind: String,
     step_key: String,
     position: i64,
@@ -97,7 +102,7 @@ struct ReminderRow {
     updated_at: i64,
 }
 
-const COLUMNS: &str = "id, contract_id, term_number, kind, step_key, position, label, template, \
+const COLUMNS: &str = "id, subject_type, subject_id, contract_id, kind, step_key, position, label, template, \
     offset_days, mode, status, status_reason, send_at, send_at_edited, due_at, to_addrs, cc_addrs, \
     recipients_edited, subject, body, message_id, attempts, claimed_by, claimed_until, last_error, \
     smtp_reply, sent_subject, sent_body, sent_at, lateness_ms, created_at, updated_at";
@@ -115,8 +120,14 @@ impl TryFrom<ReminderRow> for Reminder {
         let optional_instant = |ms: Option<i64>| ms.map(instant_from_millis).transpose();
         Ok(Reminder {
             id,
+            about: SubjectRef {
+                kind: r
+                    .subject_type
+                    .parse()
+                    .map_err(|e| corrupt(format!("{e}")))?,
+                id: r.subject_id,
+            },
             contract_id: r.contract_id,
-            term_number: small(r.term_number)?,
             kind: match r.kind.as_str() {
                 "step" => ReminderKind::Step,
                 "notice" => ReminderKind::Notice,
@@ -163,8 +174,8 @@ fn json_list(addresses: &[String]) -> String {
 }
 
 pub struct NewReminder<'a> {
-    pub contract_id: i64,
-    pub term_number: i32,
+    pub about: SubjectRef,
+    pub contract_id: Option<i64>,
     pub kind: ReminderKind,
     pub step_key: &'a str,
     pub position: i32,
@@ -186,14 +197,15 @@ pub async fn insert(db: &mut Db, new: &NewReminder<'_>, now: Timestamp) -> Resul
         ReminderKind::Notice => "notice",
     };
     Ok(sqlx::query_scalar(
-        "INSERT INTO reminders (contract_id, term_number, kind, step_key, position, label, \
-         template, offset_days, mode, status, send_at, due_at, to_addrs, cc_addrs, subject, body, \
-         message_id, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'scheduled', $10, $10, $11, $12, $13, $14, \
-         $15, $16, $16) RETURNING id",
+        "INSERT INTO reminders (subject_type, subject_id, contract_id, kind, step_key, position, \
+         label, template, offset_days, mode, status, send_at, due_at, to_addrs, cc_addrs, subject, \
+         body, message_id, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'scheduled', $11, $11, $12, $13, $14, \
+         $15, $16, $17, $17) RETURNING id",
     )
+    .bind(new.about.kind.as_str())
+    .bind(new.about.id)
     .bind(new.contract_id)
-    .bind(i64::from(new.term_number))
     .bind(kind)
     .bind(new.step_key)
     .bind(i64::from(new.position))
@@ -400,18 +412,14 @@ pub async fn count(db: &mut Db, filter: &ReminderFilter) -> Result<i64, StoreErr
     Ok(query.fetch_one(db).await?)
 }
 
-/// The plan reminders of one term of a contract.
-pub async fn for_term(
-    db: &mut Db,
-    contract_id: i64,
-    term_number: i32,
-) -> Result<Vec<Reminder>, StoreError> {
+/// The plan reminders of one subject, in plan order.
+pub async fn for_subject(db: &mut Db, subject: SubjectRef) -> Result<Vec<Reminder>, StoreError> {
     let rows: Vec<ReminderRow> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM reminders WHERE contract_id = $1 AND term_number = $2 \
+        "SELECT {COLUMNS} FROM reminders WHERE subject_type = $1 AND subject_id = $2 \
          AND kind = 'step' ORDER BY position"
     )))
-    .bind(contract_id)
-    .bind(i64::from(term_number))
+    .bind(subject.kind.as_str())
+    .bind(subject.id)
     .fetch_all(db)
     .await?;
     convert(rows)
@@ -531,8 +539,8 @@ pub async fn claim_due(
         Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
     };
-    let candidates: Vec<(i64, i64, i64, String)> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT id, contract_id, term_number, kind FROM reminders \
+    let candidates: Vec<(i64, String, i64, String)> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT id, subject_type, subject_id, kind FROM reminders \
          WHERE status = 'scheduled' AND due_at <= $1 AND mode IN ('auto', 'internal') \
          ORDER BY due_at, id LIMIT $2{lock}"
     )))
@@ -544,35 +552,44 @@ pub async fn claim_due(
         return Ok(Vec::new());
     }
 
-    let step_contracts: Vec<i64> = candidates
-        .iter()
-        .filter(|c| c.3 == "step")
-        .map(|c| c.1)
-        .collect();
-    let superseded = if step_contracts.is_empty() {
-        Vec::new()
-    } else {
-        let siblings: Vec<(i64, i64, i64, i64, String)> = sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT id, contract_id, term_number, send_at, status FROM reminders \
-             WHERE kind = 'step' AND contract_id IN ({})",
-            backend.ints_of_json("$1")
+    // The catch-up rule looks at every step of each due step's subject: one fixed query per
+    // kind of subject in the batch.
+    let mut sequences: std::collections::BTreeMap<&str, Vec<i64>> = Default::default();
+    for (_, kind, subject_id, _) in candidates.iter().filter(|c| c.3 == "step") {
+        sequences
+            .entry(kind.as_str())
+            .or_default()
+            .push(*subject_id);
+    }
+    let mut members = Vec::new();
+    for (kind, subject_ids) in sequences {
+        let siblings: Vec<(i64, i64, i64, String)> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT id, subject_id, send_at, status FROM reminders \
+             WHERE kind = 'step' AND subject_type = $1 AND subject_id IN ({})",
+            backend.ints_of_json("$2")
         )))
-        .bind(json_ints(step_contracts))
+        .bind(kind)
+        .bind(json_ints(subject_ids))
         .fetch_all(&mut *tx)
         .await?;
-        let mut members = Vec::with_capacity(siblings.len());
-        for (id, contract_id, term, send_at, status) in siblings {
+        let kind: SubjectKind = kind
+            .parse()
+            .map_err(|e| StoreError::Corrupt(format!("reminder subject: {e}")))?;
+        for (id, subject_id, send_at, status) in siblings {
             members.push(SequenceMember {
                 id,
-                sequence: (contract_id, i32::try_from(term).unwrap_or(i32::MAX)),
+                sequence: SubjectRef {
+                    kind,
+                    id: subject_id,
+                },
                 send_at: instant_from_millis(send_at)?,
                 status: status
                     .parse()
                     .map_err(|e| StoreError::Corrupt(format!("reminder {id}: {e}")))?,
             });
         }
-        catch_up::superseded(now, &members)
-    };
+    }
+    let superseded = catch_up::superseded(now, &members);
     // Rows another claimer holds are left to it (it sees the same sequence and supersedes
     // them itself): waiting for them could deadlock two claimers that split one sequence.
     let mut closed: Vec<i64> = if superseded.is_empty() {
@@ -580,7 +597,7 @@ pub async fn claim_due(
     } else {
         sqlx::query_scalar(AssertSqlSafe(format!(
             "UPDATE reminders SET status = 'superseded', \
-             status_reason = 'a later step of the same term is due too', updated_at = $1 \
+             status_reason = 'a later step of the same subject is due too', updated_at = $1 \
              WHERE id IN (SELECT id FROM reminders WHERE id IN ({}) \
              AND status = 'scheduled'{lock}) AND status = 'scheduled' RETURNING id",
             backend.ints_of_json("$2")

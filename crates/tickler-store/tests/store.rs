@@ -571,11 +571,12 @@ async fn reminders_round_trip(store: Store) {
         "billing@acme.test".to_string(),
     ];
     let cc = vec!["owner@tickler.test".to_string()];
+    let term_1 = support::term_ref(&mut conn, fx.contract_id, 1).await;
     let id = reminders::insert(
         &mut conn,
         &reminders::NewReminder {
-            contract_id: fx.contract_id,
-            term_number: 1,
+            about: term_1,
+            contract_id: Some(fx.contract_id),
             kind: ReminderKind::Step,
             step_key: "before_30",
             position: 1,
@@ -596,8 +597,11 @@ async fn reminders_round_trip(store: Store) {
     .unwrap();
     let r = get(&store, id).await;
     assert_eq!(r.id, id);
-    assert_eq!(r.contract_id, fx.contract_id);
-    assert_eq!(r.term_number, 1);
+    assert_eq!(r.contract_id, Some(fx.contract_id));
+    assert_eq!(
+        r.about,
+        support::term_ref(&mut store.conn().await.unwrap(), fx.contract_id, 1).await
+    );
     assert_eq!(r.kind, ReminderKind::Step);
     assert_eq!(r.step_key, "before_30");
     assert_eq!(r.position, 1);
@@ -632,8 +636,8 @@ async fn reminders_round_trip(store: Store) {
     let notice = reminders::insert(
         &mut conn,
         &reminders::NewReminder {
-            contract_id: fx.contract_id,
-            term_number: 1,
+            about: term_1,
+            contract_id: Some(fx.contract_id),
             kind: ReminderKind::Notice,
             step_key: "delivery_failed_1",
             position: 0,
@@ -664,8 +668,8 @@ async fn reminders_round_trip(store: Store) {
     let duplicate = reminders::insert(
         &mut conn,
         &reminders::NewReminder {
-            contract_id: fx.contract_id,
-            term_number: 1,
+            about: term_1,
+            contract_id: Some(fx.contract_id),
             kind: ReminderKind::Step,
             step_key: "before_30",
             position: 1,
@@ -686,12 +690,11 @@ async fn reminders_round_trip(store: Store) {
     assert!(duplicate.is_err_and(|e| e.is_unique_violation()));
 
     // for_term: the plan steps of one term, by position, notices left out.
-    let term = reminders::for_term(&mut conn, fx.contract_id, 1)
-        .await
-        .unwrap();
+    let term = reminders::for_subject(&mut conn, term_1).await.unwrap();
     assert_eq!(ids(&term), [again, id]);
+    let term_2 = support::term_ref(&mut conn, fx.contract_id, 2).await;
     assert!(
-        reminders::for_term(&mut conn, fx.contract_id, 2)
+        reminders::for_subject(&mut conn, term_2)
             .await
             .unwrap()
             .is_empty()

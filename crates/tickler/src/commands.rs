@@ -55,6 +55,14 @@ pub async fn run(cli: Cli) -> Result<()> {
             "database {} is up to date",
             tickler_store::redact_url(&cli.database)
         );
+        // Steps saved before plans refused them would silently never be sent: say so.
+        for step in engine(&cli.database).await?.unschedulable_steps().await? {
+            eprintln!(
+                "warning: plan \"{}\" step {} ({}) is never sent: {}; change it on the \
+                 Plans page",
+                step.plan, step.position, step.step, step.why
+            );
+        }
         return Ok(());
     }
     if let Command::Serve(args) = &cli.command {

@@ -8,6 +8,7 @@ use jiff::{Timestamp, ToSpan, civil::Date};
 use tickler_core::{
     language::Language,
     plan::{Mode, default_renewal_plan},
+    subject::SubjectRef,
     user::Role,
 };
 use tickler_store::{
@@ -209,11 +210,12 @@ pub async fn add_reminder(
     send_at: Timestamp,
 ) -> i64 {
     let message_id = format!("<{contract_id}.{term_number}.{step_key}@tickler.test>");
+    let about = term_ref(db, contract_id, term_number).await;
     reminders::insert(
         db,
         &NewReminder {
-            contract_id,
-            term_number,
+            about,
+            contract_id: Some(contract_id),
             kind: ReminderKind::Step,
             step_key,
             position,
@@ -232,4 +234,29 @@ pub async fn add_reminder(
     )
     .await
     .expect("insert reminder")
+}
+
+/// The subject of a contract's term `term_number`, its row added (with the contract's dates)
+/// when the test did not start that term through the store.
+pub async fn term_ref(db: &mut Db, contract_id: i64, term_number: i32) -> SubjectRef {
+    let find = || {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT id FROM contract_terms WHERE contract_id = $1 AND term_number = $2",
+        )
+        .bind(contract_id)
+        .bind(i64::from(term_number))
+    };
+    if let Some(id) = find().fetch_optional(&mut *db).await.expect("find term") {
+        return SubjectRef::contract_term(id);
+    }
+    sqlx::query(
+        "INSERT INTO contract_terms (contract_id, term_number, start_date, end_date, created_at) \
+         SELECT id, $2, start_date, end_date, created_at FROM contracts WHERE id = $1",
+    )
+    .bind(contract_id)
+    .bind(i64::from(term_number))
+    .execute(&mut *db)
+    .await
+    .expect("add term");
+    SubjectRef::contract_term(find().fetch_one(db).await.expect("added term"))
 }
