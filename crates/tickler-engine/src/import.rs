@@ -3,7 +3,7 @@
 //! transaction) so that memory does not grow with the file.
 
 use std::{
-    collections::{BTreeMap, BTreeSet},
+    collections::BTreeMap,
     fmt,
     path::{Path, PathBuf},
 };
@@ -204,32 +204,69 @@ fn line_of(record: &csv::StringRecord) -> u64 {
     record.position().map(|p| p.line()).unwrap_or(0)
 }
 
+/// Where an import reads from, and how its errors name the file.
+struct ImportFile<'a> {
+    path: &'a Path,
+}
+
+impl ImportFile<'_> {
+    fn rows(&self, problems: Vec<RowProblem>) -> ImportError {
+        ImportError::Rows {
+            file: self.path.to_path_buf(),
+            problems,
+        }
+    }
+
+    fn io(&self, e: csv::Error) -> ImportError {
+        ImportError::Io {
+            file: self.path.to_path_buf(),
+            message: e.to_string(),
+        }
+    }
+
+    fn problem_at(&self, line: u64, e: ValidationError) -> ImportError {
+        self.rows(vec![RowProblem {
+            line,
+            column: e.field,
+            message: e.message,
+        }])
+    }
+}
+
 impl Engine {
     /// Imports contracts (and the customers they name, matched by email) from a CSV file.
-    /// `progress` is told how many rows each phase has done.
+    /// `progress` is told how many rows each phase has done. All or nothing: every row is
+    /// checked first, and a file with a bad row imports nothing and reports every bad row.
     pub async fn import_contracts(
         &self,
         file: &Path,
         actor: &Actor,
         progress: &mut (dyn FnMut(ImportPhase, u64) + Send),
     ) -> Result<ImportReport, ImportError> {
-        let problems_in = |problems: Vec<RowProblem>| ImportError::Rows {
-            file: file.to_path_buf(),
-            problems,
-        };
-        let io = |e: csv::Error| ImportError::Io {
-            file: file.to_path_buf(),
-            message: e.to_string(),
-        };
+        let file = ImportFile { path: file };
+        let header = self.check_import(&file, progress).await?;
+        let report = self.write_import(&file, &header, actor, progress).await?;
+        if let Err(e) = self.store.checkpoint().await {
+            // The import is committed; a log left large only costs disk until the next checkpoint.
+            tracing::warn!(error = %e, "could not checkpoint the database after the import");
+        }
+        Ok(report)
+    }
 
-        // Pass 1: check every row without writing anything.
-        let mut reader = open(file)?;
-        let header = Header::read(reader.headers().map_err(io)?).map_err(problems_in)?;
+    /// Pass 1: checks every row, and that every owner named is a user, writing nothing.
+    async fn check_import(
+        &self,
+        file: &ImportFile<'_>,
+        progress: &mut (dyn FnMut(ImportPhase, u64) + Send),
+    ) -> Result<Header, ImportError> {
+        let mut reader = open(file.path)?;
+        let header = Header::read(reader.headers().map_err(|e| file.io(e))?)
+            .map_err(|problems| file.rows(problems))?;
         let mut problems = Vec::new();
         let mut owners: BTreeMap<String, Vec<u64>> = BTreeMap::new();
         let mut record = csv::StringRecord::new();
         let mut rows = 0u64;
-        while reader.read_record(&mut record).map_err(io)? {
+        while reader.read_record(&mut record).map_err(|e| file.io(e))? {
             rows += 1;
             let line = line_of(&record);
             match header.parse(&record) {
@@ -253,15 +290,12 @@ impl Engine {
         }
         progress(ImportPhase::Checking, rows);
         let mut db = self.store.conn().await.map_err(EngineError::from)?;
-        let mut known_owners = BTreeSet::new();
         for (owner, lines) in owners {
-            if users::find_by_email(&mut db, &owner)
+            let known = users::find_by_email(&mut db, &owner)
                 .await
                 .map_err(EngineError::from)?
-                .is_some()
-            {
-                known_owners.insert(owner);
-            } else {
+                .is_some();
+            if !known {
                 problems.extend(lines.into_iter().map(|line| RowProblem {
                     line,
                     column: "owner_email".to_string(),
@@ -271,27 +305,33 @@ impl Engine {
                 }));
             }
         }
-        drop(db);
         if !problems.is_empty() {
             problems.sort_by_key(|p| p.line);
-            return Err(problems_in(problems));
+            return Err(file.rows(problems));
         }
+        Ok(header)
+    }
 
-        // Pass 2: write every row in one transaction.
+    /// Pass 2: writes every row in one transaction.
+    async fn write_import(
+        &self,
+        file: &ImportFile<'_>,
+        header: &Header,
+        actor: &Actor,
+        progress: &mut (dyn FnMut(ImportPhase, u64) + Send),
+    ) -> Result<ImportReport, ImportError> {
         let now = self.clock.now();
-        let mut reader = open(file)?;
-        reader.headers().map_err(io)?;
+        let mut reader = open(file.path)?;
+        reader.headers().map_err(|e| file.io(e))?;
         let mut report = ImportReport::default();
         let mut tx = self.store.begin().await.map_err(EngineError::from)?;
         let mut lookups = Lookups::default();
-        while reader.read_record(&mut record).map_err(io)? {
+        let mut record = csv::StringRecord::new();
+        while reader.read_record(&mut record).map_err(|e| file.io(e))? {
             let line = line_of(&record);
             let row = header.parse(&record).map_err(|e| {
-                problems_in(vec![RowProblem {
-                    line,
-                    column: e.field,
-                    message: format!("{} (the file changed during the import)", e.message),
-                }])
+                let message = format!("{} (the file changed during the import)", e.message);
+                file.problem_at(line, ValidationError::new(e.field, message))
             })?;
             let email = row
                 .customer
@@ -319,11 +359,7 @@ impl Engine {
             )
             .await
             .map_err(|e| match e {
-                EngineError::Invalid(v) => problems_in(vec![RowProblem {
-                    line,
-                    column: v.field,
-                    message: v.message,
-                }]),
+                EngineError::Invalid(v) => file.problem_at(line, v),
                 other => ImportError::Engine(other),
             })?;
             report.rows += 1;
@@ -336,10 +372,6 @@ impl Engine {
         self.commit_schedule_change(tx)
             .await
             .map_err(EngineError::from)?;
-        if let Err(e) = self.store.checkpoint().await {
-            // The import is committed; a log left large only costs disk until the next checkpoint.
-            tracing::warn!(error = %e, "could not checkpoint the database after the import");
-        }
         Ok(report)
     }
 }
