@@ -77,6 +77,32 @@ impl Engine {
         self.schedule_reminders(db, ctx, existing, now).await
     }
 
+    /// The term's plan placed in time: each step's position in the plan, with its instant
+    /// in the customer's zone and the recipients it would get now.
+    fn plan_term(&self, ctx: &TermContext<'_>) -> Vec<(usize, PlannedStep)> {
+        let owner_email = ctx.owner.map(|o| o.email.as_str());
+        plan_reminders(
+            ctx.plan,
+            &AnchorDates::term(ctx.term.start_date, ctx.term.end_date),
+            &self.customer_zone(ctx.customer),
+            self.holidays(),
+        )
+        .into_iter()
+        .map(|planned| {
+            let step = &ctx.plan.steps[planned.position];
+            let (to, cc) =
+                recipients::resolve(step.recipients, &ctx.customer.emails, owner_email, None);
+            let wanted = PlannedStep {
+                step_key: step.key.clone(),
+                send_at: planned.send_at,
+                to,
+                cc,
+            };
+            (planned.position, wanted)
+        })
+        .collect()
+    }
+
     /// [`Self::sync_term_reminders`] with the term's reminders already known (none, for a
     /// contract just entered).
     pub(crate) async fn schedule_reminders(
@@ -86,76 +112,30 @@ impl Engine {
         existing: Vec<Reminder>,
         now: Timestamp,
     ) -> Result<ScheduleOutcome, EngineError> {
-        let contract = ctx.contract;
-        let mut outcome = ScheduleOutcome::default();
-        let active = contract.status == ContractStatus::Active;
+        let active = ctx.contract.status == ContractStatus::Active;
         let planned = if active {
-            plan_reminders(
-                ctx.plan,
-                &AnchorDates::term(ctx.term.start_date, ctx.term.end_date),
-                &self.customer_zone(ctx.customer),
-                self.holidays(),
-            )
+            self.plan_term(ctx)
         } else {
             Vec::new()
         };
-        let owner_email = ctx.owner.map(|o| o.email.as_str());
-        let steps: Vec<PlannedStep> = planned
-            .iter()
-            .map(|planned| {
-                let step = &ctx.plan.steps[planned.position];
-                let (to, cc) =
-                    recipients::resolve(step.recipients, &ctx.customer.emails, owner_email, None);
-                PlannedStep {
-                    step_key: step.key.clone(),
-                    send_at: planned.send_at,
-                    to,
-                    cc,
-                }
-            })
-            .collect();
+        let steps: Vec<PlannedStep> = planned.iter().map(|(_, step)| step.clone()).collect();
         let known: Vec<ExistingReminder> = existing.iter().map(existing_of).collect();
-
+        let mut outcome = ScheduleOutcome::default();
         for change in reconcile(&steps, &known, now) {
             match change {
                 Change::Create {
                     planned: index,
                     cancel_at_once,
                 } => {
-                    let (planned, wanted) = (&planned[index], &steps[index]);
-                    let step = &ctx.plan.steps[planned.position];
-                    let id = reminders::insert(
-                        db,
-                        &NewReminder {
-                            about: SubjectRef::contract_term(ctx.term.id),
-                            contract_id: Some(contract.id),
-                            kind: ReminderKind::Step,
-                            step_key: &step.key,
-                            position: i32::try_from(planned.position).unwrap_or(i32::MAX),
-                            label: &step.label,
-                            template: &step.template,
-                            offset_days: step.offset.days,
-                            mode: step.mode,
-                            send_at: wanted.send_at,
-                            to: &wanted.to,
-                            cc: &wanted.cc,
-                            subject: None,
-                            body: None,
-                            message_id: &self.new_message_id(),
-                        },
-                        now,
-                    )
-                    .await?;
+                    let (position, wanted) = &planned[index];
+                    let id = self
+                        .insert_term_step(db, ctx, *position, wanted, now)
+                        .await?;
                     outcome.created += 1;
                     if cancel_at_once {
-                        reminders::close_scheduled(
-                            db,
-                            id,
-                            ReminderStatus::Cancelled,
-                            cancel_reason(CancelReason::PassedWhenPlanned, active),
-                            now,
-                        )
-                        .await?;
+                        let why = cancel_reason(CancelReason::PassedWhenPlanned, active);
+                        reminders::close_scheduled(db, id, ReminderStatus::Cancelled, why, now)
+                            .await?;
                         outcome.cancelled += 1;
                     }
                 }
@@ -167,6 +147,7 @@ impl Engine {
                     cc,
                 } => {
                     if reminders::reschedule(db, id, send_at, &to, &cc, now).await? {
+                        let detail = format!("from {from} to {send_at}");
                         events::record(
                             db,
                             now,
@@ -174,7 +155,7 @@ impl Engine {
                             "reminder",
                             id,
                             "rescheduled",
-                            &format!("from {from} to {send_at}"),
+                            &detail,
                         )
                         .await?;
                         outcome.rescheduled += 1;
@@ -205,6 +186,40 @@ impl Engine {
             }
         }
         Ok(outcome)
+    }
+
+    /// A new reminder for the term's step at `position` of its plan, as planned.
+    async fn insert_term_step(
+        &self,
+        db: &mut Db,
+        ctx: &TermContext<'_>,
+        position: usize,
+        wanted: &PlannedStep,
+        now: Timestamp,
+    ) -> Result<i64, EngineError> {
+        let step = &ctx.plan.steps[position];
+        Ok(reminders::insert(
+            db,
+            &NewReminder {
+                about: SubjectRef::contract_term(ctx.term.id),
+                contract_id: Some(ctx.contract.id),
+                kind: ReminderKind::Step,
+                step_key: &step.key,
+                position: i32::try_from(position).unwrap_or(i32::MAX),
+                label: &step.label,
+                template: &step.template,
+                offset_days: step.offset.days,
+                mode: step.mode,
+                send_at: wanted.send_at,
+                to: &wanted.to,
+                cc: &wanted.cc,
+                subject: None,
+                body: None,
+                message_id: &self.new_message_id(),
+            },
+            now,
+        )
+        .await?)
     }
 }
 
