@@ -22,7 +22,8 @@ use tickler_store::{Store, reminders::ReminderFilter};
 
 use crate::{
     cli::{
-        Cli, Command, ContractCommand, CustomerCommand, ImportCommand, ReminderCommand, UserCommand,
+        Cli, Command, ContractCommand, CustomerCommand, DispatchArgs, ImportCommand,
+        ReminderCommand, UserCommand,
     },
     config, output, serve,
 };
@@ -49,32 +50,20 @@ fn cli_actor() -> Actor {
 }
 
 pub async fn run(cli: Cli) -> Result<()> {
-    if let Command::Migrate = cli.command {
-        Store::open(&cli.database).await?;
-        eprintln!(
-            "database {} is up to date",
-            tickler_store::redact_url(&cli.database)
-        );
-        // Steps saved before plans refused them would silently never be sent: say so.
-        for step in engine(&cli.database).await?.unschedulable_steps().await? {
-            eprintln!(
-                "warning: plan \"{}\" step {} ({}) is never sent: {}; change it on the \
-                 Plans page",
-                step.plan, step.position, step.step, step.why
-            );
+    match cli.command {
+        Command::Migrate => return migrate(&cli.database).await,
+        Command::Serve(args) => {
+            let config = config::from_env()?;
+            let web = config.web.clone();
+            let engine = engine_with(&cli.database, config).await?;
+            return serve::run(engine, web, &args.listen).await;
         }
-        return Ok(());
-    }
-    if let Command::Serve(args) = &cli.command {
-        let config = config::from_env()?;
-        let web = config.web.clone();
-        let engine = engine_with(&cli.database, config).await?;
-        return serve::run(engine, web, &args.listen).await;
+        _ => {}
     }
     let engine = engine(&cli.database).await?;
     let actor = cli_actor();
     match cli.command {
-        Command::Migrate => {}
+        Command::Migrate | Command::Serve(_) => {}
         Command::Jobs { json } => {
             let states = engine.job_states().await?;
             if json {
@@ -83,12 +72,42 @@ pub async fn run(cli: Cli) -> Result<()> {
                 output::jobs(&states);
             }
         }
-        Command::User(UserCommand::Add {
+        Command::User(command) => user(&engine, command, &actor).await?,
+        Command::Customer(command) => customer(&engine, command, &actor).await?,
+        Command::Contract(command) => contract(&engine, command, &actor).await?,
+        Command::Reminder(command) => reminder(&engine, command, &actor).await?,
+        Command::Dispatch(args) => dispatch(engine, args).await?,
+        Command::Import(command) => import(&engine, command, &actor).await?,
+    }
+    Ok(())
+}
+
+/// Applies the migrations, then warns of plan steps that can never be sent.
+async fn migrate(database: &str) -> Result<()> {
+    Store::open(database).await?;
+    eprintln!(
+        "database {} is up to date",
+        tickler_store::redact_url(database)
+    );
+    // Steps saved before plans refused them would silently never be sent: say so.
+    for step in engine(database).await?.unschedulable_steps().await? {
+        eprintln!(
+            "warning: plan \"{}\" step {} ({}) is never sent: {}; change it on the \
+             Plans page",
+            step.plan, step.position, step.step, step.why
+        );
+    }
+    Ok(())
+}
+
+async fn user(engine: &Engine, command: UserCommand, actor: &Actor) -> Result<()> {
+    match command {
+        UserCommand::Add {
             email,
             name,
             role,
             password_stdin,
-        }) => {
+        } => {
             let role: Role = role.parse()?;
             let password = if password_stdin {
                 let mut text = String::new();
@@ -117,7 +136,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
             println!("{id}");
         }
-        Command::User(UserCommand::Password { email }) => {
+        UserCommand::Password { email } => {
             let user = engine
                 .user_by_email(&email)
                 .await?
@@ -130,12 +149,18 @@ pub async fn run(cli: Cli) -> Result<()> {
                 .set_password(user.id, text.trim_end_matches(['\r', '\n']), &actor)
                 .await?;
         }
-        Command::Customer(CustomerCommand::Add {
+    }
+    Ok(())
+}
+
+async fn customer(engine: &Engine, command: CustomerCommand, actor: &Actor) -> Result<()> {
+    match command {
+        CustomerCommand::Add {
             name,
             emails,
             language,
             time_zone,
-        }) => {
+        } => {
             let language = Language::parse("language", &language)?;
             let id = engine
                 .add_customer(
@@ -150,13 +175,13 @@ pub async fn run(cli: Cli) -> Result<()> {
                 .await?;
             println!("{id}");
         }
-        Command::Customer(CustomerCommand::Edit {
+        CustomerCommand::Edit {
             id,
             name,
             emails,
             language,
             time_zone,
-        }) => {
+        } => {
             let current = engine.customer(id).await?;
             let language = match language {
                 Some(text) => Language::parse("language", &text)?,
@@ -179,7 +204,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 )
                 .await?;
         }
-        Command::Customer(CustomerCommand::Show { id, json }) => {
+        CustomerCommand::Show { id, json } => {
             let customer = engine.customer(id).await?;
             if json {
                 output::json(&customer)?;
@@ -187,41 +212,47 @@ pub async fn run(cli: Cli) -> Result<()> {
                 output::customer(&customer);
             }
         }
-        Command::Contract(command) => contract(&engine, command, &actor).await?,
-        Command::Reminder(command) => reminder(&engine, command, &actor).await?,
-        Command::Dispatch(args) if !args.once => {
-            let engine = match args.now {
-                Some(now) => engine.with_clock(Arc::new(ShiftedClock::starting_at(parse_instant(
-                    "--now", &now,
-                )?))),
-                None => engine,
-            };
-            serve::run_dispatcher(engine).await?;
-        }
-        Command::Dispatch(args) => {
-            let engine = match args.now {
-                Some(now) => engine.with_clock(Arc::new(FixedClock(parse_instant("--now", &now)?))),
-                None => engine,
-            };
-            if engine.mailer().is_outbox() {
-                eprintln!(
-                    "TICKLER_SMTP_URL is not set: mail goes to the {}",
-                    engine.mailer().describe()
-                );
-            }
-            let report = engine.dispatch_due().await?;
-            eprintln!(
-                "claimed {}, sent {}, retrying {}, failed {}, cancelled {}, unrecorded {}",
-                report.claimed,
-                report.sent,
-                report.retried,
-                report.failed,
-                report.cancelled,
-                report.unrecorded
-            );
-        }
-        Command::Serve(_) => {}
-        Command::Import(ImportCommand::Contracts { file }) => {
+    }
+    Ok(())
+}
+
+async fn dispatch(engine: Engine, args: DispatchArgs) -> Result<()> {
+    if !args.once {
+        let engine = match args.now {
+            Some(now) => engine.with_clock(Arc::new(ShiftedClock::starting_at(parse_instant(
+                "--now", &now,
+            )?))),
+            None => engine,
+        };
+        serve::run_dispatcher(engine).await?;
+        return Ok(());
+    }
+    let engine = match args.now {
+        Some(now) => engine.with_clock(Arc::new(FixedClock(parse_instant("--now", &now)?))),
+        None => engine,
+    };
+    if engine.mailer().is_outbox() {
+        eprintln!(
+            "TICKLER_SMTP_URL is not set: mail goes to the {}",
+            engine.mailer().describe()
+        );
+    }
+    let report = engine.dispatch_due().await?;
+    eprintln!(
+        "claimed {}, sent {}, retrying {}, failed {}, cancelled {}, unrecorded {}",
+        report.claimed,
+        report.sent,
+        report.retried,
+        report.failed,
+        report.cancelled,
+        report.unrecorded
+    );
+    Ok(())
+}
+
+async fn import(engine: &Engine, command: ImportCommand, actor: &Actor) -> Result<()> {
+    match command {
+        ImportCommand::Contracts { file } => {
             let bar = output::progress_bar();
             let mut progress = |phase: ImportPhase, rows: u64| {
                 bar.set_message(match phase {
