@@ -408,6 +408,7 @@ impl ClaimPath for StorePath<'_> {
 /// One run: claim and complete until nothing is due.
 async fn run_once(path: &impl ClaimPath) -> Result<RunStats> {
     let mut stats = RunStats::default();
+    let cpu_before = process_cpu();
     let started = Instant::now();
     loop {
         let claim_started = Instant::now();
@@ -424,7 +425,26 @@ async fn run_once(path: &impl ClaimPath) -> Result<RunStats> {
         stats.rows += claimed.len();
     }
     stats.total = started.elapsed();
+    stats.cpu = process_cpu().saturating_sub(cpu_before);
     Ok(stats)
+}
+
+/// This process's CPU time (user + system, all threads) from /proc, zero where there is none.
+/// Wall time on a shared machine moves with the other load; what a driver adds is CPU work in
+/// this process (converting arguments and rows), which that load barely moves. On SQLite the
+/// database engine runs in this process too, so there it is the driver's and SQLite's work.
+fn process_cpu() -> Duration {
+    let ticks = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|stat| {
+            // The fields after the command name, which is in parentheses and may hold spaces:
+            // the state letter first, utime and stime (fields 14 and 15 of the line) 11 and 12.
+            let (_, rest) = stat.rsplit_once(')')?;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+        });
+    // Linux counts them in USER_HZ, 100 a second on every architecture it exports them for.
+    Duration::from_millis(ticks.unwrap_or(0) * 10)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -437,12 +457,19 @@ struct RunStats {
     /// Each claim transaction, begin to commit.
     claims: Vec<Duration>,
     completing: Duration,
+    /// This process's CPU time during the run.
+    cpu: Duration,
 }
 
 impl RunStats {
     #[allow(clippy::cast_precision_loss)]
     fn rows_per_s(&self) -> f64 {
         self.rows as f64 / self.total.as_secs_f64()
+    }
+
+    #[allow(clippy::cast_precision_loss)]
+    fn cpu_us_per_row(&self) -> f64 {
+        self.cpu.as_secs_f64() * 1e6 / self.rows as f64
     }
 }
 
@@ -563,12 +590,13 @@ async fn bench_backend(config: &Config, url: &str, now: Timestamp) -> Result<()>
             }
             println!(
                 "SAMPLE backend={name} driver={} run={run} rows_per_s={:.0} total_s={:.2} \
-                 claim_median_ms={:.3} completing_s={:.2}",
+                 claim_median_ms={:.3} completing_s={:.2} cpu_us_per_row={:.1}",
                 driver.name(),
                 stats.rows_per_s(),
                 stats.total.as_secs_f64(),
                 ms(quantile(&stats.claims, 0.5)),
-                stats.completing.as_secs_f64()
+                stats.completing.as_secs_f64(),
+                stats.cpu_us_per_row()
             );
             runs.push((driver, stats));
         }
@@ -583,10 +611,13 @@ async fn bench_backend(config: &Config, url: &str, now: Timestamp) -> Result<()>
         rates.sort_by(f64::total_cmp);
         let claims: Vec<Duration> = mine.iter().flat_map(|s| s.claims.iter().copied()).collect();
         let completing: Vec<Duration> = mine.iter().map(|s| s.completing).collect();
+        let mut cpu: Vec<f64> = mine.iter().map(|s| s.cpu_us_per_row()).collect();
+        cpu.sort_by(f64::total_cmp);
         println!(
             "RESULT claim_path backend={name} driver={} due={} runs={} rows_per_s_median={:.0} \
              rows_per_s_min={:.0} rows_per_s_max={:.0} claim_batch_median_ms={:.3} \
-             claim_batch_p95_ms={:.3} claim_batches={} completing_s_median={:.2}",
+             claim_batch_p95_ms={:.3} claim_batches={} completing_s_median={:.2} \
+             cpu_us_per_row_median={:.1}",
             driver.name(),
             config.due,
             mine.len(),
@@ -596,7 +627,8 @@ async fn bench_backend(config: &Config, url: &str, now: Timestamp) -> Result<()>
             ms(quantile(&claims, 0.5)),
             ms(quantile(&claims, 0.95)),
             claims.len(),
-            quantile(&completing, 0.5).as_secs_f64()
+            quantile(&completing, 0.5).as_secs_f64(),
+            cpu[cpu.len() / 2]
         );
     }
     typed.close().await;
