@@ -54,6 +54,7 @@ use sqlx::{
 use tickler_core::{
     catch_up::{self, SequenceMember},
     reminder::ReminderStatus,
+    subject::SubjectRef,
 };
 use tickler_store::{
     Backend, Store,
@@ -90,8 +91,8 @@ const STORE_SOURCES: [&str; 2] = [
 ];
 
 /// All of `reminders::COLUMNS`, as `claim_due` returns them.
-const COLUMNS: &str = "id, contract_id, term_number, kind, step_key, position, label, template, \
-    offset_days, mode, status, status_reason, send_at, send_at_edited, due_at, to_addrs, cc_addrs, \
+const COLUMNS: &str = "id, subject_type, subject_id, contract_id, kind, step_key, position, \
+    label, template, offset_days, mode, status, status_reason, send_at, send_at_edited, due_at, to_addrs, cc_addrs, \
     recipients_edited, subject, body, message_id, attempts, claimed_by, claimed_until, last_error, \
     smtp_reply, sent_subject, sent_body, sent_at, lateness_ms, created_at, updated_at";
 
@@ -108,11 +109,11 @@ const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 1
 /// Pieces of the store's source, compared with string continuations joined and white space
 /// folded (see [`folded`]).
 const STORE_FRAGMENTS: [&str; 9] = [
-    "SELECT id, contract_id, term_number, kind FROM reminders WHERE status = 'scheduled' AND \
+    "SELECT id, subject_type, subject_id, kind FROM reminders WHERE status = 'scheduled' AND \
      due_at <= $1 AND mode IN ('auto', 'internal') ORDER BY due_at, id LIMIT $2{lock}",
     "Backend::Postgres => \" FOR UPDATE SKIP LOCKED\"",
-    "SELECT id, contract_id, term_number, send_at, status FROM reminders WHERE kind = 'step' \
-     AND contract_id IN ({})\", backend.ints_of_json(\"$1\")",
+    "SELECT id, subject_id, send_at, status FROM reminders WHERE kind = 'step' AND \
+     subject_type = $1 AND subject_id IN ({})\", backend.ints_of_json(\"$2\")",
     "UPDATE reminders SET status = 'sending', claimed_by = $1, claimed_until = $2, attempts = \
      attempts + 1, updated_at = $3 WHERE id IN ({}) AND status = 'scheduled' RETURNING \
      {COLUMNS}\", backend.ints_of_json(\"$4\")",
@@ -168,14 +169,14 @@ impl ClaimSql {
         };
         ClaimSql {
             candidates: format!(
-                "SELECT id, contract_id, term_number, kind FROM reminders \
+                "SELECT id, subject_type, subject_id, kind FROM reminders \
                  WHERE status = 'scheduled' AND due_at <= $1 AND mode IN ('auto', 'internal') \
                  ORDER BY due_at, id LIMIT $2{lock}"
             ),
             siblings: format!(
-                "SELECT id, contract_id, term_number, send_at, status FROM reminders \
-                 WHERE kind = 'step' AND contract_id IN ({})",
-                ints_of_json("$1")
+                "SELECT id, subject_id, send_at, status FROM reminders \
+                 WHERE kind = 'step' AND subject_type = $1 AND subject_id IN ({})",
+                ints_of_json("$2")
             ),
             claim: format!(
                 "UPDATE reminders SET status = 'sending', claimed_by = $1, claimed_until = $2, \
@@ -192,8 +193,9 @@ impl ClaimSql {
 #[allow(dead_code)] // Decoded as the store decodes them; only a few are read here.
 struct ClaimedRow {
     id: i64,
-    contract_id: i64,
-    term_number: i64,
+    subject_type: String,
+    subject_id: i64,
+    contract_id: Option<i64>,
     kind: String,
     step_key: String,
     position: i64,
@@ -258,8 +260,8 @@ impl RowsAffected for sqlx::postgres::PgQueryResult {
     }
 }
 
-type Candidate = (i64, i64, i64, String);
-type Sibling = (i64, i64, i64, i64, String);
+type Candidate = (i64, String, i64, String);
+type Sibling = (i64, i64, i64, String);
 
 /// One way through the claim path; [`run`] drives each the same way, as the dispatcher does.
 trait ClaimPath {
@@ -306,16 +308,19 @@ where
         if candidates.is_empty() {
             return Ok(Vec::new());
         }
-        let step_contracts = candidates.iter().filter(|c| c.3 == "step").map(|c| c.1);
+        // The fixture's reminders are all about contract terms: one look-up, as the store
+        // makes one per kind of subject in the batch.
+        let step_terms = candidates.iter().filter(|c| c.3 == "step").map(|c| c.2);
         let siblings: Vec<Sibling> = sqlx::query_as(AssertSqlSafe(self.sql.siblings.clone()))
-            .bind(json_ints(step_contracts))
+            .bind("contract_term".to_string())
+            .bind(json_ints(step_terms))
             .fetch_all(&mut *tx)
             .await?;
         let mut members = Vec::with_capacity(siblings.len());
-        for (id, contract_id, term, send_at, status) in siblings {
+        for (id, term_id, send_at, status) in siblings {
             members.push(SequenceMember {
                 id,
-                sequence: (contract_id, i32::try_from(term)?),
+                sequence: SubjectRef::contract_term(term_id),
                 send_at: Timestamp::from_millisecond(send_at)?,
                 status: status.parse::<ReminderStatus>()?,
             });
@@ -718,14 +723,14 @@ async fn fill(store: &Store, due: i64, now: Timestamp) -> Result<()> {
              '2027-06-30', 120000, 'EUR', {t}, {t} FROM {from}"
         ),
         format!(
-            "{with}INSERT INTO contract_terms (contract_id, term_number, start_date, end_date, \
-             created_at) SELECT i, 2, '2026-07-01', '2027-06-30', {t} FROM {from}"
+            "{with}INSERT INTO contract_terms (id, contract_id, term_number, start_date, \
+             end_date, created_at) SELECT i, i, 2, '2026-07-01', '2027-06-30', {t} FROM {from}"
         ),
         format!(
-            "{with4}INSERT INTO reminders (id, contract_id, term_number, kind, step_key, \
-             position, label, template, offset_days, mode, status, send_at, due_at, to_addrs, \
-             cc_addrs, message_id, created_at, updated_at) \
-             SELECT i, {contract}, 2, 'step', \
+            "{with4}INSERT INTO reminders (id, subject_type, subject_id, contract_id, kind, \
+             step_key, position, label, template, offset_days, mode, status, send_at, due_at, \
+             to_addrs, cc_addrs, message_id, created_at, updated_at) \
+             SELECT i, 'contract_term', {contract}, {contract}, 'step', \
              CASE {step} WHEN 0 THEN 'acknowledgement' WHEN 1 THEN 'reminder' \
              WHEN 2 THEN 'notice' ELSE 'thanks' END, {step} + 1, 'Step ' || {step}, \
              'renewal_step_' || {step}, CASE {step} WHEN 0 THEN -60 WHEN 1 THEN -30 \
@@ -738,7 +743,7 @@ async fn fill(store: &Store, due: i64, now: Timestamp) -> Result<()> {
     }
     if store.backend() == Backend::Postgres {
         // Explicit ids do not move the sequences; VACUUM ANALYZE as autovacuum would.
-        for table in ["users", "customers", "plans", "contracts", "reminders"] {
+        for table in ["users", "customers", "plans", "contracts", "contract_terms", "reminders"] {
             execute(
                 store,
                 format!(
