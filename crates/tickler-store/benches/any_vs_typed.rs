@@ -743,7 +743,14 @@ async fn fill(store: &Store, due: i64, now: Timestamp) -> Result<()> {
     }
     if store.backend() == Backend::Postgres {
         // Explicit ids do not move the sequences; VACUUM ANALYZE as autovacuum would.
-        for table in ["users", "customers", "plans", "contracts", "contract_terms", "reminders"] {
+        for table in [
+            "users",
+            "customers",
+            "plans",
+            "contracts",
+            "contract_terms",
+            "reminders",
+        ] {
             execute(
                 store,
                 format!(
