@@ -12,13 +12,14 @@ use tickler_core::{
 };
 use tickler_engine::{
     Actor, Engine,
+    browse::ReminderFilter,
     contracts::{ContractChanges, ContractInput},
     directory::{NewCustomer, NewUser},
     import::ImportPhase,
     review::ReminderChanges,
 };
 use tickler_mail::Mailer;
-use tickler_store::{Store, reminders::ReminderFilter};
+use tickler_store::Store;
 
 use crate::{
     cli::{
