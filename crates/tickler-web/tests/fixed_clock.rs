@@ -10,6 +10,14 @@ use tickler_core::user::Role;
 /// Monday 1 March 2027, 09:00 in Athens (UTC+2 until the end of March): the team's zone.
 const NOW: &str = "2027-03-01T07:00:00Z";
 
+/// The part of a page under the heading `title`, up to the next heading.
+fn section<'a>(page: &'a str, title: &str) -> &'a str {
+    page.split(&format!("<h2>{title}</h2>"))
+        .nth(1)
+        .and_then(|rest| rest.split("<h2>").next())
+        .unwrap_or_else(|| panic!("no {title} in:\n{page}"))
+}
+
 /// Each reminder card of the review queue as (contract, "goes out" line).
 fn queue_cards(page: &str) -> Vec<(String, String)> {
     page.split("<article class=\"card reminder\"")
@@ -67,11 +75,7 @@ async fn the_dashboard_and_the_queue_speak_of_the_clocks_now() {
             "{count} {card}:\n{page}"
         );
     }
-    let week = page
-        .split("<h2>Going out in the next 7 days</h2>")
-        .nth(1)
-        .and_then(|rest| rest.split("<h2>").next())
-        .expect("the week's list");
+    let week = section(&page, "Going out in the next 7 days");
     assert!(
         week.contains("2027-03-01 16:00<br><span class=\"muted\">in 7 hours</span>"),
         "{week}"
@@ -81,11 +85,7 @@ async fn the_dashboard_and_the_queue_speak_of_the_clocks_now() {
         "{week}"
     );
     assert!(!week.contains("Cloud backup"), "{week}");
-    let expiring = page
-        .split("<h2>Expiring in the next 30 days</h2>")
-        .nth(1)
-        .and_then(|rest| rest.split("<h2>").next())
-        .expect("the expiring list");
+    let expiring = section(&page, "Expiring in the next 30 days");
     assert!(
         expiring.contains("PBX maintenance</a></td><td>2027-03-11</td><td>10</td>"),
         "{expiring}"
