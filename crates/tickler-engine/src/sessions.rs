@@ -193,22 +193,19 @@ impl Engine {
         let id = match self.user_by_email(admin.email).await? {
             Some(user) => {
                 self.promote_to_admin(user.id, &actor).await?;
+                self.set_password(user.id, admin.password, &actor).await?;
                 user.id
             }
             None => {
-                self.add_user(
-                    NewUser {
-                        email: admin.email.to_string(),
-                        name: admin.name.to_string(),
-                        role: Role::Admin,
-                        password_hash: None,
-                    },
-                    &actor,
-                )
-                .await?
+                let new = NewUser {
+                    email: admin.email.to_string(),
+                    name: admin.name.to_string(),
+                    role: Role::Admin,
+                    password_hash: None,
+                };
+                self.create_user(new, Some(admin.password), &actor).await?
             }
         };
-        self.set_password(id, admin.password, &actor).await?;
         let mut conn = self.store.conn().await?;
         let user = users::get(&mut conn, id).await?;
         let session = start_session(&mut conn, user, previous, self.clock.now(), idle).await?;

@@ -88,26 +88,22 @@ pub async fn run(cli: Cli) -> Result<()> {
                 std::io::stdin()
                     .read_to_string(&mut text)
                     .context("reading the password from standard input")?;
-                let password = text.trim_end_matches(['\r', '\n']).to_string();
-                tickler_engine::passwords::check_strength(&password)?;
-                Some(password)
+                Some(text.trim_end_matches(['\r', '\n']).to_string())
             } else {
                 None
             };
             let id = engine
-                .add_user(
+                .create_user(
                     NewUser {
                         email,
                         name,
                         role,
                         password_hash: None,
                     },
+                    password.as_deref(),
                     &actor,
                 )
                 .await?;
-            if let Some(password) = password {
-                engine.set_password(id, &password, &actor).await?;
-            }
             println!("{id}");
         }
         Command::User(UserCommand::Password { email }) => {
