@@ -115,8 +115,14 @@ impl Engine {
         self.settings.defaults()
     }
 
-    pub fn mailer(&self) -> &Mailer {
-        &self.mailer
+    /// Where mail goes (an SMTP server or the outbox folder), for logs; never the password.
+    pub fn mail_route(&self) -> String {
+        self.mailer.describe()
+    }
+
+    /// True when messages are only written to the outbox folder, not sent: worth a warning.
+    pub fn mail_goes_to_outbox(&self) -> bool {
+        self.mailer.is_outbox()
     }
 }
 

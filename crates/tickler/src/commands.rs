@@ -192,10 +192,10 @@ pub async fn run(cli: Cli) -> Result<()> {
                 Some(now) => engine.with_clock(Arc::new(FixedClock(parse_instant("--now", &now)?))),
                 None => engine,
             };
-            if engine.mailer().is_outbox() {
+            if engine.mail_goes_to_outbox() {
                 eprintln!(
                     "TICKLER_SMTP_URL is not set: mail goes to the {}",
-                    engine.mailer().describe()
+                    engine.mail_route()
                 );
             }
             let report = engine.dispatch_due().await?;
