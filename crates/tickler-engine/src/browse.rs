@@ -1,15 +1,27 @@
 //! Reads for the web app's lists and detail pages: contracts and customers searched,
 //! filtered, sorted and paged in the database.
 
-use tickler_store::{
-    browse::{self, ContractListRow, ContractQuery, CustomerListRow, CustomerQuery, Page, TermRow},
+use tickler_store::{browse, users};
+// The query and view types that pages and commands name, so that front ends depend on the
+// engine alone.
+pub use tickler_store::{
+    browse::{
+        COUNT_CAP, ContractListRow, ContractQuery, ContractSort, Cursor, CustomerListRow,
+        CustomerQuery, Page, TermRow,
+    },
+    contracts::{Contract, ContractStatus},
     customers::Customer,
-    users::{self, User},
+    jobs::JobState,
+    reminders::{ReminderFilter, ReminderOrder},
+    users::User,
 };
 
 use crate::{Engine, EngineError};
 
-/// One page of a list and how many rows match in all (up to [`browse::COUNT_CAP`]).
+// Pages print every capped count, of contracts or of reminders, through one helper.
+const _: () = assert!(COUNT_CAP == tickler_store::reminders::COUNT_CAP);
+
+/// One page of a list and how many rows match in all (up to [`COUNT_CAP`]).
 #[derive(Debug)]
 pub struct Listing<T> {
     pub page: Page<T>,
@@ -19,7 +31,7 @@ pub struct Listing<T> {
 impl<T> Listing<T> {
     /// Whether `total` stopped at the cap, so that the page says "more than".
     pub fn total_capped(&self) -> bool {
-        self.total >= browse::COUNT_CAP
+        self.total >= COUNT_CAP
     }
 }
 

@@ -169,54 +169,6 @@ impl Engine {
         Ok(())
     }
 
-    /// Changes a user's name, role, status or display zone; deactivating or changing the
-    /// role ends their sessions, so the change takes effect at once.
-    pub async fn update_user(
-        &self,
-        id: i64,
-        name: &str,
-        role: Role,
-        active: bool,
-        time_zone: Option<&str>,
-        actor: &Actor,
-    ) -> Result<(), EngineError> {
-        let name = non_empty("name", name)?;
-        let zone = time_zone
-            .filter(|tz| !tz.trim().is_empty())
-            .map(|tz| Zone::parse("time_zone", tz))
-            .transpose()?;
-        let now = self.clock.now();
-        let mut tx = self.store.begin().await?;
-        let before = users::get(&mut tx, id).await?;
-        users::update(
-            &mut tx,
-            id,
-            &name,
-            role,
-            active,
-            zone.as_ref().map(|z| z.name()),
-        )
-        .await?;
-        if before.role != role || !active {
-            tickler_store::sessions::delete_for_user(&mut tx, id).await?;
-        }
-        events::record(
-            &mut tx,
-            now,
-            &actor.0,
-            "user",
-            id,
-            "edited",
-            &format!(
-                "role {role}, {}",
-                if active { "active" } else { "deactivated" }
-            ),
-        )
-        .await?;
-        self.commit_schedule_change(tx).await?;
-        Ok(())
-    }
-
     /// Makes an existing user an active admin (the one-time setup, when the first admin
     /// was already entered as a contract owner).
     pub async fn promote_to_admin(&self, id: i64, actor: &Actor) -> Result<(), EngineError> {

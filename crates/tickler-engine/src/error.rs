@@ -1,7 +1,7 @@
 use tickler_core::{ValidationError, reminder::TransitionError};
 use tickler_store::StoreError;
 
-/// Why a use case refused or failed, told apart so a front end can answer 400/404/409/503.
+/// Why a use case refused or failed, told apart so a front end can answer 400/404/409/500/503.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error(transparent)]
@@ -14,8 +14,17 @@ pub enum EngineError {
     Transition(#[from] TransitionError),
     #[error(transparent)]
     Template(#[from] tickler_mail::RenderError),
+    /// The database could not be reached (a restart, an outage, a full pool): trying again
+    /// a little later may succeed.
+    #[error(transparent)]
+    Unavailable(StoreError),
+    /// Any other database failure: a bug or a damaged database, not the caller's doing.
     #[error(transparent)]
     Store(StoreError),
+    /// A failure inside Tickler that is nobody's input (a hashing library refusing, a task
+    /// that panicked): the caller can only report it.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl From<StoreError> for EngineError {
@@ -23,6 +32,7 @@ impl From<StoreError> for EngineError {
         match e {
             StoreError::NotFound { what, id } => EngineError::NotFound { what, id },
             StoreError::Conflict(message) => EngineError::Conflict(message),
+            other if other.is_transient() => EngineError::Unavailable(other),
             other => EngineError::Store(other),
         }
     }
@@ -31,6 +41,6 @@ impl From<StoreError> for EngineError {
 impl EngineError {
     /// The database was unreachable (a restart, an outage): trying again later may succeed.
     pub fn is_transient(&self) -> bool {
-        matches!(self, EngineError::Store(e) if e.is_transient())
+        matches!(self, EngineError::Unavailable(_))
     }
 }

@@ -11,9 +11,11 @@ pub mod jobs;
 mod message;
 pub mod passwords;
 pub mod plans;
+pub mod previews;
 mod recipients;
 pub mod review;
 mod scheduling;
+pub mod sessions;
 pub mod settings;
 
 use std::{sync::Arc, time::Duration};
@@ -91,8 +93,15 @@ impl Engine {
         }
     }
 
-    pub fn store(&self) -> &Store {
-        &self.store
+    /// "Now" as this engine's clock tells it: pages and tests see the same instant as
+    /// the use cases they call.
+    pub fn now(&self) -> jiff::Timestamp {
+        self.clock.now()
+    }
+
+    /// Whether the database answers a trivial query within two seconds: for health checks.
+    pub async fn ping(&self) -> Result<(), EngineError> {
+        Ok(self.store.ping().await?)
     }
 
     /// The effective settings: the environment's defaults overlaid by those saved in the
@@ -106,8 +115,14 @@ impl Engine {
         self.settings.defaults()
     }
 
-    pub fn mailer(&self) -> &Mailer {
-        &self.mailer
+    /// Where mail goes (an SMTP server or the outbox folder), for logs; never the password.
+    pub fn mail_route(&self) -> String {
+        self.mailer.describe()
+    }
+
+    /// True when messages are only written to the outbox folder, not sent: worth a warning.
+    pub fn mail_goes_to_outbox(&self) -> bool {
+        self.mailer.is_outbox()
     }
 }
 

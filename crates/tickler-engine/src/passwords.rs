@@ -28,7 +28,7 @@ pub fn hash(password: &str) -> Result<String, EngineError> {
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(|e| EngineError::Conflict(format!("could not hash the password: {e}")))
+        .map_err(|e| EngineError::Internal(format!("could not hash the password: {e}")))
 }
 
 /// Whether `password` matches `stored`; a malformed stored hash never matches.
@@ -55,7 +55,7 @@ impl Engine {
             let password = password.to_string();
             tokio::task::spawn_blocking(move || hash(&password))
                 .await
-                .map_err(|e| EngineError::Conflict(format!("password hashing stopped: {e}")))??
+                .map_err(|e| EngineError::Internal(format!("password hashing stopped: {e}")))??
         };
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;

@@ -588,8 +588,9 @@ impl Engine {
 
     /// Changes a user's name, role, status or zone, refusing to demote or deactivate the
     /// last active admin (nobody could administer Tickler afterwards). A new role or
-    /// deactivation ends the user's sessions.
-    pub async fn change_user(
+    /// deactivation ends the user's sessions, so the change takes effect at once. The one
+    /// way users change: the users page, the first admin's setup and the CLI.
+    pub async fn update_user(
         &self,
         id: i64,
         name: &str,

@@ -1,6 +1,6 @@
 //! Logging in and out, the one-time setup of the first admin, and who is asking.
 
-use std::{net::SocketAddr, time::Duration};
+use std::net::SocketAddr;
 
 use askama::Template;
 use axum::{
@@ -11,19 +11,17 @@ use axum::{
     routing::{get, post},
 };
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
-use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
-use jiff::{SignedDuration, Timestamp, tz::TimeZone};
+use jiff::tz::TimeZone;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use tickler_core::{
     access::{Action, Viewer},
     time_zone::Zone,
-    user::Role,
 };
-use tickler_engine::{Actor, directory::NewUser, passwords};
-use tickler_store::{
-    sessions,
-    users::{self, User},
+use tickler_engine::{
+    Actor, EngineError,
+    browse::User,
+    passwords,
+    sessions::{FirstAdmin, LogIn, NewSession, SetUp, random_token},
 };
 
 use crate::{AppState, WebError};
@@ -32,29 +30,11 @@ pub const SESSION_COOKIE: &str = "tickler_session";
 /// Carries the form token of pages shown before anyone is logged in (login, setup).
 pub const PRE_SESSION_COOKIE: &str = "tickler_pre";
 
-/// Failed logins within this window count towards throttling.
-const THROTTLE_WINDOW: SignedDuration = SignedDuration::from_secs(15 * 60);
-/// From this many failures on, each attempt waits a second first.
-const SLOW_AFTER: i64 = 5;
-/// From this many failures on, attempts are refused with 429 until the window passes.
-const REFUSE_AFTER: i64 = 10;
-
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
         .route("/setup", get(setup_page).post(setup))
-}
-
-/// 32 random bytes, URL-safe: session tokens and form tokens.
-pub fn random_token() -> String {
-    let bytes: [u8; 32] = rand::random();
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// Sessions are stored by hash, so the database never holds a usable token.
-pub fn token_hash(token: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
 }
 
 /// The logged-in person making the request, with what every page needs to know of them.
@@ -115,13 +95,9 @@ impl FromRequestParts<AppState> for CurrentUser {
         match found {
             Some(user) => Ok(user),
             None => {
-                let mut conn = state
+                let nobody = !state
                     .engine
-                    .store()
-                    .conn()
-                    .await
-                    .map_err(|e| WebError::from(e).into_response())?;
-                let nobody = !users::any_can_log_in(&mut conn)
+                    .any_can_log_in()
                     .await
                     .map_err(|e| WebError::from(e).into_response())?;
                 let to = if nobody {
@@ -147,24 +123,14 @@ impl FromRequestParts<AppState> for CurrentUser {
 
 /// The user behind a session token, sliding the session's expiry forward.
 pub async fn current_user(state: &AppState, token: &str) -> Result<Option<CurrentUser>, WebError> {
-    let hash = token_hash(token);
-    let now = Timestamp::now();
-    let mut conn = state.engine.store().conn().await?;
-    let Some(session) = sessions::find_live(&mut conn, &hash, now).await? else {
+    let Some(session) = state
+        .engine
+        .current_session(token, state.config.session_idle)
+        .await?
+    else {
         return Ok(None);
     };
-    let user = users::get(&mut conn, session.user_id).await?;
-    if !user.active {
-        sessions::delete(&mut conn, &hash).await?;
-        return Ok(None);
-    }
-    let idle = SignedDuration::try_from(state.config.session_idle)
-        .unwrap_or(SignedDuration::from_hours(8));
-    // Only write when a noticeable part of the idle time has passed, not on every request.
-    let renewed = now.saturating_add(idle).unwrap_or(now);
-    if renewed.duration_since(session.expires_at) > SignedDuration::from_secs(60) {
-        sessions::touch(&mut conn, &hash, now, renewed).await?;
-    }
+    let user = session.user;
     let default_zone = state.engine.settings().default_time_zone.clone();
     let zone = user
         .time_zone
@@ -177,7 +143,7 @@ pub async fn current_user(state: &AppState, token: &str) -> Result<Option<Curren
             role: user.role,
         },
         user,
-        csrf: session.csrf_token,
+        csrf: session.csrf,
         zone_name: zone.name().to_string(),
         zone: zone.tz().clone(),
     }))
@@ -244,8 +210,7 @@ async fn login_page(
     jar: CookieJar,
     Query(query): Query<NextQuery>,
 ) -> Result<Response, WebError> {
-    let mut conn = state.engine.store().conn().await?;
-    if !users::any_can_log_in(&mut conn).await? {
+    if !state.engine.any_can_log_in().await? {
         return Ok(Redirect::to("/setup").into_response());
     }
     let (jar, csrf) = pre_session_token(&state, jar);
@@ -271,99 +236,52 @@ async fn login(
     jar: CookieJar,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, WebError> {
-    let now = Timestamp::now();
-    let since = now.saturating_sub(THROTTLE_WINDOW).unwrap_or(now);
-    let email = form.email.trim().to_lowercase();
-    let keys = [format!("email:{email}"), format!("ip:{}", peer.ip())];
-    let mut conn = state.engine.store().conn().await?;
-    let mut failures = 0;
-    for key in &keys {
-        failures = failures.max(sessions::failures_since(&mut conn, key, since).await?);
-    }
-    if failures >= REFUSE_AFTER {
-        tracing::warn!(%email, ip = %peer.ip(), "login refused: too many failures");
-        return Err(WebError::TooManyRequests);
-    }
-    if failures >= SLOW_AFTER {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-
-    let found = users::credentials(&mut conn, &email).await?;
-    let password = form.password.clone();
-    let verified = match found {
-        Some((user, Some(stored))) if user.active => {
-            let ok = tokio::task::spawn_blocking(move || passwords::verify(&password, &stored))
-                .await
-                .map_err(|e| WebError::Internal(e.to_string()))?;
-            ok.then_some(user)
-        }
-        _ => {
-            // Hash anyway, so a missing account takes as long as a wrong password.
-            let _ = tokio::task::spawn_blocking(move || passwords::hash(&password)).await;
-            None
-        }
-    };
-    let Some(user) = verified else {
-        for key in &keys {
-            sessions::record_failure(&mut conn, key, now, since).await?;
-        }
-        tracing::warn!(%email, ip = %peer.ip(), "failed login");
-        let (jar, csrf) = pre_session_token(&state, jar);
-        let page = LoginPage {
-            csrf,
-            next: safe_next(form.next.as_deref()),
-            email: form.email,
-            error: Some("Wrong email or password.".to_string()),
-        };
-        return Ok((
-            axum::http::StatusCode::UNAUTHORIZED,
-            jar,
-            Html(page.render()?),
+    let previous = jar.get(SESSION_COOKIE).map(|c| c.value().to_string());
+    let outcome = state
+        .engine
+        .log_in(
+            &form.email,
+            &form.password,
+            peer.ip(),
+            previous.as_deref(),
+            state.config.session_idle,
         )
-            .into_response());
-    };
-    for key in &keys {
-        sessions::clear_failures(&mut conn, key).await?;
+        .await?;
+    match outcome {
+        LogIn::Throttled => Err(WebError::TooManyRequests),
+        LogIn::Refused => {
+            let (jar, csrf) = pre_session_token(&state, jar);
+            let page = LoginPage {
+                csrf,
+                next: safe_next(form.next.as_deref()),
+                email: form.email,
+                error: Some("Wrong email or password.".to_string()),
+            };
+            Ok((
+                axum::http::StatusCode::UNAUTHORIZED,
+                jar,
+                Html(page.render()?),
+            )
+                .into_response())
+        }
+        LogIn::Started(session) => Ok((
+            with_session(&state, jar, session),
+            Redirect::to(&safe_next(form.next.as_deref())),
+        )
+            .into_response()),
     }
-    let jar = start_session(&state, &mut conn, jar, &user, now).await?;
-    tracing::info!(email = %user.email, "logged in");
-    Ok((jar, Redirect::to(&safe_next(form.next.as_deref()))).into_response())
 }
 
-/// A new session with a new token: any session the browser had before is ended, so a
-/// token planted before login is worthless after it.
-async fn start_session(
-    state: &AppState,
-    conn: &mut tickler_store::Db,
-    jar: CookieJar,
-    user: &User,
-    now: Timestamp,
-) -> Result<CookieJar, WebError> {
-    if let Some(old) = jar.get(SESSION_COOKIE) {
-        sessions::delete(conn, &token_hash(old.value())).await?;
-    }
-    sessions::delete_expired(conn, now).await?;
-    let token = random_token();
-    let idle = SignedDuration::try_from(state.config.session_idle)
-        .unwrap_or(SignedDuration::from_hours(8));
-    sessions::insert(
-        conn,
-        &token_hash(&token),
-        user.id,
-        &random_token(),
-        now,
-        now.saturating_add(idle).unwrap_or(now),
-    )
-    .await?;
-    Ok(jar
-        .remove(Cookie::from(PRE_SESSION_COOKIE))
-        .add(session_cookie(state, token)))
+/// The browser's cookies once a session started: the new session's token, and the
+/// pre-login form token gone.
+fn with_session(state: &AppState, jar: CookieJar, session: NewSession) -> CookieJar {
+    jar.remove(Cookie::from(PRE_SESSION_COOKIE))
+        .add(session_cookie(state, session.token))
 }
 
 async fn logout(State(state): State<AppState>, jar: CookieJar) -> Result<Response, WebError> {
     if let Some(cookie) = jar.get(SESSION_COOKIE) {
-        let mut conn = state.engine.store().conn().await?;
-        sessions::delete(&mut conn, &token_hash(cookie.value())).await?;
+        state.engine.log_out(cookie.value()).await?;
     }
     Ok((
         jar.remove(Cookie::build(SESSION_COOKIE).path("/").build()),
@@ -382,8 +300,7 @@ struct SetupPage {
 }
 
 async fn setup_page(State(state): State<AppState>, jar: CookieJar) -> Result<Response, WebError> {
-    let mut conn = state.engine.store().conn().await?;
-    if users::any_can_log_in(&mut conn).await? {
+    if state.engine.any_can_log_in().await? {
         return Ok(Redirect::to("/login").into_response());
     }
     let (jar, csrf) = pre_session_token(&state, jar);
@@ -409,12 +326,10 @@ async fn setup(
     jar: CookieJar,
     Form(form): Form<SetupForm>,
 ) -> Result<Response, WebError> {
-    let mut conn = state.engine.store().conn().await?;
-    if users::any_can_log_in(&mut conn).await? {
+    if state.engine.any_can_log_in().await? {
         // Someone finished the setup first: it happens only once.
         return Err(WebError::Forbidden);
     }
-    drop(conn);
     let problem = if form.password != form.password_again {
         Some("The two passwords differ.".to_string())
     } else {
@@ -422,49 +337,34 @@ async fn setup(
             .err()
             .map(|e| format!("Password {}.", e.message))
     };
-    let engine = &state.engine;
-    let actor = Actor("setup".to_string());
     let created = match problem {
         Some(problem) => Err(problem),
         None => {
-            let mut conn = engine.store().conn().await?;
-            let existing = users::find_by_email(&mut conn, form.email.trim()).await?;
-            drop(conn);
-            let id = match existing {
-                Some(user) => {
-                    engine.promote_to_admin(user.id, &actor).await?;
-                    Ok(user.id)
-                }
-                None => engine
-                    .add_user(
-                        NewUser {
-                            email: form.email.clone(),
-                            name: form.name.clone(),
-                            role: Role::Admin,
-                            password_hash: None,
-                        },
-                        &actor,
-                    )
-                    .await
-                    .map_err(|e| e.to_string()),
+            let previous = jar.get(SESSION_COOKIE).map(|c| c.value().to_string());
+            let admin = FirstAdmin {
+                email: &form.email,
+                name: &form.name,
+                password: &form.password,
             };
-            match id {
-                Ok(id) => engine
-                    .set_password(id, &form.password, &actor)
-                    .await
-                    .map(|_| id)
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(e),
+            match state
+                .engine
+                .set_up_first_admin(admin, previous.as_deref(), state.config.session_idle)
+                .await
+            {
+                Ok(SetUp::Started(session)) => Ok(session),
+                Ok(SetUp::AlreadyDone) => return Err(WebError::Forbidden),
+                // What the person typed is at fault: say so on the form.
+                Err(
+                    e @ (EngineError::Invalid(_)
+                    | EngineError::Conflict(_)
+                    | EngineError::NotFound { .. }),
+                ) => Err(e.to_string()),
+                Err(e) => return Err(e.into()),
             }
         }
     };
     match created {
-        Ok(id) => {
-            let mut conn = engine.store().conn().await?;
-            let user = users::get(&mut conn, id).await?;
-            let jar = start_session(&state, &mut conn, jar, &user, Timestamp::now()).await?;
-            Ok((jar, Redirect::to("/")).into_response())
-        }
+        Ok(session) => Ok((with_session(&state, jar, session), Redirect::to("/")).into_response()),
         Err(error) => {
             let (jar, csrf) = pre_session_token(&state, jar);
             let page = SetupPage {

@@ -42,11 +42,8 @@ pub fn relative(ts: Timestamp, now: Timestamp) -> String {
 
 /// A count as a page shows it: "1,234", or "more than 10,000" where counting stopped.
 pub fn count(n: i64) -> String {
-    if n > tickler_store::reminders::COUNT_CAP {
-        return format!(
-            "more than {}",
-            thousands(tickler_store::reminders::COUNT_CAP)
-        );
+    if n > tickler_engine::browse::COUNT_CAP {
+        return format!("more than {}", thousands(tickler_engine::browse::COUNT_CAP));
     }
     thousands(n)
 }

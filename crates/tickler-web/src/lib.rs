@@ -1,7 +1,7 @@
 //! The team's web app, served by `tickler serve`: server-rendered pages (askama), one
 //! stylesheet and a little JavaScript, all embedded in the binary. Pages call the same
-//! engine functions as the CLI; nothing here writes to the database directly except
-//! sessions.
+//! engine functions as the CLI, sessions included; this crate never reaches the
+//! database or the mail transport itself.
 
 mod assets;
 pub mod auth;
@@ -75,7 +75,7 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
 
 /// Liveness: the process answers (200), and says whether its database does.
 async fn healthz(State(state): State<AppState>) -> (StatusCode, String) {
-    let database = match state.engine.store().ping().await {
+    let database = match state.engine.ping().await {
         Ok(()) => "reachable".to_string(),
         Err(e) => format!("unreachable ({e})"),
     };
@@ -84,7 +84,7 @@ async fn healthz(State(state): State<AppState>) -> (StatusCode, String) {
 
 /// Readiness: 503 while the database cannot be reached, so a load balancer sends no pages here.
 async fn readyz(State(state): State<AppState>) -> (StatusCode, String) {
-    match state.engine.store().ping().await {
+    match state.engine.ping().await {
         Ok(()) => (StatusCode::OK, "ready\n".to_string()),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,

@@ -36,7 +36,7 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     let mut queue = String::new();
     match state.engine.queue_stats().await {
         Ok(stats) => {
-            let now = jiff::Timestamp::now();
+            let now = state.engine.now();
             let oldest_wait = stats
                 .oldest_due_at
                 .map(|at| at.duration_until(now).as_secs_f64().max(0.0))

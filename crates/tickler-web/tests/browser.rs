@@ -14,10 +14,10 @@ use support::{
     browser::{self, Browser},
 };
 use tickler_core::{clock::FixedClock, reminder::ReminderStatus};
+use tickler_engine::browse::ReminderFilter;
 use tickler_engine::{
     Actor, contracts::ContractInput, directory::NewCustomer, review::ReminderView,
 };
-use tickler_store::reminders::ReminderFilter;
 use tickler_testkit::SmtpTestServer;
 use tickler_web::WebConfig;
 

@@ -8,8 +8,8 @@ use jiff::{Timestamp, ToSpan, civil::Date, tz::TimeZone};
 use reqwest::StatusCode;
 use support::{TestApp, admin, get, href_of, location, post};
 use tickler_core::{reminder::ReminderStatus, user::Role};
+use tickler_engine::browse::{ContractQuery, ContractStatus};
 use tickler_engine::{Actor, review::ReminderChanges};
-use tickler_store::{browse::ContractQuery, contracts::ContractStatus};
 
 /// Today where the test users see times (the organisation's zone: Europe/Athens).
 fn today() -> Date {

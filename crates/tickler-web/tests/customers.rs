@@ -6,7 +6,7 @@ mod support;
 use reqwest::StatusCode;
 use support::{TestApp, admin, get, href_of, location, post};
 use tickler_core::{language::Language, user::Role};
-use tickler_store::browse::CustomerQuery;
+use tickler_engine::browse::CustomerQuery;
 
 fn rows(html: &str) -> usize {
     html.matches("<tr>\n    <td><a href=\"/customers/").count()

@@ -11,8 +11,7 @@ use std::{
 use reqwest::StatusCode;
 use support::{TestApp, get, location, post};
 use tickler_core::{clock::FixedClock, user::Role};
-use tickler_engine::Actor;
-use tickler_store::{reminders::ReminderFilter, template_overrides};
+use tickler_engine::{Actor, browse::ReminderFilter};
 use tickler_testkit::SmtpTestServer;
 use tickler_web::WebConfig;
 
@@ -21,8 +20,7 @@ async fn plan_id(app: &TestApp) -> i64 {
 }
 
 async fn overrides(app: &TestApp) -> usize {
-    let mut db = app.engine.store().conn().await.expect("conn");
-    template_overrides::list(&mut db).await.expect("list").len()
+    app.engine.template_overrides().await.expect("list").len()
 }
 
 /// The fields of the default plan's edit form, as the page fills them in, with `change`

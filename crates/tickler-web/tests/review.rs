@@ -10,7 +10,7 @@ use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use support::{TestApp, location, post};
 use tickler_core::user::Role;
-use tickler_store::reminders::ReminderFilter;
+use tickler_engine::browse::ReminderFilter;
 use tickler_testkit::SmtpTestServer;
 use tickler_web::WebConfig;
 

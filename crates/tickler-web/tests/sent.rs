@@ -11,7 +11,7 @@ use serde_json::json;
 use support::{TestApp, location, post};
 use tickler_core::user::Role;
 use tickler_engine::Actor;
-use tickler_store::reminders::ReminderFilter;
+use tickler_engine::browse::ReminderFilter;
 use tickler_testkit::SmtpTestServer;
 use tickler_web::WebConfig;
 

@@ -10,8 +10,8 @@ use jiff::{Timestamp, ToSpan, civil::Time, tz::TimeZone};
 use reqwest::StatusCode;
 use support::{TestApp, get, location, post};
 use tickler_core::{clock::FixedClock, user::Role};
+use tickler_engine::browse::ReminderFilter;
 use tickler_engine::{Actor, directory::NewCustomer};
-use tickler_store::reminders::ReminderFilter;
 use tickler_testkit::SmtpTestServer;
 use tickler_web::WebConfig;
 

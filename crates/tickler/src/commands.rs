@@ -12,13 +12,14 @@ use tickler_core::{
 };
 use tickler_engine::{
     Actor, Engine,
+    browse::ReminderFilter,
     contracts::{ContractChanges, ContractInput},
     directory::{NewCustomer, NewUser},
     import::ImportPhase,
     review::ReminderChanges,
 };
 use tickler_mail::Mailer;
-use tickler_store::{Store, reminders::ReminderFilter};
+use tickler_store::Store;
 
 use crate::{
     cli::{
@@ -114,26 +115,22 @@ async fn user(engine: &Engine, command: UserCommand, actor: &Actor) -> Result<()
                 std::io::stdin()
                     .read_to_string(&mut text)
                     .context("reading the password from standard input")?;
-                let password = text.trim_end_matches(['\r', '\n']).to_string();
-                tickler_engine::passwords::check_strength(&password)?;
-                Some(password)
+                Some(text.trim_end_matches(['\r', '\n']).to_string())
             } else {
                 None
             };
             let id = engine
-                .add_user(
+                .create_user(
                     NewUser {
                         email,
                         name,
                         role,
                         password_hash: None,
                     },
-                    &actor,
+                    password.as_deref(),
+                    actor,
                 )
                 .await?;
-            if let Some(password) = password {
-                engine.set_password(id, &password, &actor).await?;
-            }
             println!("{id}");
         }
         UserCommand::Password { email } => {
@@ -231,10 +228,10 @@ async fn dispatch(engine: Engine, args: DispatchArgs) -> Result<()> {
         Some(now) => engine.with_clock(Arc::new(FixedClock(parse_instant("--now", &now)?))),
         None => engine,
     };
-    if engine.mailer().is_outbox() {
+    if engine.mail_goes_to_outbox() {
         eprintln!(
             "TICKLER_SMTP_URL is not set: mail goes to the {}",
-            engine.mailer().describe()
+            engine.mail_route()
         );
     }
     let report = engine.dispatch_due().await?;

@@ -8,8 +8,12 @@ use tickler_core::{
     language::Language,
     money::{Currency, Money},
 };
-use tickler_engine::{contracts::ContractDetail, dispatch::Outcome, review::ReminderView};
-use tickler_store::{contracts::Contract, customers::Customer};
+use tickler_engine::{
+    browse::{Contract, Customer, JobState},
+    contracts::ContractDetail,
+    dispatch::Outcome,
+    review::ReminderView,
+};
 
 pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
@@ -115,7 +119,7 @@ pub fn reminders(list: &[ReminderView]) {
     }
 }
 
-pub fn jobs(list: &[tickler_store::jobs::JobState]) {
+pub fn jobs(list: &[JobState]) {
     let instant = |t: Option<jiff::Timestamp>| t.map(|t| t.to_string()).unwrap_or_default();
     println!(
         "{:<15}  {:<30}  {:<30}  {:<20}  LAST OUTCOME",

@@ -8,7 +8,7 @@ pub async fn run(engine: Engine, web: tickler_web::WebConfig, listen: &str) -> R
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
-    tracing::info!(address = %listener.local_addr()?, mail = %engine.mailer().describe(), "tickler is serving");
+    tracing::info!(address = %listener.local_addr()?, mail = %engine.mail_route(), "tickler is serving");
     warn_if_outbox(&engine);
     let (stop, stopped) = watch::channel(false);
     let dispatcher = {
@@ -35,7 +35,7 @@ pub async fn run(engine: Engine, web: tickler_web::WebConfig, listen: &str) -> R
 
 /// `tickler dispatch` without `--once`: the dispatcher alone, until SIGTERM or Ctrl-C.
 pub async fn run_dispatcher(engine: Engine) -> Result<()> {
-    tracing::info!(mail = %engine.mailer().describe(), "tickler is dispatching");
+    tracing::info!(mail = %engine.mail_route(), "tickler is dispatching");
     warn_if_outbox(&engine);
     let (stop, stopped) = watch::channel(false);
     let dispatcher = {
@@ -50,7 +50,7 @@ pub async fn run_dispatcher(engine: Engine) -> Result<()> {
 }
 
 fn warn_if_outbox(engine: &Engine) {
-    if engine.mailer().is_outbox() {
+    if engine.mail_goes_to_outbox() {
         tracing::warn!(
             "TICKLER_SMTP_URL is not set: mail is written to the outbox folder, not sent"
         );

@@ -21,11 +21,8 @@ use tickler_core::{
 };
 use tickler_engine::{
     EngineError,
+    browse::{ContractListRow, ContractQuery, ContractSort, ContractStatus, Cursor},
     contracts::{ContractChanges, ContractInput},
-};
-use tickler_store::{
-    browse::{ContractListRow, ContractQuery, ContractSort, Cursor},
-    contracts::ContractStatus,
 };
 
 use crate::{
@@ -119,8 +116,8 @@ pub(crate) fn total_text(total: i64, capped: bool, noun: &str) -> String {
     }
 }
 
-fn today_in(zone: &TimeZone) -> Date {
-    Timestamp::now().to_zoned_datetime(zone.clone()).date()
+fn today_in(now: Timestamp, zone: &TimeZone) -> Date {
+    now.to_zoned_datetime(zone.clone()).date()
 }
 
 /// Whole days from `today` to `end` (negative once it has passed).
@@ -369,7 +366,7 @@ async fn list(
     Query(params): Query<ListParams>,
 ) -> Result<Html<String>, WebError> {
     let engine = &state.engine;
-    let today = today_in(&user.zone);
+    let today = today_in(engine.now(), &user.zone);
     let (query, filters) = contract_query(&params, &user, today)?;
     let listing = engine.browse_contracts(&query).await?;
     let owners = engine
@@ -531,8 +528,8 @@ async fn detail_page(
     let engine = &state.engine;
     let detail = engine.contract_detail(id).await?;
     let terms = engine.browse_contract_terms(id).await?;
-    let now = Timestamp::now();
-    let today = today_in(&user.zone);
+    let now = engine.now();
+    let today = today_in(now, &user.zone);
     let contract = &detail.contract;
     let language = detail.customer.language;
     let amount = match (contract.amount_minor, contract.currency.as_deref()) {

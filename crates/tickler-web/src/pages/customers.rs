@@ -10,11 +10,9 @@ use axum::{
     response::{Html, IntoResponse, Response},
     routing::get,
 };
-use jiff::Timestamp;
 use serde::Deserialize;
 use tickler_core::{ValidationError, access::Action, language::Language};
-use tickler_engine::{EngineError, directory::NewCustomer};
-use tickler_store::browse::CustomerQuery;
+use tickler_engine::{EngineError, browse::CustomerQuery, directory::NewCustomer};
 
 use crate::{
     AppState, WebError,
@@ -135,7 +133,7 @@ async fn detail(
 ) -> Result<Html<String>, WebError> {
     let engine = &state.engine;
     let detail = engine.browse_customer_detail(id, PAGE_SIZE).await?;
-    let today = Timestamp::now().to_zoned_datetime(user.zone.clone()).date();
+    let today = engine.now().to_zoned_datetime(user.zone.clone()).date();
     let customer = detail.customer;
     let page = DetailPage {
         layout: Layout::new(&user, customer.name.clone(), "customers").with_notice(query.notice),

@@ -10,10 +10,9 @@ use axum::{
 };
 use jiff::{Timestamp, ToSpan, civil::Time};
 use tickler_core::{plan::Mode, reminder::ReminderStatus, schedule::local_instant};
-use tickler_engine::review::ReminderView;
-use tickler_store::{
-    contracts::Contract,
-    reminders::{ReminderFilter, ReminderOrder},
+use tickler_engine::{
+    browse::{Contract, ReminderFilter, ReminderOrder},
+    review::ReminderView,
 };
 
 use crate::{
@@ -56,7 +55,7 @@ async fn dashboard(
     Query(query): Query<NoticeQuery>,
 ) -> Result<Html<String>, WebError> {
     let engine = &state.engine;
-    let now = Timestamp::now();
+    let now = engine.now();
     let today = now.to_zoned_datetime(user.zone.clone()).date();
     let day_start = |days: i64| {
         today

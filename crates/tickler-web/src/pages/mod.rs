@@ -132,7 +132,7 @@ impl ReminderRow {
 /// least one more page after the current one.
 pub fn page_count(total: i64, page: i64, page_size: i64) -> i64 {
     let pages = ((total + page_size - 1) / page_size).max(1);
-    if total > tickler_store::reminders::COUNT_CAP {
+    if total > tickler_engine::browse::COUNT_CAP {
         pages.max(page + 1)
     } else {
         pages

@@ -18,8 +18,11 @@ use tickler_core::{
     language::Language,
     plan::{Anchor, Mode, Offset, OffsetUnit, Recipients, Step},
 };
-use tickler_engine::{EngineError, plans::VARIABLES};
-use tickler_mail::{Rendered, render::SourceError, templates};
+use tickler_engine::{
+    EngineError,
+    plans::VARIABLES,
+    previews::{Rendered, SourceError, TEMPLATE_KEYS},
+};
 
 use crate::{
     AppState, WebError,
@@ -212,7 +215,7 @@ async fn list(
         });
     }
     let overrides = engine.template_overrides().await?;
-    let mut keys: Vec<String> = templates::KEYS.iter().map(|k| k.to_string()).collect();
+    let mut keys: Vec<String> = TEMPLATE_KEYS.iter().map(|k| k.to_string()).collect();
     for name in plans
         .iter()
         .flat_map(|p| p.steps.iter().map(|s| s.template.clone()))
@@ -280,7 +283,7 @@ async fn plan_page(
         rows.push(StepRow::blank(state));
         rows
     });
-    let mut template_keys: Vec<String> = templates::KEYS.iter().map(|k| k.to_string()).collect();
+    let mut template_keys: Vec<String> = TEMPLATE_KEYS.iter().map(|k| k.to_string()).collect();
     for o in state.engine.template_overrides().await? {
         if !template_keys.contains(&o.template) {
             template_keys.push(o.template);

@@ -25,10 +25,10 @@ use tickler_core::{
 };
 use tickler_engine::{
     EngineError,
+    browse::ReminderFilter,
     dispatch::Outcome,
     review::{ReminderEdits, ReminderView},
 };
-use tickler_store::reminders::ReminderFilter;
 
 use crate::{
     AppState, WebError,
@@ -183,7 +183,7 @@ async fn queue(
     Query(query): Query<QueueQuery>,
 ) -> Result<Html<String>, WebError> {
     let engine = &state.engine;
-    let now = Timestamp::now();
+    let now = engine.now();
     let (filter, who, page) = queue_filter(&query, &user, now)?;
     let total = engine.count_reminders(&filter).await?;
     let list = engine.list_reminders(&filter).await?;
@@ -344,7 +344,7 @@ async fn detail_page(
     preview: Option<PreviewBox>,
     notice: Option<String>,
 ) -> Result<DetailPage, WebError> {
-    let now = Timestamp::now();
+    let now = state.engine.now();
     let history = state
         .engine
         .reminder_history(view.id)
@@ -490,6 +490,7 @@ fn preview_box(
     preview: tickler_engine::review::ReminderPreview,
     view: &ReminderView,
     user: &CurrentUser,
+    now: Timestamp,
 ) -> PreviewBox {
     let changed = preview.subject != view.subject
         || preview.body != view.body
@@ -502,7 +503,7 @@ fn preview_box(
         to: preview.to.join(", "),
         cc: preview.cc.join(", "),
         send_at: format::local(preview.send_at, &user.zone),
-        when: format::relative(preview.send_at, Timestamp::now()),
+        when: format::relative(preview.send_at, now),
         changed,
     }
 }
@@ -517,9 +518,10 @@ async fn preview(
 ) -> Result<Response, WebError> {
     let view = changeable(&state, &user, id).await?;
     let fragment = query.fragment.as_deref() == Some("1");
-    let result = match edits_of(&form, &view, &user, Timestamp::now()) {
+    let now = state.engine.now();
+    let result = match edits_of(&form, &view, &user, now) {
         Ok(edits) => match state.engine.preview_reminder(id, &edits).await {
-            Ok(preview) => Ok(preview_box(preview, &view, &user)),
+            Ok(preview) => Ok(preview_box(preview, &view, &user, now)),
             Err(EngineError::Invalid(e)) => Err(e),
             Err(other) => return Err(other.into()),
         },
@@ -553,7 +555,7 @@ async fn edit(
     Form(form): Form<EditForm>,
 ) -> Result<Response, WebError> {
     let view = changeable(&state, &user, id).await?;
-    let error = match edits_of(&form, &view, &user, Timestamp::now()) {
+    let error = match edits_of(&form, &view, &user, state.engine.now()) {
         Ok(edits) if edits.is_empty() => {
             return Ok(with_notice(&format!("/review/{id}"), "Nothing changed.").into_response());
         }

@@ -8,10 +8,9 @@ use axum::{
     response::{Html, IntoResponse, Redirect, Response},
     routing::get,
 };
-use jiff::Timestamp;
 use serde::Deserialize;
 use tickler_core::{ValidationError, reminder::ReminderStatus};
-use tickler_store::reminders::{ReminderFilter, ReminderOrder};
+use tickler_engine::browse::{ReminderFilter, ReminderOrder};
 
 use crate::{
     AppState, WebError,
@@ -86,7 +85,7 @@ async fn list(
     };
     let engine = &state.engine;
     let total = engine.count_reminders(&filter).await?;
-    let now = Timestamp::now();
+    let now = engine.now();
     let rows = engine
         .list_reminders(&filter)
         .await?
@@ -183,7 +182,7 @@ async fn detail(
         .collect();
     let page = SentDetailPage {
         layout: Layout::new(&user, format!("Sent: {}", view.subject), "sent"),
-        r: ReminderRow::new(&view, &user, Timestamp::now()),
+        r: ReminderRow::new(&view, &user, engine.now()),
         zone: user.zone_name.clone(),
         from: engine.settings().mail_from.to_string(),
         message_id: view.message_id.clone(),

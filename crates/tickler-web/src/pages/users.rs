@@ -13,8 +13,7 @@ use axum::{
 };
 use serde::Deserialize;
 use tickler_core::{access::Action, user::Role};
-use tickler_engine::{EngineError, directory::NewUser};
-use tickler_store::users::User;
+use tickler_engine::{EngineError, browse::User, directory::NewUser};
 
 use crate::{
     AppState, WebError,
@@ -249,7 +248,7 @@ async fn edit(
         Ok(role) => {
             state
                 .engine
-                .change_user(
+                .update_user(
                     id,
                     &form.name,
                     role,

@@ -6,7 +6,12 @@
 use std::{sync::Arc, time::Duration};
 
 use reqwest::{Client, Response, StatusCode, redirect::Policy};
-use tickler_core::{backoff::RetryPolicy, clock::SystemClock, time_zone::Zone, user::Role};
+use tickler_core::{
+    backoff::RetryPolicy,
+    clock::{Clock, FixedClock, SystemClock},
+    time_zone::Zone,
+    user::Role,
+};
 use tickler_engine::{
     Actor, Engine, Settings,
     contracts::ContractInput,
@@ -21,6 +26,8 @@ pub const PASSWORD: &str = "a long enough password";
 pub struct TestApp {
     pub base: String,
     pub engine: Engine,
+    /// The app's database, for fixtures the engine has no use case for (and to close it).
+    pub store: Store,
     pub dir: tempfile::TempDir,
     server: tokio::task::JoinHandle<()>,
     /// Dropped after the server: the database the app runs on, on PostgreSQL.
@@ -54,6 +61,20 @@ impl TestApp {
     }
 
     pub async fn start_with(smtp_url: Option<String>, web: WebConfig) -> TestApp {
+        TestApp::start_on(smtp_url, web, Arc::new(SystemClock)).await
+    }
+
+    /// The app as of `now`, a clock that never moves: pages, schedules and sessions all
+    /// read it, so a test can assert on relative times ("in 3 days").
+    pub async fn start_at(now: jiff::Timestamp) -> TestApp {
+        TestApp::start_on(None, WebConfig::default(), Arc::new(FixedClock(now))).await
+    }
+
+    pub async fn start_on(
+        smtp_url: Option<String>,
+        web: WebConfig,
+        clock: Arc<dyn Clock>,
+    ) -> TestApp {
         tickler_mail::install_crypto_provider();
         let dir = tempfile::tempdir().expect("temp dir");
         let postgres = tickler_testkit::postgres::FreshDatabase::for_suite("tickler_web");
@@ -70,7 +91,7 @@ impl TestApp {
             timeout: Duration::from_secs(10),
         })
         .expect("mailer");
-        let engine = Engine::new(store, mailer, Arc::new(SystemClock), settings);
+        let engine = Engine::new(store.clone(), mailer, clock, settings);
         engine.ensure_default_plan().await.expect("default plan");
         let app = tickler_web::router(engine.clone(), web);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -87,6 +108,7 @@ impl TestApp {
         TestApp {
             base,
             engine,
+            store,
             dir,
             server,
             _postgres: postgres,

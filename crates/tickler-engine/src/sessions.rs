@@ -1,0 +1,253 @@
+//! Web sessions: logging in (with throttling of guessed passwords), who is behind a
+//! session token, logging out, and the one-time setup of the first admin.
+
+use std::{net::IpAddr, time::Duration};
+
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+use jiff::{SignedDuration, Timestamp};
+use sha2::{Digest, Sha256};
+use tickler_core::user::Role;
+use tickler_store::{Db, sessions, users};
+
+use crate::{Actor, Engine, EngineError, browse::User, directory::NewUser, passwords};
+
+/// Failed logins within this window count towards throttling.
+const THROTTLE_WINDOW: SignedDuration = SignedDuration::from_secs(15 * 60);
+/// From this many failures on, each attempt waits a second first.
+const SLOW_AFTER: i64 = 5;
+/// From this many failures on, attempts are refused until the window passes.
+const REFUSE_AFTER: i64 = 10;
+
+/// 32 random bytes, URL-safe: session tokens and form tokens.
+pub fn random_token() -> String {
+    let bytes: [u8; 32] = rand::random();
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Sessions are stored by hash, so the database never holds a usable token.
+fn token_hash(token: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A session ends after this long without a request (the web app's setting).
+fn idle_time(idle: Duration) -> SignedDuration {
+    SignedDuration::try_from(idle).unwrap_or(SignedDuration::from_hours(8))
+}
+
+/// The person behind a live session, and the token its forms must carry.
+#[derive(Debug, Clone)]
+pub struct LiveSession {
+    pub user: User,
+    pub csrf: String,
+}
+
+/// A session just started: the token the browser keeps (never stored as such).
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub token: String,
+    pub user: User,
+}
+
+/// What became of a login attempt.
+#[derive(Debug)]
+pub enum LogIn {
+    /// Too many recent failures for this email or address: refused without a look at the
+    /// password until the throttle window passes.
+    Throttled,
+    /// Wrong email or password, or an inactive account; the failure is counted.
+    Refused,
+    Started(NewSession),
+}
+
+/// What became of the one-time setup.
+#[derive(Debug)]
+pub enum SetUp {
+    /// Someone can already log in: the setup happens only once.
+    AlreadyDone,
+    Started(NewSession),
+}
+
+/// The first admin as typed in the setup form.
+pub struct FirstAdmin<'a> {
+    pub email: &'a str,
+    pub name: &'a str,
+    pub password: &'a str,
+}
+
+impl Engine {
+    /// Whether anyone can log in yet; until then the web app offers only the setup.
+    pub async fn any_can_log_in(&self) -> Result<bool, EngineError> {
+        Ok(users::any_can_log_in(&mut *self.store.conn().await?).await?)
+    }
+
+    /// The user behind a session token, sliding the session's expiry forward by `idle`;
+    /// `None` for an unknown or expired token, or a deactivated user (whose session ends).
+    pub async fn current_session(
+        &self,
+        token: &str,
+        idle: Duration,
+    ) -> Result<Option<LiveSession>, EngineError> {
+        let hash = token_hash(token);
+        let now = self.clock.now();
+        let mut conn = self.store.conn().await?;
+        let Some(session) = sessions::find_live(&mut conn, &hash, now).await? else {
+            return Ok(None);
+        };
+        let user = users::get(&mut conn, session.user_id).await?;
+        if !user.active {
+            sessions::delete(&mut conn, &hash).await?;
+            return Ok(None);
+        }
+        // Only write when a noticeable part of the idle time has passed, not on every request.
+        let renewed = now.saturating_add(idle_time(idle)).unwrap_or(now);
+        if renewed.duration_since(session.expires_at) > SignedDuration::from_secs(60) {
+            sessions::touch(&mut conn, &hash, now, renewed).await?;
+        }
+        Ok(Some(LiveSession {
+            user,
+            csrf: session.csrf_token,
+        }))
+    }
+
+    /// Checks an email and password, throttled per email and per address: from
+    /// [`SLOW_AFTER`] recent failures each attempt waits a second, from [`REFUSE_AFTER`] it
+    /// is refused. A success starts a new session, ending `previous` (the browser's old
+    /// token, if any), so that a token planted before login is worthless after it.
+    pub async fn log_in(
+        &self,
+        email: &str,
+        password: &str,
+        peer: IpAddr,
+        previous: Option<&str>,
+        idle: Duration,
+    ) -> Result<LogIn, EngineError> {
+        let now = self.clock.now();
+        let since = now.saturating_sub(THROTTLE_WINDOW).unwrap_or(now);
+        let email = email.trim().to_lowercase();
+        let keys = [format!("email:{email}"), format!("ip:{peer}")];
+        let mut conn = self.store.conn().await?;
+        let mut failures = 0;
+        for key in &keys {
+            failures = failures.max(sessions::failures_since(&mut conn, key, since).await?);
+        }
+        if failures >= REFUSE_AFTER {
+            tracing::warn!(%email, ip = %peer, "login refused: too many failures");
+            return Ok(LogIn::Throttled);
+        }
+        if failures >= SLOW_AFTER {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+
+        let found = users::credentials(&mut conn, &email).await?;
+        let password = password.to_string();
+        let verified = match found {
+            Some((user, Some(stored))) if user.active => {
+                let ok = tokio::task::spawn_blocking(move || passwords::verify(&password, &stored))
+                    .await
+                    .map_err(|e| EngineError::Internal(format!("password check stopped: {e}")))?;
+                ok.then_some(user)
+            }
+            _ => {
+                // Hash anyway, so a missing account takes as long as a wrong password.
+                let _ = tokio::task::spawn_blocking(move || passwords::hash(&password)).await;
+                None
+            }
+        };
+        let Some(user) = verified else {
+            for key in &keys {
+                sessions::record_failure(&mut conn, key, now, since).await?;
+            }
+            tracing::warn!(%email, ip = %peer, "failed login");
+            return Ok(LogIn::Refused);
+        };
+        for key in &keys {
+            sessions::clear_failures(&mut conn, key).await?;
+        }
+        // The idle time counts from now, not from the request's start: a slow password check
+        // on a busy machine must not eat into the session.
+        let session = start_session(&mut conn, user, previous, self.clock.now(), idle).await?;
+        tracing::info!(email = %session.user.email, "logged in");
+        Ok(LogIn::Started(session))
+    }
+
+    /// Ends the session of `token`.
+    pub async fn log_out(&self, token: &str) -> Result<(), EngineError> {
+        let mut conn = self.store.conn().await?;
+        sessions::delete(&mut conn, &token_hash(token)).await?;
+        Ok(())
+    }
+
+    /// The one-time setup: while nobody can log in, makes `admin` an active admin with that
+    /// password (an existing user of that email, e.g. entered as a contract owner, is
+    /// promoted) and logs them in.
+    pub async fn set_up_first_admin(
+        &self,
+        admin: FirstAdmin<'_>,
+        previous: Option<&str>,
+        idle: Duration,
+    ) -> Result<SetUp, EngineError> {
+        if self.any_can_log_in().await? {
+            return Ok(SetUp::AlreadyDone);
+        }
+        let actor = Actor("setup".to_string());
+        let id = match self.user_by_email(admin.email).await? {
+            Some(user) => {
+                self.promote_to_admin(user.id, &actor).await?;
+                self.set_password(user.id, admin.password, &actor).await?;
+                user.id
+            }
+            None => {
+                let new = NewUser {
+                    email: admin.email.to_string(),
+                    name: admin.name.to_string(),
+                    role: Role::Admin,
+                    password_hash: None,
+                };
+                self.create_user(new, Some(admin.password), &actor).await?
+            }
+        };
+        let mut conn = self.store.conn().await?;
+        let user = users::get(&mut conn, id).await?;
+        let session = start_session(&mut conn, user, previous, self.clock.now(), idle).await?;
+        Ok(SetUp::Started(session))
+    }
+}
+
+/// A new session with a new token, after ending `previous` and every expired session.
+async fn start_session(
+    conn: &mut Db,
+    user: User,
+    previous: Option<&str>,
+    now: Timestamp,
+    idle: Duration,
+) -> Result<NewSession, EngineError> {
+    if let Some(old) = previous {
+        sessions::delete(conn, &token_hash(old)).await?;
+    }
+    sessions::delete_expired(conn, now).await?;
+    let token = random_token();
+    sessions::insert(
+        conn,
+        &token_hash(&token),
+        user.id,
+        &random_token(),
+        now,
+        now.saturating_add(idle_time(idle)).unwrap_or(now),
+    )
+    .await?;
+    Ok(NewSession { token, user })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_random_and_stored_only_hashed() {
+        let token = random_token();
+        assert_eq!(token.len(), 43, "32 bytes, base64 without padding");
+        assert_ne!(token, random_token());
+        assert_ne!(token_hash(&token), token);
+        assert_eq!(token_hash(&token), token_hash(&token));
+    }
+}
