@@ -460,6 +460,8 @@ async fn invalid_steps_are_refused_with_what_was_typed() {
         ),
         (vec![("mode_0", "sometimes")], "steps[1].mode"),
         (vec![("offset_0", "soon")], "steps[1].offset"),
+        // A contract term has no notice date: such a step would never be sent.
+        (vec![("anchor_2", "notice_date")], "steps[3].anchor"),
     ] {
         let form = steps_form(&changes);
         let response = post_owned(&admin, &app, &format!("/plans/{id}/steps"), &form).await;
@@ -474,6 +476,37 @@ async fn invalid_steps_are_refused_with_what_was_typed() {
     }
     assert_eq!(app.engine.plan(id).await.expect("plan").plan, before);
     assert_eq!(send_at_of(&app, contract, "before_30").await, before_30);
+}
+
+#[tokio::test]
+async fn only_anchors_a_contract_term_has_are_offered_and_stored_others_are_flagged() {
+    let (app, admin, _) = setup().await;
+    let id = plan_id(&app).await;
+    let (_, html) = get(&admin, &app, &format!("/plans/{id}")).await;
+    assert!(html.contains("<option value=\"start_date\""), "{html}");
+    for anchor in ["notice_date", "next_invoice_date", "invoice_due_date"] {
+        assert!(
+            !html.contains(&format!("value=\"{anchor}\"")),
+            "{anchor} offered"
+        );
+    }
+    assert!(!html.contains("is never sent"));
+
+    // A step stored before plans refused such anchors is shown as it is, with a warning.
+    let mut steps = app.engine.plan(id).await.expect("plan").plan.steps;
+    steps[2].anchor = tickler_core::plan::Anchor::NoticeDate;
+    tickler_store::plans::replace_steps(&mut *app.store.conn().await.expect("conn"), id, &steps)
+        .await
+        .expect("old step");
+    let (_, html) = get(&admin, &app, &format!("/plans/{id}")).await;
+    assert!(
+        html.contains("Step 3 (before_7) is never sent: a contract term has no notice_date"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<option value=\"notice_date\" selected>"),
+        "{html}"
+    );
 }
 
 #[tokio::test]

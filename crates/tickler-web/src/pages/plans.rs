@@ -20,7 +20,7 @@ use tickler_core::{
 };
 use tickler_engine::{
     EngineError,
-    plans::VARIABLES,
+    plans::{PLAN_SUBJECT, VARIABLES, unschedulable},
     previews::{Rendered, SourceError, TEMPLATE_KEYS},
 };
 
@@ -262,6 +262,8 @@ struct PlanPage {
     rows: Vec<StepRow>,
     can_edit: bool,
     error: Option<String>,
+    /// Stored steps whose anchor the plan's subject does not offer: they are never sent.
+    never_sent: Vec<String>,
     anchors: Vec<&'static str>,
     units: Vec<&'static str>,
     modes: Vec<&'static str>,
@@ -289,6 +291,30 @@ async fn plan_page(
             template_keys.push(o.template);
         }
     }
+    // The anchors a plan's subject offers, and any other a stored step still has, so that the
+    // form shows it as it is (saving then says why it cannot stay).
+    let mut anchors: Vec<&'static str> =
+        PLAN_SUBJECT.anchors().iter().map(|a| a.as_str()).collect();
+    let shown = detail.plan.steps.iter().map(|s| s.anchor.as_str());
+    let typed = rows
+        .iter()
+        .filter_map(|r| r.anchor.parse::<Anchor>().ok())
+        .map(Anchor::as_str);
+    for anchor in shown.chain(typed) {
+        if !anchors.contains(&anchor) {
+            anchors.push(anchor);
+        }
+    }
+    let never_sent = detail
+        .plan
+        .steps
+        .iter()
+        .enumerate()
+        .filter_map(|(i, step)| {
+            unschedulable(step)
+                .map(|why| format!("Step {} ({}) is never sent: {why}.", i + 1, step.key))
+        })
+        .collect();
     Ok(PlanPage {
         layout: Layout::new(user, format!("Plan {}", detail.plan.name), "plans")
             .with_notice(notice),
@@ -300,16 +326,8 @@ async fn plan_page(
         rows,
         can_edit: user.viewer.may(Action::ManagePlans, None),
         error,
-        anchors: [
-            Anchor::EndDate,
-            Anchor::StartDate,
-            Anchor::NoticeDate,
-            Anchor::NextInvoiceDate,
-            Anchor::InvoiceDueDate,
-        ]
-        .iter()
-        .map(|a| a.as_str())
-        .collect(),
+        never_sent,
+        anchors,
         units: [OffsetUnit::CalendarDays, OffsetUnit::BusinessDays]
             .iter()
             .map(|u| u.as_str())
