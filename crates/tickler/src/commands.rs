@@ -143,7 +143,7 @@ async fn user(engine: &Engine, command: UserCommand, actor: &Actor) -> Result<()
                 .read_to_string(&mut text)
                 .context("reading the password from standard input")?;
             engine
-                .set_password(user.id, text.trim_end_matches(['\r', '\n']), &actor)
+                .set_password(user.id, text.trim_end_matches(['\r', '\n']), actor)
                 .await?;
         }
     }
@@ -167,7 +167,7 @@ async fn customer(engine: &Engine, command: CustomerCommand, actor: &Actor) -> R
                         language,
                         time_zone,
                     },
-                    &actor,
+                    actor,
                 )
                 .await?;
             println!("{id}");
@@ -197,7 +197,7 @@ async fn customer(engine: &Engine, command: CustomerCommand, actor: &Actor) -> R
                         language,
                         time_zone: time_zone.or(current.time_zone),
                     },
-                    &actor,
+                    actor,
                 )
                 .await?;
         }
@@ -258,7 +258,7 @@ async fn import(engine: &Engine, command: ImportCommand, actor: &Actor) -> Resul
                 });
                 bar.set_position(rows);
             };
-            let report = engine.import_contracts(&file, &actor, &mut progress).await;
+            let report = engine.import_contracts(&file, actor, &mut progress).await;
             bar.finish_and_clear();
             let report = report.map_err(|e| anyhow!("{e}"))?;
             eprintln!(
