@@ -495,7 +495,7 @@ async fn only_anchors_a_contract_term_has_are_offered_and_stored_others_are_flag
     // A step stored before plans refused such anchors is shown as it is, with a warning.
     let mut steps = app.engine.plan(id).await.expect("plan").plan.steps;
     steps[2].anchor = tickler_core::plan::Anchor::NoticeDate;
-    tickler_store::plans::replace_steps(&mut *app.store.conn().await.expect("conn"), id, &steps)
+    tickler_store::plans::replace_steps(&mut app.store.conn().await.expect("conn"), id, &steps)
         .await
         .expect("old step");
     let (_, html) = get(&admin, &app, &format!("/plans/{id}")).await;
