@@ -9,6 +9,7 @@ pub mod catch_up;
 pub mod clock;
 pub mod email;
 pub mod error;
+pub mod event;
 pub mod iban;
 pub mod language;
 pub mod money;

@@ -2,6 +2,7 @@
 
 use jiff::{Timestamp, civil::Date};
 use serde::Serialize;
+use tickler_core::event::{EventAction, EventSubject};
 use tickler_core::{
     ValidationError,
     email::EmailAddress,
@@ -256,9 +257,8 @@ impl Engine {
             db,
             now,
             &actor.0,
-            "contract",
-            id,
-            "created",
+            EventSubject::Contract(id),
+            EventAction::Created,
             &format!(
                 "term {} to {}, plan {}: {} reminders scheduled, {} already past",
                 valid.term.start,
@@ -326,9 +326,8 @@ impl Engine {
                     &mut tx,
                     now,
                     &actor.0,
-                    "reminder",
-                    reminder.id,
-                    "cancelled",
+                    EventSubject::Reminder(reminder.id),
+                    EventAction::Cancelled,
                     &reason,
                 )
                 .await?;
@@ -345,18 +344,10 @@ impl Engine {
         )
         .await?;
         let outcome = self.resync_contract(&mut tx, id, now).await?;
-        events::record(
-            &mut tx,
-            now,
-            &actor.0,
-            "contract",
-            id,
-            "renewed",
-            &format!(
+        events::record(&mut tx, now, &actor.0, EventSubject::Contract(id), EventAction::Renewed, &format!(
                 "term {} runs {} to {}; {cancelled} pending reminders of term {} cancelled, {} scheduled",
                 contract.term_number + 1, next.start, next.end, contract.term_number, outcome.created - outcome.cancelled
-            ),
-        )
+            ))
         .await?;
         self.commit_schedule_change(tx).await?;
         Ok(next)
@@ -501,9 +492,8 @@ impl Engine {
             &mut tx,
             now,
             &actor.0,
-            "contract",
-            id,
-            "edited",
+            EventSubject::Contract(id),
+            EventAction::Edited,
             &format!(
                 "{}: {} reminders moved, {} cancelled, {} added",
                 what.join(", "),
@@ -558,7 +548,15 @@ impl Engine {
         }
         contracts::set_status(&mut tx, id, ContractStatus::Terminated, now).await?;
         self.resync_contract(&mut tx, id, now).await?;
-        events::record(&mut tx, now, &actor.0, "contract", id, "terminated", reason).await?;
+        events::record(
+            &mut tx,
+            now,
+            &actor.0,
+            EventSubject::Contract(id),
+            EventAction::Terminated,
+            reason,
+        )
+        .await?;
         self.commit_schedule_change(tx).await?;
         Ok(())
     }

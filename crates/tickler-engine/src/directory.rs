@@ -1,5 +1,6 @@
 //! People: the team's users and the customers.
 
+use tickler_core::event::{EventAction, EventSubject};
 use tickler_core::{
     ValidationError, email::EmailAddress, language::Language, time_zone::Zone, user::Role,
 };
@@ -98,9 +99,8 @@ impl Engine {
             &mut tx,
             now,
             &actor.0,
-            "user",
-            id,
-            "created",
+            EventSubject::User(id),
+            EventAction::Created,
             &format!("{email} ({})", new.role),
         )
         .await?;
@@ -117,9 +117,8 @@ impl Engine {
             &mut tx,
             now,
             &actor.0,
-            "customer",
-            id,
-            "created",
+            EventSubject::Customer(id),
+            EventAction::Created,
             &valid.name,
         )
         .await?;
@@ -159,9 +158,8 @@ impl Engine {
             &mut tx,
             now,
             &actor.0,
-            "customer",
-            id,
-            "edited",
+            EventSubject::Customer(id),
+            EventAction::Edited,
             &format!("{moved} reminders rescheduled"),
         )
         .await?;

@@ -5,6 +5,7 @@ use std::{sync::Arc, time::Duration};
 
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
+use tickler_core::event::{EventAction, EventSubject};
 use tickler_core::reminder::ReminderStatus;
 use tickler_mail::{SendError, context::FailureView, templates};
 use tickler_store::{
@@ -439,7 +440,7 @@ impl Engine {
                 &mut tx,
                 sent.sent_at,
                 id,
-                "sent",
+                EventAction::Sent,
                 &format!("{} (attempt {attempt}, {timing})", sent.reply),
             )
             .await?;
@@ -479,7 +480,7 @@ impl Engine {
             &mut tx,
             now,
             reminder.id,
-            "retry",
+            EventAction::Retry,
             &format!("{reply}; next attempt at {at}"),
         )
         .await?;
@@ -607,7 +608,7 @@ impl Engine {
                     tx,
                     now,
                     notice_id,
-                    "scheduled",
+                    EventAction::Scheduled,
                     &format!("notice to {} about reminder {}", owner.email, reminder.id),
                 )
                 .await?;
@@ -652,7 +653,7 @@ impl Engine {
                     &mut tx,
                     now,
                     reminder.id,
-                    "owner alerted",
+                    EventAction::OwnerAlerted,
                     &format!(
                         "its time has come; it waits for a person ({})",
                         reminder.mode.as_str()
@@ -790,15 +791,14 @@ async fn reminder_event(
     tx: &mut tickler_store::Db,
     at: Timestamp,
     reminder_id: i64,
-    action: &str,
+    action: EventAction,
     detail: &str,
 ) -> Result<(), tickler_store::StoreError> {
     events::record(
         tx,
         at,
         events::SYSTEM,
-        "reminder",
-        reminder_id,
+        EventSubject::Reminder(reminder_id),
         action,
         detail,
     )
@@ -828,7 +828,7 @@ async fn close_claimed(
     {
         return Ok(false);
     }
-    reminder_event(tx, now, reminder.id, status.as_str(), reason).await?;
+    reminder_event(tx, now, reminder.id, EventAction::reached(status), reason).await?;
     Ok(true)
 }
 

@@ -5,6 +5,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
+use tickler_core::event::{EventAction, EventSubject};
 use tickler_store::{events, jobs, reminders, sessions};
 
 use crate::{Engine, EngineError};
@@ -105,9 +106,8 @@ impl Engine {
                         &mut tx,
                         now,
                         events::SYSTEM,
-                        "reminder",
-                        *id,
-                        "lease expired",
+                        EventSubject::Reminder(*id),
+                        EventAction::LeaseExpired,
                         "returned to the queue",
                     )
                     .await?;

@@ -5,6 +5,7 @@ use argon2::{
     password_hash::{SaltString, rand_core::OsRng},
 };
 use tickler_core::ValidationError;
+use tickler_core::event::{EventAction, EventSubject};
 use tickler_store::{events, sessions, users};
 
 use crate::{Actor, Engine, EngineError};
@@ -61,7 +62,15 @@ impl Engine {
         let mut tx = self.store.begin().await?;
         users::set_password_hash(&mut tx, user_id, &hashed).await?;
         sessions::delete_for_user(&mut tx, user_id).await?;
-        events::record(&mut tx, now, &actor.0, "user", user_id, "password set", "").await?;
+        events::record(
+            &mut tx,
+            now,
+            &actor.0,
+            EventSubject::User(user_id),
+            EventAction::PasswordSet,
+            "",
+        )
+        .await?;
         tickler_store::commit(tx).await?;
         Ok(())
     }

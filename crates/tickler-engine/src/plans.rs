@@ -4,6 +4,7 @@
 
 use jiff::{Timestamp, civil::date};
 use serde::Serialize;
+use tickler_core::event::{EventAction, EventSubject};
 use tickler_core::{
     ValidationError,
     email::EmailAddress,
@@ -405,9 +406,8 @@ impl Engine {
             &mut tx,
             now,
             &actor.0,
-            "plan",
-            id,
-            "steps_changed",
+            EventSubject::Plan(id),
+            EventAction::StepsChanged,
             &format!(
                 "plan {}: {} steps -> {} steps; {} contracts: {} reminders moved, {} added, \
                  {} cancelled, {} relabelled",
@@ -513,9 +513,8 @@ impl Engine {
             &mut tx,
             now,
             &actor.0,
-            "template",
-            0,
-            "saved",
+            EventSubject::Templates,
+            EventAction::Saved,
             &format!("{key}/{language}"),
         )
         .await?;
@@ -541,9 +540,8 @@ impl Engine {
                 &mut tx,
                 now,
                 &actor.0,
-                "template",
-                0,
-                "reset",
+                EventSubject::Templates,
+                EventAction::Reset,
                 &format!("{key}/{language}"),
             )
             .await?;

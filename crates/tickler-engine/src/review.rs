@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 use serde::Serialize;
+use tickler_core::event::{EventAction, EventSubject};
 use tickler_core::{
     ValidationError,
     email::EmailAddress,
@@ -288,9 +289,8 @@ impl Engine {
             &mut tx,
             now,
             &actor.0,
-            "reminder",
-            id,
-            "edited",
+            EventSubject::Reminder(id),
+            EventAction::Edited,
             &what.join(", "),
         )
         .await?;
@@ -354,9 +354,8 @@ impl Engine {
             &mut tx,
             now,
             &actor.0,
-            "reminder",
-            id,
-            "reset",
+            EventSubject::Reminder(id),
+            EventAction::Reset,
             "wording and recipients back to the template",
         )
         .await?;
@@ -391,7 +390,15 @@ impl Engine {
                 "reminder {id} changed meanwhile; try again"
             )));
         }
-        events::record(&mut tx, now, &actor.0, "reminder", id, "skipped", reason).await?;
+        events::record(
+            &mut tx,
+            now,
+            &actor.0,
+            EventSubject::Reminder(id),
+            EventAction::Skipped,
+            reason,
+        )
+        .await?;
         self.commit_schedule_change(tx).await?;
         Ok(())
     }
@@ -408,7 +415,15 @@ impl Engine {
                 "reminder {id} was claimed meanwhile"
             )));
         };
-        events::record(&mut db, now, &actor.0, "reminder", id, "send now", "").await?;
+        events::record(
+            &mut db,
+            now,
+            &actor.0,
+            EventSubject::Reminder(id),
+            EventAction::SendNow,
+            "",
+        )
+        .await?;
         drop(db);
         Ok(self.deliver(claimed).await)
     }

@@ -2,6 +2,7 @@
 //! Runs inside the caller's transaction, so a contract never exists without its reminders.
 
 use jiff::{Timestamp, tz::TimeZone};
+use tickler_core::event::{EventAction, EventSubject};
 use tickler_core::{
     plan::Plan,
     reconcile::{CancelReason, Change, ExistingReminder, PlannedStep, reconcile},
@@ -152,9 +153,8 @@ impl Engine {
                             db,
                             now,
                             events::SYSTEM,
-                            "reminder",
-                            id,
-                            "rescheduled",
+                            EventSubject::Reminder(id),
+                            EventAction::Rescheduled,
                             &detail,
                         )
                         .await?;
@@ -174,9 +174,8 @@ impl Engine {
                             db,
                             now,
                             events::SYSTEM,
-                            "reminder",
-                            id,
-                            "cancelled",
+                            EventSubject::Reminder(id),
+                            EventAction::Cancelled,
                             detail,
                         )
                         .await?;

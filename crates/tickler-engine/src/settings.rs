@@ -12,6 +12,7 @@ use std::{
 };
 
 use jiff::civil::{Date, Time};
+use tickler_core::event::{EventAction, EventSubject};
 use tickler_core::{
     ValidationError, email::EmailAddress, error::parse_date, iban::Iban, language::Language,
     schedule::Holidays, time_zone::Zone, user::Role,
@@ -453,7 +454,15 @@ impl Engine {
                 saved.rescheduled
             )
         };
-        events::record(&mut tx, now, &actor.0, "settings", 0, "edited", &detail).await?;
+        events::record(
+            &mut tx,
+            now,
+            &actor.0,
+            EventSubject::Settings,
+            EventAction::Edited,
+            &detail,
+        )
+        .await?;
         tickler_store::commit(tx).await?;
         self.settings
             .publish(checked.settings, checked.organisation);
@@ -486,9 +495,8 @@ impl Engine {
             &mut tx,
             now,
             &actor.0,
-            "settings",
-            0,
-            "holidays replaced",
+            EventSubject::Settings,
+            EventAction::HolidaysReplaced,
             &format!(
                 "{} holidays; {} reminders rescheduled",
                 organisation.holidays.len(),
@@ -538,12 +546,11 @@ impl Engine {
             &mut db,
             now,
             &actor.0,
-            "settings",
-            0,
+            EventSubject::Settings,
             if outcome.delivered {
-                "test email sent"
+                EventAction::TestEmailSent
             } else {
-                "test email failed"
+                EventAction::TestEmailFailed
             },
             &format!("to {to}: {}", outcome.reply),
         )
@@ -650,7 +657,15 @@ impl Engine {
         } else {
             what.join(", ")
         };
-        events::record(&mut tx, now, &actor.0, "user", id, "edited", &detail).await?;
+        events::record(
+            &mut tx,
+            now,
+            &actor.0,
+            EventSubject::User(id),
+            EventAction::Edited,
+            &detail,
+        )
+        .await?;
         tickler_store::commit(tx).await?;
         Ok(())
     }

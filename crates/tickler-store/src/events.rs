@@ -2,6 +2,7 @@
 
 use jiff::Timestamp;
 use serde::Serialize;
+use tickler_core::event::{EventAction, EventSubject};
 
 use crate::{Db, StoreError, time::millis};
 
@@ -19,13 +20,13 @@ pub struct Event {
     pub detail: String,
 }
 
+/// Appends one event: `actor` did `action` to `subject` at `at`.
 pub async fn record(
     db: &mut Db,
     at: Timestamp,
     actor: &str,
-    subject_type: &str,
-    subject_id: i64,
-    action: &str,
+    subject: EventSubject,
+    action: EventAction,
     detail: &str,
 ) -> Result<(), StoreError> {
     sqlx::query(
@@ -34,9 +35,9 @@ pub async fn record(
     )
     .bind(millis(at))
     .bind(actor)
-    .bind(subject_type)
-    .bind(subject_id)
-    .bind(action)
+    .bind(subject.kind())
+    .bind(subject.id())
+    .bind(action.as_str())
     .bind(detail)
     .execute(db)
     .await?;

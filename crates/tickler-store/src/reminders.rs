@@ -9,6 +9,7 @@ use serde::Serialize;
 use sqlx::AssertSqlSafe;
 use tickler_core::{
     catch_up::{self, SequenceMember},
+    event::{EventAction, EventSubject},
     plan::Mode,
     reminder::ReminderStatus,
     subject::{SubjectKind, SubjectRef},
@@ -613,9 +614,8 @@ pub async fn claim_due(
             tx,
             now,
             events::SYSTEM,
-            "reminder",
-            *id,
-            "superseded",
+            EventSubject::Reminder(*id),
+            EventAction::Superseded,
             "catch-up: only the latest overdue step is sent",
         )
         .await?;

@@ -10,6 +10,7 @@ use std::{
 
 use jiff::Timestamp;
 use tickler_core::{
+    event::{EventAction, EventSubject},
     language::Language,
     plan::{Mode, RENEWAL_PLAN, default_renewal_plan},
     reminder::ReminderStatus,
@@ -1624,9 +1625,8 @@ async fn events_for_contract(store: Store) {
         &mut conn,
         at_hours(1),
         "ada@example.test",
-        "contract",
-        fx.contract_id,
-        "created",
+        EventSubject::Contract(fx.contract_id),
+        EventAction::Created,
         "",
     )
     .await
@@ -1635,9 +1635,8 @@ async fn events_for_contract(store: Store) {
         &mut conn,
         at_hours(2),
         events::SYSTEM,
-        "reminder",
-        theirs,
-        "scheduled",
+        EventSubject::Reminder(theirs),
+        EventAction::Scheduled,
         "",
     )
     .await
@@ -1646,9 +1645,8 @@ async fn events_for_contract(store: Store) {
         &mut conn,
         at_hours(2),
         events::SYSTEM,
-        "reminder",
-        mine,
-        "scheduled",
+        EventSubject::Reminder(mine),
+        EventAction::Scheduled,
         "before_30",
     )
     .await
@@ -1657,9 +1655,8 @@ async fn events_for_contract(store: Store) {
         &mut conn,
         at_hours(3),
         "ada@example.test",
-        "contract",
-        other,
-        "renewed",
+        EventSubject::Contract(other),
+        EventAction::Renewed,
         "",
     )
     .await
@@ -1669,9 +1666,8 @@ async fn events_for_contract(store: Store) {
         &mut conn,
         at_hours(3),
         "ada@example.test",
-        "customer",
-        fx.contract_id,
-        "edited",
+        EventSubject::Customer(fx.contract_id),
+        EventAction::Edited,
         "",
     )
     .await
@@ -1680,9 +1676,8 @@ async fn events_for_contract(store: Store) {
         &mut conn,
         at_hours(4),
         "bob@example.test",
-        "reminder",
-        mine,
-        "skipped",
+        EventSubject::Reminder(mine),
+        EventAction::Skipped,
         "called instead",
     )
     .await
