@@ -7,6 +7,8 @@ pub mod access;
 pub mod backoff;
 pub mod catch_up;
 pub mod clock;
+pub mod contract;
+pub mod customer;
 pub mod email;
 pub mod error;
 pub mod event;

@@ -27,6 +27,21 @@ text_enum!(ReminderStatus, "status", {
     ReminderStatus::Superseded => "superseded",
 });
 
+/// A step of its subject's plan, or a notice Tickler raised itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReminderKind {
+    /// One step of the subject's plan.
+    Step,
+    /// A notice Tickler itself raised, e.g. to the owner after a delivery failure.
+    Notice,
+}
+
+text_enum!(ReminderKind, "reminder kind", {
+    ReminderKind::Step => "step",
+    ReminderKind::Notice => "notice",
+});
+
 /// Why a requested change to a reminder is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("reminder {id} is {status}: {why}")]

@@ -20,3 +20,15 @@ text_enum!(Role, "role", {
     Role::Sales => "sales",
     Role::Viewer => "viewer",
 });
+
+/// A member of the team: a contract's owner, and who logs in.
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub active: bool,
+    /// The zone pages show times in for this user; `None`: the organisation's.
+    pub time_zone: Option<String>,
+}

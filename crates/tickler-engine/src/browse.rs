@@ -9,11 +9,14 @@ pub use tickler_store::{
         COUNT_CAP, ContractListRow, ContractQuery, ContractSort, Cursor, CustomerListRow,
         CustomerQuery, Page, TermRow,
     },
-    contracts::{Contract, ContractStatus},
-    customers::Customer,
     jobs::JobState,
     reminders::{ReminderFilter, ReminderOrder},
-    users::User,
+};
+// The domain's entities, from core where they live.
+pub use tickler_core::{
+    contract::{Contract, ContractStatus},
+    customer::Customer,
+    user::User,
 };
 
 use crate::{Engine, EngineError};

@@ -13,14 +13,15 @@ use tickler_core::{
     subject::SubjectRef,
     term::Term,
 };
+use tickler_core::{customer::Customer, user::User};
 use tickler_store::{
     Db,
     contracts::{self, Contract, ContractStatus, NewContract},
-    customers::{self, Customer},
+    customers,
     events::{self, Event},
     plans,
     reminders::{self, ReminderFilter},
-    users::{self, User},
+    users,
 };
 
 use crate::{
@@ -402,14 +403,7 @@ impl Engine {
                 ValidationError::new("plan", format!("no plan is named \"{}\"", name.trim()))
             })?,
         };
-        let current_amount = contract
-            .amount_minor
-            .zip(contract.currency.as_deref())
-            .and_then(|(minor, code)| {
-                Currency::parse("currency", code)
-                    .ok()
-                    .map(|currency| Money { minor, currency })
-            });
+        let current_amount = contract.money();
         let money = if changes.amount.is_none() && changes.currency.is_none() {
             current_amount
         } else {

@@ -111,9 +111,21 @@ impl Header {
     fn read(headers: &csv::StringRecord) -> Result<Header, Vec<RowProblem>> {
         let mut index = BTreeMap::new();
         let mut custom = Vec::new();
+        let mut problems = Vec::new();
         for (i, name) in headers.iter().enumerate() {
             let name = name.trim().trim_start_matches('\u{feff}');
-            match COLUMNS.iter().find(|c| **c == name) {
+            let known = COLUMNS.iter().find(|c| **c == name);
+            let repeated = known.is_some_and(|c| index.contains_key(c))
+                || custom.iter().any(|(_, seen)| seen == name);
+            if repeated && !name.is_empty() {
+                problems.push(RowProblem {
+                    line: 1,
+                    column: name.to_string(),
+                    message: "this column appears twice in the header row".to_string(),
+                });
+                continue;
+            }
+            match known {
                 Some(column) => {
                     index.insert(*column, i);
                 }
@@ -121,19 +133,19 @@ impl Header {
                 None => {}
             }
         }
-        let missing: Vec<RowProblem> = COLUMNS
+        let missing = COLUMNS
             .iter()
             .filter(|c| !index.contains_key(*c))
             .map(|c| RowProblem {
                 line: 1,
                 column: c.to_string(),
                 message: "this column is missing from the header row".to_string(),
-            })
-            .collect();
-        if missing.is_empty() {
+            });
+        problems.extend(missing);
+        if problems.is_empty() {
             Ok(Header { index, custom })
         } else {
-            Err(missing)
+            Err(problems)
         }
     }
 
@@ -373,5 +385,40 @@ impl Engine {
             .await
             .map_err(EngineError::from)?;
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(names: &[&str]) -> Result<Header, Vec<RowProblem>> {
+        Header::read(&csv::StringRecord::from(names.to_vec()))
+    }
+
+    #[test]
+    fn a_column_given_twice_is_refused_with_its_name() {
+        let mut names = COLUMNS.to_vec();
+        names.extend(["site", "site", "title"]);
+        let Err(problems) = header(&names) else {
+            panic!("a repeated column was accepted");
+        };
+        let columns: Vec<&str> = problems.iter().map(|p| p.column.as_str()).collect();
+        assert_eq!(columns, ["site", "title"]);
+        assert!(
+            problems
+                .iter()
+                .all(|p| p.line == 1 && p.message.contains("twice"))
+        );
+    }
+
+    #[test]
+    fn other_columns_become_custom_fields() {
+        let mut names = COLUMNS.to_vec();
+        names.push("po_number");
+        let Ok(header) = header(&names) else {
+            panic!("an extra column was refused");
+        };
+        assert_eq!(header.custom, [(COLUMNS.len(), "po_number".to_string())]);
     }
 }

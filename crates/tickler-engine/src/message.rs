@@ -7,8 +7,12 @@ use tickler_core::{
     ValidationError,
     email::EmailAddress,
     language::Language,
-    money::{Currency, Money},
     subject::{SubjectKind, SubjectRef, TermSubject},
+};
+use tickler_core::{
+    contract::{Contract, ContractStatus},
+    customer::Customer,
+    user::User,
 };
 use tickler_mail::{
     OutgoingMessage, Rendered, TemplateContext,
@@ -16,11 +20,11 @@ use tickler_mail::{
 };
 use tickler_store::{
     Db,
-    contracts::{self, Contract, ContractStatus, ContractTerm},
-    customers::{self, Customer},
+    contracts::{self, ContractTerm},
+    customers,
     reminders::Reminder,
     template_overrides::{self, TemplateOverride},
-    users::{self, User},
+    users,
 };
 
 use crate::{Engine, EngineError};
@@ -167,12 +171,7 @@ impl Engine {
         failure: Option<FailureView>,
     ) -> TemplateContext {
         let contract = &subject.contract;
-        let money = match (contract.amount_minor, contract.currency.as_deref()) {
-            (Some(minor), Some(code)) => Currency::parse("currency", code)
-                .ok()
-                .map(|currency| Money { minor, currency }),
-            _ => None,
-        };
+        let money = contract.money();
         let send_date = send_at
             .to_zoned_datetime(self.customer_zone(&subject.customer))
             .date();

@@ -2,6 +2,7 @@
 //! Runs inside the caller's transaction, so a contract never exists without its reminders.
 
 use jiff::{Timestamp, tz::TimeZone};
+use tickler_core::contract::{Contract, ContractStatus};
 use tickler_core::event::{EventAction, EventSubject};
 use tickler_core::{
     plan::Plan,
@@ -13,7 +14,7 @@ use tickler_core::{
 };
 use tickler_store::{
     Db,
-    contracts::{Contract, ContractStatus, ContractTerm},
+    contracts::ContractTerm,
     customers::Customer,
     events,
     reminders::{self, NewReminder, Reminder, ReminderKind},

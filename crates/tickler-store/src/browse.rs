@@ -163,13 +163,6 @@ fn search_text(search: &Option<String>) -> Option<&str> {
     search.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-fn status_text(status: &ContractStatus) -> &'static str {
-    match status {
-        ContractStatus::Active => "active",
-        ContractStatus::Terminated => "terminated",
-    }
-}
-
 /// A case-insensitive `LIKE` of `column`: SQLite's LIKE already ignores ASCII case (and its
 /// `lower()` knows no other), while PostgreSQL's needs `ILIKE`. Calling `lower()` on every
 /// row of a scan tripled its cost on SQLite.
@@ -204,7 +197,7 @@ fn contract_filters(db: &Db, query: &ContractQuery, broad: bool, sql: &mut Sql) 
         ));
     }
     if let Some(status) = &query.status {
-        let p = sql.param(Arg::Text(status_text(status).to_string()));
+        let p = sql.param(Arg::Text(status.as_str().to_string()));
         let column = if broad { "c.status || ''" } else { "c.status" };
         sql.conditions.push(format!("{column} = {p}"));
     }
@@ -298,11 +291,7 @@ fn contract_row(row: ContractListTuple) -> Result<ContractListRow, StoreError> {
         customer_name,
         owner_id,
         owner_name,
-        status: match status.as_str() {
-            "active" => ContractStatus::Active,
-            "terminated" => ContractStatus::Terminated,
-            other => return Err(corrupt(format!("status \"{other}\""))),
-        },
+        status: status.parse().map_err(|e| corrupt(format!("{e}")))?,
         term_number: i32::try_from(term).map_err(|e| corrupt(e.to_string()))?,
         start_date: date_from_text(&start)?,
         end_date: date_from_text(&end)?,

@@ -6,31 +6,7 @@ use sqlx::AssertSqlSafe;
 
 use crate::{Db, StoreError, date_from_text, instant_from_millis, time::millis};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ContractStatus {
-    Active,
-    Terminated,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Contract {
-    pub id: i64,
-    pub customer_id: i64,
-    pub title: String,
-    pub owner_id: Option<i64>,
-    pub plan_id: i64,
-    pub status: ContractStatus,
-    /// The current term: 1 for the first, +1 at each renewal.
-    pub term_number: i32,
-    pub start_date: Date,
-    pub end_date: Date,
-    pub amount_minor: Option<i64>,
-    pub currency: Option<String>,
-    pub custom_fields: serde_json::Map<String, serde_json::Value>,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-}
+pub use tickler_core::contract::{Contract, ContractStatus};
 
 pub struct NewContract<'a> {
     pub customer_id: i64,
@@ -205,12 +181,8 @@ pub async fn set_status(
     status: ContractStatus,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    let text = match status {
-        ContractStatus::Active => "active",
-        ContractStatus::Terminated => "terminated",
-    };
     sqlx::query("UPDATE contracts SET status = $1, updated_at = $2 WHERE id = $3")
-        .bind(text)
+        .bind(status.as_str())
         .bind(millis(now))
         .bind(id)
         .execute(db)
@@ -263,11 +235,7 @@ fn from_row(row: ContractRow) -> Result<Contract, StoreError> {
         title,
         owner_id,
         plan_id,
-        status: match status.as_str() {
-            "active" => ContractStatus::Active,
-            "terminated" => ContractStatus::Terminated,
-            other => return Err(corrupt(format!("status \"{other}\""))),
-        },
+        status: status.parse().map_err(|e| corrupt(format!("{e}")))?,
         term_number: i32::try_from(term).map_err(|e| corrupt(e.to_string()))?,
         start_date: date_from_text(&start)?,
         end_date: date_from_text(&end)?,

@@ -1,20 +1,11 @@
 //! Customers: who receives the notices, in which language and time zone.
 
 use jiff::Timestamp;
-use serde::Serialize;
 use tickler_core::language::Language;
 
 use crate::{Db, StoreError, time::millis};
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Customer {
-    pub id: i64,
-    pub name: String,
-    /// In the order given; the first is the main address.
-    pub emails: Vec<String>,
-    pub language: Language,
-    pub time_zone: Option<String>,
-}
+pub use tickler_core::customer::Customer;
 
 pub struct NewCustomer<'a> {
     pub name: &'a str,

@@ -17,14 +17,7 @@ use tickler_core::{
 
 use crate::{Backend, Db, StoreError, events, instant_from_millis, json_ints, time::millis};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ReminderKind {
-    /// One step of the subject's plan.
-    Step,
-    /// A notice Tickler itself raised, e.g. to the owner after a delivery failure.
-    Notice,
-}
+pub use tickler_core::reminder::ReminderKind;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Reminder {
@@ -129,11 +122,7 @@ impl TryFrom<ReminderRow> for Reminder {
                 id: r.subject_id,
             },
             contract_id: r.contract_id,
-            kind: match r.kind.as_str() {
-                "step" => ReminderKind::Step,
-                "notice" => ReminderKind::Notice,
-                other => return Err(corrupt(format!("kind \"{other}\""))),
-            },
+            kind: r.kind.parse().map_err(|e| corrupt(format!("{e}")))?,
             step_key: r.step_key,
             position: small(r.position)?,
             label: r.label,
@@ -193,10 +182,7 @@ pub struct NewReminder<'a> {
 }
 
 pub async fn insert(db: &mut Db, new: &NewReminder<'_>, now: Timestamp) -> Result<i64, StoreError> {
-    let kind = match new.kind {
-        ReminderKind::Step => "step",
-        ReminderKind::Notice => "notice",
-    };
+    let kind = new.kind.as_str();
     Ok(sqlx::query_scalar(
         "INSERT INTO reminders (subject_type, subject_id, contract_id, kind, step_key, position, \
          label, template, offset_days, mode, status, send_at, due_at, to_addrs, cc_addrs, subject, \

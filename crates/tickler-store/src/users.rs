@@ -1,23 +1,13 @@
 //! Members of the team: contract owners and, later, people who log in.
 
 use jiff::Timestamp;
-use serde::Serialize;
 use tickler_core::user::Role;
 
 use sqlx::AssertSqlSafe;
 
 use crate::{Db, StoreError, time::millis};
 
-#[derive(Debug, Clone, Serialize)]
-pub struct User {
-    pub id: i64,
-    pub email: String,
-    pub name: String,
-    pub role: Role,
-    pub active: bool,
-    /// The zone pages show times in for this user; `None`: the organisation's.
-    pub time_zone: Option<String>,
-}
+pub use tickler_core::user::User;
 
 type UserRow = (i64, String, String, String, i64, Option<String>);
 

@@ -283,17 +283,11 @@ async fn contract(engine: &Engine, command: ContractCommand, actor: &Actor) -> R
             currency,
             fields,
         } => {
-            let mut custom_fields = serde_json::Map::new();
-            for field in fields {
-                let (name, value) = field
-                    .split_once('=')
-                    .filter(|(name, _)| !name.trim().is_empty())
-                    .ok_or_else(|| anyhow!("--field: \"{field}\" is not NAME=VALUE"))?;
-                custom_fields.insert(
-                    name.trim().to_string(),
-                    serde_json::Value::from(value.trim()),
-                );
-            }
+            let custom_fields = tickler_core::contract::parse_custom_fields(
+                "--field",
+                fields.iter().map(String::as_str),
+                "number",
+            )?;
             let id = engine
                 .add_contract(
                     ContractInput {

@@ -43,7 +43,7 @@ pub fn contracts(list: &[Contract]) {
             c.start_date,
             c.end_date,
             c.term_number,
-            format!("{:?}", c.status).to_lowercase(),
+            c.status.as_str(),
             c.title
         );
     }
@@ -74,7 +74,7 @@ pub fn contract_detail(d: &ContractDetail) {
         c.term_number,
         c.start_date,
         c.end_date,
-        format!("{:?}", c.status).to_lowercase()
+        c.status.as_str()
     );
     if let (Some(minor), Some(code)) = (c.amount_minor, c.currency.as_deref()) {
         match Currency::parse("currency", code) {

@@ -1,0 +1,159 @@
+//! Contracts: the service sold for a term, who owns it, what it costs, and the fields a firm
+//! adds of its own. The store maps rows to these at its edge; everything else uses them.
+
+use std::{fmt, str::FromStr};
+
+use jiff::{Timestamp, civil::Date};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    ValidationError,
+    money::{Currency, Money},
+    plan::text_enum,
+};
+
+/// Whether a contract still runs: a terminated one sends nothing more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContractStatus {
+    Active,
+    Terminated,
+}
+
+text_enum!(ContractStatus, "status", {
+    ContractStatus::Active => "active",
+    ContractStatus::Terminated => "terminated",
+});
+
+/// A firm's own fields on a contract (`site`, `po_number`...): names to text values.
+pub type CustomFields = serde_json::Map<String, serde_json::Value>;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Contract {
+    pub id: i64,
+    pub customer_id: i64,
+    pub title: String,
+    pub owner_id: Option<i64>,
+    pub plan_id: i64,
+    pub status: ContractStatus,
+    /// The current term: 1 for the first, +1 at each renewal.
+    pub term_number: i32,
+    pub start_date: Date,
+    pub end_date: Date,
+    /// The amount in minor units of `currency`; see [`Contract::money`].
+    pub amount_minor: Option<i64>,
+    pub currency: Option<String>,
+    pub custom_fields: CustomFields,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Contract {
+    /// The contract's amount, if it has one (and a currency Tickler knows).
+    pub fn money(&self) -> Option<Money> {
+        money_of(self.amount_minor, self.currency.as_deref())
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.status == ContractStatus::Active
+    }
+}
+
+/// An amount stored as minor units and a currency code, as money.
+pub fn money_of(minor: Option<i64>, currency: Option<&str>) -> Option<Money> {
+    let currency = Currency::parse("currency", currency?).ok()?;
+    Some(Money {
+        minor: minor?,
+        currency,
+    })
+}
+
+/// Adds one custom field, refusing an empty name or a name given twice: the one rule every
+/// way of entering fields (the form, the CLI's `--field`, an import's extra columns) follows.
+pub fn add_custom_field(fields: &mut CustomFields, name: &str, value: &str) -> Result<(), String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err("a custom field needs a name before =".to_string());
+    }
+    if fields.contains_key(name) {
+        return Err(format!("the custom field \"{name}\" is given twice"));
+    }
+    fields.insert(
+        name.to_string(),
+        serde_json::Value::String(value.trim().to_string()),
+    );
+    Ok(())
+}
+
+/// `name=value` items as custom fields (`field` names the input in errors, `item` counts
+/// from 1). Blank items are skipped.
+pub fn parse_custom_fields<'a>(
+    field: &str,
+    items: impl IntoIterator<Item = &'a str>,
+    item: &str,
+) -> Result<CustomFields, ValidationError> {
+    let mut fields = CustomFields::new();
+    for (n, text) in items.into_iter().enumerate() {
+        let text = text.trim();
+        if text.is_empty() {
+            continue;
+        }
+        let problem =
+            |message: String| ValidationError::new(field, format!("{item} {}: {message}", n + 1));
+        let (name, value) = text
+            .split_once('=')
+            .ok_or_else(|| problem(format!("\"{text}\" is not name=value")))?;
+        add_custom_field(&mut fields, name, value).map_err(problem)?;
+    }
+    Ok(fields)
+}
+
+/// A custom field's value as text, as forms and lists show it.
+pub fn custom_field_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_round_trip_through_text() {
+        for status in [ContractStatus::Active, ContractStatus::Terminated] {
+            assert_eq!(status.as_str().parse::<ContractStatus>(), Ok(status));
+        }
+        assert!("ended".parse::<ContractStatus>().is_err());
+    }
+
+    #[test]
+    fn money_needs_an_amount_and_a_known_currency() {
+        assert_eq!(
+            money_of(Some(12_000), Some("EUR")).map(|m| m.to_decimal_string()),
+            Some("120.00".to_string())
+        );
+        assert_eq!(money_of(None, Some("EUR")), None);
+        assert_eq!(money_of(Some(1), None), None);
+        assert_eq!(money_of(Some(1), Some("EURO")), None);
+    }
+
+    #[test]
+    fn custom_fields_refuse_empty_and_repeated_names() {
+        let fields = parse_custom_fields("fields", ["site = Building 2", "", "po=17"], "line")
+            .expect("valid");
+        assert_eq!(fields["site"], "Building 2");
+        assert_eq!(fields["po"], "17");
+        let err = parse_custom_fields("fields", ["po=1", "po=2"], "line").unwrap_err();
+        assert_eq!(err.field, "fields");
+        assert!(
+            err.message.contains("line 2") && err.message.contains("twice"),
+            "{err}"
+        );
+        let err = parse_custom_fields("--field", ["=x"], "item").unwrap_err();
+        assert!(err.message.contains("needs a name"), "{err}");
+        let err = parse_custom_fields("--field", ["site"], "item").unwrap_err();
+        assert!(err.message.contains("not name=value"), "{err}");
+    }
+}

@@ -1,0 +1,311 @@
+//! One contract: its terms, every reminder of every term and its history; renewing and
+//! terminating it.
+
+use super::*;
+
+pub(super) struct TimelineRow {
+    term: i32,
+    label: String,
+    mode: &'static str,
+    status: &'static str,
+    reason: String,
+    send_at: String,
+    when: String,
+    sent_at: String,
+    lateness: String,
+    href: String,
+    subject: String,
+}
+
+pub(super) struct EventRow {
+    at: String,
+    actor: String,
+    what: String,
+    detail: String,
+}
+
+pub(super) struct TermView {
+    number: i32,
+    start: String,
+    end: String,
+    current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "contracts_detail.html")]
+pub(super) struct DetailPage {
+    layout: Layout,
+    id: i64,
+    title: String,
+    status: &'static str,
+    active: bool,
+    term_number: i32,
+    start: String,
+    end: String,
+    days_left: i64,
+    customer_id: i64,
+    customer_name: String,
+    customer_emails: String,
+    customer_language: String,
+    customer_zone: String,
+    owner: String,
+    plan: String,
+    amount: String,
+    custom_fields: Vec<(String, String)>,
+    terms: Vec<TermView>,
+    timeline: Vec<TimelineRow>,
+    events: Vec<EventRow>,
+    can_change: bool,
+    error: Option<String>,
+    renew_end: String,
+    terminate_reason: String,
+}
+
+/// "on time", "2 h 5 min late", "3 d 1 h early": how far from its time a reminder went out.
+pub(super) fn lateness_text(ms: i64) -> String {
+    let seconds = ms / 1000;
+    let magnitude = seconds.unsigned_abs();
+    if magnitude < 60 {
+        return "on time".to_string();
+    }
+    let (days, hours, minutes) = (
+        magnitude / 86_400,
+        magnitude % 86_400 / 3_600,
+        magnitude % 3_600 / 60,
+    );
+    let amount = match (days, hours) {
+        (0, 0) => format!("{minutes} min"),
+        (0, h) => format!("{h} h {minutes} min"),
+        (d, h) => format!("{d} d {h} h"),
+    };
+    if seconds > 0 {
+        format!("{amount} late")
+    } else {
+        format!("{amount} early")
+    }
+}
+
+/// What was typed into the renew and terminate forms, and what went wrong, to show again.
+#[derive(Default)]
+pub(super) struct Retyped {
+    error: Option<String>,
+    renew_end: String,
+    terminate_reason: String,
+}
+
+pub(super) async fn detail_page(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    notice: Option<String>,
+    retyped: Retyped,
+) -> Result<DetailPage, WebError> {
+    let engine = &state.engine;
+    let detail = engine.contract_detail(id).await?;
+    let terms = engine.browse_contract_terms(id).await?;
+    let now = engine.now();
+    let today = today_in(now, &user.zone);
+    let contract = &detail.contract;
+    let language = detail.customer.language;
+    let amount = contract
+        .money()
+        .map(|money| money.format(Language::En))
+        .unwrap_or_default();
+    let timeline = detail
+        .reminders
+        .iter()
+        .map(|r| TimelineRow {
+            term: r.term_number,
+            label: r.label.clone(),
+            mode: r.mode.as_str(),
+            status: r.status.as_str(),
+            reason: r.status_reason.clone().unwrap_or_default(),
+            send_at: format::local(r.send_at, &user.zone),
+            when: format::relative(r.send_at, now),
+            sent_at: r
+                .sent_at
+                .map(|t| format::local(t, &user.zone))
+                .unwrap_or_default(),
+            lateness: r.lateness_ms.map(lateness_text).unwrap_or_default(),
+            href: if r.status.is_final() {
+                format!("/sent/{}", r.id)
+            } else {
+                format!("/review/{}", r.id)
+            },
+            subject: r.subject.clone(),
+        })
+        .collect();
+    let events = detail
+        .events
+        .iter()
+        .map(|e| EventRow {
+            at: format::local(e.at, &user.zone),
+            actor: e.actor.clone(),
+            what: if e.subject_type == "contract" {
+                e.action.clone()
+            } else {
+                format!("{} {} {}", e.subject_type, e.subject_id, e.action)
+            },
+            detail: e.detail.clone(),
+        })
+        .collect();
+    Ok(DetailPage {
+        layout: Layout::new(user, contract.title.clone(), "contracts").with_notice(notice),
+        id,
+        title: contract.title.clone(),
+        status: contract.status.as_str(),
+        active: contract.status == ContractStatus::Active,
+        term_number: contract.term_number,
+        start: contract.start_date.to_string(),
+        end: contract.end_date.to_string(),
+        days_left: days_between(today, contract.end_date),
+        customer_id: detail.customer.id,
+        customer_name: detail.customer.name.clone(),
+        customer_emails: detail.customer.emails.join(", "),
+        customer_language: language.code().to_string(),
+        customer_zone: detail.customer.time_zone.clone().unwrap_or_else(|| {
+            format!(
+                "{} (the organisation's)",
+                engine.settings().default_time_zone.name()
+            )
+        }),
+        owner: detail
+            .owner
+            .as_ref()
+            .map(|o| format!("{} <{}>", o.name, o.email))
+            .unwrap_or_default(),
+        plan: detail.plan.clone(),
+        amount,
+        custom_fields: contract
+            .custom_fields
+            .iter()
+            .map(|(k, v)| (k.clone(), custom_field_text(v)))
+            .collect(),
+        terms: terms
+            .iter()
+            .map(|t| TermView {
+                number: t.term_number,
+                start: t.start_date.to_string(),
+                end: t.end_date.to_string(),
+                current: t.term_number == contract.term_number,
+            })
+            .collect(),
+        timeline,
+        events,
+        can_change: user.viewer.may(Action::ChangeContract, contract.owner_id),
+        error: retyped.error,
+        renew_end: retyped.renew_end,
+        terminate_reason: retyped.terminate_reason,
+    })
+}
+
+pub(super) async fn detail(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Query(query): Query<NoticeQuery>,
+) -> Result<Html<String>, WebError> {
+    let page = detail_page(&state, &user, id, query.notice, Retyped::default()).await?;
+    Ok(Html(page.render()?))
+}
+
+/// Refuses with 403 unless the viewer may change contract `id`; 404 if there is none.
+pub(super) async fn require_change(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+) -> Result<(), WebError> {
+    let contract = state.engine.contract_detail(id).await?.contract;
+    user.require(Action::ChangeContract, contract.owner_id)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(super) struct RenewForm {
+    end: String,
+}
+
+pub(super) async fn renew(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(form): Form<RenewForm>,
+) -> Result<Response, WebError> {
+    require_change(&state, &user, id).await?;
+    let new_end = match form.end.trim() {
+        "" => Ok(None),
+        text => parse_date("end", text).map(Some),
+    };
+    let outcome = match new_end {
+        Ok(new_end) => {
+            state
+                .engine
+                .renew_contract(id, new_end, &user.actor())
+                .await
+        }
+        Err(e) => Err(EngineError::Invalid(e)),
+    };
+    match outcome {
+        Ok(term) => Ok(redirect_with_notice(
+            &format!("/contracts/{id}"),
+            &format!("Renewed: the new term runs {} to {}.", term.start, term.end),
+        )),
+        Err(EngineError::Invalid(e)) => {
+            let page = detail_page(
+                &state,
+                &user,
+                id,
+                None,
+                Retyped {
+                    error: Some(format!("Not renewed: {e}")),
+                    renew_end: form.end,
+                    ..Retyped::default()
+                },
+            )
+            .await?;
+            Ok((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response())
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(super) struct TerminateForm {
+    reason: String,
+}
+
+pub(super) async fn terminate(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(form): Form<TerminateForm>,
+) -> Result<Response, WebError> {
+    require_change(&state, &user, id).await?;
+    let reason = form.reason.trim();
+    if reason.is_empty() || reason.chars().any(char::is_control) {
+        let page = detail_page(
+            &state,
+            &user,
+            id,
+            None,
+            Retyped {
+                error: Some(
+                    "Not terminated: reason: say why the contract ends (one line)".to_string(),
+                ),
+                terminate_reason: form.reason.clone(),
+                ..Retyped::default()
+            },
+        )
+        .await?;
+        return Ok((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response());
+    }
+    state
+        .engine
+        .terminate_contract(id, reason, &user.actor())
+        .await?;
+    Ok(redirect_with_notice(
+        &format!("/contracts/{id}"),
+        "Terminated: its pending reminders are cancelled.",
+    ))
+}
