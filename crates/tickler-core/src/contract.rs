@@ -68,6 +68,50 @@ pub fn money_of(minor: Option<i64>, currency: Option<&str>) -> Option<Money> {
     })
 }
 
+/// An amount and a currency as typed (blank is absent) as money: both or neither.
+pub fn money_from_input(
+    amount: Option<&str>,
+    currency: Option<&str>,
+) -> Result<Option<Money>, ValidationError> {
+    fn present(text: Option<&str>) -> Option<&str> {
+        text.map(str::trim).filter(|t| !t.is_empty())
+    }
+    match (present(amount), present(currency)) {
+        (Some(amount), Some(currency)) => Ok(Some(Money::parse(
+            "amount",
+            amount,
+            Currency::parse("currency", currency)?,
+        )?)),
+        (Some(_), None) => Err(ValidationError::new(
+            "currency",
+            "an amount needs a currency (e.g. EUR)",
+        )),
+        (None, Some(_)) => Err(ValidationError::new(
+            "amount",
+            "a currency was given without an amount",
+        )),
+        (None, None) => Ok(None),
+    }
+}
+
+/// The money of a contract after an edit that may change its amount, its currency, both or
+/// neither (`None` keeps what `current` has; blank text removes it).
+pub fn edited_money(
+    current: Option<Money>,
+    amount: Option<&str>,
+    currency: Option<&str>,
+) -> Result<Option<Money>, ValidationError> {
+    if amount.is_none() && currency.is_none() {
+        return Ok(current);
+    }
+    let current_amount = current.map(|m| m.to_decimal_string());
+    let current_code = current.map(|m| m.currency.code().to_string());
+    money_from_input(
+        amount.or(current_amount.as_deref()),
+        currency.or(current_code.as_deref()),
+    )
+}
+
 /// Adds one custom field, refusing an empty name or a name given twice: the one rule every
 /// way of entering fields (the form, the CLI's `--field`, an import's extra columns) follows.
 pub fn add_custom_field(fields: &mut CustomFields, name: &str, value: &str) -> Result<(), String> {
@@ -137,6 +181,45 @@ mod tests {
         assert_eq!(money_of(None, Some("EUR")), None);
         assert_eq!(money_of(Some(1), None), None);
         assert_eq!(money_of(Some(1), Some("EURO")), None);
+    }
+
+    #[test]
+    fn money_is_typed_as_both_or_neither() {
+        let eur = money_of(Some(120_000), Some("EUR"));
+        assert_eq!(money_from_input(Some("1200"), Some("eur")), Ok(eur));
+        assert_eq!(money_from_input(Some(" "), None), Ok(None));
+        assert_eq!(
+            money_from_input(Some("5"), None).unwrap_err().field,
+            "currency"
+        );
+        assert_eq!(
+            money_from_input(None, Some("EUR")).unwrap_err().field,
+            "amount"
+        );
+    }
+
+    #[test]
+    fn an_edit_changes_only_what_it_names() {
+        let eur = money_of(Some(120_000), Some("EUR"));
+        assert_eq!(edited_money(eur, None, None), Ok(eur));
+        assert_eq!(
+            edited_money(eur, Some("99.50"), None),
+            Ok(money_of(Some(9_950), Some("EUR")))
+        );
+        assert_eq!(
+            edited_money(eur, None, Some("USD")),
+            Ok(money_of(Some(120_000), Some("USD")))
+        );
+        // The amount is kept as written, so a currency without cents asks for a new one.
+        assert_eq!(
+            edited_money(eur, None, Some("JPY")).unwrap_err().field,
+            "amount"
+        );
+        assert_eq!(edited_money(eur, Some(""), Some("")), Ok(None));
+        assert_eq!(
+            edited_money(None, None, Some("EUR")).unwrap_err().field,
+            "amount"
+        );
     }
 
     #[test]

@@ -5,9 +5,10 @@ use serde::Serialize;
 use tickler_core::event::{EventAction, EventSubject};
 use tickler_core::{
     ValidationError,
+    contract::{edited_money, money_from_input},
     email::EmailAddress,
     error::parse_date,
-    money::{Currency, Money},
+    money::Money,
     plan::{Plan, RENEWAL_PLAN, default_renewal_plan},
     reminder::ReminderStatus,
     subject::SubjectRef,
@@ -67,26 +68,7 @@ pub(crate) fn validate_contract(input: &ContractInput) -> Result<ValidContract, 
     let owner_email = present(&input.owner_email)
         .map(|e| EmailAddress::parse("owner", e))
         .transpose()?;
-    let money = match (present(&input.amount), present(&input.currency)) {
-        (Some(amount), Some(currency)) => Some(Money::parse(
-            "amount",
-            amount,
-            Currency::parse("currency", currency)?,
-        )?),
-        (Some(_), None) => {
-            return Err(ValidationError::new(
-                "currency",
-                "an amount needs a currency (e.g. EUR)",
-            ));
-        }
-        (None, Some(_)) => {
-            return Err(ValidationError::new(
-                "amount",
-                "a currency was given without an amount",
-            ));
-        }
-        (None, None) => None,
-    };
+    let money = money_from_input(input.amount.as_deref(), input.currency.as_deref())?;
     Ok(ValidContract {
         title,
         custom_fields: input.custom_fields.clone(),
@@ -369,77 +351,30 @@ impl Engine {
             Some(title) => non_empty("title", title)?,
             None => contract.title.clone(),
         };
-        let start = changes
-            .start
-            .as_deref()
-            .map(|s| parse_date("start", s))
-            .transpose()?
-            .unwrap_or(contract.start_date);
-        let end = changes
-            .end
-            .as_deref()
-            .map(|e| parse_date("end", e))
-            .transpose()?
-            .unwrap_or(contract.end_date);
-        let term = Term::new(start, end)?;
-        let owner_id = match changes.owner_email.as_deref().map(str::trim) {
+        let date_or = |text: &Option<String>, field: &str, current| {
+            text.as_deref()
+                .map(|t| parse_date(field, t))
+                .transpose()
+                .map(|date| date.unwrap_or(current))
+        };
+        let term = Term::new(
+            date_or(&changes.start, "start", contract.start_date)?,
+            date_or(&changes.end, "end", contract.end_date)?,
+        )?;
+        let owner_id = match changes.owner_email.as_deref() {
             None => contract.owner_id,
-            Some("") => None,
-            Some(email) => {
-                let email = EmailAddress::parse("owner", email)?;
-                Some(
-                    users::find_by_email(&mut tx, email.as_str())
-                        .await?
-                        .ok_or_else(|| {
-                            ValidationError::new("owner", format!("no user has the email {email}"))
-                        })?
-                        .id,
-                )
-            }
+            Some(email) => owner_named(&mut tx, email).await?,
         };
         let plan_id = match changes.plan.as_deref() {
             None => contract.plan_id,
-            Some(name) => plans::find_id(&mut tx, name.trim()).await?.ok_or_else(|| {
-                ValidationError::new("plan", format!("no plan is named \"{}\"", name.trim()))
-            })?,
+            Some(name) => plan_named(&mut tx, name).await?,
         };
         let current_amount = contract.money();
-        let money = if changes.amount.is_none() && changes.currency.is_none() {
-            current_amount
-        } else {
-            let amount = changes
-                .amount
-                .clone()
-                .or_else(|| current_amount.map(|m| m.to_decimal_string()))
-                .unwrap_or_default();
-            let currency = changes
-                .currency
-                .clone()
-                .or_else(|| current_amount.map(|m| m.currency.code().to_string()))
-                .unwrap_or_default();
-            match (amount.trim(), currency.trim()) {
-                ("", "") => None,
-                ("", _) => {
-                    return Err(ValidationError::new(
-                        "amount",
-                        "a currency was given without an amount",
-                    )
-                    .into());
-                }
-                (_, "") => {
-                    return Err(ValidationError::new(
-                        "currency",
-                        "an amount needs a currency (e.g. EUR)",
-                    )
-                    .into());
-                }
-                (amount, currency) => Some(Money::parse(
-                    "amount",
-                    amount,
-                    Currency::parse("currency", currency)?,
-                )?),
-            }
-        };
+        let money = edited_money(
+            current_amount,
+            changes.amount.as_deref(),
+            changes.currency.as_deref(),
+        )?;
         let custom_fields = changes
             .custom_fields
             .clone()
@@ -597,4 +532,24 @@ impl Engine {
     ) -> Result<Vec<Contract>, EngineError> {
         Ok(contracts::list(&mut *self.store.conn().await?, after_id, limit).await?)
     }
+}
+/// The user an edit names as owner: blank removes the owner.
+async fn owner_named(db: &mut Db, email: &str) -> Result<Option<i64>, EngineError> {
+    let email = email.trim();
+    if email.is_empty() {
+        return Ok(None);
+    }
+    let email = EmailAddress::parse("owner", email)?;
+    let user = users::find_by_email(db, email.as_str())
+        .await?
+        .ok_or_else(|| ValidationError::new("owner", format!("no user has the email {email}")))?;
+    Ok(Some(user.id))
+}
+
+/// The plan an edit names.
+async fn plan_named(db: &mut Db, name: &str) -> Result<i64, EngineError> {
+    let name = name.trim();
+    Ok(plans::find_id(db, name)
+        .await?
+        .ok_or_else(|| ValidationError::new("plan", format!("no plan is named \"{name}\"")))?)
 }
