@@ -204,7 +204,7 @@ impl Engine {
             None => None,
         };
         let (plan_id, plan) = lookups.plan(db, &valid.plan, now).await?;
-        let id = contracts::insert(
+        let (id, term) = contracts::insert(
             db,
             &NewContract {
                 customer_id,
@@ -221,7 +221,6 @@ impl Engine {
         )
         .await?;
         let contract = contracts::get(db, id).await?;
-        let term = contracts::current_term(db, &contract).await?;
         let outcome = self
             .schedule_reminders(
                 db,

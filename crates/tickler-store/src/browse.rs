@@ -664,7 +664,7 @@ mod tests {
                 currency: None,
                 custom_fields: &fields,
             };
-            ids.push(c::insert(&mut db, &new, now).await.unwrap());
+            ids.push(c::insert(&mut db, &new, now).await.unwrap().0);
         }
         let list = |query: ContractQuery| {
             let store = store.clone();

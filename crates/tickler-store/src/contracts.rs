@@ -20,8 +20,13 @@ pub struct NewContract<'a> {
     pub custom_fields: &'a serde_json::Map<String, serde_json::Value>,
 }
 
-/// Inserts the contract and its first term.
-pub async fn insert(db: &mut Db, new: &NewContract<'_>, now: Timestamp) -> Result<i64, StoreError> {
+/// Inserts the contract and its first term; returns the contract's id and that term, the
+/// subject of its first reminders.
+pub async fn insert(
+    db: &mut Db,
+    new: &NewContract<'_>,
+    now: Timestamp,
+) -> Result<(i64, ContractTerm), StoreError> {
     let custom = serde_json::Value::Object(new.custom_fields.clone()).to_string();
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO contracts (customer_id, title, owner_id, plan_id, status, term_number, \
@@ -40,8 +45,15 @@ pub async fn insert(db: &mut Db, new: &NewContract<'_>, now: Timestamp) -> Resul
     .bind(millis(now))
     .fetch_one(&mut *db)
     .await?;
-    insert_term(db, id, 1, new.start_date, new.end_date, now).await?;
-    Ok(id)
+    let term_id = insert_term(db, id, 1, new.start_date, new.end_date, now).await?;
+    let term = ContractTerm {
+        id: term_id,
+        contract_id: id,
+        term_number: 1,
+        start_date: new.start_date,
+        end_date: new.end_date,
+    };
+    Ok((id, term))
 }
 
 async fn insert_term(

@@ -387,7 +387,7 @@ async fn contracts_round_trip_and_page(store: Store) {
     let mut custom = serde_json::Map::new();
     custom.insert("site".into(), serde_json::json!("Plant 3"));
     custom.insert("units".into(), serde_json::json!(4));
-    let id = contracts::insert(
+    let (id, _) = contracts::insert(
         &mut conn,
         &contracts::NewContract {
             customer_id: fx.customer_id,

@@ -48,7 +48,8 @@ pub fn count(n: i64) -> String {
     thousands(n)
 }
 
-fn thousands(n: i64) -> String {
+/// "1,234".
+pub fn thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {

@@ -177,6 +177,7 @@ pub async fn add_contract(db: &mut Db, fixture: &Fixture, title: &str) -> i64 {
     )
     .await
     .expect("insert contract")
+    .0
 }
 
 /// One auto step reminder of (contract, term), to the customer with the owner in CC.

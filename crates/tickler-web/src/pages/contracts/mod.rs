@@ -25,6 +25,7 @@ use tickler_engine::{
     contracts::{ContractChanges, ContractInput},
 };
 
+use crate::format::thousands;
 use crate::{
     AppState, WebError,
     auth::CurrentUser,
@@ -100,19 +101,6 @@ pub(crate) fn cursor(
         (None, Some(b)) => Some(Cursor::Before(id("before_id", b)?)),
         (None, None) => None,
     })
-}
-
-/// "1,234".
-pub(crate) fn thousands(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 { format!("-{out}") } else { out }
 }
 
 /// "50 contracts", "10,000 or more contracts" (counts stop at a cap).
