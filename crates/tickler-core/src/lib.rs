@@ -14,6 +14,7 @@ pub mod error;
 pub mod event;
 pub mod iban;
 pub mod language;
+pub mod locale;
 pub mod money;
 pub mod plan;
 pub mod reconcile;

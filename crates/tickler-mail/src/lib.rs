@@ -7,7 +7,6 @@
 //! [`transport::SendError`].
 
 pub mod context;
-pub mod locale;
 pub mod message;
 pub mod render;
 pub mod templates;

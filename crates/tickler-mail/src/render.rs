@@ -13,7 +13,8 @@ use tickler_core::language::Language;
 pub use crate::context::{
     ContractView, CustomerView, FailureView, OrganisationView, OwnerView, StepView, TemplateContext,
 };
-use crate::{locale::format_date, templates};
+use crate::templates;
+use tickler_core::locale::format_date;
 
 /// Template instructions one render may execute: far more than any sensible notice needs
 /// (a built-in one takes a few hundred), far less than a runaway loop.

@@ -1,7 +1,7 @@
 //! Dates written the way a reader of each language expects them in a letter.
 
+use crate::language::Language;
 use jiff::civil::Date;
-use tickler_core::language::Language;
 
 const ENGLISH_MONTHS: [&str; 12] = [
     "January",
