@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod backoff;
+pub mod billing;
 pub mod catch_up;
 pub mod clock;
 pub mod contract;
