@@ -14,6 +14,7 @@ pub mod email;
 pub mod error;
 pub mod event;
 pub mod iban;
+pub mod invoice;
 pub mod language;
 pub mod locale;
 pub mod money;
