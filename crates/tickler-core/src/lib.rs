@@ -1,5 +1,6 @@
 //! Tickler's domain: the vocabulary of contracts, plans and reminders, the time rules that
-//! turn a plan step into a send instant, and the rules of a reminder's life cycle.
+//! turn a plan step into a send instant, the rules of a reminder's life cycle, and a
+//! recurring sale's billing periods and its invoices' totals and statuses.
 //!
 //! Everything here is pure: no I/O, no async, no clock reads (the [`clock::Clock`] is injected).
 
