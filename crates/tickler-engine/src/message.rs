@@ -211,6 +211,7 @@ impl Engine {
             step,
             days_left,
             failure,
+            invoice: None,
         }
     }
 
@@ -289,6 +290,7 @@ impl Engine {
             body: rendered.body,
             language: rendered.language,
             date,
+            attachments: Vec::new(),
         })
     }
 }
