@@ -216,6 +216,21 @@ text_enum!(BillingTiming, "billing timing", {
     BillingTiming::InArrears => "in_arrears",
 });
 
+/// What happens to an invoice when its period's time comes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvoiceMode {
+    /// Issued (numbered) and emailed at once.
+    Issue,
+    /// Made as a draft that waits for approval: a prepayment can be recorded first.
+    Draft,
+}
+
+text_enum!(InvoiceMode, "invoice mode", {
+    InvoiceMode::Issue => "issue",
+    InvoiceMode::Draft => "draft",
+});
+
 /// A recurring sale's billing: every `interval` from `start`, for periods starting on or
 /// before `end`, at most `cycles` of them when given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

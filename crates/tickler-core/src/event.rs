@@ -13,6 +13,7 @@ pub enum EventSubject {
     Plan(i64),
     Reminder(i64),
     User(i64),
+    Invoice(i64),
     /// The team's edited templates (which one is in the detail).
     Templates,
     /// The organisation's settings and holidays.
@@ -28,6 +29,7 @@ impl EventSubject {
             EventSubject::Plan(_) => "plan",
             EventSubject::Reminder(_) => "reminder",
             EventSubject::User(_) => "user",
+            EventSubject::Invoice(_) => "invoice",
             EventSubject::Templates => "template",
             EventSubject::Settings => "settings",
         }
@@ -40,7 +42,8 @@ impl EventSubject {
             | EventSubject::Customer(id)
             | EventSubject::Plan(id)
             | EventSubject::Reminder(id)
-            | EventSubject::User(id) => id,
+            | EventSubject::User(id)
+            | EventSubject::Invoice(id) => id,
             EventSubject::Templates | EventSubject::Settings => 0,
         }
     }
@@ -71,6 +74,10 @@ pub enum EventAction {
     HolidaysReplaced,
     TestEmailSent,
     TestEmailFailed,
+    Issued,
+    Discarded,
+    PaymentRecorded,
+    Voided,
 }
 
 text_enum!(EventAction, "event action", {
@@ -96,6 +103,10 @@ text_enum!(EventAction, "event action", {
     EventAction::HolidaysReplaced => "holidays replaced",
     EventAction::TestEmailSent => "test email sent",
     EventAction::TestEmailFailed => "test email failed",
+    EventAction::Issued => "issued",
+    EventAction::Discarded => "discarded",
+    EventAction::PaymentRecorded => "payment recorded",
+    EventAction::Voided => "voided",
 });
 
 impl EventAction {

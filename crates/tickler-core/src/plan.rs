@@ -78,6 +78,19 @@ impl Recipients {
         team: false,
         cc_owner: true,
     };
+    pub const OWNER: Recipients = Recipients {
+        customer: false,
+        owner: true,
+        team: false,
+        cc_owner: false,
+    };
+    /// The team: the organisation's admins.
+    pub const TEAM: Recipients = Recipients {
+        customer: false,
+        owner: false,
+        team: true,
+        cc_owner: false,
+    };
 }
 
 /// One timed message of a plan.
@@ -130,6 +143,124 @@ pub fn default_renewal_plan() -> Plan {
             step("before_7", "Notice of service expiration", -7),
             step("after_7", "Thank you for your long use of our service", 7),
         ],
+    }
+}
+
+pub const SUBSCRIPTION_PLAN: &str = "subscription";
+
+/// The plan of a recurring sale (the default when a contract has a billing schedule): the
+/// notice before each invoice is issued (the seed's "about to be issued", N days before),
+/// then the end of the sale, to the customer and to the owner.
+pub fn default_subscription_plan() -> Plan {
+    Plan {
+        name: SUBSCRIPTION_PLAN.to_string(),
+        description: "A recurring sale: a notice 7 days before each invoice is issued (with the \
+             IBAN to prepay), the end of the sale 30 days ahead, and a note to the owner on the \
+             end date."
+            .to_string(),
+        steps: vec![
+            Step::at_nine(
+                "invoice_upcoming",
+                "Invoice about to be issued",
+                Anchor::NextInvoiceDate,
+                -7,
+                Recipients::CUSTOMER_CC_OWNER,
+                Mode::Auto,
+            ),
+            Step::at_nine(
+                "sale_ending",
+                "Your subscription ends soon",
+                Anchor::EndDate,
+                -30,
+                Recipients::CUSTOMER_CC_OWNER,
+                Mode::Auto,
+            ),
+            Step::at_nine(
+                "sale_ended",
+                "Recurring sale ended (internal)",
+                Anchor::EndDate,
+                0,
+                Recipients::OWNER,
+                Mode::Internal,
+            ),
+        ],
+    }
+}
+
+pub const DUNNING_PLAN: &str = "dunning";
+
+/// The plan every issued invoice with a balance follows until it is paid or voided.
+pub fn default_dunning_plan() -> Plan {
+    Plan {
+        name: DUNNING_PLAN.to_string(),
+        description: "Payment reminders of an issued invoice: 3 days before it is due, 7 and 21 \
+             days after, then at 30 days a call for the owner and a notice to the team."
+            .to_string(),
+        steps: vec![
+            Step::at_nine(
+                "payment_due_soon",
+                "Payment due in 3 days",
+                Anchor::InvoiceDueDate,
+                -3,
+                Recipients::CUSTOMER_CC_OWNER,
+                Mode::Auto,
+            ),
+            Step::at_nine(
+                "payment_overdue_7",
+                "Payment reminder",
+                Anchor::InvoiceDueDate,
+                7,
+                Recipients::CUSTOMER_CC_OWNER,
+                Mode::Auto,
+            ),
+            Step::at_nine(
+                "payment_overdue_21",
+                "Second payment reminder",
+                Anchor::InvoiceDueDate,
+                21,
+                Recipients::CUSTOMER_CC_OWNER,
+                Mode::Auto,
+            ),
+            Step::at_nine(
+                "payment_overdue_30_task",
+                "Call the customer about the unpaid invoice",
+                Anchor::InvoiceDueDate,
+                30,
+                Recipients::OWNER,
+                Mode::Task,
+            ),
+            Step::at_nine(
+                "payment_overdue_30_team",
+                "Invoice 30 days overdue (internal)",
+                Anchor::InvoiceDueDate,
+                30,
+                Recipients::TEAM,
+                Mode::Internal,
+            ),
+        ],
+    }
+}
+
+impl Step {
+    /// A step at 09:00 whose template has the step's name.
+    fn at_nine(
+        key: &str,
+        label: &str,
+        anchor: Anchor,
+        days: i32,
+        recipients: Recipients,
+        mode: Mode,
+    ) -> Step {
+        Step {
+            key: key.to_string(),
+            label: label.to_string(),
+            anchor,
+            offset: Offset::calendar(days),
+            send_time: Time::constant(9, 0, 0, 0),
+            recipients,
+            mode,
+            template: key.to_string(),
+        }
     }
 }
 

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     ValidationError,
+    invoice::InvoiceStatus,
     plan::{Anchor, text_enum},
     schedule::AnchorDates,
 };
@@ -21,6 +22,10 @@ use crate::{
 pub enum SubjectKind {
     /// One term of a contract (start date to end date): the renewal emails.
     ContractTerm,
+    /// One planned period of a recurring sale: the notice that its invoice is about to be
+    /// issued.
+    BillingPeriod,
+    /// An issued invoice: its email and its payment reminders (dunning).
     Invoice,
     Quote,
     Task,
@@ -29,6 +34,7 @@ pub enum SubjectKind {
 
 text_enum!(SubjectKind, "subject type", {
     SubjectKind::ContractTerm => "contract_term",
+    SubjectKind::BillingPeriod => "billing_period",
     SubjectKind::Invoice => "invoice",
     SubjectKind::Quote => "quote",
     SubjectKind::Task => "task",
@@ -41,10 +47,10 @@ impl SubjectKind {
     pub fn anchors(self) -> &'static [Anchor] {
         match self {
             SubjectKind::ContractTerm => &[Anchor::EndDate, Anchor::StartDate],
+            SubjectKind::BillingPeriod => &[Anchor::NextInvoiceDate],
+            SubjectKind::Invoice => &[Anchor::InvoiceDueDate],
             // Not scheduled from plans yet: they offer nothing until they are.
-            SubjectKind::Invoice | SubjectKind::Quote | SubjectKind::Task | SubjectKind::Digest => {
-                &[]
-            }
+            SubjectKind::Quote | SubjectKind::Task | SubjectKind::Digest => &[],
         }
     }
 
@@ -117,6 +123,67 @@ impl TermSubject {
     }
 }
 
+/// A planned billing period as a subject: its notice counts from the day its invoice is
+/// issued, and is pointless once that invoice exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeriodSubject {
+    pub issue_date: Date,
+    /// Its invoice was made (whatever became of it since).
+    pub invoiced: bool,
+    /// It will never be billed (the sale ended early, its dates changed).
+    pub cancelled: bool,
+    pub contract_terminated: bool,
+}
+
+impl PeriodSubject {
+    pub fn anchor_dates(&self) -> AnchorDates {
+        AnchorDates {
+            next_invoice_date: Some(self.issue_date),
+            ..AnchorDates::default()
+        }
+    }
+
+    pub fn stop_reason(&self) -> Option<String> {
+        if self.invoiced {
+            return Some("the invoice was already issued".to_string());
+        }
+        if self.contract_terminated {
+            return Some("the contract was terminated".to_string());
+        }
+        if self.cancelled {
+            return Some("the period is no longer billed".to_string());
+        }
+        None
+    }
+}
+
+/// An invoice as a subject: its payment reminders count from its due date and stop the
+/// moment it is paid or voided (DESIGN.md: re-checked at send time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvoiceSubject {
+    pub status: InvoiceStatus,
+    pub due_date: Date,
+}
+
+impl InvoiceSubject {
+    pub fn anchor_dates(&self) -> AnchorDates {
+        AnchorDates {
+            invoice_due_date: Some(self.due_date),
+            ..AnchorDates::default()
+        }
+    }
+
+    /// The reason words are the statuses themselves ("paid", "void"): what the issue's
+    /// lists and the review queue show.
+    pub fn stop_reason(&self) -> Option<String> {
+        match self.status {
+            InvoiceStatus::Paid => Some("paid".to_string()),
+            InvoiceStatus::Void => Some("void".to_string()),
+            InvoiceStatus::Draft | InvoiceStatus::Issued => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,6 +192,7 @@ mod tests {
     fn kinds_round_trip_through_text() {
         for kind in [
             SubjectKind::ContractTerm,
+            SubjectKind::BillingPeriod,
             SubjectKind::Invoice,
             SubjectKind::Quote,
             SubjectKind::Task,
@@ -180,6 +248,56 @@ mod tests {
         assert_eq!(
             terminated.stop_reason().as_deref(),
             Some("the contract was terminated")
+        );
+    }
+
+    #[test]
+    fn an_upcoming_invoice_notice_stops_once_the_invoice_exists() {
+        let period = PeriodSubject {
+            issue_date: Date::constant(2027, 3, 1),
+            invoiced: false,
+            cancelled: false,
+            contract_terminated: false,
+        };
+        assert_eq!(period.stop_reason(), None);
+        assert_eq!(
+            period.anchor_dates().get(Anchor::NextInvoiceDate),
+            Some(Date::constant(2027, 3, 1))
+        );
+        let invoiced = PeriodSubject {
+            invoiced: true,
+            ..period
+        };
+        assert_eq!(
+            invoiced.stop_reason().as_deref(),
+            Some("the invoice was already issued")
+        );
+        for anchor in SubjectKind::BillingPeriod.anchors() {
+            assert!(period.anchor_dates().get(*anchor).is_some());
+        }
+    }
+
+    #[test]
+    fn payment_reminders_stop_when_paid_or_void() {
+        let due = Date::constant(2027, 3, 15);
+        let open = |status| InvoiceSubject {
+            status,
+            due_date: due,
+        };
+        assert_eq!(open(InvoiceStatus::Issued).stop_reason(), None);
+        assert_eq!(
+            open(InvoiceStatus::Paid).stop_reason().as_deref(),
+            Some("paid")
+        );
+        assert_eq!(
+            open(InvoiceStatus::Void).stop_reason().as_deref(),
+            Some("void")
+        );
+        assert_eq!(
+            open(InvoiceStatus::Issued)
+                .anchor_dates()
+                .get(Anchor::InvoiceDueDate),
+            Some(due)
         );
     }
 }

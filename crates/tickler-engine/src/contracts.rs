@@ -9,14 +9,20 @@ use tickler_core::{
     email::EmailAddress,
     error::parse_date,
     money::Money,
-    plan::{Plan, RENEWAL_PLAN, default_renewal_plan},
+    billing::end_after_cycles,
+    invoice::totals,
+    money::Currency,
+    plan::{
+        Plan, RENEWAL_PLAN, SUBSCRIPTION_PLAN, default_dunning_plan, default_renewal_plan,
+        default_subscription_plan,
+    },
     reminder::ReminderStatus,
     subject::SubjectRef,
     term::Term,
 };
 use tickler_core::{customer::Customer, user::User};
 use tickler_store::{
-    Db,
+    Db, billing,
     contracts::{self, Contract, ContractStatus, NewContract},
     customers,
     events::{self, Event},
@@ -27,6 +33,7 @@ use tickler_store::{
 
 use crate::{
     Actor, Engine, EngineError,
+    billing::{BillingInput, SaleContext, ValidBilling, validate_billing},
     directory::non_empty,
     scheduling::{ScheduleOutcome, TermContext},
 };
@@ -43,6 +50,8 @@ pub struct ContractInput {
     pub amount: Option<String>,
     pub currency: Option<String>,
     pub custom_fields: serde_json::Map<String, serde_json::Value>,
+    /// Makes the contract a recurring sale.
+    pub billing: Option<BillingInput>,
 }
 
 pub(crate) struct ValidContract {
@@ -52,6 +61,7 @@ pub(crate) struct ValidContract {
     pub owner_email: Option<EmailAddress>,
     pub plan: String,
     pub money: Option<Money>,
+    pub billing: Option<ValidBilling>,
 }
 
 fn present(value: &Option<String>) -> Option<&str> {
@@ -63,19 +73,60 @@ fn present(value: &Option<String>) -> Option<&str> {
 pub(crate) fn validate_contract(input: &ContractInput) -> Result<ValidContract, ValidationError> {
     let title = non_empty("title", &input.title)?;
     let start = parse_date("start", &input.start)?;
-    let end = parse_date("end", &input.end)?;
+    let billing = input
+        .billing
+        .as_ref()
+        .map(|billing| {
+            let currency = present(&input.currency)
+                .map(|c| Currency::parse("currency", c))
+                .transpose()?;
+            validate_billing(billing, currency)
+        })
+        .transpose()?;
+    let end = match (present(&Some(input.end.clone())), &billing) {
+        (Some(end), _) => parse_date("end", end)?,
+        (None, Some(ValidBilling {
+            cycles: Some(cycles),
+            interval,
+            ..
+        })) => end_after_cycles(start, *interval, *cycles)?,
+        (None, _) => {
+            return Err(ValidationError::new(
+                "end",
+                "the end date is required (or, for a recurring sale, the number of cycles)",
+            ));
+        }
+    };
     let term = Term::new(start, end)?;
     let owner_email = present(&input.owner_email)
         .map(|e| EmailAddress::parse("owner", e))
         .transpose()?;
-    let money = money_from_input(input.amount.as_deref(), input.currency.as_deref())?;
+    let mut money = money_from_input(input.amount.as_deref(), input.currency.as_deref());
+    if let (Some(billing), Err(_) | Ok(None)) = (&billing, &money)
+        && present(&input.amount).is_none()
+    {
+        // A recurring sale without an amount of its own is worth one invoice's total.
+        let total = totals(&billing.lines).total;
+        let currency = billing.lines[0].unit_price.currency;
+        money = Ok(Some(Money {
+            minor: total,
+            currency,
+        }));
+    }
+    let money = money?;
+    let default_plan = if billing.is_some() {
+        SUBSCRIPTION_PLAN
+    } else {
+        RENEWAL_PLAN
+    };
     Ok(ValidContract {
         title,
         custom_fields: input.custom_fields.clone(),
         term,
         owner_email,
-        plan: present(&input.plan).unwrap_or(RENEWAL_PLAN).to_string(),
+        plan: present(&input.plan).unwrap_or(default_plan).to_string(),
         money,
+        billing,
     })
 }
 
@@ -124,6 +175,9 @@ impl Lookups {
         let id = match plans::find_id(db, name).await? {
             Some(id) => id,
             None if name == RENEWAL_PLAN => plans::ensure(db, &default_renewal_plan(), now).await?,
+            None if name == SUBSCRIPTION_PLAN => {
+                plans::ensure(db, &default_subscription_plan(), now).await?
+            }
             None => {
                 return Err(
                     ValidationError::new("plan", format!("no plan is named \"{name}\"")).into(),
@@ -148,10 +202,17 @@ pub struct ContractDetail {
 }
 
 impl Engine {
-    /// Stores the default plan if the database has none yet.
+    /// Stores the default plans (renewal, subscription, dunning) the database lacks.
     pub async fn ensure_default_plan(&self) -> Result<(), EngineError> {
         let mut tx = self.store.begin().await?;
-        plans::ensure(&mut tx, &default_renewal_plan(), self.clock.now()).await?;
+        let now = self.clock.now();
+        for plan in [
+            default_renewal_plan(),
+            default_subscription_plan(),
+            default_dunning_plan(),
+        ] {
+            plans::ensure(&mut tx, &plan, now).await?;
+        }
         self.commit_schedule_change(tx).await?;
         Ok(())
     }
@@ -235,6 +296,30 @@ impl Engine {
                 now,
             )
             .await?;
+        let mut billed = String::new();
+        if let Some(valid_billing) = &valid.billing {
+            let schedule = valid_billing.schedule(id, self.default_payment_days());
+            billing::put_schedule(db, &schedule, &valid_billing.lines, now).await?;
+            let periods = self
+                .sync_periods(
+                    db,
+                    &SaleContext {
+                        contract: &contract,
+                        term: &term,
+                        customer: &customer,
+                        owner: owner.as_ref(),
+                        plan: &plan,
+                        schedule: &schedule,
+                    },
+                    now,
+                )
+                .await?;
+            billed = format!(
+                "; billed every {}, {} notices of upcoming invoices scheduled",
+                schedule.interval,
+                periods.created - periods.cancelled
+            );
+        }
         events::record(
             db,
             now,
@@ -242,7 +327,7 @@ impl Engine {
             EventSubject::Contract(id),
             EventAction::Created,
             &format!(
-                "term {} to {}, plan {}: {} reminders scheduled, {} already past",
+                "term {} to {}, plan {}: {} reminders scheduled, {} already past{billed}",
                 valid.term.start,
                 valid.term.end,
                 valid.plan,
@@ -445,18 +530,39 @@ impl Engine {
         let contract = contracts::get(db, id).await?;
         let term = contracts::current_term(db, &contract).await?;
         let (customer, owner, plan) = self.load_term_context(db, &contract).await?;
-        self.sync_term_reminders(
-            db,
-            &TermContext {
-                term: &term,
-                contract: &contract,
-                customer: &customer,
-                owner: owner.as_ref(),
-                plan: &plan,
-            },
-            now,
-        )
-        .await
+        let mut outcome = self
+            .sync_term_reminders(
+                db,
+                &TermContext {
+                    term: &term,
+                    contract: &contract,
+                    customer: &customer,
+                    owner: owner.as_ref(),
+                    plan: &plan,
+                },
+                now,
+            )
+            .await?;
+        if let Some(schedule) = billing::schedule(db, id).await? {
+            let periods = self
+                .sync_periods(
+                    db,
+                    &SaleContext {
+                        contract: &contract,
+                        term: &term,
+                        customer: &customer,
+                        owner: owner.as_ref(),
+                        plan: &plan,
+                        schedule: &schedule,
+                    },
+                    now,
+                )
+                .await?;
+            outcome.created += periods.created;
+            outcome.rescheduled += periods.rescheduled;
+            outcome.cancelled += periods.cancelled;
+        }
+        Ok(outcome)
     }
 
     /// Ends a contract early: its pending reminders are cancelled.

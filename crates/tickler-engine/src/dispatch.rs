@@ -7,7 +7,8 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use tickler_core::event::{EventAction, EventSubject};
 use tickler_core::reminder::ReminderStatus;
-use tickler_mail::{SendError, context::FailureView, templates};
+use tickler_core::subject::SubjectKind;
+use tickler_mail::{Attachment, SendError, context::FailureView, templates};
 use tickler_store::{
     Notice, StoreError, events, jobs,
     reminders::{self, Lease, NewReminder, Reminder, ReminderKind, SentRecord},
@@ -19,6 +20,7 @@ use tokio::{
 
 use crate::{
     Engine, EngineError,
+    invoicing::INVOICE_EMAIL,
     message::{Subject, failure_view},
 };
 
@@ -115,6 +117,10 @@ pub struct DispatchReport {
     pub failed: usize,
     pub cancelled: usize,
     pub unrecorded: usize,
+    /// Invoices made by the billing run, drafts included.
+    pub invoiced: usize,
+    /// Of those, issued at once.
+    pub issued: usize,
 }
 
 impl DispatchReport {
@@ -154,8 +160,15 @@ impl Engine {
     /// sends everything due as of the clock's now, batch after batch, until nothing is due.
     pub async fn dispatch_due(&self) -> Result<DispatchReport, EngineError> {
         self.run_due_jobs().await?;
+        // Billing first: an invoice made now makes its "about to be issued" notice
+        // pointless, and its own email is then due in this very run.
+        let billed = self.bill_due().await?;
         self.alert_owners().await?;
-        let mut report = DispatchReport::default();
+        let mut report = DispatchReport {
+            invoiced: billed.invoiced,
+            issued: billed.issued,
+            ..DispatchReport::default()
+        };
         loop {
             let now = self.clock.now();
             let batch = self.claim_batch(now).await?;
@@ -352,7 +365,7 @@ impl Engine {
         };
         let subject_line = rendered.subject.clone();
         let body = rendered.body.clone();
-        let message = match self.outgoing(reminder, rendered, self.clock.now()) {
+        let mut message = match self.outgoing(reminder, rendered, self.clock.now()) {
             Ok(message) => message,
             Err(e) => {
                 let reason = format!("bad recipient: {e}");
@@ -362,6 +375,26 @@ impl Engine {
                     .map(Delivery::Recorded);
             }
         };
+        if reminder.about.kind == SubjectKind::Invoice && reminder.step_key == INVOICE_EMAIL {
+            let detail = self
+                .persist(|| self.invoice_detail(reminder.about.id))
+                .await?;
+            match Err::<Vec<u8>, EngineError>(EngineError::Internal(format!("TEMP {}", detail.invoice.id))) {//TEMP
+            //TEMP match self.render_pdf(&detail) {
+                Ok(pdf) => message.attachments.push(Attachment {
+                    filename: String::new(), //TEMP Engine::invoice_file_name(&detail),
+                    content_type: "application/pdf".to_string(),
+                    content: pdf,
+                }),
+                Err(e) => {
+                    let reason = e.to_string();
+                    return self
+                        .persist(|| self.fail(reminder, &subject, &subject_line, &reason))
+                        .await
+                        .map(Delivery::Recorded);
+                }
+            }
+        }
 
         let started = std::time::Instant::now();
         let sent = self.mailer.send(&message).await;
@@ -532,7 +565,8 @@ impl Engine {
         {
             return Ok(Outcome::Fenced);
         }
-        if reminder.kind == ReminderKind::Step {
+        // An invoice that never reached its customer matters as much as a step.
+        if reminder.kind == ReminderKind::Step || reminder.step_key == INVOICE_EMAIL {
             let failure = failure_view(reminder, subject_line, reason);
             self.queue_owner_notice(
                 &mut tx,
@@ -584,6 +618,7 @@ impl Engine {
             tx,
             &NewReminder {
                 about: reminder.about,
+                anchor: None,
                 contract_id: reminder.contract_id,
                 kind: ReminderKind::Notice,
                 step_key: &key,
@@ -767,6 +802,11 @@ impl Engine {
     async fn idle_time(&self) -> Result<Duration, StoreError> {
         let mut db = self.store.conn().await?;
         let due = reminders::next_wake_up(&mut db).await?;
+        let billing = tickler_store::billing::next_bill_at(&mut db).await?;
+        let due = match (due, billing) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let job = jobs::next_run(&mut db).await?;
         drop(db);
         // Reminders are due on the engine's clock, jobs on the wall clock (see jobs.rs).
@@ -850,10 +890,7 @@ fn human_duration(seconds: i64) -> String {
 /// Why a claimed reminder must not go out after all (DESIGN.md: the stop rules are
 /// re-checked at send time).
 fn stop_reason(reminder: &Reminder, subject: &Subject) -> Option<String> {
-    if reminder.kind != ReminderKind::Step {
-        return None;
-    }
-    subject.term_subject().stop_reason()
+    subject.stop_reason(reminder)
 }
 
 #[cfg(test)]

@@ -193,6 +193,7 @@ impl Header {
                     (!value.is_empty()).then(|| (name.clone(), serde_json::Value::from(value)))
                 })
                 .collect(),
+            billing: None,
         })
         .map_err(|e| match e.field.as_str() {
             "owner" => column("owner_email", e),

@@ -1,12 +1,16 @@
 //! Tickler's use cases: the only writer of state. The CLI, the web app and the dispatcher
 //! all call these functions, so every rule lives in one place.
 
+pub mod billing;
 pub mod browse;
 pub mod contracts;
 pub mod directory;
 pub mod dispatch;
+//TEMP mod documents;
 mod error;
 pub mod import;
+pub mod invoice_view;
+pub mod invoicing;
 pub mod jobs;
 mod message;
 pub mod passwords;

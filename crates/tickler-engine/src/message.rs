@@ -3,11 +3,14 @@
 //! rewritten text when there is one, else the built-in).
 
 use jiff::Timestamp;
+use jiff::civil::Date;
 use tickler_core::{
     ValidationError,
     email::EmailAddress,
+    invoice::{InvoiceStatus, Totals, due_date, totals},
     language::Language,
-    subject::{SubjectKind, SubjectRef, TermSubject},
+    money::{Currency, Money},
+    subject::{InvoiceSubject, PeriodSubject, SubjectKind, SubjectRef, TermSubject},
 };
 use tickler_core::{
     contract::{Contract, ContractStatus},
@@ -16,28 +19,48 @@ use tickler_core::{
 };
 use tickler_mail::{
     OutgoingMessage, Rendered, TemplateContext,
-    context::{ContractView, CustomerView, FailureView, OrganisationView, OwnerView, StepView},
+    context::{
+        ContractView, CustomerView, FailureView, InvoiceView, OrganisationView, OwnerView,
+        StepView,
+    },
 };
 use tickler_store::{
     Db,
+    billing::{self, Period, PeriodStatus},
+    invoices::{self, Invoice},
     contracts::{self, ContractTerm},
     customers,
-    reminders::Reminder,
+    reminders::{Reminder, ReminderKind},
     template_overrides::{self, TemplateOverride},
     users,
 };
 
-use crate::{Engine, EngineError};
+use crate::{Engine, EngineError, invoicing::INVOICE_EMAIL};
 
 /// A reminder's subject with the records its message is made from.
 pub(crate) struct Subject {
-    /// The contract term the reminder is about (the only kind of subject planned so far).
+    pub about: SubjectRef,
+    /// The contract term the subject belongs to (for an invoice, its period's term).
     pub term: ContractTerm,
     pub contract: Contract,
     pub customer: Customer,
     pub owner: Option<User>,
     /// The team's rewritten templates in the customer's language and in English.
     pub overrides: Vec<TemplateOverride>,
+    /// For a billing period or an invoice: the invoice the message is about.
+    pub billing: Option<BillingSubject>,
+}
+
+/// The invoice a billing period's or an invoice's message is about.
+pub(crate) enum BillingSubject {
+    /// Not yet made: what the period's invoice will be, from the sale's lines.
+    Upcoming {
+        period: Period,
+        totals: Totals,
+        currency: Currency,
+        due_date: Date,
+    },
+    Invoice(Invoice),
 }
 
 impl Subject {
@@ -56,7 +79,7 @@ impl Subject {
     }
 
     pub(crate) fn reference(&self) -> SubjectRef {
-        SubjectRef::contract_term(self.term.id)
+        self.about
     }
 
     /// The term as the core's rules see it: its anchor dates and its stop rules.
@@ -68,6 +91,104 @@ impl Subject {
             current_term_number: self.contract.term_number,
             contract_terminated: self.contract.status == ContractStatus::Terminated,
         }
+    }
+
+    /// Why `reminder` must no longer go out (DESIGN.md: the stop rules are re-checked at
+    /// send time), or `None` while it still should. Tickler's own notices go out whatever
+    /// became of their subject, except an invoice's email once the invoice is void.
+    pub(crate) fn stop_reason(&self, reminder: &Reminder) -> Option<String> {
+        match &self.billing {
+            Some(BillingSubject::Invoice(invoice)) => {
+                if reminder.step_key == INVOICE_EMAIL {
+                    return (invoice.status == InvoiceStatus::Void).then(|| "void".to_string());
+                }
+                if reminder.kind != ReminderKind::Step {
+                    return None;
+                }
+                InvoiceSubject {
+                    status: invoice.status,
+                    due_date: invoice.due_date,
+                }
+                .stop_reason()
+            }
+            Some(BillingSubject::Upcoming { period, .. }) => {
+                if reminder.kind != ReminderKind::Step {
+                    return None;
+                }
+                PeriodSubject {
+                    issue_date: period.issue_date,
+                    invoiced: period.status == PeriodStatus::Invoiced,
+                    cancelled: period.status == PeriodStatus::Cancelled,
+                    contract_terminated: self.contract.status == ContractStatus::Terminated,
+                }
+                .stop_reason()
+            }
+            None => {
+                if reminder.kind != ReminderKind::Step {
+                    return None;
+                }
+                self.term_subject().stop_reason()
+            }
+        }
+    }
+
+    /// The invoice as a template sees it, on the day `send_date`.
+    fn invoice_view(&self, send_date: Date) -> Option<InvoiceView> {
+        let days_from = |due: Date| {
+            i64::from(
+                due.until(send_date)
+                    .map(|span| span.get_days())
+                    .unwrap_or(0),
+            )
+        };
+        Some(match self.billing.as_ref()? {
+            BillingSubject::Upcoming {
+                period,
+                totals,
+                currency,
+                due_date,
+            } => {
+                let money = |minor| Money {
+                    minor,
+                    currency: *currency,
+                };
+                InvoiceView {
+                    number: None,
+                    period_start: period.start,
+                    period_end: period.end,
+                    issue_date: period.issue_date,
+                    due_date: *due_date,
+                    subtotal: money(totals.subtotal),
+                    tax: money(totals.tax),
+                    total: money(totals.total),
+                    paid: money(0),
+                    balance: money(totals.total),
+                    reference: format!(
+                        "{} {}",
+                        self.contract.title,
+                        period.start.strftime("%Y-%m")
+                    ),
+                    days_overdue: days_from(*due_date),
+                }
+            }
+            BillingSubject::Invoice(invoice) => InvoiceView {
+                number: invoice.number.clone(),
+                period_start: invoice.period_start,
+                period_end: invoice.period_end,
+                issue_date: invoice.issue_date,
+                due_date: invoice.due_date,
+                subtotal: invoice.money(invoice.subtotal),
+                tax: invoice.money(invoice.tax),
+                total: invoice.money(invoice.total),
+                paid: invoice.money(invoice.paid),
+                balance: invoice.money(invoice.balance()),
+                reference: invoice
+                    .number
+                    .clone()
+                    .unwrap_or_else(|| format!("{} {}", self.contract.title, invoice.period_start)),
+                days_overdue: days_from(invoice.due_date),
+            },
+        })
     }
 }
 
@@ -91,6 +212,43 @@ impl SubjectLoader {
                 let term = contracts::term(db, subject.id).await?;
                 let contract = contracts::get(db, term.contract_id).await?;
                 self.load_term(db, term, contract).await
+            }
+            SubjectKind::BillingPeriod => {
+                let period = billing::period(db, subject.id).await?;
+                let term = contracts::term(db, period.term_id).await?;
+                let contract = contracts::get(db, period.contract_id).await?;
+                let schedule = billing::schedule(db, contract.id).await?;
+                let currency = contract.money().map(|m| m.currency).ok_or_else(|| {
+                    EngineError::Internal(format!("recurring sale {} has no currency", contract.id))
+                })?;
+                let lines = billing::lines(db, contract.id, currency).await?;
+                let payment_days = schedule
+                    .map(|s| s.payment_days)
+                    .unwrap_or(crate::billing::DEFAULT_PAYMENT_DAYS);
+                let mut loaded = self.load_term(db, term, contract).await?;
+                loaded.about = subject;
+                loaded.billing = Some(BillingSubject::Upcoming {
+                    due_date: due_date(period.issue_date, payment_days),
+                    period,
+                    totals: totals(&lines),
+                    currency,
+                });
+                Ok(loaded)
+            }
+            SubjectKind::Invoice => {
+                let invoice = invoices::get(db, subject.id).await?;
+                let contract = contracts::get(db, invoice.contract_id).await?;
+                let term = match invoice.period_id {
+                    Some(period) => {
+                        let period = billing::period(db, period).await?;
+                        contracts::term(db, period.term_id).await?
+                    }
+                    None => contracts::current_term(db, &contract).await?,
+                };
+                let mut loaded = self.load_term(db, term, contract).await?;
+                loaded.about = subject;
+                loaded.billing = Some(BillingSubject::Invoice(invoice));
+                Ok(loaded)
             }
             other => Err(EngineError::Store(tickler_store::StoreError::Corrupt(
                 format!(
@@ -135,11 +293,13 @@ impl SubjectLoader {
             }
         };
         Ok(Subject {
+            about: SubjectRef::contract_term(term.id),
             term,
             contract,
             customer,
             owner,
             overrides,
+            billing: None,
         })
     }
 }
@@ -211,7 +371,7 @@ impl Engine {
             step,
             days_left,
             failure,
-            invoice: None,
+            invoice: subject.invoice_view(send_date),
         }
     }
 

@@ -6,7 +6,7 @@ pub(crate) fn resolve(
     recipients: Recipients,
     customer: &[String],
     owner: Option<&str>,
-    team: Option<&str>,
+    team: &[String],
 ) -> (Vec<String>, Vec<String>) {
     let mut to: Vec<String> = Vec::new();
     let push = |list: &mut Vec<String>, address: &str| {
@@ -22,8 +22,10 @@ pub(crate) fn resolve(
     if let (true, Some(owner)) = (recipients.owner, owner) {
         push(&mut to, owner);
     }
-    if let (true, Some(team)) = (recipients.team, team) {
-        push(&mut to, team);
+    if recipients.team {
+        for address in team {
+            push(&mut to, address);
+        }
     }
     let mut cc = Vec::new();
     if let (true, Some(owner)) = (recipients.cc_owner, owner)
@@ -48,7 +50,7 @@ mod tests {
             Recipients::CUSTOMER_CC_OWNER,
             &addresses(&["a@x.example", "b@x.example"]),
             Some("sales@firm.example"),
-            None,
+            &[],
         );
         assert_eq!(to, addresses(&["a@x.example", "b@x.example"]));
         assert_eq!(cc, addresses(&["sales@firm.example"]));
@@ -60,7 +62,7 @@ mod tests {
             Recipients::CUSTOMER_CC_OWNER,
             &addresses(&["a@x.example"]),
             None,
-            None,
+            &[],
         );
         assert_eq!((to, cc), (addresses(&["a@x.example"]), vec![]));
         let both = Recipients {
@@ -73,7 +75,7 @@ mod tests {
             both,
             &addresses(&["A@x.example"]),
             Some("a@X.example"),
-            None,
+            &[],
         );
         assert_eq!((to, cc), (addresses(&["A@x.example"]), vec![]));
     }

@@ -33,6 +33,34 @@ pub(crate) struct TermContext<'a> {
     pub plan: &'a Plan,
 }
 
+impl TermContext<'_> {
+    fn subject(&self) -> SubjectContext<'_> {
+        SubjectContext {
+            about: SubjectRef::contract_term(self.term.id),
+            contract_id: Some(self.contract.id),
+            anchors: AnchorDates::term(self.term.start_date, self.term.end_date),
+            customer: self.customer,
+            owner: self.owner,
+            plan: self.plan,
+            active: self.contract.status == ContractStatus::Active,
+        }
+    }
+}
+
+/// What any subject's reminders are computed from: the steps of `plan` whose anchor the
+/// subject offers, placed in the customer's zone.
+pub(crate) struct SubjectContext<'a> {
+    pub about: SubjectRef,
+    pub contract_id: Option<i64>,
+    pub anchors: AnchorDates,
+    pub customer: &'a Customer,
+    pub owner: Option<&'a User>,
+    pub plan: &'a Plan,
+    /// False once the subject's reminders are all pointless (its contract was terminated):
+    /// every pending one is cancelled.
+    pub active: bool,
+}
+
 /// Counts of what a recomputation did, for events and tests.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct ScheduleOutcome {
@@ -79,13 +107,17 @@ impl Engine {
         self.schedule_reminders(db, ctx, existing, now).await
     }
 
-    /// The term's plan placed in time: each step's position in the plan, with its instant
-    /// in the customer's zone and the recipients it would get now.
-    fn plan_term(&self, ctx: &TermContext<'_>) -> Vec<(usize, PlannedStep)> {
+    /// The subject's plan placed in time: each step's position in the plan, with its
+    /// instant in the customer's zone and the recipients it would get now.
+    fn plan_subject(
+        &self,
+        ctx: &SubjectContext<'_>,
+        team: &[String],
+    ) -> Vec<(usize, PlannedStep)> {
         let owner_email = ctx.owner.map(|o| o.email.as_str());
         plan_reminders(
             ctx.plan,
-            &AnchorDates::term(ctx.term.start_date, ctx.term.end_date),
+            &ctx.anchors,
             &self.customer_zone(ctx.customer),
             self.holidays(),
         )
@@ -93,7 +125,7 @@ impl Engine {
         .map(|planned| {
             let step = &ctx.plan.steps[planned.position];
             let (to, cc) =
-                recipients::resolve(step.recipients, &ctx.customer.emails, owner_email, None);
+                recipients::resolve(step.recipients, &ctx.customer.emails, owner_email, team);
             let wanted = PlannedStep {
                 step_key: step.key.clone(),
                 send_at: planned.send_at,
@@ -114,9 +146,28 @@ impl Engine {
         existing: Vec<Reminder>,
         now: Timestamp,
     ) -> Result<ScheduleOutcome, EngineError> {
-        let active = ctx.contract.status == ContractStatus::Active;
+        self.schedule_subject(db, &ctx.subject(), existing, now)
+            .await
+    }
+
+    /// Brings one subject's reminders in line with `ctx`, given the ones it has: the rule
+    /// of [`Self::sync_term_reminders`] for any subject.
+    pub(crate) async fn schedule_subject(
+        &self,
+        db: &mut Db,
+        ctx: &SubjectContext<'_>,
+        existing: Vec<Reminder>,
+        now: Timestamp,
+    ) -> Result<ScheduleOutcome, EngineError> {
+        let active = ctx.active;
+        // Only the steps to the team need its addresses: most plans have none.
+        let team = if ctx.plan.steps.iter().any(|s| s.recipients.team) {
+            team_addresses(db).await?
+        } else {
+            Vec::new()
+        };
         let planned = if active {
-            self.plan_term(ctx)
+            self.plan_subject(ctx, &team)
         } else {
             Vec::new()
         };
@@ -130,9 +181,7 @@ impl Engine {
                     cancel_at_once,
                 } => {
                     let (position, wanted) = &planned[index];
-                    let id = self
-                        .insert_term_step(db, ctx, *position, wanted, now)
-                        .await?;
+                    let id = self.insert_step(db, ctx, *position, wanted, now).await?;
                     outcome.created += 1;
                     if cancel_at_once {
                         let why = cancel_reason(CancelReason::PassedWhenPlanned, active);
@@ -188,11 +237,11 @@ impl Engine {
         Ok(outcome)
     }
 
-    /// A new reminder for the term's step at `position` of its plan, as planned.
-    async fn insert_term_step(
+    /// A new reminder for the subject's step at `position` of its plan, as planned.
+    async fn insert_step(
         &self,
         db: &mut Db,
-        ctx: &TermContext<'_>,
+        ctx: &SubjectContext<'_>,
         position: usize,
         wanted: &PlannedStep,
         now: Timestamp,
@@ -201,9 +250,10 @@ impl Engine {
         Ok(reminders::insert(
             db,
             &NewReminder {
-                about: SubjectRef::contract_term(ctx.term.id),
-                contract_id: Some(ctx.contract.id),
+                about: ctx.about,
+                contract_id: ctx.contract_id,
                 kind: ReminderKind::Step,
+                anchor: Some(step.anchor),
                 step_key: &step.key,
                 position: i32::try_from(position).unwrap_or(i32::MAX),
                 label: &step.label,
@@ -221,6 +271,15 @@ impl Engine {
         )
         .await?)
     }
+}
+
+/// The team's addresses, for steps to the team: the active admins'.
+pub(crate) async fn team_addresses(db: &mut Db) -> Result<Vec<String>, EngineError> {
+    let mut addresses = Vec::new();
+    for id in tickler_store::settings::active_admins(db).await? {
+        addresses.push(tickler_store::users::get(db, id).await?.email);
+    }
+    Ok(addresses)
 }
 
 fn existing_of(reminder: &Reminder) -> ExistingReminder {

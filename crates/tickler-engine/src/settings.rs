@@ -14,7 +14,8 @@ use std::{
 use jiff::civil::{Date, Time};
 use tickler_core::event::{EventAction, EventSubject};
 use tickler_core::{
-    ValidationError, email::EmailAddress, error::parse_date, iban::Iban, language::Language,
+    ValidationError, email::EmailAddress, error::parse_date, iban::Iban,
+    invoice::validate_number_prefix, language::Language,
     schedule::Holidays, time_zone::Zone, user::Role,
 };
 use tickler_mail::{OutgoingMessage, Sender};
@@ -30,6 +31,8 @@ pub mod keys {
     pub const DEFAULT_SEND_TIME: &str = "default_send_time";
     pub const BANK_IBAN: &str = "bank_iban";
     pub const BANK_NAME: &str = "bank_name";
+    pub const INVOICE_PREFIX: &str = "invoice_prefix";
+    pub const PAYMENT_DAYS: &str = "payment_days";
 }
 
 /// The organisation's settings beyond what [`Settings`] carries.
@@ -39,6 +42,10 @@ pub struct Organisation {
     pub default_send_time: Option<Time>,
     pub bank_iban: Option<Iban>,
     pub bank_name: Option<String>,
+    /// What invoice numbers start with; `None`: `INV-`.
+    pub invoice_prefix: Option<String>,
+    /// Days from issue to due for sales that do not say; `None`: 14.
+    pub payment_days: Option<u32>,
     /// Non-working days with their names, by date.
     pub holidays: Vec<Holiday>,
     /// The same days, as business-day offsets skip them.
@@ -124,6 +131,10 @@ pub struct SettingsInput {
     pub default_send_time: String,
     pub bank_iban: String,
     pub bank_name: String,
+    /// Empty: `INV-`.
+    pub invoice_prefix: String,
+    /// Empty: 14.
+    pub payment_days: String,
 }
 
 /// The settings page's content: effective values, and the environment's defaults beside them.
@@ -137,6 +148,10 @@ pub struct SettingsView {
     /// Grouped in fours, or empty.
     pub bank_iban: String,
     pub bank_name: String,
+    /// As stored, or empty when the default `INV-` applies.
+    pub invoice_prefix: String,
+    /// As stored, or empty when the default 14 applies.
+    pub payment_days: String,
     pub holidays: Vec<Holiday>,
     pub env_organisation_name: String,
     pub env_mail_from: String,
@@ -190,6 +205,20 @@ fn parse_send_time(field: &str, text: &str) -> Result<Time, ValidationError> {
     Time::new(hours, minutes, 0, 0).map_err(|_| refuse())
 }
 
+/// Days from issue to due: 0 (due on receipt) to 366.
+pub(crate) fn parse_payment_days(field: &str, text: &str) -> Result<u32, ValidationError> {
+    let text = text.trim();
+    text.parse::<u32>()
+        .ok()
+        .filter(|days| *days <= 366)
+        .ok_or_else(|| {
+            ValidationError::new(
+                field,
+                format!("\"{text}\" is not a number of days from 0 to 366"),
+            )
+        })
+}
+
 fn text_value(field: &str, text: &str, max: usize) -> Result<Option<String>, ValidationError> {
     let Some(text) = optional(text) else {
         return Ok(None);
@@ -229,6 +258,13 @@ fn effective(
                 }
                 keys::BANK_IBAN => organisation.bank_iban = Some(Iban::parse(key, value)?),
                 keys::BANK_NAME => organisation.bank_name = Some(value.clone()),
+                keys::INVOICE_PREFIX => {
+                    validate_number_prefix(key, value)?;
+                    organisation.invoice_prefix = Some(value.clone())
+                }
+                keys::PAYMENT_DAYS => {
+                    organisation.payment_days = Some(parse_payment_days(key, value)?)
+                }
                 _ => {}
             }
             Ok(())
@@ -283,6 +319,14 @@ impl Engine {
         self.settings.organisation()
     }
 
+    /// What invoice numbers start with: the settings' prefix, else `INV-`.
+    pub(crate) fn invoice_prefix(&self) -> String {
+        self.organisation()
+            .invoice_prefix
+            .clone()
+            .unwrap_or_else(|| "INV-".to_string())
+    }
+
     /// The holidays that business-day offsets skip.
     pub(crate) fn holidays(&self) -> &Holidays {
         &self.settings.organisation().holiday_set
@@ -318,6 +362,11 @@ impl Engine {
                 .map(Iban::grouped)
                 .unwrap_or_default(),
             bank_name: organisation.bank_name.clone().unwrap_or_default(),
+            invoice_prefix: organisation.invoice_prefix.clone().unwrap_or_default(),
+            payment_days: organisation
+                .payment_days
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
             holidays: organisation.holidays.clone(),
             env_organisation_name: defaults.organisation_name.clone(),
             env_mail_from: defaults.mail_from.to_string(),
@@ -376,6 +425,18 @@ impl Engine {
         let bank_name = text_value(keys::BANK_NAME, &input.bank_name, 200)?;
         organisation.bank_name = bank_name.clone();
 
+        let prefix = optional(&input.invoice_prefix)
+            .map(|text| {
+                validate_number_prefix(keys::INVOICE_PREFIX, text).map(|()| text.to_string())
+            })
+            .transpose()?;
+        organisation.invoice_prefix = prefix.clone();
+
+        let payment_days = optional(&input.payment_days)
+            .map(|text| parse_payment_days(keys::PAYMENT_DAYS, text))
+            .transpose()?;
+        organisation.payment_days = payment_days;
+
         Ok(Checked {
             rows: vec![
                 (keys::ORGANISATION_NAME, name),
@@ -387,6 +448,8 @@ impl Engine {
                 ),
                 (keys::BANK_IBAN, iban.map(|i| i.as_str().to_string())),
                 (keys::BANK_NAME, bank_name),
+                (keys::INVOICE_PREFIX, prefix),
+                (keys::PAYMENT_DAYS, payment_days.map(|d| d.to_string())),
             ],
             settings,
             organisation,

@@ -2,11 +2,13 @@
 //! through sqlx's `Any` driver so that every query is written once. The only backend-specific
 //! SQL is how a write transaction starts and how claims lock rows.
 
+pub mod billing;
 pub mod browse;
 pub mod contracts;
 pub mod customers;
 mod error;
 pub mod events;
+pub mod invoices;
 pub mod jobs;
 mod notifications;
 pub mod plans;

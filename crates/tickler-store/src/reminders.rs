@@ -10,7 +10,7 @@ use sqlx::AssertSqlSafe;
 use tickler_core::{
     catch_up::{self, SequenceMember},
     event::{EventAction, EventSubject},
-    plan::Mode,
+    plan::{Anchor, Mode},
     reminder::ReminderStatus,
     subject::{SubjectKind, SubjectRef},
 };
@@ -28,6 +28,8 @@ pub struct Reminder {
     /// The contract the subject belongs to, if any.
     pub contract_id: Option<i64>,
     pub kind: ReminderKind,
+    /// The date a step counts from; `None` for a notice.
+    pub anchor: Option<Anchor>,
     pub step_key: String,
     pub position: i32,
     pub label: String,
@@ -66,6 +68,7 @@ struct ReminderRow {
     subject_id: i64,
     contract_id: Option<i64>,
     kind: String,
+    anchor: Option<String>,
     step_key: String,
     position: i64,
     label: String,
@@ -96,7 +99,7 @@ struct ReminderRow {
     updated_at: i64,
 }
 
-const COLUMNS: &str = "id, subject_type, subject_id, contract_id, kind, step_key, position, label, template, \
+const COLUMNS: &str = "id, subject_type, subject_id, contract_id, kind, anchor, step_key, position, label, template, \
     offset_days, mode, status, status_reason, send_at, send_at_edited, due_at, to_addrs, cc_addrs, \
     recipients_edited, subject, body, message_id, attempts, claimed_by, claimed_until, last_error, \
     smtp_reply, sent_subject, sent_body, sent_at, lateness_ms, created_at, updated_at";
@@ -123,6 +126,11 @@ impl TryFrom<ReminderRow> for Reminder {
             },
             contract_id: r.contract_id,
             kind: r.kind.parse().map_err(|e| corrupt(format!("{e}")))?,
+            anchor: r
+                .anchor
+                .map(|a| a.parse())
+                .transpose()
+                .map_err(|e| corrupt(format!("{e}")))?,
             step_key: r.step_key,
             position: small(r.position)?,
             label: r.label,
@@ -167,6 +175,7 @@ pub struct NewReminder<'a> {
     pub about: SubjectRef,
     pub contract_id: Option<i64>,
     pub kind: ReminderKind,
+    pub anchor: Option<Anchor>,
     pub step_key: &'a str,
     pub position: i32,
     pub label: &'a str,
@@ -186,9 +195,9 @@ pub async fn insert(db: &mut Db, new: &NewReminder<'_>, now: Timestamp) -> Resul
     Ok(sqlx::query_scalar(
         "INSERT INTO reminders (subject_type, subject_id, contract_id, kind, step_key, position, \
          label, template, offset_days, mode, status, send_at, due_at, to_addrs, cc_addrs, subject, \
-         body, message_id, created_at, updated_at) \
+         body, message_id, created_at, updated_at, anchor) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'scheduled', $11, $11, $12, $13, $14, \
-         $15, $16, $17, $17) RETURNING id",
+         $15, $16, $17, $17, $18) RETURNING id",
     )
     .bind(new.about.kind.as_str())
     .bind(new.about.id)
@@ -207,6 +216,7 @@ pub async fn insert(db: &mut Db, new: &NewReminder<'_>, now: Timestamp) -> Resul
     .bind(new.body)
     .bind(new.message_id)
     .bind(millis(now))
+    .bind(new.anchor.map(|a| a.as_str()))
     .fetch_one(db)
     .await?)
 }

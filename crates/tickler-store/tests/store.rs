@@ -577,6 +577,7 @@ async fn reminders_round_trip(store: Store) {
         &mut conn,
         &reminders::NewReminder {
             about: term_1,
+            anchor: None,
             contract_id: Some(fx.contract_id),
             kind: ReminderKind::Step,
             step_key: "before_30",
@@ -638,6 +639,7 @@ async fn reminders_round_trip(store: Store) {
         &mut conn,
         &reminders::NewReminder {
             about: term_1,
+            anchor: None,
             contract_id: Some(fx.contract_id),
             kind: ReminderKind::Notice,
             step_key: "delivery_failed_1",
@@ -670,6 +672,7 @@ async fn reminders_round_trip(store: Store) {
         &mut conn,
         &reminders::NewReminder {
             about: term_1,
+            anchor: None,
             contract_id: Some(fx.contract_id),
             kind: ReminderKind::Step,
             step_key: "before_30",

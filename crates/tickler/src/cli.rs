@@ -45,6 +45,12 @@ pub enum Command {
     /// Timed emails: list, edit, send now, skip.
     #[command(subcommand)]
     Reminder(ReminderCommand),
+    /// Invoices of recurring sales: approve drafts, record payments, void, PDF.
+    #[command(subcommand)]
+    Invoice(InvoiceCommand),
+    /// The organisation's settings: name, bank account, invoice numbers, payment terms.
+    #[command(subcommand)]
+    Settings(SettingsCommand),
     /// Send what is due: with --once, then exit; without, keep sending as things come due
     /// (a dispatcher without the web app), until SIGTERM or Ctrl-C.
     Dispatch(DispatchArgs),
@@ -129,24 +135,26 @@ pub enum ContractCommand {
         /// First day, YYYY-MM-DD.
         #[arg(long)]
         start: String,
-        /// Expiry date (last day covered), YYYY-MM-DD.
-        #[arg(long)]
-        end: String,
+        /// Expiry date (last day covered), YYYY-MM-DD; a recurring sale may give --cycles instead.
+        #[arg(long, required_unless_present = "cycles")]
+        end: Option<String>,
         /// The salesperson's email (a user); CC'd on the customer's emails.
         #[arg(long)]
         owner: Option<String>,
-        /// Plan name (default: renewal).
+        /// Plan name (default: renewal; subscription for a recurring sale).
         #[arg(long)]
         plan: Option<String>,
-        /// Decimal amount, e.g. 1200.00.
+        /// Decimal amount, e.g. 1200.00 (a recurring sale's default: one invoice's total).
         #[arg(long, requires = "currency")]
         amount: Option<String>,
-        /// ISO 4217 code, e.g. EUR.
-        #[arg(long, requires = "amount")]
+        /// ISO 4217 code, e.g. EUR; needed with --amount and with --bill-every.
+        #[arg(long)]
         currency: Option<String>,
         /// A custom field, NAME=VALUE; repeat for several (available to templates as contract.custom.NAME).
         #[arg(long = "field", value_name = "NAME=VALUE")]
         fields: Vec<String>,
+        #[command(flatten)]
+        billing: BillingArgs,
     },
     /// Start the next term: cancels the ending term's pending emails and schedules the new ones.
     Renew {
@@ -193,6 +201,113 @@ pub enum ContractCommand {
     List {
         #[arg(long)]
         json: bool,
+    },
+}
+
+/// Makes a contract a recurring sale: invoiced on a schedule from its start date.
+#[derive(Debug, Args)]
+pub struct BillingArgs {
+    /// Invoice every PERIOD from the start date: Nd, Nw, Nm or Ny (1m, 3m, 1y, 2w).
+    #[arg(long, value_name = "PERIOD")]
+    pub bill_every: Option<String>,
+    /// Bill this many periods; the end date is then computed (may replace --end).
+    #[arg(long, value_name = "N", requires = "bill_every")]
+    pub cycles: Option<String>,
+    /// An invoice line; repeat for several. Required with --bill-every.
+    #[arg(
+        long = "line",
+        value_name = "DESCRIPTION|QUANTITY|UNIT_PRICE|TAX_PERCENT",
+        requires = "bill_every"
+    )]
+    pub lines: Vec<String>,
+    /// Invoice each period the day after it ends (default: on its first day, in advance).
+    #[arg(long, requires = "bill_every")]
+    pub in_arrears: bool,
+    /// Make each invoice a draft that waits for approval (default: issue and email it).
+    #[arg(long, requires = "bill_every")]
+    pub draft_invoices: bool,
+    /// Days from issue to due (default: the settings' payment days, else 14).
+    #[arg(long, value_name = "N", requires = "bill_every")]
+    pub payment_days: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InvoiceCommand {
+    /// Invoices by period.
+    List {
+        #[arg(long)]
+        contract: Option<i64>,
+        #[arg(long, value_parser = ["draft", "issued", "paid", "void"])]
+        status: Option<String>,
+        /// Only issued invoices past their due date.
+        #[arg(long)]
+        overdue: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One invoice with its lines and payments.
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Issue a draft: numbered, dated today, emailed with its PDF.
+    Approve { id: i64 },
+    /// Drop a draft: its period is not billed again.
+    Discard {
+        id: i64,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Record a payment (on a draft: a prepayment).
+    Pay {
+        id: i64,
+        /// Decimal amount in the invoice's currency, e.g. 124.00.
+        #[arg(long)]
+        amount: String,
+        /// Day of payment, YYYY-MM-DD (default: today).
+        #[arg(long)]
+        date: Option<String>,
+        /// The bank's or customer's reference.
+        #[arg(long)]
+        reference: Option<String>,
+    },
+    /// Cancel an issued invoice; it keeps its number and its reminders stop.
+    Void {
+        id: i64,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Write the invoice's PDF.
+    Pdf {
+        id: i64,
+        #[arg(long)]
+        output: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SettingsCommand {
+    /// The organisation's settings in effect.
+    Show {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change some settings; an empty value returns to the default.
+    Set {
+        #[arg(long)]
+        organisation: Option<String>,
+        /// The account customers pay into, shown in invoices and notices.
+        #[arg(long)]
+        iban: Option<String>,
+        #[arg(long)]
+        bank_name: Option<String>,
+        /// What invoice numbers start with (default INV-): INV-2027-0001.
+        #[arg(long)]
+        invoice_prefix: Option<String>,
+        /// Days from issue to due for sales that do not say (default 14).
+        #[arg(long)]
+        payment_days: Option<String>,
     },
 }
 

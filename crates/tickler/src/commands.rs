@@ -12,6 +12,7 @@ use tickler_core::{
 };
 use tickler_engine::{
     Actor, Engine,
+    billing::BillingInput,
     browse::ReminderFilter,
     contracts::{ContractChanges, ContractInput},
     directory::{NewCustomer, NewUser},
@@ -26,7 +27,7 @@ use crate::{
         Cli, Command, ContractCommand, CustomerCommand, DispatchArgs, ImportCommand,
         ReminderCommand, UserCommand,
     },
-    config, output, serve,
+    config, invoices, output, serve,
 };
 
 async fn engine(database: &str) -> Result<Engine> {
@@ -79,6 +80,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Reminder(command) => reminder(&engine, command, &actor).await?,
         Command::Dispatch(args) => dispatch(engine, args).await?,
         Command::Import(command) => import(&engine, command, &actor).await?,
+        Command::Invoice(command) => invoices::invoice(&engine, command, &actor).await?,
+        Command::Settings(command) => invoices::settings(&engine, command, &actor).await?,
     }
     Ok(())
 }
@@ -282,6 +285,7 @@ async fn contract(engine: &Engine, command: ContractCommand, actor: &Actor) -> R
             amount,
             currency,
             fields,
+            billing,
         } => {
             let custom_fields = tickler_core::contract::parse_custom_fields(
                 "--field",
@@ -294,12 +298,20 @@ async fn contract(engine: &Engine, command: ContractCommand, actor: &Actor) -> R
                         customer_id: customer,
                         title,
                         start,
-                        end,
+                        end: end.unwrap_or_default(),
                         owner_email: owner,
                         plan,
                         amount,
                         currency,
                         custom_fields,
+                        billing: billing.bill_every.map(|every| BillingInput {
+                            every,
+                            cycles: billing.cycles,
+                            lines: billing.lines,
+                            in_arrears: billing.in_arrears,
+                            draft_invoices: billing.draft_invoices,
+                            payment_days: billing.payment_days,
+                        }),
                     },
                     actor,
                 )

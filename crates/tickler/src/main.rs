@@ -4,6 +4,7 @@ mod cli;
 mod commands;
 mod config;
 mod config_file;
+mod invoices;
 mod output;
 mod serve;
 

@@ -12,6 +12,7 @@ use tickler_engine::{
     browse::{Contract, Customer, JobState},
     contracts::ContractDetail,
     dispatch::Outcome,
+    invoice_view::{InvoiceDetailView, InvoiceView},
     review::ReminderView,
 };
 
@@ -196,4 +197,69 @@ pub fn progress_bar() -> ProgressBar {
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     bar
+}
+
+pub fn invoices(list: &[InvoiceView]) {
+    println!(
+        "{:>6}  {:>8}  {:<16}  {:<7}  {:<23}  {:<10}  {:>12}  {:>12}  CUR",
+        "ID", "CONTRACT", "NUMBER", "STATUS", "PERIOD", "DUE", "TOTAL", "BALANCE"
+    );
+    for i in list {
+        println!(
+            "{:>6}  {:>8}  {:<16}  {:<7}  {} {}  {:<10}  {:>12}  {:>12}  {}",
+            i.id,
+            i.contract_id,
+            i.number.as_deref().unwrap_or("(draft)"),
+            i.status,
+            i.period_start,
+            i.period_end,
+            i.due_date.to_string(),
+            i.total,
+            i.balance,
+            i.currency
+        );
+    }
+}
+
+pub fn invoice_detail(d: &InvoiceDetailView) {
+    let i = &d.invoice;
+    println!(
+        "invoice {} {} ({})",
+        i.id,
+        i.number.as_deref().unwrap_or("(draft, no number yet)"),
+        i.status
+    );
+    println!("  contract: {} ({})", d.contract_title, i.contract_id);
+    println!("  customer: {} ({})", d.customer_name, i.customer_id);
+    println!("  period:   {} to {}", i.period_start, i.period_end);
+    println!("  issued:   {}, due {}", i.issue_date, i.due_date);
+    if let Some(reason) = &i.void_reason {
+        println!("  void:     {reason}");
+    }
+    println!("  lines:");
+    for l in &d.lines {
+        println!(
+            "    {} x {} {} at {}% = {}  {}",
+            l.quantity, l.unit_price, i.currency, l.tax_rate, l.net, l.description
+        );
+    }
+    for band in &d.tax_bands {
+        println!("  tax {}% on {}: {}", band.rate, band.net, band.tax);
+    }
+    println!(
+        "  subtotal {}  tax {}  total {}  paid {}  balance {} {}",
+        i.subtotal, i.tax, i.total, i.paid, i.balance, i.currency
+    );
+    for p in &d.payments {
+        println!(
+            "  payment {} on {}{} (recorded by {})",
+            p.amount,
+            p.date,
+            p.reference
+                .as_deref()
+                .map(|r| format!(", reference {r}"))
+                .unwrap_or_default(),
+            p.recorded_by
+        );
+    }
 }

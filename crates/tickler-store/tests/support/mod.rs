@@ -216,6 +216,7 @@ pub async fn add_reminder(
         db,
         &NewReminder {
             about,
+            anchor: Some(tickler_core::plan::Anchor::EndDate),
             contract_id: Some(contract_id),
             kind: ReminderKind::Step,
             step_key,

@@ -40,6 +40,8 @@ struct SettingsForm {
     default_send_time: String,
     bank_iban: String,
     bank_name: String,
+    invoice_prefix: String,
+    payment_days: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -97,6 +99,8 @@ impl SettingsPage {
                 default_send_time: view.default_send_time,
                 bank_iban: view.bank_iban,
                 bank_name: view.bank_name,
+                invoice_prefix: view.invoice_prefix,
+                payment_days: view.payment_days,
             },
             holiday_count: view.holidays.len(),
             holidays,
@@ -160,6 +164,8 @@ async fn save_settings(
         default_send_time: form.default_send_time.clone(),
         bank_iban: form.bank_iban.clone(),
         bank_name: form.bank_name.clone(),
+        invoice_prefix: form.invoice_prefix.clone(),
+        payment_days: form.payment_days.clone(),
     };
     match state.engine.save_settings(&input, &user.actor()).await {
         Ok(saved) if saved.rescheduled + saved.cancelled > 0 => Ok(redirect_with_notice(

@@ -176,6 +176,7 @@ pub(super) async fn create(
         amount: optional(&form.amount),
         currency: optional(&form.currency),
         custom_fields,
+        billing: None,
     };
     match state.engine.add_contract(input, &user.actor()).await {
         Ok(id) => Ok(redirect_with_notice(

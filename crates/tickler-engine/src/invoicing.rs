@@ -1,0 +1,592 @@
+//! Invoices: the billing run that makes them from due periods, and what people do with
+//! them (approve a draft, discard it, record a payment, void). Issuing numbers an invoice,
+//! queues its email (with the PDF) and, while it has a balance, its payment reminders.
+
+use jiff::{Timestamp, civil::Date};
+use serde::Serialize;
+use tickler_core::{
+    ValidationError,
+    billing::InvoiceMode,
+    error::parse_date,
+    event::{EventAction, EventSubject},
+    invoice::{self as rules, InvoiceStatus, totals},
+    money::Money,
+    plan::{DUNNING_PLAN, Mode, default_dunning_plan},
+    reminder::ReminderStatus,
+    subject::{InvoiceSubject, SubjectKind, SubjectRef},
+};
+use tickler_store::{
+    Db,
+    billing::{self, Period},
+    contracts, customers, events,
+    invoices::{self, Invoice, InvoiceFilter, NewInvoice, NewPayment, Payment, StoredLine},
+    plans,
+    reminders::{self, NewReminder, ReminderKind},
+    users,
+};
+
+use crate::{
+    Actor, Engine, EngineError,
+    recipients,
+    scheduling::{ScheduleOutcome, SubjectContext},
+};
+
+/// The step key and template of the email that carries an issued invoice.
+pub const INVOICE_EMAIL: &str = "invoice_issued";
+
+/// Periods billed per transaction by the billing run.
+const BILLING_BATCH: i64 = 100;
+
+/// Counts of one billing run.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct BillingReport {
+    /// Invoices made (drafts and issued).
+    pub invoiced: usize,
+    /// Of those, issued at once.
+    pub issued: usize,
+}
+
+/// An invoice with everything its page, `invoice show` and its PDF need.
+#[derive(Debug, Clone, Serialize)]
+pub struct InvoiceDetail {
+    pub invoice: Invoice,
+    pub lines: Vec<StoredLine>,
+    pub payments: Vec<Payment>,
+    pub contract_title: String,
+    pub customer: tickler_core::customer::Customer,
+}
+
+impl From<rules::InvoiceRuleError> for EngineError {
+    fn from(e: rules::InvoiceRuleError) -> Self {
+        EngineError::Conflict(e.to_string())
+    }
+}
+
+fn invoice_ref(id: i64) -> SubjectRef {
+    SubjectRef {
+        kind: SubjectKind::Invoice,
+        id,
+    }
+}
+
+impl Engine {
+    /// Makes the invoice of every period due as of the clock's now, oldest first, a batch
+    /// per transaction: billing is not a notice, so every missed period is still billed
+    /// after downtime, in order. The transaction is the claim (other dispatchers skip the
+    /// locked periods), and the invoice, its number, its email and the period's
+    /// `invoiced` mark commit together or not at all: one invoice per period, ever.
+    pub async fn bill_due(&self) -> Result<BillingReport, EngineError> {
+        let mut report = BillingReport::default();
+        loop {
+            let now = self.clock.now();
+            let mut tx = self.store.begin().await?;
+            let due =
+                billing::take_due_periods(&mut tx, self.store.backend(), now, BILLING_BATCH)
+                    .await?;
+            if due.is_empty() {
+                return Ok(report);
+            }
+            for period in &due {
+                if let Some(issued) = self.bill_period(&mut tx, period, now).await? {
+                    report.invoiced += 1;
+                    report.issued += usize::from(issued);
+                }
+            }
+            self.commit_schedule_change(tx).await?;
+        }
+    }
+
+    /// Bills one period in `db`; `Some(issued)` when an invoice was made.
+    async fn bill_period(
+        &self,
+        db: &mut Db,
+        period: &Period,
+        now: Timestamp,
+    ) -> Result<Option<bool>, EngineError> {
+        let contract = contracts::get(db, period.contract_id).await?;
+        let schedule = billing::schedule(db, contract.id).await?;
+        let (Some(schedule), Some(money)) = (schedule, contract.money()) else {
+            billing::cancel_period(db, period.id, "the contract is no longer a recurring sale")
+                .await?;
+            return Ok(None);
+        };
+        let lines = billing::lines(db, contract.id, money.currency).await?;
+        let totals = totals(&lines);
+        let due_date = rules::due_date(period.issue_date, schedule.payment_days);
+        let invoice_id = invoices::insert_draft(
+            db,
+            &NewInvoice {
+                contract_id: contract.id,
+                period_id: Some(period.id),
+                customer_id: contract.customer_id,
+                period_start: period.start,
+                period_end: period.end,
+                issue_date: period.issue_date,
+                due_date,
+                currency: money.currency,
+                lines: &lines,
+                totals: &totals,
+            },
+            now,
+        )
+        .await?;
+        if !billing::mark_invoiced(db, period.id, invoice_id).await? {
+            return Err(EngineError::Internal(format!(
+                "billing period {} was billed by another dispatcher while locked",
+                period.id
+            )));
+        }
+        // The notice that this invoice is about to be issued is pointless from now on.
+        let about = SubjectRef {
+            kind: SubjectKind::BillingPeriod,
+            id: period.id,
+        };
+        for reminder in reminders::for_subject(db, about).await? {
+            if reminder.status == ReminderStatus::Scheduled
+                && reminders::close_scheduled(
+                    db,
+                    reminder.id,
+                    ReminderStatus::Cancelled,
+                    "the invoice was already issued",
+                    now,
+                )
+                .await?
+            {
+                events::record(
+                    db,
+                    now,
+                    events::SYSTEM,
+                    EventSubject::Reminder(reminder.id),
+                    EventAction::Cancelled,
+                    "the invoice was already issued",
+                )
+                .await?;
+            }
+        }
+        events::record(
+            db,
+            now,
+            events::SYSTEM,
+            EventSubject::Invoice(invoice_id),
+            EventAction::Created,
+            &format!(
+                "period {} to {} of contract {}: {}",
+                period.start,
+                period.end,
+                contract.id,
+                Money {
+                    minor: totals.total,
+                    currency: money.currency
+                }
+                .to_decimal_string()
+            ),
+        )
+        .await?;
+        let issued = schedule.invoice_mode == InvoiceMode::Issue;
+        if issued {
+            // Issued on its planned date, even when billed late after downtime: the
+            // invoice is for that period, and its due date counts from that day.
+            self.issue_invoice(
+                db,
+                invoice_id,
+                period.issue_date,
+                schedule.payment_days,
+                period.bill_at,
+                &Actor::system(),
+                now,
+            )
+            .await?;
+        }
+        Ok(Some(issued))
+    }
+
+    /// Issues the draft `id` in `db`: numbered from its issue year's sequence, dated
+    /// `issue_date`, its email queued for `send_at`, and its payment reminders scheduled
+    /// while it has a balance.
+    #[allow(clippy::too_many_arguments)]
+    async fn issue_invoice(
+        &self,
+        db: &mut Db,
+        id: i64,
+        issue_date: Date,
+        payment_days: u32,
+        send_at: Timestamp,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Invoice, EngineError> {
+        let invoice = invoices::get_for_update(db, self.store.backend(), id).await?;
+        let status = rules::after_approval(invoice.state())?;
+        let year = issue_date.year();
+        let sequence = invoices::next_number(db, year).await?;
+        let number = rules::invoice_number(&self.invoice_prefix(), year, sequence);
+        let due_date = rules::due_date(issue_date, payment_days);
+        if !invoices::issue(
+            db,
+            id,
+            &invoices::Issue {
+                number: &number,
+                year,
+                sequence,
+                issue_date,
+                due_date,
+                status,
+            },
+            now,
+        )
+        .await?
+        {
+            return Err(EngineError::Conflict(format!(
+                "invoice {id} is no longer a draft"
+            )));
+        }
+        let invoice = invoices::get(db, id).await?;
+        events::record(
+            db,
+            now,
+            &actor.0,
+            EventSubject::Invoice(id),
+            EventAction::Issued,
+            &format!(
+                "{number}, {}, due {due_date}{}",
+                invoice.money(invoice.total).to_decimal_string(),
+                if status == InvoiceStatus::Paid {
+                    " (paid in advance)"
+                } else {
+                    ""
+                }
+            ),
+        )
+        .await?;
+        self.queue_invoice_email(db, &invoice, send_at, now).await?;
+        if invoice.status == InvoiceStatus::Issued && invoice.balance() > 0 {
+            self.schedule_dunning(db, &invoice, now).await?;
+        }
+        Ok(invoice)
+    }
+
+    /// The email that carries an issued invoice to the customer, the owner in CC: a notice
+    /// (never superseded by the catch-up rule), built with the PDF when it is sent.
+    async fn queue_invoice_email(
+        &self,
+        db: &mut Db,
+        invoice: &Invoice,
+        send_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<i64, EngineError> {
+        let contract = contracts::get(db, invoice.contract_id).await?;
+        let customer = customers::get(db, invoice.customer_id).await?;
+        let owner = match contract.owner_id {
+            Some(id) => Some(users::get(db, id).await?),
+            None => None,
+        };
+        let (to, cc) = recipients::resolve(
+            tickler_core::plan::Recipients::CUSTOMER_CC_OWNER,
+            &customer.emails,
+            owner.as_ref().map(|o| o.email.as_str()),
+            &[],
+        );
+        Ok(reminders::insert(
+            db,
+            &NewReminder {
+                about: invoice_ref(invoice.id),
+                contract_id: Some(invoice.contract_id),
+                kind: ReminderKind::Notice,
+                anchor: None,
+                step_key: INVOICE_EMAIL,
+                position: -1,
+                label: "Invoice",
+                template: INVOICE_EMAIL,
+                offset_days: 0,
+                mode: Mode::Auto,
+                send_at,
+                to: &to,
+                cc: &cc,
+                subject: None,
+                body: None,
+                message_id: &self.new_message_id(),
+            },
+            now,
+        )
+        .await?)
+    }
+
+    /// Schedules the `dunning` plan's steps for an issued invoice with a balance.
+    async fn schedule_dunning(
+        &self,
+        db: &mut Db,
+        invoice: &Invoice,
+        now: Timestamp,
+    ) -> Result<ScheduleOutcome, EngineError> {
+        let plan_id = match plans::find_id(db, DUNNING_PLAN).await? {
+            Some(id) => id,
+            None => plans::ensure(db, &default_dunning_plan(), now).await?,
+        };
+        let plan = plans::get(db, plan_id).await?;
+        let contract = contracts::get(db, invoice.contract_id).await?;
+        let customer = customers::get(db, invoice.customer_id).await?;
+        let owner = match contract.owner_id {
+            Some(id) => Some(users::get(db, id).await?),
+            None => None,
+        };
+        let subject = InvoiceSubject {
+            status: invoice.status,
+            due_date: invoice.due_date,
+        };
+        let about = invoice_ref(invoice.id);
+        let known: Vec<_> = reminders::for_subject(db, about)
+            .await?
+            .into_iter()
+            .filter(|r| r.kind == ReminderKind::Step)
+            .collect();
+        self.schedule_subject(
+            db,
+            &SubjectContext {
+                about,
+                contract_id: Some(invoice.contract_id),
+                anchors: subject.anchor_dates(),
+                customer: &customer,
+                owner: owner.as_ref(),
+                plan: &plan,
+                active: subject.stop_reason().is_none(),
+            },
+            known,
+            now,
+        )
+        .await
+    }
+
+    /// Cancels an invoice's pending reminders (its payment reminders, and its email when
+    /// `with_email`), with `reason`.
+    async fn stop_invoice_reminders(
+        &self,
+        db: &mut Db,
+        id: i64,
+        reason: &str,
+        with_email: bool,
+        now: Timestamp,
+    ) -> Result<usize, EngineError> {
+        let mut stopped = 0;
+        for reminder in reminders::for_subject(db, invoice_ref(id)).await? {
+            let is_email = reminder.step_key == INVOICE_EMAIL;
+            if reminder.status == ReminderStatus::Scheduled
+                && (with_email || !is_email)
+                && reminders::close_scheduled(db, reminder.id, ReminderStatus::Cancelled, reason, now)
+                    .await?
+            {
+                events::record(
+                    db,
+                    now,
+                    events::SYSTEM,
+                    EventSubject::Reminder(reminder.id),
+                    EventAction::Cancelled,
+                    reason,
+                )
+                .await?;
+                stopped += 1;
+            }
+        }
+        Ok(stopped)
+    }
+
+    /// Invoices as a list shows them.
+    pub async fn list_invoices(&self, filter: &InvoiceFilter) -> Result<Vec<Invoice>, EngineError> {
+        Ok(invoices::list(&mut *self.store.conn().await?, filter).await?)
+    }
+
+    pub async fn invoice_detail(&self, id: i64) -> Result<InvoiceDetail, EngineError> {
+        let mut db = self.store.conn().await?;
+        let invoice = invoices::get(&mut db, id).await?;
+        let lines = invoices::lines(&mut db, &invoice).await?;
+        let payments = invoices::payments(&mut db, id).await?;
+        let contract = contracts::get(&mut db, invoice.contract_id).await?;
+        let customer = customers::get(&mut db, invoice.customer_id).await?;
+        Ok(InvoiceDetail {
+            invoice,
+            lines,
+            payments,
+            contract_title: contract.title,
+            customer,
+        })
+    }
+
+    /// The customer's today: the day an approval issues an invoice.
+    async fn customer_today(&self, db: &mut Db, customer_id: i64) -> Result<Date, EngineError> {
+        let customer = customers::get(db, customer_id).await?;
+        Ok(self
+            .clock
+            .now()
+            .to_zoned_datetime(self.customer_zone(&customer))
+            .date())
+    }
+
+    /// Approves a draft: it is issued today (in the customer's zone), numbered and emailed;
+    /// `paid` at once if prepayments cover it.
+    pub async fn approve_invoice(&self, id: i64, actor: &Actor) -> Result<Invoice, EngineError> {
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let invoice = invoices::get_for_update(&mut tx, self.store.backend(), id).await?;
+        rules::after_approval(invoice.state())?;
+        let payment_days = match billing::schedule(&mut tx, invoice.contract_id).await? {
+            Some(schedule) => schedule.payment_days,
+            None => self.default_payment_days(),
+        };
+        let today = self.customer_today(&mut tx, invoice.customer_id).await?;
+        let issued = self
+            .issue_invoice(&mut tx, id, today, payment_days, now, actor, now)
+            .await?;
+        self.commit_schedule_change(tx).await?;
+        Ok(issued)
+    }
+
+    /// Discards a draft: it becomes void without a number, and its period is never billed
+    /// again (the period stays `invoiced`, pointing at it).
+    pub async fn discard_invoice(
+        &self,
+        id: i64,
+        reason: Option<&str>,
+        actor: &Actor,
+    ) -> Result<Invoice, EngineError> {
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let invoice = invoices::get_for_update(&mut tx, self.store.backend(), id).await?;
+        rules::check_discard(invoice.state())?;
+        let why = reason.map(str::trim).filter(|r| !r.is_empty());
+        let stored_reason = format!(
+            "discarded by {}{}",
+            actor.0,
+            why.map(|r| format!(": {r}")).unwrap_or_default()
+        );
+        if !invoices::set_status(
+            &mut tx,
+            id,
+            InvoiceStatus::Draft,
+            InvoiceStatus::Void,
+            Some(&stored_reason),
+            now,
+        )
+        .await?
+        {
+            return Err(EngineError::Conflict(format!("invoice {id} is no longer a draft")));
+        }
+        events::record(
+            &mut tx,
+            now,
+            &actor.0,
+            EventSubject::Invoice(id),
+            EventAction::Discarded,
+            why.unwrap_or("no reason given"),
+        )
+        .await?;
+        let discarded = invoices::get(&mut tx, id).await?;
+        tickler_store::commit(tx).await?;
+        Ok(discarded)
+    }
+
+    /// Records a payment (a prepayment on a draft, or a payment of an issued invoice). An
+    /// issued invoice whose balance reaches 0 is `paid`, and its payment reminders stop.
+    pub async fn pay_invoice(
+        &self,
+        id: i64,
+        amount: &str,
+        date: Option<&str>,
+        reference: Option<&str>,
+        actor: &Actor,
+    ) -> Result<Invoice, EngineError> {
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let invoice = invoices::get_for_update(&mut tx, self.store.backend(), id).await?;
+        let amount = Money::parse("amount", amount, invoice.currency)?;
+        let status = rules::after_payment(invoice.state(), amount.minor, invoice.currency)?;
+        let paid_on = match date.map(str::trim).filter(|d| !d.is_empty()) {
+            Some(text) => parse_date("date", text)?,
+            None => self.customer_today(&mut tx, invoice.customer_id).await?,
+        };
+        let reference = reference.map(str::trim).filter(|r| !r.is_empty());
+        if let Some(r) = reference
+            && r.chars().count() > 200
+        {
+            return Err(ValidationError::new("reference", "at most 200 characters").into());
+        }
+        if invoices::record_payment(
+            &mut tx,
+            &NewPayment {
+                invoice_id: id,
+                amount: amount.minor,
+                paid_on,
+                reference,
+                recorded_by: &actor.0,
+            },
+            invoice.state(),
+            status,
+            now,
+        )
+        .await?
+        .is_none()
+        {
+            return Err(EngineError::Conflict(format!(
+                "invoice {id} changed while the payment was recorded; try again"
+            )));
+        }
+        events::record(
+            &mut tx,
+            now,
+            &actor.0,
+            EventSubject::Invoice(id),
+            EventAction::PaymentRecorded,
+            &format!(
+                "{} on {paid_on}{}",
+                amount.to_decimal_string(),
+                reference.map(|r| format!(", reference {r}")).unwrap_or_default()
+            ),
+        )
+        .await?;
+        if status == InvoiceStatus::Paid {
+            self.stop_invoice_reminders(&mut tx, id, "paid", false, now)
+                .await?;
+        }
+        let paid = invoices::get(&mut tx, id).await?;
+        tickler_store::commit(tx).await?;
+        Ok(paid)
+    }
+
+    /// Voids an issued invoice: it keeps its number, takes no more payments, and its
+    /// pending reminders (its email too, if not yet sent) stop.
+    pub async fn void_invoice(
+        &self,
+        id: i64,
+        reason: Option<&str>,
+        actor: &Actor,
+    ) -> Result<Invoice, EngineError> {
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let invoice = invoices::get_for_update(&mut tx, self.store.backend(), id).await?;
+        rules::check_void(invoice.state())?;
+        let why = reason.map(str::trim).filter(|r| !r.is_empty());
+        if !invoices::set_status(
+            &mut tx,
+            id,
+            invoice.status,
+            InvoiceStatus::Void,
+            Some(why.unwrap_or("voided")),
+            now,
+        )
+        .await?
+        {
+            return Err(EngineError::Conflict(format!("invoice {id} changed; try again")));
+        }
+        events::record(
+            &mut tx,
+            now,
+            &actor.0,
+            EventSubject::Invoice(id),
+            EventAction::Voided,
+            why.unwrap_or("no reason given"),
+        )
+        .await?;
+        self.stop_invoice_reminders(&mut tx, id, "void", true, now)
+            .await?;
+        let voided = invoices::get(&mut tx, id).await?;
+        tickler_store::commit(tx).await?;
+        Ok(voided)
+    }
+}
