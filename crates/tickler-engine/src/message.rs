@@ -289,6 +289,7 @@ impl Engine {
             body: rendered.body,
             language: rendered.language,
             date,
+            attachments: Vec::new(),
         })
     }
 }

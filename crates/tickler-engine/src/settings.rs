@@ -529,6 +529,7 @@ impl Engine {
             ),
             language: Language::En,
             date: self.clock.now(),
+            attachments: Vec::new(),
         };
         let outcome = match self.mailer.send(&message).await {
             Ok(delivery) => TestEmail {

@@ -13,7 +13,7 @@ pub mod templates;
 pub mod transport;
 
 pub use context::TemplateContext;
-pub use message::{OutgoingMessage, Sender};
+pub use message::{Attachment, OutgoingMessage, Sender};
 pub use render::{RenderError, Rendered, Renderer};
 pub use transport::{
     ConfigError, Delivery, MailConfig, Mailer, SendError, install_crypto_provider,

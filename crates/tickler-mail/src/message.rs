@@ -7,8 +7,8 @@ use std::{fmt, time::SystemTime};
 use lettre::{
     Message,
     message::{
-        Mailbox,
-        header::{ContentType, HeaderName, HeaderValue},
+        Body, Mailbox, MultiPart, SinglePart,
+        header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue},
     },
 };
 use tickler_core::{ValidationError, email::EmailAddress, language::Language};
@@ -67,6 +67,19 @@ pub struct OutgoingMessage {
     pub body: String,
     pub language: Language,
     pub date: jiff::Timestamp,
+    /// Files sent with the body, e.g. an invoice's PDF; none for a plain notice.
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file carried by a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// The name the reader's mail program offers to save it under; any text, encoded for
+    /// the header as needed.
+    pub filename: String,
+    /// A MIME type such as `application/pdf`.
+    pub content_type: String,
+    pub content: Vec<u8>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -79,12 +92,15 @@ pub enum MessageError {
     Address { address: String, reason: String },
     #[error("the message date {0} is out of range")]
     Date(jiff::Timestamp),
+    #[error("attachment \"{filename}\" cannot be sent: {reason}")]
+    Attachment { filename: String, reason: String },
     #[error("the message cannot be built: {0}")]
     Build(String),
 }
 
 impl OutgoingMessage {
-    /// The lettre message: text/plain UTF-8, with Content-Language, Message-ID and Date.
+    /// The lettre message: text/plain UTF-8, with Content-Language, Message-ID and Date; with
+    /// attachments, multipart/mixed holding that same text part first, then each file.
     pub fn to_lettre(&self) -> Result<Message, MessageError> {
         if self.to.is_empty() && self.cc.is_empty() {
             return Err(MessageError::NoRecipient);
@@ -108,22 +124,59 @@ impl OutgoingMessage {
             .raw_header(HeaderValue::new(
                 HeaderName::new_from_ascii_str("Content-Language"),
                 self.language.code().to_string(),
-            ))
-            .header(ContentType::TEXT_PLAIN);
+            ));
+        // Without attachments the header comes where it always did, so a plain notice is
+        // byte for byte the message it was before attachments existed.
+        if self.attachments.is_empty() {
+            builder = builder.header(ContentType::TEXT_PLAIN);
+        }
         for address in &self.to {
             builder = builder.to(mailbox(None, address)?);
         }
         for address in &self.cc {
             builder = builder.cc(mailbox(None, address)?);
         }
-        builder
-            .body(self.body.clone())
-            .map_err(|e| MessageError::Build(e.to_string()))
+        let built = if self.attachments.is_empty() {
+            builder.body(self.body.clone())
+        } else {
+            let mut mixed = MultiPart::mixed().singlepart(SinglePart::plain(self.body.clone()));
+            for attachment in &self.attachments {
+                mixed = mixed.singlepart(attachment.to_part()?);
+            }
+            builder.multipart(mixed)
+        };
+        built.map_err(|e| MessageError::Build(e.to_string()))
     }
 
     /// The message as it goes over the wire.
     pub fn formatted(&self) -> Result<Vec<u8>, MessageError> {
         Ok(self.to_lettre()?.formatted())
+    }
+}
+
+impl Attachment {
+    fn to_part(&self) -> Result<SinglePart, MessageError> {
+        // The name goes into a header; lettre encodes it (RFC 2231), but a control character
+        // has no business in a file name either way.
+        let filename = one_line(&self.filename).trim().to_string();
+        let refuse = |reason: &str| MessageError::Attachment {
+            filename: filename.clone(),
+            reason: reason.to_string(),
+        };
+        if filename.is_empty() {
+            return Err(refuse("it has no file name"));
+        }
+        let content_type = ContentType::parse(&self.content_type).map_err(|_| {
+            refuse(&format!(
+                "\"{}\" is not a MIME type",
+                one_line(&self.content_type)
+            ))
+        })?;
+        // Base64 whatever the content: a PDF is binary, and even a text file must arrive
+        // byte for byte.
+        let body = Body::new_with_encoding(self.content.clone(), ContentTransferEncoding::Base64)
+            .map_err(|_| refuse("its content cannot be encoded"))?;
+        Ok(lettre::message::Attachment::new(filename).body(body, content_type))
     }
 }
 
@@ -178,6 +231,7 @@ mod tests {
             body: "Dear customer,\n\nThank you.\n".to_string(),
             language: Language::Ja,
             date: "2027-03-01T00:00:00Z".parse().unwrap(),
+            attachments: Vec::new(),
         }
     }
 
@@ -279,6 +333,148 @@ mod tests {
         m.to.clear();
         m.cc.clear();
         assert_eq!(m.to_lettre().unwrap_err(), MessageError::NoRecipient);
+    }
+
+    #[test]
+    fn a_message_without_attachments_is_built_as_before() {
+        // Captured from the builder before attachments existed: attachments are an addition,
+        // so a plain notice must stay exactly the message it was.
+        let mut m = message("ご請求書 Rechnung");
+        m.body = "Αγαπητέ/ή Kanto,\n\n請求書を添付いたします。\n".to_string();
+        let raw = m.formatted().unwrap();
+        assert_eq!(
+            String::from_utf8(raw).unwrap(),
+            concat!(
+                "From: \"Acme Maintenance\" <office@example.com>\r\n",
+                "Subject: =?utf-8?b?44GU6KuL5rGC5pu4?= Rechnung\r\n",
+                "Message-ID: <r-1234@example.com>\r\n",
+                "Date: Mon, 01 Mar 2027 00:00:00 +0000\r\n",
+                "Content-Language: ja\r\n",
+                "Content-Type: text/plain; charset=utf-8\r\n",
+                "To: customer@example.org\r\n",
+                "Cc: sales@example.com\r\n",
+                "Content-Transfer-Encoding: base64\r\n",
+                "\r\n",
+                "zpHOs86xz4DOt8+Ezq0vzq4gS2FudG8sDQoNCuiri+axguabuOOCkua3u+S7mOOBhOOBn+OBl+OB\r\n",
+                "vuOBmeOAgg0K",
+            )
+        );
+    }
+
+    fn pdf() -> Vec<u8> {
+        // Every byte value, after a PDF's header: nothing may be lost or rewritten in transit.
+        let mut bytes = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+        bytes.extend(0..=255u8);
+        bytes.extend(b"\r\n\n\r.\r\n");
+        bytes
+    }
+
+    #[test]
+    fn attachments_follow_the_text_part_byte_for_byte() {
+        let mut m = message("Τιμολόγιο INV-2027-0001");
+        m.attachments = vec![
+            Attachment {
+                filename: "INV-2027-0001.pdf".to_string(),
+                content_type: "application/pdf".to_string(),
+                content: pdf(),
+            },
+            Attachment {
+                filename: "Τιμολόγιο 請求書 \"2027\".pdf".to_string(),
+                content_type: "application/pdf".to_string(),
+                content: pdf(),
+            },
+        ];
+        let raw = m.formatted().unwrap();
+        assert!(raw.is_ascii(), "every part must be transfer-encoded");
+        let parsed = mailparse::parse_mail(&raw).unwrap();
+        assert_eq!(parsed.ctype.mimetype, "multipart/mixed");
+        assert_eq!(header(&parsed, "MIME-Version").as_deref(), Some("1.0"));
+        assert_eq!(header(&parsed, "Content-Language").as_deref(), Some("ja"));
+        assert_eq!(
+            header(&parsed, "Message-ID").as_deref(),
+            Some("<r-1234@example.com>")
+        );
+        assert_eq!(
+            header(&parsed, "Subject").as_deref(),
+            Some("Τιμολόγιο INV-2027-0001")
+        );
+        assert_eq!(parsed.subparts.len(), 3);
+
+        let text = &parsed.subparts[0];
+        assert_eq!(text.ctype.mimetype, "text/plain");
+        assert_eq!(text.ctype.charset.to_ascii_lowercase(), "utf-8");
+        assert_eq!(
+            text.get_content_disposition().disposition,
+            mailparse::DispositionType::Inline
+        );
+        assert_eq!(
+            text.get_body().unwrap().replace("\r\n", "\n"),
+            "Dear customer,\n\nThank you.\n"
+        );
+
+        for (part, name) in parsed.subparts[1..]
+            .iter()
+            .zip(["INV-2027-0001.pdf", "Τιμολόγιο 請求書 \"2027\".pdf"])
+        {
+            assert_eq!(part.ctype.mimetype, "application/pdf");
+            let disposition = part.get_content_disposition();
+            assert_eq!(
+                disposition.disposition,
+                mailparse::DispositionType::Attachment
+            );
+            assert_eq!(
+                disposition.params.get("filename").map(String::as_str),
+                Some(name)
+            );
+            assert_eq!(
+                header(part, "Content-Transfer-Encoding").as_deref(),
+                Some("base64")
+            );
+            assert_eq!(part.get_body_raw().unwrap(), pdf());
+        }
+    }
+
+    #[test]
+    fn a_bad_attachment_is_refused_by_name_and_cannot_inject_headers() {
+        let attachment = |filename: &str, content_type: &str| Attachment {
+            filename: filename.to_string(),
+            content_type: content_type.to_string(),
+            content: pdf(),
+        };
+        let mut m = message("x");
+        m.attachments = vec![attachment("a.pdf", "not a type")];
+        let err = m.to_lettre().unwrap_err();
+        assert!(
+            matches!(&err, MessageError::Attachment { filename, .. } if filename == "a.pdf"),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("not a type"), "{err}");
+
+        m.attachments = vec![attachment(" \r\n", "application/pdf")];
+        assert!(matches!(
+            m.to_lettre(),
+            Err(MessageError::Attachment { .. })
+        ));
+
+        m.attachments = vec![attachment(
+            "a.pdf",
+            "application/pdf\r\nBcc: x@evil.example",
+        )];
+        assert!(matches!(
+            m.to_lettre(),
+            Err(MessageError::Attachment { .. })
+        ));
+
+        m.attachments = vec![attachment(
+            "a.pdf\"\r\nBcc: x@evil.example\r\n\r\n.pdf",
+            "application/pdf",
+        )];
+        let raw = m.formatted().unwrap();
+        let parsed = mailparse::parse_mail(&raw).unwrap();
+        assert_eq!(header(&parsed, "Bcc"), None);
+        assert_eq!(parsed.subparts.len(), 2);
+        assert_eq!(header(&parsed.subparts[1], "Bcc"), None);
+        assert_eq!(parsed.subparts[1].get_body_raw().unwrap(), pdf());
     }
 
     #[test]

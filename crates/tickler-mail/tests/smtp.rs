@@ -5,7 +5,8 @@ use std::time::Duration;
 use serde_json::json;
 use tickler_core::{email::EmailAddress, language::Language};
 use tickler_mail::{
-    Delivery, MailConfig, Mailer, OutgoingMessage, SendError, Sender, install_crypto_provider,
+    Attachment, Delivery, MailConfig, Mailer, OutgoingMessage, SendError, Sender,
+    install_crypto_provider,
 };
 use tickler_testkit::{ReceivedMessage, SmtpTestServer, free_port};
 
@@ -38,6 +39,7 @@ fn message(id: &str, subject: &str, body: &str, language: Language) -> OutgoingM
         body: body.to_string(),
         language,
         date: "2027-01-30T00:00:00Z".parse().unwrap(),
+        attachments: Vec::new(),
     }
 }
 
@@ -277,4 +279,46 @@ async fn an_invalid_message_is_neither_sent_nor_retried() {
     let err = mailer.send(&msg).await.unwrap_err();
     assert!(matches!(err, SendError::Invalid(_)), "{err:?}");
     assert!(server.messages().is_empty());
+}
+
+#[tokio::test]
+async fn an_invoice_pdf_reaches_a_real_server_intact() {
+    let server = SmtpTestServer::start();
+    let outbox = tempfile::tempdir().unwrap();
+    let mailer = mailer(Some(server.url()), outbox.path());
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    // Long enough to span many base64 lines, with every byte value and a lone dot line that
+    // SMTP's dot-stuffing must carry through.
+    for _ in 0..40 {
+        pdf.extend(0..=255u8);
+        pdf.extend(b"\r\n.\r\n");
+    }
+    let mut sent = message(
+        "invoice",
+        "請求書 INV-2027-0001 のご送付",
+        "Kanto Precision Ltd\nご担当者様\n\n請求書をPDFファイルにて添付いたします。\n",
+        Language::Ja,
+    );
+    sent.attachments.push(Attachment {
+        filename: "請求書_INV-2027-0001.pdf".to_string(),
+        content_type: "application/pdf".to_string(),
+        content: pdf.clone(),
+    });
+    mailer.send(&sent).await.unwrap();
+    let received = server.wait_for_messages(1, Duration::from_secs(10));
+    assert!(received[0].raw.is_ascii());
+    let parsed = mailparse::parse_mail(&received[0].raw).unwrap();
+    assert_eq!(parsed.ctype.mimetype, "multipart/mixed");
+    let [text, file] = &parsed.subparts[..] else {
+        panic!("expected two parts, got {}", parsed.subparts.len());
+    };
+    assert_eq!(text.get_body().unwrap().replace("\r\n", "\n"), sent.body);
+    assert_eq!(
+        file.get_content_disposition()
+            .params
+            .get("filename")
+            .map(String::as_str),
+        Some("請求書_INV-2027-0001.pdf")
+    );
+    assert_eq!(file.get_body_raw().unwrap(), pdf);
 }
