@@ -211,6 +211,7 @@ impl Engine {
             step,
             days_left,
             failure,
+            invoice: None,
         }
     }
 

@@ -15,7 +15,9 @@ use tickler_core::{
 };
 use tickler_mail::{
     Rendered, TemplateContext,
-    context::{ContractView, CustomerView, FailureView, OrganisationView, OwnerView, StepView},
+    context::{
+        ContractView, CustomerView, FailureView, InvoiceView, OrganisationView, OwnerView, StepView,
+    },
     render::SourceError,
     templates,
 };
@@ -321,6 +323,33 @@ pub fn sample_context(template: &str, language: Language) -> TemplateContext {
             subject: "Reminder: service expiring".to_string(),
             recipients: address("it@customer.example").into_iter().collect(),
         }),
+        invoice: Some(sample_invoice(template)),
+    }
+}
+
+/// A March invoice with 24% tax, partly prepaid and a week overdue; still a draft without a
+/// number for the notice that it is about to be issued.
+fn sample_invoice(template: &str) -> InvoiceView {
+    let eur = |minor| Money {
+        minor,
+        currency: Currency::EUR,
+    };
+    let number = (template != "invoice_upcoming").then(|| "INV-2027-0001".to_string());
+    InvoiceView {
+        reference: number
+            .clone()
+            .unwrap_or_else(|| "Server maintenance 2027-03".to_string()),
+        number,
+        period_start: date(2027, 3, 1),
+        period_end: date(2027, 3, 31),
+        issue_date: date(2027, 3, 1),
+        due_date: date(2027, 3, 31),
+        subtotal: eur(100_000),
+        tax: eur(24_000),
+        total: eur(124_000),
+        paid: eur(50_000),
+        balance: eur(74_000),
+        days_overdue: 7,
     }
 }
 

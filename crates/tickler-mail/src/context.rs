@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 use tickler_core::{email::EmailAddress, language::Language, money::Money};
 
 /// Everything a notice template can use. `owner` and `failure` may be absent: templates test
-/// them with `{% if owner %}`.
+/// them with `{% if owner %}`. `invoice` is there only for messages about an invoice, whose
+/// templates use it without testing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TemplateContext {
     pub customer: CustomerView,
@@ -18,6 +19,9 @@ pub struct TemplateContext {
     pub days_left: i64,
     /// Only for the `delivery_failed` notice.
     pub failure: Option<FailureView>,
+    /// Only for messages about an invoice (issued, upcoming or unpaid).
+    #[serde(default)]
+    pub invoice: Option<InvoiceView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,4 +73,28 @@ pub struct FailureView {
     /// The subject of the reminder that failed.
     pub subject: String,
     pub recipients: Vec<EmailAddress>,
+}
+
+/// The invoice a message is about: the one about to be issued, just issued, or still unpaid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvoiceView {
+    /// None before the invoice is issued (the notice of an upcoming invoice): drafts have no
+    /// number.
+    pub number: Option<String>,
+    /// The period invoiced, both days included.
+    pub period_start: Date,
+    pub period_end: Date,
+    pub issue_date: Date,
+    pub due_date: Date,
+    pub subtotal: Money,
+    pub tax: Money,
+    pub total: Money,
+    /// Payments recorded so far, a prepayment included.
+    pub paid: Money,
+    pub balance: Money,
+    /// What a bank transfer should quote so the payment can be matched: the number once
+    /// issued, before that something like "Acme support 2027-03".
+    pub reference: String,
+    /// Days from the due date to the send date; negative before the due date.
+    pub days_overdue: i64,
 }

@@ -11,7 +11,8 @@ use serde::Serialize;
 use tickler_core::language::Language;
 
 pub use crate::context::{
-    ContractView, CustomerView, FailureView, OrganisationView, OwnerView, StepView, TemplateContext,
+    ContractView, CustomerView, FailureView, InvoiceView, OrganisationView, OwnerView, StepView,
+    TemplateContext,
 };
 use crate::templates;
 use tickler_core::locale::format_date;
@@ -346,6 +347,7 @@ struct FormattedContext<'a> {
     step: &'a StepView,
     days_left: i64,
     failure: &'a Option<FailureView>,
+    invoice: Option<FormattedInvoice<'a>>,
     language: &'static str,
 }
 
@@ -358,6 +360,58 @@ struct FormattedContract<'a> {
     end_date_iso: String,
     amount: Option<String>,
     custom: &'a serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct FormattedInvoice<'a> {
+    number: Option<&'a str>,
+    reference: &'a str,
+    period_start: String,
+    period_end: String,
+    issue_date: String,
+    due_date: String,
+    period_start_iso: String,
+    period_end_iso: String,
+    issue_date_iso: String,
+    due_date_iso: String,
+    subtotal: String,
+    tax: String,
+    total: String,
+    paid: String,
+    balance: String,
+    // Formatted amounts cannot be compared in a template, so the two questions templates ask
+    // about them are answered here.
+    has_payments: bool,
+    fully_paid: bool,
+    days_overdue: i64,
+    // Templates before the due date read better counting down than with a negative number.
+    days_to_due: i64,
+}
+
+impl<'a> FormattedInvoice<'a> {
+    fn new(invoice: &'a InvoiceView, language: Language) -> Self {
+        FormattedInvoice {
+            number: invoice.number.as_deref(),
+            reference: &invoice.reference,
+            period_start: format_date(invoice.period_start, language),
+            period_end: format_date(invoice.period_end, language),
+            issue_date: format_date(invoice.issue_date, language),
+            due_date: format_date(invoice.due_date, language),
+            period_start_iso: invoice.period_start.to_string(),
+            period_end_iso: invoice.period_end.to_string(),
+            issue_date_iso: invoice.issue_date.to_string(),
+            due_date_iso: invoice.due_date.to_string(),
+            subtotal: invoice.subtotal.format(language),
+            tax: invoice.tax.format(language),
+            total: invoice.total.format(language),
+            paid: invoice.paid.format(language),
+            balance: invoice.balance.format(language),
+            has_payments: invoice.paid.minor != 0,
+            fully_paid: invoice.balance.minor <= 0,
+            days_overdue: invoice.days_overdue,
+            days_to_due: invoice.days_overdue.saturating_neg(),
+        }
+    }
 }
 
 impl<'a> FormattedContext<'a> {
@@ -379,6 +433,10 @@ impl<'a> FormattedContext<'a> {
             step: &ctx.step,
             days_left: ctx.days_left,
             failure: &ctx.failure,
+            invoice: ctx
+                .invoice
+                .as_ref()
+                .map(|invoice| FormattedInvoice::new(invoice, language)),
             language: language.code(),
         }
     }
@@ -419,6 +477,7 @@ mod tests {
             },
             days_left: 60,
             failure: None,
+            invoice: None,
         }
     }
 

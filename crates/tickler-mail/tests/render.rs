@@ -8,12 +8,39 @@ use tickler_core::{
 };
 use tickler_mail::{
     RenderError, Renderer, TemplateContext,
-    context::{ContractView, CustomerView, FailureView, OrganisationView, OwnerView, StepView},
+    context::{
+        ContractView, CustomerView, FailureView, InvoiceView, OrganisationView, OwnerView, StepView,
+    },
     templates,
 };
 
 fn address(text: &str) -> EmailAddress {
     EmailAddress::parse("email", text).unwrap()
+}
+
+fn eur(minor: i64) -> Money {
+    Money {
+        minor,
+        currency: Currency::EUR,
+    }
+}
+
+/// The second monthly invoice of a support subscription, partly prepaid, a week overdue.
+fn invoice() -> InvoiceView {
+    InvoiceView {
+        number: Some("INV-2027-0042".to_string()),
+        period_start: date(2027, 3, 1),
+        period_end: date(2027, 3, 31),
+        issue_date: date(2027, 3, 1),
+        due_date: date(2027, 3, 15),
+        subtotal: eur(250_000),
+        tax: eur(60_000),
+        total: eur(310_000),
+        paid: eur(100_000),
+        balance: eur(210_000),
+        reference: "INV-2027-0042".to_string(),
+        days_overdue: 7,
+    }
 }
 
 fn full_context() -> TemplateContext {
@@ -56,6 +83,7 @@ fn full_context() -> TemplateContext {
             subject: "Acknowledgement of renewal".to_string(),
             recipients: vec![address("it@kanto.example")],
         }),
+        invoice: Some(invoice()),
     }
 }
 
@@ -313,6 +341,54 @@ fn user_templates_see_formatted_and_iso_dates() {
         .unwrap();
     assert_eq!(rendered.subject, "31 Μαρτίου 2027");
     assert_eq!(rendered.body, "2027-03-31 1 Απριλίου 2026 before_60 60");
+}
+
+#[test]
+fn user_templates_see_the_invoice_formatted_and_raw() {
+    let rendered = Renderer::new()
+        .render_source(
+            "{{ invoice.number }}",
+            "{{ invoice.total }} {{ invoice.balance }} {{ invoice.due_date }} \
+             {{ invoice.due_date_iso }} {{ invoice.period_start_iso }}..{{ invoice.period_end_iso }} \
+             {{ invoice.days_overdue }} {{ invoice.days_to_due }} \
+             {% if invoice.has_payments %}part{% endif %}{% if invoice.fully_paid %}paid{% endif %} \
+             {{ invoice.reference }}",
+            Language::El,
+            &full_context(),
+        )
+        .unwrap();
+    assert_eq!(rendered.subject, "INV-2027-0042");
+    assert_eq!(
+        rendered.body,
+        "3.100,00 € 2.100,00 € 15 Μαρτίου 2027 2027-03-15 2027-03-01..2027-03-31 7 -7 part \
+         INV-2027-0042"
+    );
+    let ja = Renderer::new()
+        .render_source(
+            "x",
+            "{{ invoice.subtotal }} + {{ invoice.tax }} = {{ invoice.total }}, {{ invoice.issue_date }}",
+            Language::Ja,
+            &full_context(),
+        )
+        .unwrap();
+    assert_eq!(
+        ja.body,
+        "2,500.00 EUR + 600.00 EUR = 3,100.00 EUR, 2027年3月1日"
+    );
+}
+
+#[test]
+fn a_context_without_an_invoice_loads_from_json() {
+    // A context written as JSON by anything that knows nothing of invoices (or before they
+    // existed) has no `invoice` key; it loads, and only a template that needs one fails.
+    let mut json = serde_json::to_value(full_context()).unwrap();
+    json.as_object_mut().unwrap().remove("invoice");
+    let ctx: TemplateContext = serde_json::from_value(json).unwrap();
+    assert_eq!(ctx.invoice, None);
+    let err = Renderer::new()
+        .render_source("x", "{{ invoice.total }}", Language::En, &ctx)
+        .unwrap_err();
+    assert!(matches!(err, RenderError::Template { .. }), "{err:?}");
 }
 
 #[test]
