@@ -337,8 +337,8 @@ mod tests {
 
     #[test]
     fn a_message_without_attachments_is_built_as_before() {
-        // Captured from the builder before attachments existed: a plain notice must not change
-        // by a byte (receivers' filters and the outbox files compare them).
+        // Captured from the builder before attachments existed: attachments are an addition,
+        // so a plain notice must stay exactly the message it was.
         let mut m = message("ご請求書 Rechnung");
         m.body = "Αγαπητέ/ή Kanto,\n\n請求書を添付いたします。\n".to_string();
         let raw = m.formatted().unwrap();

@@ -1,18 +1,45 @@
-//! The built-in templates of the default renewal plan, in every language Tickler ships.
+//! The built-in templates of the default plans (renewal, subscription, dunning) and of the
+//! system's own messages, in every language Tickler ships.
 //!
 //! Each is a file `templates/{language}/{key}.txt`: a first line `Subject: ...`, a blank line,
 //! then the body. They are compiled into the binary so a deployment cannot lose them.
 
 use tickler_core::language::Language;
 
-/// The reminder steps of the default plan, plus the internal notices to a contract's owner.
-pub const KEYS: [&str; 6] = [
+/// The steps of the default plans (a step's key is its template's name), plus the messages
+/// the system sends by itself: the notices to a contract's owner and the issued invoice.
+pub const KEYS: [&str; 15] = [
+    // renewal
     "before_60",
     "before_30",
     "before_7",
     "after_7",
+    // subscription
+    "invoice_upcoming",
+    "sale_ending",
+    "sale_ended",
+    // dunning
+    "payment_due_soon",
+    "payment_overdue_7",
+    "payment_overdue_21",
+    "payment_overdue_30_task",
+    "payment_overdue_30_team",
+    // the system's own
     "delivery_failed",
     "owner_alert",
+    INVOICE_ISSUED,
+];
+
+/// The templates that read `invoice` without testing for it: render them only with a
+/// context that has one (a check against a contract alone fails on them).
+pub const NEEDS_INVOICE: [&str; 7] = [
+    "invoice_upcoming",
+    "payment_due_soon",
+    "payment_overdue_7",
+    "payment_overdue_21",
+    "payment_overdue_30_task",
+    "payment_overdue_30_team",
+    INVOICE_ISSUED,
 ];
 
 /// The internal notice to a contract's owner that a reminder could not be delivered.
@@ -21,6 +48,9 @@ pub const DELIVERY_FAILED: &str = "delivery_failed";
 /// The internal notice to a contract's owner that a step in `approval` or `task` mode is due
 /// and waits for them.
 pub const OWNER_ALERT: &str = "owner_alert";
+
+/// The message that carries an issued invoice, its PDF attached, to the customer.
+pub const INVOICE_ISSUED: &str = "invoice_issued";
 
 /// One built-in template, split into its subject and body sources.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,8 +74,17 @@ macro_rules! files {
             files!(@one $lang $code "before_30"),
             files!(@one $lang $code "before_7"),
             files!(@one $lang $code "after_7"),
+            files!(@one $lang $code "invoice_upcoming"),
+            files!(@one $lang $code "sale_ending"),
+            files!(@one $lang $code "sale_ended"),
+            files!(@one $lang $code "payment_due_soon"),
+            files!(@one $lang $code "payment_overdue_7"),
+            files!(@one $lang $code "payment_overdue_21"),
+            files!(@one $lang $code "payment_overdue_30_task"),
+            files!(@one $lang $code "payment_overdue_30_team"),
             files!(@one $lang $code "delivery_failed"),
             files!(@one $lang $code "owner_alert"),
+            files!(@one $lang $code "invoice_issued"),
         )+]
     };
     (@one $lang:ident $code:literal $key:literal) => {
@@ -59,7 +98,8 @@ macro_rules! files {
 }
 
 /// (language, key, file name, text) of every built-in template.
-const FILES: [(Language, &str, &str, &str); 18] = files!(En "en", Ja "ja", El "el");
+const FILES: [(Language, &str, &str, &str); KEYS.len() * Language::ALL.len()] =
+    files!(En "en", Ja "ja", El "el");
 
 /// The template `key` in `language`, or None when that language has no such template.
 pub fn builtin(key: &str, language: Language) -> Option<Builtin> {
@@ -102,6 +142,23 @@ mod tests {
             }
         }
         assert!(builtin("nope", Language::En).is_none());
+    }
+
+    #[test]
+    fn the_file_list_holds_every_key_once_per_language() {
+        // FILES is written out by hand in the macro; KEYS is what the renderer loads.
+        for language in Language::ALL {
+            let mut keys: Vec<_> = FILES
+                .iter()
+                .filter(|(lang, ..)| *lang == language)
+                .map(|(_, key, ..)| *key)
+                .collect();
+            keys.sort_unstable();
+            let mut expected = KEYS.to_vec();
+            expected.sort_unstable();
+            assert_eq!(keys, expected, "{language}");
+        }
+        assert!(NEEDS_INVOICE.iter().all(|key| KEYS.contains(key)));
     }
 
     #[test]

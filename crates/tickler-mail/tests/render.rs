@@ -391,6 +391,365 @@ fn a_context_without_an_invoice_loads_from_json() {
     assert!(matches!(err, RenderError::Template { .. }), "{err:?}");
 }
 
+/// The templates of the subscription and dunning plans and the issued invoice.
+const INVOICE_KEYS: [&str; 9] = [
+    "invoice_upcoming",
+    "sale_ending",
+    "sale_ended",
+    "payment_due_soon",
+    "payment_overdue_7",
+    "payment_overdue_21",
+    "payment_overdue_30_task",
+    "payment_overdue_30_team",
+    templates::INVOICE_ISSUED,
+];
+
+/// The context a step of the subscription or dunning plan is rendered with: the invoice as
+/// it stands on that step's day.
+fn context_for(key: &str) -> TemplateContext {
+    let mut ctx = full_context();
+    ctx.failure = None;
+    let invoice = ctx
+        .invoice
+        .as_mut()
+        .expect("the full context has an invoice");
+    match key {
+        "invoice_upcoming" => {
+            invoice.number = None;
+            invoice.reference = "Acme support 2027-03".to_string();
+            invoice.paid = eur(0);
+            invoice.balance = invoice.total;
+            invoice.days_overdue = -21;
+        }
+        "payment_due_soon" => invoice.days_overdue = -3,
+        "payment_overdue_7" => invoice.days_overdue = 7,
+        "payment_overdue_21" => invoice.days_overdue = 21,
+        "payment_overdue_30_task" | "payment_overdue_30_team" => invoice.days_overdue = 30,
+        "invoice_issued" => invoice.days_overdue = -14,
+        "sale_ending" => ctx.days_left = 30,
+        "sale_ended" => ctx.days_left = 0,
+        _ => {}
+    }
+    ctx
+}
+
+/// What each rendered template must show, whatever the language: the facts a reader acts on.
+fn expected_facts(key: &str, ctx: &TemplateContext, language: Language) -> Vec<String> {
+    let invoice = ctx.invoice.as_ref().expect("an invoice");
+    let number = || invoice.number.clone().expect("an issued invoice");
+    let iban = || ctx.organisation.iban.clone().expect("an IBAN");
+    let money = |m: Money| m.format(language);
+    match key {
+        "invoice_upcoming" => vec![
+            money(invoice.total),
+            invoice.reference.clone(),
+            iban(),
+            tickler_core::locale::format_date(invoice.issue_date, language),
+        ],
+        "sale_ending" | "sale_ended" => vec![
+            ctx.contract.title.clone(),
+            tickler_core::locale::format_date(ctx.contract.end_date, language),
+        ],
+        "payment_due_soon" | "invoice_issued" => vec![
+            number(),
+            money(invoice.total),
+            money(invoice.balance),
+            iban(),
+            tickler_core::locale::format_date(invoice.due_date, language),
+        ],
+        "payment_overdue_7" | "payment_overdue_21" => {
+            vec![number(), money(invoice.balance), iban()]
+        }
+        "payment_overdue_30_task" => vec![
+            number(),
+            money(invoice.balance),
+            invoice.days_overdue.to_string(),
+        ],
+        "payment_overdue_30_team" => {
+            vec![number(), money(invoice.balance), "Hana Sato".to_string()]
+        }
+        other => panic!("no expectations for {other}"),
+    }
+}
+
+#[test]
+fn invoice_templates_render_in_every_language_with_their_facts() {
+    let renderer = Renderer::new();
+    for key in INVOICE_KEYS {
+        let ctx = context_for(key);
+        for language in Language::ALL {
+            let rendered = renderer
+                .render_builtin(key, language, &ctx)
+                .unwrap_or_else(|e| panic!("{language}/{key}: {e}"));
+            assert_eq!(rendered.language, language);
+            assert!(!rendered.subject.is_empty(), "{language}/{key}");
+            assert!(!rendered.subject.contains('\n'), "{language}/{key}");
+            for fact in expected_facts(key, &ctx, language) {
+                assert!(
+                    rendered.body.contains(&fact),
+                    "{language}/{key} lacks {fact:?}:\n{}",
+                    rendered.body
+                );
+            }
+            for text in [&rendered.subject, &rendered.body] {
+                assert!(
+                    !text.contains("{{") && !text.contains("{%"),
+                    "{language}/{key}"
+                );
+                // An absent number must never print as minijinja's "none".
+                assert!(!text.contains("none"), "{language}/{key}: {text}");
+            }
+            assert!(
+                !rendered.body.contains("\n\n\n"),
+                "{language}/{key} has stray blank lines:\n{}",
+                rendered.body
+            );
+        }
+    }
+}
+
+#[test]
+fn invoice_subjects_name_the_invoice() {
+    let renderer = Renderer::new();
+    for key in INVOICE_KEYS {
+        let ctx = context_for(key);
+        let invoice = ctx.invoice.as_ref().unwrap();
+        for language in Language::ALL {
+            let subject = renderer
+                .render_builtin(key, language, &ctx)
+                .unwrap()
+                .subject;
+            // Before an invoice has a number, and for the sale itself, the title names it.
+            let names_it = match (&invoice.number, key.starts_with("sale_")) {
+                (Some(number), false) => subject.contains(number.as_str()),
+                _ => subject.contains(&ctx.contract.title),
+            };
+            assert!(names_it, "{language}/{key}: {subject}");
+        }
+    }
+}
+
+#[test]
+fn the_iban_block_disappears_without_an_iban() {
+    let renderer = Renderer::new();
+    for key in INVOICE_KEYS {
+        let mut ctx = context_for(key);
+        ctx.organisation.iban = None;
+        for language in Language::ALL {
+            let rendered = renderer
+                .render_builtin(key, language, &ctx)
+                .unwrap_or_else(|e| panic!("{language}/{key}: {e}"));
+            assert!(!rendered.body.contains("IBAN"), "{language}/{key}");
+            assert!(!rendered.body.contains("Example Bank"), "{language}/{key}");
+            assert!(
+                !rendered.body.contains("Acme support 2027-03"),
+                "{language}/{key}: the reference is only for a transfer"
+            );
+            assert!(
+                !rendered.body.contains("\n\n\n"),
+                "{language}/{key} has stray blank lines:\n{}",
+                rendered.body
+            );
+        }
+    }
+}
+
+#[test]
+fn greek_and_japanese_invoice_texts_have_no_english_left() {
+    let renderer = Renderer::new();
+    // Latin words the translations keep on purpose: the bank's term, the file type, the
+    // currency code that Japanese amounts carry, and the product's name.
+    let allowed = ["IBAN", "PDF", "EUR", "Tickler"];
+    for key in INVOICE_KEYS {
+        let ctx = context_for(key);
+        let invoice = ctx.invoice.as_ref().unwrap();
+        let mut values: Vec<String> = vec![
+            ctx.customer.name.clone(),
+            ctx.contract.title.clone(),
+            ctx.organisation.name.clone(),
+            ctx.organisation.email.to_string(),
+            ctx.organisation.iban.clone().unwrap(),
+            ctx.organisation.bank.clone().unwrap(),
+            invoice.reference.clone(),
+        ];
+        values.extend(ctx.customer.emails.iter().map(ToString::to_string));
+        values.extend(invoice.number.clone());
+        if let Some(owner) = &ctx.owner {
+            values.push(owner.name.clone());
+            values.extend(owner.email.as_ref().map(ToString::to_string));
+        }
+        // Longest first, so that no value is cut by a shorter one inside it.
+        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        for language in [Language::Ja, Language::El] {
+            let rendered = renderer.render_builtin(key, language, &ctx).unwrap();
+            let mut text = format!("{}\n{}", rendered.subject, rendered.body);
+            for value in &values {
+                text = text.replace(value.as_str(), " ");
+            }
+            let english: Vec<&str> = text
+                .split(|c: char| !c.is_ascii_alphabetic())
+                .filter(|word| word.len() > 1 && !allowed.contains(word))
+                .collect();
+            assert!(
+                english.is_empty(),
+                "{language}/{key} has English words {english:?}:\n{}",
+                rendered.body
+            );
+        }
+    }
+}
+
+#[test]
+fn the_issued_invoice_reads_as_paid_partly_paid_or_due() {
+    let renderer = Renderer::new();
+    let key = templates::INVOICE_ISSUED;
+
+    let mut paid = context_for(key);
+    let invoice = paid.invoice.as_mut().unwrap();
+    invoice.paid = invoice.total;
+    invoice.balance = eur(0);
+    let mut unpaid = context_for(key);
+    let invoice = unpaid.invoice.as_mut().unwrap();
+    invoice.paid = eur(0);
+    invoice.balance = invoice.total;
+
+    let en = |ctx: &TemplateContext| {
+        renderer
+            .render_builtin(key, Language::En, ctx)
+            .unwrap()
+            .body
+    };
+    let body = en(&paid);
+    assert!(
+        body.contains("This invoice is fully paid: thank you."),
+        "{body}"
+    );
+    assert!(!body.contains("Due date"), "{body}");
+    assert!(!body.contains("IBAN"), "nothing to transfer: {body}");
+    assert!(
+        body.contains("attached to this email as a PDF file"),
+        "{body}"
+    );
+
+    let body = en(&context_for(key));
+    assert!(
+        body.contains("Paid so far: €1,000.00\nBalance due: €2,100.00\n"),
+        "{body}"
+    );
+    assert!(
+        body.contains("Please pay the balance of €2,100.00 by 15 March 2027."),
+        "{body}"
+    );
+
+    let body = en(&unpaid);
+    assert!(!body.contains("Paid so far"), "{body}");
+    assert!(
+        body.contains("Please pay the total of €3,100.00 by 15 March 2027."),
+        "{body}"
+    );
+
+    for (language, thanks) in [
+        (Language::Ja, "全額お支払いいただいております"),
+        (Language::El, "έχει εξοφληθεί πλήρως"),
+    ] {
+        let body = renderer.render_builtin(key, language, &paid).unwrap().body;
+        assert!(body.contains(thanks), "{language}: {body}");
+        assert!(!body.contains("IBAN"), "{language}: {body}");
+        assert!(body.contains("PDF"), "{language}: {body}");
+    }
+}
+
+#[test]
+fn reminders_count_the_days_to_and_past_the_due_date() {
+    let renderer = Renderer::new();
+    let mut ctx = context_for("payment_due_soon");
+    let render = |key: &str, language, ctx: &TemplateContext| {
+        renderer.render_builtin(key, language, ctx).unwrap().body
+    };
+    for (language, phrase) in [
+        (Language::En, "is due on 15 March 2027, in 3 days."),
+        (Language::Ja, "2027年3月15日でございます（あと3日）。"),
+        (
+            Language::El,
+            "λήγει στις 15 Μαρτίου 2027, δηλαδή σε 3 ημέρες.",
+        ),
+    ] {
+        let body = render("payment_due_soon", language, &ctx);
+        assert!(body.contains(phrase), "{language}: {body}");
+    }
+    ctx.invoice.as_mut().unwrap().days_overdue = 0;
+    let body = render("payment_due_soon", Language::En, &ctx);
+    assert!(body.contains("is due on 15 March 2027, today."), "{body}");
+
+    let ctx = context_for("payment_overdue_30_task");
+    for (language, phrase) in [
+        (Language::En, "is 30 days overdue"),
+        (Language::Ja, "お支払期限から30日が経過"),
+        (Language::El, "ληξιπρόθεσμο κατά 30 ημέρες"),
+    ] {
+        let body = render("payment_overdue_30_task", language, &ctx);
+        assert!(body.contains(phrase), "{language}: {body}");
+    }
+}
+
+#[test]
+fn the_upcoming_invoice_quotes_its_reference_before_it_has_a_number() {
+    let renderer = Renderer::new();
+    let ctx = context_for("invoice_upcoming");
+    for (language, line) in [
+        (Language::En, "Reference: Acme support 2027-03\n"),
+        (Language::Ja, "参照番号：Acme support 2027-03\n"),
+        (Language::El, "Αιτιολογία: Acme support 2027-03\n"),
+    ] {
+        let body = renderer
+            .render_builtin("invoice_upcoming", language, &ctx)
+            .unwrap()
+            .body;
+        assert!(body.contains(line), "{language}: {body}");
+        assert!(!body.contains("INV-"), "{language}: {body}");
+    }
+}
+
+#[test]
+fn invoice_templates_without_an_owner_or_amount_still_read_well() {
+    let renderer = Renderer::new();
+    for key in INVOICE_KEYS {
+        let mut ctx = context_for(key);
+        ctx.owner = None;
+        ctx.contract.amount = None;
+        for language in Language::ALL {
+            let rendered = renderer
+                .render_builtin(key, language, &ctx)
+                .unwrap_or_else(|e| panic!("{language}/{key}: {e}"));
+            assert!(!rendered.body.contains("Hana Sato"), "{language}/{key}");
+            assert!(!rendered.body.contains("1,234"), "{language}/{key}");
+            assert!(!rendered.body.contains("1.234"), "{language}/{key}");
+            assert!(
+                !rendered.body.contains("\n\n\n"),
+                "{language}/{key} has stray blank lines:\n{}",
+                rendered.body
+            );
+        }
+    }
+}
+
+#[test]
+fn exactly_the_templates_that_need_an_invoice_fail_without_one() {
+    let renderer = Renderer::new();
+    let mut ctx = full_context();
+    ctx.invoice = None;
+    for key in templates::KEYS {
+        for language in Language::ALL {
+            let result = renderer.render_builtin(key, language, &ctx);
+            assert_eq!(
+                result.is_err(),
+                templates::NEEDS_INVOICE.contains(&key),
+                "{language}/{key}: {result:?}"
+            );
+        }
+    }
+}
+
 #[test]
 #[ignore = "prints every built-in template for a human to read"]
 fn show_all() {
@@ -398,7 +757,12 @@ fn show_all() {
     let mut ctx = full_context();
     for language in Language::ALL {
         for key in templates::KEYS {
-            let r = renderer.render_builtin(key, language, &ctx).unwrap();
+            let step_ctx = if INVOICE_KEYS.contains(&key) {
+                context_for(key)
+            } else {
+                ctx.clone()
+            };
+            let r = renderer.render_builtin(key, language, &step_ctx).unwrap();
             println!(
                 "===== {language}/{key}\nSubject: {}\n\n{}",
                 r.subject, r.body
