@@ -171,15 +171,17 @@ impl Engine {
     }
 
     /// The contract's billing schedule, lines and periods, if it is a recurring sale.
-    pub async fn billing_view(&self, contract: &Contract) -> Result<Option<BillingView>, EngineError> {
+    pub async fn billing_view(
+        &self,
+        contract: &Contract,
+    ) -> Result<Option<BillingView>, EngineError> {
         let mut db = self.store.conn().await?;
         let Some(schedule) = billing::schedule(&mut db, contract.id).await? else {
             return Ok(None);
         };
-        let currency = contract
-            .money()
-            .map(|m| m.currency)
-            .ok_or_else(|| EngineError::Internal(format!("recurring sale {} has no currency", contract.id)))?;
+        let currency = contract.money().map(|m| m.currency).ok_or_else(|| {
+            EngineError::Internal(format!("recurring sale {} has no currency", contract.id))
+        })?;
         let lines = billing::lines(&mut db, contract.id, currency).await?;
         let periods = billing::periods(&mut db, contract.id).await?;
         Ok(Some(BillingView {
@@ -240,7 +242,9 @@ impl Engine {
             match wanted.iter().find(|w| w.start == period.start) {
                 Some(w) => {
                     let bill_at = local_instant(w.issue_date, self.billing_time(), &zone);
-                    if (w.end, w.issue_date, bill_at) != (period.end, period.issue_date, period.bill_at) {
+                    if (w.end, w.issue_date, bill_at)
+                        != (period.end, period.issue_date, period.bill_at)
+                    {
                         billing::reschedule_period(db, period.id, w.end, w.issue_date, bill_at)
                             .await?;
                     }

@@ -5,13 +5,13 @@ use serde::Serialize;
 use tickler_core::event::{EventAction, EventSubject};
 use tickler_core::{
     ValidationError,
+    billing::end_after_cycles,
     contract::{edited_money, money_from_input},
     email::EmailAddress,
     error::parse_date,
-    money::Money,
-    billing::end_after_cycles,
     invoice::totals,
     money::Currency,
+    money::Money,
     plan::{
         Plan, RENEWAL_PLAN, SUBSCRIPTION_PLAN, default_dunning_plan, default_renewal_plan,
         default_subscription_plan,
@@ -85,11 +85,14 @@ pub(crate) fn validate_contract(input: &ContractInput) -> Result<ValidContract, 
         .transpose()?;
     let end = match (present(&Some(input.end.clone())), &billing) {
         (Some(end), _) => parse_date("end", end)?,
-        (None, Some(ValidBilling {
-            cycles: Some(cycles),
-            interval,
-            ..
-        })) => end_after_cycles(start, *interval, *cycles)?,
+        (
+            None,
+            Some(ValidBilling {
+                cycles: Some(cycles),
+                interval,
+                ..
+            }),
+        ) => end_after_cycles(start, *interval, *cycles)?,
         (None, _) => {
             return Err(ValidationError::new(
                 "end",

@@ -26,8 +26,7 @@ use tickler_store::{
 };
 
 use crate::{
-    Actor, Engine, EngineError,
-    recipients,
+    Actor, Engine, EngineError, recipients,
     scheduling::{ScheduleOutcome, SubjectContext},
 };
 
@@ -80,9 +79,8 @@ impl Engine {
         loop {
             let now = self.clock.now();
             let mut tx = self.store.begin().await?;
-            let due =
-                billing::take_due_periods(&mut tx, self.store.backend(), now, BILLING_BATCH)
-                    .await?;
+            let due = billing::take_due_periods(&mut tx, self.store.backend(), now, BILLING_BATCH)
+                .await?;
             if due.is_empty() {
                 return Ok(report);
             }
@@ -370,8 +368,14 @@ impl Engine {
             let is_email = reminder.step_key == INVOICE_EMAIL;
             if reminder.status == ReminderStatus::Scheduled
                 && (with_email || !is_email)
-                && reminders::close_scheduled(db, reminder.id, ReminderStatus::Cancelled, reason, now)
-                    .await?
+                && reminders::close_scheduled(
+                    db,
+                    reminder.id,
+                    ReminderStatus::Cancelled,
+                    reason,
+                    now,
+                )
+                .await?
             {
                 events::record(
                     db,
@@ -466,7 +470,9 @@ impl Engine {
         )
         .await?
         {
-            return Err(EngineError::Conflict(format!("invoice {id} is no longer a draft")));
+            return Err(EngineError::Conflict(format!(
+                "invoice {id} is no longer a draft"
+            )));
         }
         events::record(
             &mut tx,
@@ -536,7 +542,9 @@ impl Engine {
             &format!(
                 "{} on {paid_on}{}",
                 amount.to_decimal_string(),
-                reference.map(|r| format!(", reference {r}")).unwrap_or_default()
+                reference
+                    .map(|r| format!(", reference {r}"))
+                    .unwrap_or_default()
             ),
         )
         .await?;
@@ -572,7 +580,9 @@ impl Engine {
         )
         .await?
         {
-            return Err(EngineError::Conflict(format!("invoice {id} changed; try again")));
+            return Err(EngineError::Conflict(format!(
+                "invoice {id} changed; try again"
+            )));
         }
         events::record(
             &mut tx,

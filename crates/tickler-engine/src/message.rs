@@ -20,16 +20,15 @@ use tickler_core::{
 use tickler_mail::{
     OutgoingMessage, Rendered, TemplateContext,
     context::{
-        ContractView, CustomerView, FailureView, InvoiceView, OrganisationView, OwnerView,
-        StepView,
+        ContractView, CustomerView, FailureView, InvoiceView, OrganisationView, OwnerView, StepView,
     },
 };
 use tickler_store::{
     Db,
     billing::{self, Period, PeriodStatus},
-    invoices::{self, Invoice},
     contracts::{self, ContractTerm},
     customers,
+    invoices::{self, Invoice},
     reminders::{Reminder, ReminderKind},
     template_overrides::{self, TemplateOverride},
     users,
@@ -129,6 +128,14 @@ impl Subject {
                 }
                 self.term_subject().stop_reason()
             }
+        }
+    }
+
+    /// The invoice the subject is, or (for a billing period) has become.
+    pub(crate) fn invoice_id(&self) -> Option<i64> {
+        match self.billing.as_ref()? {
+            BillingSubject::Invoice(invoice) => Some(invoice.id),
+            BillingSubject::Upcoming { period, .. } => period.invoice_id,
         }
     }
 

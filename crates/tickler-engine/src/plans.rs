@@ -16,8 +16,7 @@ use tickler_core::{
 use tickler_mail::{
     Rendered, TemplateContext,
     context::{
-        ContractView, CustomerView, FailureView, InvoiceView, OrganisationView, OwnerView,
-        StepView,
+        ContractView, CustomerView, FailureView, InvoiceView, OrganisationView, OwnerView, StepView,
     },
     render::SourceError,
     templates,

@@ -71,12 +71,7 @@ mod tests {
             team: false,
             cc_owner: true,
         };
-        let (to, cc) = resolve(
-            both,
-            &addresses(&["A@x.example"]),
-            Some("a@X.example"),
-            &[],
-        );
+        let (to, cc) = resolve(both, &addresses(&["A@x.example"]), Some("a@X.example"), &[]);
         assert_eq!((to, cc), (addresses(&["A@x.example"]), vec![]));
     }
 }

@@ -37,6 +37,12 @@ pub struct ReminderView {
     /// The contract's owner (the salesperson CC'd), if any.
     pub owner_id: Option<i64>,
     pub term_number: i32,
+    /// The date the step counts from (`end_date`, `next_invoice_date`, `invoice_due_date`,
+    /// ...); `None` for Tickler's own notices.
+    pub anchor: Option<tickler_core::plan::Anchor>,
+    /// The invoice the reminder is about: an invoice's email and payment reminders, and an
+    /// upcoming invoice's notice once that invoice exists; `None` for a contract's.
+    pub invoice_id: Option<i64>,
     pub step: String,
     pub label: String,
     pub offset_days: i32,
@@ -210,6 +216,8 @@ impl Engine {
             customer_name: subject.customer.name.clone(),
             owner_id: subject.contract.owner_id,
             term_number: subject.term.term_number,
+            anchor: reminder.anchor,
+            invoice_id: subject.invoice_id(),
             step: reminder.step_key,
             label: reminder.label,
             offset_days: reminder.offset_days,

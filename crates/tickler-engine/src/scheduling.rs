@@ -109,11 +109,7 @@ impl Engine {
 
     /// The subject's plan placed in time: each step's position in the plan, with its
     /// instant in the customer's zone and the recipients it would get now.
-    fn plan_subject(
-        &self,
-        ctx: &SubjectContext<'_>,
-        team: &[String],
-    ) -> Vec<(usize, PlannedStep)> {
+    fn plan_subject(&self, ctx: &SubjectContext<'_>, team: &[String]) -> Vec<(usize, PlannedStep)> {
         let owner_email = ctx.owner.map(|o| o.email.as_str());
         plan_reminders(
             ctx.plan,
@@ -162,7 +158,7 @@ impl Engine {
         let active = ctx.active;
         // Only the steps to the team need its addresses: most plans have none.
         let team = if ctx.plan.steps.iter().any(|s| s.recipients.team) {
-            team_addresses(db).await?
+            self.team_addresses(db).await?
         } else {
             Vec::new()
         };
@@ -273,13 +269,19 @@ impl Engine {
     }
 }
 
-/// The team's addresses, for steps to the team: the active admins'.
-pub(crate) async fn team_addresses(db: &mut Db) -> Result<Vec<String>, EngineError> {
-    let mut addresses = Vec::new();
-    for id in tickler_store::settings::active_admins(db).await? {
-        addresses.push(tickler_store::users::get(db, id).await?.email);
+impl Engine {
+    /// The team's addresses, for steps to the team: the active admins', else (a team
+    /// without admins yet) the organisation's own address, so the notice is never lost.
+    pub(crate) async fn team_addresses(&self, db: &mut Db) -> Result<Vec<String>, EngineError> {
+        let mut addresses = Vec::new();
+        for id in tickler_store::settings::active_admins(db).await? {
+            addresses.push(tickler_store::users::get(db, id).await?.email);
+        }
+        if addresses.is_empty() {
+            addresses.push(self.settings.mail_from.address.to_string());
+        }
+        Ok(addresses)
     }
-    Ok(addresses)
 }
 
 fn existing_of(reminder: &Reminder) -> ExistingReminder {

@@ -15,8 +15,8 @@ use jiff::civil::{Date, Time};
 use tickler_core::event::{EventAction, EventSubject};
 use tickler_core::{
     ValidationError, email::EmailAddress, error::parse_date, iban::Iban,
-    invoice::validate_number_prefix, language::Language,
-    schedule::Holidays, time_zone::Zone, user::Role,
+    invoice::validate_number_prefix, language::Language, schedule::Holidays, time_zone::Zone,
+    user::Role,
 };
 use tickler_mail::{OutgoingMessage, Sender};
 use tickler_store::{events, sessions, settings as stored, settings::Holiday, users};

@@ -101,7 +101,10 @@ pub async fn put_schedule(
 type ScheduleRow = (i64, i64, String, String, Option<i64>, String, i64);
 
 /// The contract's billing schedule, if it is a recurring sale.
-pub async fn schedule(db: &mut Db, contract_id: i64) -> Result<Option<BillingSchedule>, StoreError> {
+pub async fn schedule(
+    db: &mut Db,
+    contract_id: i64,
+) -> Result<Option<BillingSchedule>, StoreError> {
     let row: Option<ScheduleRow> = sqlx::query_as(
         "SELECT contract_id, interval_count, interval_unit, timing, cycles, invoice_mode, \
          payment_days FROM billing_schedules WHERE contract_id = $1",
@@ -120,10 +123,7 @@ pub async fn schedule(db: &mut Db, contract_id: i64) -> Result<Option<BillingSch
             unit: unit_of_letter(&unit)?,
         },
         timing: timing.parse().map_err(|e| bad(&e))?,
-        cycles: cycles
-            .map(u32::try_from)
-            .transpose()
-            .map_err(|e| bad(&e))?,
+        cycles: cycles.map(u32::try_from).transpose().map_err(|e| bad(&e))?,
         invoice_mode: mode.parse().map_err(|e| bad(&e))?,
         payment_days: u32::try_from(payment_days).map_err(|e| bad(&e))?,
     }))

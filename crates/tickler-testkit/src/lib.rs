@@ -322,6 +322,30 @@ impl ReceivedMessage {
         }
     }
 
+    /// Every attachment: its file name, its content type and its decoded bytes.
+    pub fn attachments(&self) -> Vec<(String, String, Vec<u8>)> {
+        let Ok(parsed) = mailparse::parse_mail(&self.raw) else {
+            return Vec::new();
+        };
+        parsed
+            .subparts
+            .iter()
+            .filter(|part| {
+                part.get_content_disposition().disposition == mailparse::DispositionType::Attachment
+            })
+            .map(|part| {
+                let name = part
+                    .get_content_disposition()
+                    .params
+                    .get("filename")
+                    .cloned()
+                    .unwrap_or_default();
+                let bytes = part.get_body_raw().expect("an attachment does not decode");
+                (name, part.ctype.mimetype.clone(), bytes)
+            })
+            .collect()
+    }
+
     /// Any header, decoded; None when absent.
     pub fn header(&self, name: &str) -> Option<String> {
         let parsed = mailparse::parse_mail(&self.raw).ok()?;
@@ -331,6 +355,37 @@ impl ReceivedMessage {
             .find(|h| h.get_key_ref().eq_ignore_ascii_case(name))
             .map(|h| h.get_value())
     }
+}
+
+/// The text of a PDF as Debian's `pdftotext` (poppler-utils) extracts it, layout kept.
+/// Without `pdftotext` the test fails when `CI` is set and is skipped (None) otherwise.
+pub fn pdf_text(pdf: &[u8]) -> Option<String> {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let input = dir.path().join("document.pdf");
+    fs::write(&input, pdf).expect("write the PDF");
+    let output = match std::process::Command::new("pdftotext")
+        .arg("-layout")
+        .arg(&input)
+        .arg("-")
+        .output()
+    {
+        Ok(output) => output,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "pdftotext is missing: install Debian's poppler-utils (scripts/test does)"
+            );
+            eprintln!("skipped: pdftotext is not installed (apt install poppler-utils)");
+            return None;
+        }
+        Err(e) => panic!("cannot run pdftotext: {e}"),
+    };
+    assert!(
+        output.status.success(),
+        "pdftotext refused the PDF: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 #[cfg(test)]

@@ -239,13 +239,16 @@ async fn dispatch(engine: Engine, args: DispatchArgs) -> Result<()> {
     }
     let report = engine.dispatch_due().await?;
     eprintln!(
-        "claimed {}, sent {}, retrying {}, failed {}, cancelled {}, unrecorded {}",
+        "claimed {}, sent {}, retrying {}, failed {}, cancelled {}, unrecorded {}; \
+         invoices made {} (issued {})",
         report.claimed,
         report.sent,
         report.retried,
         report.failed,
         report.cancelled,
-        report.unrecorded
+        report.unrecorded,
+        report.invoiced,
+        report.issued
     );
     Ok(())
 }
