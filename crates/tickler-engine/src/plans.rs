@@ -10,7 +10,7 @@ use tickler_core::{
     email::EmailAddress,
     language::Language,
     money::{Currency, Money},
-    plan::{Plan, Step},
+    plan::{Anchor, Plan, Step},
     subject::SubjectKind,
 };
 use tickler_mail::{
@@ -249,20 +249,42 @@ pub fn validate_steps(
     Ok(())
 }
 
-/// The subject a plan's steps are scheduled for: plans are attached to contracts, and each
-/// step becomes a timed email about the contract's current term.
-pub const PLAN_SUBJECT: SubjectKind = SubjectKind::ContractTerm;
+/// The subjects a plan's steps are scheduled for: a contract's plan places each step on
+/// the subject that offers its anchor (the term's dates, each billing period's issue date),
+/// and the `dunning` plan on each issued invoice (its due date).
+pub const PLAN_SUBJECTS: [SubjectKind; 3] = [
+    SubjectKind::ContractTerm,
+    SubjectKind::BillingPeriod,
+    SubjectKind::Invoice,
+];
 
-/// Why `step` could never be scheduled (its anchor is a date its subject does not have), or
-/// `None`. Such a step would silently never send, so it is refused when a plan is saved and
-/// reported where it already exists.
+/// Every anchor some plan subject offers, in the order the plans page lists them.
+pub fn plan_anchors() -> Vec<Anchor> {
+    let mut anchors = Vec::new();
+    for kind in PLAN_SUBJECTS {
+        for anchor in kind.anchors() {
+            if !anchors.contains(anchor) {
+                anchors.push(*anchor);
+            }
+        }
+    }
+    anchors
+}
+
+/// Why `step` could never be scheduled (no subject offers its anchor), or `None`. Such a
+/// step would silently never send, so it is refused when a plan is saved and reported where
+/// it already exists.
 pub fn unschedulable(step: &Step) -> Option<String> {
-    (!PLAN_SUBJECT.offers(step.anchor)).then(|| {
+    let anchors = plan_anchors();
+    (!anchors.contains(&step.anchor)).then(|| {
         format!(
-            "a contract term has no {} to count from yet, so this step would never be sent \
-             (use {})",
+            "nothing has a {} to count from yet, so this step would never be sent (use {})",
             step.anchor,
-            PLAN_SUBJECT.anchor_list()
+            anchors
+                .iter()
+                .map(|a| a.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     })
 }
@@ -714,20 +736,39 @@ mod tests {
     }
 
     #[test]
-    fn anchors_a_contract_term_does_not_have_are_refused() {
+    fn anchors_no_subject_has_are_refused() {
         let mut list = steps();
-        list[0].anchor = Anchor::StartDate;
-        assert_eq!(validate_steps(&list, no_overrides), Ok(()));
         for anchor in [
-            Anchor::NoticeDate,
+            Anchor::StartDate,
             Anchor::NextInvoiceDate,
             Anchor::InvoiceDueDate,
         ] {
-            list[2].anchor = anchor;
-            let err = validate_steps(&list, no_overrides).unwrap_err();
-            assert_eq!(err.field, "steps[3].anchor");
-            assert!(err.message.contains("never be sent"), "{err}");
-            assert!(err.message.contains("end_date, start_date"), "{err}");
+            list[0].anchor = anchor;
+            assert_eq!(validate_steps(&list, no_overrides), Ok(()), "{anchor}");
+        }
+        list[2].anchor = Anchor::NoticeDate;
+        let err = validate_steps(&list, no_overrides).unwrap_err();
+        assert_eq!(err.field, "steps[3].anchor");
+        assert!(err.message.contains("never be sent"), "{err}");
+        assert!(
+            err.message
+                .contains("end_date, start_date, next_invoice_date, invoice_due_date"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_invoice_plans_are_valid() {
+        for plan in [
+            tickler_core::plan::default_subscription_plan(),
+            tickler_core::plan::default_dunning_plan(),
+        ] {
+            assert_eq!(
+                validate_steps(&plan.steps, no_overrides),
+                Ok(()),
+                "{}",
+                plan.name
+            );
         }
     }
 

@@ -20,7 +20,7 @@ use tickler_core::{
 };
 use tickler_engine::{
     EngineError,
-    plans::{PLAN_SUBJECT, VARIABLES, unschedulable},
+    plans::{VARIABLES, plan_anchors, unschedulable},
     previews::{Rendered, SourceError, TEMPLATE_KEYS},
 };
 
@@ -293,8 +293,7 @@ async fn plan_page(
     }
     // The anchors a plan's subject offers, and any other a stored step still has, so that the
     // form shows it as it is (saving then says why it cannot stay).
-    let mut anchors: Vec<&'static str> =
-        PLAN_SUBJECT.anchors().iter().map(|a| a.as_str()).collect();
+    let mut anchors: Vec<&'static str> = plan_anchors().iter().map(|a| a.as_str()).collect();
     let shown = detail.plan.steps.iter().map(|s| s.anchor.as_str());
     let typed = rows
         .iter()
