@@ -18,7 +18,7 @@ use tickler_core::{
 };
 use tickler_store::{
     Db,
-    billing::{self, BillingSchedule, NewPeriod, Period, PeriodStatus},
+    billing::{self, NewPeriod},
     contracts::ContractTerm,
     reminders,
 };
@@ -27,6 +27,8 @@ use crate::{
     Engine, EngineError,
     scheduling::{ScheduleOutcome, SubjectContext},
 };
+
+pub use tickler_store::billing::{BillingSchedule, Period, PeriodStatus};
 
 /// How many days after issue an invoice is due when neither the sale nor the settings say.
 pub const DEFAULT_PAYMENT_DAYS: u32 = 14;

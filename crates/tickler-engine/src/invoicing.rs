@@ -19,7 +19,7 @@ use tickler_store::{
     Db,
     billing::{self, Period},
     contracts, customers, events,
-    invoices::{self, Invoice, InvoiceFilter, NewInvoice, NewPayment, Payment, StoredLine},
+    invoices::{self, NewInvoice, NewPayment},
     plans,
     reminders::{self, NewReminder, ReminderKind},
     users,
@@ -29,6 +29,8 @@ use crate::{
     Actor, Engine, EngineError, recipients,
     scheduling::{ScheduleOutcome, SubjectContext},
 };
+
+pub use tickler_store::invoices::{Invoice, InvoiceFilter, Payment, StoredLine};
 
 /// The step key and template of the email that carries an issued invoice.
 pub const INVOICE_EMAIL: &str = "invoice_issued";

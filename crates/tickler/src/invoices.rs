@@ -9,7 +9,7 @@ use tickler_engine::{
     invoice_view::{InvoiceDetailView, InvoiceView},
     settings::SettingsInput,
 };
-use tickler_store::invoices::InvoiceFilter;
+use tickler_engine::invoicing::InvoiceFilter;
 
 use crate::{
     cli::{InvoiceCommand, SettingsCommand},
