@@ -13,6 +13,7 @@ use tickler_store::{customers, users};
 
 use crate::{
     Actor, Engine, EngineError,
+    billing::BillingInput,
     contracts::{ContractInput, Lookups, ValidContract, validate_contract},
     directory::{NewCustomer, ValidCustomer, insert_customer, validate_customer},
 };
@@ -30,6 +31,29 @@ pub const COLUMNS: [&str; 10] = [
     "amount",
     "currency",
 ];
+
+/// Optional columns that make a row a recurring sale (see `contract add --bill-every`):
+/// `lines` holds one `DESCRIPTION|QUANTITY|UNIT_PRICE|TAX_PERCENT` per line of the cell,
+/// `in_arrears` and `draft_invoices` take yes/no.
+pub const BILLING_COLUMNS: [&str; 6] = [
+    "bill_every",
+    "cycles",
+    "lines",
+    "in_arrears",
+    "draft_invoices",
+    "payment_days",
+];
+
+fn yes(field: &str, text: &str) -> Result<bool, ValidationError> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "" | "no" | "false" | "0" => Ok(false),
+        "yes" | "true" | "1" => Ok(true),
+        other => Err(ValidationError::new(
+            field,
+            format!("\"{other}\" is not yes or no"),
+        )),
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowProblem {
@@ -114,7 +138,10 @@ impl Header {
         let mut problems = Vec::new();
         for (i, name) in headers.iter().enumerate() {
             let name = name.trim().trim_start_matches('\u{feff}');
-            let known = COLUMNS.iter().find(|c| **c == name);
+            let known = COLUMNS
+                .iter()
+                .chain(BILLING_COLUMNS.iter())
+                .find(|c| **c == name);
             let repeated = known.is_some_and(|c| index.contains_key(c))
                 || custom.iter().any(|(_, seen)| seen == name);
             if repeated && !name.is_empty() {
@@ -176,6 +203,23 @@ impl Header {
         })?;
         let optional =
             |column: &str| Some(self.get(record, column).to_string()).filter(|v| !v.is_empty());
+        let billing = match optional("bill_every") {
+            Some(every) => Some(BillingInput {
+                every,
+                cycles: optional("cycles"),
+                lines: self
+                    .get(record, "lines")
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                in_arrears: yes("in_arrears", self.get(record, "in_arrears"))?,
+                draft_invoices: yes("draft_invoices", self.get(record, "draft_invoices"))?,
+                payment_days: optional("payment_days"),
+            }),
+            None => None,
+        };
         let contract = validate_contract(&ContractInput {
             customer_id: 0,
             title: self.get(record, "title").to_string(),
@@ -193,10 +237,14 @@ impl Header {
                     (!value.is_empty()).then(|| (name.clone(), serde_json::Value::from(value)))
                 })
                 .collect(),
-            billing: None,
+            billing,
         })
         .map_err(|e| match e.field.as_str() {
             "owner" => column("owner_email", e),
+            "bill_every" | "cycles" | "payment_days" => e,
+            line if line.starts_with("line ") => {
+                ValidationError::new("lines", format!("{line}: {}", e.message))
+            }
             _ => e,
         })?;
         Ok(ParsedRow { customer, contract })

@@ -3,13 +3,13 @@
 use anyhow::{Context, Result};
 use serde::Serialize;
 use tickler_core::invoice::InvoiceStatus;
+use tickler_engine::invoicing::InvoiceFilter;
 use tickler_engine::{
     Actor, Engine,
     billing::DEFAULT_PAYMENT_DAYS,
     invoice_view::{InvoiceDetailView, InvoiceView},
     settings::SettingsInput,
 };
-use tickler_engine::invoicing::InvoiceFilter;
 
 use crate::{
     cli::{InvoiceCommand, SettingsCommand},

@@ -240,3 +240,81 @@ fn an_idle_dispatcher_wakes_on_notifications_from_other_instances() {
         .status();
     assert!(dispatcher.wait().unwrap().success(), "{}", log());
 }
+
+#[test]
+fn three_dispatchers_number_invoices_gapless_and_bill_each_period_once() {
+    let Some(db) = fresh_database() else { return };
+    let t = on_postgres(None, &db);
+    t.ok(&[
+        "user",
+        "add",
+        "--email",
+        support::OWNER,
+        "--name",
+        "Sam Sales",
+    ]);
+    let sales = 30;
+    for i in 0..sales {
+        let customer = t.ok(&[
+            "customer",
+            "add",
+            "--name",
+            &format!("Customer {i}"),
+            "--email",
+            &format!("c{i}@acme.example"),
+        ]);
+        t.ok(&[
+            "contract",
+            "add",
+            "--customer",
+            &customer,
+            "--title",
+            "Hosting",
+            "--start",
+            "2027-01-01",
+            "--cycles",
+            "4",
+            "--currency",
+            "EUR",
+            "--bill-every",
+            "1m",
+            "--line",
+            "Hosting|1|50|24",
+        ]);
+    }
+    let dispatchers: Vec<_> = (0..3)
+        .map(|_| {
+            t.command(&["dispatch", "--once", "--now", "2027-04-02T12:00:00Z"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("dispatch")
+        })
+        .collect();
+    for dispatcher in dispatchers {
+        let out = dispatcher.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let invoices = match t.json(&["invoice", "list", "--json"]) {
+        serde_json::Value::Array(list) => list,
+        other => panic!("not a list: {other}"),
+    };
+    assert_eq!(invoices.len(), sales * 4, "each period billed exactly once");
+    let mut sequences: Vec<u32> = invoices
+        .iter()
+        .map(|invoice| {
+            let number = invoice["number"].as_str().expect("issued with a number");
+            number
+                .strip_prefix("INV-2027-")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("{number}"))
+        })
+        .collect();
+    sequences.sort_unstable();
+    let expected: Vec<u32> = (1..=(sales * 4) as u32).collect();
+    assert_eq!(sequences, expected, "gapless, none twice");
+}
