@@ -355,6 +355,31 @@ impl Engine {
         .await
     }
 
+    /// Brings the payment reminders of every issued invoice in line with the `dunning`
+    /// plan, after its steps changed.
+    pub(crate) async fn resync_open_invoices(
+        &self,
+        db: &mut Db,
+        now: Timestamp,
+    ) -> Result<ScheduleOutcome, EngineError> {
+        let open = invoices::list(
+            db,
+            &InvoiceFilter {
+                status: Some(InvoiceStatus::Issued),
+                ..InvoiceFilter::default()
+            },
+        )
+        .await?;
+        let mut outcome = ScheduleOutcome::default();
+        for invoice in open {
+            let one = self.schedule_dunning(db, &invoice, now).await?;
+            outcome.created += one.created;
+            outcome.rescheduled += one.rescheduled;
+            outcome.cancelled += one.cancelled;
+        }
+        Ok(outcome)
+    }
+
     /// Cancels an invoice's pending reminders (its payment reminders, and its email when
     /// `with_email`), with `reason`.
     async fn stop_invoice_reminders(

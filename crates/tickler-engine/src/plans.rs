@@ -10,7 +10,7 @@ use tickler_core::{
     email::EmailAddress,
     language::Language,
     money::{Currency, Money},
-    plan::{Anchor, Plan, Step},
+    plan::{Anchor, DUNNING_PLAN, Plan, Step},
     subject::SubjectKind,
 };
 use tickler_mail::{
@@ -441,9 +441,23 @@ impl Engine {
         }
         plans::replace_steps(&mut tx, id, &steps).await?;
         let mut update = PlanUpdate::default();
+        let of_invoices = before.name == DUNNING_PLAN;
         for (position, step) in steps.iter().enumerate() {
-            update.relabelled +=
-                plans::refresh_scheduled_reminders(&mut tx, id, position, step, now).await?;
+            update.relabelled += plans::refresh_scheduled_reminders(
+                &mut tx,
+                id,
+                position,
+                step,
+                of_invoices,
+                now,
+            )
+            .await?;
+        }
+        if of_invoices {
+            let outcome = self.resync_open_invoices(&mut tx, now).await?;
+            update.created += outcome.created;
+            update.rescheduled += outcome.rescheduled;
+            update.cancelled += outcome.cancelled;
         }
         let contracts = plans::active_contract_ids(&mut tx, id).await?;
         update.contracts = contracts.len();

@@ -1,5 +1,6 @@
 //! Plans and their steps.
 
+use sqlx::AssertSqlSafe;
 use jiff::{Timestamp, civil::Time};
 use tickler_core::plan::{Offset, Plan, Recipients, Step};
 
@@ -202,15 +203,24 @@ pub async fn refresh_scheduled_reminders(
     plan_id: i64,
     position: usize,
     step: &Step,
+    of_invoices: bool,
     now: Timestamp,
 ) -> Result<u64, StoreError> {
-    let done = sqlx::query(
+    // A contract's plan covers its terms and billing periods; the dunning plan covers every
+    // invoice, whatever plan its contract follows.
+    let whose = if of_invoices {
+        "subject_type = 'invoice'"
+    } else {
+        "subject_type <> 'invoice' \
+         AND contract_id IN (SELECT id FROM contracts WHERE plan_id = $8 AND status = 'active')"
+    };
+    let done = sqlx::query(AssertSqlSafe(format!(
         "UPDATE reminders SET label = $1, template = $2, mode = $3, offset_days = $4, \
          position = $5, updated_at = $6 \
          WHERE status = 'scheduled' AND kind = 'step' AND step_key = $7 \
          AND (label <> $1 OR template <> $2 OR mode <> $3 OR offset_days <> $4 OR position <> $5) \
-         AND contract_id IN (SELECT id FROM contracts WHERE plan_id = $8 AND status = 'active')",
-    )
+         AND ($8 = $8) AND {whose}"
+    )))
     .bind(&step.label)
     .bind(&step.template)
     .bind(step.mode.as_str())
