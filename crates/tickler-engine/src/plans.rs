@@ -443,15 +443,9 @@ impl Engine {
         let mut update = PlanUpdate::default();
         let of_invoices = before.name == DUNNING_PLAN;
         for (position, step) in steps.iter().enumerate() {
-            update.relabelled += plans::refresh_scheduled_reminders(
-                &mut tx,
-                id,
-                position,
-                step,
-                of_invoices,
-                now,
-            )
-            .await?;
+            update.relabelled +=
+                plans::refresh_scheduled_reminders(&mut tx, id, position, step, of_invoices, now)
+                    .await?;
         }
         if of_invoices {
             let outcome = self.resync_open_invoices(&mut tx, now).await?;

@@ -1,7 +1,7 @@
 //! Plans and their steps.
 
-use sqlx::AssertSqlSafe;
 use jiff::{Timestamp, civil::Time};
+use sqlx::AssertSqlSafe;
 use tickler_core::plan::{Offset, Plan, Recipients, Step};
 
 use crate::{Db, StoreError, time::millis};

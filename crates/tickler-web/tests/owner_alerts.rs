@@ -21,7 +21,7 @@ async fn the_owner_is_alerted_once_and_nothing_goes_out_without_them() {
     let smtp = SmtpTestServer::start();
     let app = TestApp::start_with(Some(smtp.url()), WebConfig::default()).await;
     app.user(OWNER, Role::Sales).await;
-    let plan_id = app.engine.list_plans().await.expect("plans")[0].id;
+    let plan_id = app.renewal_plan_id().await;
     let mut steps = app.engine.plan(plan_id).await.expect("plan").plan.steps;
     steps[0].mode = Mode::Approval;
     steps[1].mode = Mode::Task;

@@ -115,7 +115,7 @@ async fn a_saved_organisation_and_sender_reach_the_next_email() {
     assert!(page.contains("value=\"08:30\""));
     assert!(page.contains("National Bank"));
     // A new plan step starts at the organisation's default send time.
-    let plan = app.engine.list_plans().await.expect("plans")[0].id;
+    let plan = app.renewal_plan_id().await;
     let (_, plan_page) = get(&admin, &app, &format!("/plans/{plan}")).await;
     assert!(
         plan_page.contains("name=\"time_4\" type=\"time\" value=\"08:30\""),

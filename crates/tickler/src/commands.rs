@@ -239,17 +239,22 @@ async fn dispatch(engine: Engine, args: DispatchArgs) -> Result<()> {
     }
     let report = engine.dispatch_due().await?;
     eprintln!(
-        "claimed {}, sent {}, retrying {}, failed {}, cancelled {}, unrecorded {}; \
-         invoices made {} (issued {})",
+        "claimed {}, sent {}, retrying {}, failed {}, cancelled {}, unrecorded {}",
         report.claimed,
         report.sent,
         report.retried,
         report.failed,
         report.cancelled,
-        report.unrecorded,
-        report.invoiced,
-        report.issued
+        report.unrecorded
     );
+    if report.invoiced > 0 {
+        eprintln!(
+            "invoices made {} (issued {}, drafts {})",
+            report.invoiced,
+            report.issued,
+            report.invoiced - report.issued
+        );
+    }
     Ok(())
 }
 

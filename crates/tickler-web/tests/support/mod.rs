@@ -115,6 +115,18 @@ impl TestApp {
         }
     }
 
+    /// The default `renewal` plan's id (the subscription and dunning plans exist beside it).
+    pub async fn renewal_plan_id(&self) -> i64 {
+        self.engine
+            .list_plans()
+            .await
+            .expect("plans")
+            .into_iter()
+            .find(|p| p.name == "renewal")
+            .expect("the renewal plan")
+            .id
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
