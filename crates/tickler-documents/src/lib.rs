@@ -162,6 +162,26 @@ mod tests {
         assert!(missing.is_empty(), "no glyph for:\n{}", missing.join("\n"));
     }
 
+    /// Subsetting keeps a one-page invoice small although the fonts are 3.7 MB.
+    #[test]
+    fn a_one_page_invoice_is_a_small_pdf() {
+        for language in Language::ALL {
+            let bytes = render_invoice_pdf(&sample::invoice(language)).unwrap();
+            assert!(bytes.starts_with(b"%PDF-"));
+            println!("{language}: {} bytes", bytes.len());
+            assert!(bytes.len() < 1_000_000, "{language}: {} bytes", bytes.len());
+        }
+    }
+
+    #[test]
+    fn the_same_invoice_gives_the_same_bytes() {
+        let doc = sample::with_lines(sample::invoice(Language::Ja), 30);
+        assert_eq!(
+            render_invoice_pdf(&doc).unwrap(),
+            render_invoice_pdf(&doc).unwrap()
+        );
+    }
+
     #[test]
     fn the_font_has_no_glyph_for_what_it_leaves_out() {
         for ch in ['☃', '🎉', '한', '\u{0301}'] {
