@@ -522,6 +522,10 @@ impl Sheet<'_> {
             let runs = sentence(l.void_notice, "void notice")?;
             block.lines(LEFT, 8.0, runs, INK, false);
         } else if doc.balance.minor <= 0 {
+            // A credit note (nothing paid, nothing due) asks for nothing and thanks no one.
+            if doc.paid.minor <= 0 {
+                return Ok(());
+            }
             let runs = sentence(l.paid_in_full, "paid notice")?;
             block.lines(LEFT, 8.0, runs, INK, false);
         } else if org.iban.is_some() || org.bank.is_some() {
@@ -684,6 +688,32 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_paid_invoice_says_so_and_a_credit_note_asks_for_nothing() {
+        let mut doc = invoice(Language::En);
+        doc.paid = doc.total;
+        doc.balance.minor = 0;
+        let pages = lay_out(&doc).unwrap();
+        let all = texts(&pages[0]);
+        assert!(
+            all.iter()
+                .any(|t| t.starts_with("This invoice has been paid in full"))
+        );
+        assert!(!all.iter().any(|t| t.starts_with("Please transfer")));
+
+        let mut credit = invoice(Language::En);
+        for amount in [&mut credit.total, &mut credit.balance] {
+            amount.minor = -amount.minor;
+        }
+        let page = &lay_out(&credit).unwrap()[0];
+        assert!(
+            !texts(page)
+                .iter()
+                .any(|t| t.starts_with("This invoice has been paid"))
+        );
+        assert!(!texts(page).iter().any(|t| t.starts_with("Please transfer")));
     }
 
     #[test]
