@@ -246,7 +246,7 @@ impl Sheet<'_> {
             (None, None) => format!("{} ({})", l.title, l.continued),
         };
         let mut block = Block::default();
-        let run = text::shape(&what, BODY, "invoice number")?;
+        let run = text::fit(&what, BODY, RIGHT - LEFT, MIN_SIZE, "invoice number")?;
         block.lines(LEFT, 0.0, vec![run], MUTED, false);
         self.place(block, TOP);
         self.y += 12.0;
@@ -298,10 +298,17 @@ impl Sheet<'_> {
         let value_style = Style::bold(9.0);
         let value_width = 132.0;
         let mut values = Vec::new();
+        // A number or a date is never cut, as a cut one would be a different one.
         for (label, value, field) in rows {
             values.push((
                 label,
-                text::wrap(&value, value_style, value_width, 2, field)?,
+                vec![text::fit(
+                    &value,
+                    value_style,
+                    value_width,
+                    MIN_SIZE,
+                    field,
+                )?],
             ));
         }
         let (start, end) = (doc.period_start, doc.period_end);
