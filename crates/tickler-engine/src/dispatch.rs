@@ -379,14 +379,9 @@ impl Engine {
             let detail = self
                 .persist(|| self.invoice_detail(reminder.about.id))
                 .await?;
-            match Err::<Vec<u8>, EngineError>(EngineError::Internal(format!(
-                "TEMP {}",
-                detail.invoice.id
-            ))) {
-                //TEMP
-                //TEMP match self.render_pdf(&detail) {
+            match self.render_pdf(&detail) {
                 Ok(pdf) => message.attachments.push(Attachment {
-                    filename: String::new(), //TEMP Engine::invoice_file_name(&detail),
+                    filename: Engine::invoice_file_name(&detail),
                     content_type: "application/pdf".to_string(),
                     content: pdf,
                 }),

@@ -1,7 +1,7 @@
 //! An invoice as the document the customer receives: its PDF, in the customer's language.
 
-use tickler_documents::{DocumentLine, InvoiceDocument, Party, TaxBand, render_invoice_pdf};
 use tickler_core::invoice::{InvoiceStatus, totals};
+use tickler_documents::{DocumentLine, InvoiceDocument, Party, TaxBand, render_invoice_pdf};
 
 use crate::{Engine, EngineError, invoicing::InvoiceDetail};
 

@@ -6,7 +6,7 @@ pub mod browse;
 pub mod contracts;
 pub mod directory;
 pub mod dispatch;
-//TEMP mod documents;
+mod documents;
 mod error;
 pub mod import;
 pub mod invoice_view;

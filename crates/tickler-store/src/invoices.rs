@@ -426,8 +426,11 @@ pub async fn record_payment(
     Ok(Some(id))
 }
 
+/// (id, invoice, amount, paid on, reference, recorded by, recorded at).
+type PaymentRow = (i64, i64, i64, String, Option<String>, String, i64);
+
 pub async fn payments(db: &mut Db, invoice_id: i64) -> Result<Vec<Payment>, StoreError> {
-    let rows: Vec<(i64, i64, i64, String, Option<String>, String, i64)> = sqlx::query_as(
+    let rows: Vec<PaymentRow> = sqlx::query_as(
         "SELECT id, invoice_id, amount_minor, paid_on, reference, recorded_by, recorded_at \
          FROM invoice_payments WHERE invoice_id = $1 ORDER BY id",
     )

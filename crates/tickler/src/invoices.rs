@@ -90,7 +90,7 @@ pub async fn invoice(engine: &Engine, command: InvoiceCommand, actor: &Actor) ->
             );
         }
         InvoiceCommand::Pdf { id, output: path } => {
-            let pdf: Vec<u8> = anyhow::bail!("TEMP {id}"); //TEMP let pdf = engine.invoice_pdf(id).await?;
+            let pdf = engine.invoice_pdf(id).await?;
             std::fs::write(&path, &pdf).with_context(|| format!("writing {}", path.display()))?;
             eprintln!("wrote {} ({} bytes)", path.display(), pdf.len());
         }

@@ -2,6 +2,9 @@
 //! (a new database on the server of `TICKLER_TEST_POSTGRES_URL`, dropped afterwards), and
 //! the rows most tests need.
 
+// Each test file uses some of these helpers.
+#![allow(dead_code)]
+
 use std::future::Future;
 
 use jiff::{Timestamp, ToSpan, civil::Date};
