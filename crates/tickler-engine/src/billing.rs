@@ -303,6 +303,7 @@ impl Engine {
                         customer: sale.customer,
                         owner: sale.owner,
                         plan: sale.plan,
+                        team: None,
                         active: subject.stop_reason().is_none(),
                     },
                     known,

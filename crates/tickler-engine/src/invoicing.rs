@@ -7,13 +7,16 @@ use serde::Serialize;
 use tickler_core::{
     ValidationError,
     billing::InvoiceMode,
+    contract::Contract,
+    customer::Customer,
     error::parse_date,
     event::{EventAction, EventSubject},
     invoice::{self as rules, InvoiceStatus, totals},
     money::Money,
-    plan::{DUNNING_PLAN, Mode, default_dunning_plan},
+    plan::{DUNNING_PLAN, Mode, Plan, default_dunning_plan},
     reminder::ReminderStatus,
     subject::{InvoiceSubject, SubjectKind, SubjectRef},
+    user::User,
 };
 use tickler_store::{
     Db,
@@ -57,6 +60,45 @@ pub struct InvoiceDetail {
     pub customer: tickler_core::customer::Customer,
 }
 
+/// The records an invoice's messages are made from, read once per invoice.
+struct Parties {
+    contract: Contract,
+    customer: Customer,
+    owner: Option<User>,
+}
+
+impl Parties {
+    async fn load(db: &mut Db, contract_id: i64) -> Result<Parties, EngineError> {
+        let contract = contracts::get(db, contract_id).await?;
+        let customer = customers::get(db, contract.customer_id).await?;
+        let owner = match contract.owner_id {
+            Some(id) => Some(users::get(db, id).await?),
+            None => None,
+        };
+        Ok(Parties {
+            contract,
+            customer,
+            owner,
+        })
+    }
+}
+
+/// What the payment reminders of every invoice of one run share.
+struct DunningSetup {
+    plan: Plan,
+    team: Vec<String>,
+}
+
+/// How a draft is issued: dated `issue_date`, due `payment_days` later, emailed at
+/// `send_at`.
+struct Issuing<'a> {
+    issue_date: Date,
+    payment_days: u32,
+    send_at: Timestamp,
+    parties: &'a Parties,
+    dunning: &'a DunningSetup,
+}
+
 impl From<rules::InvoiceRuleError> for EngineError {
     fn from(e: rules::InvoiceRuleError) -> Self {
         EngineError::Conflict(e.to_string())
@@ -86,8 +128,9 @@ impl Engine {
             if due.is_empty() {
                 return Ok(report);
             }
+            let dunning = self.dunning_setup(&mut tx, now).await?;
             for period in &due {
-                if let Some(issued) = self.bill_period(&mut tx, period, now).await? {
+                if let Some(issued) = self.bill_period(&mut tx, period, &dunning, now).await? {
                     report.invoiced += 1;
                     report.issued += usize::from(issued);
                 }
@@ -101,9 +144,11 @@ impl Engine {
         &self,
         db: &mut Db,
         period: &Period,
+        dunning: &DunningSetup,
         now: Timestamp,
     ) -> Result<Option<bool>, EngineError> {
-        let contract = contracts::get(db, period.contract_id).await?;
+        let parties = Parties::load(db, period.contract_id).await?;
+        let contract = &parties.contract;
         let schedule = billing::schedule(db, contract.id).await?;
         let (Some(schedule), Some(money)) = (schedule, contract.money()) else {
             billing::cancel_period(db, period.id, "the contract is no longer a recurring sale")
@@ -189,9 +234,13 @@ impl Engine {
             self.issue_invoice(
                 db,
                 invoice_id,
-                period.issue_date,
-                schedule.payment_days,
-                period.bill_at,
+                &Issuing {
+                    issue_date: period.issue_date,
+                    payment_days: schedule.payment_days,
+                    send_at: period.bill_at,
+                    parties: &parties,
+                    dunning,
+                },
                 &Actor::system(),
                 now,
             )
@@ -203,17 +252,16 @@ impl Engine {
     /// Issues the draft `id` in `db`: numbered from its issue year's sequence, dated
     /// `issue_date`, its email queued for `send_at`, and its payment reminders scheduled
     /// while it has a balance.
-    #[allow(clippy::too_many_arguments)]
     async fn issue_invoice(
         &self,
         db: &mut Db,
         id: i64,
-        issue_date: Date,
-        payment_days: u32,
-        send_at: Timestamp,
+        issuing: &Issuing<'_>,
         actor: &Actor,
         now: Timestamp,
     ) -> Result<Invoice, EngineError> {
+        let issue_date = issuing.issue_date;
+        let payment_days = issuing.payment_days;
         let invoice = invoices::get_for_update(db, self.store.backend(), id).await?;
         let status = rules::after_approval(invoice.state())?;
         let year = issue_date.year();
@@ -257,9 +305,19 @@ impl Engine {
             ),
         )
         .await?;
-        self.queue_invoice_email(db, &invoice, send_at, now).await?;
+        self.queue_invoice_email(db, &invoice, issuing.parties, issuing.send_at, now)
+            .await?;
         if invoice.status == InvoiceStatus::Issued && invoice.balance() > 0 {
-            self.schedule_dunning(db, &invoice, now).await?;
+            // A new invoice has no payment reminders yet.
+            self.schedule_dunning(
+                db,
+                &invoice,
+                issuing.parties,
+                issuing.dunning,
+                Vec::new(),
+                now,
+            )
+            .await?;
         }
         Ok(invoice)
     }
@@ -270,19 +328,14 @@ impl Engine {
         &self,
         db: &mut Db,
         invoice: &Invoice,
+        parties: &Parties,
         send_at: Timestamp,
         now: Timestamp,
     ) -> Result<i64, EngineError> {
-        let contract = contracts::get(db, invoice.contract_id).await?;
-        let customer = customers::get(db, invoice.customer_id).await?;
-        let owner = match contract.owner_id {
-            Some(id) => Some(users::get(db, id).await?),
-            None => None,
-        };
         let (to, cc) = recipients::resolve(
             tickler_core::plan::Recipients::CUSTOMER_CC_OWNER,
-            &customer.emails,
-            owner.as_ref().map(|o| o.email.as_str()),
+            &parties.customer.emails,
+            parties.owner.as_ref().map(|o| o.email.as_str()),
             &[],
         );
         Ok(reminders::insert(
@@ -310,43 +363,51 @@ impl Engine {
         .await?)
     }
 
-    /// Schedules the `dunning` plan's steps for an issued invoice with a balance.
-    async fn schedule_dunning(
+    /// The `dunning` plan (stored on first use) and the team's addresses its last step goes
+    /// to: read once per billing batch, not once per invoice.
+    async fn dunning_setup(
         &self,
         db: &mut Db,
-        invoice: &Invoice,
         now: Timestamp,
-    ) -> Result<ScheduleOutcome, EngineError> {
+    ) -> Result<DunningSetup, EngineError> {
         let plan_id = match plans::find_id(db, DUNNING_PLAN).await? {
             Some(id) => id,
             None => plans::ensure(db, &default_dunning_plan(), now).await?,
         };
         let plan = plans::get(db, plan_id).await?;
-        let contract = contracts::get(db, invoice.contract_id).await?;
-        let customer = customers::get(db, invoice.customer_id).await?;
-        let owner = match contract.owner_id {
-            Some(id) => Some(users::get(db, id).await?),
-            None => None,
+        let team = if plan.steps.iter().any(|s| s.recipients.team) {
+            self.team_addresses(db).await?
+        } else {
+            Vec::new()
         };
+        Ok(DunningSetup { plan, team })
+    }
+
+    /// Brings an invoice's payment reminders (`known`: the ones it has) in line with the
+    /// `dunning` plan.
+    async fn schedule_dunning(
+        &self,
+        db: &mut Db,
+        invoice: &Invoice,
+        parties: &Parties,
+        dunning: &DunningSetup,
+        known: Vec<tickler_store::reminders::Reminder>,
+        now: Timestamp,
+    ) -> Result<ScheduleOutcome, EngineError> {
         let subject = InvoiceSubject {
             status: invoice.status,
             due_date: invoice.due_date,
         };
-        let about = invoice_ref(invoice.id);
-        let known: Vec<_> = reminders::for_subject(db, about)
-            .await?
-            .into_iter()
-            .filter(|r| r.kind == ReminderKind::Step)
-            .collect();
         self.schedule_subject(
             db,
             &SubjectContext {
-                about,
+                about: invoice_ref(invoice.id),
                 contract_id: Some(invoice.contract_id),
                 anchors: subject.anchor_dates(),
-                customer: &customer,
-                owner: owner.as_ref(),
-                plan: &plan,
+                customer: &parties.customer,
+                owner: parties.owner.as_ref(),
+                plan: &dunning.plan,
+                team: Some(&dunning.team),
                 active: subject.stop_reason().is_none(),
             },
             known,
@@ -370,9 +431,18 @@ impl Engine {
             },
         )
         .await?;
+        let dunning = self.dunning_setup(db, now).await?;
         let mut outcome = ScheduleOutcome::default();
         for invoice in open {
-            let one = self.schedule_dunning(db, &invoice, now).await?;
+            let parties = Parties::load(db, invoice.contract_id).await?;
+            let known: Vec<_> = reminders::for_subject(db, invoice_ref(invoice.id))
+                .await?
+                .into_iter()
+                .filter(|r| r.kind == ReminderKind::Step)
+                .collect();
+            let one = self
+                .schedule_dunning(db, &invoice, &parties, &dunning, known, now)
+                .await?;
             outcome.created += one.created;
             outcome.rescheduled += one.rescheduled;
             outcome.cancelled += one.cancelled;
@@ -462,8 +532,22 @@ impl Engine {
             None => self.default_payment_days(),
         };
         let today = self.customer_today(&mut tx, invoice.customer_id).await?;
+        let parties = Parties::load(&mut tx, invoice.contract_id).await?;
+        let dunning = self.dunning_setup(&mut tx, now).await?;
         let issued = self
-            .issue_invoice(&mut tx, id, today, payment_days, now, actor, now)
+            .issue_invoice(
+                &mut tx,
+                id,
+                &Issuing {
+                    issue_date: today,
+                    payment_days,
+                    send_at: now,
+                    parties: &parties,
+                    dunning: &dunning,
+                },
+                actor,
+                now,
+            )
             .await?;
         self.commit_schedule_change(tx).await?;
         Ok(issued)

@@ -42,6 +42,7 @@ impl TermContext<'_> {
             customer: self.customer,
             owner: self.owner,
             plan: self.plan,
+            team: None,
             active: self.contract.status == ContractStatus::Active,
         }
     }
@@ -56,6 +57,9 @@ pub(crate) struct SubjectContext<'a> {
     pub customer: &'a Customer,
     pub owner: Option<&'a User>,
     pub plan: &'a Plan,
+    /// The team's addresses when the caller has them (a billing run reuses them for every
+    /// invoice); `None` reads them if a step goes to the team.
+    pub team: Option<&'a [String]>,
     /// False once the subject's reminders are all pointless (its contract was terminated):
     /// every pending one is cancelled.
     pub active: bool,
@@ -157,10 +161,12 @@ impl Engine {
     ) -> Result<ScheduleOutcome, EngineError> {
         let active = ctx.active;
         // Only the steps to the team need its addresses: most plans have none.
-        let team = if ctx.plan.steps.iter().any(|s| s.recipients.team) {
-            self.team_addresses(db).await?
-        } else {
-            Vec::new()
+        let team = match ctx.team {
+            Some(team) => team.to_vec(),
+            None if ctx.plan.steps.iter().any(|s| s.recipients.team) => {
+                self.team_addresses(db).await?
+            }
+            None => Vec::new(),
         };
         let planned = if active {
             self.plan_subject(ctx, &team)
