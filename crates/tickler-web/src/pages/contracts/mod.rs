@@ -1,7 +1,7 @@
 //! The contracts pages: the list (search, filters, sorting, keyset pages read from the
 //! database), one contract with its terms, every reminder of every term and its history,
-//! and, for a recurring sale, its billing schedule, periods and invoices; entering,
-//! editing, renewing and terminating a contract.
+//! and, for a recurring sale, its billing schedule, periods and invoices; entering (a
+//! recurring sale too), editing, renewing and terminating a contract.
 
 use askama::Template;
 use axum::{
@@ -23,6 +23,7 @@ use tickler_core::{
 };
 use tickler_engine::{
     EngineError,
+    billing::BillingInput,
     browse::{ContractListRow, ContractQuery, ContractSort, ContractStatus, Cursor},
     contracts::{ContractChanges, ContractInput},
     invoicing::InvoiceFilter,
