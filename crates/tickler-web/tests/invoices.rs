@@ -417,6 +417,7 @@ async fn recording_payments_until_the_invoice_is_paid() {
         "{page}"
     );
     assert!(page.contains("<span class=\"status invoice-paid\">paid</span>"));
+    assert!(page.contains("Paid in full."), "no transfer asked for");
     assert!(!page.contains("Record payment"), "nothing left to do");
 }
 
