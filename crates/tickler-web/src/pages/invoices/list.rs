@@ -16,7 +16,7 @@ pub(super) struct ListParams {
 
 /// What `?status=` may ask for: a status, or the issued invoices past their due date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Shown {
+pub(super) enum Shown {
     Draft,
     Issued,
     Overdue,
@@ -53,7 +53,7 @@ impl Shown {
         }
     }
 
-    fn parse(text: &str) -> Option<Shown> {
+    pub(super) fn parse(text: &str) -> Option<Shown> {
         Shown::ALL.into_iter().find(|s| s.key() == text)
     }
 }
@@ -88,7 +88,7 @@ pub(super) struct InvoicesPage {
     cap: i64,
 }
 
-fn list_href(status: Option<Shown>, contract: Option<i64>) -> String {
+pub(super) fn list_href(status: Option<Shown>, contract: Option<i64>) -> String {
     let mut pairs = Vec::new();
     if let Some(status) = status {
         pairs.push(format!("status={}", status.key()));

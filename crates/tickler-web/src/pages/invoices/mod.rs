@@ -172,19 +172,26 @@ impl LineRow {
 }
 
 /// Where an action returns to: the list it was started from (with its filters), else the
-/// invoice's page. Only the invoices list is accepted, so the field cannot send anyone
-/// elsewhere.
+/// invoice's page. The list's address is rebuilt from the filters it may have, so that the
+/// field can neither send anyone elsewhere nor put anything else in the redirect.
 fn back_to(back: &str, id: i64) -> String {
-    let back = back.trim();
-    let is_list = back == "/invoices"
-        || back
-            .strip_prefix("/invoices?")
-            .is_some_and(|query| !query.contains(['/', '\\', '#']));
-    if is_list {
-        back.to_string()
-    } else {
-        format!("/invoices/{id}")
+    list_back(back.trim()).unwrap_or_else(|| format!("/invoices/{id}"))
+}
+
+fn list_back(back: &str) -> Option<String> {
+    let query = match back.strip_prefix("/invoices")? {
+        "" => "",
+        rest => rest.strip_prefix('?')?,
+    };
+    let (mut status, mut contract) = (None, None);
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        match key.as_ref() {
+            "status" => status = Some(Shown::parse(&value)?),
+            "contract" => contract = Some(value.parse::<i64>().ok()?),
+            _ => return None,
+        }
     }
+    Some(list_href(status, contract))
 }
 
 #[cfg(test)]
@@ -203,6 +210,9 @@ mod tests {
         assert_eq!(back_to("//evil.example", 7), "/invoices/7");
         assert_eq!(back_to("/invoices?x=//evil.example", 7), "/invoices/7");
         assert_eq!(back_to("/invoicesx", 7), "/invoices/7");
+        assert_eq!(back_to("/invoices?status=late", 7), "/invoices/7");
+        assert_eq!(back_to("/invoices?contract=3%0d%0aX:1", 7), "/invoices/7");
+        assert_eq!(back_to("/invoices?status=draft%0a", 7), "/invoices/7");
     }
 
     #[test]
