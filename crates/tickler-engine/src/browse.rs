@@ -1,7 +1,14 @@
 //! Reads for the web app's lists and detail pages: contracts and customers searched,
-//! filtered, sorted and paged in the database.
+//! filtered, sorted and paged in the database; invoices with the names people know them by.
 
-use tickler_store::{browse, users};
+use std::collections::{HashMap, hash_map::Entry};
+
+use serde::Serialize;
+use tickler_store::{
+    browse, contracts, customers,
+    invoices::{self, Invoice, InvoiceFilter},
+    users,
+};
 // The query and view types that pages and commands name, so that front ends depend on the
 // engine alone.
 pub use tickler_store::{
@@ -36,6 +43,16 @@ impl<T> Listing<T> {
     pub fn total_capped(&self) -> bool {
         self.total >= COUNT_CAP
     }
+}
+
+/// An invoice as a row of a list: with the names a person knows it by, and the contract's
+/// owner, who (besides admins) may act on it.
+#[derive(Debug, Clone, Serialize)]
+pub struct InvoiceListRow {
+    pub invoice: Invoice,
+    pub contract_title: String,
+    pub customer_name: String,
+    pub owner_id: Option<i64>,
 }
 
 /// A customer with the first page of their contracts, soonest ending first.
@@ -109,5 +126,36 @@ impl Engine {
         limit: i64,
     ) -> Result<Vec<(i64, String)>, EngineError> {
         Ok(browse::customer_choices(&mut *self.store.conn().await?, limit).await?)
+    }
+
+    /// Invoices matching `filter` (in the order they bill), each with its contract's title
+    /// and owner and its customer's name. Each contract and customer is read once per call,
+    /// however many of its invoices the list holds.
+    pub async fn browse_invoices(
+        &self,
+        filter: &InvoiceFilter,
+    ) -> Result<Vec<InvoiceListRow>, EngineError> {
+        let mut db = self.store.conn().await?;
+        let found = invoices::list(&mut db, filter).await?;
+        let mut contract_of = HashMap::new();
+        let mut customer_of = HashMap::new();
+        let mut rows = Vec::with_capacity(found.len());
+        for invoice in found {
+            if let Entry::Vacant(slot) = contract_of.entry(invoice.contract_id) {
+                let contract = contracts::get(&mut db, invoice.contract_id).await?;
+                slot.insert((contract.title, contract.owner_id));
+            }
+            if let Entry::Vacant(slot) = customer_of.entry(invoice.customer_id) {
+                slot.insert(customers::get(&mut db, invoice.customer_id).await?.name);
+            }
+            let (title, owner_id) = &contract_of[&invoice.contract_id];
+            rows.push(InvoiceListRow {
+                contract_title: title.clone(),
+                owner_id: *owner_id,
+                customer_name: customer_of[&invoice.customer_id].clone(),
+                invoice,
+            });
+        }
+        Ok(rows)
     }
 }

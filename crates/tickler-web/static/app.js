@@ -1,5 +1,6 @@
 // Tickler: the little JavaScript the pages need. Everything works without it; it only
-// asks for confirmation before irreversible actions and refreshes previews as you type.
+// asks for confirmation before irreversible actions, refreshes previews as you type and
+// offers a Print button where a page is meant for paper.
 document.addEventListener("submit", (event) => {
   const message = event.target.getAttribute("data-confirm");
   if (message && !window.confirm(message)) {
@@ -29,4 +30,10 @@ document.querySelectorAll("form[data-preview]").forEach((form) => {
     clearTimeout(timer);
     timer = setTimeout(refresh, 300);
   });
+});
+
+// A button with data-print prints the page; hidden without this script, which it needs.
+document.querySelectorAll("button[data-print]").forEach((button) => {
+  button.hidden = false;
+  button.addEventListener("click", () => window.print());
 });

@@ -3,6 +3,7 @@
 pub mod contracts;
 pub mod customers;
 pub mod dashboard;
+pub mod invoices;
 pub mod plans;
 pub mod review;
 pub mod sent;
@@ -25,6 +26,7 @@ pub fn routes() -> Router<AppState> {
         .merge(dashboard::routes())
         .merge(review::routes())
         .merge(contracts::routes())
+        .merge(invoices::routes())
         .merge(customers::routes())
         .merge(plans::routes())
         .merge(sent::routes())
@@ -145,10 +147,12 @@ pub struct NoticeQuery {
     pub notice: Option<String>,
 }
 
-/// After a successful POST: see `path` with a one-line confirmation.
+/// After a successful POST: see `path` (which may carry a query already) with a one-line
+/// confirmation.
 pub fn redirect_with_notice(path: &str, notice: &str) -> Response {
     let encoded: String = form_urlencoded::byte_serialize(notice.as_bytes()).collect();
-    Redirect::to(&format!("{path}?notice={encoded}")).into_response()
+    let joint = if path.contains('?') { '&' } else { '?' };
+    Redirect::to(&format!("{path}{joint}notice={encoded}")).into_response()
 }
 
 /// A query parameter that was given and is not blank.

@@ -31,6 +31,93 @@ pub(super) struct TermView {
     current: bool,
 }
 
+/// One planned period of a recurring sale, with its invoice once billed.
+pub(super) struct PeriodRow {
+    cycle: u32,
+    start: String,
+    end: String,
+    issue_date: String,
+    status: &'static str,
+    reason: String,
+    /// (invoice id, "INV-2027-0001" or "Draft", the invoice's status).
+    invoice: Option<(i64, String, &'static str)>,
+}
+
+/// A recurring sale's schedule, lines, periods and invoices, as its contract shows them.
+pub(super) struct BillingSection {
+    every: String,
+    timing: &'static str,
+    mode: &'static str,
+    payment_days: u32,
+    cycles: String,
+    lines: Vec<LineRow>,
+    periods: Vec<PeriodRow>,
+    invoices: Vec<InvoiceRow>,
+}
+
+/// The billing section of contract `contract`, if it is a recurring sale.
+async fn billing_section(
+    state: &AppState,
+    user: &CurrentUser,
+    contract: &tickler_engine::browse::Contract,
+    today: Date,
+) -> Result<Option<BillingSection>, WebError> {
+    let Some(billing) = state.engine.billing_view(contract).await? else {
+        return Ok(None);
+    };
+    let invoices = state
+        .engine
+        .browse_invoices(&InvoiceFilter {
+            contract_id: Some(contract.id),
+            ..InvoiceFilter::default()
+        })
+        .await?;
+    let schedule = &billing.schedule;
+    Ok(Some(BillingSection {
+        every: format!("{} ({})", interval_text(schedule.interval), billing.every),
+        timing: match schedule.timing {
+            BillingTiming::InAdvance => "in advance: each period is invoiced when it begins",
+            BillingTiming::InArrears => "in arrears: each period is invoiced once it is over",
+        },
+        mode: match schedule.invoice_mode {
+            InvoiceMode::Draft => "made as drafts, issued when someone approves them",
+            InvoiceMode::Issue => "issued and emailed at once",
+        },
+        payment_days: schedule.payment_days,
+        cycles: match schedule.cycles {
+            Some(cycles) => cycles.to_string(),
+            None => "until the end of the term".to_string(),
+        },
+        lines: billing
+            .lines
+            .iter()
+            .map(|item| LineRow::new(item, item.net()))
+            .collect(),
+        periods: billing
+            .periods
+            .iter()
+            .map(|p| PeriodRow {
+                cycle: p.cycle,
+                start: p.start.to_string(),
+                end: p.end.to_string(),
+                issue_date: p.issue_date.to_string(),
+                status: p.status.as_str(),
+                reason: p.status_reason.clone().unwrap_or_default(),
+                invoice: p.invoice_id.map(|id| {
+                    match invoices.iter().find(|row| row.invoice.id == id) {
+                        Some(row) => (id, number_text(&row.invoice), row.invoice.status.as_str()),
+                        None => (id, format!("#{id}"), ""),
+                    }
+                }),
+            })
+            .collect(),
+        invoices: invoices
+            .iter()
+            .map(|row| InvoiceRow::new(row, user, today))
+            .collect(),
+    }))
+}
+
 #[derive(Template)]
 #[template(path = "contracts_detail.html")]
 pub(super) struct DetailPage {
@@ -52,6 +139,7 @@ pub(super) struct DetailPage {
     plan: String,
     amount: String,
     custom_fields: Vec<(String, String)>,
+    billing: Option<BillingSection>,
     terms: Vec<TermView>,
     timeline: Vec<TimelineRow>,
     events: Vec<EventRow>,
@@ -149,6 +237,7 @@ pub(super) async fn detail_page(
             detail: e.detail.clone(),
         })
         .collect();
+    let billing = billing_section(state, user, contract, today).await?;
     Ok(DetailPage {
         layout: Layout::new(user, contract.title.clone(), "contracts").with_notice(notice),
         id,
@@ -181,6 +270,7 @@ pub(super) async fn detail_page(
             .iter()
             .map(|(k, v)| (k.clone(), custom_field_text(v)))
             .collect(),
+        billing,
         terms: terms
             .iter()
             .map(|t| TermView {

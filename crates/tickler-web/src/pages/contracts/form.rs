@@ -15,6 +15,43 @@ pub(super) struct ContractForm {
     amount: String,
     currency: String,
     custom_fields: String,
+    /// A recurring sale, when any of these is given: "1m", "3m"...
+    bill_every: String,
+    cycles: String,
+    /// One `DESCRIPTION|QUANTITY|UNIT_PRICE|TAX_PERCENT` per line.
+    lines: String,
+    /// Checkboxes: "on" when ticked.
+    in_arrears: String,
+    draft_invoices: String,
+    payment_days: String,
+}
+
+impl ContractForm {
+    /// The billing schedule typed, if the contract is to be a recurring sale: any billing
+    /// field filled (a ticked box too) makes it one, so that a half-filled schedule is
+    /// refused with its missing field named rather than silently dropped.
+    fn billing(&self) -> Option<BillingInput> {
+        let typed = [
+            &self.bill_every,
+            &self.cycles,
+            &self.lines,
+            &self.payment_days,
+            &self.in_arrears,
+            &self.draft_invoices,
+        ]
+        .iter()
+        .any(|field| !field.trim().is_empty());
+        typed.then(|| BillingInput {
+            every: self.bill_every.clone(),
+            cycles: optional(&self.cycles),
+            // Numbered as the box shows them (blank lines too, so "line 3" is the third
+            // line a person sees); only the blank end of the box is dropped.
+            lines: self.lines.trim_end().lines().map(str::to_string).collect(),
+            in_arrears: !self.in_arrears.is_empty(),
+            draft_invoices: !self.draft_invoices.is_empty(),
+            payment_days: optional(&self.payment_days),
+        })
+    }
 }
 
 #[derive(Template)]
@@ -119,7 +156,9 @@ pub(super) async fn new_form(
         } else {
             String::new()
         },
-        plan: tickler_core::plan::RENEWAL_PLAN.to_string(),
+        // Empty: the engine's default, the renewal plan, or the subscription plan for a
+        // recurring sale.
+        plan: String::new(),
         ..ContractForm::default()
     };
     let page = form_page(&state, &user, None, form, String::new(), None).await?;
@@ -176,12 +215,17 @@ pub(super) async fn create(
         amount: optional(&form.amount),
         currency: optional(&form.currency),
         custom_fields,
-        billing: None,
+        billing: form.billing(),
     };
+    let is_sale = input.billing.is_some();
     match state.engine.add_contract(input, &user.actor()).await {
         Ok(id) => Ok(redirect_with_notice(
             &format!("/contracts/{id}"),
-            "Contract entered; its reminders are scheduled.",
+            if is_sale {
+                "Recurring sale entered; its reminders and billing periods are scheduled."
+            } else {
+                "Contract entered; its reminders are scheduled."
+            },
         )),
         Err(EngineError::Invalid(error)) => {
             render_form_error(
@@ -242,6 +286,8 @@ pub(super) async fn edit_form(
             .map(|(name, value)| format!("{name}={}", custom_field_text(value)))
             .collect::<Vec<_>>()
             .join("\n"),
+        // A sale's billing is set when it is entered; the edit form leaves it as it is.
+        ..ContractForm::default()
     };
     let page = form_page(
         &state,

@@ -1,6 +1,7 @@
 //! The contracts pages: the list (search, filters, sorting, keyset pages read from the
 //! database), one contract with its terms, every reminder of every term and its history,
-//! and entering, editing, renewing and terminating a contract.
+//! and, for a recurring sale, its billing schedule, periods and invoices; entering (a
+//! recurring sale too), editing, renewing and terminating a contract.
 
 use askama::Template;
 use axum::{
@@ -15,14 +16,17 @@ use serde::Deserialize;
 use tickler_core::{
     ValidationError,
     access::Action,
+    billing::{BillingTiming, InvoiceMode},
     contract::{self, CustomFields, custom_field_text},
     error::parse_date,
     language::Language,
 };
 use tickler_engine::{
     EngineError,
+    billing::BillingInput,
     browse::{ContractListRow, ContractQuery, ContractSort, ContractStatus, Cursor},
     contracts::{ContractChanges, ContractInput},
+    invoicing::InvoiceFilter,
 };
 
 use crate::format::thousands;
@@ -30,7 +34,11 @@ use crate::{
     AppState, WebError,
     auth::CurrentUser,
     format,
-    pages::{Layout, NoticeQuery, redirect_with_notice},
+    pages::{
+        Layout, NoticeQuery,
+        invoices::{InvoiceRow, LineRow, interval_text, number_text},
+        redirect_with_notice,
+    },
 };
 
 /// Rows per page of the lists.
@@ -113,12 +121,12 @@ pub(crate) fn total_text(total: i64, capped: bool, noun: &str) -> String {
     }
 }
 
-pub(super) fn today_in(now: Timestamp, zone: &TimeZone) -> Date {
+pub(crate) fn today_in(now: Timestamp, zone: &TimeZone) -> Date {
     now.to_zoned_datetime(zone.clone()).date()
 }
 
 /// Whole days from `today` to `end` (negative once it has passed).
-pub(super) fn days_between(today: Date, end: Date) -> i64 {
+pub(crate) fn days_between(today: Date, end: Date) -> i64 {
     today
         .until(end)
         .map(|span| i64::from(span.get_days()))
