@@ -351,6 +351,36 @@ async fn an_invoice_page_is_the_document_with_its_payments() {
         page.contains("<div class=\"no-print\">"),
         "the actions are kept off the paper"
     );
+
+    // The PDF the invoice's email carries, from the link on the page.
+    assert!(page.contains(&format!("href=\"/invoices/{february}/pdf\"")));
+    let response = admin
+        .get(app.url(&format!("/invoices/{february}/pdf")))
+        .send()
+        .await
+        .expect("GET the PDF");
+    assert_eq!(response.status(), StatusCode::OK);
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(header("content-type"), "application/pdf");
+    assert_eq!(
+        header("content-disposition"),
+        "inline; filename=\"INV-2027-0002.pdf\""
+    );
+    let bytes = response.bytes().await.expect("the PDF's bytes");
+    assert!(bytes.starts_with(b"%PDF-"));
+    if let Some(text) = tickler_testkit::pdf_text(&bytes) {
+        assert!(text.contains("INV-2027-0002"), "{text}");
+        assert!(text.contains("€1,316.00"), "{text}");
+    }
+    let (status, _) = get(&admin, &app, "/invoices/999/pdf").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test(flavor = "multi_thread")]

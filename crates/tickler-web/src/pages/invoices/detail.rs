@@ -74,7 +74,6 @@ pub(super) struct InvoicePage {
     has_paid: bool,
     payments: Vec<PaymentRow>,
     can_act: bool,
-    pdf_link: bool,
     retyped: Retyped,
 }
 
@@ -213,7 +212,6 @@ pub(super) async fn invoice_page(
             })
             .collect(),
         can_act,
-        pdf_link: PDF_LINK,
         retyped,
     })
 }

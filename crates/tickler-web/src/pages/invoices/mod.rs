@@ -40,20 +40,16 @@ use crate::{
 
 mod detail;
 mod list;
-//TEMP mod pdf;
+mod pdf;
 
 use detail::*;
 use list::*;
-
-/// Whether the invoice page links to its PDF: not while the engine's documents module is
-/// disconnected, since the link would only lead to a 404.
-const PDF_LINK: bool = false; //TEMP true
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/invoices", get(list))
         .route("/invoices/{id}", get(detail))
-        //TEMP .route("/invoices/{id}/pdf", get(pdf::pdf))
+        .route("/invoices/{id}/pdf", get(pdf::pdf))
         .route("/invoices/{id}/approve", post(approve))
         .route("/invoices/{id}/payments", post(record_payment))
         .route("/invoices/{id}/discard", post(discard))
