@@ -60,6 +60,15 @@ pub struct InvoiceDetail {
     pub customer: tickler_core::customer::Customer,
 }
 
+/// A person's changes to a draft; `None` keeps what it has.
+#[derive(Debug, Clone, Default)]
+pub struct DraftChanges {
+    /// "DESCRIPTION|QUANTITY|UNIT_PRICE|TAX_PERCENT" each; replaces every line.
+    pub lines: Option<Vec<String>>,
+    pub issue_date: Option<String>,
+    pub due_date: Option<String>,
+}
+
 /// The records an invoice's messages are made from, read once per invoice.
 struct Parties {
     contract: Contract,
@@ -527,10 +536,16 @@ impl Engine {
         let mut tx = self.store.begin().await?;
         let invoice = invoices::get_for_update(&mut tx, self.store.backend(), id).await?;
         rules::after_approval(invoice.state())?;
-        let payment_days = match billing::schedule(&mut tx, invoice.contract_id).await? {
-            Some(schedule) => schedule.payment_days,
-            None => self.default_payment_days(),
-        };
+        // The draft's own terms (its sale's, unless a person edited its dates) count from
+        // the day it is approved.
+        let payment_days = u32::try_from(
+            invoice
+                .issue_date
+                .until(invoice.due_date)
+                .map(|span| span.get_days())
+                .unwrap_or(0),
+        )
+        .unwrap_or(0);
         let today = self.customer_today(&mut tx, invoice.customer_id).await?;
         let parties = Parties::load(&mut tx, invoice.contract_id).await?;
         let dunning = self.dunning_setup(&mut tx, now).await?;
@@ -551,6 +566,92 @@ impl Engine {
             .await?;
         self.commit_schedule_change(tx).await?;
         Ok(issued)
+    }
+
+    /// Changes a draft before it is approved: its lines (all replaced) and its dates. Its
+    /// totals follow; approving it later dates it that day, keeping the days from issue to
+    /// due that it has then.
+    pub async fn edit_draft(
+        &self,
+        id: i64,
+        changes: &DraftChanges,
+        actor: &Actor,
+    ) -> Result<Invoice, EngineError> {
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let invoice = invoices::get_for_update(&mut tx, self.store.backend(), id).await?;
+        if invoice.status != InvoiceStatus::Draft {
+            return Err(EngineError::Conflict(format!(
+                "only a draft can be edited; invoice {id} is {}",
+                invoice.status
+            )));
+        }
+        let lines = match &changes.lines {
+            Some(texts) if texts.is_empty() => {
+                return Err(
+                    ValidationError::new("line", "an invoice needs at least one line").into(),
+                );
+            }
+            Some(texts) => texts
+                .iter()
+                .enumerate()
+                .map(|(i, text)| {
+                    rules::parse_line(&format!("line {}", i + 1), text, invoice.currency)
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            None => invoices::lines(&mut tx, &invoice)
+                .await?
+                .into_iter()
+                .map(|line| line.item)
+                .collect(),
+        };
+        let date = |field: &str, text: &Option<String>, current: Date| match text
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            Some(text) => parse_date(field, text),
+            None => Ok(current),
+        };
+        let issue_date = date("issue_date", &changes.issue_date, invoice.issue_date)?;
+        let due_date = date("due_date", &changes.due_date, invoice.due_date)?;
+        if due_date < issue_date {
+            return Err(ValidationError::new(
+                "due_date",
+                format!("{due_date} is before the issue date {issue_date}"),
+            )
+            .into());
+        }
+        let totals = rules::checked_totals(&lines)
+            .ok_or_else(|| ValidationError::new("line", "the invoice's total is too large"))?;
+        if totals.total < invoice.paid {
+            return Err(EngineError::Conflict(format!(
+                "the new total {} is below the {} already prepaid",
+                invoice.money(totals.total).to_decimal_string(),
+                invoice.money(invoice.paid).to_decimal_string()
+            )));
+        }
+        if !invoices::update_draft(&mut tx, id, issue_date, due_date, &lines, &totals, now).await? {
+            return Err(EngineError::Conflict(format!(
+                "invoice {id} is no longer a draft"
+            )));
+        }
+        events::record(
+            &mut tx,
+            now,
+            &actor.0,
+            EventSubject::Invoice(id),
+            EventAction::Edited,
+            &format!(
+                "{} lines, total {}, issue {issue_date}, due {due_date}",
+                lines.len(),
+                invoice.money(totals.total).to_decimal_string()
+            ),
+        )
+        .await?;
+        let edited = invoices::get(&mut tx, id).await?;
+        tickler_store::commit(tx).await?;
+        Ok(edited)
     }
 
     /// Discards a draft: it becomes void without a number, and its period is never billed

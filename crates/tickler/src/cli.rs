@@ -251,6 +251,22 @@ pub enum InvoiceCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Change a draft: its lines (all replaced) and its dates.
+    Edit {
+        id: i64,
+        /// The new lines; repeat for several (replaces every line).
+        #[arg(
+            long = "line",
+            value_name = "DESCRIPTION|QUANTITY|UNIT_PRICE|TAX_PERCENT"
+        )]
+        lines: Vec<String>,
+        /// YYYY-MM-DD.
+        #[arg(long)]
+        issue_date: Option<String>,
+        /// YYYY-MM-DD; approval keeps the days from issue to due.
+        #[arg(long)]
+        due_date: Option<String>,
+    },
     /// Issue a draft: numbered, dated today, emailed with its PDF.
     Approve { id: i64 },
     /// Drop a draft: its period is not billed again.

@@ -8,6 +8,7 @@ use tickler_engine::{
     Actor, Engine,
     billing::DEFAULT_PAYMENT_DAYS,
     invoice_view::{InvoiceDetailView, InvoiceView},
+    invoicing::DraftChanges,
     settings::SettingsInput,
 };
 
@@ -51,6 +52,25 @@ pub async fn invoice(engine: &Engine, command: InvoiceCommand, actor: &Actor) ->
             } else {
                 output::invoice_detail(&detail);
             }
+        }
+        InvoiceCommand::Edit {
+            id,
+            lines,
+            issue_date,
+            due_date,
+        } => {
+            let changes = DraftChanges {
+                lines: (!lines.is_empty()).then_some(lines),
+                issue_date,
+                due_date,
+            };
+            let invoice = engine.edit_draft(id, &changes, actor).await?;
+            eprintln!(
+                "draft {id}: total {}, issue {}, due {}",
+                invoice.money(invoice.total).to_decimal_string(),
+                invoice.issue_date,
+                invoice.due_date
+            );
         }
         InvoiceCommand::Approve { id } => {
             let invoice = engine.approve_invoice(id, actor).await?;

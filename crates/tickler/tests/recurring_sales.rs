@@ -286,12 +286,31 @@ fn a_draft_sale_waits_for_approval_takes_a_prepayment_and_goes_out_paid() {
         "nothing to the customer before approval"
     );
 
+    // The team adds a discount line to the draft and gives the customer 30 days.
+    t.ok(&[
+        "invoice",
+        "edit",
+        &id,
+        "--line",
+        "Μηνιαία υποστήριξη|1|100|24",
+        "--line",
+        "Έκπτωση|1|-10|24",
+        "--due-date",
+        "2027-01-31",
+    ]);
+    let edited = t.json(&["invoice", "show", &id, "--json"]);
+    assert_eq!(edited["total"], "111.60", "90.00 + 24%");
+    assert_eq!(edited["lines"].as_array().unwrap().len(), 2);
+    let e = t.fails(&["invoice", "edit", &id, "--line", "Broken|1|x|24"]);
+    assert!(e.contains("line 1") && e.contains("unit price"), "{e}");
+    let e = t.fails(&["invoice", "edit", &id, "--due-date", "2026-12-01"]);
+    assert!(e.contains("due_date"), "{e}");
     t.ok(&[
         "invoice",
         "pay",
         &id,
         "--amount",
-        "124.00",
+        "111.60",
         "--date",
         "2026-12-28",
         "--reference",
@@ -299,13 +318,20 @@ fn a_draft_sale_waits_for_approval_takes_a_prepayment_and_goes_out_paid() {
     ]);
     let shown = t.json(&["invoice", "show", &id, "--json"]);
     assert_eq!(shown["status"], "draft", "a prepaid draft stays a draft");
-    assert_eq!(shown["paid"], "124.00");
+    assert_eq!(shown["paid"], "111.60");
     assert_eq!(shown["payments"][0]["reference"], "PRE-1");
 
     t.ok(&["invoice", "approve", &id]);
     let shown = t.json(&["invoice", "show", &id, "--json"]);
     assert_eq!(shown["status"], "paid");
     // Issued the day it is approved: today, on the wall clock.
+    let issued: jiff::civil::Date = field(&shown, "issue_date").parse().unwrap();
+    let due: jiff::civil::Date = field(&shown, "due_date").parse().unwrap();
+    assert_eq!(
+        issued.until(due).unwrap().get_days(),
+        30,
+        "the edited terms kept"
+    );
     let year = &field(&shown, "issue_date")[..4];
     let number = format!("INV-{year}-0001");
     assert_eq!(shown["number"], number.as_str());
