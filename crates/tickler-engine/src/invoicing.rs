@@ -636,22 +636,12 @@ impl Engine {
                 "invoice {id} is no longer a draft"
             )));
         }
-        events::record(
-            &mut tx,
-            now,
-            &actor.0,
-            EventSubject::Invoice(id),
-            EventAction::Edited,
-            &format!(
-                "{} lines, total {}, issue {issue_date}, due {due_date}",
-                lines.len(),
-                invoice.money(totals.total).to_decimal_string()
-            ),
-        )
-        .await?;
-        let edited = invoices::get(&mut tx, id).await?;
-        tickler_store::commit(tx).await?;
-        Ok(edited)
+        let detail = format!(
+            "{} lines, total {}, issue {issue_date}, due {due_date}",
+            lines.len(),
+            invoice.money(totals.total).to_decimal_string()
+        );
+        finish_change(tx, id, actor, EventAction::Edited, &detail, now).await
     }
 
     /// Discards a draft: it becomes void without a number, and its period is never billed
@@ -686,18 +676,8 @@ impl Engine {
                 "invoice {id} is no longer a draft"
             )));
         }
-        events::record(
-            &mut tx,
-            now,
-            &actor.0,
-            EventSubject::Invoice(id),
-            EventAction::Discarded,
-            why.unwrap_or("no reason given"),
-        )
-        .await?;
-        let discarded = invoices::get(&mut tx, id).await?;
-        tickler_store::commit(tx).await?;
-        Ok(discarded)
+        let detail = why.unwrap_or("no reason given");
+        finish_change(tx, id, actor, EventAction::Discarded, detail, now).await
     }
 
     /// Records a payment (a prepayment on a draft, or a payment of an issued invoice). An
@@ -745,28 +725,18 @@ impl Engine {
                 "invoice {id} changed while the payment was recorded; try again"
             )));
         }
-        events::record(
-            &mut tx,
-            now,
-            &actor.0,
-            EventSubject::Invoice(id),
-            EventAction::PaymentRecorded,
-            &format!(
-                "{} on {paid_on}{}",
-                amount.to_decimal_string(),
-                reference
-                    .map(|r| format!(", reference {r}"))
-                    .unwrap_or_default()
-            ),
-        )
-        .await?;
         if status == InvoiceStatus::Paid {
             self.stop_invoice_reminders(&mut tx, id, "paid", false, now)
                 .await?;
         }
-        let paid = invoices::get(&mut tx, id).await?;
-        tickler_store::commit(tx).await?;
-        Ok(paid)
+        let detail = format!(
+            "{} on {paid_on}{}",
+            amount.to_decimal_string(),
+            reference
+                .map(|r| format!(", reference {r}"))
+                .unwrap_or_default()
+        );
+        finish_change(tx, id, actor, EventAction::PaymentRecorded, &detail, now).await
     }
 
     /// Voids an issued invoice: it keeps its number, takes no more payments, and its
@@ -796,19 +766,33 @@ impl Engine {
                 "invoice {id} changed; try again"
             )));
         }
-        events::record(
-            &mut tx,
-            now,
-            &actor.0,
-            EventSubject::Invoice(id),
-            EventAction::Voided,
-            why.unwrap_or("no reason given"),
-        )
-        .await?;
         self.stop_invoice_reminders(&mut tx, id, "void", true, now)
             .await?;
-        let voided = invoices::get(&mut tx, id).await?;
-        tickler_store::commit(tx).await?;
-        Ok(voided)
+        let detail = why.unwrap_or("no reason given");
+        finish_change(tx, id, actor, EventAction::Voided, detail, now).await
     }
+}
+
+/// Records what a person did to invoice `id`, commits `tx`, and returns the invoice as it
+/// now is.
+async fn finish_change(
+    mut tx: tickler_store::Tx,
+    id: i64,
+    actor: &Actor,
+    action: EventAction,
+    detail: &str,
+    now: Timestamp,
+) -> Result<Invoice, EngineError> {
+    events::record(
+        &mut tx,
+        now,
+        &actor.0,
+        EventSubject::Invoice(id),
+        action,
+        detail,
+    )
+    .await?;
+    let changed = invoices::get(&mut tx, id).await?;
+    tickler_store::commit(tx).await?;
+    Ok(changed)
 }
