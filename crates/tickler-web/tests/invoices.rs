@@ -951,3 +951,80 @@ async fn the_contract_form_enters_a_recurring_sale() {
     assert!(page.contains("Recurring sale entered"), "{page}");
     assert!(page.contains("id=\"billing\""));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_draft_is_edited_through_its_form_before_approval() {
+    let app = app().await;
+    let contract = sale(&app, "Acme Copiers", "Copier fleet care", true).await;
+    bill(&app).await;
+    let january = invoices_of(&app, contract).await[0];
+    let admin = app.login("ada@firm.example").await;
+    let page_path = format!("/invoices/{january}");
+
+    let (_, page) = get(&admin, &app, &page_path).await;
+    assert!(
+        page.contains(
+            "Managed backup|1|100.00|24\nSupport hours|2|25.00|24\nTraining|1|1000.00|13"
+        ),
+        "the form starts with the draft's lines:\n{page}"
+    );
+
+    // A bad second line: refused, the box marked, what was typed kept, nothing changed.
+    let typed = "Managed backup|1|100.00|24\nDiscount|1|ten|24";
+    let response = post(
+        &admin,
+        &app,
+        &page_path,
+        &format!("/invoices/{january}/edit"),
+        &[
+            ("lines", typed),
+            ("issue_date", "2027-01-01"),
+            ("due_date", "2027-01-31"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let page = response.text().await.expect("page");
+    assert!(page.contains("Not saved: line 2: unit price"), "{page}");
+    assert!(page.contains("aria-invalid=\"true\" aria-describedby=\"edit-error\">Managed backup|1|100.00|24\nDiscount|1|ten|24</textarea>"), "{page}");
+    assert_eq!(detail(&app, january).await.invoice.total, 131_600);
+
+    let response = post(
+        &admin,
+        &app,
+        &page_path,
+        &format!("/invoices/{january}/edit"),
+        &[
+            ("lines", "Managed backup|1|100.00|24\nDiscount|1|-10|24\n"),
+            ("issue_date", "2027-01-01"),
+            ("due_date", "2027-01-31"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, page) = get(&admin, &app, &location(&response)).await;
+    assert!(
+        page.contains("Draft saved: total €111.60, due 2027-01-31."),
+        "{page}"
+    );
+    let edited = detail(&app, january).await;
+    assert_eq!(edited.invoice.total, 11_160);
+    assert_eq!(edited.lines.len(), 2);
+    assert_eq!(edited.invoice.status, InvoiceStatus::Draft);
+
+    // A viewer may not edit it.
+    app.user("vera@firm.example", Role::Viewer).await;
+    let viewer = app.login("vera@firm.example").await;
+    let (_, page) = get(&viewer, &app, &page_path).await;
+    assert!(!page.contains("Save draft"));
+    let response = post(
+        &viewer,
+        &app,
+        &page_path,
+        &format!("/invoices/{january}/edit"),
+        &[("lines", "Free|1|0|0")],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(detail(&app, january).await.invoice.total, 11_160);
+}

@@ -26,6 +26,7 @@ pub(super) enum FormName {
     Payment,
     Discard,
     Void,
+    Edit,
 }
 
 /// What was typed into the invoice's forms, and what went wrong, to show again.
@@ -40,6 +41,10 @@ pub(super) struct Retyped {
     pay_reference: String,
     discard_reason: String,
     void_reason: String,
+    /// A draft's lines as its edit form holds them, one `D|Q|P|T` a line.
+    edit_lines: String,
+    edit_issue_date: String,
+    edit_due_date: String,
 }
 
 #[derive(Template)]
@@ -88,7 +93,7 @@ impl InvoicePage {
         let draft = self.status == "draft";
         self.shows_forms()
             && match form {
-                FormName::Approve | FormName::Discard => draft,
+                FormName::Approve | FormName::Discard | FormName::Edit => draft,
                 FormName::Payment => true,
                 FormName::Void => !draft,
                 FormName::None => false,
@@ -151,9 +156,40 @@ pub(super) async fn invoice_page(
         Some(number) => format!("Invoice {number}"),
         None => format!("Draft invoice #{id}"),
     };
+    // A draft's edit form starts with what the draft has, unless a refused edit is shown.
+    let (edit_lines, edit_issue_date, edit_due_date) = if retyped.error_in == FormName::Edit {
+        (
+            retyped.edit_lines.clone(),
+            retyped.edit_issue_date.clone(),
+            retyped.edit_due_date.clone(),
+        )
+    } else {
+        (
+            detail
+                .lines
+                .iter()
+                .map(|line| {
+                    let item = &line.item;
+                    format!(
+                        "{}|{}|{}|{}",
+                        item.description,
+                        item.quantity,
+                        item.unit_price.to_decimal_string(),
+                        item.tax_rate
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+            invoice.issue_date.to_string(),
+            invoice.due_date.to_string(),
+        )
+    };
     let retyped = Retyped {
         // A payment form starts with the balance: paying it in full is the usual case.
         pay_amount: retyped.pay_amount.clone().or(Some(view.balance.clone())),
+        edit_lines,
+        edit_issue_date,
+        edit_due_date,
         ..retyped
     };
     Ok(InvoicePage {
@@ -253,9 +289,12 @@ async fn refused(
         EngineError::Transition(t) => (StatusCode::CONFLICT, String::new(), t.to_string()),
         other => return Err(other.into()),
     };
-    // The payment rules (more than 0, at most the balance) are about the amount typed.
+    // The payment rules (more than 0, at most the balance) are about the amount typed; a
+    // line's error ("line 2") marks the lines box.
     retyped.error_field = if field.is_empty() && form == FormName::Payment {
         "amount".to_string()
+    } else if field.starts_with("line") {
+        "line".to_string()
     } else {
         field
     };
@@ -414,6 +453,54 @@ pub(super) async fn void(
                 ..Retyped::default()
             };
             refused(&state, &user, id, FormName::Void, retyped, e).await
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(super) struct EditForm {
+    lines: String,
+    issue_date: String,
+    due_date: String,
+}
+
+pub(super) async fn edit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(form): Form<EditForm>,
+) -> Result<Response, WebError> {
+    require_act(&state, &user, id).await?;
+    let changes = DraftChanges {
+        lines: Some(
+            form.lines
+                .lines()
+                .map(str::trim)
+                .filter(|line| !line.is_empty())
+                .map(str::to_string)
+                .collect(),
+        ),
+        issue_date: Some(form.issue_date.clone()),
+        due_date: Some(form.due_date.clone()),
+    };
+    match state.engine.edit_draft(id, &changes, &user.actor()).await {
+        Ok(draft) => Ok(redirect_with_notice(
+            &format!("/invoices/{id}"),
+            &format!(
+                "Draft saved: total {}, due {}.",
+                amount(&draft, draft.total),
+                draft.due_date
+            ),
+        )),
+        Err(e) => {
+            let retyped = Retyped {
+                edit_lines: form.lines,
+                edit_issue_date: form.issue_date,
+                edit_due_date: form.due_date,
+                ..Retyped::default()
+            };
+            refused(&state, &user, id, FormName::Edit, retyped, e).await
         }
     }
 }

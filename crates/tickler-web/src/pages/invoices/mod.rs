@@ -25,7 +25,7 @@ use tickler_engine::{
     EngineError,
     browse::InvoiceListRow,
     invoice_view::InvoiceView,
-    invoicing::{Invoice, InvoiceDetail, InvoiceFilter},
+    invoicing::{DraftChanges, Invoice, InvoiceDetail, InvoiceFilter},
 };
 
 use crate::{
@@ -51,6 +51,7 @@ pub fn routes() -> Router<AppState> {
         .route("/invoices/{id}", get(detail))
         .route("/invoices/{id}/pdf", get(pdf::pdf))
         .route("/invoices/{id}/approve", post(approve))
+        .route("/invoices/{id}/edit", post(edit))
         .route("/invoices/{id}/payments", post(record_payment))
         .route("/invoices/{id}/discard", post(discard))
         .route("/invoices/{id}/void", post(void))
