@@ -91,7 +91,7 @@ const STORE_SOURCES: [&str; 2] = [
 ];
 
 /// All of `reminders::COLUMNS`, as `claim_due` returns them.
-const COLUMNS: &str = "id, subject_type, subject_id, contract_id, kind, step_key, position, \
+const COLUMNS: &str = "id, subject_type, subject_id, contract_id, kind, anchor, step_key, position, \
     label, template, offset_days, mode, status, status_reason, send_at, send_at_edited, due_at, to_addrs, cc_addrs, \
     recipients_edited, subject, body, message_id, attempts, claimed_by, claimed_until, last_error, \
     smtp_reply, sent_subject, sent_body, sent_at, lateness_ms, created_at, updated_at";
@@ -197,6 +197,7 @@ struct ClaimedRow {
     subject_id: i64,
     contract_id: Option<i64>,
     kind: String,
+    anchor: Option<String>,
     step_key: String,
     position: i64,
     label: String,
