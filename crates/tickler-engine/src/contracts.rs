@@ -462,6 +462,16 @@ impl Engine {
             changes.amount.as_deref(),
             changes.currency.as_deref(),
         )?;
+        // A recurring sale's lines are priced in its currency: it keeps one, and the same.
+        if billing::schedule(&mut tx, id).await?.is_some()
+            && money.map(|m| m.currency) != current_amount.map(|m| m.currency)
+        {
+            return Err(ValidationError::new(
+                "currency",
+                "a recurring sale keeps the currency its invoice lines are priced in",
+            )
+            .into());
+        }
         let custom_fields = changes
             .custom_fields
             .clone()

@@ -589,6 +589,21 @@ fn bad_input_is_refused_with_what_and_where_and_changes_nothing() {
     );
 
     let sale = monthly_sale(&t, &customer, &[]);
+    for (amount, currency) in [("", ""), ("100", "JPY")] {
+        let e = t.fails(&[
+            "contract",
+            "edit",
+            &sale,
+            "--amount",
+            amount,
+            "--currency",
+            currency,
+        ]);
+        assert!(
+            e.contains("currency") && e.contains("recurring sale"),
+            "{e}"
+        );
+    }
     t.dispatch_at("2027-01-01T12:00:00Z");
     let id = invoices(&t, &sale)[0]["id"].as_i64().unwrap().to_string();
     let before = t.json(&["invoice", "show", &id, "--json"]);
