@@ -22,6 +22,7 @@ pub mod money;
 pub mod plan;
 pub mod reconcile;
 pub mod reminder;
+pub mod renewal;
 pub mod schedule;
 pub mod subject;
 pub mod term;
