@@ -5,6 +5,7 @@
 //! Everything here is pure: no I/O, no async, no clock reads (the [`clock::Clock`] is injected).
 
 pub mod access;
+pub mod answer_link;
 pub mod backoff;
 pub mod billing;
 pub mod catch_up;
