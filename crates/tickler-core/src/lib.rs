@@ -21,6 +21,7 @@ pub mod language;
 pub mod locale;
 pub mod money;
 pub mod plan;
+pub mod quote;
 pub mod reconcile;
 pub mod reminder;
 pub mod renewal;
