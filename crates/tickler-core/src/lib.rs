@@ -27,6 +27,7 @@ pub mod reminder;
 pub mod renewal;
 pub mod schedule;
 pub mod subject;
+pub mod task;
 pub mod term;
 pub mod time_zone;
 pub mod user;
