@@ -87,6 +87,7 @@ impl LinkAction {
 /// What a link's token says, and all it says: the action, what it acts on, and until when.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LinkClaims {
+    /// What confirming the link does.
     pub action: LinkAction,
     /// The contract term's id for [`LinkAction::Renew`], `Decline` and `Quote`; the quote's
     /// id for `AcceptQuote` and `DeclineQuote`.

@@ -1,8 +1,10 @@
 //! Tickler's domain: the vocabulary of contracts, plans and reminders, the time rules that
 //! turn a plan step into a send instant, the rules of a reminder's life cycle, and a
-//! recurring sale's billing periods and its invoices' totals and statuses.
+//! recurring sale's billing periods and its invoices' totals and statuses; how a contract
+//! renews, the customer's signed answer links, renewal quotes and follow-up tasks.
 //!
-//! Everything here is pure: no I/O, no async, no clock reads (the [`clock::Clock`] is injected).
+//! Everything here is pure: no I/O, no async, no clock reads (the [`clock::Clock`] is injected),
+//! no randomness (a new link secret's bytes come from the caller).
 
 pub mod access;
 pub mod answer_link;

@@ -19,6 +19,7 @@ pub enum QuoteStatus {
     Sent,
     /// The next term was created from it.
     Accepted,
+    /// The customer or the team said no; the contract is not renewed by this quote.
     Declined,
     /// Its validity date passed unanswered.
     Expired,
@@ -55,6 +56,7 @@ impl QuoteStatus {
 /// What the rules need to know of a quote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QuoteState {
+    /// Where the quote is now.
     pub status: QuoteStatus,
     /// The last day the customer can accept it.
     pub valid_until: Date,
@@ -67,6 +69,7 @@ pub struct QuoteState {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct QuoteRuleError {
+    /// What to tell the user, e.g. "this quote expired on 2027-05-30".
     pub message: String,
 }
 

@@ -30,6 +30,7 @@ text_enum!(RenewalType, "renewal", {
 /// `notice_days` is `Some` exactly when `kind` is [`RenewalType::Auto`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Renewal {
+    /// What happens at the term's end.
     pub kind: RenewalType,
     /// Days before the end date by which the customer must cancel an auto-renewing term.
     pub notice_days: Option<u32>,

@@ -16,7 +16,9 @@ use crate::{
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskStatus {
+    /// Waiting for its owner; shown on the dashboard, escalated when left too long.
     Open,
+    /// Handled: no longer shown as open, never escalated.
     Done,
 }
 
