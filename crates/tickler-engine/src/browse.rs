@@ -1,11 +1,9 @@
 //! Reads for the web app's lists and detail pages: contracts and customers searched,
 //! filtered, sorted and paged in the database; invoices with the names people know them by.
 
-use std::collections::{HashMap, hash_map::Entry};
-
 use serde::Serialize;
 use tickler_store::{
-    browse, contracts, customers,
+    browse,
     invoices::{self, Invoice, InvoiceFilter},
     users,
 };
@@ -129,33 +127,21 @@ impl Engine {
     }
 
     /// Invoices matching `filter` (in the order they bill), each with its contract's title
-    /// and owner and its customer's name. Each contract and customer is read once per call,
-    /// however many of its invoices the list holds.
+    /// and owner and its customer's name, in one query.
     pub async fn browse_invoices(
         &self,
         filter: &InvoiceFilter,
     ) -> Result<Vec<InvoiceListRow>, EngineError> {
         let mut db = self.store.conn().await?;
-        let found = invoices::list(&mut db, filter).await?;
-        let mut contract_of = HashMap::new();
-        let mut customer_of = HashMap::new();
-        let mut rows = Vec::with_capacity(found.len());
-        for invoice in found {
-            if let Entry::Vacant(slot) = contract_of.entry(invoice.contract_id) {
-                let contract = contracts::get(&mut db, invoice.contract_id).await?;
-                slot.insert((contract.title, contract.owner_id));
-            }
-            if let Entry::Vacant(slot) = customer_of.entry(invoice.customer_id) {
-                slot.insert(customers::get(&mut db, invoice.customer_id).await?.name);
-            }
-            let (title, owner_id) = &contract_of[&invoice.contract_id];
-            rows.push(InvoiceListRow {
-                contract_title: title.clone(),
-                owner_id: *owner_id,
-                customer_name: customer_of[&invoice.customer_id].clone(),
-                invoice,
-            });
-        }
-        Ok(rows)
+        Ok(invoices::list_with_parties(&mut db, filter)
+            .await?
+            .into_iter()
+            .map(|listed| InvoiceListRow {
+                invoice: listed.invoice,
+                contract_title: listed.contract_title,
+                customer_name: listed.customer_name,
+                owner_id: listed.owner_id,
+            })
+            .collect())
     }
 }

@@ -233,6 +233,63 @@ pub async fn list(db: &mut Db, filter: &InvoiceFilter) -> Result<Vec<Invoice>, S
     rows.into_iter().map(invoice_of).collect()
 }
 
+/// An invoice with what a list shows beside it: its contract's title and owner and its
+/// customer's name, read in the same query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListedInvoice {
+    pub invoice: Invoice,
+    pub contract_title: String,
+    pub owner_id: Option<i64>,
+    pub customer_name: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct ListedRow {
+    #[sqlx(flatten)]
+    invoice: InvoiceRow,
+    contract_title: String,
+    owner_id: Option<i64>,
+    customer_name: String,
+}
+
+/// [`list`] with each invoice's contract title, owner and customer name: one query for a
+/// page, however many contracts and customers it holds.
+pub async fn list_with_parties(
+    db: &mut Db,
+    filter: &InvoiceFilter,
+) -> Result<Vec<ListedInvoice>, StoreError> {
+    let columns = COLUMNS
+        .split(',')
+        .map(|column| format!("i.{}", column.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows: Vec<ListedRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {columns}, c.title AS contract_title, c.owner_id AS owner_id, \
+         cu.name AS customer_name \
+         FROM invoices i JOIN contracts c ON c.id = i.contract_id \
+         JOIN customers cu ON cu.id = i.customer_id \
+         WHERE ($1 IS NULL OR i.contract_id = $1) AND ($2 IS NULL OR i.status = $2) \
+         AND ($3 IS NULL OR (i.status = 'issued' AND i.due_date < $3)) \
+         ORDER BY i.period_start, i.id LIMIT $4"
+    )))
+    .bind(filter.contract_id)
+    .bind(filter.status.map(|s| s.as_str()))
+    .bind(filter.overdue_on.map(|d| d.to_string()))
+    .bind(filter.limit.unwrap_or(i64::MAX))
+    .fetch_all(db)
+    .await?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(ListedInvoice {
+                invoice: invoice_of(row.invoice)?,
+                contract_title: row.contract_title,
+                owner_id: row.owner_id,
+                customer_name: row.customer_name,
+            })
+        })
+        .collect()
+}
+
 /// A line as stored, with the net computed when the invoice was made.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StoredLine {

@@ -356,6 +356,20 @@ async fn invoices_issue_pay_and_void_guarded(store: Store) {
     .await
     .unwrap();
     assert!(none.is_empty());
+    let listed = invoices::list_with_parties(
+        &mut db,
+        &InvoiceFilter {
+            contract_id: Some(f.contract_id),
+            ..InvoiceFilter::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].invoice, voided);
+    assert_eq!(listed[0].contract_title, "Boiler maintenance");
+    assert_eq!(listed[0].customer_name, "Acme Boilers");
+    assert_eq!(listed[0].owner_id, Some(f.owner_id));
     assert!(matches!(
         invoices::get(&mut db, 999).await,
         Err(tickler_store::StoreError::NotFound { .. })
