@@ -218,19 +218,11 @@ pub struct InvoiceFilter {
 
 /// Invoices in the order they bill: by period, then id.
 pub async fn list(db: &mut Db, filter: &InvoiceFilter) -> Result<Vec<Invoice>, StoreError> {
-    let rows: Vec<InvoiceRow> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM invoices \
-         WHERE ($1 IS NULL OR contract_id = $1) AND ($2 IS NULL OR status = $2) \
-         AND ($3 IS NULL OR (status = 'issued' AND due_date < $3)) \
-         ORDER BY period_start, id LIMIT $4"
-    )))
-    .bind(filter.contract_id)
-    .bind(filter.status.map(|s| s.as_str()))
-    .bind(filter.overdue_on.map(|d| d.to_string()))
-    .bind(filter.limit.unwrap_or(i64::MAX))
-    .fetch_all(db)
-    .await?;
-    rows.into_iter().map(invoice_of).collect()
+    Ok(list_with_parties(db, filter)
+        .await?
+        .into_iter()
+        .map(|listed| listed.invoice)
+        .collect())
 }
 
 /// An invoice with what a list shows beside it: its contract's title and owner and its
