@@ -8,55 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     ValidationError,
-    money::{Currency, Money},
+    money::{Currency, DecimalError, Money, parse_scaled},
     plan::text_enum,
 };
-
-/// Why an unsigned decimal was refused; each caller words it for its own field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum DecimalError {
-    NotANumber,
-    Negative,
-    TooManyDecimals,
-    TooLarge,
-}
-
-/// Reads "12", "1.5", "0.125" as an integer scaled by 10^`decimals`; no sign, no
-/// separators, no exponent (the same shape [`Money::parse`] accepts).
-fn parse_scaled(text: &str, decimals: u32) -> Result<i128, DecimalError> {
-    let (negative, unsigned) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text),
-    };
-    let (whole, fraction) = match unsigned.split_once('.') {
-        Some((whole, fraction)) => (whole, Some(fraction)),
-        None => (unsigned, None),
-    };
-    let all_digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
-    if !all_digits(whole) || fraction.is_some_and(|f| !all_digits(f)) {
-        return Err(DecimalError::NotANumber);
-    }
-    if negative {
-        return Err(DecimalError::Negative);
-    }
-    let fraction = fraction.unwrap_or("");
-    if fraction.len() > decimals as usize {
-        return Err(DecimalError::TooManyDecimals);
-    }
-    let padding = decimals as usize - fraction.len();
-    let mut value: i128 = 0;
-    for b in whole
-        .bytes()
-        .chain(fraction.bytes())
-        .chain(std::iter::repeat_n(b'0', padding))
-    {
-        value = value
-            .checked_mul(10)
-            .and_then(|v| v.checked_add(i128::from(b - b'0')))
-            .ok_or(DecimalError::TooLarge)?;
-    }
-    Ok(value)
-}
 
 /// `value` / 10^`decimals` with the trailing zeros of the fraction dropped: "2", "1.5".
 fn write_scaled(f: &mut fmt::Formatter<'_>, value: u64, decimals: u32) -> fmt::Result {
@@ -81,7 +35,7 @@ impl Quantity {
     pub fn parse(field: &str, text: &str) -> Result<Self, ValidationError> {
         let text = text.trim();
         let refuse = |why: String| ValidationError::new(field, format!("\"{text}\" {why}"));
-        let value = parse_scaled(text, 3).map_err(|e| {
+        let value = parse_scaled(text, 3, false).map_err(|e| {
             refuse(match e {
                 DecimalError::NotANumber => {
                     "is not a number (use digits and an optional dot: 2 or 1.5)".to_string()
@@ -147,7 +101,7 @@ impl TaxRate {
         let text = text.trim();
         let number = text.strip_suffix('%').unwrap_or(text).trim_end();
         let refuse = |why: &str| ValidationError::new(field, format!("\"{text}\" {why}"));
-        let value = parse_scaled(number, 2).map_err(|e| {
+        let value = parse_scaled(number, 2, false).map_err(|e| {
             refuse(match e {
                 DecimalError::NotANumber => {
                     "is not a percent (use digits and an optional dot: 24 or 6.5)"

@@ -61,6 +61,55 @@ impl Currency {
     }
 }
 
+/// Why a decimal was refused; each caller words it for its own field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DecimalError {
+    NotANumber,
+    Negative,
+    TooManyDecimals,
+    TooLarge,
+}
+
+/// Reads "12", "1.5", "-0.125" as an integer scaled by 10^`decimals`: digits, an optional
+/// dot, a leading minus only when `signed`; no separators, no exponent. Amounts, quantities
+/// and tax rates are all typed this way.
+pub(crate) fn parse_scaled(text: &str, decimals: u32, signed: bool) -> Result<i128, DecimalError> {
+    let (negative, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (whole, fraction) = match unsigned.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (unsigned, None),
+    };
+    let all_digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    if !all_digits(whole) || fraction.is_some_and(|f| !all_digits(f)) {
+        return Err(DecimalError::NotANumber);
+    }
+    if negative && !signed {
+        return Err(DecimalError::Negative);
+    }
+    let fraction = fraction.unwrap_or("");
+    if fraction.len() > decimals as usize {
+        return Err(DecimalError::TooManyDecimals);
+    }
+    // Every byte is an ASCII digit, so the value is the digits of whole and fraction (the
+    // latter padded to `decimals`) read as one integer.
+    let padding = decimals as usize - fraction.len();
+    let mut magnitude: i128 = 0;
+    for b in whole
+        .bytes()
+        .chain(fraction.bytes())
+        .chain(std::iter::repeat_n(b'0', padding))
+    {
+        magnitude = magnitude
+            .checked_mul(10)
+            .and_then(|m| m.checked_add(i128::from(b - b'0')))
+            .ok_or(DecimalError::TooLarge)?;
+    }
+    Ok(if negative { -magnitude } else { magnitude })
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Money {
     pub minor: i64,
@@ -83,29 +132,7 @@ impl Money {
                 format!("\"{text}\" is not an amount (use digits and an optional dot: 1234.50)"),
             )
         };
-        let (negative, unsigned) = match text.strip_prefix('-') {
-            Some(rest) => (true, rest),
-            None => (false, text),
-        };
-        let (whole, fraction) = match unsigned.split_once('.') {
-            Some((whole, fraction)) => (whole, Some(fraction)),
-            None => (unsigned, None),
-        };
-        let all_digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
-        if !all_digits(whole) || fraction.is_some_and(|f| !all_digits(f)) {
-            return Err(not_an_amount());
-        }
-        let fraction = fraction.unwrap_or("");
         let digits = currency.minor_digits();
-        if fraction.len() > digits as usize {
-            return Err(ValidationError::new(
-                amount_field,
-                format!(
-                    "\"{text}\" has more decimals than {} allows ({digits})",
-                    currency.code()
-                ),
-            ));
-        }
         let too_large = || {
             ValidationError::new(
                 amount_field,
@@ -120,21 +147,17 @@ impl Money {
                 ),
             )
         };
-        // Every byte is an ASCII digit, so the value is the digits of whole and fraction
-        // (the latter padded to the currency's digits) read as one integer.
-        let padding = digits as usize - fraction.len();
-        let mut magnitude: i128 = 0;
-        for b in whole
-            .bytes()
-            .chain(fraction.bytes())
-            .chain(std::iter::repeat_n(b'0', padding))
-        {
-            magnitude = magnitude
-                .checked_mul(10)
-                .and_then(|m| m.checked_add(i128::from(b - b'0')))
-                .ok_or_else(too_large)?;
-        }
-        let signed = if negative { -magnitude } else { magnitude };
+        let signed = parse_scaled(text, digits, true).map_err(|e| match e {
+            DecimalError::NotANumber | DecimalError::Negative => not_an_amount(),
+            DecimalError::TooManyDecimals => ValidationError::new(
+                amount_field,
+                format!(
+                    "\"{text}\" has more decimals than {} allows ({digits})",
+                    currency.code()
+                ),
+            ),
+            DecimalError::TooLarge => too_large(),
+        })?;
         let minor = i64::try_from(signed).map_err(|_| too_large())?;
         Ok(Self { minor, currency })
     }

@@ -1,6 +1,6 @@
 //! An invoice as the document the customer receives: its PDF, in the customer's language.
 
-use tickler_core::invoice::{InvoiceStatus, totals};
+use tickler_core::invoice::InvoiceStatus;
 use tickler_documents::{DocumentLine, InvoiceDocument, Party, TaxBand, render_invoice_pdf};
 
 use crate::{Engine, EngineError, invoicing::InvoiceDetail};
@@ -35,7 +35,6 @@ impl Engine {
     fn invoice_document(&self, detail: &InvoiceDetail) -> InvoiceDocument {
         let invoice = &detail.invoice;
         let organisation = self.organisation();
-        let items: Vec<_> = detail.lines.iter().map(|l| l.item.clone()).collect();
         InvoiceDocument {
             language: detail.customer.language,
             organisation: Party {
@@ -68,8 +67,8 @@ impl Engine {
                     net: invoice.money(line.net),
                 })
                 .collect(),
-            tax_bands: totals(&items)
-                .bands
+            tax_bands: detail
+                .tax_bands()
                 .iter()
                 .map(|band| TaxBand {
                     rate: band.rate.to_string(),

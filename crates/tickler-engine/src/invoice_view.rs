@@ -117,8 +117,7 @@ fn payment_view(invoice: &Invoice, payment: &Payment) -> PaymentView {
 impl From<&InvoiceDetail> for InvoiceDetailView {
     fn from(detail: &InvoiceDetail) -> Self {
         let invoice = &detail.invoice;
-        let items: Vec<_> = detail.lines.iter().map(|l| l.item.clone()).collect();
-        let bands = tickler_core::invoice::totals(&items).bands;
+        let bands = detail.tax_bands();
         InvoiceDetailView {
             invoice: InvoiceView::from(invoice),
             contract_title: detail.contract_title.clone(),

@@ -108,6 +108,15 @@ struct Issuing<'a> {
     dunning: &'a DunningSetup,
 }
 
+impl InvoiceDetail {
+    /// Tax per rate, as the invoice states it: from its stored lines, by the same rule
+    /// that made its totals.
+    pub fn tax_bands(&self) -> Vec<rules::TaxBand> {
+        let items: Vec<_> = self.lines.iter().map(|l| l.item.clone()).collect();
+        totals(&items).bands
+    }
+}
+
 impl From<rules::InvoiceRuleError> for EngineError {
     fn from(e: rules::InvoiceRuleError) -> Self {
         EngineError::Conflict(e.to_string())

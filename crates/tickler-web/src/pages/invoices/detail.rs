@@ -151,7 +151,6 @@ pub(super) async fn invoice_page(
     let view = InvoiceView::from(invoice);
     let today = today_in(engine.now(), &user.zone);
     let organisation = engine.organisation();
-    let items: Vec<LineItem> = detail.lines.iter().map(|l| l.item.clone()).collect();
     let title = match &invoice.number {
         Some(number) => format!("Invoice {number}"),
         None => format!("Draft invoice #{id}"),
@@ -221,8 +220,8 @@ pub(super) async fn invoice_page(
             .iter()
             .map(|line| LineRow::new(&line.item, line.net))
             .collect(),
-        bands: tickler_core::invoice::totals(&items)
-            .bands
+        bands: detail
+            .tax_bands()
             .iter()
             .map(|band| BandRow {
                 rate: band.rate.to_string(),
