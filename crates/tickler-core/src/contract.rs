@@ -10,6 +10,7 @@ use crate::{
     ValidationError,
     money::{Currency, Money},
     plan::text_enum,
+    renewal::{Answer, Renewal, RenewalType},
 };
 
 /// Whether a contract still runs: a terminated one sends nothing more.
@@ -44,6 +45,13 @@ pub struct Contract {
     pub amount_minor: Option<i64>,
     pub currency: Option<String>,
     pub custom_fields: CustomFields,
+    /// What happens at the end of the current term.
+    pub renewal: RenewalType,
+    /// With `auto`: days before the end date by which the customer must cancel.
+    pub notice_days: Option<u32>,
+    /// The customer's latest answer about renewing (of the current term, or of the term
+    /// whose renewal started it).
+    pub answer: Option<Answer>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -56,6 +64,19 @@ impl Contract {
 
     pub fn is_active(&self) -> bool {
         self.status == ContractStatus::Active
+    }
+
+    /// The renewal type with its notice period.
+    pub fn renewal_terms(&self) -> Renewal {
+        Renewal {
+            kind: self.renewal,
+            notice_days: self.notice_days,
+        }
+    }
+
+    /// The last day the customer can cancel the current term of an auto-renewing contract.
+    pub fn notice_date(&self) -> Option<Date> {
+        self.renewal_terms().notice_date(self.end_date)
     }
 }
 

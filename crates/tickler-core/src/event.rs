@@ -14,6 +14,8 @@ pub enum EventSubject {
     Reminder(i64),
     User(i64),
     Invoice(i64),
+    Quote(i64),
+    Task(i64),
     /// The team's edited templates (which one is in the detail).
     Templates,
     /// The organisation's settings and holidays.
@@ -30,6 +32,8 @@ impl EventSubject {
             EventSubject::Reminder(_) => "reminder",
             EventSubject::User(_) => "user",
             EventSubject::Invoice(_) => "invoice",
+            EventSubject::Quote(_) => "quote",
+            EventSubject::Task(_) => "task",
             EventSubject::Templates => "template",
             EventSubject::Settings => "settings",
         }
@@ -43,7 +47,9 @@ impl EventSubject {
             | EventSubject::Plan(id)
             | EventSubject::Reminder(id)
             | EventSubject::User(id)
-            | EventSubject::Invoice(id) => id,
+            | EventSubject::Invoice(id)
+            | EventSubject::Quote(id)
+            | EventSubject::Task(id) => id,
             EventSubject::Templates | EventSubject::Settings => 0,
         }
     }
@@ -78,6 +84,15 @@ pub enum EventAction {
     Discarded,
     PaymentRecorded,
     Voided,
+    /// The customer (through a signed link) or the team answered a renewal email.
+    Answered,
+    Accepted,
+    Declined,
+    Expired,
+    Done,
+    Escalated,
+    /// The server secret that signs the customer's links was replaced.
+    SecretRotated,
 }
 
 text_enum!(EventAction, "event action", {
@@ -107,6 +122,13 @@ text_enum!(EventAction, "event action", {
     EventAction::Discarded => "discarded",
     EventAction::PaymentRecorded => "payment recorded",
     EventAction::Voided => "voided",
+    EventAction::Answered => "answered",
+    EventAction::Accepted => "accepted",
+    EventAction::Declined => "declined",
+    EventAction::Expired => "expired",
+    EventAction::Done => "done",
+    EventAction::Escalated => "escalated",
+    EventAction::SecretRotated => "secret rotated",
 });
 
 impl EventAction {

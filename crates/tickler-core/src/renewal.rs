@@ -162,12 +162,21 @@ pub fn notice_date(end: Date, notice_days: u32) -> Date {
         .unwrap_or(Date::MIN)
 }
 
-/// Whether a term's end starts the next term by itself: only an auto-renewing contract's,
-/// and only if the customer did not decline and the contract was not terminated. An
-/// `expires` term renews only by a decision (an answer, a quote), and an evergreen one has
-/// no end.
+/// How long each term of an evergreen contract runs: a year. An evergreen contract has no
+/// end date for anyone to see; its terms roll on silently so that invoices, which are planned
+/// per term, go on.
+pub fn evergreen_term_end(start: Date) -> Date {
+    start
+        .checked_add(Span::new().years(1))
+        .and_then(|d| d.yesterday())
+        .unwrap_or(Date::MAX)
+}
+
+/// Whether a term's end starts the next term by itself: an auto-renewing contract's unless
+/// the customer declined, and an evergreen one's (whose yearly terms roll on unseen), never a
+/// terminated contract's. An `expires` term renews only by a decision (an answer, a quote).
 pub fn renews_at_end(kind: RenewalType, declined: bool, terminated: bool) -> bool {
-    kind == RenewalType::Auto && !declined && !terminated
+    kind != RenewalType::Expires && !declined && !terminated
 }
 
 /// The customer's decision on a renewal email, given through a signed link or recorded by
@@ -360,13 +369,20 @@ mod tests {
     }
 
     #[test]
-    fn only_an_undeclined_running_auto_contract_renews_by_itself() {
+    fn undeclined_running_auto_and_evergreen_contracts_renew_by_themselves() {
         assert!(renews_at_end(RenewalType::Auto, false, false));
+        assert!(renews_at_end(RenewalType::Evergreen, false, false));
         assert!(!renews_at_end(RenewalType::Auto, true, false));
         assert!(!renews_at_end(RenewalType::Auto, false, true));
-        for kind in [RenewalType::Expires, RenewalType::Evergreen] {
-            assert!(!renews_at_end(kind, false, false));
-        }
+        assert!(!renews_at_end(RenewalType::Evergreen, false, true));
+        assert!(!renews_at_end(RenewalType::Expires, false, false));
+    }
+
+    #[test]
+    fn evergreen_terms_run_a_year() {
+        assert_eq!(evergreen_term_end(date(2027, 1, 1)), date(2027, 12, 31));
+        assert_eq!(evergreen_term_end(date(2028, 2, 29)), date(2029, 2, 27));
+        assert_eq!(evergreen_term_end(Date::MAX), Date::MAX);
     }
 
     #[test]

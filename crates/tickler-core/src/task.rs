@@ -20,11 +20,14 @@ pub enum TaskStatus {
     Open,
     /// Handled: no longer shown as open, never escalated.
     Done,
+    /// Made pointless (the customer answered, the contract was renewed): gone from the lists.
+    Cancelled,
 }
 
 text_enum!(TaskStatus, "status", {
     TaskStatus::Open => "open",
     TaskStatus::Done => "done",
+    TaskStatus::Cancelled => "cancelled",
 });
 
 /// How long an open task waits past its due date before the admins are told: business days,
@@ -67,12 +70,12 @@ mod tests {
 
     #[test]
     fn statuses_round_trip_through_text() {
-        for status in [TaskStatus::Open, TaskStatus::Done] {
+        for status in [TaskStatus::Open, TaskStatus::Done, TaskStatus::Cancelled] {
             assert_eq!(status.as_str().parse::<TaskStatus>(), Ok(status));
         }
         assert_eq!(
             "closed".parse::<TaskStatus>().unwrap_err().message,
-            "unknown status \"closed\" (expected open, done)"
+            "unknown status \"closed\" (expected open, done, cancelled)"
         );
     }
 

@@ -53,6 +53,7 @@ fn settings() -> Result<Settings> {
         concurrency: 8,
         retry: RetryPolicy::default(),
         poll_interval: Duration::from_secs(30),
+        public_url: None,
     })
 }
 

@@ -17,13 +17,14 @@ use tickler_core::{
         default_subscription_plan,
     },
     reminder::ReminderStatus,
+    renewal::{Answer, Renewal, RenewalType, evergreen_term_end},
     subject::SubjectRef,
     term::Term,
 };
 use tickler_core::{customer::Customer, user::User};
 use tickler_store::{
     Db, billing,
-    contracts::{self, Contract, ContractStatus, NewContract},
+    contracts::{self, Contract, ContractStatus, ContractTerm, NewContract, NextTerm},
     customers,
     events::{self, Event},
     plans,
@@ -37,6 +38,22 @@ use crate::{
     directory::non_empty,
     scheduling::{ScheduleOutcome, TermContext},
 };
+
+/// What the next term of a contract is to be: by default as long as the current one, with
+/// the same amount, billing schedule and lines.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct NextTermSpec {
+    pub end: Option<Date>,
+    /// The accepted quote it comes from.
+    pub quote_id: Option<i64>,
+    /// The term's amount, replacing the contract's.
+    pub amount: Option<Money>,
+    /// The billing schedule and lines from the next term on.
+    pub billing: Option<(
+        billing::BillingSchedule,
+        Vec<tickler_core::invoice::LineItem>,
+    )>,
+}
 
 /// A contract as a person or a file gives it: text, checked by [`validate_contract`].
 #[derive(Debug, Clone, Default)]
@@ -52,6 +69,10 @@ pub struct ContractInput {
     pub custom_fields: serde_json::Map<String, serde_json::Value>,
     /// Makes the contract a recurring sale.
     pub billing: Option<BillingInput>,
+    /// `expires` (the default), `auto` or `evergreen`.
+    pub renewal: Option<String>,
+    /// With `auto`: days before the end date by which the customer must cancel.
+    pub notice_days: Option<String>,
 }
 
 pub(crate) struct ValidContract {
@@ -62,6 +83,7 @@ pub(crate) struct ValidContract {
     pub plan: String,
     pub money: Option<Money>,
     pub billing: Option<ValidBilling>,
+    pub renewal: Renewal,
 }
 
 fn present(value: &Option<String>) -> Option<&str> {
@@ -83,7 +105,27 @@ pub(crate) fn validate_contract(input: &ContractInput) -> Result<ValidContract, 
             validate_billing(billing, currency)
         })
         .transpose()?;
+    let evergreen =
+        present(&input.renewal).is_some_and(|kind| kind.parse() == Ok(RenewalType::Evergreen));
     let end = match (present(&Some(input.end.clone())), &billing) {
+        (
+            None,
+            Some(ValidBilling {
+                cycles: Some(_), ..
+            }),
+        ) if evergreen => {
+            return Err(ValidationError::new(
+                "cycles",
+                "an evergreen sale has no end: leave the number of cycles out",
+            ));
+        }
+        (None, _) if evergreen => evergreen_term_end(start),
+        (Some(_), _) if evergreen => {
+            return Err(ValidationError::new(
+                "end",
+                "an evergreen contract has no end date: leave --end out",
+            ));
+        }
         (Some(end), _) => parse_date("end", end)?,
         (
             None,
@@ -101,6 +143,11 @@ pub(crate) fn validate_contract(input: &ContractInput) -> Result<ValidContract, 
         }
     };
     let term = Term::new(start, end)?;
+    let renewal = Renewal::parse(
+        input.renewal.as_deref(),
+        input.notice_days.as_deref(),
+        (!evergreen).then_some((term.start, term.end)),
+    )?;
     let owner_email = present(&input.owner_email)
         .map(|e| EmailAddress::parse("owner", e))
         .transpose()?;
@@ -130,6 +177,7 @@ pub(crate) fn validate_contract(input: &ContractInput) -> Result<ValidContract, 
         plan: present(&input.plan).unwrap_or(default_plan).to_string(),
         money,
         billing,
+        renewal,
     })
 }
 
@@ -200,8 +248,46 @@ pub struct ContractDetail {
     pub customer: Customer,
     pub owner: Option<User>,
     pub plan: String,
+    /// `expires`, `auto` or `evergreen`.
+    pub renewal: RenewalType,
+    pub notice_days: Option<u32>,
+    /// The last day to cancel the current term of an auto-renewing contract.
+    pub notice_date: Option<Date>,
+    /// The customer's latest answer: `renew`, `decline`, `quote`, or null.
+    pub answer: Option<Answer>,
+    /// Every term, the first first.
+    pub terms: Vec<TermView>,
     pub reminders: Vec<crate::review::ReminderView>,
     pub events: Vec<Event>,
+}
+
+/// One term of a contract, as `contract show` lists them.
+#[derive(Debug, Clone, Serialize)]
+pub struct TermView {
+    pub id: i64,
+    pub number: i32,
+    pub start: Date,
+    pub end: Date,
+    /// The accepted quote this term came from.
+    pub quote_id: Option<i64>,
+    /// The term it renewed.
+    pub previous_term_id: Option<i64>,
+    /// What the customer answered about renewing it.
+    pub answer: Option<Answer>,
+}
+
+impl From<ContractTerm> for TermView {
+    fn from(term: ContractTerm) -> Self {
+        TermView {
+            id: term.id,
+            number: term.term_number,
+            start: term.start_date,
+            end: term.end_date,
+            quote_id: term.quote_id,
+            previous_term_id: term.previous_term_id,
+            answer: term.answer,
+        }
+    }
 }
 
 impl Engine {
@@ -280,6 +366,8 @@ impl Engine {
                 amount_minor: valid.money.map(|m| m.minor),
                 currency: valid.money.as_ref().map(|m| m.currency.code()),
                 custom_fields: &valid.custom_fields,
+                renewal: valid.renewal.kind,
+                notice_days: valid.renewal.notice_days,
             },
             now,
         )
@@ -367,12 +455,42 @@ impl Engine {
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
         let contract = contracts::get(&mut tx, id).await?;
+        let term = self
+            .start_next_term(
+                &mut tx,
+                &contract,
+                &NextTermSpec {
+                    end: new_end,
+                    ..NextTermSpec::default()
+                },
+                actor,
+                now,
+            )
+            .await?;
+        self.commit_schedule_change(tx).await?;
+        Ok(Term::new(term.start_date, term.end_date)?)
+    }
+
+    /// Makes the term after the contract's current one current, in the caller's transaction:
+    /// the ending term's pending reminders and open tasks are cancelled, the new term's
+    /// reminders (and, for a recurring sale, its invoices) scheduled. Refused for a
+    /// terminated contract; a second start of the same next term (two confirmations racing)
+    /// fails on the terms' unique key and changes nothing.
+    pub(crate) async fn start_next_term(
+        &self,
+        db: &mut Db,
+        contract: &Contract,
+        spec: &NextTermSpec,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<ContractTerm, EngineError> {
+        let id = contract.id;
         if contract.status == ContractStatus::Terminated {
             return Err(EngineError::Conflict(format!(
                 "contract {id} is terminated and cannot be renewed"
             )));
         }
-        let next = Term::new(contract.start_date, contract.end_date)?.next(new_end)?;
+        let next = Term::new(contract.start_date, contract.end_date)?.next(spec.end)?;
         let reason = format!(
             "contract renewed: term {} runs {} to {}",
             contract.term_number + 1,
@@ -380,11 +498,11 @@ impl Engine {
             next.end
         );
         let mut cancelled = 0;
-        let term = contracts::current_term(&mut tx, &contract).await?;
-        for reminder in reminders::for_subject(&mut tx, SubjectRef::contract_term(term.id)).await? {
+        let term = contracts::current_term(db, contract).await?;
+        for reminder in reminders::for_subject(db, SubjectRef::contract_term(term.id)).await? {
             if reminder.status == ReminderStatus::Scheduled
                 && reminders::close_scheduled(
-                    &mut tx,
+                    db,
                     reminder.id,
                     ReminderStatus::Cancelled,
                     &reason,
@@ -393,7 +511,7 @@ impl Engine {
                 .await?
             {
                 events::record(
-                    &mut tx,
+                    db,
                     now,
                     &actor.0,
                     EventSubject::Reminder(reminder.id),
@@ -404,23 +522,58 @@ impl Engine {
                 cancelled += 1;
             }
         }
-        contracts::start_term(
-            &mut tx,
+        self.cancel_tasks_about(db, SubjectRef::contract_term(term.id), &reason, actor, now)
+            .await?;
+        let started = contracts::start_term(
+            db,
             id,
-            contract.term_number + 1,
-            next.start,
-            next.end,
+            &NextTerm {
+                term_number: contract.term_number + 1,
+                start: next.start,
+                end: next.end,
+                previous_term_id: Some(term.id),
+                quote_id: spec.quote_id,
+            },
             now,
         )
         .await?;
-        let outcome = self.resync_contract(&mut tx, id, now).await?;
-        events::record(&mut tx, now, &actor.0, EventSubject::Contract(id), EventAction::Renewed, &format!(
-                "term {} runs {} to {}; {cancelled} pending reminders of term {} cancelled, {} scheduled",
-                contract.term_number + 1, next.start, next.end, contract.term_number, outcome.created - outcome.cancelled
-            ))
+        if let Some(money) = spec.amount {
+            contracts::update_money_and_fields(
+                db,
+                id,
+                Some(money.minor),
+                Some(money.currency.code()),
+                &contract.custom_fields,
+                now,
+            )
+            .await?;
+        }
+        if let Some((schedule, lines)) = &spec.billing {
+            billing::put_schedule(db, schedule, lines, now).await?;
+        }
+        let outcome = self.resync_contract(db, id, now).await?;
+        let from_quote = spec
+            .quote_id
+            .map(|q| format!(" (quote {q} accepted)"))
+            .unwrap_or_default();
+        events::record(
+            db,
+            now,
+            &actor.0,
+            EventSubject::Contract(id),
+            EventAction::Renewed,
+            &format!(
+                "term {} runs {} to {}{from_quote}; {cancelled} pending reminders of term {} \
+                 cancelled, {} scheduled",
+                started.term_number,
+                next.start,
+                next.end,
+                contract.term_number,
+                outcome.created - outcome.cancelled
+            ),
+        )
         .await?;
-        self.commit_schedule_change(tx).await?;
-        Ok(next)
+        Ok(started)
     }
 
     /// Changes a contract's title, current term dates, owner or plan. Its unedited
@@ -613,6 +766,7 @@ impl Engine {
         let contract = contracts::get(&mut db, id).await?;
         let (customer, owner, plan) = self.load_term_context(&mut db, &contract).await?;
         let events = events::for_contract(&mut db, id).await?;
+        let terms = contracts::terms(&mut db, id).await?;
         drop(db);
         let reminders = self
             .list_reminders(&ReminderFilter {
@@ -621,10 +775,15 @@ impl Engine {
             })
             .await?;
         Ok(ContractDetail {
-            contract,
             customer,
             owner,
             plan: plan.name,
+            renewal: contract.renewal,
+            notice_days: contract.notice_days,
+            notice_date: contract.notice_date(),
+            answer: contract.answer,
+            terms: terms.into_iter().map(TermView::from).collect(),
+            contract,
             reminders,
             events,
         })

@@ -44,6 +44,10 @@ pub const BILLING_COLUMNS: [&str; 6] = [
     "payment_days",
 ];
 
+/// Optional columns that say how a row's contract renews (see `contract add --renewal`):
+/// `renewal` is expires, auto or evergreen; `notice_days` goes with auto.
+pub const RENEWAL_COLUMNS: [&str; 2] = ["renewal", "notice_days"];
+
 fn yes(field: &str, text: &str) -> Result<bool, ValidationError> {
     match text.trim().to_ascii_lowercase().as_str() {
         "" | "no" | "false" | "0" => Ok(false),
@@ -141,6 +145,7 @@ impl Header {
             let known = COLUMNS
                 .iter()
                 .chain(BILLING_COLUMNS.iter())
+                .chain(RENEWAL_COLUMNS.iter())
                 .find(|c| **c == name);
             let repeated = known.is_some_and(|c| index.contains_key(c))
                 || custom.iter().any(|(_, seen)| seen == name);
@@ -238,10 +243,12 @@ impl Header {
                 })
                 .collect(),
             billing,
+            renewal: optional("renewal"),
+            notice_days: optional("notice_days"),
         })
         .map_err(|e| match e.field.as_str() {
             "owner" => column("owner_email", e),
-            "bill_every" | "cycles" | "payment_days" => e,
+            "bill_every" | "cycles" | "payment_days" | "renewal" | "notice_days" => e,
             line if line.starts_with("line ") => {
                 ValidationError::new("lines", format!("{line}: {}", e.message))
             }

@@ -1,6 +1,7 @@
 //! Tickler's use cases: the only writer of state. The CLI, the web app and the dispatcher
 //! all call these functions, so every rule lives in one place.
 
+pub mod answer_links;
 pub mod billing;
 pub mod browse;
 pub mod contracts;
@@ -21,6 +22,7 @@ pub mod review;
 mod scheduling;
 pub mod sessions;
 pub mod settings;
+pub mod tasks;
 
 use std::{sync::Arc, time::Duration};
 
@@ -49,6 +51,9 @@ pub struct Settings {
     /// elsewhere is seen sooner: at its due instant, or at once through PostgreSQL's
     /// notifications; on SQLite, work entered by another process waits for this look.
     pub poll_interval: Duration,
+    /// Where the customer's one-click links point (`TICKLER_PUBLIC_URL`): the web app of
+    /// `serve`, as customers reach it. Without it, emails say how to answer by reply.
+    pub public_url: Option<String>,
 }
 
 /// Everything a use case needs; cheap to clone.

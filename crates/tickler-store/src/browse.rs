@@ -663,6 +663,8 @@ mod tests {
                 amount_minor: None,
                 currency: None,
                 custom_fields: &fields,
+                renewal: tickler_core::renewal::RenewalType::Expires,
+                notice_days: None,
             };
             ids.push(c::insert(&mut db, &new, now).await.unwrap().0);
         }

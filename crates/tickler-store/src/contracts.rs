@@ -7,6 +7,7 @@ use sqlx::AssertSqlSafe;
 use crate::{Db, StoreError, date_from_text, instant_from_millis, time::millis};
 
 pub use tickler_core::contract::{Contract, ContractStatus};
+use tickler_core::renewal::{Answer, RenewalType};
 
 pub struct NewContract<'a> {
     pub customer_id: i64,
@@ -18,6 +19,8 @@ pub struct NewContract<'a> {
     pub amount_minor: Option<i64>,
     pub currency: Option<&'a str>,
     pub custom_fields: &'a serde_json::Map<String, serde_json::Value>,
+    pub renewal: RenewalType,
+    pub notice_days: Option<u32>,
 }
 
 /// Inserts the contract and its first term; returns the contract's id and that term, the
@@ -30,8 +33,9 @@ pub async fn insert(
     let custom = serde_json::Value::Object(new.custom_fields.clone()).to_string();
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO contracts (customer_id, title, owner_id, plan_id, status, term_number, \
-         start_date, end_date, amount_minor, currency, custom_fields, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, 'active', 1, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
+         start_date, end_date, amount_minor, currency, custom_fields, renewal_type, notice_days, \
+         created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, 'active', 1, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
     )
     .bind(new.customer_id)
     .bind(new.title)
@@ -42,36 +46,65 @@ pub async fn insert(
     .bind(new.amount_minor)
     .bind(new.currency)
     .bind(custom)
+    .bind(new.renewal.as_str())
+    .bind(new.notice_days.map(i64::from))
     .bind(millis(now))
     .fetch_one(&mut *db)
     .await?;
-    let term_id = insert_term(db, id, 1, new.start_date, new.end_date, now).await?;
-    let term = ContractTerm {
-        id: term_id,
-        contract_id: id,
+    let next = NextTerm {
         term_number: 1,
-        start_date: new.start_date,
-        end_date: new.end_date,
+        start: new.start_date,
+        end: new.end_date,
+        previous_term_id: None,
+        quote_id: None,
     };
-    Ok((id, term))
+    let term_id = insert_term(db, id, &next, now).await?;
+    Ok((id, next.stored(term_id, id)))
+}
+
+/// A term about to be stored: the first, or the one after `previous_term_id`.
+#[derive(Debug, Clone, Copy)]
+pub struct NextTerm {
+    pub term_number: i32,
+    pub start: Date,
+    pub end: Date,
+    pub previous_term_id: Option<i64>,
+    /// The accepted quote that started it.
+    pub quote_id: Option<i64>,
+}
+
+impl NextTerm {
+    fn stored(&self, id: i64, contract_id: i64) -> ContractTerm {
+        ContractTerm {
+            id,
+            contract_id,
+            term_number: self.term_number,
+            start_date: self.start,
+            end_date: self.end,
+            previous_term_id: self.previous_term_id,
+            quote_id: self.quote_id,
+            answer: None,
+            answered_at: None,
+        }
+    }
 }
 
 async fn insert_term(
     db: &mut Db,
     contract_id: i64,
-    term_number: i32,
-    start: Date,
-    end: Date,
+    next: &NextTerm,
     now: Timestamp,
 ) -> Result<i64, StoreError> {
     Ok(sqlx::query_scalar(
-        "INSERT INTO contract_terms (contract_id, term_number, start_date, end_date, created_at) \
-         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        "INSERT INTO contract_terms (contract_id, term_number, start_date, end_date, \
+         previous_term_id, quote_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(contract_id)
-    .bind(i64::from(term_number))
-    .bind(start.to_string())
-    .bind(end.to_string())
+    .bind(i64::from(next.term_number))
+    .bind(next.start.to_string())
+    .bind(next.end.to_string())
+    .bind(next.previous_term_id)
+    .bind(next.quote_id)
     .bind(millis(now))
     .fetch_one(db)
     .await?)
@@ -85,28 +118,55 @@ pub struct ContractTerm {
     pub term_number: i32,
     pub start_date: Date,
     pub end_date: Date,
+    /// The term this one renewed; none for the first.
+    pub previous_term_id: Option<i64>,
+    /// The accepted quote that started this term.
+    pub quote_id: Option<i64>,
+    /// What the customer answered about renewing this term.
+    pub answer: Option<Answer>,
+    pub answered_at: Option<Timestamp>,
 }
 
-type TermRow = (i64, i64, i64, String, String);
+const TERM_COLUMNS: &str = "id, contract_id, term_number, start_date, end_date, previous_term_id, quote_id, answer, \
+     answered_at";
+
+type TermRow = (
+    i64,
+    i64,
+    i64,
+    String,
+    String,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+);
 
 fn term_of(row: TermRow) -> Result<ContractTerm, StoreError> {
-    let (id, contract_id, term_number, start, end) = row;
+    let (id, contract_id, term_number, start, end, previous_term_id, quote_id, answer, answered) =
+        row;
+    let corrupt = |what: String| StoreError::Corrupt(format!("contract term {id}: {what}"));
     Ok(ContractTerm {
         id,
         contract_id,
-        term_number: i32::try_from(term_number)
-            .map_err(|e| StoreError::Corrupt(format!("contract term {id}: {e}")))?,
+        term_number: i32::try_from(term_number).map_err(|e| corrupt(e.to_string()))?,
         start_date: date_from_text(&start)?,
         end_date: date_from_text(&end)?,
+        previous_term_id,
+        quote_id,
+        answer: answer
+            .map(|a| a.parse::<Answer>())
+            .transpose()
+            .map_err(|e| corrupt(e.to_string()))?,
+        answered_at: answered.map(instant_from_millis).transpose()?,
     })
 }
 
 /// The term with this id.
 pub async fn term(db: &mut Db, id: i64) -> Result<ContractTerm, StoreError> {
-    let row: Option<TermRow> = sqlx::query_as(
-        "SELECT id, contract_id, term_number, start_date, end_date FROM contract_terms \
-         WHERE id = $1",
-    )
+    let row: Option<TermRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {TERM_COLUMNS} FROM contract_terms WHERE id = $1"
+    )))
     .bind(id)
     .fetch_optional(db)
     .await?;
@@ -117,10 +177,9 @@ pub async fn term(db: &mut Db, id: i64) -> Result<ContractTerm, StoreError> {
 
 /// The contract's current term.
 pub async fn current_term(db: &mut Db, contract: &Contract) -> Result<ContractTerm, StoreError> {
-    let row: Option<TermRow> = sqlx::query_as(
-        "SELECT id, contract_id, term_number, start_date, end_date FROM contract_terms \
-         WHERE contract_id = $1 AND term_number = $2",
-    )
+    let row: Option<TermRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {TERM_COLUMNS} FROM contract_terms WHERE contract_id = $1 AND term_number = $2"
+    )))
     .bind(contract.id)
     .bind(i64::from(contract.term_number))
     .fetch_optional(db)
@@ -133,28 +192,107 @@ pub async fn current_term(db: &mut Db, contract: &Contract) -> Result<ContractTe
     })
 }
 
-/// Makes `term_number` (start..end) the contract's current term; returns the term's id.
+/// Every term of a contract, the first first.
+pub async fn terms(db: &mut Db, contract_id: i64) -> Result<Vec<ContractTerm>, StoreError> {
+    let rows: Vec<TermRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {TERM_COLUMNS} FROM contract_terms WHERE contract_id = $1 ORDER BY term_number"
+    )))
+    .bind(contract_id)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(term_of).collect()
+}
+
+/// Makes `next` the contract's current term; returns it as stored. Two renewals of the same
+/// term cannot both succeed: the second breaks the unique (contract, term number) key.
 pub async fn start_term(
     db: &mut Db,
     contract_id: i64,
-    term_number: i32,
-    start: Date,
-    end: Date,
+    next: &NextTerm,
     now: Timestamp,
-) -> Result<i64, StoreError> {
-    let term_id = insert_term(db, contract_id, term_number, start, end, now).await?;
+) -> Result<ContractTerm, StoreError> {
+    let term_id = insert_term(db, contract_id, next, now).await?;
     sqlx::query(
         "UPDATE contracts SET term_number = $1, start_date = $2, end_date = $3, updated_at = $4 \
          WHERE id = $5",
     )
-    .bind(i64::from(term_number))
-    .bind(start.to_string())
-    .bind(end.to_string())
+    .bind(i64::from(next.term_number))
+    .bind(next.start.to_string())
+    .bind(next.end.to_string())
     .bind(millis(now))
     .bind(contract_id)
     .execute(db)
     .await?;
-    Ok(term_id)
+    Ok(next.stored(term_id, contract_id))
+}
+
+/// Records the customer's answer about renewing a term, and makes it the contract's latest.
+/// A term's decision (renew, decline) is taken once: returns false, changing nothing, when
+/// the term already has one; a quote request may be followed by a decision.
+pub async fn record_answer(
+    db: &mut Db,
+    term: &ContractTerm,
+    answer: Answer,
+    by: &str,
+    note: Option<&str>,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let updated = sqlx::query(
+        "UPDATE contract_terms SET answer = $1, answered_at = $2, answered_by = $3, \
+         answer_note = $4 WHERE id = $5 AND (answer IS NULL OR (answer = 'quote' AND $1 <> 'quote'))",
+    )
+    .bind(answer.as_str())
+    .bind(millis(now))
+    .bind(by)
+    .bind(note)
+    .bind(term.id)
+    .execute(&mut *db)
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        return Ok(false);
+    }
+    sqlx::query("UPDATE contracts SET answer = $1, updated_at = $2 WHERE id = $3")
+        .bind(answer.as_str())
+        .bind(millis(now))
+        .bind(term.contract_id)
+        .execute(db)
+        .await?;
+    Ok(true)
+}
+
+/// Changes how a contract renews.
+pub async fn set_renewal(
+    db: &mut Db,
+    id: i64,
+    renewal: RenewalType,
+    notice_days: Option<u32>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE contracts SET renewal_type = $1, notice_days = $2, updated_at = $3 WHERE id = $4",
+    )
+    .bind(renewal.as_str())
+    .bind(notice_days.map(i64::from))
+    .bind(millis(now))
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Active contracts that renew by themselves (auto, undeclined; evergreen) whose current
+/// term ended before `before`: the next term is due. Ids in end-date order.
+pub async fn rolling_due(db: &mut Db, before: Date, limit: i64) -> Result<Vec<i64>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM contracts WHERE status = 'active' AND renewal_type <> 'expires' \
+         AND end_date < $1 AND (answer IS NULL OR answer <> 'decline') ORDER BY end_date, id \
+         LIMIT $2",
+    )
+    .bind(before.to_string())
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
 }
 
 /// Changes the dates of the current term.
@@ -203,62 +341,66 @@ pub async fn set_status(
 }
 
 const SELECT: &str = "SELECT id, customer_id, title, owner_id, plan_id, status, term_number, \
-     start_date, end_date, amount_minor, currency, custom_fields, created_at, updated_at \
-     FROM contracts";
+     start_date, end_date, amount_minor, currency, custom_fields, created_at, updated_at, \
+     renewal_type, notice_days, answer FROM contracts";
 
-type ContractRow = (
-    i64,
-    i64,
-    String,
-    Option<i64>,
-    i64,
-    String,
-    i64,
-    String,
-    String,
-    Option<i64>,
-    Option<String>,
-    String,
-    i64,
-    i64,
-);
+#[derive(sqlx::FromRow)]
+struct ContractRow {
+    id: i64,
+    customer_id: i64,
+    title: String,
+    owner_id: Option<i64>,
+    plan_id: i64,
+    status: String,
+    term_number: i64,
+    start_date: String,
+    end_date: String,
+    amount_minor: Option<i64>,
+    currency: Option<String>,
+    custom_fields: String,
+    created_at: i64,
+    updated_at: i64,
+    renewal_type: String,
+    notice_days: Option<i64>,
+    answer: Option<String>,
+}
 
 fn from_row(row: ContractRow) -> Result<Contract, StoreError> {
-    let (
-        id,
-        customer_id,
-        title,
-        owner_id,
-        plan_id,
-        status,
-        term,
-        start,
-        end,
-        amount,
-        currency,
-        custom,
-        created,
-        updated,
-    ) = row;
+    let id = row.id;
     let corrupt = |what: String| StoreError::Corrupt(format!("contract {id}: {what}"));
+    let custom = row.custom_fields;
     Ok(Contract {
         id,
-        customer_id,
-        title,
-        owner_id,
-        plan_id,
-        status: status.parse().map_err(|e| corrupt(format!("{e}")))?,
-        term_number: i32::try_from(term).map_err(|e| corrupt(e.to_string()))?,
-        start_date: date_from_text(&start)?,
-        end_date: date_from_text(&end)?,
-        amount_minor: amount,
-        currency,
+        customer_id: row.customer_id,
+        title: row.title,
+        owner_id: row.owner_id,
+        plan_id: row.plan_id,
+        status: row.status.parse().map_err(|e| corrupt(format!("{e}")))?,
+        term_number: i32::try_from(row.term_number).map_err(|e| corrupt(e.to_string()))?,
+        start_date: date_from_text(&row.start_date)?,
+        end_date: date_from_text(&row.end_date)?,
+        amount_minor: row.amount_minor,
+        currency: row.currency,
         custom_fields: match serde_json::from_str(&custom) {
             Ok(serde_json::Value::Object(map)) => map,
             _ => return Err(corrupt(format!("custom fields \"{custom}\""))),
         },
-        created_at: instant_from_millis(created)?,
-        updated_at: instant_from_millis(updated)?,
+        renewal: row
+            .renewal_type
+            .parse()
+            .map_err(|e| corrupt(format!("{e}")))?,
+        notice_days: row
+            .notice_days
+            .map(u32::try_from)
+            .transpose()
+            .map_err(|e| corrupt(format!("notice days: {e}")))?,
+        answer: row
+            .answer
+            .map(|a| a.parse::<Answer>())
+            .transpose()
+            .map_err(|e| corrupt(format!("{e}")))?,
+        created_at: instant_from_millis(row.created_at)?,
+        updated_at: instant_from_millis(row.updated_at)?,
     })
 }
 

@@ -15,6 +15,7 @@ pub mod plans;
 pub mod reminders;
 pub mod sessions;
 pub mod settings;
+pub mod tasks;
 pub mod template_overrides;
 mod time;
 pub mod users;

@@ -29,6 +29,31 @@ pub async fn put(db: &mut Db, key: &str, value: &str, now: Timestamp) -> Result<
     Ok(())
 }
 
+/// The value under `key`, storing `value` there first if there is none: of two processes
+/// racing to create the same setting, both get the one that won.
+pub async fn get_or_insert(
+    db: &mut Db,
+    key: &str,
+    value: &str,
+    now: Timestamp,
+) -> Result<String, StoreError> {
+    sqlx::query(
+        "INSERT INTO settings (setting_key, value, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (setting_key) DO NOTHING",
+    )
+    .bind(key)
+    .bind(value)
+    .bind(millis(now))
+    .execute(&mut *db)
+    .await?;
+    Ok(
+        sqlx::query_scalar("SELECT value FROM settings WHERE setting_key = $1")
+            .bind(key)
+            .fetch_one(db)
+            .await?,
+    )
+}
+
 /// Forgets `key`, so the environment's default applies again.
 pub async fn delete(db: &mut Db, key: &str) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM settings WHERE setting_key = $1")

@@ -399,6 +399,8 @@ async fn contracts_round_trip_and_page(store: Store) {
             amount_minor: None,
             currency: None,
             custom_fields: &custom,
+            renewal: tickler_core::renewal::RenewalType::Expires,
+            notice_days: None,
         },
         at_hours(1),
     )
@@ -511,9 +513,13 @@ async fn contract_terms(store: Store) {
     contracts::start_term(
         &mut tx,
         fx.contract_id,
-        2,
-        date("2027-03-02"),
-        date("2028-03-01"),
+        &contracts::NextTerm {
+            term_number: 2,
+            start: date("2027-03-02"),
+            end: date("2028-03-01"),
+            previous_term_id: None,
+            quote_id: None,
+        },
         at_hours(2),
     )
     .await
@@ -555,9 +561,13 @@ async fn contract_terms(store: Store) {
     let twice = contracts::start_term(
         &mut conn,
         fx.contract_id,
-        2,
-        date("2027-03-02"),
-        date("2028-03-01"),
+        &contracts::NextTerm {
+            term_number: 2,
+            start: date("2027-03-02"),
+            end: date("2028-03-01"),
+            previous_term_id: None,
+            quote_id: None,
+        },
         at_hours(4),
     )
     .await;

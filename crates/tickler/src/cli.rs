@@ -41,7 +41,7 @@ pub enum Command {
     Customer(CustomerCommand),
     /// Contracts and their renewals.
     #[command(subcommand)]
-    Contract(ContractCommand),
+    Contract(Box<ContractCommand>),
     /// Timed emails: list, edit, send now, skip.
     #[command(subcommand)]
     Reminder(ReminderCommand),
@@ -135,8 +135,9 @@ pub enum ContractCommand {
         /// First day, YYYY-MM-DD.
         #[arg(long)]
         start: String,
-        /// Expiry date (last day covered), YYYY-MM-DD; a recurring sale may give --cycles instead.
-        #[arg(long, required_unless_present = "cycles")]
+        /// Expiry date (last day covered), YYYY-MM-DD; a recurring sale may give --cycles instead;
+        /// an evergreen contract has none.
+        #[arg(long, required_unless_present_any = ["cycles", "renewal"])]
         end: Option<String>,
         /// The salesperson's email (a user); CC'd on the customer's emails.
         #[arg(long)]
@@ -155,6 +156,14 @@ pub enum ContractCommand {
         fields: Vec<String>,
         #[command(flatten)]
         billing: BillingArgs,
+        /// What happens at the end of the term: expires (the default: it ends unless renewed),
+        /// auto (the next term starts by itself unless the customer cancels by the notice
+        /// date) or evergreen (no end date: no expiry emails, invoices go on).
+        #[arg(long, value_name = "expires|auto|evergreen")]
+        renewal: Option<String>,
+        /// With --renewal auto: days before the end date by which the customer must cancel.
+        #[arg(long, value_name = "N")]
+        notice_days: Option<String>,
     },
     /// Start the next term: cancels the ending term's pending emails and schedules the new ones.
     Renew {

@@ -76,7 +76,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::User(command) => user(&engine, command, &actor).await?,
         Command::Customer(command) => customer(&engine, command, &actor).await?,
-        Command::Contract(command) => contract(&engine, command, &actor).await?,
+        Command::Contract(command) => contract(&engine, *command, &actor).await?,
         Command::Reminder(command) => reminder(&engine, command, &actor).await?,
         Command::Dispatch(args) => dispatch(engine, args).await?,
         Command::Import(command) => import(&engine, command, &actor).await?,
@@ -294,6 +294,8 @@ async fn contract(engine: &Engine, command: ContractCommand, actor: &Actor) -> R
             currency,
             fields,
             billing,
+            renewal,
+            notice_days,
         } => {
             let custom_fields = tickler_core::contract::parse_custom_fields(
                 "--field",
@@ -320,6 +322,8 @@ async fn contract(engine: &Engine, command: ContractCommand, actor: &Actor) -> R
                             draft_invoices: billing.draft_invoices,
                             payment_days: billing.payment_days,
                         }),
+                        renewal,
+                        notice_days,
                     },
                     actor,
                 )

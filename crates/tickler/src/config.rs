@@ -43,6 +43,9 @@ pub fn from_env() -> Result<Config> {
     let host = std::fs::read_to_string("/etc/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_else(|_| "host".to_string());
+    let public_url = var("TICKLER_PUBLIC_URL")
+        .map(|url| check_public_url(&url))
+        .transpose()?;
     let settings = Settings {
         organisation_name: var("TICKLER_ORGANISATION").unwrap_or_else(|| "Tickler".to_string()),
         default_time_zone: zone,
@@ -53,6 +56,7 @@ pub fn from_env() -> Result<Config> {
         concurrency: number("TICKLER_SEND_CONCURRENCY", 8usize)?.max(1),
         retry: RetryPolicy::default(),
         poll_interval: Duration::from_secs(number("TICKLER_POLL_SECONDS", 30u64)?.max(1)),
+        public_url: public_url.clone(),
     };
     let mail = MailConfig {
         smtp_url: var("TICKLER_SMTP_URL"),
@@ -61,7 +65,7 @@ pub fn from_env() -> Result<Config> {
         timeout: Duration::from_secs(number("TICKLER_SMTP_TIMEOUT_SECONDS", 30u64)?),
     };
     let web = tickler_web::WebConfig {
-        public_url: var("TICKLER_PUBLIC_URL"),
+        public_url,
         session_idle: Duration::from_secs(
             number("TICKLER_SESSION_IDLE_SECONDS", 8 * 3600u64)?.max(1),
         ),
@@ -76,4 +80,26 @@ pub fn from_env() -> Result<Config> {
         mail,
         web,
     })
+}
+
+/// The public URL as the links in emails will use it: http(s), with a host, no trailing
+/// slash; refused with a clear message otherwise, since a wrong one breaks every link sent.
+fn check_public_url(text: &str) -> Result<String> {
+    let trimmed = text.trim().trim_end_matches('/');
+    let rest = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"))
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "TICKLER_PUBLIC_URL: \"{text}\" must start with https:// (or http://), e.g. \
+                 https://tickler.example.com"
+            )
+        })?;
+    if rest.is_empty() || rest.starts_with('/') || rest.contains(char::is_whitespace) {
+        anyhow::bail!("TICKLER_PUBLIC_URL: \"{text}\" has no host name");
+    }
+    if rest.contains(['?', '#']) {
+        anyhow::bail!("TICKLER_PUBLIC_URL: \"{text}\" must not have a query or fragment");
+    }
+    Ok(trimmed.to_string())
 }

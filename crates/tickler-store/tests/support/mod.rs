@@ -175,6 +175,8 @@ pub async fn add_contract(db: &mut Db, fixture: &Fixture, title: &str) -> i64 {
             amount_minor: Some(120_000),
             currency: Some("EUR"),
             custom_fields: &serde_json::Map::new(),
+            renewal: tickler_core::renewal::RenewalType::Expires,
+            notice_days: None,
         },
         t0(),
     )

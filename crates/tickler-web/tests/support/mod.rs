@@ -51,6 +51,7 @@ pub fn settings() -> Settings {
         concurrency: 2,
         retry: RetryPolicy::default(),
         poll_interval: Duration::from_secs(30),
+        public_url: None,
     }
 }
 

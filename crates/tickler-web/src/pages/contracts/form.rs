@@ -216,6 +216,8 @@ pub(super) async fn create(
         currency: optional(&form.currency),
         custom_fields,
         billing: form.billing(),
+        renewal: None,
+        notice_days: None,
     };
     let is_sale = input.billing.is_some();
     match state.engine.add_contract(input, &user.actor()).await {
