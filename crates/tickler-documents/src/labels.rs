@@ -183,7 +183,7 @@ pub(crate) fn please_pay(language: Language, amount: &str, due: Date) -> String 
 }
 
 /// The sentence that asks for the invoice number on the transfer.
-pub(crate) fn quote_number(language: Language, number: &str) -> String {
+pub(crate) fn payment_reference(language: Language, number: &str) -> String {
     match language {
         Language::En => format!("Please quote invoice number {number} as the payment reference."),
         Language::El => {
@@ -249,7 +249,7 @@ pub(crate) fn every_text(language: Language) -> Vec<String> {
     }
     let amount = "1,234.50";
     texts.push(please_pay(language, amount, jiff::civil::date(2027, 5, 31)));
-    texts.push(quote_number(language, "2027-0042"));
+    texts.push(payment_reference(language, "2027-0042"));
     texts.push(page(language, 1, 2));
     texts.push(rate("24"));
     texts

@@ -16,6 +16,7 @@
 //! by the title and a large pale one across every page.
 
 mod fonts;
+mod invoice;
 mod labels;
 mod layout;
 mod pdf;
@@ -109,8 +110,9 @@ pub enum DocumentError {
 
 /// Renders `doc` as an A4 PDF.
 pub fn render_invoice_pdf(doc: &InvoiceDocument) -> Result<Vec<u8>, DocumentError> {
-    let pages = layout::lay_out(doc)?;
-    pdf::write(doc, &pages)
+    let form = invoice::form(doc);
+    let pages = layout::lay_out(&form)?;
+    pdf::write(&form, &pages)
 }
 
 #[cfg(test)]
