@@ -42,12 +42,6 @@ pub(crate) fn form(doc: &InvoiceDocument) -> Form<'_> {
             field: "period",
         },
     ]);
-    let total = |label, amount, field, strong| Total {
-        label,
-        amount,
-        field,
-        strong,
-    };
     Form {
         language: doc.language,
         title: l.title,
@@ -69,34 +63,30 @@ pub(crate) fn form(doc: &InvoiceDocument) -> Form<'_> {
             .collect(),
         lines: &doc.lines,
         tax_bands: &doc.tax_bands,
-        totals: vec![
-            total(l.subtotal, doc.subtotal, "subtotal", false),
-            total(l.tax, doc.tax, "tax", false),
-            total(l.total, doc.total, "total", true),
-            total(l.paid, doc.paid, "paid", false),
-            total(l.balance, doc.balance, "balance", true),
-        ],
+        totals: totals(doc),
         closing: closing(doc),
     }
+}
+
+/// The sums, then what is paid and what is still due.
+fn totals(doc: &InvoiceDocument) -> Vec<Total> {
+    let l = labels(doc.language);
+    let mut totals = Total::sums(l, doc.subtotal, doc.tax, doc.total);
+    totals.push(Total::new(l.paid, doc.paid, "paid", false));
+    totals.push(Total::new(l.balance, doc.balance, "balance", true));
+    totals
 }
 
 /// Payment instructions: how much, by when, to which account; or why nothing is asked.
 fn closing(doc: &InvoiceDocument) -> Option<Closing<'_>> {
     let l = labels(doc.language);
     let org = &doc.organisation;
-    let notice = |text: &str, field| Closing {
-        before: vec![Sentence {
-            text: text.to_string(),
-            field,
-        }],
-        ..Closing::default()
-    };
     if doc.void {
-        return Some(notice(l.void_notice, "void notice"));
+        return Some(Closing::notice(l.void_notice, "void notice"));
     }
     if doc.balance.minor <= 0 {
         // A credit note (nothing paid, nothing due) asks for nothing and thanks no one.
-        return (doc.paid.minor > 0).then(|| notice(l.paid_in_full, "paid notice"));
+        return (doc.paid.minor > 0).then(|| Closing::notice(l.paid_in_full, "paid notice"));
     }
     if org.iban.is_none() && org.bank.is_none() {
         return None;

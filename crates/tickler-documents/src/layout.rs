@@ -34,6 +34,8 @@ const MUTED: Colour = Colour(0x5f, 0x63, 0x68);
 const RULE: Colour = Colour(0xc8, 0xcc, 0xd0);
 const SHADE: Colour = Colour(0xee, 0xf0, 0xf2);
 const MARK: Colour = Colour(0xc6, 0x28, 0x28);
+/// Links in the blue that readers expect to be clickable.
+const LINKED: Colour = Colour(0x1a, 0x4f, 0x9c);
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Item {
@@ -267,10 +269,30 @@ pub(crate) struct Note<'a> {
 }
 
 pub(crate) struct Total {
-    pub label: &'static str,
-    pub amount: Money,
-    pub field: &'static str,
-    pub strong: bool,
+    label: &'static str,
+    amount: Money,
+    field: &'static str,
+    strong: bool,
+}
+
+impl Total {
+    pub fn new(label: &'static str, amount: Money, field: &'static str, strong: bool) -> Total {
+        Total {
+            label,
+            amount,
+            field,
+            strong,
+        }
+    }
+
+    /// Subtotal, tax and total: the rows every document's totals start with.
+    pub fn sums(labels: &Labels, subtotal: Money, tax: Money, total: Money) -> Vec<Total> {
+        vec![
+            Total::new(labels.subtotal, subtotal, "subtotal", false),
+            Total::new(labels.tax, tax, "tax", false),
+            Total::new(labels.total, total, "total", true),
+        ]
+    }
 }
 
 /// A heading, sentences, labelled rows, then more sentences; any part may be empty.
@@ -280,6 +302,19 @@ pub(crate) struct Closing<'a> {
     pub before: Vec<Sentence>,
     pub rows: Vec<Row<'a>>,
     pub after: Vec<Sentence>,
+}
+
+impl Closing<'_> {
+    /// One sentence that says why nothing more is asked (paid, void, expired).
+    pub fn notice(text: &str, field: &'static str) -> Self {
+        Closing {
+            before: vec![Sentence {
+                text: text.to_string(),
+                field,
+            }],
+            ..Closing::default()
+        }
+    }
 }
 
 pub(crate) struct Sentence {
@@ -457,10 +492,15 @@ impl Sheet<'_> {
             let opening = text::wrap(opening, Style::regular(9.5), RIGHT - LEFT, 2, "opening")?;
             y = block.lines(LEFT, y + 10.0, opening, INK, false);
         }
+        let labels = form
+            .notes
+            .iter()
+            .map(|note| text::shape(note.label, Style::bold(9.0), "label"))
+            .collect::<Result<Vec<_>, _>>()?;
+        // The texts line up after the widest label.
+        let indent = labels.iter().map(Run::width).fold(0.0, f32::max) + 8.0;
         let mut gap = 8.0;
-        for note in &form.notes {
-            let label = text::shape(note.label, Style::bold(9.0), "label")?;
-            let indent = label.width() + 8.0;
+        for (note, label) in form.notes.iter().zip(labels) {
             let bottom = block.lines(LEFT, y + gap, vec![label], MUTED, false);
             let text = text::wrap(note.text, BODY, RIGHT - LEFT - indent, 3, note.field)?;
             y = bottom.max(block.lines(LEFT + indent, y + gap, text, INK, false));
@@ -635,7 +675,8 @@ impl Sheet<'_> {
                 block.links(x, y, &value, row.value);
             }
             let bottom = block.lines(LEFT, y, label, MUTED, false);
-            y = bottom.max(block.lines(x, y, value, INK, false));
+            let colour = if row.link { LINKED } else { INK };
+            y = bottom.max(block.lines(x, y, value, colour, false));
         }
         for said in &closing.after {
             y = block.lines(LEFT, y + 2.0, sentence(&said.text, said.field)?, INK, false);
