@@ -735,7 +735,7 @@ impl Sheet<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sample::{invoice, with_lines};
+    use crate::sample::{invoice, quote, quote_with_lines, with_lines};
 
     fn lay_out(doc: &crate::InvoiceDocument) -> Result<Vec<Page>, DocumentError> {
         super::lay_out(&crate::invoice::form(doc))
@@ -751,21 +751,43 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn everything_stays_inside_the_page_margins() {
+    /// Every sample, invoices and quotes, short and long, laid out.
+    fn every_sample() -> Vec<Vec<Page>> {
+        let mut all = Vec::new();
         for language in Language::ALL {
             for doc in [invoice(language), with_lines(invoice(language), 60)] {
-                for page in lay_out(&doc).unwrap() {
-                    for item in &page.items {
-                        if let Item::Text {
-                            x, baseline, run, ..
-                        } = item
-                        {
-                            assert!(*x >= LEFT - 0.01, "{} at x {x}", run.text);
-                            assert!(x + run.width() <= RIGHT + 0.01, "{} too wide", run.text);
-                            assert!(*baseline > TOP && *baseline <= PAGE_HEIGHT - 30.0);
-                        }
+                all.push(lay_out(&doc).unwrap());
+            }
+            for doc in [quote(language), quote_with_lines(quote(language), 60)] {
+                all.push(super::lay_out(&crate::quote::form(&doc)).unwrap());
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn everything_stays_inside_the_page_margins() {
+        for page in every_sample().iter().flatten() {
+            for item in &page.items {
+                match item {
+                    Item::Text {
+                        x, baseline, run, ..
+                    } => {
+                        assert!(*x >= LEFT - 0.01, "{} at x {x}", run.text);
+                        assert!(x + run.width() <= RIGHT + 0.01, "{} too wide", run.text);
+                        assert!(*baseline > TOP && *baseline <= PAGE_HEIGHT - 30.0);
                     }
+                    Item::Link {
+                        x,
+                        y,
+                        width,
+                        height,
+                        url,
+                    } => {
+                        assert!(*x >= LEFT && x + width <= RIGHT + 0.01, "{url} too wide");
+                        assert!(*y > TOP && y + height <= BOTTOM + 0.01, "{url} at y {y}");
+                    }
+                    _ => {}
                 }
             }
         }
@@ -797,8 +819,7 @@ mod tests {
 
     #[test]
     fn content_never_runs_into_the_footer() {
-        let doc = with_lines(invoice(Language::El), 60);
-        for page in lay_out(&doc).unwrap() {
+        for page in every_sample().iter().flatten() {
             for item in &page.items {
                 if let Item::Text { baseline, run, .. } = item
                     && *baseline < FOOTER_BASELINE - 1.0
