@@ -1,25 +1,29 @@
-//! How long rendering one invoice's PDF takes, and how large the PDF is.
+//! How long rendering one invoice's or one quote's PDF takes, and how large the PDF is.
 //!
 //! ```sh
 //! cargo bench -p tickler-documents --bench invoice_pdf
 //! ```
 //!
-//! Renders BENCH_INVOICES invoices (default 200) of each kind, one after the other on one
+//! Renders BENCH_INVOICES documents (default 200) of each kind, one after the other on one
 //! thread: the one-page sample invoice in English, Greek and Japanese (4 lines, 2 tax rates),
-//! and the English one with 60 lines (3 pages). Reports the mean, median and 95th percentile
-//! of the time per invoice and the PDF's size. The very first render also parses the bundled
-//! fonts (once per process); it is reported on its own and is not among the samples.
+//! the English one with 60 lines (3 pages), and the same for the renewal quote (its accept and
+//! decline links clickable). Reports the mean, median and 95th percentile of the time per
+//! document and the PDF's size. The very first render also parses the bundled fonts (once per
+//! process); it is reported on its own and is not among the samples.
 //!
 //! Run as a test (`cargo test --all-targets`, without cargo bench's `--bench` argument) it
-//! makes a smoke run of 5 invoices per kind.
+//! makes a smoke run of 5 documents per kind.
 
 use std::time::{Duration, Instant};
 
 use tickler_core::language::Language;
 use tickler_documents::{
-    InvoiceDocument, render_invoice_pdf,
-    sample::{invoice, with_lines},
+    DocumentError, render_invoice_pdf, render_quote_pdf,
+    sample::{invoice, quote, quote_with_lines, with_lines},
 };
+
+/// One kind of document, ready to render again and again.
+type Render = Box<dyn Fn() -> Result<Vec<u8>, DocumentError>>;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bench = std::env::args().any(|a| a == "--bench");
@@ -33,7 +37,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         5
     };
     println!(
-        "INFO machine nproc={} loadavg_at_start=\"{}\" invoices_per_kind={count}",
+        "INFO machine nproc={} loadavg_at_start=\"{}\" documents_per_kind={count}",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         loadavg(),
     );
@@ -46,25 +50,35 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         first.len()
     );
 
-    let kinds: [(&str, InvoiceDocument); 4] = [
-        ("en_1_page", invoice(Language::En)),
-        ("el_1_page", invoice(Language::El)),
-        ("ja_1_page", invoice(Language::Ja)),
-        ("en_60_lines", with_lines(invoice(Language::En), 60)),
-    ];
-    for (name, doc) in &kinds {
+    let invoice_kind = |name: String, doc| -> (String, Render) {
+        (name, Box::new(move || render_invoice_pdf(&doc)))
+    };
+    let quote_kind = |name: String, doc| -> (String, Render) {
+        (name, Box::new(move || render_quote_pdf(&doc)))
+    };
+    let mut kinds = Vec::new();
+    for language in Language::ALL {
+        let code = language.code();
+        kinds.push(invoice_kind(format!("{code}_1_page"), invoice(language)));
+        kinds.push(quote_kind(format!("quote_{code}_1_page"), quote(language)));
+    }
+    let sixty = with_lines(invoice(Language::En), 60);
+    kinds.push(invoice_kind("en_60_lines".into(), sixty));
+    let sixty = quote_with_lines(quote(Language::En), 60);
+    kinds.push(quote_kind("quote_en_60_lines".into(), sixty));
+    for (name, render) in &kinds {
         let mut samples = Vec::with_capacity(count);
         let mut bytes = 0;
         for _ in 0..count {
             let started = Instant::now();
-            let pdf = render_invoice_pdf(doc)?;
+            let pdf = render()?;
             samples.push(ms(started.elapsed()));
             bytes = pdf.len();
         }
         samples.sort_by(f64::total_cmp);
         let mean = samples.iter().sum::<f64>() / samples.len().max(1) as f64;
         println!(
-            "RESULT kind={name} invoices={count} mean_ms={mean:.2} median_ms={:.2} p95_ms={:.2} \
+            "RESULT kind={name} documents={count} mean_ms={mean:.2} median_ms={:.2} p95_ms={:.2} \
              max_ms={:.2} bytes_per_pdf={bytes}",
             percentile(&samples, 0.50),
             percentile(&samples, 0.95),

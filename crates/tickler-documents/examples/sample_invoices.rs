@@ -1,17 +1,18 @@
-//! Writes the sample invoices as PDF files to look at:
+//! Writes the sample invoices and quotes as PDF files to look at:
 //!
 //! ```sh
 //! cargo run -p tickler-documents --example sample_invoices -- /tmp/invoices
 //! ```
 //!
-//! One per language, a draft and a void one, and one of 60 lines.
+//! Per language: an invoice, a draft and a void one, and one of 60 lines; a quote, an
+//! expired one, and one of 60 lines.
 
 use std::{error::Error, path::PathBuf};
 
 use tickler_core::language::Language;
 use tickler_documents::{
-    render_invoice_pdf,
-    sample::{invoice, with_lines},
+    QuoteMark, render_invoice_pdf, render_quote_pdf,
+    sample::{invoice, quote, quote_with_lines, with_lines},
 };
 
 fn main() -> Result<(), Box<dyn Error>> {
@@ -32,9 +33,26 @@ fn main() -> Result<(), Box<dyn Error>> {
                 with_lines(invoice(language), 60),
             ),
         ];
+        let mut expired = quote(language);
+        expired.status_mark = Some(QuoteMark::Expired);
+        let quotes = [
+            (format!("quote-{code}.pdf"), quote(language)),
+            (format!("quote-{code}-expired.pdf"), expired),
+            (
+                format!("quote-{code}-60-lines.pdf"),
+                quote_with_lines(quote(language), 60),
+            ),
+        ];
+        let mut pdfs = Vec::new();
         for (name, doc) in documents {
+            pdfs.push((name, render_invoice_pdf(&doc)?));
+        }
+        for (name, doc) in quotes {
+            pdfs.push((name, render_quote_pdf(&doc)?));
+        }
+        for (name, bytes) in pdfs {
             let path = dir.join(name);
-            std::fs::write(&path, render_invoice_pdf(&doc)?)?;
+            std::fs::write(&path, bytes)?;
             println!("{}", path.display());
         }
     }

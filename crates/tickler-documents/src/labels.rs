@@ -1,4 +1,6 @@
-//! The words of an invoice in each language, as a business there writes them.
+//! The words of an invoice and of a quote in each language, as a business there writes them.
+//! [`Labels`] holds the invoice's words and those both documents share (the table, the
+//! totals); [`QuoteLabels`] only what a quote says differently.
 
 use jiff::civil::Date;
 use tickler_core::{language::Language, locale::format_date};
@@ -140,6 +142,119 @@ const JA: Labels = Labels {
     continued: "続き",
 };
 
+/// A quote's own words; the table's and the totals' come from [`Labels`].
+pub(crate) struct QuoteLabels {
+    pub title: &'static str,
+    pub number: &'static str,
+    pub valid_until: &'static str,
+    pub term: &'static str,
+    pub prepared_for: &'static str,
+    pub opening: Option<&'static str>,
+    pub billing: &'static str,
+    pub how_to_accept: &'static str,
+    pub accept: &'static str,
+    pub decline: &'static str,
+    pub accepted: &'static str,
+    pub declined: &'static str,
+    pub expired: &'static str,
+    pub accepted_notice: &'static str,
+    pub declined_notice: &'static str,
+    pub expired_notice: &'static str,
+}
+
+const EN_QUOTE: QuoteLabels = QuoteLabels {
+    title: "Quote",
+    number: "Quote number",
+    valid_until: "Valid until",
+    term: "Term offered",
+    prepared_for: "Prepared for",
+    opening: None,
+    billing: "Billing",
+    how_to_accept: "How to accept",
+    accept: "Accept",
+    decline: "Decline",
+    accepted: "ACCEPTED",
+    declined: "DECLINED",
+    expired: "EXPIRED",
+    accepted_notice: "This quote has been accepted. Thank you.",
+    declined_notice: "This quote has been declined.",
+    expired_notice: "This quote has expired and can no longer be accepted.",
+};
+
+const EL_QUOTE: QuoteLabels = QuoteLabels {
+    title: "Προσφορά",
+    number: "Αριθμός",
+    valid_until: "Ισχύει έως",
+    term: "Περίοδος σύμβασης",
+    prepared_for: "Πελάτης",
+    opening: None,
+    billing: "Τιμολόγηση",
+    how_to_accept: "Αποδοχή της προσφοράς",
+    accept: "Αποδοχή",
+    decline: "Απόρριψη",
+    accepted: "ΕΓΚΡΙΘΗΚΕ",
+    declined: "ΑΠΟΡΡΙΦΘΗΚΕ",
+    expired: "ΕΛΗΞΕ",
+    accepted_notice: "Η προσφορά έγινε αποδεκτή. Σας ευχαριστούμε.",
+    declined_notice: "Η προσφορά απορρίφθηκε.",
+    expired_notice: "Η προσφορά έληξε και δεν μπορεί πλέον να γίνει αποδεκτή.",
+};
+
+const JA_QUOTE: QuoteLabels = QuoteLabels {
+    title: "見積書",
+    number: "見積番号",
+    valid_until: "有効期限",
+    term: "契約期間",
+    prepared_for: "宛先",
+    opening: Some("下記のとおりお見積り申し上げます。"),
+    billing: "請求方法",
+    how_to_accept: "ご承諾の方法",
+    accept: "承諾",
+    decline: "辞退",
+    accepted: "承諾済",
+    declined: "辞退",
+    expired: "期限切れ",
+    accepted_notice: "本見積書はご承諾いただきました。ありがとうございました。",
+    declined_notice: "本見積書は辞退されました。",
+    expired_notice: "本見積書は有効期限を過ぎたため、ご承諾いただけません。",
+};
+
+pub(crate) fn quote_labels(language: Language) -> &'static QuoteLabels {
+    match language {
+        Language::En => &EN_QUOTE,
+        Language::El => &EL_QUOTE,
+        Language::Ja => &JA_QUOTE,
+    }
+}
+
+/// The sentence that says how a quote is accepted: by its link where it has one, or by a
+/// reply to its email, before it expires.
+pub(crate) fn how_to_accept(language: Language, valid_until: Date, link: bool) -> String {
+    let date = format_date(valid_until, language);
+    match (language, link) {
+        (Language::En, true) => format!(
+            "To accept this quote by {date}, open the link below or reply to the email it came with."
+        ),
+        (Language::En, false) => {
+            format!("To accept this quote, reply by {date} to the email it came with.")
+        }
+        (Language::El, true) => format!(
+            "Για να αποδεχθείτε την προσφορά έως τις {date}, ανοίξτε τον παρακάτω σύνδεσμο \
+             ή απαντήστε στο email με το οποίο τη λάβατε."
+        ),
+        (Language::El, false) => format!(
+            "Για να αποδεχθείτε την προσφορά, απαντήστε έως τις {date} στο email με το οποίο \
+             τη λάβατε."
+        ),
+        (Language::Ja, true) => format!(
+            "{date}までに、下記のリンク、または本見積書をお送りしたメールへのご返信にてご承諾ください。"
+        ),
+        (Language::Ja, false) => {
+            format!("{date}までに、本見積書をお送りしたメールへのご返信にてご承諾ください。")
+        }
+    }
+}
+
 pub(crate) fn labels(language: Language) -> &'static Labels {
     match language {
         Language::En => &EN,
@@ -183,7 +298,7 @@ pub(crate) fn please_pay(language: Language, amount: &str, due: Date) -> String 
 }
 
 /// The sentence that asks for the invoice number on the transfer.
-pub(crate) fn quote_number(language: Language, number: &str) -> String {
+pub(crate) fn payment_reference(language: Language, number: &str) -> String {
     match language {
         Language::En => format!("Please quote invoice number {number} as the payment reference."),
         Language::El => {
@@ -202,7 +317,7 @@ pub(crate) fn page(language: Language, page: usize, pages: usize) -> String {
     }
 }
 
-/// Every fixed word and sentence an invoice in `language` can show, for the font's coverage
+/// Every fixed word and sentence an invoice or a quote in `language` can show, for the font's coverage
 /// test: the sentences with sample values in place.
 #[cfg(test)]
 pub(crate) fn every_text(language: Language) -> Vec<String> {
@@ -249,8 +364,37 @@ pub(crate) fn every_text(language: Language) -> Vec<String> {
     }
     let amount = "1,234.50";
     texts.push(please_pay(language, amount, jiff::civil::date(2027, 5, 31)));
-    texts.push(quote_number(language, "2027-0042"));
+    texts.push(payment_reference(language, "2027-0042"));
     texts.push(page(language, 1, 2));
     texts.push(rate("24"));
+    let q = quote_labels(language);
+    texts.extend(
+        [
+            q.title,
+            q.number,
+            q.valid_until,
+            q.term,
+            q.prepared_for,
+            q.opening.unwrap_or(""),
+            q.billing,
+            q.how_to_accept,
+            q.accept,
+            q.decline,
+            q.accepted,
+            q.declined,
+            q.expired,
+            q.accepted_notice,
+            q.declined_notice,
+            q.expired_notice,
+        ]
+        .map(String::from),
+    );
+    for link in [true, false] {
+        texts.push(how_to_accept(
+            language,
+            jiff::civil::date(2027, 5, 31),
+            link,
+        ));
+    }
     texts
 }

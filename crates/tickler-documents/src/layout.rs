@@ -1,15 +1,19 @@
-//! Where everything goes: the invoice laid out as pages of positioned text and rules, in
-//! points from the page's top-left corner. Everything that can fail (a missing glyph, an
-//! amount too wide) fails here, before any PDF is written.
+//! Where everything goes: a document (an invoice, a quote) laid out as pages of positioned
+//! text and rules, in points from the page's top-left corner. Everything that can fail (a
+//! missing glyph, an amount too wide) fails here, before any PDF is written.
+//!
+//! Both documents are the same sheet: seller and facts at the top, the customer, the lines'
+//! table, tax per rate and totals, and a closing block at the foot of the last page. Each
+//! document says what goes in those places as a [`Form`]; this module alone says where.
 
-use tickler_core::language::Language;
+use jiff::civil::Date;
+use tickler_core::{language::Language, money::Money};
 
 use crate::{
-    DocumentError, InvoiceDocument,
+    DocumentError, DocumentLine, Party, TaxBand,
     labels::{self, Labels},
     text::{self, Run, Style},
 };
-
 /// A4: 210 × 297 mm.
 pub(crate) const PAGE_WIDTH: f32 = 595.276;
 pub(crate) const PAGE_HEIGHT: f32 = 841.89;
@@ -30,6 +34,8 @@ const MUTED: Colour = Colour(0x5f, 0x63, 0x68);
 const RULE: Colour = Colour(0xc8, 0xcc, 0xd0);
 const SHADE: Colour = Colour(0xee, 0xf0, 0xf2);
 const MARK: Colour = Colour(0xc6, 0x28, 0x28);
+/// Links in the blue that readers expect to be clickable.
+const LINKED: Colour = Colour(0x1a, 0x4f, 0x9c);
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Item {
@@ -58,13 +64,21 @@ pub(crate) enum Item {
     /// The draft or void mark across the whole page. Drawn as outlines, not text, so that
     /// the page's text (what a search or a copy finds) is the invoice alone.
     Watermark { run: Run, colour: Colour },
+    /// A clickable area over a URL's text on the page: the PDF's link annotation.
+    Link {
+        x: f32,
+        y: f32,
+        width: f32,
+        height: f32,
+        url: String,
+    },
 }
 
 impl Item {
     fn moved_down(mut self, dy: f32) -> Item {
         match &mut self {
             Item::Text { baseline, .. } => *baseline += dy,
-            Item::Rule { y, .. } | Item::Rect { y, .. } => *y += dy,
+            Item::Rule { y, .. } | Item::Rect { y, .. } | Item::Link { y, .. } => *y += dy,
             Item::Watermark { .. } => {}
         }
         self
@@ -112,6 +126,22 @@ impl Block {
         }
         self.height = self.height.max(y);
         y
+    }
+
+    /// Makes each line of `runs`, as [`Block::lines`] sets them from `top`, open `url`.
+    fn links(&mut self, x: f32, top: f32, runs: &[Run], url: &str) {
+        let mut y = top;
+        for run in runs {
+            let height = run.style.line_height();
+            self.items.push(Item::Link {
+                x,
+                y,
+                width: run.width(),
+                height,
+                url: url.to_string(),
+            });
+            y += height;
+        }
     }
 
     fn rule(&mut self, x1: f32, x2: f32, y: f32, width: f32, colour: Colour) {
@@ -176,32 +206,144 @@ fn columns() -> [Column; 5] {
 const BODY: Style = Style::regular(9.0);
 const SMALL: Style = Style::regular(8.0);
 const HEAD: Style = Style::bold(8.5);
+/// Links are long and must stay whole: smaller than other values, on up to this many lines.
+const LINK: Style = Style::regular(8.5);
+const LINK_LINES: usize = 4;
+
+/// What one document puts in each place of the sheet, already worded in its language.
+pub(crate) struct Form<'a> {
+    pub language: Language,
+    /// "Invoice", "Quote": the big word top right.
+    pub title: &'static str,
+    /// Repeated on continued pages and in the PDF's title.
+    pub number: Option<&'a str>,
+    /// A status word in a box under the title and pale across every page (DRAFT, VOID).
+    pub mark: Option<&'static str>,
+    pub organisation: &'a Party,
+    pub customer: &'a Party,
+    /// The word over the customer's name ("Bill to").
+    pub customer_label: &'static str,
+    /// A line under the customer where custom asks for one (Japanese documents open so).
+    pub opening: Option<&'static str>,
+    /// Labelled values under the title: the number and the dates.
+    pub facts: Vec<Fact<'a>>,
+    /// Labelled texts under the customer: the reference, the billing.
+    pub notes: Vec<Note<'a>>,
+    pub lines: &'a [DocumentLine],
+    pub tax_bands: &'a [TaxBand],
+    /// Right of the tax bands; the strong ones are ruled above and set in bold.
+    pub totals: Vec<Total>,
+    /// At the foot of the last page: how to pay, how to accept, or why nothing is asked.
+    pub closing: Option<Closing<'a>>,
+}
+
+impl Form<'_> {
+    /// "Invoice 2027-0042", "Invoice DRAFT": the PDF's title, and the head of a continued page.
+    pub fn name(&self) -> String {
+        match (self.number, self.mark) {
+            (Some(number), _) => format!("{} {number}", self.title),
+            (None, Some(mark)) => format!("{} {mark}", self.title),
+            (None, None) => self.title.to_string(),
+        }
+    }
+}
+
+pub(crate) struct Fact<'a> {
+    pub label: &'static str,
+    pub value: Value<'a>,
+    /// Names the value in an error.
+    pub field: &'static str,
+}
+
+pub(crate) enum Value<'a> {
+    /// A number or a date: never cut, as a cut one would be a different one.
+    Whole(std::borrow::Cow<'a, str>),
+    /// From the first date to the second, on two lines where one is too short.
+    Period(Date, Date),
+}
+
+pub(crate) struct Note<'a> {
+    pub label: &'static str,
+    pub text: &'a str,
+    pub field: &'static str,
+}
+
+pub(crate) struct Total {
+    label: &'static str,
+    amount: Money,
+    field: &'static str,
+    strong: bool,
+}
+
+impl Total {
+    pub fn new(label: &'static str, amount: Money, field: &'static str, strong: bool) -> Total {
+        Total {
+            label,
+            amount,
+            field,
+            strong,
+        }
+    }
+
+    /// Subtotal, tax and total: the rows every document's totals start with.
+    pub fn sums(labels: &Labels, subtotal: Money, tax: Money, total: Money) -> Vec<Total> {
+        vec![
+            Total::new(labels.subtotal, subtotal, "subtotal", false),
+            Total::new(labels.tax, tax, "tax", false),
+            Total::new(labels.total, total, "total", true),
+        ]
+    }
+}
+
+/// A heading, sentences, labelled rows, then more sentences; any part may be empty.
+#[derive(Default)]
+pub(crate) struct Closing<'a> {
+    pub heading: Option<&'static str>,
+    pub before: Vec<Sentence>,
+    pub rows: Vec<Row<'a>>,
+    pub after: Vec<Sentence>,
+}
+
+impl Closing<'_> {
+    /// One sentence that says why nothing more is asked (paid, void, expired).
+    pub fn notice(text: &str, field: &'static str) -> Self {
+        Closing {
+            before: vec![Sentence {
+                text: text.to_string(),
+                field,
+            }],
+            ..Closing::default()
+        }
+    }
+}
+
+pub(crate) struct Sentence {
+    pub text: String,
+    pub field: &'static str,
+}
+
+pub(crate) struct Row<'a> {
+    pub label: &'static str,
+    pub value: &'a str,
+    pub field: &'static str,
+    /// The value is a URL: shown whole (or refused) and clickable.
+    pub link: bool,
+}
 
 struct Sheet<'a> {
-    doc: &'a InvoiceDocument,
+    form: &'a Form<'a>,
     labels: &'static Labels,
     language: Language,
-    /// The draft or void word, where the invoice is one.
-    mark: Option<&'static str>,
     done: Vec<Page>,
     page: Page,
     y: f32,
 }
 
-pub(crate) fn lay_out(doc: &InvoiceDocument) -> Result<Vec<Page>, DocumentError> {
-    let labels = labels::labels(doc.language);
-    let mark = if doc.void {
-        Some(labels.void)
-    } else if doc.number.is_none() {
-        Some(labels.draft)
-    } else {
-        None
-    };
+pub(crate) fn lay_out(form: &Form<'_>) -> Result<Vec<Page>, DocumentError> {
     let mut sheet = Sheet {
-        doc,
-        labels,
-        language: doc.language,
-        mark,
+        form,
+        labels: labels::labels(form.language),
+        language: form.language,
         done: Vec::new(),
         page: Page::default(),
         y: TOP,
@@ -209,11 +351,11 @@ pub(crate) fn lay_out(doc: &InvoiceDocument) -> Result<Vec<Page>, DocumentError>
     sheet.header()?;
     sheet.customer()?;
     sheet.table_header()?;
-    for (i, line) in doc.lines.iter().enumerate() {
+    for (i, line) in form.lines.iter().enumerate() {
         sheet.line(i + 1, line)?;
     }
     sheet.summary()?;
-    sheet.payment()?;
+    sheet.closing()?;
     sheet.finish()
 }
 
@@ -239,14 +381,9 @@ impl Sheet<'_> {
     fn next_page(&mut self) -> Result<(), DocumentError> {
         let page = std::mem::take(&mut self.page);
         self.done.push(page);
-        let l = self.labels;
-        let what = match (&self.doc.number, self.mark) {
-            (Some(number), _) => format!("{} {number} ({})", l.title, l.continued),
-            (None, Some(mark)) => format!("{} {mark} ({})", l.title, l.continued),
-            (None, None) => format!("{} ({})", l.title, l.continued),
-        };
+        let what = format!("{} ({})", self.form.name(), self.labels.continued);
         let mut block = Block::default();
-        let run = text::fit(&what, BODY, RIGHT - LEFT, MIN_SIZE, "invoice number")?;
+        let run = text::fit(&what, BODY, RIGHT - LEFT, MIN_SIZE, "number")?;
         block.lines(LEFT, 0.0, vec![run], MUTED, false);
         self.place(block, TOP);
         self.y += 12.0;
@@ -255,78 +392,57 @@ impl Sheet<'_> {
 
     /// The seller top left; the title, any mark, the number and the dates top right.
     fn header(&mut self) -> Result<(), DocumentError> {
-        let doc = self.doc;
-        let l = self.labels;
+        let form = self.form;
         let mut block = Block::default();
 
         let name = text::wrap(
-            &doc.organisation.name,
+            &form.organisation.name,
             Style::bold(14.0),
             250.0,
             3,
             "organisation name",
         )?;
         let mut left = block.lines(LEFT, 0.0, name, INK, false);
-        if let Some(email) = &doc.organisation.email {
+        if let Some(email) = &form.organisation.email {
             let email = text::wrap(email, BODY, 250.0, 2, "organisation email")?;
             left = block.lines(LEFT, left + 2.0, email, MUTED, false);
         }
 
         let title = Style::bold(24.0);
-        let run = text::shape(l.title, title, "title")?;
+        let run = text::shape(form.title, title, "title")?;
         block.text_right(RIGHT, title.size * 0.9, run, INK);
         let mut right = title.size * 1.3;
-        if let Some(mark) = self.mark {
+        if let Some(mark) = form.mark {
             right = self.stamp(&mut block, mark, right)?;
         }
 
         let label_x = RIGHT - 240.0;
-        let mut rows: Vec<(&str, String, &str)> = Vec::new();
-        if let Some(number) = &doc.number {
-            rows.push((l.number, number.clone(), "invoice number"));
-        }
-        rows.push((
-            l.issue_date,
-            tickler_core::locale::format_date(doc.issue_date, self.language),
-            "issue date",
-        ));
-        rows.push((
-            l.due_date,
-            tickler_core::locale::format_date(doc.due_date, self.language),
-            "due date",
-        ));
         let value_style = Style::bold(9.0);
         let value_width = 132.0;
-        let mut values = Vec::new();
-        // A number or a date is never cut, as a cut one would be a different one.
-        for (label, value, field) in rows {
-            values.push((
-                label,
-                vec![text::fit(
-                    &value,
+        for fact in &form.facts {
+            let value = match &fact.value {
+                Value::Whole(value) => vec![text::fit(
+                    value,
                     value_style,
                     value_width,
                     MIN_SIZE,
-                    field,
+                    fact.field,
                 )?],
-            ));
-        }
-        let (start, end) = (doc.period_start, doc.period_end);
-        let period = text::shape(
-            &labels::period(self.language, start, end),
-            value_style,
-            "period",
-        )?;
-        let period = if period.width() <= value_width {
-            vec![period]
-        } else {
-            let lines = labels::period_lines(self.language, start, end);
-            let fit = |line: &str| text::fit(line, value_style, value_width, MIN_SIZE, "period");
-            vec![fit(&lines[0])?, fit(&lines[1])?]
-        };
-        values.push((l.period, period));
-        for (label, value) in values {
-            let label = text::wrap(label, BODY, 104.0, 2, "label")?;
+                Value::Period(start, end) => {
+                    let period = labels::period(self.language, *start, *end);
+                    let period = text::shape(&period, value_style, fact.field)?;
+                    if period.width() <= value_width {
+                        vec![period]
+                    } else {
+                        let lines = labels::period_lines(self.language, *start, *end);
+                        let fit = |line: &str| {
+                            text::fit(line, value_style, value_width, MIN_SIZE, fact.field)
+                        };
+                        vec![fit(&lines[0])?, fit(&lines[1])?]
+                    }
+                }
+            };
+            let label = text::wrap(fact.label, BODY, 104.0, 2, "label")?;
             let bottom_label = block.lines(label_x, right, label, MUTED, false);
             let bottom_value = block.lines(RIGHT, right, value, INK, true);
             right = bottom_label.max(bottom_value) + 2.0;
@@ -337,7 +453,7 @@ impl Sheet<'_> {
         Ok(())
     }
 
-    /// The draft or void word in a red box under the title, right-aligned; returns its bottom.
+    /// The mark in a red box under the title, right-aligned; returns its bottom.
     fn stamp(&self, block: &mut Block, mark: &str, top: f32) -> Result<f32, DocumentError> {
         let style = Style::bold(12.0);
         let run = text::shape(mark, style, "mark")?;
@@ -354,35 +470,41 @@ impl Sheet<'_> {
         Ok(top + height + 8.0)
     }
 
-    /// Who is billed, the opening line where custom has one, and what the invoice is about.
+    /// Who the document is for, the opening line where custom has one, and the notes.
     fn customer(&mut self) -> Result<(), DocumentError> {
-        let doc = self.doc;
-        let l = self.labels;
+        let form = self.form;
         let mut block = Block::default();
-        let label = text::shape(l.bill_to, Style::bold(8.5), "label")?;
+        let label = text::shape(form.customer_label, Style::bold(8.5), "label")?;
         let mut y = block.lines(LEFT, 0.0, vec![label], MUTED, false);
         let name = text::wrap(
-            &doc.customer.name,
+            &form.customer.name,
             Style::bold(11.0),
             300.0,
             3,
             "customer name",
         )?;
         y = block.lines(LEFT, y, name, INK, false);
-        if let Some(email) = &doc.customer.email {
+        if let Some(email) = &form.customer.email {
             let email = text::wrap(email, BODY, 300.0, 2, "customer email")?;
             y = block.lines(LEFT, y, email, MUTED, false);
         }
-        if let Some(opening) = l.opening {
+        if let Some(opening) = form.opening {
             let opening = text::wrap(opening, Style::regular(9.5), RIGHT - LEFT, 2, "opening")?;
             y = block.lines(LEFT, y + 10.0, opening, INK, false);
         }
-        if let Some(reference) = &doc.reference {
-            let label = text::shape(l.reference, Style::bold(9.0), "label")?;
-            let indent = label.width() + 8.0;
-            block.lines(LEFT, y + 8.0, vec![label], MUTED, false);
-            let reference = text::wrap(reference, BODY, RIGHT - LEFT - indent, 3, "reference")?;
-            block.lines(LEFT + indent, y + 8.0, reference, INK, false);
+        let labels = form
+            .notes
+            .iter()
+            .map(|note| text::shape(note.label, Style::bold(9.0), "label"))
+            .collect::<Result<Vec<_>, _>>()?;
+        // The texts line up after the widest label.
+        let indent = labels.iter().map(Run::width).fold(0.0, f32::max) + 8.0;
+        let mut gap = 8.0;
+        for (note, label) in form.notes.iter().zip(labels) {
+            let bottom = block.lines(LEFT, y + gap, vec![label], MUTED, false);
+            let text = text::wrap(note.text, BODY, RIGHT - LEFT - indent, 3, note.field)?;
+            y = bottom.max(block.lines(LEFT + indent, y + gap, text, INK, false));
+            gap = 2.0;
         }
         self.flow(block, 22.0)
     }
@@ -412,7 +534,7 @@ impl Sheet<'_> {
         self.flow(block, 18.0)
     }
 
-    fn line(&mut self, n: usize, line: &crate::DocumentLine) -> Result<(), DocumentError> {
+    fn line(&mut self, n: usize, line: &DocumentLine) -> Result<(), DocumentError> {
         let [description, quantity, unit_price, rate, net] = columns();
         let mut block = Block::default();
         let runs = text::wrap(
@@ -450,12 +572,12 @@ impl Sheet<'_> {
 
     /// Tax per rate on the left, the totals on the right, kept together on one page.
     fn summary(&mut self) -> Result<(), DocumentError> {
-        let doc = self.doc;
+        let form = self.form;
         let l = self.labels;
         let lang = self.language;
         let mut block = Block::default();
 
-        if !doc.tax_bands.is_empty() {
+        if !form.tax_bands.is_empty() {
             let heading = text::shape(l.tax_by_rate, Style::bold(9.0), "label")?;
             let mut y = block.lines(LEFT, 0.0, vec![heading], INK, false) + 2.0;
             // Rate on the left, net and tax right-aligned: 250 points in all.
@@ -472,7 +594,7 @@ impl Sheet<'_> {
             }
             block.rule(LEFT, tax_right, bottom + 1.0, 0.5, RULE);
             y = bottom + 3.0;
-            for band in &doc.tax_bands {
+            for band in form.tax_bands {
                 let field = format!("tax band {}", band.rate);
                 let rate = text::fit(&labels::rate(&band.rate), BODY, 70.0, MIN_SIZE, &field)?;
                 let net = text::fit(&band.net.format(lang), BODY, 86.0, MIN_SIZE, &field)?;
@@ -488,27 +610,27 @@ impl Sheet<'_> {
 
         let label_x = RIGHT - 220.0;
         let mut y = 0.0;
-        let rows = [
-            (l.subtotal, doc.subtotal, "subtotal", false),
-            (l.tax, doc.tax, "tax", false),
-            (l.total, doc.total, "total", true),
-            (l.paid, doc.paid, "paid", false),
-            (l.balance, doc.balance, "balance", true),
-        ];
-        for (label, amount, field, strong) in rows {
-            let style = if strong {
+        for total in &form.totals {
+            let style = if total.strong {
                 Style::bold(10.5)
             } else {
                 Style::regular(9.5)
             };
-            if strong {
+            if total.strong {
                 block.rule(label_x, RIGHT, y + 1.0, 0.75, INK);
                 y += 4.0;
             }
-            let label = text::fit(label, style, 116.0, MIN_SIZE, "label")?;
-            let value = text::fit(&amount.format(lang), style, 100.0, MIN_SIZE, field)?;
+            let label = text::fit(total.label, style, 116.0, MIN_SIZE, "label")?;
+            let value = text::fit(
+                &total.amount.format(lang),
+                style,
+                100.0,
+                MIN_SIZE,
+                total.field,
+            )?;
             let baseline = y + style.ascent();
-            block.text(label_x, baseline, label, if strong { INK } else { MUTED });
+            let colour = if total.strong { INK } else { MUTED };
+            block.text(label_x, baseline, label, colour);
             block.text_right(RIGHT, baseline, value, INK);
             y += style.line_height() + 1.0;
         }
@@ -516,62 +638,48 @@ impl Sheet<'_> {
         self.flow(block, 16.0)
     }
 
-    /// Payment instructions at the foot of the last page: how much, by when, to which account.
-    fn payment(&mut self) -> Result<(), DocumentError> {
-        let doc = self.doc;
-        let l = self.labels;
-        let org = &doc.organisation;
+    /// The closing block at the foot of the last page: what the reader is asked to do next.
+    fn closing(&mut self) -> Result<(), DocumentError> {
+        let Some(closing) = &self.form.closing else {
+            return Ok(());
+        };
         let width = RIGHT - LEFT;
         let mut block = Block::default();
         let sentence =
             |text: &str, field: &str| text::wrap(text, Style::regular(9.5), width, 3, field);
-        if doc.void {
-            let runs = sentence(l.void_notice, "void notice")?;
-            block.lines(LEFT, 8.0, runs, INK, false);
-        } else if doc.balance.minor <= 0 {
-            // A credit note (nothing paid, nothing due) asks for nothing and thanks no one.
-            if doc.paid.minor <= 0 {
-                return Ok(());
+        let mut y = 8.0;
+        if let Some(heading) = closing.heading {
+            let heading = text::shape(heading, Style::bold(10.0), "label")?;
+            y = block.lines(LEFT, y, vec![heading], INK, false) + 2.0;
+        }
+        for said in &closing.before {
+            y = block.lines(LEFT, y, sentence(&said.text, said.field)?, INK, false) + 2.0;
+        }
+        for row in &closing.rows {
+            let label = text::wrap(row.label, BODY, 100.0, 2, "label")?;
+            let (x, value_width) = (LEFT + 110.0, width - 110.0);
+            let value = if row.link {
+                // A cut URL would lead somewhere else: all of it, or an error.
+                let runs = text::wrap(row.value, LINK, value_width, usize::MAX, row.field)?;
+                if runs.len() > LINK_LINES {
+                    return Err(DocumentError::DoesNotFit {
+                        field: row.field.to_string(),
+                        text: row.value.to_string(),
+                    });
+                }
+                runs
+            } else {
+                text::wrap(row.value, Style::bold(9.5), value_width, 2, row.field)?
+            };
+            if row.link {
+                block.links(x, y, &value, row.value);
             }
-            let runs = sentence(l.paid_in_full, "paid notice")?;
-            block.lines(LEFT, 8.0, runs, INK, false);
-        } else if org.iban.is_some() || org.bank.is_some() {
-            let heading = text::shape(l.payment, Style::bold(10.0), "label")?;
-            let mut y = block.lines(LEFT, 8.0, vec![heading], INK, false);
-            let balance = doc.balance.format(self.language);
-            let ask = labels::please_pay(self.language, &balance, doc.due_date);
-            y = block.lines(
-                LEFT,
-                y + 2.0,
-                sentence(&ask, "payment instructions")?,
-                INK,
-                false,
-            );
-            let rows = [
-                (l.beneficiary, Some(&org.name), "organisation name"),
-                (l.iban, org.iban.as_ref(), "IBAN"),
-                (l.bank, org.bank.as_ref(), "bank"),
-            ];
-            y += 2.0;
-            for (label, value, field) in rows {
-                let Some(value) = value else { continue };
-                let label = text::wrap(label, BODY, 100.0, 2, "label")?;
-                let value = text::wrap(value, Style::bold(9.5), width - 110.0, 2, field)?;
-                let bottom = block.lines(LEFT, y, label, MUTED, false);
-                y = bottom.max(block.lines(LEFT + 110.0, y, value, INK, false));
-            }
-            if let Some(number) = &doc.number {
-                let quote = labels::quote_number(self.language, number);
-                block.lines(
-                    LEFT,
-                    y + 2.0,
-                    sentence(&quote, "invoice number")?,
-                    INK,
-                    false,
-                );
-            }
-        } else {
-            return Ok(());
+            let bottom = block.lines(LEFT, y, label, MUTED, false);
+            let colour = if row.link { LINKED } else { INK };
+            y = bottom.max(block.lines(x, y, value, colour, false));
+        }
+        for said in &closing.after {
+            y = block.lines(LEFT, y + 2.0, sentence(&said.text, said.field)?, INK, false);
         }
         block.rule(LEFT, RIGHT, 0.0, 0.5, RULE);
         // At the foot of the page where it fits there, else on a page of its own.
@@ -587,8 +695,8 @@ impl Sheet<'_> {
     fn finish(mut self) -> Result<Vec<Page>, DocumentError> {
         self.done.push(std::mem::take(&mut self.page));
         let count = self.done.len();
-        let name = text::ellipsize(&self.doc.organisation.name, SMALL, 300.0, false)?;
-        let watermark = match self.mark {
+        let name = text::ellipsize(&self.form.organisation.name, SMALL, 300.0, false)?;
+        let watermark = match self.form.mark {
             Some(mark) => Some(text::shape(mark, Style::bold(1.0), "mark")?),
             None => None,
         };
@@ -627,7 +735,11 @@ impl Sheet<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sample::{invoice, with_lines};
+    use crate::sample::{invoice, quote, quote_with_lines, with_lines};
+
+    fn lay_out(doc: &crate::InvoiceDocument) -> Result<Vec<Page>, DocumentError> {
+        super::lay_out(&crate::invoice::form(doc))
+    }
 
     fn texts(page: &Page) -> Vec<&str> {
         page.items
@@ -639,21 +751,43 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn everything_stays_inside_the_page_margins() {
+    /// Every sample, invoices and quotes, short and long, laid out.
+    fn every_sample() -> Vec<Vec<Page>> {
+        let mut all = Vec::new();
         for language in Language::ALL {
             for doc in [invoice(language), with_lines(invoice(language), 60)] {
-                for page in lay_out(&doc).unwrap() {
-                    for item in &page.items {
-                        if let Item::Text {
-                            x, baseline, run, ..
-                        } = item
-                        {
-                            assert!(*x >= LEFT - 0.01, "{} at x {x}", run.text);
-                            assert!(x + run.width() <= RIGHT + 0.01, "{} too wide", run.text);
-                            assert!(*baseline > TOP && *baseline <= PAGE_HEIGHT - 30.0);
-                        }
+                all.push(lay_out(&doc).unwrap());
+            }
+            for doc in [quote(language), quote_with_lines(quote(language), 60)] {
+                all.push(super::lay_out(&crate::quote::form(&doc)).unwrap());
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn everything_stays_inside_the_page_margins() {
+        for page in every_sample().iter().flatten() {
+            for item in &page.items {
+                match item {
+                    Item::Text {
+                        x, baseline, run, ..
+                    } => {
+                        assert!(*x >= LEFT - 0.01, "{} at x {x}", run.text);
+                        assert!(x + run.width() <= RIGHT + 0.01, "{} too wide", run.text);
+                        assert!(*baseline > TOP && *baseline <= PAGE_HEIGHT - 30.0);
                     }
+                    Item::Link {
+                        x,
+                        y,
+                        width,
+                        height,
+                        url,
+                    } => {
+                        assert!(*x >= LEFT && x + width <= RIGHT + 0.01, "{url} too wide");
+                        assert!(*y > TOP && y + height <= BOTTOM + 0.01, "{url} at y {y}");
+                    }
+                    _ => {}
                 }
             }
         }
@@ -685,8 +819,7 @@ mod tests {
 
     #[test]
     fn content_never_runs_into_the_footer() {
-        let doc = with_lines(invoice(Language::El), 60);
-        for page in lay_out(&doc).unwrap() {
+        for page in every_sample().iter().flatten() {
             for item in &page.items {
                 if let Item::Text { baseline, run, .. } = item
                     && *baseline < FOOTER_BASELINE - 1.0

@@ -1,24 +1,29 @@
-//! Tickler's documents: an invoice rendered as an A4 PDF in English, Greek or Japanese.
+//! Tickler's documents: an invoice, or a renewal quote, rendered as an A4 PDF in English,
+//! Greek or Japanese.
 //!
-//! Pure, like tickler-core: an [`InvoiceDocument`] in, the PDF's bytes out; no I/O, no clock,
-//! no async. The caller (the engine) gathers the invoice, its lines and its parties and decides
-//! where the bytes go.
+//! Pure, like tickler-core: an [`InvoiceDocument`] or a [`QuoteDocument`] in, the PDF's bytes
+//! out; no I/O, no clock, no async. The caller (the engine) gathers the document, its lines and
+//! its parties and decides where the bytes go.
 //!
 //! Text is set in one bundled font family, Tickler Invoice Gothic (Latin, Greek with tonos,
 //! Japanese; `fonts/README.md`), and the PDF embeds only the glyphs it uses, with a ToUnicode
 //! map so that the text can be searched and copied. The same input gives the same bytes.
 //! krilla writes the PDF; docs/documents.md says why krilla and why this font.
 //!
-//! Layout: the seller and the invoice's number and dates at the top, then the customer, the
-//! lines, the tax per rate and the totals, and the payment instructions at the bottom of the
-//! last page. Lines flow onto further pages, each repeating the table's header; every page
-//! has the seller's name and "Page n of m" at its foot. A draft or void invoice carries a mark
-//! by the title and a large pale one across every page.
+//! Layout (one sheet for both documents, `layout.rs`): the seller and the document's number and
+//! dates at the top, then the customer, the lines, the tax per rate and the totals, and at the
+//! bottom of the last page the payment instructions (an invoice) or how to accept (a quote,
+//! with its links clickable). Lines flow onto further pages, each repeating the table's header;
+//! every page has the seller's name and "Page n of m" at its foot. A status (a draft, a void
+//! invoice, an accepted, declined or expired quote) carries a mark by the title and a large
+//! pale one across every page.
 
 mod fonts;
+mod invoice;
 mod labels;
 mod layout;
 mod pdf;
+mod quote;
 pub mod sample;
 mod text;
 
@@ -58,6 +63,53 @@ pub struct InvoiceDocument {
     pub balance: Money,
 }
 
+/// What a renewal quote's PDF shows: the next term offered to the customer, its lines and
+/// totals already computed (as for an invoice, nothing is added up here), and how to accept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuoteDocument {
+    /// Labels, dates and amounts are written in this language.
+    pub language: Language,
+    /// The seller.
+    pub organisation: Party,
+    /// The buyer.
+    pub customer: Party,
+    /// E.g. "Q-12".
+    pub number: String,
+    /// Where the quote is no longer simply open; None for a sent quote awaiting an answer.
+    pub status_mark: Option<QuoteMark>,
+    pub issue_date: Date,
+    /// The last day the quote may be accepted.
+    pub valid_until: Date,
+    /// The first day of the term offered.
+    pub term_start: Date,
+    /// Inclusive.
+    pub term_end: Date,
+    /// How the term is invoiced, worded by the caller: "Invoiced every month, in advance".
+    pub billing: Option<String>,
+    /// E.g. the contract's title.
+    pub reference: Option<String>,
+    pub lines: Vec<DocumentLine>,
+    /// Tax per rate.
+    pub tax_bands: Vec<TaxBand>,
+    pub subtotal: Money,
+    pub tax: Money,
+    pub total: Money,
+    /// The signed link that accepts the quote; shown as text and clickable.
+    pub accept_url: Option<String>,
+    /// The signed link that declines it.
+    pub decline_url: Option<String>,
+}
+
+/// A quote's status as its mark shows it (like an invoice's DRAFT and VOID). A quote that is
+/// accepted, declined or expired no longer says how to accept it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuoteMark {
+    Draft,
+    Accepted,
+    Declined,
+    Expired,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Party {
     pub name: String,
@@ -87,7 +139,7 @@ pub struct TaxBand {
     pub tax: Money,
 }
 
-/// Why an invoice could not be rendered; `field` says which text ("customer name",
+/// Why a document could not be rendered; `field` says which text ("customer name",
 /// "line 3 description"), so that the user knows what to change.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DocumentError {
@@ -100,17 +152,25 @@ pub enum DocumentError {
         character: char,
         text: String,
     },
-    #[error("{field}: \"{text}\" is too long to fit its place on the invoice")]
+    #[error("{field}: \"{text}\" is too long to fit its place on the page")]
     DoesNotFit { field: String, text: String },
-    /// krilla refused to write the document: a bug here rather than anything in the invoice.
+    /// krilla refused to write the document: a bug here rather than anything in the document.
     #[error("the PDF could not be written: {0}")]
     Pdf(String),
 }
 
 /// Renders `doc` as an A4 PDF.
 pub fn render_invoice_pdf(doc: &InvoiceDocument) -> Result<Vec<u8>, DocumentError> {
-    let pages = layout::lay_out(doc)?;
-    pdf::write(doc, &pages)
+    render(&invoice::form(doc))
+}
+
+/// Renders `doc` as an A4 PDF, on the same sheet as an invoice.
+pub fn render_quote_pdf(doc: &QuoteDocument) -> Result<Vec<u8>, DocumentError> {
+    render(&quote::form(doc))
+}
+
+fn render(form: &layout::Form<'_>) -> Result<Vec<u8>, DocumentError> {
+    pdf::write(form, &layout::lay_out(form)?)
 }
 
 #[cfg(test)]

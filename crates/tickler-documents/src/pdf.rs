@@ -3,6 +3,8 @@
 
 use krilla::{
     Document,
+    action::LinkAction,
+    annotation::{Annotation, LinkAnnotation, Target},
     color::rgb,
     geom::{PathBuilder, Point, Rect, Transform},
     metadata::Metadata,
@@ -14,25 +16,19 @@ use krilla::{
 };
 
 use crate::{
-    DocumentError, InvoiceDocument,
+    DocumentError,
     fonts::face,
-    labels,
-    layout::{Colour, Item, PAGE_HEIGHT, PAGE_WIDTH, Page},
+    layout::{Colour, Form, Item, PAGE_HEIGHT, PAGE_WIDTH, Page},
     text::Run,
 };
 
-pub(crate) fn write(doc: &InvoiceDocument, pages: &[Page]) -> Result<Vec<u8>, DocumentError> {
+pub(crate) fn write(form: &Form<'_>, pages: &[Page]) -> Result<Vec<u8>, DocumentError> {
     let mut document = Document::new();
-    let l = labels::labels(doc.language);
-    let title = match &doc.number {
-        Some(number) => format!("{} {number}", l.title),
-        None => format!("{} ({})", l.title, l.draft),
-    };
-    // No creation date: the same invoice gives the same bytes, and this crate has no clock.
+    // No creation date: the same document gives the same bytes, and this crate has no clock.
     document.set_metadata(
         Metadata::new()
-            .title(title)
-            .language(doc.language.code().to_string())
+            .title(form.name())
+            .language(form.language.code().to_string())
             .creator("Tickler".to_string()),
     );
     let size = PageSettings::from_wh(PAGE_WIDTH, PAGE_HEIGHT)
@@ -44,6 +40,24 @@ pub(crate) fn write(doc: &InvoiceDocument, pages: &[Page]) -> Result<Vec<u8>, Do
             draw(&mut surface, item);
         }
         surface.finish();
+        // Annotations belong to the page, not its content: added once the surface is done.
+        for item in &page.items {
+            if let Item::Link {
+                x,
+                y,
+                width,
+                height,
+                url,
+            } = item
+                && let Some(rect) = Rect::from_xywh(*x, *y, *width, *height)
+            {
+                let target = Target::Action(LinkAction::new(url.clone()).into());
+                pdf_page.add_annotation(Annotation::new_link(
+                    LinkAnnotation::new(rect, target),
+                    Some(url.clone()),
+                ));
+            }
+        }
         pdf_page.finish();
     }
     document
@@ -152,5 +166,6 @@ fn draw(surface: &mut Surface<'_>, item: &Item) {
             draw_run(surface, cx - run.width() / 2.0, baseline, run, true);
             surface.pop();
         }
+        Item::Link { .. } => {}
     }
 }

@@ -1,5 +1,5 @@
-//! Sample invoices in each language, with amounts that add up: for tests, the benchmark and
-//! anything that shows what an invoice looks like before a real one exists.
+//! Sample invoices and quotes in each language, with amounts that add up: for tests, the
+//! benchmark and anything that shows what a document looks like before a real one exists.
 
 use std::collections::BTreeMap;
 
@@ -9,7 +9,7 @@ use tickler_core::{
     money::{Currency, Money},
 };
 
-use crate::{DocumentLine, InvoiceDocument, Party, TaxBand};
+use crate::{DocumentLine, InvoiceDocument, Party, QuoteDocument, TaxBand};
 
 /// A line from whole-number inputs: `hundredths` is the quantity × 100, `rate` the percent.
 fn line(description: &str, hundredths: i64, price: Money, rate: i64) -> DocumentLine {
@@ -40,15 +40,21 @@ fn round_div(numerator: i64, denominator: i64) -> i64 {
     }
 }
 
-/// Sets the tax bands and totals from the lines: tax per rate on the sum of that rate's nets.
-fn totals(mut doc: InvoiceDocument, currency: Currency, paid: i64) -> InvoiceDocument {
+/// Sets a document's tax bands, subtotal, tax and total from its lines: tax per rate on the
+/// sum of that rate's nets.
+fn set_totals(
+    lines: &[DocumentLine],
+    currency: Currency,
+    tax_bands: &mut Vec<TaxBand>,
+    [subtotal, tax, total]: [&mut Money; 3],
+) {
     let mut bands: BTreeMap<i64, i64> = BTreeMap::new();
-    for line in &doc.lines {
+    for line in lines {
         let rate = line.tax_rate.parse::<i64>().unwrap_or(0);
         *bands.entry(rate).or_default() += line.net.minor;
     }
     let money = |minor| Money { minor, currency };
-    doc.tax_bands = bands
+    *tax_bands = bands
         .iter()
         .rev()
         .map(|(&rate, &net)| TaxBand {
@@ -57,19 +63,46 @@ fn totals(mut doc: InvoiceDocument, currency: Currency, paid: i64) -> InvoiceDoc
             tax: money(round_div(net * rate, 100)),
         })
         .collect();
-    let subtotal: i64 = bands.values().sum();
-    let tax: i64 = doc.tax_bands.iter().map(|b| b.tax.minor).sum();
-    doc.subtotal = money(subtotal);
-    doc.tax = money(tax);
-    doc.total = money(subtotal + tax);
-    doc.paid = money(paid);
-    doc.balance = money(subtotal + tax - paid);
+    let sum: i64 = bands.values().sum();
+    let taxes: i64 = tax_bands.iter().map(|b| b.tax.minor).sum();
+    *subtotal = money(sum);
+    *tax = money(taxes);
+    *total = money(sum + taxes);
+}
+
+/// Sets the invoice's tax bands and totals from its lines, with `paid` already paid.
+fn invoice_totals(mut doc: InvoiceDocument, currency: Currency, paid: i64) -> InvoiceDocument {
+    let amounts = [&mut doc.subtotal, &mut doc.tax, &mut doc.total];
+    set_totals(&doc.lines, currency, &mut doc.tax_bands, amounts);
+    doc.paid = Money {
+        minor: paid,
+        currency,
+    };
+    doc.balance = Money {
+        minor: doc.total.minor - paid,
+        currency,
+    };
     doc
 }
 
-/// An issued invoice (number 2027-0042) of a few lines in `language`: pounds in English,
-/// euros in Greek, yen in Japanese.
-pub fn invoice(language: Language) -> InvoiceDocument {
+/// Sets the quote's tax bands and totals from its lines.
+fn quote_totals(mut doc: QuoteDocument, currency: Currency) -> QuoteDocument {
+    let amounts = [&mut doc.subtotal, &mut doc.tax, &mut doc.total];
+    set_totals(&doc.lines, currency, &mut doc.tax_bands, amounts);
+    doc
+}
+
+/// A maintenance contract's parties and lines in `language`: pounds in English, euros in
+/// Greek, yen in Japanese.
+struct Contract {
+    currency: Currency,
+    organisation: Party,
+    customer: Party,
+    reference: &'static str,
+    lines: Vec<DocumentLine>,
+}
+
+fn contract(language: Language) -> Contract {
     let (currency, organisation, customer, reference, lines) = match language {
         Language::En => {
             let gbp = |minor| Money {
@@ -183,19 +216,33 @@ pub fn invoice(language: Language) -> InvoiceDocument {
             )
         }
     };
+    Contract {
+        currency,
+        organisation,
+        customer,
+        reference,
+        lines,
+    }
+}
+
+/// An issued invoice (number 2027-0042) of a few lines in `language`: pounds in English,
+/// euros in Greek, yen in Japanese.
+pub fn invoice(language: Language) -> InvoiceDocument {
+    let contract = contract(language);
+    let currency = contract.currency;
     let money = |minor| Money { minor, currency };
     let doc = InvoiceDocument {
         language,
-        organisation,
-        customer,
+        organisation: contract.organisation,
+        customer: contract.customer,
         number: Some("2027-0042".into()),
         void: false,
         issue_date: date(2027, 4, 1),
         due_date: date(2027, 4, 30),
         period_start: date(2027, 3, 1),
         period_end: date(2027, 3, 31),
-        reference: Some(reference.into()),
-        lines,
+        reference: Some(contract.reference.into()),
+        lines: contract.lines,
         tax_bands: Vec::new(),
         subtotal: money(0),
         tax: money(0),
@@ -203,13 +250,63 @@ pub fn invoice(language: Language) -> InvoiceDocument {
         paid: money(0),
         balance: money(0),
     };
-    totals(doc, currency, 0)
+    invoice_totals(doc, currency, 0)
+}
+
+/// A sent renewal quote (number Q-12) for the next year of the sample invoice's contract, with
+/// its accept and decline links, in `language`.
+pub fn quote(language: Language) -> QuoteDocument {
+    let contract = contract(language);
+    let currency = contract.currency;
+    let billing = match language {
+        Language::En => "Invoiced every month, in advance",
+        Language::El => "Τιμολογείται κάθε μήνα, προκαταβολικά",
+        Language::Ja => "毎月前払いにて請求",
+    };
+    let money = |minor| Money { minor, currency };
+    let link =
+        |action| format!("https://tickler.example/answer/quote/12/{action}?t=Kq3vZ8xLw2NfR7pT");
+    let doc = QuoteDocument {
+        language,
+        organisation: contract.organisation,
+        customer: contract.customer,
+        number: "Q-12".into(),
+        status_mark: None,
+        issue_date: date(2027, 5, 3),
+        valid_until: date(2027, 6, 2),
+        term_start: date(2028, 1, 1),
+        term_end: date(2028, 12, 31),
+        billing: Some(billing.into()),
+        reference: Some(contract.reference.into()),
+        lines: contract.lines,
+        tax_bands: Vec::new(),
+        subtotal: money(0),
+        tax: money(0),
+        total: money(0),
+        accept_url: Some(link("accept")),
+        decline_url: Some(link("decline")),
+    };
+    quote_totals(doc, currency)
 }
 
 /// `doc` with `count` lines instead of its own, every seventh long enough to wrap.
 pub fn with_lines(mut doc: InvoiceDocument, count: usize) -> InvoiceDocument {
     let currency = doc.total.currency;
-    let (item, detail, rate) = match doc.language {
+    doc.lines = numbered_lines(doc.language, currency, count);
+    let paid = doc.paid.minor;
+    invoice_totals(doc, currency, paid)
+}
+
+/// `doc` with `count` lines instead of its own, every seventh long enough to wrap.
+pub fn quote_with_lines(mut doc: QuoteDocument, count: usize) -> QuoteDocument {
+    let currency = doc.total.currency;
+    doc.lines = numbered_lines(doc.language, currency, count);
+    quote_totals(doc, currency)
+}
+
+/// "Service item 1" to "Service item `count`", in `language`.
+fn numbered_lines(language: Language, currency: Currency, count: usize) -> Vec<DocumentLine> {
+    let (item, detail, rate) = match language {
         Language::En => (
             "Service item",
             "monthly inspection of the fire doors, emergency lighting and sprinkler valves, \
@@ -233,7 +330,7 @@ pub fn with_lines(mut doc: InvoiceDocument, count: usize) -> InvoiceDocument {
     } else {
         2_500
     };
-    doc.lines = (1..=count)
+    (1..=count)
         .map(|n| {
             let description = if n % 7 == 0 {
                 format!("{item} {n} – {detail}")
@@ -251,7 +348,5 @@ pub fn with_lines(mut doc: InvoiceDocument, count: usize) -> InvoiceDocument {
                 rate,
             )
         })
-        .collect();
-    let paid = doc.paid.minor;
-    totals(doc, currency, paid)
+        .collect()
 }
