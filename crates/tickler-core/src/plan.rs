@@ -187,6 +187,49 @@ pub fn default_subscription_plan() -> Plan {
     }
 }
 
+pub const AUTO_RENEWAL_PLAN: &str = "auto_renewal";
+
+/// The plan of a contract that renews itself unless cancelled by its notice date (the
+/// default with `--renewal auto`): the customer is told 30 days before the notice date that
+/// the contract renews unless cancelled by then (some laws, such as France's consumer code
+/// L215-1, require that notice), the owner 7 days before the end; a recurring sale's
+/// upcoming invoices are announced as in the subscription plan.
+pub fn default_auto_renewal_plan() -> Plan {
+    Plan {
+        name: AUTO_RENEWAL_PLAN.to_string(),
+        description: "A contract that renews itself: the customer is told 30 days before the \
+             notice date that it renews unless cancelled by then, the owner 7 days before the \
+             end; upcoming invoices are announced 7 days ahead."
+            .to_string(),
+        steps: vec![
+            Step::at_nine(
+                "auto_renewal_notice",
+                "Your contract renews unless cancelled",
+                Anchor::NoticeDate,
+                -30,
+                Recipients::CUSTOMER_CC_OWNER,
+                Mode::Auto,
+            ),
+            Step::at_nine(
+                "invoice_upcoming",
+                "Invoice about to be issued",
+                Anchor::NextInvoiceDate,
+                -7,
+                Recipients::CUSTOMER_CC_OWNER,
+                Mode::Auto,
+            ),
+            Step::at_nine(
+                "auto_renewal_owner",
+                "Contract renews in 7 days (internal)",
+                Anchor::EndDate,
+                -7,
+                Recipients::OWNER,
+                Mode::Internal,
+            ),
+        ],
+    }
+}
+
 pub const DUNNING_PLAN: &str = "dunning";
 
 /// The plan every issued invoice with a balance follows until it is paid or voided.

@@ -34,6 +34,18 @@ impl AnchorDates {
         }
     }
 
+    /// A contract term's dates as its renewal type offers them: an auto-renewing term has a
+    /// notice date; an evergreen one shows no end (its yearly terms roll on unseen), so
+    /// nothing is planned from its end date.
+    pub fn contract_term(start: Date, end: Date, renewal: crate::renewal::Renewal) -> Self {
+        Self {
+            start_date: Some(start),
+            end_date: (renewal.kind != crate::renewal::RenewalType::Evergreen).then_some(end),
+            notice_date: renewal.notice_date(end),
+            ..Self::default()
+        }
+    }
+
     pub fn get(&self, anchor: Anchor) -> Option<Date> {
         match anchor {
             Anchor::StartDate => self.start_date,
@@ -158,6 +170,29 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[test]
+    fn a_term_offers_a_notice_date_only_when_auto_and_no_end_when_evergreen() {
+        use crate::renewal::{Renewal, RenewalType};
+        let (start, end) = (date(2027, 1, 1), date(2027, 12, 31));
+        let expires = AnchorDates::contract_term(start, end, Renewal::EXPIRES);
+        assert_eq!(expires, AnchorDates::term(start, end));
+        let auto = Renewal {
+            kind: RenewalType::Auto,
+            notice_days: Some(30),
+        };
+        let dates = AnchorDates::contract_term(start, end, auto);
+        assert_eq!(dates.get(Anchor::NoticeDate), Some(date(2027, 12, 1)));
+        assert_eq!(dates.get(Anchor::EndDate), Some(end));
+        let evergreen = Renewal {
+            kind: RenewalType::Evergreen,
+            notice_days: None,
+        };
+        let dates = AnchorDates::contract_term(start, end, evergreen);
+        assert_eq!(dates.get(Anchor::EndDate), None);
+        assert_eq!(dates.get(Anchor::NoticeDate), None);
+        assert_eq!(dates.get(Anchor::StartDate), Some(start));
+    }
     use crate::plan::{Mode, Recipients, Step, default_renewal_plan};
 
     fn tz(name: &str) -> TimeZone {

@@ -46,7 +46,7 @@ impl SubjectKind {
     /// elsewhere could never be scheduled, so a plan that has one is refused when saved.
     pub fn anchors(self) -> &'static [Anchor] {
         match self {
-            SubjectKind::ContractTerm => &[Anchor::EndDate, Anchor::StartDate],
+            SubjectKind::ContractTerm => &[Anchor::EndDate, Anchor::StartDate, Anchor::NoticeDate],
             SubjectKind::BillingPeriod => &[Anchor::NextInvoiceDate],
             SubjectKind::Invoice => &[Anchor::InvoiceDueDate],
             // Not scheduled from plans yet: they offer nothing until they are.
@@ -204,17 +204,21 @@ mod tests {
     }
 
     #[test]
-    fn a_contract_term_offers_its_start_and_end() {
+    fn a_contract_term_offers_its_start_end_and_notice_date() {
         let kind = SubjectKind::ContractTerm;
         assert!(kind.offers(Anchor::EndDate) && kind.offers(Anchor::StartDate));
-        for anchor in [
-            Anchor::NoticeDate,
-            Anchor::NextInvoiceDate,
-            Anchor::InvoiceDueDate,
-        ] {
+        assert!(kind.offers(Anchor::NoticeDate));
+        for anchor in [Anchor::NextInvoiceDate, Anchor::InvoiceDueDate] {
             assert!(!kind.offers(anchor), "{anchor}");
         }
-        let dates = AnchorDates::term(Date::constant(2026, 1, 1), Date::constant(2026, 12, 31));
+        let dates = AnchorDates::contract_term(
+            Date::constant(2026, 1, 1),
+            Date::constant(2026, 12, 31),
+            crate::renewal::Renewal {
+                kind: crate::renewal::RenewalType::Auto,
+                notice_days: Some(30),
+            },
+        );
         for anchor in kind.anchors() {
             assert!(
                 dates.get(*anchor).is_some(),

@@ -2,12 +2,17 @@
 //! database so every instance signs and checks alike, replaced by `secret rotate`) and their
 //! URLs under the public address of the web app.
 
+use std::sync::Arc;
+
 use jiff::civil::Date;
 use serde::Serialize;
 use tickler_core::{
-    answer_link::{LinkAction, LinkClaims, SECRET_BYTES, new_secret_hex, parse_secret_hex, sign},
+    answer_link::{
+        LinkAction, LinkClaims, SECRET_BYTES, link_expiry, new_secret_hex, parse_secret_hex, sign,
+    },
     event::{EventAction, EventSubject},
 };
+use tickler_mail::context::AnswerLinksView;
 use tickler_store::{Db, contracts, events, settings};
 
 use crate::{Actor, Engine, EngineError};
@@ -31,14 +36,53 @@ pub struct ContractLinks {
 impl Engine {
     /// The secret that signs and checks links, made (from the operating system's randomness)
     /// the first time one is needed.
-    pub(crate) async fn link_secret(&self, db: &mut Db) -> Result<Vec<u8>, EngineError> {
+    /// The answer also refreshes the copy that email rendering signs with.
+    pub(crate) async fn link_secret(&self, db: &mut Db) -> Result<Arc<[u8]>, EngineError> {
         let fresh = new_secret_hex(rand::random::<[u8; SECRET_BYTES]>());
         let stored = settings::get_or_insert(db, LINK_SECRET, &fresh, self.clock.now()).await?;
-        parse_secret_hex(&stored).map_err(|e| {
-            EngineError::Internal(format!(
-                "the stored link secret is damaged ({}); replace it with `tickler secret rotate`",
-                e.message
-            ))
+        let secret: Arc<[u8]> = parse_secret_hex(&stored)
+            .map_err(|e| {
+                EngineError::Internal(format!(
+                    "the stored link secret is damaged ({}); replace it with `tickler secret rotate`",
+                    e.message
+                ))
+            })?
+            .into();
+        if let Ok(mut cache) = self.link_secret_cache.write() {
+            *cache = Some(secret.clone());
+        }
+        Ok(secret)
+    }
+
+    /// Reads the link secret again when links are in use, so that emails rendered from now
+    /// on are signed with the current one (after a `secret rotate` in another process).
+    pub(crate) async fn refresh_link_secret(&self) -> Result<(), EngineError> {
+        if self.settings.public_url.is_some() {
+            self.link_secret(&mut *self.store.conn().await?).await?;
+        }
+        Ok(())
+    }
+
+    /// The renew, decline and quote links of a term for an email, signed with the secret as
+    /// last read; `None` without a public URL (the email then asks for a reply).
+    pub(crate) fn email_links(&self, term_id: i64, term_end: Date) -> Option<AnswerLinksView> {
+        let public_url = self.settings.public_url.as_deref()?;
+        let secret = self.link_secret_cache.read().ok()?.clone()?;
+        let url = |action| {
+            Self::link_url(
+                public_url,
+                &secret,
+                &LinkClaims {
+                    action,
+                    subject_id: term_id,
+                    expires_on: link_expiry(term_end),
+                },
+            )
+        };
+        Some(AnswerLinksView {
+            renew: url(LinkAction::Renew),
+            decline: url(LinkAction::Decline),
+            quote: url(LinkAction::Quote),
         })
     }
 
@@ -48,6 +92,9 @@ impl Engine {
         let mut tx = self.store.begin().await?;
         let fresh = new_secret_hex(rand::random::<[u8; SECRET_BYTES]>());
         settings::put(&mut tx, LINK_SECRET, &fresh, now).await?;
+        if let Ok(mut cache) = self.link_secret_cache.write() {
+            *cache = None;
+        }
         events::record(
             &mut tx,
             now,
@@ -58,7 +105,7 @@ impl Engine {
         )
         .await?;
         tickler_store::commit(tx).await?;
-        Ok(())
+        self.refresh_link_secret().await
     }
 
     /// The public URL links point to, or a clear error naming the setting.
@@ -114,11 +161,7 @@ impl Engine {
         let mut db = self.store.conn().await?;
         let contract = contracts::get(&mut db, contract_id).await?;
         let term = contracts::current_term(&mut db, &contract).await?;
-        self.term_links(
-            &mut db,
-            term.id,
-            tickler_core::answer_link::link_expiry(term.end_date),
-        )
-        .await
+        self.term_links(&mut db, term.id, link_expiry(term.end_date))
+            .await
     }
 }

@@ -13,8 +13,8 @@ use tickler_core::{
     money::Currency,
     money::Money,
     plan::{
-        Plan, RENEWAL_PLAN, SUBSCRIPTION_PLAN, default_dunning_plan, default_renewal_plan,
-        default_subscription_plan,
+        AUTO_RENEWAL_PLAN, Plan, RENEWAL_PLAN, SUBSCRIPTION_PLAN, default_auto_renewal_plan,
+        default_dunning_plan, default_renewal_plan, default_subscription_plan,
     },
     reminder::ReminderStatus,
     renewal::{Answer, Renewal, RenewalType, evergreen_term_end},
@@ -164,10 +164,10 @@ pub(crate) fn validate_contract(input: &ContractInput) -> Result<ValidContract, 
         }));
     }
     let money = money?;
-    let default_plan = if billing.is_some() {
-        SUBSCRIPTION_PLAN
-    } else {
-        RENEWAL_PLAN
+    let default_plan = match (renewal.kind, billing.is_some()) {
+        (RenewalType::Auto, _) => AUTO_RENEWAL_PLAN,
+        (_, true) => SUBSCRIPTION_PLAN,
+        (_, false) => RENEWAL_PLAN,
     };
     Ok(ValidContract {
         title,
@@ -228,6 +228,9 @@ impl Lookups {
             None if name == RENEWAL_PLAN => plans::ensure(db, &default_renewal_plan(), now).await?,
             None if name == SUBSCRIPTION_PLAN => {
                 plans::ensure(db, &default_subscription_plan(), now).await?
+            }
+            None if name == AUTO_RENEWAL_PLAN => {
+                plans::ensure(db, &default_auto_renewal_plan(), now).await?
             }
             None => {
                 return Err(
@@ -291,12 +294,14 @@ impl From<ContractTerm> for TermView {
 }
 
 impl Engine {
-    /// Stores the default plans (renewal, subscription, dunning) the database lacks.
+    /// Stores the default plans (renewal, auto renewal, subscription, dunning) the database
+    /// lacks.
     pub async fn ensure_default_plan(&self) -> Result<(), EngineError> {
         let mut tx = self.store.begin().await?;
         let now = self.clock.now();
         for plan in [
             default_renewal_plan(),
+            default_auto_renewal_plan(),
             default_subscription_plan(),
             default_dunning_plan(),
         ] {

@@ -121,6 +121,8 @@ pub struct DispatchReport {
     pub invoiced: usize,
     /// Of those, issued at once.
     pub issued: usize,
+    /// Terms started by themselves (auto-renewing and evergreen contracts).
+    pub renewed: usize,
 }
 
 impl DispatchReport {
@@ -159,16 +161,7 @@ impl Engine {
     /// Runs the recurring jobs that are due (taking over dead dispatchers' claims), then
     /// sends everything due as of the clock's now, batch after batch, until nothing is due.
     pub async fn dispatch_due(&self) -> Result<DispatchReport, EngineError> {
-        self.run_due_jobs().await?;
-        // Billing first: an invoice made now makes its "about to be issued" notice
-        // pointless, and its own email is then due in this very run.
-        let billed = self.bill_due().await?;
-        self.alert_owners().await?;
-        let mut report = DispatchReport {
-            invoiced: billed.invoiced,
-            issued: billed.issued,
-            ..DispatchReport::default()
-        };
+        let mut report = self.before_sending().await?;
         loop {
             let now = self.clock.now();
             let batch = self.claim_batch(now).await?;
@@ -179,6 +172,24 @@ impl Engine {
                 report.count(&outcome);
             }
         }
+    }
+
+    /// What a dispatch run does before sending, in an order that matters: terms that start
+    /// by themselves first (the new term's invoices and emails are then due in this very
+    /// run), then billing (an invoice made now makes its "about to be issued" notice
+    /// pointless, and its own email is due at once), then the owners' alerts.
+    async fn before_sending(&self) -> Result<DispatchReport, EngineError> {
+        self.run_due_jobs().await?;
+        self.refresh_link_secret().await?;
+        let renewed = self.roll_terms().await?;
+        let billed = self.bill_due().await?;
+        self.alert_owners().await?;
+        Ok(DispatchReport {
+            renewed,
+            invoiced: billed.invoiced,
+            issued: billed.issued,
+            ..DispatchReport::default()
+        })
     }
 
     async fn claim_batch(&self, now: Timestamp) -> Result<Vec<Reminder>, EngineError> {
@@ -784,8 +795,7 @@ impl Engine {
         &self,
         shutdown: &tokio::sync::watch::Receiver<bool>,
     ) -> Result<(), EngineError> {
-        self.run_due_jobs().await?;
-        self.alert_owners().await?;
+        self.before_sending().await?;
         while !*shutdown.borrow() {
             let batch = self.claim_batch(self.clock.now()).await?;
             if batch.is_empty() {

@@ -2,6 +2,7 @@
 //! all call these functions, so every rule lives in one place.
 
 pub mod answer_links;
+pub mod answers;
 pub mod billing;
 pub mod browse;
 pub mod contracts;
@@ -18,6 +19,7 @@ pub mod passwords;
 pub mod plans;
 pub mod previews;
 mod recipients;
+mod renewals;
 pub mod review;
 mod scheduling;
 pub mod sessions;
@@ -68,6 +70,9 @@ pub struct Engine {
     /// Wakes this process's dispatcher when a change here may have made something due
     /// sooner; other processes hear of it through PostgreSQL's notifications.
     pub(crate) due_work: Arc<tokio::sync::Notify>,
+    /// The link secret as last read from the database, for signing the links of emails
+    /// rendered without a connection at hand; checking a link always reads it afresh.
+    pub(crate) link_secret_cache: Arc<std::sync::RwLock<Option<Arc<[u8]>>>>,
 }
 
 impl Engine {
@@ -79,6 +84,7 @@ impl Engine {
             clock,
             settings: settings::Live::new(settings),
             due_work: Arc::new(tokio::sync::Notify::new()),
+            link_secret_cache: Arc::default(),
         }
     }
 

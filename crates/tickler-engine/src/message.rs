@@ -359,6 +359,7 @@ impl Engine {
                 start_date: subject.term.start_date,
                 end_date: subject.term.end_date,
                 amount: money,
+                notice_date: contract.renewal_terms().notice_date(subject.term.end_date),
                 custom: contract.custom_fields.clone(),
             },
             owner: subject.owner.as_ref().map(|o| OwnerView {
@@ -379,6 +380,10 @@ impl Engine {
             days_left,
             failure,
             invoice: subject.invoice_view(send_date),
+            links: (subject.contract.is_active()
+                && subject.term.term_number == contract.term_number)
+                .then(|| self.email_links(subject.term.id, subject.term.end_date))
+                .flatten(),
         }
     }
 

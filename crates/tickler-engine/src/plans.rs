@@ -322,6 +322,7 @@ pub fn sample_context(template: &str, language: Language) -> TemplateContext {
                     minor: 120_000,
                     currency,
                 }),
+            notice_date: Some(date(2027, 2, 28)),
             custom,
         },
         owner: Some(OwnerView {
@@ -346,6 +347,11 @@ pub fn sample_context(template: &str, language: Language) -> TemplateContext {
             recipients: address("it@customer.example").into_iter().collect(),
         }),
         invoice: Some(sample_invoice(template)),
+        links: Some(tickler_mail::context::AnswerLinksView {
+            renew: "https://tickler.example/answer/renew".to_string(),
+            decline: "https://tickler.example/answer/decline".to_string(),
+            quote: "https://tickler.example/answer/quote".to_string(),
+        }),
     }
 }
 
@@ -744,25 +750,18 @@ mod tests {
     }
 
     #[test]
-    fn anchors_no_subject_has_are_refused() {
+    fn every_anchor_some_subject_has_is_accepted() {
         let mut list = steps();
         for anchor in [
             Anchor::StartDate,
+            Anchor::NoticeDate,
             Anchor::NextInvoiceDate,
             Anchor::InvoiceDueDate,
         ] {
             list[0].anchor = anchor;
             assert_eq!(validate_steps(&list, no_overrides), Ok(()), "{anchor}");
+            assert_eq!(unschedulable(&list[0]), None, "{anchor}");
         }
-        list[2].anchor = Anchor::NoticeDate;
-        let err = validate_steps(&list, no_overrides).unwrap_err();
-        assert_eq!(err.field, "steps[3].anchor");
-        assert!(err.message.contains("never be sent"), "{err}");
-        assert!(
-            err.message
-                .contains("end_date, start_date, next_invoice_date, invoice_due_date"),
-            "{err}"
-        );
     }
 
     #[test]
@@ -770,6 +769,7 @@ mod tests {
         for plan in [
             tickler_core::plan::default_subscription_plan(),
             tickler_core::plan::default_dunning_plan(),
+            tickler_core::plan::default_auto_renewal_plan(),
         ] {
             assert_eq!(
                 validate_steps(&plan.steps, no_overrides),

@@ -38,7 +38,11 @@ impl TermContext<'_> {
         SubjectContext {
             about: SubjectRef::contract_term(self.term.id),
             contract_id: Some(self.contract.id),
-            anchors: AnchorDates::term(self.term.start_date, self.term.end_date),
+            anchors: AnchorDates::contract_term(
+                self.term.start_date,
+                self.term.end_date,
+                self.contract.renewal_terms(),
+            ),
             customer: self.customer,
             owner: self.owner,
             plan: self.plan,

@@ -22,6 +22,18 @@ pub struct TemplateContext {
     /// Only for messages about an invoice (issued, upcoming or unpaid).
     #[serde(default)]
     pub invoice: Option<InvoiceView>,
+    /// The customer's one-click answers to a renewal email; absent without a public URL,
+    /// when templates ask for an answer by reply instead.
+    #[serde(default)]
+    pub links: Option<AnswerLinksView>,
+}
+
+/// Signed links that answer a renewal email in one click.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnswerLinksView {
+    pub renew: String,
+    pub decline: String,
+    pub quote: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,6 +49,9 @@ pub struct ContractView {
     pub start_date: Date,
     pub end_date: Date,
     pub amount: Option<Money>,
+    /// The last day to cancel an auto-renewing contract's current term.
+    #[serde(default)]
+    pub notice_date: Option<Date>,
     /// The contract's custom fields, by name.
     pub custom: serde_json::Map<String, serde_json::Value>,
 }

@@ -11,8 +11,8 @@ use serde::Serialize;
 use tickler_core::language::Language;
 
 pub use crate::context::{
-    ContractView, CustomerView, FailureView, InvoiceView, OrganisationView, OwnerView, StepView,
-    TemplateContext,
+    AnswerLinksView, ContractView, CustomerView, FailureView, InvoiceView, OrganisationView,
+    OwnerView, StepView, TemplateContext,
 };
 use crate::templates;
 use tickler_core::locale::format_date;
@@ -348,6 +348,7 @@ struct FormattedContext<'a> {
     days_left: i64,
     failure: &'a Option<FailureView>,
     invoice: Option<FormattedInvoice<'a>>,
+    links: &'a Option<AnswerLinksView>,
     language: &'static str,
 }
 
@@ -358,6 +359,8 @@ struct FormattedContract<'a> {
     end_date: String,
     start_date_iso: String,
     end_date_iso: String,
+    notice_date: Option<String>,
+    notice_date_iso: Option<String>,
     amount: Option<String>,
     custom: &'a serde_json::Map<String, serde_json::Value>,
 }
@@ -425,6 +428,8 @@ impl<'a> FormattedContext<'a> {
                 end_date: format_date(contract.end_date, language),
                 start_date_iso: contract.start_date.to_string(),
                 end_date_iso: contract.end_date.to_string(),
+                notice_date: contract.notice_date.map(|d| format_date(d, language)),
+                notice_date_iso: contract.notice_date.map(|d| d.to_string()),
                 amount: contract.amount.map(|money| money.format(language)),
                 custom: &contract.custom,
             },
@@ -437,6 +442,7 @@ impl<'a> FormattedContext<'a> {
                 .invoice
                 .as_ref()
                 .map(|invoice| FormattedInvoice::new(invoice, language)),
+            links: &ctx.links,
             language: language.code(),
         }
     }
@@ -462,6 +468,7 @@ mod tests {
                 start_date: date(2026, 4, 1),
                 end_date: date(2027, 3, 31),
                 amount: None,
+                notice_date: None,
                 custom: serde_json::Map::new(),
             },
             owner: None,
@@ -478,6 +485,7 @@ mod tests {
             days_left: 60,
             failure: None,
             invoice: None,
+            links: None,
         }
     }
 

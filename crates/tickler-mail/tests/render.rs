@@ -9,7 +9,8 @@ use tickler_core::{
 use tickler_mail::{
     RenderError, Renderer, TemplateContext,
     context::{
-        ContractView, CustomerView, FailureView, InvoiceView, OrganisationView, OwnerView, StepView,
+        AnswerLinksView, ContractView, CustomerView, FailureView, InvoiceView, OrganisationView,
+        OwnerView, StepView,
     },
     templates,
 };
@@ -61,6 +62,7 @@ fn full_context() -> TemplateContext {
                 minor: 123_450,
                 currency: Currency::parse("currency", "EUR").unwrap(),
             }),
+            notice_date: Some(date(2027, 3, 1)),
             custom,
         },
         owner: Some(OwnerView {
@@ -84,6 +86,50 @@ fn full_context() -> TemplateContext {
             recipients: vec![address("it@kanto.example")],
         }),
         invoice: Some(invoice()),
+        links: Some(AnswerLinksView {
+            renew: "https://tickler.acme.example/answer/AQEA.renew".to_string(),
+            decline: "https://tickler.acme.example/answer/AQIA.decline".to_string(),
+            quote: "https://tickler.acme.example/answer/AQMA.quote".to_string(),
+        }),
+    }
+}
+
+#[test]
+fn renewal_emails_carry_the_answer_links_or_ask_for_a_reply() {
+    let renderer = Renderer::new();
+    let with_links = full_context();
+    let without_links = TemplateContext {
+        links: None,
+        ..full_context()
+    };
+    for language in Language::ALL {
+        for key in ["before_60", "before_30", "before_7", "sale_ending"] {
+            let body = renderer
+                .render_builtin(key, language, &with_links)
+                .expect("renders")
+                .body;
+            for url in ["AQEA.renew", "AQIA.decline", "AQMA.quote"] {
+                assert!(body.contains(url), "{language}/{key} lacks {url}: {body}");
+            }
+            let body = renderer
+                .render_builtin(key, language, &without_links)
+                .expect("renders")
+                .body;
+            assert!(!body.contains("/answer/"), "{language}/{key}");
+            assert!(
+                !body.contains("\n\n\n"),
+                "{language}/{key} has a gap: {body}"
+            );
+        }
+        let body = renderer
+            .render_builtin("auto_renewal_notice", language, &with_links)
+            .expect("renders")
+            .body;
+        assert!(body.contains("AQIA.decline"), "{language}: {body}");
+        assert!(
+            !body.contains("AQEA.renew"),
+            "{language}: renewing needs no click"
+        );
     }
 }
 
@@ -574,6 +620,13 @@ fn greek_and_japanese_invoice_texts_have_no_english_left() {
         ];
         values.extend(ctx.customer.emails.iter().map(ToString::to_string));
         values.extend(invoice.number.clone());
+        if let Some(links) = &ctx.links {
+            values.extend([
+                links.renew.clone(),
+                links.decline.clone(),
+                links.quote.clone(),
+            ]);
+        }
         if let Some(owner) = &ctx.owner {
             values.push(owner.name.clone());
             values.extend(owner.email.as_ref().map(ToString::to_string));

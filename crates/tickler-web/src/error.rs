@@ -79,6 +79,7 @@ impl From<EngineError> for WebError {
                 WebError::NotFound(format!("{what} {id} does not exist"))
             }
             EngineError::Conflict(message) => WebError::Conflict(message),
+            EngineError::Link(refusal) => WebError::BadRequest(refusal.to_string()),
             EngineError::Transition(t) => WebError::Conflict(t.to_string()),
             EngineError::Template(t) => WebError::BadRequest(t.to_string()),
             EngineError::Unavailable(s) => WebError::Unavailable(s.to_string()),

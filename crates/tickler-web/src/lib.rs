@@ -9,6 +9,8 @@ mod error;
 pub mod format;
 mod metrics;
 pub mod pages;
+pub mod public;
+mod rate_limit;
 mod security;
 
 use std::{sync::Arc, time::Duration};
@@ -25,6 +27,9 @@ pub struct WebConfig {
     pub public_url: Option<String>,
     /// A session ends after this long without a request.
     pub session_idle: Duration,
+    /// Requests per minute one client address may make to the public pages (the customer's
+    /// answer links).
+    pub public_requests_per_minute: u32,
 }
 
 impl Default for WebConfig {
@@ -32,6 +37,7 @@ impl Default for WebConfig {
         WebConfig {
             public_url: None,
             session_idle: Duration::from_secs(8 * 3600),
+            public_requests_per_minute: 30,
         }
     }
 }
@@ -49,12 +55,16 @@ impl WebConfig {
 pub struct AppState {
     pub engine: Engine,
     pub config: Arc<WebConfig>,
+    pub public_limiter: Arc<rate_limit::RateLimiter>,
 }
 
 /// The whole web app.
 pub fn router(engine: Engine, config: WebConfig) -> Router {
     let state = AppState {
         engine,
+        public_limiter: Arc::new(rate_limit::RateLimiter::new(
+            config.public_requests_per_minute,
+        )),
         config: Arc::new(config),
     };
     // Installed with the app, so that counting starts before the first scrape.
@@ -66,6 +76,11 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         .merge(assets::routes())
         .merge(auth::routes())
         .merge(pages::routes())
+        .merge(public::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            public::limit,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             security::guard,

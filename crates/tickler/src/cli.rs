@@ -59,11 +59,21 @@ pub enum Command {
     /// Bulk imports.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// The server secret that signs the customer's one-click links.
+    #[command(subcommand)]
+    Secret(SecretCommand),
     /// The recurring jobs (lease take-over, clean-up): when each last ran, where, and how.
     Jobs {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Replace the link secret: every link in emails sent so far stops working (their pages
+    /// say the link is not valid); emails sent from now on carry new links.
+    Rotate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -193,6 +203,21 @@ pub enum ContractCommand {
         amount: Option<String>,
         #[arg(long)]
         currency: Option<String>,
+    },
+    /// The current term's one-click links (renew, decline, quote), as its emails carry them;
+    /// needs TICKLER_PUBLIC_URL.
+    Links {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record that the customer does not renew (what the decline link does): the pending
+    /// emails before the end date are cancelled and an auto-renewing contract will not renew.
+    Decline {
+        id: i64,
+        /// Why, as the customer said it; kept in the contract's history.
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// End a contract early; its pending emails are cancelled.
     Terminate {

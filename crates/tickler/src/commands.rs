@@ -25,7 +25,7 @@ use tickler_store::Store;
 use crate::{
     cli::{
         Cli, Command, ContractCommand, CustomerCommand, DispatchArgs, ImportCommand,
-        ReminderCommand, UserCommand,
+        ReminderCommand, SecretCommand, UserCommand,
     },
     config, invoices, output, serve,
 };
@@ -77,6 +77,13 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::User(command) => user(&engine, command, &actor).await?,
         Command::Customer(command) => customer(&engine, command, &actor).await?,
         Command::Contract(command) => contract(&engine, *command, &actor).await?,
+        Command::Secret(SecretCommand::Rotate) => {
+            engine.rotate_link_secret(&actor).await?;
+            println!(
+                "The link secret was replaced: links in emails sent before now no longer work \
+                 (their pages say so). Emails sent from now on carry new links."
+            );
+        }
         Command::Reminder(command) => reminder(&engine, command, &actor).await?,
         Command::Dispatch(args) => dispatch(engine, args).await?,
         Command::Import(command) => import(&engine, command, &actor).await?,
@@ -255,6 +262,9 @@ async fn dispatch(engine: Engine, args: DispatchArgs) -> Result<()> {
             report.invoiced - report.issued
         );
     }
+    if report.renewed > 0 {
+        eprintln!("terms started by themselves {}", report.renewed);
+    }
     Ok(())
 }
 
@@ -368,6 +378,23 @@ async fn contract(engine: &Engine, command: ContractCommand, actor: &Actor) -> R
         }
         ContractCommand::Terminate { id, reason } => {
             engine.terminate_contract(id, &reason, actor).await?
+        }
+        ContractCommand::Links { id, json } => {
+            let links = engine.contract_links(id).await?;
+            if json {
+                output::json(&links)?;
+            } else {
+                println!("renew   {}", links.renew);
+                println!("decline {}", links.decline);
+                println!("quote   {}", links.quote);
+                println!("(they work until {})", links.expires_on);
+            }
+        }
+        ContractCommand::Decline { id, reason } => {
+            engine.decline_contract(id, reason, actor).await?;
+            println!(
+                "Contract {id} will not be renewed; its pending emails before the end date are cancelled."
+            );
         }
         ContractCommand::Show { id, json } => {
             let detail = engine.contract_detail(id).await?;

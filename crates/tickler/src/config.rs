@@ -66,6 +66,7 @@ pub fn from_env() -> Result<Config> {
     };
     let web = tickler_web::WebConfig {
         public_url,
+        public_requests_per_minute: number("TICKLER_PUBLIC_RATE_PER_MINUTE", 30u32)?.max(1),
         session_idle: Duration::from_secs(
             number("TICKLER_SESSION_IDLE_SECONDS", 8 * 3600u64)?.max(1),
         ),

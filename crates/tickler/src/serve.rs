@@ -10,6 +10,16 @@ pub async fn run(engine: Engine, web: tickler_web::WebConfig, listen: &str) -> R
         .with_context(|| format!("cannot listen on {listen}"))?;
     tracing::info!(address = %listener.local_addr()?, mail = %engine.mail_route(), "tickler is serving");
     warn_if_outbox(&engine);
+    if web.public_url.is_none() {
+        tracing::warn!(
+            "TICKLER_PUBLIC_URL is not set: renewal emails carry no one-click links and ask \
+             customers to answer by reply; set it to the address customers reach this web app at"
+        );
+        eprintln!(
+            "warning: TICKLER_PUBLIC_URL is not set, so emails carry no one-click answer links \
+             (customers are asked to reply instead)"
+        );
+    }
     let (stop, stopped) = watch::channel(false);
     let dispatcher = {
         let engine = engine.clone();
