@@ -36,6 +36,10 @@ pub mod keys {
     pub const BRAND_COLOR: &str = "brand_color";
 }
 
+/// The colour of HTML emails when the settings name none, for the pages and commands that
+/// show it (they do not see the mail crate).
+pub const DEFAULT_BRAND_COLOR: &str = BrandColor::DEFAULT;
+
 /// The organisation's settings beyond what [`Settings`] carries.
 #[derive(Debug, Clone, Default)]
 pub struct Organisation {
