@@ -3,7 +3,7 @@ use std::{fmt, str::FromStr};
 use jiff::civil::Time;
 use serde::{Deserialize, Serialize};
 
-use crate::ValidationError;
+use crate::{ValidationError, email::EmailAddress};
 
 /// The date a step counts its offset from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -107,6 +107,10 @@ pub struct Step {
     pub recipients: Recipients,
     pub mode: Mode,
     pub template: String,
+    /// Where the customer's replies to this step's email go, e.g. a team mailbox; `None`: the
+    /// contract's owner. Without either, replies go to the From address.
+    #[serde(default)]
+    pub reply_to: Option<EmailAddress>,
 }
 
 /// A named sequence of steps.
@@ -131,6 +135,7 @@ pub fn default_renewal_plan() -> Plan {
         recipients: Recipients::CUSTOMER_CC_OWNER,
         mode: Mode::Auto,
         template: key.to_string(),
+        reply_to: None,
     };
     Plan {
         name: RENEWAL_PLAN.to_string(),
@@ -303,6 +308,7 @@ impl Step {
             recipients,
             mode,
             template: key.to_string(),
+            reply_to: None,
         }
     }
 }
@@ -376,6 +382,14 @@ mod tests {
             && s.anchor == Anchor::EndDate
             && s.send_time == Time::constant(9, 0, 0, 0)
             && s.recipients == Recipients::CUSTOMER_CC_OWNER));
+    }
+
+    #[test]
+    fn a_step_written_before_reply_to_existed_reads_without_one() {
+        let mut json = serde_json::to_value(&default_renewal_plan().steps[0]).unwrap();
+        json.as_object_mut().unwrap().remove("reply_to");
+        let step: Step = serde_json::from_value(json).unwrap();
+        assert_eq!(step.reply_to, None);
     }
 
     #[test]

@@ -225,6 +225,7 @@ mod tests {
             recipients: Recipients::CUSTOMER_CC_OWNER,
             mode: Mode::Auto,
             template: key.to_string(),
+            reply_to: None,
         }
     }
 

@@ -112,6 +112,7 @@ async fn engine_with_sales(
         outbox_dir: dir.join("outbox"),
         from: settings.mail_from.clone(),
         timeout: Duration::from_secs(10),
+        dkim: None,
     })?;
     let entering = Engine::new(
         store.clone(),

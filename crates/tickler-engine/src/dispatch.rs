@@ -376,7 +376,20 @@ impl Engine {
         };
         let subject_line = rendered.subject.clone();
         let body = rendered.body.clone();
-        let mut message = match self.outgoing(reminder, rendered, self.clock.now()) {
+        let reply_to = self
+            .persist(|| async {
+                self.reply_to(&mut *self.store.conn().await?, reminder, &subject)
+                    .await
+            })
+            .await?;
+        let action_links = self.action_links(reminder, &subject);
+        let mut message = match self.outgoing(
+            reminder,
+            rendered,
+            reply_to,
+            &action_links,
+            self.clock.now(),
+        ) {
             Ok(message) => message,
             Err(e) => {
                 let reason = format!("bad recipient: {e}");

@@ -10,6 +10,7 @@ use tickler_core::{
     invoice::{InvoiceStatus, Totals, due_date, totals},
     language::Language,
     money::{Currency, Money},
+    plan::DUNNING_PLAN,
     subject::{InvoiceSubject, PeriodSubject, SubjectKind, SubjectRef, TermSubject},
 };
 use tickler_core::{
@@ -18,7 +19,7 @@ use tickler_core::{
     user::User,
 };
 use tickler_mail::{
-    OutgoingMessage, Rendered, TemplateContext,
+    ActionLink, HtmlLayout, OutgoingMessage, Rendered, TemplateContext,
     context::{
         ContractView, CustomerView, FailureView, InvoiceView, OrganisationView, OwnerView, StepView,
     },
@@ -29,6 +30,7 @@ use tickler_store::{
     contracts::{self, ContractTerm},
     customers,
     invoices::{self, Invoice},
+    plans,
     reminders::{Reminder, ReminderKind},
     template_overrides::{self, TemplateOverride},
     users,
@@ -442,10 +444,14 @@ impl Engine {
         })
     }
 
+    /// The message for `reminder`: its rendered text in both forms (plain, and HTML with
+    /// `action_links` as buttons), with replies going to `reply_to`.
     pub(crate) fn outgoing(
         &self,
         reminder: &Reminder,
         rendered: Rendered,
+        reply_to: Vec<EmailAddress>,
+        action_links: &[ActionLink],
         date: Timestamp,
     ) -> Result<OutgoingMessage, ValidationError> {
         let parse_all = |field: &str, list: &[String]| {
@@ -453,17 +459,113 @@ impl Engine {
                 .map(|a| EmailAddress::parse(field, a))
                 .collect::<Result<Vec<_>, _>>()
         };
+        let html = self.html_form(
+            &rendered.body,
+            &rendered.subject,
+            rendered.language,
+            action_links,
+        );
         Ok(OutgoingMessage {
             message_id: reminder.message_id.clone(),
             from: self.settings.mail_from.clone(),
             to: parse_all("to", &reminder.to)?,
             cc: parse_all("cc", &reminder.cc)?,
+            reply_to,
             subject: rendered.subject,
             body: rendered.body,
+            html: Some(html),
             language: rendered.language,
             date,
             attachments: Vec::new(),
         })
+    }
+
+    /// The HTML twin of a message's text, under the firm's name in its brand colour.
+    pub(crate) fn html_form(
+        &self,
+        body: &str,
+        subject_line: &str,
+        language: Language,
+        action_links: &[ActionLink],
+    ) -> String {
+        let brand_color = self.brand_color();
+        tickler_mail::render_html(
+            body,
+            &HtmlLayout {
+                language,
+                title: subject_line,
+                organisation: &self.settings.organisation_name,
+                brand_color: &brand_color,
+                action_links,
+            },
+        )
+    }
+
+    /// The customer's one-click answers (renew, decline, quote) that `reminder`'s message
+    /// may offer, for the HTML form to show as buttons wherever their URLs appear in the
+    /// text: the same links the template context carries, labelled in the customer's
+    /// language.
+    pub(crate) fn action_links(&self, reminder: &Reminder, subject: &Subject) -> Vec<ActionLink> {
+        let ctx = self.template_context(reminder, subject, None);
+        let Some(links) = ctx.links else {
+            return Vec::new();
+        };
+        let [renew, decline, quote] = match subject.customer.language {
+            Language::Ja => ["更新する", "更新しない", "見積りを依頼する"],
+            Language::El => ["Ανανέωση", "Χωρίς ανανέωση", "Αποστολή προσφοράς"],
+            Language::En => ["Renew", "Don't renew", "Send me a quote"],
+        };
+        [
+            (links.renew, renew),
+            (links.decline, decline),
+            (links.quote, quote),
+        ]
+        .into_iter()
+        .map(|(url, label)| ActionLink {
+            url,
+            label: label.to_string(),
+        })
+        .collect()
+    }
+
+    /// Where the customer's replies to `reminder` go, so that "just reply" reaches a person:
+    /// the address its plan step sets, else the contract's owner, else nowhere but the From
+    /// address (no header). Messages that do not reach the customer (notices to the owner or
+    /// the team) get none: their readers answer whom they like.
+    pub(crate) async fn reply_to(
+        &self,
+        db: &mut Db,
+        reminder: &Reminder,
+        subject: &Subject,
+    ) -> Result<Vec<EmailAddress>, EngineError> {
+        let customer = &subject.customer.emails;
+        let reaches_customer = reminder
+            .to
+            .iter()
+            .chain(&reminder.cc)
+            .any(|address| customer.iter().any(|c| c.eq_ignore_ascii_case(address)));
+        if !reaches_customer {
+            return Ok(Vec::new());
+        }
+        if reminder.kind == ReminderKind::Step {
+            // An invoice's steps are the dunning plan's, whatever plan its contract follows.
+            let plan_id = if reminder.about.kind == SubjectKind::Invoice {
+                plans::find_id(db, DUNNING_PLAN).await?
+            } else {
+                Some(subject.contract.plan_id)
+            };
+            if let Some(plan_id) = plan_id
+                && let Some(address) = plans::step_reply_to(db, plan_id, &reminder.step_key).await?
+            {
+                return Ok(vec![address]);
+            }
+        }
+        Ok(subject
+            .owner
+            .as_ref()
+            .and_then(|owner| EmailAddress::parse("owner", &owner.email).ok())
+            .into_iter()
+            .collect())
     }
 }
 

@@ -742,6 +742,7 @@ mod tests {
             },
             mode: Mode::Task,
             template: "call_notice".to_string(),
+            reply_to: None,
         });
         let err = validate_steps(&list, no_overrides).unwrap_err();
         assert_eq!(err.field, "steps[5].template");

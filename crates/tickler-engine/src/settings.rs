@@ -18,7 +18,7 @@ use tickler_core::{
     invoice::validate_number_prefix, language::Language, schedule::Holidays, time_zone::Zone,
     user::Role,
 };
-use tickler_mail::{OutgoingMessage, Sender};
+use tickler_mail::{BrandColor, OutgoingMessage, Sender};
 use tickler_store::{events, sessions, settings as stored, settings::Holiday, users};
 
 use crate::{Actor, Engine, EngineError, Settings, directory::NewUser, passwords};
@@ -33,7 +33,12 @@ pub mod keys {
     pub const BANK_NAME: &str = "bank_name";
     pub const INVOICE_PREFIX: &str = "invoice_prefix";
     pub const PAYMENT_DAYS: &str = "payment_days";
+    pub const BRAND_COLOR: &str = "brand_color";
 }
+
+/// The colour of HTML emails when the settings name none, for the pages and commands that
+/// show it (they do not see the mail crate).
+pub const DEFAULT_BRAND_COLOR: &str = BrandColor::DEFAULT;
 
 /// The organisation's settings beyond what [`Settings`] carries.
 #[derive(Debug, Clone, Default)]
@@ -46,6 +51,8 @@ pub struct Organisation {
     pub invoice_prefix: Option<String>,
     /// Days from issue to due for sales that do not say; `None`: 14.
     pub payment_days: Option<u32>,
+    /// The header band and buttons of HTML emails; `None`: [`BrandColor::DEFAULT`].
+    pub brand_color: Option<BrandColor>,
     /// Non-working days with their names, by date.
     pub holidays: Vec<Holiday>,
     /// The same days, as business-day offsets skip them.
@@ -135,6 +142,8 @@ pub struct SettingsInput {
     pub invoice_prefix: String,
     /// Empty: 14.
     pub payment_days: String,
+    /// `#RRGGBB`; empty: a sober blue ([`BrandColor::DEFAULT`]).
+    pub brand_color: String,
 }
 
 /// The settings page's content: effective values, and the environment's defaults beside them.
@@ -152,6 +161,8 @@ pub struct SettingsView {
     pub invoice_prefix: String,
     /// As stored, or empty when the default 14 applies.
     pub payment_days: String,
+    /// As stored (`#rrggbb`), or empty when the default applies.
+    pub brand_color: String,
     pub holidays: Vec<Holiday>,
     pub env_organisation_name: String,
     pub env_mail_from: String,
@@ -265,6 +276,9 @@ fn effective(
                 keys::PAYMENT_DAYS => {
                     organisation.payment_days = Some(parse_payment_days(key, value)?)
                 }
+                keys::BRAND_COLOR => {
+                    organisation.brand_color = Some(BrandColor::parse(key, value)?)
+                }
                 _ => {}
             }
             Ok(())
@@ -319,6 +333,11 @@ impl Engine {
         self.settings.organisation()
     }
 
+    /// The colour of HTML emails: the settings' brand colour, else the default blue.
+    pub(crate) fn brand_color(&self) -> BrandColor {
+        self.organisation().brand_color.clone().unwrap_or_default()
+    }
+
     /// What invoice numbers start with: the settings' prefix, else `INV-`.
     pub(crate) fn invoice_prefix(&self) -> String {
         self.organisation()
@@ -366,6 +385,11 @@ impl Engine {
             payment_days: organisation
                 .payment_days
                 .map(|d| d.to_string())
+                .unwrap_or_default(),
+            brand_color: organisation
+                .brand_color
+                .as_ref()
+                .map(|c| c.as_str().to_string())
                 .unwrap_or_default(),
             holidays: organisation.holidays.clone(),
             env_organisation_name: defaults.organisation_name.clone(),
@@ -437,6 +461,11 @@ impl Engine {
             .transpose()?;
         organisation.payment_days = payment_days;
 
+        let brand_color = optional(&input.brand_color)
+            .map(|text| BrandColor::parse(keys::BRAND_COLOR, text))
+            .transpose()?;
+        organisation.brand_color = brand_color.clone();
+
         Ok(Checked {
             rows: vec![
                 (keys::ORGANISATION_NAME, name),
@@ -450,6 +479,10 @@ impl Engine {
                 (keys::BANK_NAME, bank_name),
                 (keys::INVOICE_PREFIX, prefix),
                 (keys::PAYMENT_DAYS, payment_days.map(|d| d.to_string())),
+                (
+                    keys::BRAND_COLOR,
+                    brand_color.map(|c| c.as_str().to_string()),
+                ),
             ],
             settings,
             organisation,
@@ -577,19 +610,25 @@ impl Engine {
     pub async fn send_test_email(&self, to: &str, actor: &Actor) -> Result<TestEmail, EngineError> {
         let to = EmailAddress::parse("to", to)?;
         let settings: &Settings = &self.settings;
+        let subject = format!("Test email from {}", settings.organisation_name);
+        let body = format!(
+            "This is a test email from Tickler for {}, sent by {}.\n\n\
+                 Mail leaves through: {}.\nIf you can read this, renewal notices can reach you.\n",
+            settings.organisation_name,
+            actor.0,
+            self.mailer.describe()
+        );
+        // In both forms, so the admin sees the HTML as customers will, in its colours.
+        let html = self.html_form(&body, &subject, Language::En, &[]);
         let message = OutgoingMessage {
             message_id: self.new_message_id(),
             from: settings.mail_from.clone(),
             to: vec![to.clone()],
             cc: Vec::new(),
-            subject: format!("Test email from {}", settings.organisation_name),
-            body: format!(
-                "This is a test email from Tickler for {}, sent by {}.\n\n\
-                 Mail leaves through: {}.\nIf you can read this, renewal notices can reach you.\n",
-                settings.organisation_name,
-                actor.0,
-                self.mailer.describe()
-            ),
+            reply_to: Vec::new(),
+            subject,
+            body,
+            html: Some(html),
             language: Language::En,
             date: self.clock.now(),
             attachments: Vec::new(),

@@ -7,12 +7,15 @@
 //! [`transport::SendError`].
 
 pub mod context;
+pub mod dkim;
+pub mod html;
 pub mod message;
 pub mod render;
 pub mod templates;
 pub mod transport;
 
 pub use context::TemplateContext;
+pub use html::{ActionLink, BrandColor, HtmlLayout, render_html};
 pub use message::{Attachment, OutgoingMessage, Sender};
 pub use render::{RenderError, Rendered, Renderer};
 pub use transport::{

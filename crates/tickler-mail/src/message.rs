@@ -63,8 +63,14 @@ pub struct OutgoingMessage {
     pub from: Sender,
     pub to: Vec<EmailAddress>,
     pub cc: Vec<EmailAddress>,
+    /// Where replies go when that is not the From address (which nobody may read), e.g. the
+    /// contract's owner; empty: no Reply-To header.
+    pub reply_to: Vec<EmailAddress>,
     pub subject: String,
     pub body: String,
+    /// The same wording as `body` as an HTML document ([`crate::html::render_html`]), sent as
+    /// its multipart/alternative twin; `None` sends the plain text alone.
+    pub html: Option<String>,
     pub language: Language,
     pub date: jiff::Timestamp,
     /// Files sent with the body, e.g. an invoice's PDF; none for a plain notice.
@@ -99,8 +105,10 @@ pub enum MessageError {
 }
 
 impl OutgoingMessage {
-    /// The lettre message: text/plain UTF-8, with Content-Language, Message-ID and Date; with
-    /// attachments, multipart/mixed holding that same text part first, then each file.
+    /// The lettre message, with Content-Language, Message-ID and Date: the text/plain UTF-8
+    /// body, or with `html` multipart/alternative (text/plain, then text/html, the form mail
+    /// programs prefer last); with attachments, multipart/mixed holding that body first, then
+    /// each file.
     pub fn to_lettre(&self) -> Result<Message, MessageError> {
         if self.to.is_empty() && self.cc.is_empty() {
             return Err(MessageError::NoRecipient);
@@ -125,9 +133,10 @@ impl OutgoingMessage {
                 HeaderName::new_from_ascii_str("Content-Language"),
                 self.language.code().to_string(),
             ));
-        // Without attachments the header comes where it always did, so a plain notice is
-        // byte for byte the message it was before attachments existed.
-        if self.attachments.is_empty() {
+        let plain_only = self.attachments.is_empty() && self.html.is_none();
+        // A plain-text notice keeps the header where it always was, byte for byte the message
+        // it was before attachments and HTML existed.
+        if plain_only {
             builder = builder.header(ContentType::TEXT_PLAIN);
         }
         for address in &self.to {
@@ -136,10 +145,21 @@ impl OutgoingMessage {
         for address in &self.cc {
             builder = builder.cc(mailbox(None, address)?);
         }
+        for address in &self.reply_to {
+            builder = builder.reply_to(mailbox(None, address)?);
+        }
+        let alternative =
+            |html: &String| MultiPart::alternative_plain_html(self.body.clone(), html.clone());
         let built = if self.attachments.is_empty() {
-            builder.body(self.body.clone())
+            match &self.html {
+                None => builder.body(self.body.clone()),
+                Some(html) => builder.multipart(alternative(html)),
+            }
         } else {
-            let mut mixed = MultiPart::mixed().singlepart(SinglePart::plain(self.body.clone()));
+            let mut mixed = match &self.html {
+                Some(html) => MultiPart::mixed().multipart(alternative(html)),
+                None => MultiPart::mixed().singlepart(SinglePart::plain(self.body.clone())),
+            };
             for attachment in &self.attachments {
                 mixed = mixed.singlepart(attachment.to_part()?);
             }
@@ -227,8 +247,10 @@ mod tests {
             from: Sender::parse("Acme Maintenance <office@example.com>").unwrap(),
             to: vec![address("customer@example.org")],
             cc: vec![address("sales@example.com")],
+            reply_to: Vec::new(),
             subject: subject.to_string(),
             body: "Dear customer,\n\nThank you.\n".to_string(),
+            html: None,
             language: Language::Ja,
             date: "2027-03-01T00:00:00Z".parse().unwrap(),
             attachments: Vec::new(),
@@ -474,6 +496,67 @@ mod tests {
         assert_eq!(header(&parsed, "Bcc"), None);
         assert_eq!(parsed.subparts.len(), 2);
         assert_eq!(header(&parsed.subparts[1], "Bcc"), None);
+        assert_eq!(parsed.subparts[1].get_body_raw().unwrap(), pdf());
+    }
+
+    #[test]
+    fn reply_to_is_a_header_only_when_asked_for() {
+        let raw = message("x").formatted().unwrap();
+        assert_eq!(
+            header(&mailparse::parse_mail(&raw).unwrap(), "Reply-To"),
+            None
+        );
+        let mut m = message("x");
+        m.reply_to = vec![address("owner@example.com")];
+        let raw = m.formatted().unwrap();
+        let parsed = mailparse::parse_mail(&raw).unwrap();
+        assert_eq!(
+            header(&parsed, "Reply-To").as_deref(),
+            Some("owner@example.com")
+        );
+        assert!(
+            m.to_lettre()
+                .unwrap()
+                .envelope()
+                .to()
+                .iter()
+                .all(|a| a.to_string() != "owner@example.com"),
+            "a reply address is not a recipient"
+        );
+    }
+
+    #[test]
+    fn html_goes_beside_the_text_and_inside_mixed_with_attachments() {
+        let mut m = message("x");
+        m.html = Some("<p>Dear customer,</p>\n".to_string());
+        let raw = m.formatted().unwrap();
+        let parsed = mailparse::parse_mail(&raw).unwrap();
+        assert_eq!(parsed.ctype.mimetype, "multipart/alternative");
+        let types: Vec<&str> = parsed
+            .subparts
+            .iter()
+            .map(|p| p.ctype.mimetype.as_str())
+            .collect();
+        assert_eq!(types, ["text/plain", "text/html"]);
+        assert_eq!(
+            parsed.subparts[1].get_body().unwrap().replace("\r\n", "\n"),
+            "<p>Dear customer,</p>\n"
+        );
+
+        m.attachments = vec![Attachment {
+            filename: "INV-1.pdf".to_string(),
+            content_type: "application/pdf".to_string(),
+            content: pdf(),
+        }];
+        let raw = m.formatted().unwrap();
+        let parsed = mailparse::parse_mail(&raw).unwrap();
+        assert_eq!(parsed.ctype.mimetype, "multipart/mixed");
+        assert_eq!(parsed.subparts.len(), 2);
+        let body = &parsed.subparts[0];
+        assert_eq!(body.ctype.mimetype, "multipart/alternative");
+        assert_eq!(body.subparts.len(), 2);
+        assert_eq!(body.subparts[1].ctype.mimetype, "text/html");
+        assert_eq!(parsed.subparts[1].ctype.mimetype, "application/pdf");
         assert_eq!(parsed.subparts[1].get_body_raw().unwrap(), pdf());
     }
 

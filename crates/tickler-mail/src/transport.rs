@@ -14,7 +14,10 @@ use lettre::{
 };
 use percent_encoding::percent_decode_str;
 
-use crate::message::{MessageError, OutgoingMessage, Sender};
+use crate::{
+    dkim::DkimSigner,
+    message::{MessageError, OutgoingMessage, Sender, message_id_domain},
+};
 
 /// Installs rustls's aws-lc-rs crypto provider as the process default. Call it once at
 /// start-up (the mailer also does): two providers compiled into one build make rustls panic
@@ -35,6 +38,9 @@ pub struct MailConfig {
     /// connect, so the mailer bounds the whole exchange: a server that stops answering must
     /// not hold a reminder in `sending` forever.
     pub timeout: Duration,
+    /// Signs every message (SMTP and outbox alike) for its From address's domain; `None`
+    /// sends unsigned.
+    pub dkim: Option<DkimSigner>,
 }
 
 /// The server's answer to a delivered message.
@@ -78,6 +84,10 @@ pub enum ConfigError {
         "the SMTP mailer must be created inside a Tokio runtime (its connection pool runs there)"
     )]
     NoRuntime,
+    #[error("DKIM selector: {0}")]
+    DkimSelector(String),
+    #[error("DKIM key file {path} {reason}")]
+    DkimKey { path: String, reason: String },
 }
 
 /// Sends messages over SMTP or into the outbox folder. Cheap to share behind an `Arc`; the SMTP
@@ -86,6 +96,7 @@ pub struct Mailer {
     transport: Transport,
     description: String,
     timeout: Duration,
+    dkim: Option<DkimSigner>,
 }
 
 enum Transport {
@@ -204,10 +215,19 @@ impl Mailer {
     /// For SMTP this must run inside a Tokio runtime: the connection pool starts a task there.
     pub fn new(config: &MailConfig) -> Result<Mailer, ConfigError> {
         install_crypto_provider();
-        match &config.smtp_url {
+        let mut mailer = match &config.smtp_url {
             Some(url) => Self::smtp(&parse_smtp_url(url)?, config.timeout),
             None => Self::outbox(config.outbox_dir.clone()),
+        }?;
+        if let Some(dkim) = &config.dkim {
+            mailer.description.push_str(&format!(
+                ", DKIM-signed with selector {} ({})",
+                dkim.selector(),
+                dkim.algorithm_name()
+            ));
+            mailer.dkim = Some(dkim.clone());
         }
+        Ok(mailer)
     }
 
     fn smtp(url: &SmtpUrl, timeout: Duration) -> Result<Mailer, ConfigError> {
@@ -258,6 +278,7 @@ impl Mailer {
             transport: Transport::Smtp(builder.build()),
             description: format!("SMTP {scheme}://{host}:{} ({how}{login})", url.port),
             timeout,
+            dkim: None,
         })
     }
 
@@ -273,6 +294,7 @@ impl Mailer {
             },
             description: format!("outbox folder {}", dir.display()),
             timeout: Duration::MAX,
+            dkim: None,
         })
     }
 
@@ -287,7 +309,11 @@ impl Mailer {
     }
 
     pub async fn send(&self, msg: &OutgoingMessage) -> Result<Delivery, SendError> {
-        let message = msg.to_lettre()?;
+        let mut message = msg.to_lettre()?;
+        // Last, once every header is final: the outbox then shows exactly what would be sent.
+        if let Some(dkim) = &self.dkim {
+            dkim.sign(&mut message, message_id_domain(&msg.from.address));
+        }
         match &self.transport {
             Transport::Smtp(transport) => {
                 match tokio::time::timeout(self.timeout, transport.send(message)).await {
@@ -399,6 +425,7 @@ mod tests {
             outbox_dir: PathBuf::from("unused"),
             from: Sender::parse("a@example.com").unwrap(),
             timeout: Duration::from_secs(5),
+            dkim: None,
         };
         let mailer = Mailer::new(&config).unwrap();
         assert_eq!(

@@ -25,6 +25,7 @@ fn mailer(url: Option<String>, outbox: &std::path::Path) -> Mailer {
         outbox_dir: outbox.to_path_buf(),
         from: sender(),
         timeout: Duration::from_secs(5),
+        dkim: None,
     })
     .unwrap()
 }
@@ -35,8 +36,10 @@ fn message(id: &str, subject: &str, body: &str, language: Language) -> OutgoingM
         from: sender(),
         to: vec![address("it@kanto.example"), address("office@kanto.example")],
         cc: vec![address("sato@acme.example")],
+        reply_to: Vec::new(),
         subject: subject.to_string(),
         body: body.to_string(),
+        html: None,
         language,
         date: "2027-01-30T00:00:00Z".parse().unwrap(),
         attachments: Vec::new(),
@@ -216,6 +219,7 @@ async fn a_server_that_does_not_answer_in_time_is_transient() {
         outbox_dir: outbox.path().to_path_buf(),
         from: sender(),
         timeout: Duration::from_millis(500),
+        dkim: None,
     })
     .unwrap();
     let err = mailer

@@ -2,7 +2,10 @@
 
 use jiff::{Timestamp, civil::Time};
 use sqlx::AssertSqlSafe;
-use tickler_core::plan::{Offset, Plan, Recipients, Step};
+use tickler_core::{
+    email::EmailAddress,
+    plan::{Offset, Plan, Recipients, Step},
+};
 
 use crate::{Db, StoreError, time::millis};
 
@@ -45,6 +48,7 @@ type StepRow = (
     i64,
     String,
     String,
+    Option<String>,
 );
 
 pub async fn get(db: &mut Db, id: i64) -> Result<Plan, StoreError> {
@@ -56,7 +60,7 @@ pub async fn get(db: &mut Db, id: i64) -> Result<Plan, StoreError> {
     let (name, description) = head.ok_or_else(|| StoreError::not_found("plan", id))?;
     let rows: Vec<StepRow> = sqlx::query_as(
         "SELECT step_key, label, anchor, offset_days, offset_unit, send_time, to_customer, \
-         to_owner, to_team, cc_owner, mode, template FROM plan_steps WHERE plan_id = $1 \
+         to_owner, to_team, cc_owner, mode, template, reply_to FROM plan_steps WHERE plan_id = $1 \
          ORDER BY position",
     )
     .bind(id)
@@ -77,6 +81,7 @@ pub async fn get(db: &mut Db, id: i64) -> Result<Plan, StoreError> {
         cc_owner,
         mode,
         template,
+        reply_to,
     ) in rows
     {
         steps.push(Step {
@@ -94,6 +99,10 @@ pub async fn get(db: &mut Db, id: i64) -> Result<Plan, StoreError> {
                 cc_owner: cc_owner != 0,
             },
             mode: mode.parse().map_err(|e| corrupt(format!("{e}")))?,
+            reply_to: reply_to
+                .map(|text| EmailAddress::parse("reply_to", &text))
+                .transpose()
+                .map_err(|e| corrupt(format!("step {key}: {e}")))?,
             key,
             label,
             template,
@@ -114,8 +123,8 @@ async fn insert_step(
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO plan_steps (plan_id, position, step_key, label, anchor, offset_days, \
-         offset_unit, send_time, to_customer, to_owner, to_team, cc_owner, mode, template) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+         offset_unit, send_time, to_customer, to_owner, to_team, cc_owner, mode, template, \
+         reply_to) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(plan_id)
     .bind(position as i64)
@@ -131,9 +140,33 @@ async fn insert_step(
     .bind(i64::from(step.recipients.cc_owner))
     .bind(step.mode.as_str())
     .bind(&step.template)
+    .bind(step.reply_to.as_ref().map(EmailAddress::as_str))
     .execute(&mut *db)
     .await?;
     Ok(())
+}
+
+/// The reply-to address the step `step_key` of plan `plan_id` sets, if it sets one. The
+/// dispatcher reads it at send time, so a change to the plan reaches reminders already
+/// scheduled.
+pub async fn step_reply_to(
+    db: &mut Db,
+    plan_id: i64,
+    step_key: &str,
+) -> Result<Option<EmailAddress>, StoreError> {
+    let stored: Option<Option<String>> =
+        sqlx::query_scalar("SELECT reply_to FROM plan_steps WHERE plan_id = $1 AND step_key = $2")
+            .bind(plan_id)
+            .bind(step_key)
+            .fetch_optional(db)
+            .await?;
+    stored
+        .flatten()
+        .map(|text| {
+            EmailAddress::parse("reply_to", &text)
+                .map_err(|e| StoreError::Corrupt(format!("plan {plan_id}, step {step_key}: {e}")))
+        })
+        .transpose()
 }
 
 /// A plan as listed: what it is called and how many steps it has.

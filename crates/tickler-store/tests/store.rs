@@ -372,9 +372,29 @@ async fn plans_ensure_is_idempotent_and_round_trips(store: Store) {
         cc_owner: false,
     };
     other.steps[3].mode = Mode::Internal;
+    let team_mailbox = tickler_core::email::EmailAddress::parse("r", "renewals@firm.test").unwrap();
+    other.steps[1].reply_to = Some(team_mailbox.clone());
     let other_id = plans::ensure(&mut conn, &other, t0()).await.unwrap();
     assert_ne!(other_id, id);
     assert_eq!(plans::get(&mut conn, other_id).await.unwrap(), other);
+    let key = other.steps[1].key.clone();
+    assert_eq!(
+        plans::step_reply_to(&mut conn, other_id, &key)
+            .await
+            .unwrap(),
+        Some(team_mailbox)
+    );
+    assert_eq!(
+        plans::step_reply_to(&mut conn, id, &key).await.unwrap(),
+        None,
+        "the default plan's steps set no reply-to"
+    );
+    assert_eq!(
+        plans::step_reply_to(&mut conn, other_id, "no_such_step")
+            .await
+            .unwrap(),
+        None
+    );
     assert!(matches!(
         plans::get(&mut conn, 9_999).await,
         Err(StoreError::NotFound { what: "plan", .. })

@@ -240,6 +240,8 @@ pub struct ReceivedMessage {
     pub content_type: String,
     /// The decoded text of the (first text) body.
     pub body: String,
+    /// The decoded HTML alternative, if the message has one.
+    pub html: Option<String>,
 }
 
 impl ReceivedMessage {
@@ -293,12 +295,10 @@ impl ReceivedMessage {
         let body_part = if parsed.subparts.is_empty() {
             &parsed
         } else {
-            parsed
-                .subparts
-                .iter()
-                .find(|part| part.ctype.mimetype == "text/plain")
-                .unwrap_or(&parsed)
+            first_part(&parsed, "text/plain").unwrap_or(&parsed)
         };
+        let html = first_part(&parsed, "text/html")
+            .map(|part| part.get_body().expect("the HTML part does not decode"));
         ReceivedMessage {
             raw: raw.to_vec(),
             envelope_from: String::new(),
@@ -319,7 +319,23 @@ impl ReceivedMessage {
             date: text("Date"),
             content_type: parsed.ctype.mimetype.clone(),
             body: body_part.get_body().expect("the body does not decode"),
+            html,
         }
+    }
+
+    /// The MIME structure, e.g. `multipart/mixed(multipart/alternative(text/plain,text/html),application/pdf)`.
+    pub fn structure(&self) -> String {
+        fn describe(part: &mailparse::ParsedMail<'_>) -> String {
+            if part.subparts.is_empty() {
+                part.ctype.mimetype.clone()
+            } else {
+                let inner: Vec<String> = part.subparts.iter().map(describe).collect();
+                format!("{}({})", part.ctype.mimetype, inner.join(","))
+            }
+        }
+        mailparse::parse_mail(&self.raw)
+            .map(|parsed| describe(&parsed))
+            .unwrap_or_default()
     }
 
     /// Every attachment: its file name, its content type and its decoded bytes.
@@ -355,6 +371,143 @@ impl ReceivedMessage {
             .find(|h| h.get_key_ref().eq_ignore_ascii_case(name))
             .map(|h| h.get_value())
     }
+}
+
+/// A DKIM key made for a test with `openssl`, and the DNS record that publishes it.
+pub struct DkimTestKey {
+    /// The private key, PEM, as `openssl genpkey` (or `genrsa -traditional`) writes it.
+    pub private_key: PathBuf,
+    /// The TXT record's text, e.g. `v=DKIM1; k=rsa; p=MIIB...`.
+    pub txt_record: String,
+}
+
+/// The kinds of key an operator may make for DKIM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DkimKeyKind {
+    /// `openssl genpkey -algorithm RSA`: PKCS#8 (`BEGIN PRIVATE KEY`).
+    Rsa,
+    /// `openssl genrsa -traditional`: PKCS#1 (`BEGIN RSA PRIVATE KEY`).
+    RsaTraditional,
+    /// `openssl genpkey -algorithm ed25519`.
+    Ed25519,
+}
+
+fn openssl(args: &[&str]) -> Vec<u8> {
+    let output = Command::new("openssl")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run openssl {args:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "openssl {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
+
+/// Makes a key in `dir` the way docs/configuration.md tells operators to, and its DNS record.
+pub fn dkim_test_key(dir: &Path, kind: DkimKeyKind) -> DkimTestKey {
+    use base64::Engine as _;
+    let private_key = dir.join(format!("dkim-{kind:?}.pem").to_lowercase());
+    let path = private_key.to_str().expect("a UTF-8 temporary path");
+    match kind {
+        DkimKeyKind::Rsa => openssl(&[
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+            path,
+        ]),
+        DkimKeyKind::RsaTraditional => openssl(&["genrsa", "-traditional", "-out", path, "2048"]),
+        DkimKeyKind::Ed25519 => openssl(&["genpkey", "-algorithm", "ed25519", "-out", path]),
+    };
+    let public_der = openssl(&["pkey", "-in", path, "-pubout", "-outform", "DER"]);
+    let (k, public) = match kind {
+        DkimKeyKind::Rsa | DkimKeyKind::RsaTraditional => ("rsa", &public_der[..]),
+        // RFC 8463: the bare 32-byte key, the last bytes of its SubjectPublicKeyInfo.
+        DkimKeyKind::Ed25519 => ("ed25519", &public_der[public_der.len() - 32..]),
+    };
+    let p = base64::engine::general_purpose::STANDARD.encode(public);
+    DkimTestKey {
+        private_key,
+        txt_record: format!("v=DKIM1; k={k}; p={p}"),
+    }
+}
+
+/// Verifies a message's DKIM signature with Debian's `python3-dkim` (dkimpy, the library
+/// behind `dkimverify`), answering the key look-up of `SELECTOR._domainkey.DOMAIN` with
+/// `txt_record` instead of asking DNS. Err holds the verifier's log.
+pub fn verify_dkim(
+    raw: &[u8],
+    selector: &str,
+    domain: &str,
+    txt_record: &str,
+) -> Result<(), String> {
+    const SCRIPT: &str = r#"
+import sys, logging, io, dkim
+name, record = sys.argv[1].encode(), sys.argv[2].encode()
+message = sys.stdin.buffer.read()
+def dnsfunc(domain, timeout=5):
+    return record if domain.rstrip(b".") == name else None
+log = io.StringIO()
+logger = logging.getLogger("dkim")
+logger.addHandler(logging.StreamHandler(log))
+logger.setLevel(logging.DEBUG)
+ok = dkim.verify(message, logger=logger, dnsfunc=dnsfunc)
+print("PASS" if ok else "FAIL\n" + log.getvalue())
+"#;
+    let available = Command::new(PYTHON)
+        .args(["-c", "import dkim"])
+        .status()
+        .is_ok_and(|status| status.success());
+    assert!(
+        available,
+        "python3-dkim is missing: apt-get install python3-dkim or run scripts/test"
+    );
+    let mut child = Command::new(PYTHON)
+        .args([
+            "-c",
+            SCRIPT,
+            &format!("{selector}._domainkey.{domain}"),
+            txt_record,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot start the DKIM verifier");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin is piped");
+        stdin.write_all(raw).expect("cannot feed the verifier");
+    }
+    let output = child
+        .wait_with_output()
+        .expect("the DKIM verifier did not finish");
+    let said = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    if said.starts_with("PASS") {
+        Ok(())
+    } else {
+        Err(said)
+    }
+}
+
+/// The first part of type `mimetype` that is not an attachment, depth first.
+fn first_part<'a>(
+    part: &'a mailparse::ParsedMail<'a>,
+    mimetype: &str,
+) -> Option<&'a mailparse::ParsedMail<'a>> {
+    if part.subparts.is_empty() {
+        let attached =
+            part.get_content_disposition().disposition == mailparse::DispositionType::Attachment;
+        return (part.ctype.mimetype == mimetype && !attached).then_some(part);
+    }
+    part.subparts
+        .iter()
+        .find_map(|sub| first_part(sub, mimetype))
 }
 
 /// The text of a PDF as Debian's `pdftotext` (poppler-utils) extracts it, layout kept.

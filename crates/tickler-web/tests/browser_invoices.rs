@@ -69,6 +69,7 @@ async fn a_prepaid_draft_is_approved_on_its_page_and_issued_paid() {
                 bank_name: "Piraeus Bank".to_string(),
                 invoice_prefix: String::new(),
                 payment_days: String::new(),
+                brand_color: String::new(),
             },
             &Actor::system(),
         )

@@ -306,6 +306,7 @@ async fn an_invoice_page_is_the_document_with_its_payments() {
                 bank_name: "Piraeus Bank".to_string(),
                 invoice_prefix: String::new(),
                 payment_days: String::new(),
+                brand_color: String::new(),
             },
             &Actor::system(),
         )

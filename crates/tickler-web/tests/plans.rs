@@ -387,6 +387,58 @@ async fn a_saved_template_is_what_the_dispatcher_sends() {
 }
 
 #[tokio::test]
+async fn a_steps_reply_to_address_overrides_the_owner_in_what_the_dispatcher_sends() {
+    let smtp = SmtpTestServer::start();
+    let app = TestApp::start_with(Some(smtp.url()), WebConfig::default()).await;
+    app.user("admin@firm.example", Role::Admin).await;
+    app.user("sam@firm.example", Role::Sales).await;
+    let customer = app
+        .customer("Kanto Precision", "it@kanto.example", "en", "UTC")
+        .await;
+    let contract = app
+        .contract(customer, "SM-2041", "2028-06-30", Some("sam@firm.example"))
+        .await;
+    let admin = app.login("admin@firm.example").await;
+    let id = plan_id(&app).await;
+    let form = steps_form(&[("reply_to_0", " renewals@firm.example ")]);
+    let response = post_owned(&admin, &app, &format!("/plans/{id}/steps"), &form).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, html) = get(&admin, &app, &format!("/plans/{id}")).await;
+    assert!(html.contains("replies to renewals@firm.example"), "{html}");
+    assert!(html.contains("value=\"renewals@firm.example\""), "{html}");
+    let plan = app.engine.plan(id).await.expect("plan").plan;
+    assert_eq!(
+        plan.steps[0].reply_to.as_ref().map(|a| a.as_str()),
+        Some("renewals@firm.example")
+    );
+    assert_eq!(plan.steps[1].reply_to, None);
+
+    // before_60 (the step's address), then before_30 (the owner's).
+    for (sent, (step, expected)) in [
+        ("before_60", "renewals@firm.example"),
+        ("before_30", "sam@firm.example"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let at = send_at_of(&app, contract, step).await;
+        app.engine
+            .with_clock(Arc::new(FixedClock(at)))
+            .dispatch_due()
+            .await
+            .expect("dispatch");
+        let messages = smtp.wait_for_messages(sent + 1, Duration::from_secs(10));
+        let message = &messages[sent];
+        assert_eq!(message.to, ["it@kanto.example"], "{step}");
+        assert_eq!(
+            message.header("Reply-To").as_deref(),
+            Some(expected),
+            "{step}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn editing_a_step_moves_the_scheduled_reminders_of_active_contracts() {
     let (app, admin, contract) = setup().await;
     let id = plan_id(&app).await;
@@ -460,8 +512,15 @@ async fn invalid_steps_are_refused_with_what_was_typed() {
         ),
         (vec![("mode_0", "sometimes")], "steps[1].mode"),
         (vec![("offset_0", "soon")], "steps[1].offset"),
+        (
+            vec![("reply_to_1", "renewals at firm")],
+            "steps[2].reply_to",
+        ),
         // Anchors are chosen from a list, as modes are: an unknown one is named in the error.
-        (vec![("anchor_2", "expiry_date")], "steps[3].anchor: unknown anchor"),
+        (
+            vec![("anchor_2", "expiry_date")],
+            "steps[3].anchor: unknown anchor",
+        ),
     ] {
         let form = steps_form(&changes);
         let response = post_owned(&admin, &app, &format!("/plans/{id}/steps"), &form).await;

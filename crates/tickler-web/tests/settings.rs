@@ -26,6 +26,7 @@ fn fields<'a>(changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
         ("default_send_time", ""),
         ("bank_iban", ""),
         ("bank_name", ""),
+        ("brand_color", ""),
     ];
     for (key, value) in changes {
         if let Some(field) = all.iter_mut().find(|(k, _)| k == key) {
@@ -167,6 +168,8 @@ async fn bad_values_are_refused_naming_the_field_and_nothing_is_saved() {
         ("mail_from", "Renewals <not an address>", "mail_from"),
         ("default_send_time", "25:00", "default_send_time"),
         ("organisation_name", "Two\u{7}lines", "organisation_name"),
+        ("brand_color", "dark red", "brand_color"),
+        ("brand_color", "#8B00", "brand_color"),
     ] {
         let response = post(
             &admin,
@@ -356,6 +359,17 @@ async fn the_test_email_reaches_the_smtp_server_and_shows_its_reply() {
     let app = TestApp::start_with(Some(smtp.url()), WebConfig::default()).await;
     app.user(ADMIN, Role::Admin).await;
     let admin = app.login(ADMIN).await;
+    let saved = post(
+        &admin,
+        &app,
+        "/settings",
+        "/settings",
+        &fields(&[("brand_color", "#8B0000")]),
+    )
+    .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let (_, page) = get(&admin, &app, "/settings").await;
+    assert!(page.contains("value=\"#8b0000\""), "{page}");
     let sent = post(
         &admin,
         &app,
@@ -376,6 +390,13 @@ async fn the_test_email_reaches_the_smtp_server_and_shows_its_reply() {
     assert_eq!(messages[0].to, vec!["ops@firm.example".to_string()]);
     assert_eq!(messages[0].subject, "Test email from Firm Maintenance Ltd");
     assert_eq!(messages[0].from_address, "renewals@firm.example");
+    // The admin sees the HTML form as customers will, in the saved colour.
+    let html = messages[0].html.as_deref().expect("an HTML part");
+    assert!(html.contains("background-color:#8b0000"), "{html}");
+    assert!(
+        html.contains("a test email from Tickler for Firm Maintenance Ltd"),
+        "{html}"
+    );
 
     let bad = post(
         &admin,

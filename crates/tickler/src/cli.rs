@@ -358,6 +358,9 @@ pub enum SettingsCommand {
         /// Days from issue to due for sales that do not say (default 14).
         #[arg(long)]
         payment_days: Option<String>,
+        /// The colour of the header and buttons of HTML emails, #RRGGBB (default #1f4e79).
+        #[arg(long)]
+        brand_color: Option<String>,
     },
 }
 

@@ -5,7 +5,7 @@ use std::{path::PathBuf, time::Duration};
 use anyhow::Result;
 use tickler_core::{backoff::RetryPolicy, time_zone::Zone};
 use tickler_engine::Settings;
-use tickler_mail::{MailConfig, Sender};
+use tickler_mail::{MailConfig, Sender, dkim::DkimSigner};
 
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
@@ -18,6 +18,25 @@ fn number<T: std::str::FromStr>(name: &str, default: T) -> Result<T> {
             .parse()
             .map_err(|_| anyhow::anyhow!("{name}: \"{text}\" is not a number")),
         None => Ok(default),
+    }
+}
+
+/// DKIM signing needs a selector and a key together: one without the other is a mistake
+/// worth stopping for, not a reason to send unsigned mail silently.
+fn dkim_from_env() -> Result<Option<DkimSigner>> {
+    const SELECTOR: &str = "TICKLER_DKIM_SELECTOR";
+    const KEY_FILE: &str = "TICKLER_DKIM_KEY_FILE";
+    match (var(SELECTOR), var(KEY_FILE)) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(anyhow::anyhow!(
+            "{SELECTOR} is set but {KEY_FILE} is not: DKIM signing needs both (or neither)"
+        )),
+        (None, Some(_)) => Err(anyhow::anyhow!(
+            "{KEY_FILE} is set but {SELECTOR} is not: DKIM signing needs both (or neither)"
+        )),
+        (Some(selector), Some(file)) => DkimSigner::load(&selector, std::path::Path::new(&file))
+            .map(Some)
+            .map_err(|e| anyhow::anyhow!("{e} (from {SELECTOR} and {KEY_FILE})")),
     }
 }
 
@@ -63,6 +82,7 @@ pub fn from_env() -> Result<Config> {
         outbox_dir: PathBuf::from(var("TICKLER_OUTBOX").unwrap_or_else(|| "outbox".to_string())),
         from,
         timeout: Duration::from_secs(number("TICKLER_SMTP_TIMEOUT_SECONDS", 30u64)?),
+        dkim: dkim_from_env()?,
     };
     let web = tickler_web::WebConfig {
         public_url,

@@ -17,6 +17,8 @@ const KEYS: &[&str] = &[
     "time_zone",
     "listen",
     "smtp_timeout_seconds",
+    "dkim_selector",
+    "dkim_key_file",
     "send_concurrency",
     "batch_size",
     "lease_seconds",

@@ -9,7 +9,7 @@ use tickler_engine::{
     billing::DEFAULT_PAYMENT_DAYS,
     invoice_view::{InvoiceDetailView, InvoiceView},
     invoicing::DraftChanges,
-    settings::SettingsInput,
+    settings::{DEFAULT_BRAND_COLOR, SettingsInput},
 };
 
 use crate::{
@@ -129,6 +129,7 @@ struct SettingsJson {
     bank_name: Option<String>,
     invoice_prefix: String,
     payment_days: u32,
+    brand_color: String,
     mailer: String,
 }
 
@@ -149,6 +150,9 @@ pub async fn settings(engine: &Engine, command: SettingsCommand, actor: &Actor) 
                     .filter(|t| !t.is_empty())
                     .unwrap_or_else(|| "INV-".to_string()),
                 payment_days: view.payment_days.parse().unwrap_or(DEFAULT_PAYMENT_DAYS),
+                brand_color: Some(view.brand_color.clone())
+                    .filter(|c| !c.is_empty())
+                    .unwrap_or_else(|| DEFAULT_BRAND_COLOR.to_string()),
                 mailer: view.mailer.clone(),
             };
             if json {
@@ -165,6 +169,7 @@ pub async fn settings(engine: &Engine, command: SettingsCommand, actor: &Actor) 
                 );
                 println!("invoice prefix: {}", shown.invoice_prefix);
                 println!("payment days:   {}", shown.payment_days);
+                println!("brand colour:   {}", shown.brand_color);
                 println!("mail goes to:   {}", shown.mailer);
             }
         }
@@ -174,6 +179,7 @@ pub async fn settings(engine: &Engine, command: SettingsCommand, actor: &Actor) 
             bank_name,
             invoice_prefix,
             payment_days,
+            brand_color,
         } => {
             // The form's rule: an empty field drops the stored value. Values that only
             // echo the environment's default stay unstored, so the environment still rules.
@@ -198,6 +204,7 @@ pub async fn settings(engine: &Engine, command: SettingsCommand, actor: &Actor) 
                 bank_name: bank_name.unwrap_or_else(|| view.bank_name.clone()),
                 invoice_prefix: invoice_prefix.unwrap_or_else(|| view.invoice_prefix.clone()),
                 payment_days: payment_days.unwrap_or_else(|| view.payment_days.clone()),
+                brand_color: brand_color.unwrap_or_else(|| view.brand_color.clone()),
             };
             engine.save_settings(&input, actor).await?;
             eprintln!("settings saved");

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use tickler_core::{
     ValidationError,
     access::Action,
+    email::EmailAddress,
     language::Language,
     plan::{Anchor, Mode, Offset, OffsetUnit, Recipients, Step},
 };
@@ -65,6 +66,8 @@ struct StepRow {
     to_owner: bool,
     to_team: bool,
     cc_owner: bool,
+    /// Where the customer's replies go; empty: the contract's owner.
+    reply_to: String,
 }
 
 impl StepRow {
@@ -82,6 +85,11 @@ impl StepRow {
             to_owner: step.recipients.owner,
             to_team: step.recipients.team,
             cc_owner: step.recipients.cc_owner,
+            reply_to: step
+                .reply_to
+                .as_ref()
+                .map(|a| a.as_str().to_string())
+                .unwrap_or_default(),
         }
     }
 
@@ -173,6 +181,10 @@ impl StepRow {
             },
             mode: self.mode.parse().map_err(|e| retag(e, "mode"))?,
             template: self.template.trim().to_string(),
+            reply_to: Some(self.reply_to.trim())
+                .filter(|text| !text.is_empty())
+                .map(|text| EmailAddress::parse(&field("reply_to"), text))
+                .transpose()?,
         })
     }
 }
@@ -380,6 +392,7 @@ fn rows_of(fields: &[(String, String)]) -> Vec<StepRow> {
             to_owner: ticked(format!("to_owner_{i}")),
             to_team: ticked(format!("to_team_{i}")),
             cc_owner: ticked(format!("cc_owner_{i}")),
+            reply_to: value(format!("reply_to_{i}")).unwrap_or_default(),
         });
     }
     rows

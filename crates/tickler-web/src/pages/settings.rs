@@ -15,7 +15,7 @@ use serde::Deserialize;
 use tickler_core::access::Action;
 use tickler_engine::{
     EngineError,
-    settings::{SettingsInput, parse_holidays},
+    settings::{DEFAULT_BRAND_COLOR, SettingsInput, parse_holidays},
 };
 
 use crate::{
@@ -42,6 +42,7 @@ struct SettingsForm {
     bank_name: String,
     invoice_prefix: String,
     payment_days: String,
+    brand_color: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -68,6 +69,7 @@ struct SettingsPage {
     env_default_time_zone: String,
     mailer: String,
     mailer_is_outbox: bool,
+    default_brand_color: &'static str,
     test_to: String,
     /// A refused value or failed action, naming the field.
     error: Option<String>,
@@ -101,6 +103,7 @@ impl SettingsPage {
                 bank_name: view.bank_name,
                 invoice_prefix: view.invoice_prefix,
                 payment_days: view.payment_days,
+                brand_color: view.brand_color,
             },
             holiday_count: view.holidays.len(),
             holidays,
@@ -109,6 +112,7 @@ impl SettingsPage {
             env_default_time_zone: view.env_default_time_zone,
             mailer: view.mailer,
             mailer_is_outbox: view.mailer_is_outbox,
+            default_brand_color: DEFAULT_BRAND_COLOR,
             test_to: user.user.email.clone(),
             error: None,
             error_in: "",
@@ -166,6 +170,7 @@ async fn save_settings(
         bank_name: form.bank_name.clone(),
         invoice_prefix: form.invoice_prefix.clone(),
         payment_days: form.payment_days.clone(),
+        brand_color: form.brand_color.clone(),
     };
     match state.engine.save_settings(&input, &user.actor()).await {
         Ok(saved) if saved.rescheduled + saved.cancelled > 0 => Ok(redirect_with_notice(

@@ -90,6 +90,7 @@ impl TestApp {
             outbox_dir: dir.path().join("outbox"),
             from: settings.mail_from.clone(),
             timeout: Duration::from_secs(10),
+            dkim: None,
         })
         .expect("mailer");
         let engine = Engine::new(store.clone(), mailer, clock, settings);
