@@ -231,3 +231,60 @@ pub fn wait_out_short_leases() {
     let lease: f64 = SHORT_LEASE_SECONDS.parse().unwrap_or(5.0);
     std::thread::sleep(std::time::Duration::from_secs_f64(lease + 1.5));
 }
+
+/// One HTTP/1.1 request to 127.0.0.1:`port` with an empty body: the status code and the
+/// whole response as text; `None` while nothing answers.
+pub fn http_request(port: u16, method: &str, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .ok()?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, response))
+}
+
+/// `tickler serve` on a free port, stopped (SIGTERM) when dropped.
+pub struct Served {
+    pub port: u16,
+    child: std::process::Child,
+}
+
+impl Served {
+    /// Starts `serve` for `t` on `port` and waits until it answers.
+    pub fn start(t: &Tickler, port: u16) -> Served {
+        let child = t
+            .command(&["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start serve");
+        let served = Served { port, child };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while http_get(port, "/healthz").is_none() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "tickler serve did not answer on port {port}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        served
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
