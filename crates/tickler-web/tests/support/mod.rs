@@ -76,6 +76,21 @@ impl TestApp {
         web: WebConfig,
         clock: Arc<dyn Clock>,
     ) -> TestApp {
+        TestApp::start_serving(smtp_url, web, clock, false).await
+    }
+
+    /// The app as of `now`, with the customer's one-click links pointing at itself (as
+    /// `TICKLER_PUBLIC_URL` makes them point at `serve`).
+    pub async fn start_linked_at(now: jiff::Timestamp) -> TestApp {
+        TestApp::start_serving(None, WebConfig::default(), Arc::new(FixedClock(now)), true).await
+    }
+
+    async fn start_serving(
+        smtp_url: Option<String>,
+        web: WebConfig,
+        clock: Arc<dyn Clock>,
+        linked: bool,
+    ) -> TestApp {
         tickler_mail::install_crypto_provider();
         let dir = tempfile::tempdir().expect("temp dir");
         let postgres = tickler_testkit::postgres::FreshDatabase::for_suite("tickler_web");
@@ -84,7 +99,14 @@ impl TestApp {
             None => format!("sqlite://{}", dir.path().join("tickler.db").display()),
         };
         let store = Store::open(&url).await.expect("open store");
-        let settings = settings();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let settings = Settings {
+            public_url: linked.then(|| base.clone()),
+            ..settings()
+        };
         let mailer = Mailer::new(&MailConfig {
             smtp_url,
             outbox_dir: dir.path().join("outbox"),
@@ -96,10 +118,6 @@ impl TestApp {
         let engine = Engine::new(store.clone(), mailer, clock, settings);
         engine.ensure_default_plan().await.expect("default plan");
         let app = tickler_web::router(engine.clone(), web);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
         let server = tokio::spawn(async move {
             let _ = axum::serve(
                 listener,

@@ -29,6 +29,10 @@ pub(super) struct TermView {
     start: String,
     end: String,
     current: bool,
+    /// The customer's answer about renewing it, if any.
+    answer: String,
+    /// The accepted quote it came from.
+    quote_id: Option<i64>,
 }
 
 /// One planned period of a recurring sale, with its invoice once billed.
@@ -140,6 +144,12 @@ pub(super) struct DetailPage {
     amount: String,
     custom_fields: Vec<(String, String)>,
     billing: Option<BillingSection>,
+    /// "expires", "renews automatically..." or "evergreen...".
+    renewal: String,
+    /// The customer's latest answer, in words.
+    answer: String,
+    /// The current term's one-click links (renew, decline, quote), when a public URL is set.
+    links: Option<tickler_engine::answer_links::ContractLinks>,
     terms: Vec<TermView>,
     timeline: Vec<TimelineRow>,
     events: Vec<EventRow>,
@@ -190,7 +200,6 @@ pub(super) async fn detail_page(
 ) -> Result<DetailPage, WebError> {
     let engine = &state.engine;
     let detail = engine.contract_detail(id).await?;
-    let terms = engine.browse_contract_terms(id).await?;
     let now = engine.now();
     let today = today_in(now, &user.zone);
     let contract = &detail.contract;
@@ -238,6 +247,30 @@ pub(super) async fn detail_page(
         })
         .collect();
     let billing = billing_section(state, user, contract, today).await?;
+    let renewal = match (contract.renewal, contract.notice_date()) {
+        (RenewalType::Auto, Some(notice)) => format!(
+            "renews automatically at the end of each term unless declined by the notice date \
+             ({} days before the end): {notice}",
+            contract.notice_days.unwrap_or_default()
+        ),
+        (RenewalType::Evergreen, _) => {
+            "evergreen: no end date, no expiry emails; invoices go on".to_string()
+        }
+        _ => "expires at the end of the term unless renewed".to_string(),
+    };
+    let answer = match contract.answer {
+        Some(Answer::Renew) => "renew",
+        Some(Answer::Decline) => "do not renew",
+        Some(Answer::Quote) => "send a renewal quote first",
+        None => "",
+    }
+    .to_string();
+    // Links only where the emails would carry them; their absence is said on the page.
+    let links = if contract.is_active() && engine.settings().public_url.is_some() {
+        Some(engine.contract_links(id).await?)
+    } else {
+        None
+    };
     Ok(DetailPage {
         layout: Layout::new(user, contract.title.clone(), "contracts").with_notice(notice),
         id,
@@ -271,13 +304,19 @@ pub(super) async fn detail_page(
             .map(|(k, v)| (k.clone(), custom_field_text(v)))
             .collect(),
         billing,
-        terms: terms
+        renewal,
+        answer,
+        links,
+        terms: detail
+            .terms
             .iter()
             .map(|t| TermView {
-                number: t.term_number,
-                start: t.start_date.to_string(),
-                end: t.end_date.to_string(),
-                current: t.term_number == contract.term_number,
+                number: t.number,
+                start: t.start.to_string(),
+                end: t.end.to_string(),
+                current: t.number == contract.term_number,
+                answer: t.answer.map(|a| a.as_str().to_string()).unwrap_or_default(),
+                quote_id: t.quote_id,
             })
             .collect(),
         timeline,
@@ -354,6 +393,49 @@ pub(super) async fn renew(
             )
             .await?;
             Ok((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response())
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(super) struct DeclineForm {
+    reason: String,
+}
+
+/// What the customer's decline link does, recorded by the team (the customer said it on
+/// the phone).
+pub(super) async fn decline(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(form): Form<DeclineForm>,
+) -> Result<Response, WebError> {
+    require_change(&state, &user, id).await?;
+    let reason = Some(form.reason.trim().to_string()).filter(|r| !r.is_empty());
+    match state
+        .engine
+        .decline_contract(id, reason, &user.actor())
+        .await
+    {
+        Ok(()) => Ok(redirect_with_notice(
+            &format!("/contracts/{id}"),
+            "Recorded: the customer does not renew; the emails before the end date are cancelled.",
+        )),
+        Err(EngineError::Conflict(message)) => {
+            let page = detail_page(
+                &state,
+                &user,
+                id,
+                None,
+                Retyped {
+                    error: Some(format!("Not recorded: {message}")),
+                    ..Retyped::default()
+                },
+            )
+            .await?;
+            Ok((StatusCode::CONFLICT, Html(page.render()?)).into_response())
         }
         Err(other) => Err(other.into()),
     }

@@ -24,6 +24,9 @@ pub(super) struct ContractForm {
     in_arrears: String,
     draft_invoices: String,
     payment_days: String,
+    /// expires, auto or evergreen.
+    renewal: String,
+    notice_days: String,
 }
 
 impl ContractForm {
@@ -216,8 +219,8 @@ pub(super) async fn create(
         currency: optional(&form.currency),
         custom_fields,
         billing: form.billing(),
-        renewal: None,
-        notice_days: None,
+        renewal: optional(&form.renewal),
+        notice_days: optional(&form.notice_days),
     };
     let is_sale = input.billing.is_some();
     match state.engine.add_contract(input, &user.actor()).await {

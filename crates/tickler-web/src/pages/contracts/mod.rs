@@ -20,6 +20,7 @@ use tickler_core::{
     contract::{self, CustomFields, custom_field_text},
     error::parse_date,
     language::Language,
+    renewal::{Answer, RenewalType},
 };
 use tickler_engine::{
     EngineError,
@@ -64,6 +65,7 @@ pub fn routes() -> Router<AppState> {
         .route("/contracts/{id}/edit", get(edit_form).post(edit))
         .route("/contracts/{id}/renew", post(renew))
         .route("/contracts/{id}/terminate", post(terminate))
+        .route("/contracts/{id}/decline", post(decline))
 }
 
 /// A query string of the non-empty pairs, `a=1&b=x`.
