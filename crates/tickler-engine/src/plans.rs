@@ -738,7 +738,7 @@ mod tests {
             template: "call_notice".to_string(),
         });
         let err = validate_steps(&list, no_overrides).unwrap_err();
-        assert_eq!(err.field, "steps[5].template");
+        assert_eq!(err.field, format!("steps[{}].template", list.len()));
         assert!(err.message.contains("call_notice"), "{err}");
         assert_eq!(validate_steps(&list, |name| name == "call_notice"), Ok(()));
     }

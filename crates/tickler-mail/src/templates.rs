@@ -8,12 +8,13 @@ use tickler_core::language::Language;
 
 /// The steps of the default plans (a step's key is its template's name), plus the messages
 /// the system sends by itself: the notices to a contract's owner and the issued invoice.
-pub const KEYS: [&str; 15] = [
+pub const KEYS: [&str; 17] = [
     // renewal
     "before_60",
     "before_30",
     "before_7",
     "after_7",
+    "call_customer",
     // subscription
     "invoice_upcoming",
     "sale_ending",
@@ -27,6 +28,7 @@ pub const KEYS: [&str; 15] = [
     // the system's own
     "delivery_failed",
     "owner_alert",
+    TASK_ESCALATED,
     INVOICE_ISSUED,
 ];
 
@@ -48,6 +50,10 @@ pub const DELIVERY_FAILED: &str = "delivery_failed";
 /// The internal notice to a contract's owner that a step in `approval` or `task` mode is due
 /// and waits for them.
 pub const OWNER_ALERT: &str = "owner_alert";
+
+/// The internal notice to the admins that a task is still open 3 business days after its
+/// due date.
+pub const TASK_ESCALATED: &str = "task_escalated";
 
 /// The message that carries an issued invoice, its PDF attached, to the customer.
 pub const INVOICE_ISSUED: &str = "invoice_issued";
@@ -74,6 +80,7 @@ macro_rules! files {
             files!(@one $lang $code "before_30"),
             files!(@one $lang $code "before_7"),
             files!(@one $lang $code "after_7"),
+            files!(@one $lang $code "call_customer"),
             files!(@one $lang $code "invoice_upcoming"),
             files!(@one $lang $code "sale_ending"),
             files!(@one $lang $code "sale_ended"),
@@ -84,6 +91,7 @@ macro_rules! files {
             files!(@one $lang $code "payment_overdue_30_team"),
             files!(@one $lang $code "delivery_failed"),
             files!(@one $lang $code "owner_alert"),
+            files!(@one $lang $code "task_escalated"),
             files!(@one $lang $code "invoice_issued"),
         )+]
     };
