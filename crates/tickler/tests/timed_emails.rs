@@ -11,6 +11,15 @@ use tickler_testkit::SmtpTestServer;
 
 const WAIT: Duration = Duration::from_secs(10);
 
+/// The recipients of the other messages: the owner's and the admins' notices.
+fn not_to_customer(smtp: &SmtpTestServer) -> Vec<Vec<String>> {
+    smtp.messages()
+        .into_iter()
+        .filter(|m| m.to != ["ops@acme.example"])
+        .map(|m| m.to)
+        .collect()
+}
+
 /// The messages to the customer of these tests (not the owner's or the admins' notices).
 fn to_customer(smtp: &SmtpTestServer) -> Vec<tickler_testkit::ReceivedMessage> {
     smtp.messages()
@@ -106,12 +115,7 @@ fn the_four_renewal_emails_go_out_at_their_exact_instants_once() {
     assert_eq!(to_customer(&smtp).len(), 4);
     // Besides: the owner was told of the call, and the admins (here the sender address: no
     // admin yet) once that it was left open.
-    let others: Vec<Vec<String>> = smtp
-        .messages()
-        .into_iter()
-        .filter(|m| m.to != ["ops@acme.example"])
-        .map(|m| m.to)
-        .collect();
+    let others = not_to_customer(&smtp);
     assert_eq!(
         others,
         [
@@ -367,12 +371,7 @@ fn after_downtime_only_the_latest_overdue_step_is_sent() {
     assert_eq!(to_customer(&smtp).len(), 1);
     // The owner's call is still worth making: it became a task, late, and the owner is told
     // (escalation counts its 3 business days from today, not from the missed due date).
-    let others: Vec<Vec<String>> = smtp
-        .messages()
-        .into_iter()
-        .filter(|m| m.to != ["ops@acme.example"])
-        .map(|m| m.to)
-        .collect();
+    let others = not_to_customer(&smtp);
     assert_eq!(others, [vec![OWNER.to_string()]]);
 }
 
