@@ -125,6 +125,9 @@ pub const RENEWAL_PLAN: &str = "renewal";
 
 /// The plan a maintenance firm uses: four emails around the expiry date, all timed, to the
 /// customer with the salesperson in CC, at 09:00 local time.
+/// The renewal plan's task step: the owner calls the customer about the first email.
+pub const CALL_CUSTOMER: &str = "call_customer";
+
 pub fn default_renewal_plan() -> Plan {
     let step = |key: &str, label: &str, days: i32| Step {
         key: key.to_string(),
@@ -140,13 +143,20 @@ pub fn default_renewal_plan() -> Plan {
     Plan {
         name: RENEWAL_PLAN.to_string(),
         description:
-            "Four timed emails around a contract's expiry: 60, 30 and 7 days before, 7 days after."
+            "Four timed emails around a contract's expiry: 60, 30 and 7 days before, 7 days after; \
+             and a task for the owner to call the customer 14 days after the first email."
                 .to_string(),
         steps: vec![
             step("before_60", "Acknowledgement of renewal", -60),
             step("before_30", "Reminder: service expiring", -30),
             step("before_7", "Notice of service expiration", -7),
             step("after_7", "Thank you for your long use of our service", 7),
+            // The seed's sales manual: follow the first email up by phone two weeks later.
+            Step {
+                recipients: Recipients::OWNER,
+                mode: Mode::Task,
+                ..step(CALL_CUSTOMER, "Call the customer", -46)
+            },
         ],
     }
 }
@@ -376,12 +386,37 @@ mod tests {
     #[test]
     fn the_default_plan_has_the_four_renewal_emails() {
         let plan = default_renewal_plan();
-        let offsets: Vec<i32> = plan.steps.iter().map(|s| s.offset.days).collect();
+        let emails: Vec<&Step> = plan.steps.iter().filter(|s| s.mode == Mode::Auto).collect();
+        let offsets: Vec<i32> = emails.iter().map(|s| s.offset.days).collect();
         assert_eq!(offsets, vec![-60, -30, -7, 7]);
-        assert!(plan.steps.iter().all(|s| s.mode == Mode::Auto
-            && s.anchor == Anchor::EndDate
+        assert!(emails.iter().all(|s| s.anchor == Anchor::EndDate
             && s.send_time == Time::constant(9, 0, 0, 0)
             && s.recipients == Recipients::CUSTOMER_CC_OWNER));
+        assert_eq!(plan.steps.len(), 5, "four emails and one task");
+    }
+
+    #[test]
+    fn the_default_plan_asks_the_owner_to_call_two_weeks_after_the_first_email() {
+        let plan = default_renewal_plan();
+        let tasks: Vec<&Step> = plan.steps.iter().filter(|s| s.mode == Mode::Task).collect();
+        assert_eq!(tasks.len(), 1);
+        let call = tasks[0];
+        assert_eq!(
+            (
+                call.key.as_str(),
+                call.template.as_str(),
+                call.label.as_str()
+            ),
+            (CALL_CUSTOMER, CALL_CUSTOMER, "Call the customer")
+        );
+        let first_email = plan.steps.iter().map(|s| s.offset.days).min();
+        assert_eq!(first_email.map(|days| call.offset.days - days), Some(14));
+        assert_eq!(call.offset.unit, OffsetUnit::CalendarDays);
+        assert_eq!(
+            (call.anchor, call.recipients),
+            (Anchor::EndDate, Recipients::OWNER)
+        );
+        assert_eq!(call.send_time, Time::constant(9, 0, 0, 0));
     }
 
     #[test]

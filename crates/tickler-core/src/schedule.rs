@@ -426,6 +426,8 @@ mod tests {
                 utc("2027-03-16T07:00:00Z"),
                 utc("2027-04-08T06:00:00Z"),
                 utc("2027-04-22T06:00:00Z"),
+                // The call to the customer, 46 days before: winter time.
+                utc("2027-02-28T07:00:00Z"),
             ]
         );
         for p in &planned {

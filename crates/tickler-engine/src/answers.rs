@@ -127,7 +127,7 @@ impl Engine {
 
     async fn verify_link(&self, db: &mut Db, token: &str) -> Result<LinkClaims, EngineError> {
         let secret = self.link_secret(db).await?;
-        let today = self.organisation_today(self.clock.now());
+        let today = self.organisation_today();
         verify(token, &secret, today).map_err(|e| EngineError::Link(LinkRefusal::Invalid(e)))
     }
 
@@ -194,7 +194,7 @@ impl Engine {
                 note.map(|n| format!(" ({n})")).unwrap_or_default()
             ),
             Answer::Quote => {
-                let today = self.organisation_today(now);
+                let today = self.organisation_today();
                 self.open_task(
                     &mut tx,
                     &NewTask {
@@ -272,12 +272,6 @@ impl Engine {
             }
         }
         Ok(cancelled)
-    }
-
-    /// The organisation's date at `now`: links expire and tasks fall due by it.
-    pub(crate) fn organisation_today(&self, now: Timestamp) -> Date {
-        now.to_zoned_datetime(self.settings.default_time_zone.tz().clone())
-            .date()
     }
 
     /// The first instant after a term's end date, in the organisation's zone.

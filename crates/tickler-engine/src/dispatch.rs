@@ -104,8 +104,21 @@ fn observe(outcome: &Outcome) {
 enum OwnerNotice {
     /// The mail server refused a reminder for good.
     DeliveryFailed(FailureView),
-    /// A step in `approval` or `task` mode is due and waits for the owner.
+    /// A step in `approval` mode is due and waits for the owner.
     WaitingForYou,
+    /// A step in `task` mode became the owner's task: the step's own text tells them.
+    TaskAssigned,
+}
+
+/// An internal notice to queue: what it is about, its unique key, and to whom.
+pub(crate) struct InternalNotice<'a> {
+    pub about: tickler_core::subject::SubjectRef,
+    pub contract_id: Option<i64>,
+    /// Unique per subject: the notice is queued once.
+    pub key: &'a str,
+    pub label: &'a str,
+    pub template: &'a str,
+    pub to: &'a [String],
 }
 
 /// Counts of one dispatch run.
@@ -177,13 +190,15 @@ impl Engine {
     /// What a dispatch run does before sending, in an order that matters: terms that start
     /// by themselves first (the new term's invoices and emails are then due in this very
     /// run), then billing (an invoice made now makes its "about to be issued" notice
-    /// pointless, and its own email is due at once), then the owners' alerts.
+    /// pointless, and its own email is due at once), then the owners' alerts and tasks
+    /// (steps in task mode become tasks; tasks left open too long are escalated).
     async fn before_sending(&self) -> Result<DispatchReport, EngineError> {
         self.run_due_jobs().await?;
         self.refresh_link_secret().await?;
         let renewed = self.roll_terms().await?;
         let billed = self.bill_due().await?;
         self.alert_owners().await?;
+        self.escalate_tasks().await?;
         Ok(DispatchReport {
             renewed,
             invoiced: billed.invoiced,
@@ -626,6 +641,7 @@ impl Engine {
                 (templates::DELIVERY_FAILED, "Delivery failed", Some(failure))
             }
             OwnerNotice::WaitingForYou => (templates::OWNER_ALERT, "Waiting for you", None),
+            OwnerNotice::TaskAssigned => (reminder.template.as_str(), "Task for you", None),
         };
         let mut ctx = self.template_context(reminder, subject, failure);
         ctx.customer.language = Default::default();
@@ -637,21 +653,51 @@ impl Engine {
             &ctx,
         )?;
         let key = format!("{template}:{}", reminder.id);
+        let notice = InternalNotice {
+            about: reminder.about,
+            contract_id: reminder.contract_id,
+            key: &key,
+            label,
+            template,
+            to: std::slice::from_ref(&owner.email),
+        };
+        if let Some(notice_id) = self.insert_notice(tx, &notice, &rendered, now).await? {
+            reminder_event(
+                tx,
+                now,
+                notice_id,
+                EventAction::Scheduled,
+                &format!("notice to {} about reminder {}", owner.email, reminder.id),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Queues an internal notice, pre-rendered, due now; `None` when one with its key
+    /// exists already (a repeat after a crash, or another dispatcher's).
+    pub(crate) async fn insert_notice(
+        &self,
+        tx: &mut tickler_store::Db,
+        notice: &InternalNotice<'_>,
+        rendered: &tickler_mail::Rendered,
+        now: Timestamp,
+    ) -> Result<Option<i64>, EngineError> {
         let inserted = reminders::insert(
             tx,
             &NewReminder {
-                about: reminder.about,
+                about: notice.about,
                 anchor: None,
-                contract_id: reminder.contract_id,
+                contract_id: notice.contract_id,
                 kind: ReminderKind::Notice,
-                step_key: &key,
+                step_key: notice.key,
                 position: -1,
-                label,
-                template,
+                label: notice.label,
+                template: notice.template,
                 offset_days: 0,
                 mode: tickler_core::plan::Mode::Internal,
                 send_at: now,
-                to: std::slice::from_ref(&owner.email),
+                to: notice.to,
                 cc: &[],
                 subject: Some(&rendered.subject),
                 body: Some(&rendered.body),
@@ -661,24 +707,15 @@ impl Engine {
         )
         .await;
         match inserted {
-            Ok(notice_id) => {
-                reminder_event(
-                    tx,
-                    now,
-                    notice_id,
-                    EventAction::Scheduled,
-                    &format!("notice to {} about reminder {}", owner.email, reminder.id),
-                )
-                .await?;
-                Ok(())
-            }
-            Err(e) if e.is_unique_violation() => Ok(()),
+            Ok(notice_id) => Ok(Some(notice_id)),
+            Err(e) if e.is_unique_violation() => Ok(None),
             Err(e) => Err(e.into()),
         }
     }
 
-    /// Alerts owners of steps that wait for a person (`approval`, `task`) whose time has
-    /// come, once each; the steps stay scheduled for a person to send or skip.
+    /// Alerts owners of steps that wait for a person whose time has come, once each: an
+    /// `approval` step stays scheduled for a person to send or skip; a `task` step becomes
+    /// the owner's task (see `assign_task`), in the same transaction.
     pub(crate) async fn alert_owners(&self) -> Result<usize, EngineError> {
         let mut alerted = 0;
         loop {
@@ -697,6 +734,14 @@ impl Engine {
             for reminder in &due {
                 let subject = Subject::load(&mut tx, reminder.about).await?;
                 if stop_reason(reminder, &subject).is_some() {
+                    continue;
+                }
+                if reminder.mode == tickler_core::plan::Mode::Task {
+                    self.assign_task(&mut tx, reminder, &subject, now).await?;
+                    let notice = OwnerNotice::TaskAssigned;
+                    self.queue_owner_notice(&mut tx, reminder, &subject, notice, now)
+                        .await?;
+                    alerted += 1;
                     continue;
                 }
                 self.queue_owner_notice(

@@ -504,6 +504,10 @@ impl Engine {
                 stopped += 1;
             }
         }
+        // A call about an invoice now paid or void would be pointless.
+        let why = format!("invoice {reason}");
+        self.cancel_tasks_about(db, invoice_ref(id), &why, &Actor::system(), now)
+            .await?;
         Ok(stopped)
     }
 

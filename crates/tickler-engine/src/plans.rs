@@ -745,7 +745,7 @@ mod tests {
             reply_to: None,
         });
         let err = validate_steps(&list, no_overrides).unwrap_err();
-        assert_eq!(err.field, "steps[5].template");
+        assert_eq!(err.field, format!("steps[{}].template", list.len()));
         assert!(err.message.contains("call_notice"), "{err}");
         assert_eq!(validate_steps(&list, |name| name == "call_notice"), Ok(()));
     }

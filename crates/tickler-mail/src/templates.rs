@@ -8,12 +8,13 @@ use tickler_core::language::Language;
 
 /// The steps of the default plans (a step's key is its template's name), plus the messages
 /// the system sends by itself: the notices to a contract's owner and the issued invoice.
-pub const KEYS: [&str; 18] = [
+pub const KEYS: [&str; 20] = [
     // renewal
     "before_60",
     "before_30",
     "before_7",
     "after_7",
+    "call_customer",
     // auto renewal
     "auto_renewal_notice",
     "auto_renewal_owner",
@@ -31,6 +32,7 @@ pub const KEYS: [&str; 18] = [
     "delivery_failed",
     "owner_alert",
     ANSWER_RECEIVED,
+    TASK_ESCALATED,
     INVOICE_ISSUED,
 ];
 
@@ -56,6 +58,9 @@ pub const OWNER_ALERT: &str = "owner_alert";
 /// The internal notice to a contract's owner of the customer's answer (renew, decline,
 /// quote) to a renewal email.
 pub const ANSWER_RECEIVED: &str = "answer_received";
+/// The internal notice to the admins that a task is still open 3 business days after its
+/// due date.
+pub const TASK_ESCALATED: &str = "task_escalated";
 
 /// The message that carries an issued invoice, its PDF attached, to the customer.
 pub const INVOICE_ISSUED: &str = "invoice_issued";
@@ -82,6 +87,7 @@ macro_rules! files {
             files!(@one $lang $code "before_30"),
             files!(@one $lang $code "before_7"),
             files!(@one $lang $code "after_7"),
+            files!(@one $lang $code "call_customer"),
             files!(@one $lang $code "auto_renewal_notice"),
             files!(@one $lang $code "auto_renewal_owner"),
             files!(@one $lang $code "invoice_upcoming"),
@@ -95,6 +101,7 @@ macro_rules! files {
             files!(@one $lang $code "delivery_failed"),
             files!(@one $lang $code "owner_alert"),
             files!(@one $lang $code "answer_received"),
+            files!(@one $lang $code "task_escalated"),
             files!(@one $lang $code "invoice_issued"),
         )+]
     };

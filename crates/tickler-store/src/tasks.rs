@@ -150,10 +150,44 @@ pub struct TaskFilter {
 
 /// Tasks by due date, then id.
 pub async fn list(db: &mut Db, filter: &TaskFilter) -> Result<Vec<Task>, StoreError> {
-    let rows: Vec<TaskRow> = sqlx::query_as(AssertSqlSafe(format!(
-        "{SELECT} WHERE ($1 IS NULL OR owner_id = $1) AND ($2 IS NULL OR status = $2) \
-         AND ($3 IS NULL OR contract_id = $3) AND ($4 IS NULL OR due_date <= $4) \
-         ORDER BY due_date, id LIMIT $5"
+    Ok(list_items(db, filter)
+        .await?
+        .into_iter()
+        .map(|item| item.task)
+        .collect())
+}
+
+/// A task as lists show it: with its contract, customer and owner by name.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaskItem {
+    #[serde(flatten)]
+    pub task: Task,
+    pub contract_title: Option<String>,
+    pub customer_name: Option<String>,
+    pub owner_email: Option<String>,
+    pub owner_name: Option<String>,
+}
+
+const FILTER: &str = "($1 IS NULL OR t.owner_id = $1) AND ($2 IS NULL OR t.status = $2) \
+     AND ($3 IS NULL OR t.contract_id = $3) AND ($4 IS NULL OR t.due_date <= $4)";
+
+/// Tasks by due date, then id, each with its contract title, customer name and owner: one
+/// query for a page.
+pub async fn list_items(db: &mut Db, filter: &TaskFilter) -> Result<Vec<TaskItem>, StoreError> {
+    use sqlx::Row;
+    let columns = SELECT
+        .trim_start_matches("SELECT ")
+        .trim_end_matches(" FROM tasks")
+        .split(", ")
+        .map(|column| format!("t.{column}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {columns}, c.title, cu.name, u.email, u.name FROM tasks t \
+         LEFT JOIN contracts c ON c.id = t.contract_id \
+         LEFT JOIN customers cu ON cu.id = c.customer_id \
+         LEFT JOIN users u ON u.id = t.owner_id \
+         WHERE {FILTER} ORDER BY t.due_date, t.id LIMIT $5"
     )))
     .bind(filter.owner_id)
     .bind(filter.status.map(TaskStatus::as_str))
@@ -162,7 +196,47 @@ pub async fn list(db: &mut Db, filter: &TaskFilter) -> Result<Vec<Task>, StoreEr
     .bind(filter.limit.unwrap_or(i64::MAX))
     .fetch_all(db)
     .await?;
-    rows.into_iter().map(from_row).collect()
+    rows.iter()
+        .map(|row| -> Result<TaskItem, StoreError> {
+            let task: TaskRow = (
+                row.try_get(0)?,
+                row.try_get(1)?,
+                row.try_get(2)?,
+                row.try_get(3)?,
+                row.try_get(4)?,
+                row.try_get(5)?,
+                row.try_get(6)?,
+                row.try_get(7)?,
+                row.try_get(8)?,
+                row.try_get(9)?,
+                row.try_get(10)?,
+                row.try_get(11)?,
+                row.try_get(12)?,
+                row.try_get(13)?,
+                row.try_get(14)?,
+            );
+            Ok(TaskItem {
+                task: from_row(task)?,
+                contract_title: row.try_get(15)?,
+                customer_name: row.try_get(16)?,
+                owner_email: row.try_get(17)?,
+                owner_name: row.try_get(18)?,
+            })
+        })
+        .collect()
+}
+
+/// How many tasks a filter matches (its limit ignored), for the dashboard.
+pub async fn count(db: &mut Db, filter: &TaskFilter) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM tasks t WHERE {FILTER}"
+    )))
+    .bind(filter.owner_id)
+    .bind(filter.status.map(TaskStatus::as_str))
+    .bind(filter.contract_id)
+    .bind(filter.due_by.map(|d| d.to_string()))
+    .fetch_one(db)
+    .await?)
 }
 
 /// Closes an open task as done or cancelled, with a note; false if it was not open.

@@ -7,7 +7,7 @@ mod support;
 use jiff::{Timestamp, ToSpan, civil::Date, tz::TimeZone};
 use reqwest::StatusCode;
 use support::{TestApp, admin, get, href_of, location, post};
-use tickler_core::{reminder::ReminderStatus, user::Role};
+use tickler_core::{plan::Mode, reminder::ReminderStatus, user::Role};
 use tickler_engine::browse::{ContractQuery, ContractStatus};
 use tickler_engine::{Actor, review::ReminderChanges};
 
@@ -172,7 +172,7 @@ async fn the_list_searches_filters_sorts_and_pages_in_the_database() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn entering_a_contract_schedules_its_four_reminders_shown_in_the_viewers_zone() {
+async fn entering_a_contract_schedules_its_reminders_shown_in_the_viewers_zone() {
     let app = TestApp::start().await;
     let browser = admin(&app).await;
     app.user("sam@firm.example", Role::Sales).await;
@@ -225,11 +225,12 @@ async fn entering_a_contract_schedules_its_four_reminders_shown_in_the_viewers_z
     );
     assert!(page.contains("¥1,200,000"), "amount formatted: {page}");
     assert!(page.contains("site") && page.contains("Kyoto HQ") && page.contains("units"));
-    // Four scheduled reminders at 09:00 in Tokyo, shown in Athens (UTC+3 in summer, +2 in
-    // winter): -60 days is 2027-05-01 09:00 JST = 03:00 EEST.
-    assert_eq!(page.matches("status scheduled").count(), 4, "{page}");
+    // Four scheduled emails and the owner's call, at 09:00 in Tokyo, shown in Athens (UTC+3
+    // in summer, +2 in winter): -60 days is 2027-05-01 09:00 JST = 03:00 EEST.
+    assert_eq!(page.matches("status scheduled").count(), 5, "{page}");
     for shown in [
         "2027-05-01 03:00",
+        "2027-05-15 03:00",
         "2027-05-31 03:00",
         "2027-06-23 03:00",
         "2027-07-07 03:00",
@@ -240,7 +241,11 @@ async fn entering_a_contract_schedules_its_four_reminders_shown_in_the_viewers_z
     assert!(page.contains("/review/"), "links to the review page");
     assert!(page.contains("created"), "the history");
     let detail = app.engine.contract_detail(id).await.unwrap();
-    assert_eq!(detail.reminders.len(), 4);
+    let modes: Vec<Mode> = detail.reminders.iter().map(|r| r.mode).collect();
+    assert_eq!(
+        modes,
+        [Mode::Auto, Mode::Task, Mode::Auto, Mode::Auto, Mode::Auto]
+    );
     assert_eq!(detail.contract.custom_fields["units"], "3");
 }
 
@@ -505,12 +510,12 @@ async fn renewing_and_terminating_show_on_the_contract() {
     assert!(page.contains("2 (current)"), "both terms listed");
     assert_eq!(
         page.matches("status cancelled").count(),
-        4,
-        "term 1's reminders"
+        5,
+        "term 1's reminders: four emails and the call"
     );
     assert_eq!(
         page.matches("status scheduled").count(),
-        4,
+        5,
         "term 2's reminders"
     );
 

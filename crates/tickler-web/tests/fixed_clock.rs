@@ -132,6 +132,8 @@ async fn the_dashboard_and_the_queue_speak_of_the_clocks_now() {
             "Fleet tracking: in 14 days",
             "PBX maintenance: in 17 days",
             "Cloud backup: in 245 days",
+            // The owner's call, 14 days after the first email.
+            "Cloud backup: in 259 days",
             "Cloud backup: in 275 days",
             "Cloud backup: in 298 days",
             "Cloud backup: in 312 days",

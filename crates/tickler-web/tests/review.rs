@@ -121,7 +121,8 @@ async fn the_queue_lists_pending_emails_in_send_order_as_they_will_be_sent() {
 
     let (status, page) = fetch(&admin, &app, "/review").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("4 pending emails"), "{page}");
+    // The four emails and the owner's call (a task step, skippable like the others).
+    assert!(page.contains("5 pending emails"), "{page}");
     let first = reminder_id(&app, contract, "before_60").await;
     let last = reminder_id(&app, contract, "after_7").await;
     let at = |id: i64| {
@@ -159,28 +160,36 @@ async fn filters_mine_all_step_dates_range_mode_and_pagination() {
     let olga = app.login(OTHER).await;
     let vic = app.login(VIEWER).await;
 
-    // Salespeople see their own by default; others see all.
+    // Salespeople see their own by default; others see all. Five steps a contract: four
+    // emails and the owner's call.
     let (_, page) = fetch(&sam, &app, "/review").await;
-    assert!(page.contains("28 pending emails"), "{page}");
+    assert!(page.contains("35 pending emails"), "{page}");
     let (_, page) = fetch(&olga, &app, "/review").await;
     assert!(page.contains("0 pending emails"), "{page}");
     let (_, page) = fetch(&olga, &app, "/review?who=all").await;
-    assert!(page.contains("28 pending emails"));
+    assert!(page.contains("35 pending emails"));
     let (_, page) = fetch(&vic, &app, "/review").await;
-    assert!(page.contains("28 pending emails"));
+    assert!(page.contains("35 pending emails"));
 
-    // Pagination in pages of 25, in send order: the last three are the latest after_7s.
+    // Pagination in pages of 25, in send order: the last ten are the seven after_7s (days
+    // 107 to 113) and the latest three before_7s (days 97 to 99).
     let (_, page) = fetch(&sam, &app, "/review").await;
     assert_eq!(count(&page, "class=\"card reminder\""), 25);
     assert!(page.contains("Page 1 of 2"));
     assert!(page.contains("page=2"), "a link to the next page");
     let (status, page) = fetch(&sam, &app, "/review?who=mine&page=2").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(count(&page, "class=\"card reminder\""), 3);
-    for i in 4..7 {
-        assert!(page.contains(&format!("Site {i} maintenance")), "{page}");
+    assert_eq!(count(&page, "class=\"card reminder\""), 10);
+    for (i, contract) in contracts.iter().enumerate() {
+        let after_7 = reminder_id(&app, *contract, "after_7").await;
+        assert!(page.contains(&format!("reminder-{after_7}\"")), "{page}");
+        let before_7 = reminder_id(&app, *contract, "before_7").await;
+        assert_eq!(
+            page.contains(&format!("reminder-{before_7}\"")),
+            i >= 4,
+            "before_7 of site {i}"
+        );
     }
-    assert!(!page.contains("Site 0 maintenance"));
 
     // By step.
     let (_, page) = fetch(&vic, &app, "/review?step=before_30").await;
@@ -554,7 +563,7 @@ async fn skip_records_the_reason_and_leaves_the_queue() {
     assert_eq!(skipped["status"], json!("skipped"));
     assert_eq!(skipped["status_reason"], json!("customer renewed by phone"));
     let (_, queue) = fetch(&admin, &app, "/review").await;
-    assert!(queue.contains("3 pending emails"));
+    assert!(queue.contains("4 pending emails"));
     assert!(!queue.contains(&format!("reminder-{id}\"")));
     let (status, page) = fetch(&admin, &app, &format!("/review/{id}")).await;
     assert_eq!(status, StatusCode::OK);

@@ -115,11 +115,12 @@ async fn a_saved_organisation_and_sender_reach_the_next_email() {
     assert!(page.contains("GR16 0110 1250 0000 0001 2300 695"), "{page}");
     assert!(page.contains("value=\"08:30\""));
     assert!(page.contains("National Bank"));
-    // A new plan step starts at the organisation's default send time.
+    // A new plan step (after the renewal plan's five) starts at the organisation's default
+    // send time.
     let plan = app.renewal_plan_id().await;
     let (_, plan_page) = get(&admin, &app, &format!("/plans/{plan}")).await;
     assert!(
-        plan_page.contains("name=\"time_4\" type=\"time\" value=\"08:30\""),
+        plan_page.contains("name=\"time_5\" type=\"time\" value=\"08:30\""),
         "{plan_page}"
     );
     assert_eq!(app.engine.settings().organisation_name, "Acme Lifts SA");

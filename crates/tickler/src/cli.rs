@@ -51,6 +51,9 @@ pub enum Command {
     /// The organisation's settings: name, bank account, invoice numbers, payment terms.
     #[command(subcommand)]
     Settings(SettingsCommand),
+    /// Tasks for the team (call the customer): list, mark done.
+    #[command(subcommand)]
+    Task(TaskCommand),
     /// Send what is due: with --once, then exit; without, keep sending as things come due
     /// (a dispatcher without the web app), until SIGTERM or Ctrl-C.
     Dispatch(DispatchArgs),
@@ -263,6 +266,27 @@ pub struct BillingArgs {
     /// Days from issue to due (default: the settings' payment days, else 14).
     #[arg(long, value_name = "N", requires = "bill_every")]
     pub payment_days: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TaskCommand {
+    /// Tasks, soonest due first.
+    List {
+        /// Only the tasks of the user with this email.
+        #[arg(long)]
+        owner: Option<String>,
+        #[arg(long, value_parser = ["open", "done", "cancelled"])]
+        status: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Mark an open task done.
+    Done {
+        id: i64,
+        /// What was done or agreed, kept with the task.
+        #[arg(long)]
+        note: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -27,7 +27,7 @@ use crate::{
         Cli, Command, ContractCommand, CustomerCommand, DispatchArgs, ImportCommand,
         ReminderCommand, SecretCommand, UserCommand,
     },
-    config, invoices, output, serve,
+    config, invoices, output, serve, tasks,
 };
 
 async fn engine(database: &str) -> Result<Engine> {
@@ -89,6 +89,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Import(command) => import(&engine, command, &actor).await?,
         Command::Invoice(command) => invoices::invoice(&engine, command, &actor).await?,
         Command::Settings(command) => invoices::settings(&engine, command, &actor).await?,
+        Command::Task(command) => tasks::task(&engine, command, &actor).await?,
     }
     Ok(())
 }

@@ -7,6 +7,7 @@ mod config_file;
 mod invoices;
 mod output;
 mod serve;
+mod tasks;
 
 use std::process::ExitCode;
 

@@ -263,3 +263,23 @@ pub fn invoice_detail(d: &InvoiceDetailView) {
         );
     }
 }
+
+pub fn tasks(list: &[crate::tasks::TaskView]) {
+    println!(
+        "{:>6}  {:>8}  {:<9}  {:<10}  {:<3}  {:<28}  {:<30}  CUSTOMER",
+        "ID", "CONTRACT", "STATUS", "DUE", "ESC", "OWNER", "TITLE"
+    );
+    for t in list {
+        println!(
+            "{:>6}  {:>8}  {:<9}  {:<10}  {:<3}  {:<28}  {:<30}  {}",
+            t.id,
+            t.contract_id.map(|id| id.to_string()).unwrap_or_default(),
+            t.status,
+            t.due_date,
+            if t.escalated_at.is_some() { "yes" } else { "" },
+            t.owner.as_deref().unwrap_or("(nobody)"),
+            t.title,
+            t.customer.as_deref().unwrap_or("")
+        );
+    }
+}

@@ -50,9 +50,23 @@ fn a_good_file_imports_contracts_and_matches_customers_by_email() {
     assert_eq!(contracts[1]["amount_minor"], json!(120000));
     assert_eq!(contracts[3]["amount_minor"], json!(9990));
     assert_eq!(field(&contracts[3], "title"), "Support, 24/7");
-    // Each contract got its four timed emails; the Tokyo customer's at 00:00Z.
+    // Each contract got its four timed emails and its call; the Tokyo customer's at 00:00Z.
     let tokyo = contracts[1]["id"].to_string();
-    assert_eq!(t.reminders(&tokyo).len(), 4);
+    let modes: Vec<String> = t
+        .reminders(&tokyo)
+        .iter()
+        .map(|r| field(r, "mode").to_string())
+        .collect();
+    assert_eq!(
+        modes.iter().filter(|m| *m == "auto").count(),
+        4,
+        "{modes:?}"
+    );
+    assert_eq!(
+        modes.iter().filter(|m| *m == "task").count(),
+        1,
+        "{modes:?}"
+    );
     assert_eq!(
         field(&t.reminder(&tokyo, "before_60", 1), "send_at"),
         "2027-12-02T00:00:00Z"

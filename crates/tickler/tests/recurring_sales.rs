@@ -631,3 +631,43 @@ fn bad_input_is_refused_with_what_and_where_and_changes_nothing() {
     let e = t.fails(&["settings", "set", "--invoice-prefix", "INV 2027"]);
     assert!(e.contains("invoice_prefix"), "{e}");
 }
+
+#[test]
+fn an_invoice_unpaid_for_30_days_becomes_the_owners_call_and_payment_cancels_it() {
+    let smtp = SmtpTestServer::start();
+    let t = Tickler::with_smtp(&smtp);
+    let customer = greek_customer(&t);
+    let sale = monthly_sale(&t, &customer, &["--payment-days", "10"]);
+    t.dispatch_at("2027-01-01T12:00:00Z");
+    let january = invoices(&t, &sale)[0]["id"].as_i64().unwrap().to_string();
+
+    // Due 11 January: 30 days later, 10 February at 09:00 in Athens, the call is the owner's.
+    t.dispatch_at("2027-02-10T06:59:59Z");
+    assert_eq!(t.json(&["task", "list", "--json"]), serde_json::json!([]));
+    t.dispatch_at("2027-02-10T07:00:00Z");
+    let tasks = list(t.json(&["task", "list", "--json"]));
+    assert_eq!(tasks.len(), 1, "{tasks:?}");
+    assert_eq!(
+        field(&tasks[0], "title"),
+        "Call the customer about the unpaid invoice"
+    );
+    assert_eq!(field(&tasks[0], "owner"), OWNER);
+    assert_eq!(field(&tasks[0], "due_date"), "2027-02-10");
+    let call = reminders_with(&t, &sale, "payment_overdue_30_task");
+    assert_eq!(field(&call[0], "status"), "superseded");
+    let to_owner: Vec<String> = smtp
+        .messages()
+        .into_iter()
+        .filter(|m| m.to == [OWNER])
+        .map(|m| m.subject)
+        .collect();
+    assert!(
+        to_owner.iter().any(|s| s.contains("30")),
+        "the owner is sent the step's own text: {to_owner:?}"
+    );
+
+    t.ok(&["invoice", "pay", &january, "--amount", "124"]);
+    let tasks = list(t.json(&["task", "list", "--json"]));
+    assert_eq!(field(&tasks[0], "status"), "cancelled");
+    assert_eq!(field(&tasks[0], "note"), "invoice paid");
+}

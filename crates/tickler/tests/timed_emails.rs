@@ -11,6 +11,23 @@ use tickler_testkit::SmtpTestServer;
 
 const WAIT: Duration = Duration::from_secs(10);
 
+/// The recipients of the other messages: the owner's and the admins' notices.
+fn not_to_customer(smtp: &SmtpTestServer) -> Vec<Vec<String>> {
+    smtp.messages()
+        .into_iter()
+        .filter(|m| m.to != ["ops@acme.example"])
+        .map(|m| m.to)
+        .collect()
+}
+
+/// The messages to the customer of these tests (not the owner's or the admins' notices).
+fn to_customer(smtp: &SmtpTestServer) -> Vec<tickler_testkit::ReceivedMessage> {
+    smtp.messages()
+        .into_iter()
+        .filter(|m| m.to == ["ops@acme.example"])
+        .collect()
+}
+
 #[test]
 fn the_four_renewal_emails_go_out_at_their_exact_instants_once() {
     let smtp = SmtpTestServer::start();
@@ -34,31 +51,37 @@ fn the_four_renewal_emails_go_out_at_their_exact_instants_once() {
         plan,
         vec![
             ("before_60", -60, "scheduled", "2027-01-30T00:00:00Z"),
+            ("call_customer", -46, "scheduled", "2027-02-13T00:00:00Z"),
             ("before_30", -30, "scheduled", "2027-03-01T00:00:00Z"),
             ("before_7", -7, "scheduled", "2027-03-24T00:00:00Z"),
             ("after_7", 7, "scheduled", "2027-04-07T00:00:00Z"),
         ]
     );
-    for r in &reminders {
+    // The four emails to the customer; the fifth step is the owner's call (tests/tasks.rs).
+    let emails: Vec<&serde_json::Value> =
+        reminders.iter().filter(|r| r["mode"] == "auto").collect();
+    assert_eq!(emails.len(), 4);
+    for r in &emails {
         assert_eq!(r["to"], json!(["ops@acme.example"]));
         assert_eq!(r["cc"], json!([OWNER]));
         assert!(r["sent_at"].is_null());
     }
 
     let mut expected = 0;
-    for r in &reminders {
+    for r in &emails {
         let send_at: jiff::Timestamp = field(r, "send_at").parse().unwrap();
         let just_before = send_at - jiff::SignedDuration::from_secs(1);
         t.dispatch_at(&just_before.to_string());
         assert_eq!(
-            smtp.messages().len(),
+            to_customer(&smtp).len(),
             expected,
             "nothing goes out a second early"
         );
 
         t.dispatch_at(&send_at.to_string());
         expected += 1;
-        let received = smtp.wait_for_messages(expected, WAIT);
+        smtp.wait_for_messages(expected, WAIT);
+        let received = to_customer(&smtp);
         assert_eq!(received.len(), expected);
         let message = received.last().unwrap();
         assert_eq!(message.message_id, field(r, "message_id"));
@@ -76,16 +99,30 @@ fn the_four_renewal_emails_go_out_at_their_exact_instants_once() {
 
         // Running again as of the same instant sends nothing twice.
         t.dispatch_at(&send_at.to_string());
-        assert_eq!(smtp.messages().len(), expected);
+        assert_eq!(to_customer(&smtp).len(), expected);
     }
 
-    for r in t.reminders(&contract) {
-        assert_eq!(field(&r, "status"), "sent");
+    for r in t
+        .reminders(&contract)
+        .iter()
+        .filter(|r| r["mode"] == "auto")
+    {
+        assert_eq!(field(r, "status"), "sent");
         assert_eq!(r["sent_at"], r["send_at"], "sent exactly at its instant");
     }
     let again = t.dispatch_at("2028-01-01T00:00:00Z");
     assert!(again.contains("claimed 0"), "{again}");
-    assert_eq!(smtp.messages().len(), 4);
+    assert_eq!(to_customer(&smtp).len(), 4);
+    // Besides: the owner was told of the call, and the admins (here the sender address: no
+    // admin yet) once that it was left open.
+    let others = not_to_customer(&smtp);
+    assert_eq!(
+        others,
+        [
+            vec![OWNER.to_string()],
+            vec!["renewals@firm.example".to_string()]
+        ]
+    );
 }
 
 #[test]
@@ -194,11 +231,13 @@ fn people_edit_skip_and_send_early_and_sent_mail_is_immutable() {
     let err = t.fails(&["reminder", "skip", &id30]);
     assert!(err.contains("skipped"), "{err}");
 
-    // At the old instants nothing more goes out: only after_7 remains.
+    // At the old instants nothing more goes out to the customer: only after_7 remains (the
+    // owner's call became a task meanwhile, and escalated: tests/tasks.rs).
     t.dispatch_at("2027-06-30T00:00:00Z");
-    assert_eq!(smtp.messages().len(), 2);
+    assert_eq!(to_customer(&smtp).len(), 2);
     t.dispatch_at("2027-07-07T08:00:00Z");
-    assert_eq!(smtp.wait_for_messages(3, WAIT).len(), 3);
+    smtp.wait_for_messages(5, WAIT);
+    assert_eq!(to_customer(&smtp).len(), 3);
 
     // The history says who did what.
     let detail = t.json(&["contract", "show", &contract, "--json"]);
@@ -302,7 +341,12 @@ fn after_downtime_only_the_latest_overdue_step_is_sent() {
     let contract = t.contract("el", "Europe/Athens", "ops@acme.example", "2027-06-30");
     // Nobody ran the dispatcher for two months: -60 and -30 are overdue, -7 too.
     t.dispatch_at("2027-06-25T12:00:00Z");
-    let received = smtp.wait_for_messages(1, WAIT);
+    // The customer's email, and the owner's notice of the call (below).
+    let received: Vec<_> = smtp
+        .wait_for_messages(2, WAIT)
+        .into_iter()
+        .filter(|m| m.to == ["ops@acme.example"])
+        .collect();
     assert_eq!(received.len(), 1);
     let before_7 = t.reminder(&contract, "before_7", 1);
     assert_eq!(field(&before_7, "status"), "sent");
@@ -324,7 +368,11 @@ fn after_downtime_only_the_latest_overdue_step_is_sent() {
         "scheduled"
     );
     std::thread::sleep(Duration::from_millis(200));
-    assert_eq!(smtp.messages().len(), 1);
+    assert_eq!(to_customer(&smtp).len(), 1);
+    // The owner's call is still worth making: it became a task, late, and the owner is told
+    // (escalation counts its 3 business days from today, not from the missed due date).
+    let others = not_to_customer(&smtp);
+    assert_eq!(others, [vec![OWNER.to_string()]]);
 }
 
 #[test]

@@ -18,7 +18,7 @@ use tickler_engine::{
 use crate::{
     AppState, WebError,
     auth::CurrentUser,
-    pages::{Layout, NoticeQuery, ReminderRow},
+    pages::{Layout, NoticeQuery, ReminderRow, tasks::TaskRow},
 };
 
 pub fn routes() -> Router<AppState> {
@@ -47,6 +47,11 @@ struct DashboardPage {
     failures: Vec<ReminderRow>,
     recently_sent: Vec<ReminderRow>,
     expiring: Vec<ExpiringRow>,
+    my_open_tasks: i64,
+    overdue_tasks: i64,
+    my_tasks: Vec<TaskRow>,
+    /// The user has more open tasks than the dashboard lists.
+    more_tasks: bool,
 }
 
 async fn dashboard(
@@ -115,6 +120,8 @@ async fn dashboard(
             .map(|r| ReminderRow::new(r, &user, now))
             .collect()
     };
+    let tasks = engine.task_summary(user.user.id).await?;
+    let task_day = engine.organisation_today();
     let page = DashboardPage {
         layout: Layout::new(&user, "Dashboard", "dashboard").with_notice(query.notice),
         due_today,
@@ -130,6 +137,14 @@ async fn dashboard(
         expiring: expiring
             .iter()
             .map(|c: &Contract| expiring_row(c, today))
+            .collect(),
+        more_tasks: tasks.mine_open > tasks.mine.len() as i64,
+        my_open_tasks: tasks.mine_open,
+        overdue_tasks: tasks.overdue,
+        my_tasks: tasks
+            .mine
+            .iter()
+            .map(|item| TaskRow::new(item, &user, task_day))
             .collect(),
     };
     Ok(Html(page.render()?))

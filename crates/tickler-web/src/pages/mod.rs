@@ -8,6 +8,7 @@ pub mod plans;
 pub mod review;
 pub mod sent;
 pub mod settings;
+pub mod tasks;
 pub mod users;
 
 use axum::{
@@ -27,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .merge(review::routes())
         .merge(contracts::routes())
         .merge(invoices::routes())
+        .merge(tasks::routes())
         .merge(customers::routes())
         .merge(plans::routes())
         .merge(sent::routes())
