@@ -16,6 +16,8 @@ const KEYS: &[&str] = &[
     "organisation",
     "time_zone",
     "listen",
+    "public_url",
+    "public_rate_per_minute",
     "smtp_timeout_seconds",
     "dkim_selector",
     "dkim_key_file",
