@@ -15,12 +15,13 @@ use tickler_mail::context::StepView;
 use tickler_store::{
     Db,
     contracts::{self, ContractStatus, ContractTerm},
-    events,
-    reminders::{self, NewReminder},
+    events, reminders,
     tasks::NewTask,
 };
 
-use crate::{Actor, Engine, EngineError, contracts::NextTermSpec, message::Subject};
+use crate::{
+    Actor, Engine, EngineError, contracts::NextTermSpec, dispatch::InternalNotice, message::Subject,
+};
 
 use tickler_mail::templates::ANSWER_RECEIVED;
 
@@ -322,34 +323,21 @@ impl Engine {
             &subject,
             &ctx,
         )?;
-        let inserted = reminders::insert(
+        self.insert_notice(
             db,
-            &NewReminder {
+            &InternalNotice {
                 about,
-                anchor: None,
                 contract_id: Some(subject.contract.id),
-                kind: ReminderKind::Notice,
-                step_key: &key,
-                position: -1,
+                key: &key,
                 label,
                 template: ANSWER_RECEIVED,
-                offset_days: 0,
-                mode: Mode::Internal,
-                send_at: now,
                 to: &to,
-                cc: &[],
-                subject: Some(&rendered.subject),
-                body: Some(&rendered.body),
-                message_id: &self.new_message_id(),
             },
+            &rendered,
             now,
         )
-        .await;
-        match inserted {
-            Ok(_) => Ok(()),
-            Err(e) if e.is_unique_violation() => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+        .await?;
+        Ok(())
     }
 }
 
