@@ -17,6 +17,8 @@ mod message;
 pub mod passwords;
 pub mod plans;
 pub mod previews;
+pub mod quote_view;
+pub mod quotes;
 mod recipients;
 pub mod review;
 mod scheduling;

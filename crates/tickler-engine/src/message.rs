@@ -10,6 +10,7 @@ use tickler_core::{
     invoice::{InvoiceStatus, Totals, due_date, totals},
     language::Language,
     money::{Currency, Money},
+    quote::QuoteStatus,
     subject::{InvoiceSubject, PeriodSubject, SubjectKind, SubjectRef, TermSubject},
 };
 use tickler_core::{
@@ -20,7 +21,8 @@ use tickler_core::{
 use tickler_mail::{
     OutgoingMessage, Rendered, TemplateContext,
     context::{
-        ContractView, CustomerView, FailureView, InvoiceView, OrganisationView, OwnerView, StepView,
+        ContractView, CustomerView, FailureView, InvoiceView, OrganisationView, OwnerView,
+        QuoteView, StepView,
     },
 };
 use tickler_store::{
@@ -29,12 +31,13 @@ use tickler_store::{
     contracts::{self, ContractTerm},
     customers,
     invoices::{self, Invoice},
+    quotes::{self, Quote},
     reminders::{Reminder, ReminderKind},
     template_overrides::{self, TemplateOverride},
     users,
 };
 
-use crate::{Engine, EngineError, invoicing::INVOICE_EMAIL};
+use crate::{Engine, EngineError, invoicing::INVOICE_EMAIL, quotes::QuoteLinks};
 
 /// A reminder's subject with the records its message is made from.
 pub(crate) struct Subject {
@@ -48,6 +51,8 @@ pub(crate) struct Subject {
     pub overrides: Vec<TemplateOverride>,
     /// For a billing period or an invoice: the invoice the message is about.
     pub billing: Option<BillingSubject>,
+    /// For a renewal quote: the quote, and its links once the engine has signed them.
+    pub quote: Option<(Quote, Option<QuoteLinks>)>,
 }
 
 /// The invoice a billing period's or an invoice's message is about.
@@ -96,6 +101,12 @@ impl Subject {
     /// send time), or `None` while it still should. Tickler's own notices go out whatever
     /// became of their subject, except an invoice's email once the invoice is void.
     pub(crate) fn stop_reason(&self, reminder: &Reminder) -> Option<String> {
+        if let Some((quote, _)) = &self.quote {
+            // The quote's own email goes out while the quote awaits an answer; once decided
+            // (or expired) before it left, it would offer what can no longer be accepted.
+            return (quote.status != QuoteStatus::Sent)
+                .then(|| format!("the quote is {}", quote.status));
+        }
         match &self.billing {
             Some(BillingSubject::Invoice(invoice)) => {
                 if reminder.step_key == INVOICE_EMAIL {
@@ -257,6 +268,15 @@ impl SubjectLoader {
                 loaded.billing = Some(BillingSubject::Invoice(invoice));
                 Ok(loaded)
             }
+            SubjectKind::Quote => {
+                let quote = quotes::get(db, subject.id).await?;
+                let term = contracts::term(db, quote.term_id).await?;
+                let contract = contracts::get(db, quote.contract_id).await?;
+                let mut loaded = self.load_term(db, term, contract).await?;
+                loaded.about = subject;
+                loaded.quote = Some((quote, None));
+                Ok(loaded)
+            }
             other => Err(EngineError::Store(tickler_store::StoreError::Corrupt(
                 format!(
                     "a reminder is about {other} {}, which this version of Tickler does not send",
@@ -307,11 +327,26 @@ impl SubjectLoader {
             owner,
             overrides,
             billing: None,
+            quote: None,
         })
     }
 }
 
 impl Engine {
+    /// A reminder's subject as the dispatcher sends it: a quote's links signed (the loader
+    /// has no secret to sign with).
+    pub(crate) async fn load_subject(
+        &self,
+        db: &mut Db,
+        about: SubjectRef,
+    ) -> Result<Subject, EngineError> {
+        let mut subject = Subject::load(db, about).await?;
+        if let Some((quote, links)) = &mut subject.quote {
+            *links = self.quote_links(db, quote).await?;
+        }
+        Ok(subject)
+    }
+
     pub(crate) fn template_context(
         &self,
         reminder: &Reminder,
@@ -379,6 +414,17 @@ impl Engine {
             days_left,
             failure,
             invoice: subject.invoice_view(send_date),
+            quote: subject.quote.as_ref().map(|(quote, links)| QuoteView {
+                number: quote.number(),
+                valid_until: quote.valid_until,
+                term_start: quote.start_date,
+                term_end: quote.end_date,
+                subtotal: quote.money(quote.subtotal),
+                tax: quote.money(quote.tax),
+                total: quote.money(quote.total),
+                accept_url: links.as_ref().map(|l| l.accept.clone()),
+                decline_url: links.as_ref().map(|l| l.decline.clone()),
+            }),
         }
     }
 

@@ -11,8 +11,8 @@ use serde::Serialize;
 use tickler_core::language::Language;
 
 pub use crate::context::{
-    ContractView, CustomerView, FailureView, InvoiceView, OrganisationView, OwnerView, StepView,
-    TemplateContext,
+    ContractView, CustomerView, FailureView, InvoiceView, OrganisationView, OwnerView, QuoteView,
+    StepView, TemplateContext,
 };
 use crate::templates;
 use tickler_core::locale::format_date;
@@ -348,7 +348,43 @@ struct FormattedContext<'a> {
     days_left: i64,
     failure: &'a Option<FailureView>,
     invoice: Option<FormattedInvoice<'a>>,
+    quote: Option<FormattedQuote<'a>>,
     language: &'static str,
+}
+
+#[derive(Serialize)]
+struct FormattedQuote<'a> {
+    number: &'a str,
+    valid_until: String,
+    term_start: String,
+    term_end: String,
+    valid_until_iso: String,
+    term_start_iso: String,
+    term_end_iso: String,
+    subtotal: String,
+    tax: String,
+    total: String,
+    accept_url: Option<&'a str>,
+    decline_url: Option<&'a str>,
+}
+
+impl<'a> FormattedQuote<'a> {
+    fn new(quote: &'a QuoteView, language: Language) -> Self {
+        FormattedQuote {
+            number: &quote.number,
+            valid_until: format_date(quote.valid_until, language),
+            term_start: format_date(quote.term_start, language),
+            term_end: format_date(quote.term_end, language),
+            valid_until_iso: quote.valid_until.to_string(),
+            term_start_iso: quote.term_start.to_string(),
+            term_end_iso: quote.term_end.to_string(),
+            subtotal: quote.subtotal.format(language),
+            tax: quote.tax.format(language),
+            total: quote.total.format(language),
+            accept_url: quote.accept_url.as_deref(),
+            decline_url: quote.decline_url.as_deref(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -437,6 +473,10 @@ impl<'a> FormattedContext<'a> {
                 .invoice
                 .as_ref()
                 .map(|invoice| FormattedInvoice::new(invoice, language)),
+            quote: ctx
+                .quote
+                .as_ref()
+                .map(|quote| FormattedQuote::new(quote, language)),
             language: language.code(),
         }
     }
@@ -478,6 +518,7 @@ mod tests {
             days_left: 60,
             failure: None,
             invoice: None,
+            quote: None,
         }
     }
 

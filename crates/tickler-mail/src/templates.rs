@@ -8,7 +8,7 @@ use tickler_core::language::Language;
 
 /// The steps of the default plans (a step's key is its template's name), plus the messages
 /// the system sends by itself: the notices to a contract's owner and the issued invoice.
-pub const KEYS: [&str; 15] = [
+pub const KEYS: [&str; 16] = [
     // renewal
     "before_60",
     "before_30",
@@ -28,6 +28,7 @@ pub const KEYS: [&str; 15] = [
     "delivery_failed",
     "owner_alert",
     INVOICE_ISSUED,
+    QUOTE_SENT,
 ];
 
 /// The templates that read `invoice` without testing for it: render them only with a
@@ -51,6 +52,13 @@ pub const OWNER_ALERT: &str = "owner_alert";
 
 /// The message that carries an issued invoice, its PDF attached, to the customer.
 pub const INVOICE_ISSUED: &str = "invoice_issued";
+
+/// The message that carries a renewal quote, its PDF attached and its accept/decline links
+/// (or, without them, how to answer by reply), to the customer.
+pub const QUOTE_SENT: &str = "quote_sent";
+
+/// The templates that read `quote` without testing for it.
+pub const NEEDS_QUOTE: [&str; 1] = [QUOTE_SENT];
 
 /// One built-in template, split into its subject and body sources.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +93,7 @@ macro_rules! files {
             files!(@one $lang $code "delivery_failed"),
             files!(@one $lang $code "owner_alert"),
             files!(@one $lang $code "invoice_issued"),
+            files!(@one $lang $code "quote_sent"),
         )+]
     };
     (@one $lang:ident $code:literal $key:literal) => {
