@@ -140,6 +140,7 @@ pub(super) struct DetailPage {
     amount: String,
     custom_fields: Vec<(String, String)>,
     billing: Option<BillingSection>,
+    quotes: Vec<crate::pages::quotes::QuoteRow>,
     terms: Vec<TermView>,
     timeline: Vec<TimelineRow>,
     events: Vec<EventRow>,
@@ -271,6 +272,7 @@ pub(super) async fn detail_page(
             .map(|(k, v)| (k.clone(), custom_field_text(v)))
             .collect(),
         billing,
+        quotes: crate::pages::quotes::contract_quotes(state, id).await?,
         terms: terms
             .iter()
             .map(|t| TermView {
