@@ -336,6 +336,7 @@ impl Engine {
         rules::check_edit(quote.status)?;
         let contract = contracts::get(&mut tx, quote.contract_id).await?;
         refuse_terminated(&contract)?;
+        // A draft follows the contract's dates: editing it recomputes its term.
         self.refuse_renewed(&mut tx, &contract, &quote).await?;
         let valid = self.quote_terms(&mut tx, &contract, input).await?;
         let totals = checked_totals(&valid.lines)
@@ -376,7 +377,7 @@ impl Engine {
         rules::send(quote.state(), lines.len(), self.organisation_today())?;
         let contract = contracts::get(&mut tx, quote.contract_id).await?;
         refuse_terminated(&contract)?;
-        self.refuse_renewed(&mut tx, &contract, &quote).await?;
+        self.refuse_stale(&mut tx, &contract, &quote).await?;
         let customer = customers::get(&mut tx, contract.customer_id).await?;
         let owner = match contract.owner_id {
             Some(owner) => Some(users::get(&mut tx, owner).await?),
@@ -442,7 +443,7 @@ impl Engine {
         rules::accept(quote.state(), today)?;
         let contract = contracts::get(&mut tx, quote.contract_id).await?;
         refuse_terminated(&contract)?;
-        self.refuse_renewed(&mut tx, &contract, &quote).await?;
+        self.refuse_stale(&mut tx, &contract, &quote).await?;
         let lines = quotes::lines(&mut tx, &quote).await?;
         let spec = NextTermSpec {
             end: Some(quote.end_date),
@@ -606,7 +607,7 @@ impl Engine {
         db: &mut Db,
         contract: &Contract,
         quote: &Quote,
-    ) -> Result<(), EngineError> {
+    ) -> Result<ContractTerm, EngineError> {
         let current = contracts::current_term(db, contract).await?;
         if current.id != quote.term_id {
             return Err(EngineError::Conflict(format!(
@@ -617,6 +618,30 @@ impl Engine {
                 current.term_number,
                 current.start_date,
                 current.end_date
+            )));
+        }
+        Ok(current)
+    }
+
+    /// [`Engine::refuse_renewed`], and refuses a quote whose term no longer follows the
+    /// current one: sending or accepting it would offer or start something else.
+    async fn refuse_stale(
+        &self,
+        db: &mut Db,
+        contract: &Contract,
+        quote: &Quote,
+    ) -> Result<(), EngineError> {
+        let current = self.refuse_renewed(db, contract, quote).await?;
+        if current.end_date.tomorrow().ok() != Some(quote.start_date) {
+            // The current term's dates were edited since: the quote's next term no longer
+            // follows it, so what the customer was offered is not what would start.
+            return Err(EngineError::Conflict(format!(
+                "contract {}'s current term now ends {}, so quote {}'s term (from {}) no \
+                 longer follows it (edit the draft, or create a new quote)",
+                contract.id,
+                current.end_date,
+                quote.number(),
+                quote.start_date
             )));
         }
         Ok(())

@@ -346,6 +346,14 @@ fn declined_and_expired_quotes_cannot_be_accepted_and_bad_requests_change_nothin
         "draft"
     );
 
+    // The current term's end moved after the quote was sent: it no longer follows it.
+    let moved = t.ok(&["quote", "create", "--contract", &yearly]);
+    t.ok(&["quote", "send", &moved]);
+    t.ok(&["contract", "edit", &yearly, "--end", "2031-03-31"]);
+    let err = t.fails(&["quote", "accept", &moved]);
+    assert!(err.contains("no longer follows"), "{err}");
+    t.ok(&["quote", "decline", &moved]);
+
     // A contract that does not exist, a terminated one.
     let err = t.fails(&["quote", "create", "--contract", "9999"]);
     assert!(err.contains("contract 9999 does not exist"), "{err}");
@@ -364,6 +372,6 @@ fn declined_and_expired_quotes_cannot_be_accepted_and_bad_requests_change_nothin
     assert!(err.contains("terminated"), "{err}");
     assert_eq!(
         list(t.json(&["quote", "list", "--contract", &yearly, "--json"])).len(),
-        3
+        4
     );
 }
