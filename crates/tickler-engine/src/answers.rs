@@ -7,6 +7,7 @@ use tickler_core::{
     answer_link::{LinkAction, LinkClaims, LinkError, verify},
     event::{EventAction, EventSubject},
     plan::{Anchor, Mode},
+    quote::QuoteStatus,
     reminder::{ReminderKind, ReminderStatus},
     renewal::Answer,
     subject::SubjectRef,
@@ -37,8 +38,20 @@ pub struct LinkPage {
     pub term_end: Date,
     /// The last day to cancel an auto-renewing term.
     pub notice_date: Option<Date>,
+    /// For a quote's links: the quote (the term above is the one it offers).
+    pub quote: Option<QuoteSummary>,
     /// Set when the question was settled already: by this link, another, or the team.
     pub decided: Option<Decided>,
+}
+
+/// What a quote's page shows of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuoteSummary {
+    /// "Q-7".
+    pub number: String,
+    /// Formatted in English, e.g. "€1,488.00".
+    pub total: String,
+    pub valid_until: Date,
 }
 
 /// A settled question, as the page tells it.
@@ -72,6 +85,11 @@ impl Engine {
     pub async fn inspect_link(&self, token: &str) -> Result<LinkPage, EngineError> {
         let mut db = self.store.conn().await?;
         let claims = self.verify_link(&mut db, token).await?;
+        drop(db);
+        if claims.action.answer().is_none() {
+            return self.quote_page(&claims).await;
+        }
+        let mut db = self.store.conn().await?;
         self.link_page(&mut db, &claims).await
     }
 
@@ -82,12 +100,24 @@ impl Engine {
             let mut db = self.store.conn().await?;
             self.verify_link(&mut db, token).await?
         };
-        let Some(answer) = claims.action.answer() else {
-            return Err(EngineError::Conflict(
-                "this link is about a quote; quotes are answered on their own page".to_string(),
-            ));
-        };
         let actor = Actor("customer (signed link)".to_string());
+        let Some(answer) = claims.action.answer() else {
+            let decided = match claims.action {
+                LinkAction::AcceptQuote => self.accept_quote(claims.subject_id, &actor).await,
+                _ => self.decline_quote(claims.subject_id, None, &actor).await,
+            };
+            let changed = match decided {
+                Ok(_) => true,
+                // Decided before (accepted, declined, expired, or the contract moved on):
+                // the page tells what; nothing changed.
+                Err(EngineError::Conflict(_)) => false,
+                Err(e) => return Err(e),
+            };
+            return Ok(AnswerOutcome {
+                page: self.quote_page(&claims).await?,
+                changed,
+            });
+        };
         let changed = self
             .answer_term(claims.subject_id, answer, None, &actor)
             .await?;
@@ -132,6 +162,55 @@ impl Engine {
         verify(token, &secret, today).map_err(|e| EngineError::Link(LinkRefusal::Invalid(e)))
     }
 
+    /// The page of a quote's accept or decline link.
+    async fn quote_page(&self, claims: &LinkClaims) -> Result<LinkPage, EngineError> {
+        let detail = match self.quote_detail(claims.subject_id).await {
+            Ok(detail) => detail,
+            Err(EngineError::NotFound { .. }) => {
+                return Err(LinkRefusal::Gone("the quote".to_string()).into());
+            }
+            Err(e) => return Err(e),
+        };
+        let quote = &detail.quote;
+        let on = quote
+            .decided_on
+            .map(|d| format!(" on {d}"))
+            .unwrap_or_default();
+        let summary = match quote.status {
+            QuoteStatus::Accepted => Some(format!(
+                "This quote was accepted{on}: the new term runs {} to {}.",
+                quote.start_date, quote.end_date
+            )),
+            QuoteStatus::Declined => Some(format!("This quote was declined{on}.")),
+            QuoteStatus::Expired => Some(format!(
+                "This quote expired after {}. Please reply to the email and we will send a new \
+                 one.",
+                quote.valid_until
+            )),
+            QuoteStatus::Draft | QuoteStatus::Sent => (detail.contract.term_number
+                != detail.renews.term_number)
+                .then(|| "This contract has been renewed since this quote was sent.".to_string()),
+        };
+        Ok(LinkPage {
+            action: claims.action,
+            organisation: self.settings.organisation_name.clone(),
+            customer: detail.customer.name.clone(),
+            contract_title: detail.contract.title.clone(),
+            term_number: detail.renews.term_number + 1,
+            term_start: quote.start_date,
+            term_end: quote.end_date,
+            notice_date: None,
+            quote: Some(QuoteSummary {
+                number: quote.number(),
+                total: quote
+                    .money(quote.total)
+                    .format(tickler_core::language::Language::En),
+                valid_until: quote.valid_until,
+            }),
+            decided: summary.map(|summary| Decided { summary }),
+        })
+    }
+
     async fn link_page(&self, db: &mut Db, claims: &LinkClaims) -> Result<LinkPage, EngineError> {
         let term = contracts::term(db, claims.subject_id)
             .await
@@ -148,6 +227,7 @@ impl Engine {
             term_start: term.start_date,
             term_end: term.end_date,
             notice_date: contract.renewal_terms().notice_date(term.end_date),
+            quote: None,
             decided,
         })
     }

@@ -22,6 +22,7 @@ use crate::{
     Engine, EngineError,
     invoicing::INVOICE_EMAIL,
     message::{Subject, failure_view},
+    quotes::QUOTE_EMAIL,
 };
 
 /// What happened to one claimed reminder.
@@ -187,14 +188,16 @@ impl Engine {
         }
     }
 
-    /// What a dispatch run does before sending, in an order that matters: terms that start
-    /// by themselves first (the new term's invoices and emails are then due in this very
+    /// What a dispatch run does before sending, in an order that matters: quotes past their
+    /// validity expire, then terms that start by themselves (the new term's invoices and emails are then due in this very
     /// run), then billing (an invoice made now makes its "about to be issued" notice
     /// pointless, and its own email is due at once), then the owners' alerts and tasks
     /// (steps in task mode become tasks; tasks left open too long are escalated).
     async fn before_sending(&self) -> Result<DispatchReport, EngineError> {
         self.run_due_jobs().await?;
         self.refresh_link_secret().await?;
+        // Before anything is sent: a quote past its validity must not go out as open.
+        self.expire_quotes().await?;
         let renewed = self.roll_terms().await?;
         let billed = self.bill_due().await?;
         self.alert_owners().await?;
@@ -357,7 +360,8 @@ impl Engine {
     async fn try_deliver(&self, reminder: &Reminder) -> Result<Delivery, EngineError> {
         let subject = self
             .persist(|| async {
-                Subject::load(&mut *self.store.conn().await?, reminder.about).await
+                self.load_subject(&mut *self.store.conn().await?, reminder.about)
+                    .await
             })
             .await?;
 
@@ -414,24 +418,16 @@ impl Engine {
                     .map(Delivery::Recorded);
             }
         };
-        if reminder.about.kind == SubjectKind::Invoice && reminder.step_key == INVOICE_EMAIL {
-            let detail = self
-                .persist(|| self.invoice_detail(reminder.about.id))
-                .await?;
-            match self.render_pdf(&detail) {
-                Ok(pdf) => message.attachments.push(Attachment {
-                    filename: Engine::invoice_file_name(&detail),
-                    content_type: "application/pdf".to_string(),
-                    content: pdf,
-                }),
-                Err(e) => {
-                    let reason = e.to_string();
-                    return self
-                        .persist(|| self.fail(reminder, &subject, &subject_line, &reason))
-                        .await
-                        .map(Delivery::Recorded);
-                }
+        match self.document_of(reminder).await? {
+            Some(Ok(attachment)) => message.attachments.push(attachment),
+            Some(Err(e)) => {
+                let reason = e.to_string();
+                return self
+                    .persist(|| self.fail(reminder, &subject, &subject_line, &reason))
+                    .await
+                    .map(Delivery::Recorded);
             }
+            None => {}
         }
 
         let started = std::time::Instant::now();
@@ -467,6 +463,37 @@ impl Engine {
         self.persist(|| self.fail(reminder, &subject, &subject_line, &failure))
             .await
             .map(Delivery::Recorded)
+    }
+
+    /// The PDF a notice carries (an issued invoice's, a sent quote's), or an error to fail
+    /// the reminder with; `None` for a message without one.
+    async fn document_of(
+        &self,
+        reminder: &Reminder,
+    ) -> Result<Option<Result<Attachment, EngineError>>, EngineError> {
+        let id = reminder.about.id;
+        let pdf = |filename: String, content: Vec<u8>| Attachment {
+            filename,
+            content_type: "application/pdf".to_string(),
+            content,
+        };
+        Ok(match (reminder.about.kind, reminder.step_key.as_str()) {
+            (SubjectKind::Invoice, INVOICE_EMAIL) => {
+                let detail = self.persist(|| self.invoice_detail(id)).await?;
+                Some(
+                    self.render_pdf(&detail)
+                        .map(|content| pdf(Engine::invoice_file_name(&detail), content)),
+                )
+            }
+            (SubjectKind::Quote, QUOTE_EMAIL) => {
+                let detail = self.persist(|| self.quote_detail(id)).await?;
+                Some(
+                    self.render_quote_pdf(&detail)
+                        .map(|content| pdf(Engine::quote_file_name(&detail), content)),
+                )
+            }
+            _ => None,
+        })
     }
 
     /// Records accepted messages and their events in one transaction; each only if its
@@ -603,8 +630,11 @@ impl Engine {
         {
             return Ok(Outcome::Fenced);
         }
-        // An invoice that never reached its customer matters as much as a step.
-        if reminder.kind == ReminderKind::Step || reminder.step_key == INVOICE_EMAIL {
+        // An invoice or a quote that never reached its customer matters as much as a step.
+        if reminder.kind == ReminderKind::Step
+            || reminder.step_key == INVOICE_EMAIL
+            || reminder.step_key == QUOTE_EMAIL
+        {
             let failure = failure_view(reminder, subject_line, reason);
             self.queue_owner_notice(
                 &mut tx,

@@ -3,6 +3,10 @@
 
 use jiff::{Timestamp, civil::Date};
 use serde::Serialize;
+use tickler_core::{
+    invoice::{LineItem, totals},
+    money::{Currency, Money},
+};
 use tickler_store::invoices::{Invoice, Payment, StoredLine};
 
 use crate::invoicing::InvoiceDetail;
@@ -93,14 +97,45 @@ pub struct InvoiceDetailView {
     pub payments: Vec<PaymentView>,
 }
 
-fn line_view(invoice: &Invoice, line: &StoredLine) -> LineView {
+/// A line as a person types it: "DESCRIPTION|QUANTITY|UNIT_PRICE|TAX_PERCENT".
+pub fn line_text(item: &LineItem) -> String {
+    format!(
+        "{}|{}|{}|{}",
+        item.description,
+        item.quantity,
+        item.unit_price.to_decimal_string(),
+        item.tax_rate
+    )
+}
+
+/// A stored line (an invoice's or a quote's) in its document's currency.
+pub(crate) fn line_view(currency: Currency, line: &StoredLine) -> LineView {
     LineView {
         description: line.item.description.clone(),
         quantity: line.item.quantity.to_string(),
         unit_price: line.item.unit_price.to_decimal_string(),
         tax_rate: line.item.tax_rate.to_string(),
-        net: invoice.money(line.net).to_decimal_string(),
+        net: Money {
+            minor: line.net,
+            currency,
+        }
+        .to_decimal_string(),
     }
+}
+
+/// Tax per rate of stored lines, by the rule that made their totals.
+pub(crate) fn tax_band_views(currency: Currency, lines: &[StoredLine]) -> Vec<TaxBandView> {
+    let money = |minor| Money { minor, currency }.to_decimal_string();
+    let items: Vec<_> = lines.iter().map(|l| l.item.clone()).collect();
+    totals(&items)
+        .bands
+        .iter()
+        .map(|band| TaxBandView {
+            rate: band.rate.to_string(),
+            net: money(band.net),
+            tax: money(band.tax),
+        })
+        .collect()
 }
 
 fn payment_view(invoice: &Invoice, payment: &Payment) -> PaymentView {
@@ -117,20 +152,16 @@ fn payment_view(invoice: &Invoice, payment: &Payment) -> PaymentView {
 impl From<&InvoiceDetail> for InvoiceDetailView {
     fn from(detail: &InvoiceDetail) -> Self {
         let invoice = &detail.invoice;
-        let bands = detail.tax_bands();
         InvoiceDetailView {
             invoice: InvoiceView::from(invoice),
             contract_title: detail.contract_title.clone(),
             customer_name: detail.customer.name.clone(),
-            lines: detail.lines.iter().map(|l| line_view(invoice, l)).collect(),
-            tax_bands: bands
+            lines: detail
+                .lines
                 .iter()
-                .map(|band| TaxBandView {
-                    rate: band.rate.to_string(),
-                    net: invoice.money(band.net).to_decimal_string(),
-                    tax: invoice.money(band.tax).to_decimal_string(),
-                })
+                .map(|l| line_view(invoice.currency, l))
                 .collect(),
+            tax_bands: tax_band_views(invoice.currency, &detail.lines),
             payments: detail
                 .payments
                 .iter()

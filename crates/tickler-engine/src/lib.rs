@@ -18,6 +18,8 @@ mod message;
 pub mod passwords;
 pub mod plans;
 pub mod previews;
+pub mod quote_view;
+pub mod quotes;
 mod recipients;
 mod renewals;
 pub mod review;

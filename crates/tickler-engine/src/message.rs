@@ -11,6 +11,7 @@ use tickler_core::{
     language::Language,
     money::{Currency, Money},
     plan::DUNNING_PLAN,
+    quote::QuoteStatus,
     subject::{InvoiceSubject, PeriodSubject, SubjectKind, SubjectRef, TermSubject},
 };
 use tickler_core::{
@@ -21,7 +22,8 @@ use tickler_core::{
 use tickler_mail::{
     ActionLink, HtmlLayout, OutgoingMessage, Rendered, TemplateContext,
     context::{
-        ContractView, CustomerView, FailureView, InvoiceView, OrganisationView, OwnerView, StepView,
+        ContractView, CustomerView, FailureView, InvoiceView, OrganisationView, OwnerView,
+        QuoteView, StepView,
     },
 };
 use tickler_store::{
@@ -31,12 +33,13 @@ use tickler_store::{
     customers,
     invoices::{self, Invoice},
     plans,
+    quotes::{self, Quote},
     reminders::{Reminder, ReminderKind},
     template_overrides::{self, TemplateOverride},
     users,
 };
 
-use crate::{Engine, EngineError, invoicing::INVOICE_EMAIL};
+use crate::{Engine, EngineError, invoicing::INVOICE_EMAIL, quotes::QuoteLinks};
 
 /// A reminder's subject with the records its message is made from.
 pub(crate) struct Subject {
@@ -50,6 +53,8 @@ pub(crate) struct Subject {
     pub overrides: Vec<TemplateOverride>,
     /// For a billing period or an invoice: the invoice the message is about.
     pub billing: Option<BillingSubject>,
+    /// For a renewal quote: the quote, and its links once the engine has signed them.
+    pub quote: Option<(Quote, Option<QuoteLinks>)>,
 }
 
 /// The invoice a billing period's or an invoice's message is about.
@@ -98,6 +103,12 @@ impl Subject {
     /// send time), or `None` while it still should. Tickler's own notices go out whatever
     /// became of their subject, except an invoice's email once the invoice is void.
     pub(crate) fn stop_reason(&self, reminder: &Reminder) -> Option<String> {
+        if let Some((quote, _)) = &self.quote {
+            // The quote's own email goes out while the quote awaits an answer; once decided
+            // (or expired) before it left, it would offer what can no longer be accepted.
+            return (quote.status != QuoteStatus::Sent)
+                .then(|| format!("the quote is {}", quote.status));
+        }
         match &self.billing {
             Some(BillingSubject::Invoice(invoice)) => {
                 if reminder.step_key == INVOICE_EMAIL {
@@ -259,6 +270,15 @@ impl SubjectLoader {
                 loaded.billing = Some(BillingSubject::Invoice(invoice));
                 Ok(loaded)
             }
+            SubjectKind::Quote => {
+                let quote = quotes::get(db, subject.id).await?;
+                let term = contracts::term(db, quote.term_id).await?;
+                let contract = contracts::get(db, quote.contract_id).await?;
+                let mut loaded = self.load_term(db, term, contract).await?;
+                loaded.about = subject;
+                loaded.quote = Some((quote, None));
+                Ok(loaded)
+            }
             other => Err(EngineError::Store(tickler_store::StoreError::Corrupt(
                 format!(
                     "a reminder is about {other} {}, which this version of Tickler does not send",
@@ -309,11 +329,26 @@ impl SubjectLoader {
             owner,
             overrides,
             billing: None,
+            quote: None,
         })
     }
 }
 
 impl Engine {
+    /// A reminder's subject as the dispatcher sends it: a quote's links signed (the loader
+    /// has no secret to sign with).
+    pub(crate) async fn load_subject(
+        &self,
+        db: &mut Db,
+        about: SubjectRef,
+    ) -> Result<Subject, EngineError> {
+        let mut subject = Subject::load(db, about).await?;
+        if let Some((quote, links)) = &mut subject.quote {
+            *links = self.quote_links(db, quote).await?;
+        }
+        Ok(subject)
+    }
+
     pub(crate) fn template_context(
         &self,
         reminder: &Reminder,
@@ -386,6 +421,17 @@ impl Engine {
                 && subject.term.term_number == contract.term_number)
                 .then(|| self.email_links(subject.term.id, subject.term.end_date))
                 .flatten(),
+            quote: subject.quote.as_ref().map(|(quote, links)| QuoteView {
+                number: quote.number(),
+                valid_until: quote.valid_until,
+                term_start: quote.start_date,
+                term_end: quote.end_date,
+                subtotal: quote.money(quote.subtotal),
+                tax: quote.money(quote.tax),
+                total: quote.money(quote.total),
+                accept_url: links.as_ref().map(|l| l.accept.clone()),
+                decline_url: links.as_ref().map(|l| l.decline.clone()),
+            }),
         }
     }
 
@@ -501,31 +547,54 @@ impl Engine {
         )
     }
 
-    /// The customer's one-click answers (renew, decline, quote) that `reminder`'s message
-    /// may offer, for the HTML form to show as buttons wherever their URLs appear in the
+    /// The customer's one-click answers (renew, decline, quote; accept or decline a quote)
+    /// that `reminder`'s message may offer, for the HTML form to show as buttons wherever their URLs appear in the
     /// text: the same links the template context carries, labelled in the customer's
     /// language.
     pub(crate) fn action_links(&self, reminder: &Reminder, subject: &Subject) -> Vec<ActionLink> {
         let ctx = self.template_context(reminder, subject, None);
-        let Some(links) = ctx.links else {
-            return Vec::new();
+        let [renew, decline, quote, accept, refuse] = match subject.customer.language {
+            Language::Ja => [
+                "更新する",
+                "更新しない",
+                "見積りを依頼する",
+                "見積りを承諾する",
+                "見積りを辞退する",
+            ],
+            Language::El => [
+                "Ανανέωση",
+                "Χωρίς ανανέωση",
+                "Αποστολή προσφοράς",
+                "Αποδοχή προσφοράς",
+                "Απόρριψη προσφοράς",
+            ],
+            Language::En => [
+                "Renew",
+                "Don't renew",
+                "Send me a quote",
+                "Accept the quote",
+                "Decline the quote",
+            ],
         };
-        let [renew, decline, quote] = match subject.customer.language {
-            Language::Ja => ["更新する", "更新しない", "見積りを依頼する"],
-            Language::El => ["Ανανέωση", "Χωρίς ανανέωση", "Αποστολή προσφοράς"],
-            Language::En => ["Renew", "Don't renew", "Send me a quote"],
-        };
-        [
-            (links.renew, renew),
-            (links.decline, decline),
-            (links.quote, quote),
-        ]
-        .into_iter()
-        .map(|(url, label)| ActionLink {
-            url,
-            label: label.to_string(),
-        })
-        .collect()
+        let mut found = Vec::new();
+        if let Some(links) = ctx.links {
+            found.extend([
+                (links.renew, renew),
+                (links.decline, decline),
+                (links.quote, quote),
+            ]);
+        }
+        if let Some(view) = ctx.quote {
+            found.extend(view.accept_url.map(|url| (url, accept)));
+            found.extend(view.decline_url.map(|url| (url, refuse)));
+        }
+        found
+            .into_iter()
+            .map(|(url, label)| ActionLink {
+                url,
+                label: label.to_string(),
+            })
+            .collect()
     }
 
     /// Where the customer's replies to `reminder` go, so that "just reply" reaches a person:

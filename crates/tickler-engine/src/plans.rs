@@ -16,7 +16,8 @@ use tickler_core::{
 use tickler_mail::{
     Rendered, TemplateContext,
     context::{
-        ContractView, CustomerView, FailureView, InvoiceView, OrganisationView, OwnerView, StepView,
+        ContractView, CustomerView, FailureView, InvoiceView, OrganisationView, OwnerView,
+        QuoteView, StepView,
     },
     render::SourceError,
     templates,
@@ -352,6 +353,26 @@ pub fn sample_context(template: &str, language: Language) -> TemplateContext {
             decline: "https://tickler.example/answer/decline".to_string(),
             quote: "https://tickler.example/answer/quote".to_string(),
         }),
+        quote: Some(sample_quote()),
+    }
+}
+
+/// A sent quote for the next year, with its links.
+fn sample_quote() -> QuoteView {
+    let eur = |minor| Money {
+        minor,
+        currency: Currency::EUR,
+    };
+    QuoteView {
+        number: "Q-12".to_string(),
+        valid_until: date(2027, 3, 1),
+        term_start: date(2027, 4, 1),
+        term_end: date(2028, 3, 31),
+        subtotal: eur(120_000),
+        tax: eur(28_800),
+        total: eur(148_800),
+        accept_url: Some("https://tickler.example/answer/sample-accept".to_string()),
+        decline_url: Some("https://tickler.example/answer/sample-decline".to_string()),
     }
 }
 

@@ -195,7 +195,7 @@ impl Engine {
     pub async fn reminder(&self, id: i64) -> Result<ReminderView, EngineError> {
         let mut db = self.store.conn().await?;
         let reminder = reminders::get(&mut db, id).await?;
-        let subject = Subject::load(&mut db, reminder.about).await?;
+        let subject = self.load_subject(&mut db, reminder.about).await?;
         self.view(reminder, &subject)
     }
 
@@ -316,7 +316,7 @@ impl Engine {
         let changes = validate_edits(changes)?;
         let mut db = self.store.conn().await?;
         let mut reminder = reminders::get(&mut db, id).await?;
-        let subject = Subject::load(&mut db, reminder.about).await?;
+        let subject = self.load_subject(&mut db, reminder.about).await?;
         drop(db);
         if changes.subject.is_some() {
             reminder.subject = changes.subject;

@@ -26,6 +26,9 @@ pub struct TemplateContext {
     /// when templates ask for an answer by reply instead.
     #[serde(default)]
     pub links: Option<AnswerLinksView>,
+    /// Only for messages about a renewal quote.
+    #[serde(default)]
+    pub quote: Option<QuoteView>,
 }
 
 /// Signed links that answer a renewal email in one click.
@@ -112,4 +115,22 @@ pub struct InvoiceView {
     pub reference: String,
     /// Days from the due date to the send date; negative before the due date.
     pub days_overdue: i64,
+}
+
+/// The renewal quote a message carries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuoteView {
+    /// E.g. "Q-7".
+    pub number: String,
+    /// The last day it may be accepted.
+    pub valid_until: Date,
+    /// The next term offered.
+    pub term_start: Date,
+    pub term_end: Date,
+    pub subtotal: Money,
+    pub tax: Money,
+    pub total: Money,
+    /// The signed links; `None` without a public URL, and the text then asks for a reply.
+    pub accept_url: Option<String>,
+    pub decline_url: Option<String>,
 }

@@ -12,7 +12,7 @@ use tickler_core::language::Language;
 
 pub use crate::context::{
     AnswerLinksView, ContractView, CustomerView, FailureView, InvoiceView, OrganisationView,
-    OwnerView, StepView, TemplateContext,
+    OwnerView, QuoteView, StepView, TemplateContext,
 };
 use crate::templates;
 use tickler_core::locale::format_date;
@@ -349,7 +349,43 @@ struct FormattedContext<'a> {
     failure: &'a Option<FailureView>,
     invoice: Option<FormattedInvoice<'a>>,
     links: &'a Option<AnswerLinksView>,
+    quote: Option<FormattedQuote<'a>>,
     language: &'static str,
+}
+
+#[derive(Serialize)]
+struct FormattedQuote<'a> {
+    number: &'a str,
+    valid_until: String,
+    term_start: String,
+    term_end: String,
+    valid_until_iso: String,
+    term_start_iso: String,
+    term_end_iso: String,
+    subtotal: String,
+    tax: String,
+    total: String,
+    accept_url: Option<&'a str>,
+    decline_url: Option<&'a str>,
+}
+
+impl<'a> FormattedQuote<'a> {
+    fn new(quote: &'a QuoteView, language: Language) -> Self {
+        FormattedQuote {
+            number: &quote.number,
+            valid_until: format_date(quote.valid_until, language),
+            term_start: format_date(quote.term_start, language),
+            term_end: format_date(quote.term_end, language),
+            valid_until_iso: quote.valid_until.to_string(),
+            term_start_iso: quote.term_start.to_string(),
+            term_end_iso: quote.term_end.to_string(),
+            subtotal: quote.subtotal.format(language),
+            tax: quote.tax.format(language),
+            total: quote.total.format(language),
+            accept_url: quote.accept_url.as_deref(),
+            decline_url: quote.decline_url.as_deref(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -443,6 +479,10 @@ impl<'a> FormattedContext<'a> {
                 .as_ref()
                 .map(|invoice| FormattedInvoice::new(invoice, language)),
             links: &ctx.links,
+            quote: ctx
+                .quote
+                .as_ref()
+                .map(|quote| FormattedQuote::new(quote, language)),
             language: language.code(),
         }
     }
@@ -486,6 +526,7 @@ mod tests {
             failure: None,
             invoice: None,
             links: None,
+            quote: None,
         }
     }
 

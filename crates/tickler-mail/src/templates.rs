@@ -8,7 +8,7 @@ use tickler_core::language::Language;
 
 /// The steps of the default plans (a step's key is its template's name), plus the messages
 /// the system sends by itself: the notices to a contract's owner and the issued invoice.
-pub const KEYS: [&str; 20] = [
+pub const KEYS: [&str; 21] = [
     // renewal
     "before_60",
     "before_30",
@@ -34,6 +34,7 @@ pub const KEYS: [&str; 20] = [
     ANSWER_RECEIVED,
     TASK_ESCALATED,
     INVOICE_ISSUED,
+    QUOTE_SENT,
 ];
 
 /// The templates that read `invoice` without testing for it: render them only with a
@@ -64,6 +65,13 @@ pub const TASK_ESCALATED: &str = "task_escalated";
 
 /// The message that carries an issued invoice, its PDF attached, to the customer.
 pub const INVOICE_ISSUED: &str = "invoice_issued";
+
+/// The message that carries a renewal quote, its PDF attached and its accept/decline links
+/// (or, without them, how to answer by reply), to the customer.
+pub const QUOTE_SENT: &str = "quote_sent";
+
+/// The templates that read `quote` without testing for it.
+pub const NEEDS_QUOTE: [&str; 1] = [QUOTE_SENT];
 
 /// One built-in template, split into its subject and body sources.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +111,7 @@ macro_rules! files {
             files!(@one $lang $code "answer_received"),
             files!(@one $lang $code "task_escalated"),
             files!(@one $lang $code "invoice_issued"),
+            files!(@one $lang $code "quote_sent"),
         )+]
     };
     (@one $lang:ident $code:literal $key:literal) => {

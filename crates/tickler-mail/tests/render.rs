@@ -10,7 +10,7 @@ use tickler_mail::{
     RenderError, Renderer, TemplateContext,
     context::{
         AnswerLinksView, ContractView, CustomerView, FailureView, InvoiceView, OrganisationView,
-        OwnerView, StepView,
+        OwnerView, QuoteView, StepView,
     },
     templates,
 };
@@ -41,6 +41,24 @@ fn invoice() -> InvoiceView {
         balance: eur(210_000),
         reference: "INV-2027-0042".to_string(),
         days_overdue: 7,
+    }
+}
+
+fn quote() -> QuoteView {
+    let eur = |minor| Money {
+        minor,
+        currency: Currency::EUR,
+    };
+    QuoteView {
+        number: "Q-12".to_string(),
+        valid_until: date(2027, 3, 1),
+        term_start: date(2027, 4, 1),
+        term_end: date(2028, 3, 31),
+        subtotal: eur(100_000),
+        tax: eur(24_000),
+        total: eur(124_000),
+        accept_url: Some("https://tickler.example/answer/ACCEPT-TOKEN".to_string()),
+        decline_url: Some("https://tickler.example/answer/DECLINE-TOKEN".to_string()),
     }
 }
 
@@ -91,6 +109,7 @@ fn full_context() -> TemplateContext {
             decline: "https://tickler.acme.example/answer/AQIA.decline".to_string(),
             quote: "https://tickler.acme.example/answer/AQMA.quote".to_string(),
         }),
+        quote: Some(quote()),
     }
 }
 
@@ -791,12 +810,13 @@ fn exactly_the_templates_that_need_an_invoice_fail_without_one() {
     let renderer = Renderer::new();
     let mut ctx = full_context();
     ctx.invoice = None;
+    ctx.quote = None;
     for key in templates::KEYS {
         for language in Language::ALL {
             let result = renderer.render_builtin(key, language, &ctx);
             assert_eq!(
                 result.is_err(),
-                templates::NEEDS_INVOICE.contains(&key),
+                templates::NEEDS_INVOICE.contains(&key) || templates::NEEDS_QUOTE.contains(&key),
                 "{language}/{key}: {result:?}"
             );
         }
@@ -828,4 +848,32 @@ fn show_all() {
         .render_builtin("before_60", Language::Ja, &ctx)
         .unwrap();
     println!("===== ja/before_60 without owner and amount\n{}", r.body);
+}
+
+#[test]
+fn a_quote_email_carries_its_links_or_asks_for_a_reply() {
+    let renderer = Renderer::new();
+    let mut ctx = full_context();
+    for language in Language::ALL {
+        let r = renderer
+            .render_builtin(templates::QUOTE_SENT, language, &ctx)
+            .unwrap();
+        assert!(r.subject.contains("Q-12"), "{language}: {}", r.subject);
+        for fact in ["Q-12", "ACCEPT-TOKEN", "DECLINE-TOKEN"] {
+            assert!(r.body.contains(fact), "{language}: {fact} in\n{}", r.body);
+        }
+    }
+    let quote = ctx.quote.as_mut().unwrap();
+    quote.accept_url = None;
+    quote.decline_url = None;
+    let en = renderer
+        .render_builtin(templates::QUOTE_SENT, Language::En, &ctx)
+        .unwrap();
+    assert!(!en.body.contains("/answer/"), "{}", en.body);
+    assert!(en.body.contains("reply to this email"), "{}", en.body);
+    assert!(
+        en.body.contains("1,240.00") || en.body.contains("1240.00"),
+        "{}",
+        en.body
+    );
 }

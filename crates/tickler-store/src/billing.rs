@@ -23,7 +23,7 @@ pub struct BillingSchedule {
     pub payment_days: u32,
 }
 
-fn unit_letter(unit: IntervalUnit) -> &'static str {
+pub(crate) fn unit_letter(unit: IntervalUnit) -> &'static str {
     match unit {
         IntervalUnit::Days => "d",
         IntervalUnit::Weeks => "w",
@@ -32,7 +32,7 @@ fn unit_letter(unit: IntervalUnit) -> &'static str {
     }
 }
 
-fn unit_of_letter(letter: &str) -> Result<IntervalUnit, StoreError> {
+pub(crate) fn unit_of_letter(letter: &str) -> Result<IntervalUnit, StoreError> {
     Ok(match letter {
         "d" => IntervalUnit::Days,
         "w" => IntervalUnit::Weeks,

@@ -46,7 +46,7 @@ pub async fn record(
 
 /// The history of a contract and of all its reminders, oldest first.
 pub async fn for_contract(db: &mut Db, contract_id: i64) -> Result<Vec<Event>, StoreError> {
-    let rows: Vec<(i64, i64, String, String, i64, String, String)> = sqlx::query_as(
+    let rows: Vec<EventRow> = sqlx::query_as(
         "SELECT id, at, actor, subject_type, subject_id, action, detail FROM events \
          WHERE (subject_type = 'contract' AND subject_id = $1) \
             OR (subject_type = 'reminder' AND subject_id IN \
@@ -56,19 +56,34 @@ pub async fn for_contract(db: &mut Db, contract_id: i64) -> Result<Vec<Event>, S
     .bind(contract_id)
     .fetch_all(db)
     .await?;
-    rows.into_iter()
-        .map(
-            |(id, at, actor, subject_type, subject_id, action, detail)| {
-                Ok(Event {
-                    id,
-                    at: crate::instant_from_millis(at)?,
-                    actor,
-                    subject_type,
-                    subject_id,
-                    action,
-                    detail,
-                })
-            },
-        )
-        .collect()
+    rows.into_iter().map(event_of).collect()
+}
+
+/// The history of one object (a quote, an invoice), oldest first.
+pub async fn for_subject(db: &mut Db, subject: EventSubject) -> Result<Vec<Event>, StoreError> {
+    let rows: Vec<EventRow> = sqlx::query_as(
+        "SELECT id, at, actor, subject_type, subject_id, action, detail FROM events \
+         WHERE subject_type = $1 AND subject_id = $2 ORDER BY id",
+    )
+    .bind(subject.kind())
+    .bind(subject.id())
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(event_of).collect()
+}
+
+/// (id, at, actor, subject type, subject id, action, detail).
+type EventRow = (i64, i64, String, String, i64, String, String);
+
+fn event_of(row: EventRow) -> Result<Event, StoreError> {
+    let (id, at, actor, subject_type, subject_id, action, detail) = row;
+    Ok(Event {
+        id,
+        at: crate::instant_from_millis(at)?,
+        actor,
+        subject_type,
+        subject_id,
+        action,
+        detail,
+    })
 }

@@ -157,21 +157,36 @@ pub async fn insert_draft(
 }
 
 async fn insert_lines(db: &mut Db, invoice_id: i64, lines: &[LineItem]) -> Result<(), StoreError> {
+    insert_priced_lines(
+        db,
+        "INSERT INTO invoice_lines (invoice_id, position, description, \
+         quantity_thousandths, unit_price_minor, tax_rate_hundredths, net_minor) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        invoice_id,
+        lines,
+    )
+    .await
+}
+
+/// Writes lines with their nets through `insert` (an invoice's or a quote's line table, the
+/// same columns): one rule for how a priced line is stored.
+pub(crate) async fn insert_priced_lines(
+    db: &mut Db,
+    insert: &'static str,
+    owner_id: i64,
+    lines: &[LineItem],
+) -> Result<(), StoreError> {
     for (position, line) in lines.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO invoice_lines (invoice_id, position, description, \
-             quantity_thousandths, unit_price_minor, tax_rate_hundredths, net_minor) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(invoice_id)
-        .bind(position as i64)
-        .bind(&line.description)
-        .bind(line.quantity.thousandths())
-        .bind(line.unit_price.minor)
-        .bind(i64::from(line.tax_rate.hundredths()))
-        .bind(line.net())
-        .execute(&mut *db)
-        .await?;
+        sqlx::query(insert)
+            .bind(owner_id)
+            .bind(position as i64)
+            .bind(&line.description)
+            .bind(line.quantity.thousandths())
+            .bind(line.unit_price.minor)
+            .bind(i64::from(line.tax_rate.hundredths()))
+            .bind(line.net())
+            .execute(&mut *db)
+            .await?;
     }
     Ok(())
 }
@@ -290,18 +305,32 @@ pub struct StoredLine {
 }
 
 pub async fn lines(db: &mut Db, invoice: &Invoice) -> Result<Vec<StoredLine>, StoreError> {
-    let rows: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
+    read_priced_lines(
+        db,
         "SELECT description, quantity_thousandths, unit_price_minor, tax_rate_hundredths, \
          net_minor FROM invoice_lines WHERE invoice_id = $1 ORDER BY position",
+        "line of invoice",
+        invoice.id,
+        invoice.currency,
     )
-    .bind(invoice.id)
-    .fetch_all(db)
-    .await?;
+    .await
+}
+
+/// Reads lines stored by [`insert_priced_lines`] through `select`, which takes the owner's id.
+pub(crate) async fn read_priced_lines(
+    db: &mut Db,
+    select: &'static str,
+    what: &str,
+    owner_id: i64,
+    currency: Currency,
+) -> Result<Vec<StoredLine>, StoreError> {
+    let rows: Vec<(String, i64, i64, i64, i64)> =
+        sqlx::query_as(select).bind(owner_id).fetch_all(db).await?;
     rows.into_iter()
         .map(|(description, quantity, price, tax, net)| {
             let row: LineRow = (description, quantity, price, tax);
             Ok(StoredLine {
-                item: line_of("line of invoice", invoice.id, row, invoice.currency)?,
+                item: line_of(what, owner_id, row, currency)?,
                 net,
             })
         })

@@ -12,6 +12,7 @@ pub mod invoices;
 pub mod jobs;
 mod notifications;
 pub mod plans;
+pub mod quotes;
 pub mod reminders;
 pub mod sessions;
 pub mod settings;

@@ -59,6 +59,8 @@ struct AnswerPage {
     customer: String,
     term: String,
     notice_date: Option<String>,
+    /// For a quote: its number, total and validity.
+    quote: Option<(String, String, String)>,
     question: String,
     button: String,
     /// Shown instead of the button when the question is settled.
@@ -106,6 +108,10 @@ fn render(page: &LinkPage, done: Option<String>) -> Result<Response, WebError> {
         customer: page.customer.clone(),
         term: format!("{} to {}", page.term_start, page.term_end),
         notice_date: page.notice_date.map(|d| d.to_string()),
+        quote: page
+            .quote
+            .as_ref()
+            .map(|q| (q.number.clone(), q.total.clone(), q.valid_until.to_string())),
         question: question.to_string(),
         button: button.to_string(),
         decided: if done.is_some() {

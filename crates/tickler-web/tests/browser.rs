@@ -457,7 +457,7 @@ async fn skip(app: &TestApp, browser: &Browser, id: i64) {
     browser
         .click("form[action$='/skip'] button[type=submit]")
         .await;
-    accept_confirmation(browser, "Skip this email?").await;
+    browser.accept_confirmation("Skip this email?").await;
     browser
         .wait_for_text("Skipped: this email will not be sent.")
         .await;
@@ -481,7 +481,7 @@ async fn send_now(
     browser
         .click("form[action$='/send'] button[type=submit]")
         .await;
-    accept_confirmation(browser, "Send this email now").await;
+    browser.accept_confirmation("Send this email now").await;
     browser
         .wait_for_text("Sent. The mail server answered")
         .await;
@@ -494,25 +494,6 @@ async fn send_now(
     assert_eq!(message.cc, [ADMIN]);
     let sent = app.engine.reminder(reminder.id).await.expect("reminder");
     assert_eq!(sent.status, ReminderStatus::Sent);
-}
-
-/// Accepts the page's "are you sure?" dialog (`data-confirm`).
-async fn accept_confirmation(browser: &Browser, starts_with: &str) {
-    let deadline = std::time::Instant::now() + browser::WAIT;
-    let text = loop {
-        match browser.client.get_alert_text().await {
-            Ok(text) => break text,
-            Err(e) => {
-                assert!(
-                    std::time::Instant::now() < deadline,
-                    "no confirmation dialog: {e}"
-                );
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-    };
-    assert!(text.starts_with(starts_with), "dialog: {text}");
-    browser.client.accept_alert().await.expect("accept");
 }
 
 async fn sent_mail(app: &TestApp, browser: &Browser, id: i64) {

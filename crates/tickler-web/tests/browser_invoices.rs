@@ -155,7 +155,7 @@ async fn a_prepaid_draft_is_approved_on_its_page_and_issued_paid() {
         .wait_for_text("Prepayment of €1,107.80 recorded")
         .await;
     browser.click("#approve").await;
-    accept_confirmation(&browser, "Approve this draft?").await;
+    browser.accept_confirmation("Approve this draft?").await;
     let text = browser
         .wait_for_text("already paid by its prepayments")
         .await;
@@ -198,23 +198,4 @@ async fn a_prepaid_draft_is_approved_on_its_page_and_issued_paid() {
     browser.screenshot("invoice").await;
 
     browser.close().await;
-}
-
-/// Accepts the page's "are you sure?" dialog (`data-confirm`).
-async fn accept_confirmation(browser: &Browser, starts_with: &str) {
-    let deadline = std::time::Instant::now() + browser::WAIT;
-    let text = loop {
-        match browser.client.get_alert_text().await {
-            Ok(text) => break text,
-            Err(e) => {
-                assert!(
-                    std::time::Instant::now() < deadline,
-                    "no confirmation dialog: {e}"
-                );
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
-        }
-    };
-    assert!(text.starts_with(starts_with), "dialog: {text}");
-    browser.client.accept_alert().await.expect("accept");
 }

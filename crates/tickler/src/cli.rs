@@ -48,6 +48,9 @@ pub enum Command {
     /// Invoices of recurring sales: approve drafts, record payments, void, PDF.
     #[command(subcommand)]
     Invoice(InvoiceCommand),
+    /// Renewal quotes: create, send, accept or decline; acceptance starts the next term.
+    #[command(subcommand)]
+    Quote(crate::quotes::QuoteCommand),
     /// The organisation's settings: name, bank account, invoice numbers, payment terms.
     #[command(subcommand)]
     Settings(SettingsCommand),

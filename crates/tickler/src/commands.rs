@@ -88,6 +88,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Dispatch(args) => dispatch(engine, args).await?,
         Command::Import(command) => import(&engine, command, &actor).await?,
         Command::Invoice(command) => invoices::invoice(&engine, command, &actor).await?,
+        Command::Quote(command) => crate::quotes::quote(&engine, command, &actor).await?,
         Command::Settings(command) => invoices::settings(&engine, command, &actor).await?,
         Command::Task(command) => tasks::task(&engine, command, &actor).await?,
     }

@@ -245,11 +245,27 @@ fn asking_for_a_quote_puts_a_task_before_the_owner_once() {
     let links = t.json(&["contract", "links", &contract, "--json"]);
     let _serve = Served::start(&t, port);
 
+    // 14 days after the first email, the owner's call is a task.
+    t.dispatch_at("2027-11-15T09:00:00Z");
+    let open = t.json(&["task", "list", "--status", "open", "--json"]);
+    assert_eq!(open.as_array().map(Vec::len), Some(1), "{open}");
+    assert_eq!(open[0]["title"], "Call the customer");
+
     let quote = path_of(links["quote"].as_str().expect("quote")).to_string();
     let (status, page) = http_request(port, "POST", &quote).expect("quote");
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("preparing a renewal quote"), "{page}");
     assert_eq!(show(&t, &contract)["answer"], "quote");
+    // The call vanishes; preparing the quote takes its place.
+    let open = t.json(&["task", "list", "--status", "open", "--json"]);
+    assert_eq!(open.as_array().map(Vec::len), Some(1), "{open}");
+    assert!(
+        open[0]["title"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Prepare a renewal quote")),
+        "{open}"
+    );
+    assert_eq!(open[0]["owner"], OWNER);
     let (_, page) = http_request(port, "POST", &quote).expect("again");
     assert!(
         page.contains("You have asked for a renewal quote"),
@@ -263,9 +279,9 @@ fn asking_for_a_quote_puts_a_task_before_the_owner_once() {
         .count();
     assert_eq!(answered, 1);
     let notice = smtp
-        .wait_for_messages(1, WAIT)
+        .wait_for_messages(2, WAIT)
         .into_iter()
-        .find(|m| m.to == [OWNER])
+        .find(|m| m.to == [OWNER] && m.subject.contains("renewal quote"))
         .expect("the owner is emailed");
     assert!(
         notice.body.contains("Prepare a renewal quote"),
@@ -529,4 +545,65 @@ fn renewal_flags_are_checked_and_bad_ones_change_nothing() {
     assert!(error.contains("unknown renewal \"sometimes\""), "{error}");
     let list = t.json(&["contract", "list", "--json"]);
     assert_eq!(list.as_array().map(Vec::len), Some(1), "only {contract}");
+}
+
+#[test]
+fn a_quote_accepted_by_its_link_starts_the_linked_next_term_once() {
+    let smtp = SmtpTestServer::start();
+    let port = free_port();
+    let t = linked(&smtp, port);
+    let contract = contract_2027(&t, &[]);
+    let quote = t.ok(&[
+        "quote",
+        "create",
+        "--contract",
+        &contract,
+        "--line",
+        "PBX maintenance 2028|1|1300|24",
+    ]);
+    t.ok(&["quote", "send", &quote]);
+    let _serve = Served::start(&t, port);
+    // `serve`'s dispatcher sends the quote at once, its PDF attached.
+    let email = smtp
+        .wait_for_messages(1, WAIT)
+        .into_iter()
+        .find(|m| m.subject.contains(&format!("Q-{quote}")))
+        .expect("the quote's email");
+    let links = links_in(&email, port);
+    assert_eq!(links.len(), 2, "accept and decline: {}", email.body);
+    let (accept, decline) = (path_of(&links[0]), path_of(&links[1]));
+    assert!(
+        email
+            .html
+            .as_deref()
+            .is_some_and(|h| h.contains("Accept the quote"))
+    );
+
+    let (status, page) = http_request(port, "GET", accept).expect("page");
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(&format!("Q-{quote}")) && page.contains("Accept the quote"));
+    assert!(page.contains("2028-01-01 to 2028-12-31"), "{page}");
+    assert_eq!(terms(&t, &contract).len(), 1, "a GET accepts nothing");
+
+    let (status, page) = http_request(port, "POST", accept).expect("accept");
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("the quote is accepted"), "{page}");
+    let all = terms(&t, &contract);
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[1]["quote_id"].to_string(), quote);
+    assert_eq!(all[1]["previous_term_id"], all[0]["id"]);
+    let shown = t.json(&["quote", "show", &quote, "--json"]);
+    assert_eq!(shown["status"], "accepted");
+    assert_eq!(shown["next_term_id"], all[1]["id"]);
+    assert_eq!(status_of(&t, &contract, "before_60", 2), "scheduled");
+
+    // Once: again, or declining after, says it was accepted and changes nothing.
+    for path in [accept, decline] {
+        let (status, page) = http_request(port, "POST", path).expect("again");
+        assert_eq!(status, 200);
+        assert!(page.contains("This quote was accepted"), "{page}");
+    }
+    assert_eq!(terms(&t, &contract).len(), 2);
+    let error = t.fails(&["quote", "accept", &quote]);
+    assert!(error.contains("already accepted"), "{error}");
 }

@@ -5,6 +5,7 @@ pub mod customers;
 pub mod dashboard;
 pub mod invoices;
 pub mod plans;
+pub mod quotes;
 pub mod review;
 pub mod sent;
 pub mod settings;
@@ -29,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .merge(contracts::routes())
         .merge(invoices::routes())
         .merge(tasks::routes())
+        .merge(quotes::routes())
         .merge(customers::routes())
         .merge(plans::routes())
         .merge(sent::routes())

@@ -277,6 +277,26 @@ impl Browser {
             .to_string()
     }
 
+    /// Accepts the page's "are you sure?" dialog (`data-confirm`), which must start with
+    /// `starts_with`.
+    pub async fn accept_confirmation(&self, starts_with: &str) {
+        let deadline = std::time::Instant::now() + WAIT;
+        let text = loop {
+            match self.client.get_alert_text().await {
+                Ok(text) => break text,
+                Err(e) => {
+                    assert!(
+                        std::time::Instant::now() < deadline,
+                        "no confirmation dialog: {e}"
+                    );
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        };
+        assert!(text.starts_with(starts_with), "dialog: {text}");
+        self.client.accept_alert().await.expect("accept");
+    }
+
     /// Saves a PNG of the window as `target/screenshots/NAME.png`; with
     /// `TICKLER_UPDATE_SCREENSHOTS=1`, also as `docs/screenshots/NAME.png`.
     pub async fn screenshot(&self, name: &str) {

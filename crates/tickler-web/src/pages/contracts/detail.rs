@@ -150,6 +150,7 @@ pub(super) struct DetailPage {
     answer: String,
     /// The current term's one-click links (renew, decline, quote), when a public URL is set.
     links: Option<tickler_engine::answer_links::ContractLinks>,
+    quotes: Vec<crate::pages::quotes::QuoteRow>,
     terms: Vec<TermView>,
     timeline: Vec<TimelineRow>,
     events: Vec<EventRow>,
@@ -304,6 +305,7 @@ pub(super) async fn detail_page(
             .map(|(k, v)| (k.clone(), custom_field_text(v)))
             .collect(),
         billing,
+        quotes: crate::pages::quotes::contract_quotes(state, id).await?,
         renewal,
         answer,
         links,

@@ -167,16 +167,7 @@ pub(super) async fn invoice_page(
             detail
                 .lines
                 .iter()
-                .map(|line| {
-                    let item = &line.item;
-                    format!(
-                        "{}|{}|{}|{}",
-                        item.description,
-                        item.quantity,
-                        item.unit_price.to_decimal_string(),
-                        item.tax_rate
-                    )
-                })
+                .map(|line| tickler_engine::invoice_view::line_text(&line.item))
                 .collect::<Vec<_>>()
                 .join("\n"),
             invoice.issue_date.to_string(),

@@ -40,7 +40,7 @@ use crate::{
 
 mod detail;
 mod list;
-mod pdf;
+pub(crate) mod pdf;
 
 use detail::*;
 use list::*;

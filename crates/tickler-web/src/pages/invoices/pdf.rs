@@ -13,14 +13,28 @@ pub(super) async fn pdf(
     // Read first: an invoice that does not exist is a 404 before any rendering.
     let detail = state.engine.invoice_detail(id).await?;
     let bytes = state.engine.invoice_pdf(id).await?;
-    // The engine's file name is the invoice number with path separators replaced, so it
-    // needs no quoting beyond the quotes themselves; anything else is dropped to be safe.
-    let name: String = Engine::invoice_file_name(&detail)
+    pdf_response(
+        bytes,
+        &Engine::invoice_file_name(&detail),
+        &format!("invoice {id}"),
+    )
+}
+
+/// A PDF to open in the browser or save (an invoice's, a quote's), never cached: the
+/// document changes with its status.
+pub(crate) fn pdf_response(
+    bytes: Vec<u8>,
+    file_name: &str,
+    what: &str,
+) -> Result<Response, WebError> {
+    // The engine's file names are numbers with path separators replaced, so they need no
+    // quoting beyond the quotes themselves; anything else is dropped to be safe.
+    let name: String = file_name
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         .collect();
     let disposition = HeaderValue::from_str(&format!("inline; filename=\"{name}\""))
-        .map_err(|e| WebError::Internal(format!("invoice {id}: file name header: {e}")))?;
+        .map_err(|e| WebError::Internal(format!("{what}: file name header: {e}")))?;
     Ok((
         [
             (
@@ -28,7 +42,6 @@ pub(super) async fn pdf(
                 HeaderValue::from_static("application/pdf"),
             ),
             (header::CONTENT_DISPOSITION, disposition),
-            // An invoice changes (paid, void): the browser asks again each time.
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
         ],
         bytes,
