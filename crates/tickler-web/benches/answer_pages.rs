@@ -77,9 +77,9 @@ async fn start(dir: &std::path::Path) -> Result<(Engine, String)> {
     Ok((engine, base))
 }
 
-async fn contracts(engine: &Engine, count: usize) -> Result<Vec<(i64, String)>> {
+async fn contracts(engine: &Engine, from: usize, count: usize) -> Result<Vec<(i64, String)>> {
     let mut made = Vec::with_capacity(count);
-    for i in 0..count {
+    for i in from..from + count {
         let customer = engine
             .add_customer(
                 tickler_engine::directory::NewCustomer {
@@ -159,7 +159,7 @@ fn report(what: &str, latencies: &[Duration], wall: Duration) {
 async fn run(clicks: usize) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let (engine, _base) = start(dir.path()).await?;
-    let made = contracts(&engine, clicks).await?;
+    let made = contracts(&engine, 0, clicks).await?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(clicks)
         .build()?;
@@ -177,7 +177,7 @@ async fn run(clicks: usize) -> Result<()> {
         }
     }
 
-    let extra = contracts(&engine, 1).await?;
+    let extra = contracts(&engine, clicks, 1).await?;
     let same = vec![extra[0].1.clone(); clicks];
     let (latencies, wall) = burst(&client, reqwest::Method::POST, &same).await?;
     report("Renew pressed by all, the same contract", &latencies, wall);
