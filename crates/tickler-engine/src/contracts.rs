@@ -164,11 +164,7 @@ pub(crate) fn validate_contract(input: &ContractInput) -> Result<ValidContract, 
         }));
     }
     let money = money?;
-    let default_plan = match (renewal.kind, billing.is_some()) {
-        (RenewalType::Auto, _) => AUTO_RENEWAL_PLAN,
-        (_, true) => SUBSCRIPTION_PLAN,
-        (_, false) => RENEWAL_PLAN,
-    };
+    let default_plan = default_plan_name(renewal.kind, billing.is_some());
     Ok(ValidContract {
         title,
         custom_fields: input.custom_fields.clone(),
@@ -179,6 +175,16 @@ pub(crate) fn validate_contract(input: &ContractInput) -> Result<ValidContract, 
         billing,
         renewal,
     })
+}
+
+/// The plan a contract gets unless one is named: by how it renews, and whether it is a
+/// recurring sale.
+fn default_plan_name(renewal: RenewalType, is_sale: bool) -> &'static str {
+    match (renewal, is_sale) {
+        (RenewalType::Auto, _) => AUTO_RENEWAL_PLAN,
+        (_, true) => SUBSCRIPTION_PLAN,
+        (_, false) => RENEWAL_PLAN,
+    }
 }
 
 /// Changes to a contract; `None` leaves a field as it is (an empty owner removes the owner).
@@ -194,6 +200,9 @@ pub struct ContractChanges {
     pub currency: Option<String>,
     /// Replaces all custom fields.
     pub custom_fields: Option<serde_json::Map<String, serde_json::Value>>,
+    /// `expires`, `auto` or `evergreen`; with `notice_days` for auto (kept when not given).
+    pub renewal: Option<String>,
+    pub notice_days: Option<String>,
 }
 
 /// Owners and plans looked up once per import (or request) instead of once per row.
@@ -610,9 +619,22 @@ impl Engine {
             None => contract.owner_id,
             Some(email) => owner_named(&mut tx, email).await?,
         };
+        let renewal = edited_renewal(&contract, &changes, &term)?;
+        let is_sale = billing::schedule(&mut tx, id).await?.is_some();
         let plan_id = match changes.plan.as_deref() {
-            None => contract.plan_id,
             Some(name) => plan_named(&mut tx, name).await?,
+            // A contract on its type's default plan follows a change of type to the new
+            // type's default (an expiring contract made auto gets the notice-date email).
+            None if renewal.kind != contract.renewal
+                && plans::get(&mut tx, contract.plan_id).await?.name
+                    == default_plan_name(contract.renewal, is_sale) =>
+            {
+                Lookups::default()
+                    .plan(&mut tx, default_plan_name(renewal.kind, is_sale), now)
+                    .await?
+                    .0
+            }
+            None => contract.plan_id,
         };
         let current_amount = contract.money();
         let money = edited_money(
@@ -621,9 +643,7 @@ impl Engine {
             changes.currency.as_deref(),
         )?;
         // A recurring sale's lines are priced in its currency: it keeps one, and the same.
-        if billing::schedule(&mut tx, id).await?.is_some()
-            && money.map(|m| m.currency) != current_amount.map(|m| m.currency)
-        {
+        if is_sale && money.map(|m| m.currency) != current_amount.map(|m| m.currency) {
             return Err(ValidationError::new(
                 "currency",
                 "a recurring sale keeps the currency its invoice lines are priced in",
@@ -635,6 +655,10 @@ impl Engine {
             .clone()
             .unwrap_or_else(|| contract.custom_fields.clone());
         let mut what = Vec::new();
+        if renewal != contract.renewal_terms() {
+            what.push(format!("renewal {} -> {}", contract.renewal, renewal.kind));
+            contracts::set_renewal(&mut tx, id, renewal.kind, renewal.notice_days, now).await?;
+        }
         if money != current_amount {
             what.push("amount".to_string());
         }
@@ -815,6 +839,34 @@ impl Engine {
         Ok(contracts::list(&mut *self.store.conn().await?, after_id, limit).await?)
     }
 }
+/// How a contract renews after an edit: the type and notice period given (blank keeps what
+/// it has; a notice period is kept only while the contract stays `auto`), checked against
+/// the edited term.
+fn edited_renewal(
+    contract: &Contract,
+    changes: &ContractChanges,
+    term: &Term,
+) -> Result<Renewal, ValidationError> {
+    let typed = |text: &Option<String>| {
+        text.as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+    };
+    let kind = typed(&changes.renewal).unwrap_or_else(|| contract.renewal.as_str().to_string());
+    let kept_notice = contract
+        .notice_days
+        .filter(|_| kind == RenewalType::Auto.as_str())
+        .map(|days| days.to_string());
+    let notice = typed(&changes.notice_days).or(kept_notice);
+    let evergreen = kind == RenewalType::Evergreen.as_str();
+    Renewal::parse(
+        Some(&kind),
+        notice.as_deref(),
+        (!evergreen).then_some((term.start, term.end)),
+    )
+}
+
 /// The user an edit names as owner: blank removes the owner.
 async fn owner_named(db: &mut Db, email: &str) -> Result<Option<i64>, EngineError> {
     let email = email.trim();

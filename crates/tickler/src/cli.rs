@@ -209,6 +209,12 @@ pub enum ContractCommand {
         amount: Option<String>,
         #[arg(long)]
         currency: Option<String>,
+        /// expires, auto or evergreen (see `contract add --renewal`).
+        #[arg(long, value_name = "expires|auto|evergreen")]
+        renewal: Option<String>,
+        /// With --renewal auto: days before the end date by which the customer must cancel.
+        #[arg(long, value_name = "N")]
+        notice_days: Option<String>,
     },
     /// The current term's one-click links (renew, decline, quote), as its emails carry them;
     /// needs TICKLER_PUBLIC_URL.

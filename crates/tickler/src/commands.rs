@@ -360,6 +360,8 @@ async fn contract(engine: &Engine, command: ContractCommand, actor: &Actor) -> R
             plan,
             amount,
             currency,
+            renewal,
+            notice_days,
         } => {
             engine
                 .edit_contract(
@@ -373,6 +375,8 @@ async fn contract(engine: &Engine, command: ContractCommand, actor: &Actor) -> R
                         amount,
                         currency,
                         custom_fields: None,
+                        renewal,
+                        notice_days,
                     },
                     actor,
                 )

@@ -607,3 +607,42 @@ fn a_quote_accepted_by_its_link_starts_the_linked_next_term_once() {
     let error = t.fails(&["quote", "accept", &quote]);
     assert!(error.contains("already accepted"), "{error}");
 }
+
+#[test]
+fn a_contract_made_auto_later_gets_its_notice_date_and_plan() {
+    let smtp = SmtpTestServer::start();
+    let t = Tickler::with_smtp(&smtp);
+    let contract = contract_2027(&t, &[]);
+    assert_eq!(show(&t, &contract)["plan"], "renewal");
+    let error = t.fails(&["contract", "edit", &contract, "--notice-days", "30"]);
+    assert!(
+        error.contains("--notice-days needs --renewal auto"),
+        "{error}"
+    );
+    t.ok(&[
+        "contract",
+        "edit",
+        &contract,
+        "--renewal",
+        "auto",
+        "--notice-days",
+        "45",
+    ]);
+    let detail = show(&t, &contract);
+    assert_eq!(detail["renewal"], "auto");
+    assert_eq!(detail["notice_days"], 45);
+    assert_eq!(detail["notice_date"], "2027-11-16");
+    assert_eq!(
+        detail["plan"], "auto_renewal",
+        "the default plan follows the type"
+    );
+    let notice = t.reminder(&contract, "auto_renewal_notice", 1);
+    assert_eq!(notice["status"], "scheduled");
+    assert_eq!(status_of(&t, &contract, "before_60", 1), "cancelled");
+    // Back to expiring: the notice period goes with it, the renewal plan comes back.
+    t.ok(&["contract", "edit", &contract, "--renewal", "expires"]);
+    let detail = show(&t, &contract);
+    assert_eq!(detail["renewal"], "expires");
+    assert!(detail["notice_date"].is_null() && detail["notice_days"].is_null());
+    assert_eq!(detail["plan"], "renewal");
+}

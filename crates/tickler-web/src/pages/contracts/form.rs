@@ -291,6 +291,11 @@ pub(super) async fn edit_form(
             .map(|(name, value)| format!("{name}={}", custom_field_text(value)))
             .collect::<Vec<_>>()
             .join("\n"),
+        renewal: contract.renewal.as_str().to_string(),
+        notice_days: contract
+            .notice_days
+            .map(|days| days.to_string())
+            .unwrap_or_default(),
         // A sale's billing is set when it is entered; the edit form leaves it as it is.
         ..ContractForm::default()
     };
@@ -339,6 +344,9 @@ pub(super) async fn edit(
         amount: Some(form.amount.clone()),
         currency: Some(form.currency.clone()),
         custom_fields: Some(custom_fields),
+        renewal: optional(&form.renewal),
+        // The field keeps its value when another type is chosen: only auto reads it.
+        notice_days: (form.renewal.trim() == "auto").then(|| form.notice_days.clone()),
     };
     match state.engine.edit_contract(id, changes, &user.actor()).await {
         Ok(()) => Ok(redirect_with_notice(
