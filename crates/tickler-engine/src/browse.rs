@@ -12,7 +12,7 @@ use tickler_store::{
 pub use tickler_store::{
     browse::{
         COUNT_CAP, ContractListRow, ContractQuery, ContractSort, Cursor, CustomerListRow,
-        CustomerQuery, Page, TermRow,
+        CustomerQuery, Page,
     },
     jobs::JobState,
     reminders::{ReminderFilter, ReminderOrder},
@@ -101,11 +101,6 @@ impl Engine {
             customer,
             contracts,
         })
-    }
-
-    /// Every term a contract has had, first to current.
-    pub async fn browse_contract_terms(&self, id: i64) -> Result<Vec<TermRow>, EngineError> {
-        Ok(browse::terms(&mut *self.store.conn().await?, id).await?)
     }
 
     /// The team, by name: who may own a contract.

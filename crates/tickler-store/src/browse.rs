@@ -417,37 +417,6 @@ async fn count_up_to(db: &mut Db, query: &ContractQuery, cap: i64) -> Result<i64
         .await?)
 }
 
-/// One term of a contract: the first, or one a renewal started.
-#[derive(Debug, Clone, Serialize)]
-pub struct TermRow {
-    pub term_number: i32,
-    pub start_date: Date,
-    pub end_date: Date,
-    pub created_at: Timestamp,
-}
-
-/// Every term a contract has had, first to current.
-pub async fn terms(db: &mut Db, contract_id: i64) -> Result<Vec<TermRow>, StoreError> {
-    let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(
-        "SELECT term_number, start_date, end_date, created_at FROM contract_terms \
-         WHERE contract_id = $1 ORDER BY term_number",
-    )
-    .bind(contract_id)
-    .fetch_all(db)
-    .await?;
-    rows.into_iter()
-        .map(|(term, start, end, created)| {
-            Ok(TermRow {
-                term_number: i32::try_from(term)
-                    .map_err(|e| StoreError::Corrupt(format!("contract {contract_id}: {e}")))?,
-                start_date: date_from_text(&start)?,
-                end_date: date_from_text(&end)?,
-                created_at: instant_from_millis(created)?,
-            })
-        })
-        .collect()
-}
-
 /// Which customers to list.
 #[derive(Debug, Clone, Default)]
 pub struct CustomerQuery {
@@ -782,7 +751,13 @@ mod tests {
                 .as_deref(),
             Some("Sam")
         );
-        assert_eq!(terms(&mut db, ids[0]).await.unwrap().len(), 1);
+        assert_eq!(
+            crate::contracts::terms(&mut db, ids[0])
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
         assert_eq!(
             plan_names(&mut db).await.unwrap(),
             vec!["renewal".to_string()]
