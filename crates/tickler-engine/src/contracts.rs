@@ -551,6 +551,7 @@ impl Engine {
             now,
         )
         .await?;
+        contracts::clear_answer_unless_renewed(db, id, now).await?;
         if let Some(money) = spec.amount {
             contracts::update_money_and_fields(
                 db,

@@ -261,6 +261,26 @@ pub async fn record_answer(
     Ok(true)
 }
 
+/// Forgets the contract's latest answer when a new term starts for another reason than the
+/// customer's "renew" (the team renewed a declined contract, a quote was accepted, the term
+/// rolled on): a refusal belongs to the term it refused, and must not stop the next one from
+/// renewing by itself.
+pub async fn clear_answer_unless_renewed(
+    db: &mut Db,
+    id: i64,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE contracts SET answer = NULL, updated_at = $1 \
+         WHERE id = $2 AND answer IS NOT NULL AND answer <> 'renew'",
+    )
+    .bind(millis(now))
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 /// Changes how a contract renews.
 pub async fn set_renewal(
     db: &mut Db,

@@ -436,6 +436,13 @@ fn a_declined_auto_contract_does_not_renew() {
     let out = t.dispatch_at("2028-02-01T00:00:00Z");
     assert!(!out.contains("terms started"), "{out}");
     assert_eq!(terms(&t, &contract).len(), 1);
+    // The customer changed their mind and the team renewed: the refusal stays with the
+    // term it refused, and the new term renews by itself again.
+    t.ok(&["contract", "renew", &contract]);
+    assert!(show(&t, &contract)["answer"].is_null());
+    let out = t.dispatch_at("2029-01-01T00:00:00Z");
+    assert!(out.contains("terms started by themselves 1"), "{out}");
+    assert_eq!(terms(&t, &contract).len(), 3);
 }
 
 #[test]
