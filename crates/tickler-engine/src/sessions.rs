@@ -18,6 +18,28 @@ const SLOW_AFTER: i64 = 5;
 /// From this many failures on, attempts are refused until the window passes.
 const REFUSE_AFTER: i64 = 10;
 
+/// What a log line shows of a login name as typed: an address that parses as one, with any
+/// odd character escaped, so that a crafted name cannot forge log lines; anything else (a
+/// password typed into the email field, say) only as a short hash that tells repeats apart.
+fn loggable_login(typed: &str) -> String {
+    match tickler_core::email::EmailAddress::parse("email", typed) {
+        Ok(address) => address
+            .as_str()
+            .chars()
+            .take(254)
+            .flat_map(char::escape_default)
+            .collect(),
+        Err(_) => {
+            let digest = Sha256::digest(typed.as_bytes());
+            let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+            format!(
+                "(not an address, {} characters, sha256 {hex}…)",
+                typed.chars().count()
+            )
+        }
+    }
+}
+
 /// 32 random bytes, URL-safe: session tokens and form tokens.
 pub fn random_token() -> String {
     let bytes: [u8; 32] = rand::random();
@@ -131,7 +153,7 @@ impl Engine {
             failures = failures.max(sessions::failures_since(&mut conn, key, since).await?);
         }
         if failures >= REFUSE_AFTER {
-            tracing::warn!(%email, ip = %peer, "login refused: too many failures");
+            tracing::warn!(email = %loggable_login(&email), ip = %peer, "login refused: too many failures");
             return Ok(LogIn::Throttled);
         }
         if failures >= SLOW_AFTER {
@@ -157,7 +179,7 @@ impl Engine {
             for key in &keys {
                 sessions::record_failure(&mut conn, key, now, since).await?;
             }
-            tracing::warn!(%email, ip = %peer, "failed login");
+            tracing::warn!(email = %loggable_login(&email), ip = %peer, "failed login");
             return Ok(LogIn::Refused);
         };
         for key in &keys {
@@ -241,6 +263,21 @@ async fn start_session(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failed_logins_log_no_password_and_no_forged_lines() {
+        assert_eq!(loggable_login("sam@firm.example"), "sam@firm.example");
+        let typed = "correct horse battery staple";
+        let shown = loggable_login(typed);
+        assert!(!shown.contains("horse"), "{shown}");
+        assert!(
+            shown.starts_with("(not an address, 28 characters, sha256 "),
+            "{shown}"
+        );
+        let forged = loggable_login("x\n2027-01-01 INFO admin logged in");
+        assert!(!forged.contains('\n'), "{forged}");
+        assert_eq!(loggable_login(typed), shown, "repeats can be told apart");
+    }
 
     #[test]
     fn tokens_are_random_and_stored_only_hashed() {

@@ -26,8 +26,8 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 }
 
-/// How mail leaves Tickler.
-#[derive(Debug, Clone)]
+/// How mail leaves Tickler. Its `Debug` form hides the SMTP password.
+#[derive(Clone)]
 pub struct MailConfig {
     /// `smtp://[user:pass@]host[:port][?tls=required|none]` or `smtps://[user:pass@]host[:port]`;
     /// None writes messages into `outbox_dir` instead.
@@ -41,6 +41,35 @@ pub struct MailConfig {
     /// Signs every message (SMTP and outbox alike) for its From address's domain; `None`
     /// sends unsigned.
     pub dkim: Option<DkimSigner>,
+}
+
+impl std::fmt::Debug for MailConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailConfig")
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_password))
+            .field("outbox_dir", &self.outbox_dir)
+            .field("from", &self.from)
+            .field("timeout", &self.timeout)
+            .field("dkim", &self.dkim)
+            .finish()
+    }
+}
+
+/// An SMTP URL with its password (between `user:` and `@` in the authority) replaced by
+/// `***`, for logs and debug output.
+pub fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
 }
 
 /// The server's answer to a delivered message.
@@ -374,6 +403,31 @@ fn classify(error: &lettre::transport::smtp::Error) -> SendError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_output_hides_the_smtp_password() {
+        let config = MailConfig {
+            smtp_url: Some("smtp://mailer:s3cret%21@smtp.example.com:587?tls=required".into()),
+            outbox_dir: PathBuf::from("outbox"),
+            from: Sender::parse("Tickler <t@example.com>").expect("sender"),
+            timeout: Duration::from_secs(30),
+            dkim: None,
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(
+            shown.contains("smtp://mailer:***@smtp.example.com:587?tls=required"),
+            "{shown}"
+        );
+        for (url, redacted) in [
+            ("smtps://u:p@h", "smtps://u:***@h"),
+            ("smtp://h:25", "smtp://h:25"),
+            ("smtp://user@h", "smtp://user@h"),
+            ("smtp://a:b:c@h/x@y", "smtp://a:***@h/x@y"),
+        ] {
+            assert_eq!(redact_password(url), redacted);
+        }
+    }
 
     #[test]
     fn parses_url_forms_with_documented_default_ports() {

@@ -65,6 +65,7 @@ pub fn from_env() -> Result<Config> {
     let public_url = var("TICKLER_PUBLIC_URL")
         .map(|url| check_public_url(&url))
         .transpose()?;
+    let smtp_timeout = Duration::from_secs(number("TICKLER_SMTP_TIMEOUT_SECONDS", 30u64)?);
     let settings = Settings {
         organisation_name: var("TICKLER_ORGANISATION").unwrap_or_else(|| "Tickler".to_string()),
         default_time_zone: zone,
@@ -77,11 +78,12 @@ pub fn from_env() -> Result<Config> {
         poll_interval: Duration::from_secs(number("TICKLER_POLL_SECONDS", 30u64)?.max(1)),
         public_url: public_url.clone(),
     };
+    check_timeout_within_lease(settings.lease, smtp_timeout)?;
     let mail = MailConfig {
         smtp_url: var("TICKLER_SMTP_URL"),
         outbox_dir: PathBuf::from(var("TICKLER_OUTBOX").unwrap_or_else(|| "outbox".to_string())),
         from,
-        timeout: Duration::from_secs(number("TICKLER_SMTP_TIMEOUT_SECONDS", 30u64)?),
+        timeout: smtp_timeout,
         dkim: dkim_from_env()?,
     };
     let web = tickler_web::WebConfig {
@@ -123,4 +125,19 @@ fn check_public_url(text: &str) -> Result<String> {
         anyhow::bail!("TICKLER_PUBLIC_URL: \"{text}\" must not have a query or fragment");
     }
     Ok(trimmed.to_string())
+}
+
+/// Refuses an SMTP timeout as long as the lease: a send still in flight when its claim runs
+/// out would be taken over by another dispatcher and sent twice.
+fn check_timeout_within_lease(lease: Duration, smtp_timeout: Duration) -> Result<()> {
+    if smtp_timeout >= lease {
+        anyhow::bail!(
+            "TICKLER_SMTP_TIMEOUT_SECONDS ({}) must be shorter than TICKLER_LEASE_SECONDS ({}): \
+             a message still being sent when its lease runs out could be sent again by another \
+             dispatcher",
+            smtp_timeout.as_secs(),
+            lease.as_secs()
+        );
+    }
+    Ok(())
 }

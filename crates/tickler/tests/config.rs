@@ -61,3 +61,19 @@ fn the_database_pool_size_is_set_or_refused_by_name() {
         "{err}"
     );
 }
+
+#[test]
+fn an_smtp_timeout_as_long_as_the_lease_is_refused_naming_both() {
+    let mut t = Tickler::new(None);
+    t.set_env("TICKLER_LEASE_SECONDS", "60");
+    t.set_env("TICKLER_SMTP_TIMEOUT_SECONDS", "60");
+    let err = t.fails(&["dispatch", "--once"]);
+    assert!(
+        err.contains(
+            "TICKLER_SMTP_TIMEOUT_SECONDS (60) must be shorter than TICKLER_LEASE_SECONDS (60)"
+        ),
+        "{err}"
+    );
+    t.set_env("TICKLER_SMTP_TIMEOUT_SECONDS", "59");
+    t.ok(&["dispatch", "--once"]);
+}

@@ -16,7 +16,7 @@ fn a_killed_dispatcher_loses_nothing_and_resends_only_with_the_same_message_id()
     // A slow server, so the kill lands while messages are in flight.
     let smtp = SmtpTestServer::start_with_reply_delay(Duration::from_millis(20));
     let mut t = Tickler::with_smtp(&smtp);
-    t.set_env("TICKLER_LEASE_SECONDS", support::SHORT_LEASE_SECONDS);
+    t.use_short_leases();
     support::import_contracts_due_together(&t, CONTRACTS);
 
     let mut dispatcher = t

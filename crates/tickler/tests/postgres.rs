@@ -126,7 +126,7 @@ fn one_of_three_dispatchers_killed_mid_batch_loses_nothing() {
     let Some(db) = fresh_database() else { return };
     let smtp = SmtpTestServer::start_with_reply_delay(Duration::from_millis(10));
     let mut t = on_postgres(Some(&smtp), &db);
-    t.set_env("TICKLER_LEASE_SECONDS", support::SHORT_LEASE_SECONDS);
+    t.use_short_leases();
     support::import_contracts_due_together(&t, DUE);
 
     let mut dispatchers: Vec<_> = (0..3)

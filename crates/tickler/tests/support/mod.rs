@@ -40,6 +40,13 @@ impl Tickler {
         self.extra_env.push((name.to_string(), value.to_string()));
     }
 
+    /// Leases of [`SHORT_LEASE_SECONDS`], and an SMTP timeout shorter still (a timeout as
+    /// long as the lease is refused at start).
+    pub fn use_short_leases(&mut self) {
+        self.set_env("TICKLER_LEASE_SECONDS", SHORT_LEASE_SECONDS);
+        self.set_env("TICKLER_SMTP_TIMEOUT_SECONDS", SHORT_SMTP_TIMEOUT_SECONDS);
+    }
+
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
@@ -225,6 +232,9 @@ pub fn http_get(port: u16, path: &str) -> Option<String> {
 /// A lease short enough for a kill test to wait out (leases run on the wall clock, whatever
 /// `--now` says), long enough for a `dispatch --once` batch to finish inside it.
 pub const SHORT_LEASE_SECONDS: &str = "5";
+
+/// The SMTP timeout that goes with [`SHORT_LEASE_SECONDS`].
+pub const SHORT_SMTP_TIMEOUT_SECONDS: &str = "3";
 
 /// Sleeps until claims made before now with [`SHORT_LEASE_SECONDS`] have expired.
 pub fn wait_out_short_leases() {
