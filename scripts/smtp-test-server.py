@@ -4,6 +4,7 @@
 Run it with Debian's interpreter (/usr/bin/python3), which sees the python3-aiosmtpd package.
 
     smtp-test-server.py --port 0 --maildir DIR [--faults FILE] [--reply-delay SECONDS]
+                        [--tls-cert PEM --tls-key PEM [--implicit-tls]] [--login USER:PASSWORD]
 
 --port 0 picks a free port and prints "LISTENING <port>" once the server accepts connections,
 so a harness never races the start-up. Each accepted message is written atomically to
@@ -24,16 +25,29 @@ the server runs:
         answer MAIL FROM with that reply.
     {"reject_rcpt": {"bad@example.com": "550 5.1.1 No such user"}}
         answer RCPT TO for that address with that reply.
+
+TLS and logins, for the tests of SMTP security:
+
+    --tls-cert/--tls-key: offer STARTTLS with that certificate, and require it before MAIL;
+        with --implicit-tls, speak TLS from the first byte instead (smtps).
+    --login USER:PASSWORD: offer AUTH PLAIN and LOGIN, and require a login before MAIL. With
+        TLS, AUTH is offered only once the connection is encrypted; without it, AUTH is offered
+        in the clear: what a client sees when a man in the middle strips STARTTLS. Every AUTH
+        attempt is appended to DIR/../logins.jsonl as {"login": ..., "accepted": ..., "tls": ...}
+        (never the password), so a test can tell whether credentials travelled in the clear.
 """
 
 import argparse
 import asyncio
 import json
+import logging
 import os
 import signal
+import ssl
 import sys
+import warnings
 
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, AuthResult
 
 
 class Faults:
@@ -128,15 +142,51 @@ class Handler:
         os.replace(tmp, os.path.join(self.maildir, name))
 
 
+class Authenticator:
+    """Checks the one login, and logs every attempt with whether the connection was encrypted."""
+
+    def __init__(self, login, log_path):
+        self.user, _, self.password = login.partition(":")
+        self.log_path = log_path
+
+    def __call__(self, server, session, envelope, mechanism, auth_data):
+        login = auth_data.login.decode("utf-8", "replace")
+        accepted = login == self.user and auth_data.password.decode("utf-8", "replace") == self.password
+        encrypted = server.transport.get_extra_info("sslcontext") is not None
+        with open(self.log_path, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"login": login, "accepted": accepted, "tls": encrypted}) + "\n")
+        return AuthResult(success=accepted)
+
+
 async def serve(args):
     os.makedirs(args.maildir, exist_ok=True)
     handler = Handler(args.maildir, Faults(args.faults), args.reply_delay)
     loop = asyncio.get_running_loop()
+    context = None
+    if args.tls_cert:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+    starttls = context if context and not args.implicit_tls else None
+    security = {}
+    if starttls:
+        security.update(tls_context=starttls, require_starttls=True)
+    if args.login:
+        log_path = os.path.join(os.path.dirname(os.path.abspath(args.maildir)), "logins.jsonl")
+        security.update(
+            authenticator=Authenticator(args.login, log_path),
+            auth_required=True,
+            # With STARTTLS, AUTH waits for it; implicit TLS is encrypted from the start (which
+            # aiosmtpd cannot see), and without TLS this is the stripped-STARTTLS server.
+            auth_require_tls=bool(starttls),
+        )
     # A fixed hostname: the default looks up the machine's FQDN, which can stall for seconds.
     server = await loop.create_server(
-        lambda: SMTP(handler, hostname="tickler-test-smtp", decode_data=False, enable_SMTPUTF8=True),
+        lambda: SMTP(
+            handler, hostname="tickler-test-smtp", decode_data=False, enable_SMTPUTF8=True, **security
+        ),
         host=args.host,
         port=args.port,
+        ssl=context if args.implicit_tls else None,
     )
     port = server.sockets[0].getsockname()[1]
     print(f"LISTENING {port}", flush=True)
@@ -154,12 +204,20 @@ async def serve(args):
 
 
 def main():
+    # The stripped-STARTTLS server offers AUTH in the clear on purpose; aiosmtpd's warnings
+    # about it (and its own deprecations) would only clutter the test output.
+    warnings.simplefilter("ignore")
+    logging.getLogger("mail.log").setLevel(logging.ERROR)
     parser = argparse.ArgumentParser(description="SMTP server for Tickler's tests")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--maildir", required=True)
     parser.add_argument("--faults")
     parser.add_argument("--reply-delay", type=float, default=0.0)
+    parser.add_argument("--tls-cert")
+    parser.add_argument("--tls-key")
+    parser.add_argument("--implicit-tls", action="store_true")
+    parser.add_argument("--login")
     args = parser.parse_args()
     asyncio.run(serve(args))
 

@@ -113,6 +113,7 @@ async fn engine_with_sales(
         from: settings.mail_from.clone(),
         timeout: Duration::from_secs(10),
         dkim: None,
+        ca: None,
     })?;
     let entering = Engine::new(
         store.clone(),

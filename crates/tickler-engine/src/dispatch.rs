@@ -74,6 +74,11 @@ enum Delivery {
     Recorded(Outcome),
 }
 
+/// How long a reminder waits when the mail settings cannot work (see
+/// [`SendError::Configuration`]): a fixed server certificate is noticed within this, while a
+/// stalled queue costs one TLS handshake per due reminder per hold.
+const CONFIGURATION_HOLD: SignedDuration = SignedDuration::from_mins(5);
+
 /// Records accepted messages once this many wait...
 const RECORD_BATCH: usize = 50;
 /// ...or once the oldest has waited this long.
@@ -431,7 +436,7 @@ impl Engine {
         }
 
         let started = std::time::Instant::now();
-        let sent = self.mailer.send(&message).await;
+        let sent = self.send_mail(&message).await;
         metrics::histogram!("tickler_smtp_send_seconds").record(started.elapsed().as_secs_f64());
         let failure = match sent {
             Ok(delivery) => {
@@ -448,12 +453,27 @@ impl Engine {
                     let now = self.clock.now();
                     let delay = self.settings.retry.delay(attempts, rand::random::<f64>());
                     let at = now.saturating_add(delay).unwrap_or(now);
-                    return self
+                    let outcome = self
                         .persist(|| self.record_retry(reminder, &reply, at))
-                        .await
-                        .map(Delivery::Recorded);
+                        .await?;
+                    if let Outcome::Retry { .. } = outcome {
+                        tracing::warn!(reminder = reminder.id, %reply, %at, "transient failure, will retry");
+                    }
+                    return Ok(Delivery::Recorded(outcome));
                 }
                 format!("gave up after {attempts} attempts; last reply: {reply}")
+            }
+            Err(SendError::Configuration { problem }) => {
+                // Not the message's fault, and no backoff will cure it: the reminder waits,
+                // never failing for it, and goes out at the first look after the fix. The
+                // problem was logged once and shows on /healthz and the dashboard.
+                let now = self.clock.now();
+                let at = now.saturating_add(CONFIGURATION_HOLD).unwrap_or(now);
+                let held = format!("held: {problem}");
+                return self
+                    .persist(|| self.record_retry(reminder, &held, at))
+                    .await
+                    .map(Delivery::Recorded);
             }
             Err(SendError::Invalid(e)) => format!("the message could not be built: {e}"),
             Err(SendError::Permanent { code, reply }) => {
@@ -583,7 +603,6 @@ impl Engine {
         )
         .await?;
         tickler_store::commit(tx).await?;
-        tracing::warn!(reminder = reminder.id, %reply, %at, "transient failure, will retry");
         Ok(Outcome::Retry {
             at,
             error: reply.to_string(),

@@ -14,6 +14,7 @@ pub mod import;
 pub mod invoice_view;
 pub mod invoicing;
 pub mod jobs;
+pub mod mail_health;
 mod message;
 pub mod passwords;
 pub mod plans;
@@ -65,6 +66,7 @@ pub struct Settings {
 pub struct Engine {
     pub(crate) store: Store,
     pub(crate) mailer: Arc<Mailer>,
+    pub(crate) mail_health: Arc<mail_health::MailHealth>,
     pub(crate) renderer: Arc<Renderer>,
     pub(crate) clock: Arc<dyn Clock>,
     /// The effective settings: the environment's, overlaid by what admins saved.
@@ -82,6 +84,7 @@ impl Engine {
         Engine {
             store,
             mailer: Arc::new(mailer),
+            mail_health: Arc::default(),
             renderer: Arc::new(Renderer::new()),
             clock,
             settings: settings::Live::new(settings),

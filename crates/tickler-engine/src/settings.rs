@@ -633,7 +633,7 @@ impl Engine {
             date: self.clock.now(),
             attachments: Vec::new(),
         };
-        let outcome = match self.mailer.send(&message).await {
+        let outcome = match self.send_mail(&message).await {
             Ok(delivery) => TestEmail {
                 delivered: true,
                 reply: delivery.reply,

@@ -19,5 +19,5 @@ pub use html::{ActionLink, BrandColor, HtmlLayout, render_html};
 pub use message::{Attachment, OutgoingMessage, Sender};
 pub use render::{RenderError, Rendered, Renderer};
 pub use transport::{
-    ConfigError, Delivery, MailConfig, Mailer, SendError, install_crypto_provider,
+    ConfigError, Delivery, MailConfig, Mailer, SendError, SmtpCa, install_crypto_provider,
 };

@@ -1,18 +1,28 @@
 //! Delivering messages: over SMTP (pooled connections, TLS as the URL asks) or, when no SMTP
 //! server is configured, into an outbox folder of .eml files. Failures come back classified
-//! as transient (retry later) or permanent (give up and alert someone).
+//! as transient (retry later), permanent (give up and alert someone) or a configuration
+//! problem (nothing will go out until an admin fixes it: an untrusted certificate, a server
+//! without the STARTTLS a login needs).
 
-use std::{error::Error as _, path::PathBuf, time::Duration};
+use std::{
+    error::Error as _,
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use lettre::{
     AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Tokio1Executor,
     transport::smtp::{
         PoolConfig,
         authentication::Credentials,
-        client::{Tls, TlsParameters},
+        client::{Certificate, Tls, TlsParameters},
     },
 };
 use percent_encoding::percent_decode_str;
+use rustls::{
+    CertificateError,
+    pki_types::{CertificateDer, pem::PemObject},
+};
 
 use crate::{
     dkim::DkimSigner,
@@ -41,6 +51,52 @@ pub struct MailConfig {
     /// Signs every message (SMTP and outbox alike) for its From address's domain; `None`
     /// sends unsigned.
     pub dkim: Option<DkimSigner>,
+    /// A private certificate authority trusted for the SMTP server's certificate, besides
+    /// the system's (`TICKLER_SMTP_CA_FILE`).
+    pub ca: Option<SmtpCa>,
+}
+
+/// The certificates of a PEM file (a private CA, or several) that the mailer trusts for
+/// the SMTP server in addition to the system's store, which stays untouched.
+#[derive(Clone)]
+pub struct SmtpCa {
+    path: PathBuf,
+    certificates: Vec<CertificateDer<'static>>,
+}
+
+impl SmtpCa {
+    /// Reads every certificate of a PEM file; a missing or unreadable file, or one without
+    /// a single certificate, is refused now rather than at the first send.
+    pub fn load(path: &Path) -> Result<SmtpCa, ConfigError> {
+        let problem = |reason: String| ConfigError::CaFile {
+            path: path.display().to_string(),
+            reason,
+        };
+        let pem = std::fs::read(path).map_err(|e| problem(format!("cannot be read ({e})")))?;
+        let certificates = CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| problem(format!("is not valid PEM ({e})")))?;
+        if certificates.is_empty() {
+            return Err(problem(
+                "holds no certificate (expected PEM: -----BEGIN CERTIFICATE-----)".to_string(),
+            ));
+        }
+        Ok(SmtpCa {
+            path: path.to_path_buf(),
+            certificates,
+        })
+    }
+}
+
+impl std::fmt::Debug for SmtpCa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ({} certificates)",
+            self.path.display(),
+            self.certificates.len()
+        )
+    }
 }
 
 impl std::fmt::Debug for MailConfig {
@@ -51,6 +107,7 @@ impl std::fmt::Debug for MailConfig {
             .field("from", &self.from)
             .field("timeout", &self.timeout)
             .field("dkim", &self.dkim)
+            .field("ca", &self.ca)
             .finish()
     }
 }
@@ -89,6 +146,12 @@ pub enum SendError {
     /// The server refused the message for good (5xx); retrying will not help.
     #[error("permanent failure: {reply}")]
     Permanent { code: u16, reply: String },
+    /// Tickler's mail settings cannot work with this server: its certificate is not trusted
+    /// or not valid for its name, or it does not offer the STARTTLS that a login requires.
+    /// Nothing will go out until an admin fixes it, so it is neither retried with backoff nor
+    /// the message's fault. The text names the host and the reason, never the password.
+    #[error("{problem}")]
+    Configuration { problem: String },
     /// The message itself could not be built (no recipient, a bad address); never sent.
     #[error("invalid message: {0}")]
     Invalid(#[from] MessageError),
@@ -107,6 +170,8 @@ pub enum ConfigError {
     Url(String),
     #[error("SMTP TLS for {host}: {reason}")]
     Tls { host: String, reason: String },
+    #[error("CA file {path} {reason}")]
+    CaFile { path: String, reason: String },
     #[error("outbox folder {path}: {reason}")]
     Outbox { path: String, reason: String },
     #[error(
@@ -129,14 +194,29 @@ pub struct Mailer {
 }
 
 enum Transport {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Smtp {
+        transport: AsyncSmtpTransport<Tokio1Executor>,
+        /// For error messages: "certificate of HOST not trusted".
+        host: String,
+    },
     Outbox {
         transport: AsyncFileTransport<Tokio1Executor>,
         dir: PathBuf,
     },
 }
 
-/// What the URL asks of TLS.
+/// What the URL asks of TLS, before its login is taken into account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TlsAsked {
+    /// `smtp://` without a `tls` parameter.
+    Unsaid,
+    Opportunistic,
+    Required,
+    None,
+    Implicit,
+}
+
+/// How the mailer speaks TLS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TlsMode {
     /// STARTTLS when the server offers it, plain otherwise.
@@ -155,6 +235,42 @@ struct SmtpUrl {
     port: u16,
     tls: TlsMode,
     credentials: Option<(String, String)>,
+}
+
+/// The TLS decision. With a login, TLS is required unless the URL says `tls=none` itself:
+/// opportunistic STARTTLS would send the password in the clear to a man in the middle who
+/// strips STARTTLS from the server's greeting, so the default becomes "required" and an
+/// explicit `tls=opportunistic` is refused. Without a login nothing secret travels, and
+/// opportunistic stays the default.
+fn tls_mode(asked: TlsAsked, login: bool) -> Result<TlsMode, ConfigError> {
+    Ok(match (asked, login) {
+        (TlsAsked::Implicit, _) => TlsMode::Implicit,
+        (TlsAsked::Required, _) | (TlsAsked::Unsaid, true) => TlsMode::Required,
+        (TlsAsked::None, _) => TlsMode::None,
+        (TlsAsked::Unsaid | TlsAsked::Opportunistic, false) => TlsMode::Opportunistic,
+        (TlsAsked::Opportunistic, true) => {
+            return Err(ConfigError::Url(
+                "tls=opportunistic with a login would send the password unencrypted to a server \
+                 (or a man in the middle) that does not offer STARTTLS; leave tls out \
+                 (STARTTLS is then required) or say tls=none for a trusted local server"
+                    .to_string(),
+            ));
+        }
+    })
+}
+
+impl SmtpUrl {
+    /// The warning to log when the URL sends its login unencrypted because it says so.
+    fn plain_login_warning(&self) -> Option<String> {
+        match (&self.credentials, self.tls) {
+            (Some((user, _)), TlsMode::None) => Some(format!(
+                "the SMTP URL says tls=none: the login {user} and its password go to {}:{} \
+                 unencrypted; use it only for a server on this machine or a trusted network",
+                self.host, self.port
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// Default ports: 465 for `smtps`; for `smtp`, 587 (submission) when credentials are given,
@@ -199,15 +315,15 @@ fn parse_smtp_url(text: &str) -> Result<SmtpUrl, ConfigError> {
         Some((user, password))
     };
     let mut tls = if implicit {
-        TlsMode::Implicit
+        TlsAsked::Implicit
     } else {
-        TlsMode::Opportunistic
+        TlsAsked::Unsaid
     };
     for (key, value) in url.query_pairs() {
         match (key.as_ref(), value.as_ref(), implicit) {
-            ("tls", "required", false) => tls = TlsMode::Required,
-            ("tls", "none", false) => tls = TlsMode::None,
-            ("tls", "opportunistic", false) => tls = TlsMode::Opportunistic,
+            ("tls", "required", false) => tls = TlsAsked::Required,
+            ("tls", "none", false) => tls = TlsAsked::None,
+            ("tls", "opportunistic", false) => tls = TlsAsked::Opportunistic,
             ("tls", _, true) => {
                 return Err(ConfigError::Url(
                     "smtps:// always uses TLS; the tls parameter is only for smtp://".to_string(),
@@ -235,7 +351,7 @@ fn parse_smtp_url(text: &str) -> Result<SmtpUrl, ConfigError> {
     Ok(SmtpUrl {
         host,
         port,
-        tls,
+        tls: tls_mode(tls, credentials.is_some())?,
         credentials,
     })
 }
@@ -245,7 +361,13 @@ impl Mailer {
     pub fn new(config: &MailConfig) -> Result<Mailer, ConfigError> {
         install_crypto_provider();
         let mut mailer = match &config.smtp_url {
-            Some(url) => Self::smtp(&parse_smtp_url(url)?, config.timeout),
+            Some(url) => {
+                let url = parse_smtp_url(url)?;
+                if let Some(warning) = url.plain_login_warning() {
+                    tracing::warn!("{warning}");
+                }
+                Self::smtp(&url, config.ca.as_ref(), config.timeout)
+            }
             None => Self::outbox(config.outbox_dir.clone()),
         }?;
         if let Some(dkim) = &config.dkim {
@@ -259,11 +381,22 @@ impl Mailer {
         Ok(mailer)
     }
 
-    fn smtp(url: &SmtpUrl, timeout: Duration) -> Result<Mailer, ConfigError> {
+    fn smtp(url: &SmtpUrl, ca: Option<&SmtpCa>, timeout: Duration) -> Result<Mailer, ConfigError> {
         // lettre would panic instead.
         tokio::runtime::Handle::try_current().map_err(|_| ConfigError::NoRuntime)?;
         let tls_parameters = || {
-            TlsParameters::new(url.host.clone()).map_err(|e| ConfigError::Tls {
+            let mut builder = TlsParameters::builder(url.host.clone());
+            for der in ca.iter().flat_map(|ca| &ca.certificates) {
+                let certificate =
+                    Certificate::from_der(der.to_vec()).map_err(|e| ConfigError::CaFile {
+                        path: ca
+                            .map(|ca| ca.path.display().to_string())
+                            .unwrap_or_default(),
+                        reason: e.to_string(),
+                    })?;
+                builder = builder.add_root_certificate(certificate);
+            }
+            builder.build().map_err(|e| ConfigError::Tls {
                 host: url.host.clone(),
                 reason: e.to_string(),
             })
@@ -304,7 +437,10 @@ impl Mailer {
             None => String::new(),
         };
         Ok(Mailer {
-            transport: Transport::Smtp(builder.build()),
+            transport: Transport::Smtp {
+                transport: builder.build(),
+                host: url.host.clone(),
+            },
             description: format!("SMTP {scheme}://{host}:{} ({how}{login})", url.port),
             timeout,
             dkim: None,
@@ -344,7 +480,7 @@ impl Mailer {
             dkim.sign(&mut message, message_id_domain(&msg.from.address));
         }
         match &self.transport {
-            Transport::Smtp(transport) => {
+            Transport::Smtp { transport, host } => {
                 match tokio::time::timeout(self.timeout, transport.send(message)).await {
                     Err(_elapsed) => Err(SendError::Transient {
                         reply: format!("no answer from the SMTP server within {:?}", self.timeout),
@@ -358,7 +494,7 @@ impl Mailer {
                         .trim()
                         .to_string(),
                     }),
-                    Ok(Err(e)) => Err(classify(&e)),
+                    Ok(Err(e)) => Err(classify(&e, host)),
                 }
             }
             Transport::Outbox { transport, dir } => {
@@ -382,9 +518,13 @@ impl Mailer {
     }
 }
 
-/// 5xx replies are permanent; everything else (4xx, refused or reset connections, timeouts,
-/// TLS handshakes, garbled replies) may clear up, so it is retried.
-fn classify(error: &lettre::transport::smtp::Error) -> SendError {
+/// A certificate the mailer refuses and a server without the STARTTLS it requires are
+/// configuration problems; 5xx replies are permanent; everything else (4xx, refused or reset
+/// connections, timeouts, other TLS trouble, garbled replies) may clear up, so it is retried.
+fn classify(error: &lettre::transport::smtp::Error, host: &str) -> SendError {
+    if let Some(problem) = tls_problem(error, host) {
+        return SendError::Configuration { problem };
+    }
     let detail = error.source().map(|s| s.to_string()).unwrap_or_default();
     match error.status().map(u16::from) {
         Some(code) if (500..600).contains(&code) => SendError::Permanent {
@@ -400,6 +540,56 @@ fn classify(error: &lettre::transport::smtp::Error) -> SendError {
     }
 }
 
+/// What an admin must fix, if `error` is a TLS configuration problem. lettre wraps rustls's
+/// error in an `io::Error`, whose `source()` skips the error it holds, so the chain is
+/// walked by hand, looking inside each `io::Error` too.
+fn tls_problem(error: &lettre::transport::smtp::Error, host: &str) -> Option<String> {
+    if error.is_client() && error.to_string().contains("STARTTLS") {
+        return Some(format!(
+            "SMTP TLS: {host} does not offer STARTTLS, which the SMTP URL requires (always with \
+             a login), so nothing was sent, the login neither; a man in the middle may be \
+             removing it"
+        ));
+    }
+    let mut next: Option<&(dyn std::error::Error + 'static)> = error.source();
+    while let Some(current) = next {
+        let rustls_error = current.downcast_ref::<rustls::Error>().or_else(|| {
+            current
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        });
+        if let Some(rustls::Error::InvalidCertificate(certificate)) = rustls_error {
+            return Some(format!(
+                "SMTP TLS: certificate of {host} {}",
+                certificate_problem(certificate)
+            ));
+        }
+        next = current.source();
+    }
+    None
+}
+
+/// Why a certificate was refused, in an admin's words.
+fn certificate_problem(error: &CertificateError) -> String {
+    match error {
+        CertificateError::UnknownIssuer => {
+            "not trusted (unknown issuer: set TICKLER_SMTP_CA_FILE to a private CA)".to_string()
+        }
+        CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+            "not valid for that name".to_string()
+        }
+        CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+            "has expired".to_string()
+        }
+        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+            "is not valid yet".to_string()
+        }
+        CertificateError::Revoked => "has been revoked".to_string(),
+        other => format!("refused ({other:?})"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -412,6 +602,7 @@ mod tests {
             from: Sender::parse("Tickler <t@example.com>").expect("sender"),
             timeout: Duration::from_secs(30),
             dkim: None,
+            ca: None,
         };
         let shown = format!("{config:?}");
         assert!(!shown.contains("s3cret"), "{shown}");
@@ -456,6 +647,76 @@ mod tests {
     }
 
     #[test]
+    fn a_login_never_goes_where_starttls_could_be_stripped() {
+        use TlsAsked as A;
+        use TlsMode as M;
+        for (asked, login, expected) in [
+            (A::Unsaid, false, Some(M::Opportunistic)),
+            (A::Unsaid, true, Some(M::Required)),
+            (A::Opportunistic, false, Some(M::Opportunistic)),
+            (A::Opportunistic, true, None),
+            (A::Required, false, Some(M::Required)),
+            (A::Required, true, Some(M::Required)),
+            (A::None, false, Some(M::None)),
+            (A::None, true, Some(M::None)),
+            (A::Implicit, false, Some(M::Implicit)),
+            (A::Implicit, true, Some(M::Implicit)),
+        ] {
+            assert_eq!(
+                tls_mode(asked, login).ok(),
+                expected,
+                "{asked:?}, login {login}"
+            );
+        }
+        let err = parse_smtp_url("smtp://u:s3cret@mail.example.com?tls=opportunistic")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("tls=opportunistic with a login"), "{err}");
+        assert!(!err.contains("s3cret"), "{err}");
+
+        let u = parse_smtp_url("smtp://u:s3cret@mail.example.com").unwrap();
+        assert_eq!((u.port, u.tls), (587, TlsMode::Required));
+        assert_eq!(u.plain_login_warning(), None);
+        let u = parse_smtp_url("smtp://u:s3cret@127.0.0.1:2525?tls=none").unwrap();
+        let warning = u
+            .plain_login_warning()
+            .expect("a warning for a plain login");
+        assert!(
+            warning.contains("tls=none") && warning.contains("u and its password"),
+            "{warning}"
+        );
+        assert!(warning.contains("127.0.0.1:2525 unencrypted"), "{warning}");
+        assert!(!warning.contains("s3cret"), "{warning}");
+        let u = parse_smtp_url("smtp://127.0.0.1:2525?tls=none").unwrap();
+        assert_eq!(u.plain_login_warning(), None);
+    }
+
+    #[test]
+    fn a_ca_file_must_hold_pem_certificates() {
+        let dir = std::env::temp_dir().join(format!("tickler-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let missing = dir.join("missing.pem");
+        let err = SmtpCa::load(&missing).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("CA file {} cannot be read", missing.display())),
+            "{err}"
+        );
+        let not_pem = dir.join("not.pem");
+        std::fs::write(&not_pem, "just some text\n").unwrap();
+        let err = SmtpCa::load(&not_pem).unwrap_err().to_string();
+        assert!(err.contains("holds no certificate"), "{err}");
+        let broken = dir.join("broken.pem");
+        std::fs::write(
+            &broken,
+            "-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        let err = SmtpCa::load(&broken).unwrap_err().to_string();
+        assert!(err.contains("is not valid PEM"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn refuses_bad_urls_without_echoing_the_password() {
         for bad in [
             "http://user:s3cret@mail.example.com",
@@ -480,11 +741,12 @@ mod tests {
             from: Sender::parse("a@example.com").unwrap(),
             timeout: Duration::from_secs(5),
             dkim: None,
+            ca: None,
         };
         let mailer = Mailer::new(&config).unwrap();
         assert_eq!(
             mailer.describe(),
-            "SMTP smtp://mail.example.com:587 (STARTTLS if offered, login alice)"
+            "SMTP smtp://mail.example.com:587 (STARTTLS required, login alice)"
         );
         assert!(!mailer.is_outbox());
     }

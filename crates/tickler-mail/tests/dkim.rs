@@ -25,6 +25,7 @@ fn mailer(url: Option<String>, outbox: &std::path::Path, dkim: DkimSigner) -> Ma
         from: Sender::parse("Acme Maintenance <office@acme.example>").unwrap(),
         timeout: Duration::from_secs(5),
         dkim: Some(dkim),
+        ca: None,
     })
     .unwrap()
 }

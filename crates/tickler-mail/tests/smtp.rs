@@ -26,6 +26,7 @@ fn mailer(url: Option<String>, outbox: &std::path::Path) -> Mailer {
         from: sender(),
         timeout: Duration::from_secs(5),
         dkim: None,
+        ca: None,
     })
     .unwrap()
 }
@@ -220,6 +221,7 @@ async fn a_server_that_does_not_answer_in_time_is_transient() {
         from: sender(),
         timeout: Duration::from_millis(500),
         dkim: None,
+        ca: None,
     })
     .unwrap();
     let err = mailer

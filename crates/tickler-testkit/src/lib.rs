@@ -6,6 +6,7 @@
 pub mod postgres;
 
 use std::{
+    ffi::OsString,
     fs,
     io::{BufRead, BufReader},
     net::TcpListener,
@@ -77,15 +78,45 @@ impl SmtpTestServer {
     /// Starts a server with faults already set, e.g.
     /// `json!({"data_reply": "451 4.3.0 Try later", "remaining": 3})`; see the script for the forms.
     pub fn start_with_faults(faults: serde_json::Value) -> SmtpTestServer {
-        Self::spawn(faults, None)
+        Self::spawn(faults, None, &[])
     }
 
     /// Starts a server that waits `delay` before answering each DATA command (timeouts, slow servers).
     pub fn start_with_reply_delay(delay: Duration) -> SmtpTestServer {
-        Self::spawn(serde_json::json!({}), Some(delay))
+        Self::spawn(serde_json::json!({}), Some(delay), &[])
     }
 
-    fn spawn(faults: serde_json::Value, reply_delay: Option<Duration>) -> SmtpTestServer {
+    /// Starts a server that speaks TLS as `tls` says with `certificates`' server certificate
+    /// (none: plain text), and with `login` ("user:password") requires that login before MAIL,
+    /// offering AUTH only once encrypted when it has TLS, in the clear when not (what a man
+    /// in the middle who strips STARTTLS shows). See [`SmtpTestServer::logins`].
+    pub fn start_secured(
+        tls: Option<(ServerTls, &TestCertificates)>,
+        login: Option<&str>,
+    ) -> SmtpTestServer {
+        let mut args: Vec<OsString> = Vec::new();
+        if let Some((mode, certificates)) = tls {
+            args.extend([
+                "--tls-cert".into(),
+                certificates.server_cert.clone().into(),
+                "--tls-key".into(),
+                certificates.server_key.clone().into(),
+            ]);
+            if mode == ServerTls::Implicit {
+                args.push("--implicit-tls".into());
+            }
+        }
+        if let Some(login) = login {
+            args.extend(["--login".into(), login.into()]);
+        }
+        Self::spawn(serde_json::json!({}), None, &args)
+    }
+
+    fn spawn(
+        faults: serde_json::Value,
+        reply_delay: Option<Duration>,
+        extra_args: &[OsString],
+    ) -> SmtpTestServer {
         require_aiosmtpd();
         let script = script_path();
         assert!(
@@ -102,6 +133,7 @@ impl SmtpTestServer {
             .arg(dir.path().join("mail"))
             .arg("--faults")
             .arg(dir.path().join("faults.json"))
+            .args(extra_args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -162,6 +194,20 @@ impl SmtpTestServer {
         self.dir.path().join("mail")
     }
 
+    /// Every AUTH attempt so far (a server started with a login), in order.
+    pub fn logins(&self) -> Vec<LoginAttempt> {
+        fs::read_to_string(self.dir.path().join("logins.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .map(|v| LoginAttempt {
+                login: v["login"].as_str().unwrap_or_default().to_string(),
+                accepted: v["accepted"].as_bool().unwrap_or(false),
+                tls: v["tls"].as_bool().unwrap_or(false),
+            })
+            .collect()
+    }
+
     /// Every message accepted so far, in the order received.
     pub fn messages(&self) -> Vec<ReceivedMessage> {
         let mut numbered: Vec<(u64, PathBuf)> = fs::read_dir(self.maildir())
@@ -199,6 +245,77 @@ impl SmtpTestServer {
                 );
             }
             thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// How a test SMTP server speaks TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerTls {
+    /// Plain text first, STARTTLS offered and required before MAIL.
+    StartTls,
+    /// TLS from the first byte (smtps).
+    Implicit,
+}
+
+/// One AUTH command as a test SMTP server saw it (the password is never kept).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginAttempt {
+    pub login: String,
+    pub accepted: bool,
+    /// Whether the connection was encrypted when the credentials arrived.
+    pub tls: bool,
+}
+
+/// A certificate authority made for one test with `openssl`, and a server certificate it
+/// signed: keys are made at test time, never committed.
+pub struct TestCertificates {
+    /// The CA's certificate (PEM): what `TICKLER_SMTP_CA_FILE` points at.
+    pub ca_file: PathBuf,
+    pub server_cert: PathBuf,
+    pub server_key: PathBuf,
+}
+
+impl TestCertificates {
+    /// Makes them in `dir`; the server certificate is valid for `subject_alt_name`, e.g.
+    /// `IP:127.0.0.1` or `DNS:smtp.example`.
+    pub fn issue(dir: &Path, subject_alt_name: &str) -> TestCertificates {
+        let path = |name: &str| dir.join(name);
+        let text = |path: &Path| path.to_str().expect("a UTF-8 temporary path").to_string();
+        let (ca_file, ca_key) = (path("test-ca.pem"), path("test-ca.key"));
+        let (server_cert, server_key) = (path("server.pem"), path("server.key"));
+        let (request, extensions) = (path("server.csr"), path("server.ext"));
+        fs::write(
+            &extensions,
+            format!(
+                "subjectAltName={subject_alt_name}\nbasicConstraints=CA:FALSE\n\
+                 keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n"
+            ),
+        )
+        .expect("cannot write the certificate extensions");
+        let new_key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
+        #[rustfmt::skip]
+        openssl(&[&["req", "-x509"], &new_key[..], &[
+            "-nodes", "-days", "2", "-subj", "/CN=Tickler Test CA",
+            "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+            "-keyout", &text(&ca_key), "-out", &text(&ca_file),
+        ]].concat());
+        #[rustfmt::skip]
+        openssl(&[&["req"], &new_key[..], &[
+            "-nodes", "-subj", "/CN=Tickler test SMTP server",
+            "-keyout", &text(&server_key), "-out", &text(&request),
+        ]].concat());
+        #[rustfmt::skip]
+        openssl(&[
+            "x509", "-req", "-days", "2", "-in", &text(&request),
+            "-CA", &text(&ca_file), "-CAkey", &text(&ca_key), "-CAcreateserial",
+            "-extfile", &text(&extensions), "-out", &text(&server_cert),
+        ]);
+        TestCertificates {
+            ca_file,
+            server_cert,
+            server_key,
         }
     }
 }

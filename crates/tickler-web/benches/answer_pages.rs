@@ -55,6 +55,7 @@ async fn start(dir: &std::path::Path) -> Result<(Engine, String)> {
         from: settings.mail_from.clone(),
         timeout: Duration::from_secs(10),
         dkim: None,
+        ca: None,
     })?;
     let now = "2027-11-01T10:00:00Z".parse()?;
     let engine = Engine::new(store, mailer, Arc::new(FixedClock(now)), settings);

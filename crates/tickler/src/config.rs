@@ -5,7 +5,7 @@ use std::{path::PathBuf, time::Duration};
 use anyhow::Result;
 use tickler_core::{backoff::RetryPolicy, time_zone::Zone};
 use tickler_engine::Settings;
-use tickler_mail::{MailConfig, Sender, dkim::DkimSigner};
+use tickler_mail::{MailConfig, Sender, SmtpCa, dkim::DkimSigner};
 
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
@@ -85,6 +85,10 @@ pub fn from_env() -> Result<Config> {
         from,
         timeout: smtp_timeout,
         dkim: dkim_from_env()?,
+        ca: var("TICKLER_SMTP_CA_FILE")
+            .map(|file| SmtpCa::load(std::path::Path::new(&file)))
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("TICKLER_SMTP_CA_FILE: {e}"))?,
     };
     let web = tickler_web::WebConfig {
         public_url,

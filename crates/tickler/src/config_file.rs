@@ -19,6 +19,7 @@ const KEYS: &[&str] = &[
     "public_url",
     "public_rate_per_minute",
     "smtp_timeout_seconds",
+    "smtp_ca_file",
     "dkim_selector",
     "dkim_key_file",
     "send_concurrency",

@@ -113,6 +113,7 @@ impl TestApp {
             from: settings.mail_from.clone(),
             timeout: Duration::from_secs(10),
             dkim: None,
+            ca: None,
         })
         .expect("mailer");
         let engine = Engine::new(store.clone(), mailer, clock, settings);
