@@ -88,13 +88,26 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         .with_state(state)
 }
 
-/// Liveness: the process answers (200), and says whether its database does.
+/// Liveness: the process answers (200), and says whether its database does and whether
+/// mail can leave.
 async fn healthz(State(state): State<AppState>) -> (StatusCode, String) {
     let database = match state.engine.ping().await {
         Ok(()) => "reachable".to_string(),
         Err(e) => format!("unreachable ({e})"),
     };
-    (StatusCode::OK, format!("ok\ndatabase: {database}\n"))
+    (
+        StatusCode::OK,
+        format!("ok\ndatabase: {database}\n{}\n", mail_health_line(&state)),
+    )
+}
+
+/// The mailer's line of `/healthz`: "mail: ok", or the configuration problem that holds
+/// mail back (its host and reason; the mailer's errors never carry the password).
+fn mail_health_line(state: &AppState) -> String {
+    match state.engine.mail_problem() {
+        None => "mail: ok".to_string(),
+        Some(problem) => format!("mail: not going out: {problem}"),
+    }
 }
 
 /// Readiness: 503 while the database cannot be reached, so a load balancer sends no pages here.

@@ -12,7 +12,7 @@ use support::{TestApp, get, location, post};
 use tickler_core::{clock::FixedClock, user::Role};
 use tickler_engine::browse::ReminderFilter;
 use tickler_engine::{Actor, directory::NewCustomer};
-use tickler_testkit::SmtpTestServer;
+use tickler_testkit::{ServerTls, SmtpTestServer, TestCertificates};
 use tickler_web::WebConfig;
 
 const ADMIN: &str = "ada@firm.example";
@@ -421,20 +421,78 @@ async fn a_failed_test_email_says_why() {
     .await;
     app.user(ADMIN, Role::Admin).await;
     let admin = app.login(ADMIN).await;
+    let page = failed_test_email(&app, &admin).await;
+    assert!(
+        page.contains("The test email to ops@firm.example was not sent"),
+        "{page}"
+    );
+}
+
+/// Posts the Settings page's test email to ops@firm.example, which must fail (502); the
+/// page that says why.
+async fn failed_test_email(app: &TestApp, admin: &reqwest::Client) -> String {
     let failed = post(
-        &admin,
-        &app,
+        admin,
+        app,
         "/settings",
         "/settings/test-email",
         &[("to", "ops@firm.example")],
     )
     .await;
     assert_eq!(failed.status(), StatusCode::BAD_GATEWAY);
-    let page = failed.text().await.expect("body");
+    failed.text().await.expect("body")
+}
+
+/// An SMTP server whose certificate Tickler does not trust is a configuration problem shown
+/// at once: the test email says why, then `/healthz` and a dashboard banner say that mail is
+/// not going out, naming the host and the reason, never the password.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_untrusted_smtp_certificate_shows_on_the_test_email_healthz_and_the_dashboard() {
+    const PROBLEM: &str = "SMTP TLS: certificate of 127.0.0.1 not trusted (unknown issuer: \
+                           set TICKLER_SMTP_CA_FILE to a private CA)";
+    let dir = tempfile::tempdir().unwrap();
+    let certificates = TestCertificates::issue(dir.path(), "IP:127.0.0.1");
+    let smtp = SmtpTestServer::start_secured(
+        Some((ServerTls::StartTls, &certificates)),
+        Some("mailer:s3cret-pw"),
+    );
+    // The test CA is not in the system's store, and no CA file is given.
+    let url = format!("smtp://mailer:s3cret-pw@127.0.0.1:{}", smtp.port());
+    let app = TestApp::start_with(Some(url), WebConfig::default()).await;
+    app.user(ADMIN, Role::Admin).await;
+    let admin = app.login(ADMIN).await;
+    let healthz = || async {
+        let response = reqwest::get(app.url("/healthz")).await.expect("GET");
+        assert_eq!(response.status(), StatusCode::OK);
+        response.text().await.expect("body")
+    };
+
+    // Nothing is known to be wrong before a send tries.
+    assert!(healthz().await.contains("\nmail: ok\n"));
+    let (_, dashboard) = get(&admin, &app, "/").await;
+    assert!(!dashboard.contains("Mail is not going out"), "{dashboard}");
+
+    let page = failed_test_email(&app, &admin).await;
     assert!(
-        page.contains("The test email to ops@firm.example was not sent"),
+        page.contains(&format!(
+            "The test email to ops@firm.example was not sent: {PROBLEM}"
+        )),
         "{page}"
     );
+    let health = healthz().await;
+    assert!(
+        health.contains(&format!("\nmail: not going out: {PROBLEM}\n")),
+        "{health}"
+    );
+    let (_, dashboard) = get(&admin, &app, "/").await;
+    assert!(
+        dashboard.contains(&format!("Mail is not going out: {PROBLEM}.")),
+        "{dashboard}"
+    );
+    for shown in [&page, &health, &dashboard] {
+        assert!(!shown.contains("s3cret"), "the SMTP password is shown");
+    }
+    assert!(smtp.logins().is_empty(), "{:?}", smtp.logins());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -52,6 +52,8 @@ struct DashboardPage {
     my_tasks: Vec<TaskRow>,
     /// The user has more open tasks than the dashboard lists.
     more_tasks: bool,
+    /// Why no mail goes out (an SMTP configuration problem), shown as a banner.
+    mail_problem: Option<String>,
 }
 
 async fn dashboard(
@@ -139,6 +141,7 @@ async fn dashboard(
             .map(|c: &Contract| expiring_row(c, today))
             .collect(),
         more_tasks: tasks.mine_open > tasks.mine.len() as i64,
+        mail_problem: engine.mail_problem(),
         my_open_tasks: tasks.mine_open,
         overdue_tasks: tasks.overdue,
         my_tasks: tasks
