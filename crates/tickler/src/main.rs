@@ -26,11 +26,16 @@ fn main() -> ExitCode {
         cli::Command::Serve(_) | cli::Command::Dispatch(_) => "info",
         _ => "warn",
     };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TICKLER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
+    // rustls-platform-verifier logs an error for every refused certificate, at every
+    // connection attempt; the engine reports the same problem once, saying what to do.
+    let filter = match "rustls_platform_verifier=off".parse() {
+        Ok(quiet) => filter.add_directive(quiet),
+        Err(_) => filter,
+    };
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TICKLER_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
-        )
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
     tickler_mail::install_crypto_provider();
