@@ -79,6 +79,9 @@ enum Delivery {
 /// stalled queue costs one TLS handshake per due reminder per hold.
 const CONFIGURATION_HOLD: SignedDuration = SignedDuration::from_mins(5);
 
+/// How a hold's reason starts, in `last_error` and the reminder's history.
+const HELD: &str = "held: ";
+
 /// Records accepted messages once this many wait...
 const RECORD_BATCH: usize = 50;
 /// ...or once the oldest has waited this long.
@@ -448,7 +451,7 @@ impl Engine {
                 }));
             }
             Err(SendError::Transient { reply }) => {
-                let attempts = u32::try_from(reminder.attempts).unwrap_or(u32::MAX);
+                let attempts = self.persist(|| self.tries(reminder)).await?;
                 if !self.settings.retry.exhausted(attempts) {
                     let now = self.clock.now();
                     let delay = self.settings.retry.delay(attempts, rand::random::<f64>());
@@ -469,7 +472,7 @@ impl Engine {
                 // problem was logged once and shows on /healthz and the dashboard.
                 let now = self.clock.now();
                 let at = now.saturating_add(CONFIGURATION_HOLD).unwrap_or(now);
-                let held = format!("held: {problem}");
+                let held = format!("{HELD}{problem}");
                 return self
                     .persist(|| self.record_retry(reminder, &held, at))
                     .await
@@ -571,6 +574,27 @@ impl Engine {
             tracing::info!(reminder = reminder.id, message_id = %reminder.message_id, "sent");
         }
         Ok(outcomes)
+    }
+
+    /// The reminder's tries that count against its retries: every claim but the holds for a
+    /// configuration problem, which were no try of the message. (The claim counter itself
+    /// cannot give them back: it fences the claims.) History is read only after a first
+    /// try, so a burst of first-attempt 4xx replies costs no reads.
+    async fn tries(&self, reminder: &Reminder) -> Result<u32, EngineError> {
+        let claims = u32::try_from(reminder.attempts).unwrap_or(u32::MAX);
+        if claims <= 1 {
+            return Ok(claims);
+        }
+        let history = events::for_subject(
+            &mut *self.store.conn().await?,
+            EventSubject::Reminder(reminder.id),
+        )
+        .await?;
+        let holds = history
+            .iter()
+            .filter(|e| e.action == EventAction::Retry.as_str() && e.detail.starts_with(HELD))
+            .count();
+        Ok(claims.saturating_sub(u32::try_from(holds).unwrap_or(u32::MAX)))
     }
 
     /// Puts a reminder the mail server turned away for now back in the queue, due at `at`.

@@ -26,12 +26,19 @@ fn step_reminders(t: &Tickler) -> Vec<Value> {
     }
 }
 
-#[test]
-fn an_untrusted_certificate_holds_the_emails_until_the_ca_file_names_its_issuer() {
+/// A STARTTLS server requiring [`LOGIN`], its certificate from a CA made for the test (which
+/// the system does not trust), and the folder of the CA's file.
+fn starttls_server() -> (SmtpTestServer, TestCertificates, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let certificates = TestCertificates::issue(dir.path(), "IP:127.0.0.1");
     let smtp =
         SmtpTestServer::start_secured(Some((ServerTls::StartTls, &certificates)), Some(LOGIN));
+    (smtp, certificates, dir)
+}
+
+#[test]
+fn an_untrusted_certificate_holds_the_emails_until_the_ca_file_names_its_issuer() {
+    let (smtp, certificates, _dir) = starttls_server();
     let mut t = Tickler::new(Some(format!("smtp://{LOGIN}@127.0.0.1:{}", smtp.port())));
     support::import_contracts_due_together(&t, CONTRACTS);
 
@@ -120,4 +127,51 @@ fn a_ca_file_that_cannot_be_used_stops_the_start_naming_it() {
         );
         assert!(!err.contains("s3cret"), "{err}");
     }
+}
+
+#[test]
+fn holds_do_not_use_up_the_retries_of_a_temporary_failure_after_the_fix() {
+    let (smtp, certificates, _dir) = starttls_server();
+    let mut t = Tickler::new(Some(format!("smtp://{LOGIN}@127.0.0.1:{}", smtp.port())));
+    support::import_contracts_due_together(&t, 1);
+    let first: jiff::Timestamp = FIRST_RUN.parse().unwrap();
+    let at = |minutes: i64| {
+        first
+            .checked_add(jiff::SignedDuration::from_mins(minutes))
+            .unwrap()
+            .to_string()
+    };
+    // Held for longer than the retry budget (12 attempts): one hold every five minutes.
+    let holds = 14;
+    for hold in 0..holds {
+        t.dispatch_at(&at(5 * hold));
+    }
+    let [reminder] = &step_reminders(&t)[..] else {
+        panic!("one reminder")
+    };
+    assert_eq!(reminder["attempts"], serde_json::json!(holds), "{reminder}");
+    assert!(field(reminder, "last_error").starts_with("held: "));
+
+    // Fixed, but the server is busy once: an ordinary retry, not "gave up".
+    t.set_env(
+        "TICKLER_SMTP_CA_FILE",
+        certificates.ca_file.to_str().expect("a UTF-8 path"),
+    );
+    smtp.set_faults(serde_json::json!({"data_reply": "421 4.3.2 Service busy", "remaining": 1}));
+    let log = t.dispatch_at(&at(5 * holds));
+    assert!(
+        log.contains("claimed 1, sent 0, retrying 1, failed 0"),
+        "{log}"
+    );
+    let [reminder] = &step_reminders(&t)[..] else {
+        panic!("one reminder")
+    };
+    assert_eq!(field(reminder, "status"), "scheduled", "{reminder}");
+    assert!(
+        field(reminder, "last_error").starts_with("421"),
+        "{reminder}"
+    );
+    let log = t.dispatch_at(&at(5 * holds + 60));
+    assert!(log.contains("claimed 1, sent 1"), "{log}");
+    assert_eq!(smtp.messages().len(), 1);
 }
