@@ -210,6 +210,8 @@ async fn customer(engine: &Engine, command: CustomerCommand, actor: &Actor) -> R
                         time_zone: time_zone.or(current.time_zone),
                     },
                     actor,
+                    // The operator at the command line may do what an admin may.
+                    None,
                 )
                 .await?;
         }

@@ -325,7 +325,11 @@ async fn edit(
         Ok(new) => new,
         Err(e) => return form_error(&state, &user, Some(id), form, e, StatusCode::BAD_REQUEST),
     };
-    match state.engine.edit_customer(id, new, &user.actor()).await {
+    match state
+        .engine
+        .edit_customer(id, new, &user.actor(), Some(&user.viewer))
+        .await
+    {
         Ok(()) => Ok(redirect_with_notice(
             &format!("/customers/{id}"),
             "Customer saved; the reminders of their active contracts follow.",
