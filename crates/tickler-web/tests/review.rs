@@ -10,7 +10,7 @@ use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use support::{TestApp, location, post};
 use tickler_core::user::Role;
-use tickler_engine::browse::ReminderFilter;
+use tickler_engine::{Actor, browse::ReminderFilter, review::ReminderEdits};
 use tickler_testkit::SmtpTestServer;
 use tickler_web::WebConfig;
 
@@ -491,14 +491,21 @@ async fn validation_errors_name_the_field_keep_the_typed_values_and_change_nothi
     assert_eq!(json_of(&app, id).await, before);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn send_now_delivers_with_the_owner_in_cc_and_then_every_action_is_a_conflict() {
+/// An app sending through a real SMTP test server, Sam's contract's first email, and Sam
+/// logged in.
+async fn sams_first_email_over_smtp() -> (SmtpTestServer, TestApp, i64, Client) {
     let smtp = SmtpTestServer::start();
     let app = TestApp::start_with(Some(smtp.url()), WebConfig::default()).await;
     let customer = team(&app).await;
     let contract = sams_contract(&app, customer).await;
     let id = reminder_id(&app, contract, "before_60").await;
     let sam = app.login(OWNER).await;
+    (smtp, app, id, sam)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn send_now_delivers_with_the_owner_in_cc_and_then_every_action_is_a_conflict() {
+    let (smtp, app, id, sam) = sams_first_email_over_smtp().await;
 
     post_form(
         &sam,
@@ -507,7 +514,9 @@ async fn send_now_delivers_with_the_owner_in_cc_and_then_every_action_is_a_confl
         &[("subject", "Renewing your PBX maintenance")],
     )
     .await;
-    let response = post_form(&sam, &app, &format!("/review/{id}/send"), &[]).await;
+    let version = app.engine.reminder(id).await.unwrap().version;
+    let send = format!("/review/{id}/send");
+    let response = post_form(&sam, &app, &send, &[("version", &version)]).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let received = smtp.wait_for_messages(1, Duration::from_secs(10));
     assert_eq!(received.len(), 1);
@@ -611,8 +620,14 @@ async fn each_role_against_each_action() {
             .await;
         let rid = reminder_id(&app, other, "before_30").await;
         for (action, fields) in &actions {
+            // "Send now" carries the version of the email as the page shows it just now.
+            let version = app.engine.reminder(rid).await.unwrap().version;
+            let mut fields = fields.clone();
+            if *action == "send" {
+                fields.push(("version", &version));
+            }
             let response =
-                post_form(&client, &app, &format!("/review/{rid}/{action}"), fields).await;
+                post_form(&client, &app, &format!("/review/{rid}/{action}"), &fields).await;
             let expected = if *action == "preview" {
                 StatusCode::OK
             } else {
@@ -635,4 +650,84 @@ async fn each_role_against_each_action() {
         .await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{email} skip");
     }
+}
+
+/// The version the email's page carries in its "Send now" form.
+fn version_on(page: &str) -> String {
+    let marker = "name=\"version\" value=\"";
+    let start = page.find(marker).expect("a version field") + marker.len();
+    page[start..]
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn send_now_sends_only_the_version_that_was_read() {
+    let (smtp, app, id, sam) = sams_first_email_over_smtp().await;
+    let send = format!("/review/{id}/send");
+    let scheduled = json_of(&app, id).await;
+
+    // Sam reads the email; meanwhile the admin rewords it: his click sends nothing.
+    let (_, page) = fetch(&sam, &app, &format!("/review/{id}")).await;
+    let read = version_on(&page);
+    let edit = ReminderEdits {
+        subject: Some("Something Sam never read".to_string()),
+        ..ReminderEdits::default()
+    };
+    app.engine
+        .edit_reminder(id, edit, &Actor(ADMIN.to_string()))
+        .await
+        .unwrap();
+    let response = post_form(&sam, &app, &send, &[("version", &read)]).await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let refusal = decode(&response.text().await.unwrap());
+    assert!(
+        refusal.contains("changed since you read it: its subject differs now")
+            && refusal.contains("nothing was sent"),
+        "{refusal}"
+    );
+    let after = json_of(&app, id).await;
+    assert_eq!(
+        (&after["status"], &after["send_at"]),
+        (&scheduled["status"], &scheduled["send_at"]),
+        "still scheduled at its own time"
+    );
+
+    // Read again, then the team's template changes under it: the body is named.
+    let (_, page) = fetch(&sam, &app, &format!("/review/{id}")).await;
+    let read = version_on(&page);
+    let template = app.engine.template("before_60", "en").await.unwrap();
+    app.engine
+        .save_template(
+            "before_60",
+            "en",
+            &template.subject,
+            &format!("{}\nP.S. Prices rise next year.", template.body),
+            &Actor(ADMIN.to_string()),
+        )
+        .await
+        .unwrap();
+    let response = post_form(&sam, &app, &send, &[("version", &read)]).await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let refusal = decode(&response.text().await.unwrap());
+    assert!(refusal.contains("its body differs now"), "{refusal}");
+
+    // No version, or one that is not a version: refused, saying which field.
+    let response = post_form(&sam, &app, &send, &[]).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let response = post_form(&sam, &app, &send, &[("version", "v2")]).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(decode(&response.text().await.unwrap()).contains("not an email version"));
+    assert!(smtp.messages().is_empty(), "nothing sent");
+    assert_eq!(json_of(&app, id).await["status"], json!("scheduled"));
+
+    // What is read now is what goes out.
+    let (_, page) = fetch(&sam, &app, &format!("/review/{id}")).await;
+    let response = post_form(&sam, &app, &send, &[("version", &version_on(&page))]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let received = smtp.wait_for_messages(1, Duration::from_secs(10));
+    assert_eq!(received[0].subject, "Something Sam never read");
+    assert!(received[0].body.contains("Prices rise next year"));
 }

@@ -96,7 +96,10 @@ async fn sent_mail_lists_latest_first_searches_and_paginates() {
         .await;
     let globex_ids = reminder_ids(&app, printers).await;
     for id in acme_ids.iter().chain(&globex_ids[..1]) {
-        app.engine.send_reminder_now(*id, &system).await.unwrap();
+        app.engine
+            .send_reminder_now(*id, None, &system)
+            .await
+            .unwrap();
     }
     let vic = app.login(VIEWER).await;
 
@@ -168,7 +171,9 @@ async fn a_sent_message_shows_headers_body_reply_and_attempts() {
         .await;
     let id = reminder_ids(&app, contract).await[0];
     let sam = app.login(OWNER).await;
-    let response = post(&sam, &app, "/review", &format!("/review/{id}/send"), &[]).await;
+    let version = app.engine.reminder(id).await.unwrap().version;
+    let send = format!("/review/{id}/send");
+    let response = post(&sam, &app, "/review", &send, &[("version", &version)]).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let message = smtp.wait_for_messages(1, Duration::from_secs(10)).remove(0);
     let view = app.engine.reminder(id).await.unwrap();
@@ -223,7 +228,9 @@ async fn a_failed_message_shows_the_reason_and_is_found_by_the_failed_filter() {
         .await;
     let id = reminder_ids(&app, contract).await[0];
     let admin = app.login(ADMIN).await;
-    let response = post(&admin, &app, "/review", &format!("/review/{id}/send"), &[]).await;
+    let version = app.engine.reminder(id).await.unwrap().version;
+    let send = format!("/review/{id}/send");
+    let response = post(&admin, &app, "/review", &send, &[("version", &version)]).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let (_, page) = fetch(&admin, &app, &location(&response)).await;
     assert!(page.contains("Sending failed"), "{page}");

@@ -21,6 +21,7 @@ use tickler_core::{
     plan::{Mode, default_renewal_plan},
     reminder::ReminderStatus,
     schedule::local_instant,
+    seen::SeenVersion,
     user::Role,
 };
 use tickler_engine::{
@@ -299,6 +300,8 @@ struct DetailPage {
     error: Option<String>,
     preview: Option<PreviewBox>,
     history: Vec<HistoryRow>,
+    /// The version of the email shown, sent back by "Send now".
+    version: String,
 }
 
 #[derive(Template)]
@@ -371,6 +374,7 @@ async fn detail_page(
         error: error.map(|e| e.to_string()),
         preview,
         history,
+        version: view.version,
     })
 }
 
@@ -589,13 +593,31 @@ async fn reset(
     ))
 }
 
+#[derive(Deserialize)]
+struct SendForm {
+    /// The version of the email the page showed: only that is sent.
+    version: Option<String>,
+}
+
 async fn send_now(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<i64>,
+    Form(form): Form<SendForm>,
 ) -> Result<Redirect, WebError> {
     changeable(&state, &user, id).await?;
-    let outcome = state.engine.send_reminder_now(id, &user.actor()).await?;
+    let Some(version) = non_empty(&form.version) else {
+        return Err(WebError::BadRequest(
+            "version: the form does not say which version of the email you read; open the \
+             email again and send it from its page"
+                .to_string(),
+        ));
+    };
+    let seen = SeenVersion::parse("version", version).map_err(EngineError::from)?;
+    let outcome = state
+        .engine
+        .send_reminder_now(id, Some(&seen), &user.actor())
+        .await?;
     let notice = match outcome {
         Outcome::Sent { reply } => format!("Sent. The mail server answered: {reply}"),
         Outcome::Retry { at, error } => format!(
