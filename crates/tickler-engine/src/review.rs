@@ -14,6 +14,7 @@ use tickler_core::{
     subject::{SubjectKind, SubjectRef},
 };
 use tickler_store::{
+    browse::Page,
     events::{self, Event},
     reminders::{self, Edit, Reminder, ReminderFilter},
 };
@@ -176,8 +177,17 @@ impl Engine {
         &self,
         filter: &ReminderFilter,
     ) -> Result<Vec<ReminderView>, EngineError> {
+        Ok(self.reminder_page(filter).await?.rows)
+    }
+
+    /// One keyset page of reminders (see [`ReminderFilter::cursor`]), as listed.
+    pub async fn reminder_page(
+        &self,
+        filter: &ReminderFilter,
+    ) -> Result<Page<ReminderView>, EngineError> {
         let mut db = self.store.conn().await?;
-        let list = reminders::list(&mut db, filter).await?;
+        let page = reminders::page(&mut db, filter).await?;
+        let list = page.rows;
         let mut subjects: HashMap<SubjectRef, Subject> = HashMap::new();
         let mut loader = SubjectLoader::default();
         let mut views = Vec::with_capacity(list.len());
@@ -189,7 +199,11 @@ impl Engine {
             let subject = &subjects[&reminder.about];
             views.push(self.view(reminder, subject)?);
         }
-        Ok(views)
+        Ok(Page {
+            rows: views,
+            has_previous: page.has_previous,
+            has_next: page.has_next,
+        })
     }
 
     pub async fn count_reminders(&self, filter: &ReminderFilter) -> Result<i64, EngineError> {

@@ -114,18 +114,20 @@ pub struct Page<T> {
     pub has_next: bool,
 }
 
-enum Arg {
+/// A query argument, bound in order by [`bind_all!`].
+pub(crate) enum Arg {
     Int(i64),
     Text(String),
 }
 
-struct Sql {
-    conditions: Vec<String>,
-    args: Vec<Arg>,
+/// The conditions and arguments of a list query, built up filter by filter.
+pub(crate) struct Sql {
+    pub(crate) conditions: Vec<String>,
+    pub(crate) args: Vec<Arg>,
 }
 
 impl Sql {
-    fn new() -> Sql {
+    pub(crate) fn new() -> Sql {
         Sql {
             conditions: Vec::new(),
             args: Vec::new(),
@@ -133,12 +135,12 @@ impl Sql {
     }
 
     /// Adds an argument and returns its placeholder (`$1`, `$2`, ... in order).
-    fn param(&mut self, arg: Arg) -> String {
+    pub(crate) fn param(&mut self, arg: Arg) -> String {
         self.args.push(arg);
         format!("${}", self.args.len())
     }
 
-    fn where_clause(&self) -> String {
+    pub(crate) fn where_clause(&self) -> String {
         if self.conditions.is_empty() {
             String::new()
         } else {
@@ -148,7 +150,7 @@ impl Sql {
 }
 
 /// `%text%` for LIKE, lower-cased, with LIKE's own characters escaped by `\`.
-fn like_pattern(search: &str) -> String {
+pub(crate) fn like_pattern(search: &str) -> String {
     format!(
         "%{}%",
         search
@@ -159,7 +161,7 @@ fn like_pattern(search: &str) -> String {
     )
 }
 
-fn search_text(search: &Option<String>) -> Option<&str> {
+pub(crate) fn search_text(search: &Option<String>) -> Option<&str> {
     search.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
@@ -314,9 +316,10 @@ macro_rules! bind_all {
         query
     }};
 }
+pub(crate) use bind_all;
 
 /// `(a, b) > ($1, $2)`: the rows after (or before) a key in the list's order.
-fn keyset_condition(sql: &mut Sql, columns: &[&str], key: Vec<Arg>, forward: bool) {
+pub(crate) fn keyset_condition(sql: &mut Sql, columns: &[&str], key: Vec<Arg>, forward: bool) {
     let placeholders: Vec<String> = key.into_iter().map(|arg| sql.param(arg)).collect();
     sql.conditions.push(format!(
         "({}) {} ({})",
@@ -324,6 +327,32 @@ fn keyset_condition(sql: &mut Sql, columns: &[&str], key: Vec<Arg>, forward: boo
         if forward { ">" } else { "<" },
         placeholders.join(", ")
     ));
+}
+
+/// A page from rows read up to one past `limit` in the page's reading direction (reversed
+/// when walking back from a cursor): whether more lie beyond, and rows in the list's order.
+pub(crate) fn page_of<T>(
+    mut rows: Vec<T>,
+    limit: i64,
+    backwards: bool,
+    from_cursor: bool,
+) -> Page<T> {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    if backwards && from_cursor {
+        rows.reverse();
+        Page {
+            rows,
+            has_previous: more,
+            has_next: true,
+        }
+    } else {
+        Page {
+            rows,
+            has_previous: from_cursor,
+            has_next: more,
+        }
+    }
 }
 
 /// One page of contracts matching `query`.
@@ -380,23 +409,11 @@ pub async fn contracts(
     let rows: Vec<ContractListTuple> = bind_all!(sqlx::query_as(AssertSqlSafe(text)), sql.args)
         .fetch_all(db)
         .await?;
-    let more = rows.len() as i64 > limit;
-    let mut rows = rows
+    let rows = rows
         .into_iter()
-        .take(limit as usize)
         .map(contract_row)
         .collect::<Result<Vec<_>, _>>()?;
-    let (has_previous, has_next) = if backwards && from_cursor {
-        rows.reverse();
-        (more, true)
-    } else {
-        (from_cursor, more)
-    };
-    Ok(Page {
-        rows,
-        has_previous,
-        has_next,
-    })
+    Ok(page_of(rows, limit, backwards, from_cursor))
 }
 
 /// How many contracts match `query` (cursor, order and limit aside), up to [`COUNT_CAP`].
@@ -493,10 +510,8 @@ pub async fn customers(
     let rows: Vec<Row> = bind_all!(sqlx::query_as(AssertSqlSafe(text)), sql.args)
         .fetch_all(db)
         .await?;
-    let more = rows.len() as i64 > limit;
-    let mut rows = rows
+    let rows = rows
         .into_iter()
-        .take(limit as usize)
         .map(|(id, name, language, time_zone, email, contracts)| {
             Ok(CustomerListRow {
                 id,
@@ -510,17 +525,7 @@ pub async fn customers(
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
-    let (has_previous, has_next) = if backwards && from_cursor {
-        rows.reverse();
-        (more, true)
-    } else {
-        (from_cursor, more)
-    };
-    Ok(Page {
-        rows,
-        has_previous,
-        has_next,
-    })
+    Ok(page_of(rows, limit, backwards, from_cursor))
 }
 
 /// How many customers match `query`, up to [`COUNT_CAP`].

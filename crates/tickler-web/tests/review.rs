@@ -8,7 +8,7 @@ use std::time::Duration;
 use jiff::{Timestamp, ToSpan, civil::DateTime, tz::TimeZone};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
-use support::{TestApp, location, post};
+use support::{TestApp, href_of, location, post};
 use tickler_core::user::Role;
 use tickler_engine::{Actor, browse::ReminderFilter, review::ReminderEdits};
 use tickler_testkit::SmtpTestServer;
@@ -175,11 +175,16 @@ async fn filters_mine_all_step_dates_range_mode_and_pagination() {
     // 107 to 113) and the latest three before_7s (days 97 to 99).
     let (_, page) = fetch(&sam, &app, "/review").await;
     assert_eq!(count(&page, "class=\"card reminder\""), 25);
-    assert!(page.contains("Page 1 of 2"));
-    assert!(page.contains("page=2"), "a link to the next page");
-    let (status, page) = fetch(&sam, &app, "/review?who=mine&page=2").await;
+    let next = href_of(&page, "Next page").expect("a link to the next page");
+    assert!(
+        next.contains("who=mine") && next.contains("after="),
+        "{next}"
+    );
+    let (status, page) = fetch(&sam, &app, &next).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(count(&page, "class=\"card reminder\""), 10);
+    assert!(href_of(&page, "Next page").is_none());
+    let second_page = page.clone();
     for (i, contract) in contracts.iter().enumerate() {
         let after_7 = reminder_id(&app, *contract, "after_7").await;
         assert!(page.contains(&format!("reminder-{after_7}\"")), "{page}");
@@ -190,6 +195,11 @@ async fn filters_mine_all_step_dates_range_mode_and_pagination() {
             "before_7 of site {i}"
         );
     }
+
+    // No page skips rows by count: `page=` is not a parameter any more (the first page).
+    let (status, page) = fetch(&sam, &app, "/review?page=1000000").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(count(&page, "class=\"card reminder\""), 25);
 
     // By step.
     let (_, page) = fetch(&vic, &app, "/review?step=before_30").await;
@@ -221,12 +231,30 @@ async fn filters_mine_all_step_dates_range_mode_and_pagination() {
         ("/review?who=everybody", "who"),
         ("/review?range=month", "range"),
         ("/review?mode=loud", "mode"),
-        ("/review?page=0", "page"),
+        ("/review?after=0x1", "after"),
+        ("/review?before_id=last", "before_id"),
     ] {
         let (status, page) = fetch(&vic, &app, path).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
         assert!(page.contains(&format!("{field}:")), "{path}: {page}");
     }
+
+    // A cursor is stable: five emails inserted before it (a contract ending sooner) move
+    // nothing on the next page, where counting rows (OFFSET) would shift it by five.
+    app.contract(customer, "Site 9 PBX", &date_in(70), Some(OWNER))
+        .await;
+    let (_, page) = fetch(&sam, &app, &next).await;
+    let ids = |html: &str| -> Vec<String> {
+        html.match_indices("id=\"reminder-")
+            .map(|(at, _)| html[at..].split('"').nth(1).unwrap_or_default().to_string())
+            .collect()
+    };
+    assert_eq!(ids(&page), ids(&second_page));
+    // Back from there: the 25 just before it, and the five new ones before those.
+    let previous = href_of(&page, "Previous page").expect("a previous page");
+    let (_, back) = fetch(&sam, &app, &previous).await;
+    assert_eq!(ids(&back).len(), 25);
+    assert!(href_of(&back, "Previous page").is_some(), "{back}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -35,7 +35,11 @@ use crate::{
     AppState, WebError,
     auth::CurrentUser,
     format,
-    pages::{Layout, NoticeQuery, ReminderRow, non_empty},
+    pages::{
+        Layout, NoticeQuery, ReminderRow,
+        contracts::{Pager, cursor},
+        non_empty,
+    },
 };
 
 /// Emails per page of the queue.
@@ -69,7 +73,8 @@ struct QueueQuery {
     to: Option<String>,
     range: Option<String>,
     mode: Option<String>,
-    page: Option<String>,
+    after: Option<String>,
+    before_id: Option<String>,
     notice: Option<String>,
 }
 
@@ -96,11 +101,8 @@ struct QueuePage {
     mode: String,
     total: i64,
     total_text: String,
-    page: i64,
-    pages: i64,
     items: Vec<QueueItem>,
-    /// The filters in use, URL-encoded, for the pager's links.
-    filter_query: String,
+    pager: Pager,
 }
 
 /// The filter a queue query asks for, or a 400 naming the bad parameter.
@@ -108,7 +110,7 @@ fn queue_filter(
     query: &QueueQuery,
     user: &CurrentUser,
     now: Timestamp,
-) -> Result<(ReminderFilter, String, i64), WebError> {
+) -> Result<(ReminderFilter, String), WebError> {
     let bad = |field: &str, message: String| {
         WebError::BadRequest(ValidationError::new(field, message).to_string())
     };
@@ -154,14 +156,6 @@ fn queue_filter(
         Some(text) => Some(text.parse::<Mode>().map_err(|e| bad("mode", e.message))?),
         None => None,
     };
-    let page = match non_empty(&query.page) {
-        None => 1,
-        Some(text) => text
-            .parse::<i64>()
-            .ok()
-            .filter(|p| (1..=1_000_000).contains(p))
-            .ok_or_else(|| bad("page", format!("\"{text}\" is not a page number")))?,
-    };
     // Only scheduled ones: a single status reads the (status, send_at) index in order, where
     // two would sort every pending reminder; an email being sent is so for seconds.
     let filter = ReminderFilter {
@@ -172,10 +166,10 @@ fn queue_filter(
         send_from,
         send_until,
         limit: Some(PAGE_SIZE),
-        offset: (page - 1) * PAGE_SIZE,
+        cursor: cursor(&query.after, &query.before_id)?,
         ..ReminderFilter::default()
     };
-    Ok((filter, who.to_string(), page))
+    Ok((filter, who.to_string()))
 }
 
 async fn queue(
@@ -185,10 +179,11 @@ async fn queue(
 ) -> Result<Html<String>, WebError> {
     let engine = &state.engine;
     let now = engine.now();
-    let (filter, who, page) = queue_filter(&query, &user, now)?;
+    let (filter, who) = queue_filter(&query, &user, now)?;
     let total = engine.count_reminders(&filter).await?;
-    let list = engine.list_reminders(&filter).await?;
+    let list = engine.reminder_page(&filter).await?;
     let items = list
+        .rows
         .iter()
         .map(|r| QueueItem {
             row: ReminderRow::new(r, &user, now),
@@ -236,11 +231,9 @@ async fn queue(
         range: text(&query.range),
         mode: text(&query.mode),
         total,
-        page,
-        pages: crate::pages::page_count(total, page, PAGE_SIZE),
         total_text: crate::format::count(total),
         items,
-        filter_query: params.finish(),
+        pager: Pager::new("/review", &params.finish(), &list, |r| r.id),
     };
     Ok(Html(page.render()?))
 }

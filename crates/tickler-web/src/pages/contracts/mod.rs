@@ -25,7 +25,7 @@ use tickler_core::{
 use tickler_engine::{
     EngineError,
     billing::BillingInput,
-    browse::{ContractListRow, ContractQuery, ContractSort, ContractStatus, Cursor},
+    browse::{ContractListRow, ContractQuery, ContractSort, ContractStatus, Cursor, Page},
     contracts::{ContractChanges, ContractInput},
     invoicing::InvoiceFilter,
 };
@@ -111,6 +111,32 @@ pub(crate) fn cursor(
         (None, Some(b)) => Some(Cursor::Before(id("before_id", b)?)),
         (None, None) => None,
     })
+}
+
+/// A keyset page's links: the first page, and the pages before its first row and after its
+/// last (`before_id=`, `after=`: what [`cursor`] reads back).
+pub(crate) struct Pager {
+    pub first: Option<String>,
+    pub previous: Option<String>,
+    pub next: Option<String>,
+}
+
+impl Pager {
+    /// The links of `page` of the list at `path` with the filters `query`; `id` gives a
+    /// row's id.
+    pub(crate) fn new<T>(path: &str, query: &str, page: &Page<T>, id: impl Fn(&T) -> i64) -> Pager {
+        Pager {
+            first: page.has_previous.then(|| link(path, query, "")),
+            previous: match (page.has_previous, page.rows.first()) {
+                (true, Some(first)) => Some(link(path, query, &format!("before_id={}", id(first)))),
+                _ => None,
+            },
+            next: match (page.has_next, page.rows.last()) {
+                (true, Some(last)) => Some(link(path, query, &format!("after={}", id(last)))),
+                _ => None,
+            },
+        }
+    }
 }
 
 /// "50 contracts", "10,000 or more contracts" (counts stop at a cap).
