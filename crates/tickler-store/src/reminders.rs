@@ -18,7 +18,7 @@ use tickler_core::{
 use crate::{
     Backend, Db, StoreError,
     browse::{
-        Arg, Cursor, Page, Sql, bind_all, keyset_condition, like_pattern, page_of, search_text,
+        Arg, Cursor, Page, Sql, bind_all, contract_search, keyset_condition, page_of, search_text,
     },
     events, instant_from_millis, json_ints,
     time::millis,
@@ -277,7 +277,7 @@ pub enum ReminderOrder {
 
 /// The conditions (and their arguments) of a filter, its cursor aside; only the filters in
 /// use appear, so the database can use its indexes.
-fn filter_sql(filter: &ReminderFilter) -> Sql {
+fn filter_sql(db: &Db, filter: &ReminderFilter) -> Sql {
     let mut sql = Sql::new();
     if let Some(id) = filter.contract_id {
         let p = sql.param(Arg::Int(id));
@@ -320,11 +320,8 @@ fn filter_sql(filter: &ReminderFilter) -> Sql {
         sql.conditions.push(format!("r.send_at < {p}"));
     }
     if let Some(search) = search_text(&filter.search) {
-        let p = sql.param(Arg::Text(like_pattern(search)));
-        sql.conditions.push(format!(
-            "r.contract_id IN (SELECT id FROM contracts WHERE lower(title) LIKE {p} ESCAPE '\\' \
-             OR customer_id IN (SELECT id FROM customers WHERE lower(name) LIKE {p} ESCAPE '\\'))"
-        ));
+        let condition = contract_search(db, &mut sql, "r.contract_id", search);
+        sql.conditions.push(condition);
     }
     sql
 }
@@ -336,7 +333,7 @@ pub async fn list(db: &mut Db, filter: &ReminderFilter) -> Result<Vec<Reminder>,
 
 /// One keyset page of reminders matching `filter`, in its order.
 pub async fn page(db: &mut Db, filter: &ReminderFilter) -> Result<Page<Reminder>, StoreError> {
-    let mut sql = filter_sql(filter);
+    let mut sql = filter_sql(db, filter);
     // Each order reads an index that ends in the id (migration 0004).
     let (columns, descending) = match filter.order {
         ReminderOrder::SendAt => (["r.send_at", "r.id"], false),
@@ -391,7 +388,7 @@ pub const COUNT_CAP: i64 = 10_000;
 /// How many reminders match `filter` (its order, limit and offset aside), at most
 /// [`COUNT_CAP`] + 1.
 pub async fn count(db: &mut Db, filter: &ReminderFilter) -> Result<i64, StoreError> {
-    let sql = filter_sql(filter);
+    let sql = filter_sql(db, filter);
     let clause = sql.where_clause();
     // Counting stops past the cap: a page needs "more than 10,000", not the exact number,
     // and counting every pending reminder of a large firm would cost a whole index scan.

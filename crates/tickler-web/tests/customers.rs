@@ -67,6 +67,13 @@ async fn the_list_searches_by_name_or_address_and_pages() {
     assert!(none.contains("No customer matches."));
     let (status, _) = get(&browser, &app, "/customers?after=abc").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Searches read trigram indexes: fewer than three characters are refused, saying so.
+    let (status, page) = get(&browser, &app, "/customers?q=ky").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        page.contains("too short to search for") && page.contains("at least 3"),
+        "{page}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

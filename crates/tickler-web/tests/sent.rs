@@ -129,6 +129,12 @@ async fn sent_mail_lists_latest_first_searches_and_paginates() {
     assert!(page.contains("Site 3 PBX") && !page.contains("Site 4 PBX"));
     let (_, page) = fetch(&vic, &app, "/sent?q=nobody").await;
     assert!(page.contains("0 messages"));
+    let (status, page) = fetch(&vic, &app, "/sent?q=gl").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        page.contains("q:") && page.contains("at least 3 characters"),
+        "{page}"
+    );
 
     // Status filter; pending emails are not sent mail.
     let (_, page) = fetch(&vic, &app, "/sent?status=failed").await;

@@ -18,7 +18,7 @@ use crate::{
     format,
     pages::{
         Layout, ReminderRow,
-        contracts::{Pager, cursor},
+        contracts::{Pager, cursor, search},
         non_empty,
     },
 };
@@ -69,7 +69,7 @@ async fn list(
             return Err(bad("status", format!("\"{other}\" is not sent or failed")));
         }
     };
-    let search = non_empty(&query.q).map(str::to_string);
+    let search = search(&query.q)?;
     let filter = ReminderFilter {
         statuses,
         search: search.clone(),

@@ -97,6 +97,13 @@ pub(crate) fn given(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
+/// A list's search box (`q`): `None` when blank; 400 saying so when too short to search
+/// for (see `tickler_core::search`).
+pub(crate) fn search(q: &Option<String>) -> Result<Option<String>, WebError> {
+    tickler_core::search::search_term("q", given(q))
+        .map_err(|e| WebError::BadRequest(e.to_string()))
+}
+
 /// A page's cursor parameter (`after` or `before_id`): a row id.
 pub(crate) fn cursor(
     after: &Option<String>,
