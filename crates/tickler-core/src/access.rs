@@ -38,6 +38,23 @@ impl Viewer {
             (Role::Viewer, _) => false,
         }
     }
+
+    /// Who stands in the way of the viewer changing a customer's addresses, given the
+    /// owners of the customer's active contracts: every reminder of those contracts (amounts
+    /// and bank details included) follows the new addresses, so redirecting them takes an
+    /// admin or the contract's owner. Unowned contracts block nobody ([`Action::Create`],
+    /// checked apart, says who may change a customer at all). Empty: allowed.
+    pub fn owners_blocking_redirect(&self, owners: &[Option<i64>]) -> Vec<i64> {
+        let mut blocking: Vec<i64> = owners
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|&owner| !self.may(Action::ChangeContract, Some(owner)))
+            .collect();
+        blocking.sort_unstable();
+        blocking.dedup();
+        blocking
+    }
 }
 
 #[cfg(test)]
@@ -52,16 +69,14 @@ mod tests {
         Action::Administer,
     ];
 
+    fn viewer(user_id: i64, role: Role) -> Viewer {
+        Viewer { user_id, role }
+    }
+
     #[test]
     fn admins_may_do_everything_viewers_only_read() {
-        let admin = Viewer {
-            user_id: 1,
-            role: Role::Admin,
-        };
-        let viewer = Viewer {
-            user_id: 2,
-            role: Role::Viewer,
-        };
+        let admin = viewer(1, Role::Admin);
+        let viewer = viewer(2, Role::Viewer);
         for action in ACTIONS {
             for owner in [None, Some(1), Some(2), Some(3)] {
                 assert!(admin.may(action, owner));
@@ -72,10 +87,7 @@ mod tests {
 
     #[test]
     fn salespeople_change_only_what_they_own() {
-        let sales = Viewer {
-            user_id: 7,
-            role: Role::Sales,
-        };
+        let sales = viewer(7, Role::Sales);
         assert!(sales.may(Action::View, Some(8)));
         assert!(sales.may(Action::Create, None));
         assert!(sales.may(Action::ChangeContract, Some(7)));
@@ -83,5 +95,16 @@ mod tests {
         assert!(!sales.may(Action::ChangeContract, None));
         assert!(!sales.may(Action::ManagePlans, None));
         assert!(!sales.may(Action::Administer, None));
+    }
+
+    #[test]
+    fn only_an_admin_or_the_owner_redirects_a_customers_mail() {
+        let sales = viewer(7, Role::Sales);
+        let admin = viewer(1, Role::Admin);
+        let owners = [Some(7), None, Some(9), Some(8), Some(9)];
+        assert_eq!(sales.owners_blocking_redirect(&owners), vec![8, 9]);
+        assert!(sales.owners_blocking_redirect(&[Some(7), None]).is_empty());
+        assert!(sales.owners_blocking_redirect(&[]).is_empty());
+        assert!(admin.owners_blocking_redirect(&owners).is_empty());
     }
 }

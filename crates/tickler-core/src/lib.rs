@@ -28,6 +28,8 @@ pub mod reconcile;
 pub mod reminder;
 pub mod renewal;
 pub mod schedule;
+pub mod search;
+pub mod seen;
 pub mod subject;
 pub mod task;
 pub mod term;

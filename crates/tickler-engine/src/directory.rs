@@ -2,11 +2,17 @@
 
 use tickler_core::event::{EventAction, EventSubject};
 use tickler_core::{
-    ValidationError, email::EmailAddress, language::Language, time_zone::Zone, user::Role,
+    ValidationError, access::Viewer, email::EmailAddress, language::Language, time_zone::Zone,
+    user::Role,
 };
+use tickler_mail::{context::StepView, templates::CUSTOMER_REDIRECTED};
 use tickler_store::{contracts, customers, events, users};
 
-use crate::{Actor, Engine, EngineError};
+use crate::{
+    Actor, Engine, EngineError,
+    dispatch::{InternalNotice, reminder_event},
+    message::Subject,
+};
 
 pub struct NewUser {
     pub email: String,
@@ -127,16 +133,47 @@ impl Engine {
     }
 
     /// Replaces a customer's details; the reminders of their active contracts follow
-    /// (new addresses, a new time zone) in the same transaction.
+    /// (new addresses, a new time zone) in the same transaction. `by` is the person asking
+    /// (`None`: the operator at the command line, who may do what an admin may). New
+    /// addresses redirect every active contract's mail, so they are refused unless `by` may
+    /// change each of those contracts (see [`Viewer::owners_blocking_redirect`]); they are
+    /// recorded with the old ones and announced to the contracts' other owners.
     pub async fn edit_customer(
         &self,
         id: i64,
         new: NewCustomer,
         actor: &Actor,
+        by: Option<&Viewer>,
     ) -> Result<(), EngineError> {
         let valid = validate_customer(&new)?;
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
+        let before = customers::get(&mut tx, id).await?;
+        let active = contracts::active_ids_for_customer(&mut tx, id).await?;
+        let mut owned = Vec::with_capacity(active.len());
+        for &contract_id in &active {
+            owned.push((
+                contract_id,
+                contracts::get(&mut tx, contract_id).await?.owner_id,
+            ));
+        }
+        let redirected = before.emails != valid.emails;
+        if redirected && let Some(viewer) = by {
+            let owners: Vec<Option<i64>> = owned.iter().map(|(_, owner)| *owner).collect();
+            let blocking = viewer.owners_blocking_redirect(&owners);
+            if !blocking.is_empty() {
+                let mut names = Vec::new();
+                for owner in blocking {
+                    names.push(users::get(&mut tx, owner).await?.name);
+                }
+                return Err(EngineError::Forbidden(format!(
+                    "{}'s addresses carry the reminders of contracts owned by {}: only an \
+                     admin or that owner may change them",
+                    before.name,
+                    names.join(", ")
+                )));
+            }
+        }
         customers::update(
             &mut tx,
             id,
@@ -150,20 +187,79 @@ impl Engine {
         )
         .await?;
         let mut moved = 0;
-        for contract_id in contracts::active_ids_for_customer(&mut tx, id).await? {
+        for &contract_id in &active {
             let outcome = self.resync_contract(&mut tx, contract_id, now).await?;
             moved += outcome.rescheduled;
         }
+        let change = format!(
+            "addresses {} → {}",
+            before.emails.join(", "),
+            valid.emails.join(", ")
+        );
         events::record(
             &mut tx,
             now,
             &actor.0,
             EventSubject::Customer(id),
             EventAction::Edited,
-            &format!("{moved} reminders rescheduled"),
+            &if redirected {
+                format!("{change}; {moved} reminders rescheduled")
+            } else {
+                format!("{moved} reminders rescheduled")
+            },
         )
         .await?;
+        if redirected {
+            let editor = by.map(|viewer| viewer.user_id);
+            self.announce_redirect(&mut tx, &owned, editor, &actor.0, &change, now)
+                .await?;
+        }
         self.commit_schedule_change(tx).await?;
+        Ok(())
+    }
+
+    /// Tells each owner of `contracts` other than `editor`, once per owner, that the
+    /// customer's mail now goes elsewhere: an internal notice about their first contract.
+    async fn announce_redirect(
+        &self,
+        tx: &mut tickler_store::Db,
+        contracts: &[(i64, Option<i64>)],
+        editor: Option<i64>,
+        actor: &str,
+        change: &str,
+        now: jiff::Timestamp,
+    ) -> Result<(), EngineError> {
+        let mut told = Vec::new();
+        for &(contract_id, owner) in contracts {
+            let Some(owner) = owner.filter(|&o| Some(o) != editor && !told.contains(&o)) else {
+                continue;
+            };
+            told.push(owner);
+            let email = users::get(tx, owner).await?.email;
+            let subject = Subject::of_current_term(tx, contract_id).await?;
+            // Unique per edit, so a second change is announced too.
+            let key = format!("{CUSTOMER_REDIRECTED}:{}", now.as_millisecond());
+            let step = StepView {
+                key: key.clone(),
+                label: format!("{change} (by {actor})"),
+            };
+            let mut ctx = self.context_for(&subject, step, now, None);
+            ctx.customer.language = Default::default();
+            let rendered =
+                self.render_template(CUSTOMER_REDIRECTED, Language::En, &subject, &ctx)?;
+            let notice = InternalNotice {
+                about: subject.reference(),
+                contract_id: Some(contract_id),
+                key: &key,
+                label: "Customer's addresses changed",
+                template: CUSTOMER_REDIRECTED,
+                to: std::slice::from_ref(&email),
+            };
+            if let Some(notice_id) = self.insert_notice(tx, &notice, &rendered, now).await? {
+                let detail = format!("notice to {email}: {change}");
+                reminder_event(tx, now, notice_id, EventAction::Scheduled, &detail).await?;
+            }
+        }
         Ok(())
     }
 

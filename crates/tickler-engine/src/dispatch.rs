@@ -967,7 +967,7 @@ impl Engine {
 }
 
 /// Records what the dispatcher did to a reminder, in its history.
-async fn reminder_event(
+pub(crate) async fn reminder_event(
     tx: &mut tickler_store::Db,
     at: Timestamp,
     reminder_id: i64,

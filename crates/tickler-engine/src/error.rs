@@ -10,6 +10,9 @@ pub enum EngineError {
     NotFound { what: &'static str, id: String },
     #[error("{0}")]
     Conflict(String),
+    /// The person may do this in general but not here; the text says why (and who may).
+    #[error("{0}")]
+    Forbidden(String),
     /// A customer's link that opens nothing: forged, altered, expired, or naming what is gone.
     #[error(transparent)]
     Link(#[from] crate::answers::LinkRefusal),

@@ -10,9 +10,11 @@ use tickler_core::{
     ValidationError,
     email::EmailAddress,
     reminder::ReminderStatus,
+    seen::SeenVersion,
     subject::{SubjectKind, SubjectRef},
 };
 use tickler_store::{
+    browse::Page,
     events::{self, Event},
     reminders::{self, Edit, Reminder, ReminderFilter},
 };
@@ -64,6 +66,9 @@ pub struct ReminderView {
     pub smtp_reply: Option<String>,
     pub sent_at: Option<Timestamp>,
     pub lateness_ms: Option<i64>,
+    /// The version of the subject, body and recipients above: what a form that sends this
+    /// email carries, so that [`Engine::send_reminder_now`] sends only what was read.
+    pub version: String,
 }
 
 /// A person's changes; `None` leaves a field as it is.
@@ -172,8 +177,17 @@ impl Engine {
         &self,
         filter: &ReminderFilter,
     ) -> Result<Vec<ReminderView>, EngineError> {
+        Ok(self.reminder_page(filter).await?.rows)
+    }
+
+    /// One keyset page of reminders (see [`ReminderFilter::cursor`]), as listed.
+    pub async fn reminder_page(
+        &self,
+        filter: &ReminderFilter,
+    ) -> Result<Page<ReminderView>, EngineError> {
         let mut db = self.store.conn().await?;
-        let list = reminders::list(&mut db, filter).await?;
+        let page = reminders::page(&mut db, filter).await?;
+        let list = page.rows;
         let mut subjects: HashMap<SubjectRef, Subject> = HashMap::new();
         let mut loader = SubjectLoader::default();
         let mut views = Vec::with_capacity(list.len());
@@ -185,7 +199,11 @@ impl Engine {
             let subject = &subjects[&reminder.about];
             views.push(self.view(reminder, subject)?);
         }
-        Ok(views)
+        Ok(Page {
+            rows: views,
+            has_previous: page.has_previous,
+            has_next: page.has_next,
+        })
     }
 
     pub async fn count_reminders(&self, filter: &ReminderFilter) -> Result<i64, EngineError> {
@@ -207,7 +225,9 @@ impl Engine {
                 (rendered.subject, rendered.body)
             }
         };
+        let version = SeenVersion::of(&subject_line, &body, &reminder.to, &reminder.cc).token();
         Ok(ReminderView {
+            version,
             id: reminder.id,
             subject_type: reminder.about.kind,
             subject_id: reminder.about.id,
@@ -411,8 +431,16 @@ impl Engine {
         Ok(())
     }
 
-    /// Sends a scheduled reminder at once, through the same path as the dispatcher.
-    pub async fn send_reminder_now(&self, id: i64, actor: &Actor) -> Result<Outcome, EngineError> {
+    /// Sends a scheduled reminder at once, through the same path as the dispatcher. With
+    /// `seen` (the version the person read), an email that would now go out otherwise (the
+    /// reminder, its template or what it quotes edited meanwhile) is not sent: 409 naming
+    /// what changed. The check runs on the claimed reminder, which nobody can edit any more.
+    pub async fn send_reminder_now(
+        &self,
+        id: i64,
+        seen: Option<&SeenVersion>,
+        actor: &Actor,
+    ) -> Result<Outcome, EngineError> {
         let now = self.clock.now();
         let mut db = self.store.conn().await?;
         let reminder = reminders::get(&mut db, id).await?;
@@ -423,13 +451,41 @@ impl Engine {
                 "reminder {id} was claimed meanwhile"
             )));
         };
+        if let Some(seen) = seen {
+            let changed = match self.load_subject(&mut db, claimed.about).await {
+                Ok(subject) => self.render(&claimed, &subject).map(|current| {
+                    SeenVersion::of(&current.subject, &current.body, &claimed.to, &claimed.cc)
+                        .changes_since(seen)
+                }),
+                Err(e) => Err(e),
+            };
+            if !matches!(&changed, Ok(parts) if parts.is_empty()) {
+                // Back as it was: scheduled at its own time, for the person to read again.
+                reminders::release(&mut db, id, claimed.attempts, claimed.due_at, None, now)
+                    .await?;
+                let parts = changed?;
+                return Err(EngineError::Conflict(format!(
+                    "reminder {id} changed since you read it: its {} differ{} now (the \
+                     reminder, its template or the contract was edited meanwhile); nothing \
+                     was sent. Read it again, then send it.",
+                    parts.join(" and "),
+                    if parts.len() == 1 && parts[0] != "recipients" {
+                        "s"
+                    } else {
+                        ""
+                    },
+                )));
+            }
+        }
         events::record(
             &mut db,
             now,
             &actor.0,
             EventSubject::Reminder(id),
             EventAction::SendNow,
-            "",
+            seen.map(|v| format!("version {}", v.token()))
+                .as_deref()
+                .unwrap_or(""),
         )
         .await?;
         drop(db);

@@ -8,7 +8,7 @@ use tickler_core::language::Language;
 
 /// The steps of the default plans (a step's key is its template's name), plus the messages
 /// the system sends by itself: the notices to a contract's owner and the issued invoice.
-pub const KEYS: [&str; 21] = [
+pub const KEYS: [&str; 22] = [
     // renewal
     "before_60",
     "before_30",
@@ -35,6 +35,7 @@ pub const KEYS: [&str; 21] = [
     TASK_ESCALATED,
     INVOICE_ISSUED,
     QUOTE_SENT,
+    CUSTOMER_REDIRECTED,
 ];
 
 /// The templates that read `invoice` without testing for it: render them only with a
@@ -62,6 +63,10 @@ pub const ANSWER_RECEIVED: &str = "answer_received";
 /// The internal notice to the admins that a task is still open 3 business days after its
 /// due date.
 pub const TASK_ESCALATED: &str = "task_escalated";
+
+/// The internal notice to a contract's owner that someone else changed the customer's
+/// addresses, so the contract's reminders now go elsewhere.
+pub const CUSTOMER_REDIRECTED: &str = "customer_redirected";
 
 /// The message that carries an issued invoice, its PDF attached, to the customer.
 pub const INVOICE_ISSUED: &str = "invoice_issued";
@@ -112,6 +117,7 @@ macro_rules! files {
             files!(@one $lang $code "task_escalated"),
             files!(@one $lang $code "invoice_issued"),
             files!(@one $lang $code "quote_sent"),
+            files!(@one $lang $code "customer_redirected"),
         )+]
     };
     (@one $lang:ident $code:literal $key:literal) => {

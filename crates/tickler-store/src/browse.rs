@@ -114,18 +114,20 @@ pub struct Page<T> {
     pub has_next: bool,
 }
 
-enum Arg {
+/// A query argument, bound in order by [`bind_all!`].
+pub(crate) enum Arg {
     Int(i64),
     Text(String),
 }
 
-struct Sql {
-    conditions: Vec<String>,
-    args: Vec<Arg>,
+/// The conditions and arguments of a list query, built up filter by filter.
+pub(crate) struct Sql {
+    pub(crate) conditions: Vec<String>,
+    pub(crate) args: Vec<Arg>,
 }
 
 impl Sql {
-    fn new() -> Sql {
+    pub(crate) fn new() -> Sql {
         Sql {
             conditions: Vec::new(),
             args: Vec::new(),
@@ -133,12 +135,12 @@ impl Sql {
     }
 
     /// Adds an argument and returns its placeholder (`$1`, `$2`, ... in order).
-    fn param(&mut self, arg: Arg) -> String {
+    pub(crate) fn param(&mut self, arg: Arg) -> String {
         self.args.push(arg);
         format!("${}", self.args.len())
     }
 
-    fn where_clause(&self) -> String {
+    pub(crate) fn where_clause(&self) -> String {
         if self.conditions.is_empty() {
             String::new()
         } else {
@@ -148,7 +150,7 @@ impl Sql {
 }
 
 /// `%text%` for LIKE, lower-cased, with LIKE's own characters escaped by `\`.
-fn like_pattern(search: &str) -> String {
+pub(crate) fn like_pattern(search: &str) -> String {
     format!(
         "%{}%",
         search
@@ -159,20 +161,71 @@ fn like_pattern(search: &str) -> String {
     )
 }
 
-fn search_text(search: &Option<String>) -> Option<&str> {
-    search.as_deref().map(str::trim).filter(|s| !s.is_empty())
+/// The search to apply, if any: blank ones, and ones too short for the trigram indexes
+/// (the front ends refuse those with a message, see `tickler_core::search`), are none.
+pub(crate) fn search_text(search: &Option<String>) -> Option<&str> {
+    search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| tickler_core::search::searchable(s))
 }
 
-/// A case-insensitive `LIKE` of `column`: SQLite's LIKE already ignores ASCII case (and its
-/// `lower()` knows no other), while PostgreSQL's needs `ILIKE`. Calling `lower()` on every
-/// row of a scan tripled its cost on SQLite.
-fn like(db: &Db, column: &str, placeholder: &str) -> String {
-    let op = if db.backend_name().eq_ignore_ascii_case("postgresql") {
-        "ILIKE"
+fn is_postgres(db: &Db) -> bool {
+    db.backend_name().eq_ignore_ascii_case("postgresql")
+}
+
+/// `"text"`: an FTS5 phrase, which the trigram tokenizer matches anywhere in the text.
+fn fts_phrase(search: &str) -> String {
+    format!("\"{}\"", search.replace('"', "\"\""))
+}
+
+/// What a search looks in.
+#[derive(Clone, Copy)]
+enum Searched {
+    ContractTitles,
+    CustomerNames,
+    CustomerNamesAndAddresses,
+}
+
+/// A subquery of the ids (of contracts, or of customers) whose text contains `search`,
+/// read from a trigram index (migration 0014): PostgreSQL's pg_trgm serves `ILIKE
+/// '%text%'` as written; SQLite's LIKE could not use one, so it asks the FTS5 tables.
+fn search_ids(db: &Db, sql: &mut Sql, searched: Searched, search: &str) -> String {
+    if is_postgres(db) {
+        let p = sql.param(Arg::Text(like_pattern(search)));
+        match searched {
+            Searched::ContractTitles => {
+                format!("SELECT id FROM contracts WHERE title ILIKE {p} ESCAPE '\\'")
+            }
+            Searched::CustomerNames => {
+                format!("SELECT id FROM customers WHERE name ILIKE {p} ESCAPE '\\'")
+            }
+            // Addresses are stored lower-cased.
+            Searched::CustomerNamesAndAddresses => format!(
+                "SELECT id FROM customers WHERE name ILIKE {p} ESCAPE '\\' \
+                 UNION SELECT customer_id FROM customer_emails WHERE email LIKE {p} ESCAPE '\\'"
+            ),
+        }
     } else {
-        "LIKE"
-    };
-    format!("{column} {op} {placeholder} ESCAPE '\\'")
+        let (table, query) = match searched {
+            Searched::ContractTitles => ("contracts_search", fts_phrase(search)),
+            Searched::CustomerNames => {
+                ("customers_search", format!("name : {}", fts_phrase(search)))
+            }
+            Searched::CustomerNamesAndAddresses => ("customers_search", fts_phrase(search)),
+        };
+        let p = sql.param(Arg::Text(query));
+        format!("SELECT rowid FROM {table} WHERE {table} MATCH {p}")
+    }
+}
+
+/// `column IN (...)`: the contracts whose title, or whose customer's name, contains
+/// `search`. The matches are found first, each half through its index, so a rare word
+/// costs a few index pages, not a walk of the table in the list's order.
+pub(crate) fn contract_search(db: &Db, sql: &mut Sql, column: &str, search: &str) -> String {
+    let titles = search_ids(db, sql, Searched::ContractTitles, search);
+    let names = search_ids(db, sql, Searched::CustomerNames, search);
+    format!("{column} IN ({titles} UNION SELECT id FROM contracts WHERE customer_id IN ({names}))")
 }
 
 /// The filters of `query` (not its cursor) as conditions on `contracts c`.
@@ -183,18 +236,8 @@ fn like(db: &Db, column: &str, placeholder: &str) -> String {
 /// page is full (2 ms).
 fn contract_filters(db: &Db, query: &ContractQuery, broad: bool, sql: &mut Sql) {
     if let Some(search) = search_text(&query.search) {
-        let p = sql.param(Arg::Text(like_pattern(search)));
-        // The matches are found first, each half through an index (the title index is
-        // scanned whole, the customers by name, their contracts by customer), so a rare
-        // word costs one pass over narrow index pages, not a walk of the table in the
-        // list's order.
-        sql.conditions.push(format!(
-            "c.id IN (SELECT id FROM contracts WHERE {} \
-             UNION SELECT id FROM contracts WHERE customer_id IN \
-             (SELECT id FROM customers WHERE {}))",
-            like(db, "title", &p),
-            like(db, "name", &p)
-        ));
+        let condition = contract_search(db, sql, "c.id", search);
+        sql.conditions.push(condition);
     }
     if let Some(status) = &query.status {
         let p = sql.param(Arg::Text(status.as_str().to_string()));
@@ -314,9 +357,10 @@ macro_rules! bind_all {
         query
     }};
 }
+pub(crate) use bind_all;
 
 /// `(a, b) > ($1, $2)`: the rows after (or before) a key in the list's order.
-fn keyset_condition(sql: &mut Sql, columns: &[&str], key: Vec<Arg>, forward: bool) {
+pub(crate) fn keyset_condition(sql: &mut Sql, columns: &[&str], key: Vec<Arg>, forward: bool) {
     let placeholders: Vec<String> = key.into_iter().map(|arg| sql.param(arg)).collect();
     sql.conditions.push(format!(
         "({}) {} ({})",
@@ -326,6 +370,32 @@ fn keyset_condition(sql: &mut Sql, columns: &[&str], key: Vec<Arg>, forward: boo
     ));
 }
 
+/// A page from rows read up to one past `limit` in the page's reading direction (reversed
+/// when walking back from a cursor): whether more lie beyond, and rows in the list's order.
+pub(crate) fn page_of<T>(
+    mut rows: Vec<T>,
+    limit: i64,
+    backwards: bool,
+    from_cursor: bool,
+) -> Page<T> {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    if backwards && from_cursor {
+        rows.reverse();
+        Page {
+            rows,
+            has_previous: more,
+            has_next: true,
+        }
+    } else {
+        Page {
+            rows,
+            has_previous: from_cursor,
+            has_next: more,
+        }
+    }
+}
+
 /// One page of contracts matching `query`.
 pub async fn contracts(
     db: &mut Db,
@@ -333,7 +403,7 @@ pub async fn contracts(
 ) -> Result<Page<ContractListRow>, StoreError> {
     let broad = matches!(query.sort, ContractSort::Title | ContractSort::Created)
         && (query.status.is_some() || query.owner_id.is_some())
-        && !db.backend_name().eq_ignore_ascii_case("postgresql")
+        && !is_postgres(db)
         && count_up_to(db, query, BROAD).await? >= BROAD;
     let mut sql = Sql::new();
     contract_filters(db, query, broad, &mut sql);
@@ -380,23 +450,11 @@ pub async fn contracts(
     let rows: Vec<ContractListTuple> = bind_all!(sqlx::query_as(AssertSqlSafe(text)), sql.args)
         .fetch_all(db)
         .await?;
-    let more = rows.len() as i64 > limit;
-    let mut rows = rows
+    let rows = rows
         .into_iter()
-        .take(limit as usize)
         .map(contract_row)
         .collect::<Result<Vec<_>, _>>()?;
-    let (has_previous, has_next) = if backwards && from_cursor {
-        rows.reverse();
-        (more, true)
-    } else {
-        (from_cursor, more)
-    };
-    Ok(Page {
-        rows,
-        has_previous,
-        has_next,
-    })
+    Ok(page_of(rows, limit, backwards, from_cursor))
 }
 
 /// How many contracts match `query` (cursor, order and limit aside), up to [`COUNT_CAP`].
@@ -440,13 +498,8 @@ pub struct CustomerListRow {
 
 fn customer_filters(db: &Db, query: &CustomerQuery, sql: &mut Sql) {
     if let Some(search) = search_text(&query.search) {
-        let p = sql.param(Arg::Text(like_pattern(search)));
-        // Addresses are stored lower-cased.
-        sql.conditions.push(format!(
-            "({} OR cu.id IN \
-             (SELECT customer_id FROM customer_emails WHERE email LIKE {p} ESCAPE '\\'))",
-            like(db, "cu.name", &p)
-        ));
+        let ids = search_ids(db, sql, Searched::CustomerNamesAndAddresses, search);
+        sql.conditions.push(format!("cu.id IN ({ids})"));
     }
 }
 
@@ -493,10 +546,8 @@ pub async fn customers(
     let rows: Vec<Row> = bind_all!(sqlx::query_as(AssertSqlSafe(text)), sql.args)
         .fetch_all(db)
         .await?;
-    let more = rows.len() as i64 > limit;
-    let mut rows = rows
+    let rows = rows
         .into_iter()
-        .take(limit as usize)
         .map(|(id, name, language, time_zone, email, contracts)| {
             Ok(CustomerListRow {
                 id,
@@ -510,17 +561,7 @@ pub async fn customers(
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
-    let (has_previous, has_next) = if backwards && from_cursor {
-        rows.reverse();
-        (more, true)
-    } else {
-        (from_cursor, more)
-    };
-    Ok(Page {
-        rows,
-        has_previous,
-        has_next,
-    })
+    Ok(page_of(rows, limit, backwards, from_cursor))
 }
 
 /// How many customers match `query`, up to [`COUNT_CAP`].
@@ -574,6 +615,42 @@ mod tests {
             assert_eq!(ContractSort::parse(sort.as_str()), Some(sort));
         }
         assert_eq!(ContractSort::parse("amount"), None);
+    }
+
+    /// How the database would run `text`: SQLite's `EXPLAIN QUERY PLAN` details, or
+    /// PostgreSQL's `EXPLAIN` with sequential scans discouraged (a test's tables are so
+    /// small that reading them whole would win, and the question is whether an index can
+    /// serve the query at all).
+    async fn query_plan(db: &mut Db, text: &str, args: Vec<Arg>) -> String {
+        use sqlx::Row;
+        let postgres = is_postgres(db);
+        if postgres {
+            sqlx::raw_sql("SET enable_seqscan = off")
+                .execute(&mut *db)
+                .await
+                .unwrap();
+        }
+        let explain = if postgres {
+            format!("EXPLAIN {text}")
+        } else {
+            format!("EXPLAIN QUERY PLAN {text}")
+        };
+        let rows = bind_all!(sqlx::query(AssertSqlSafe(explain)), args)
+            .fetch_all(&mut *db)
+            .await
+            .unwrap();
+        let column = if postgres { 0 } else { 3 };
+        let lines: Vec<String> = rows
+            .iter()
+            .map(|row| row.try_get::<String, _>(column).unwrap())
+            .collect();
+        if postgres {
+            sqlx::raw_sql("RESET enable_seqscan")
+                .execute(&mut *db)
+                .await
+                .unwrap();
+        }
+        lines.join("\n")
     }
 
     /// The lists on a real database: SQLite always, PostgreSQL when a server answers at
@@ -735,6 +812,13 @@ mod tests {
         assert_eq!(count_contracts(&mut db, &q("ACME")).await.unwrap(), 3);
         assert_eq!(count_contracts(&mut db, &q("contract 6")).await.unwrap(), 1);
         assert_eq!(count_contracts(&mut db, &q("100%")).await.unwrap(), 0);
+        assert_eq!(
+            count_contracts(&mut db, &q("PIERS")).await.unwrap(),
+            3,
+            "within a word"
+        );
+        // Shorter than three characters: no search (the pages refuse it with a message).
+        assert_eq!(count_contracts(&mut db, &q("ac")).await.unwrap(), 7);
         let filtered = ContractQuery {
             owner_id: Some(owner),
             status: Some(ContractStatus::Active),
@@ -819,6 +903,53 @@ mod tests {
             ..CustomerQuery::default()
         };
         assert_eq!(count_customers(&mut db, &by_email).await.unwrap(), 1);
+
+        // Each search reads a trigram index (migration 0014), never every row. PostgreSQL
+        // weighs costs: among a few thousand rows, reading a B-tree whole loses.
+        if is_postgres(&db) {
+            sqlx::raw_sql(
+                "INSERT INTO customers (name, language, created_at, updated_at) \
+                 SELECT 'Filler ' || g, 'en', 0, 0 FROM generate_series(1, 3000) g; \
+                 INSERT INTO customer_emails (email, customer_id, position) \
+                 SELECT 'f' || id || '@filler.example', id, 0 FROM customers \
+                 WHERE name LIKE 'Filler %'; \
+                 INSERT INTO contracts (customer_id, title, plan_id, status, term_number, \
+                 start_date, end_date, created_at, updated_at) \
+                 SELECT customer_id, 'Filler ' || g, plan_id, status, term_number, start_date, \
+                 end_date, created_at, updated_at FROM contracts, generate_series(1, 3000) g \
+                 WHERE id = (SELECT MIN(id) FROM contracts)",
+            )
+            .execute(&mut *db)
+            .await
+            .unwrap();
+            // As autovacuum would: statistics, and the GIN indexes' pending lists merged
+            // (the planner prices unmerged entries as if read one by one).
+            for table in ["customers", "customer_emails", "contracts"] {
+                sqlx::raw_sql(AssertSqlSafe(format!("VACUUM ANALYZE {table}")))
+                    .execute(&mut *db)
+                    .await
+                    .unwrap();
+            }
+        }
+        for (searched, postgres_indexes) in [
+            (Searched::ContractTitles, &["contracts_title_trgm"][..]),
+            (Searched::CustomerNames, &["customers_name_trgm"][..]),
+            (
+                Searched::CustomerNamesAndAddresses,
+                &["customers_name_trgm", "customer_emails_email_trgm"][..],
+            ),
+        ] {
+            let mut sql = Sql::new();
+            let text = search_ids(&db, &mut sql, searched, "copiers");
+            let plan = query_plan(&mut db, &text, sql.args).await;
+            if is_postgres(&db) {
+                for index in postgres_indexes {
+                    assert!(plan.contains(index), "{index}: {plan}");
+                }
+            } else {
+                assert!(plan.contains("VIRTUAL TABLE INDEX"), "{plan}");
+            }
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -15,7 +15,14 @@ use tickler_core::{
     subject::{SubjectKind, SubjectRef},
 };
 
-use crate::{Backend, Db, StoreError, events, instant_from_millis, json_ints, time::millis};
+use crate::{
+    Backend, Db, StoreError,
+    browse::{
+        Arg, Cursor, Page, Sql, bind_all, contract_search, keyset_condition, page_of, search_text,
+    },
+    events, instant_from_millis, json_ints,
+    time::millis,
+};
 
 pub use tickler_core::reminder::ReminderKind;
 
@@ -252,7 +259,10 @@ pub struct ReminderFilter {
     pub search: Option<String>,
     pub order: ReminderOrder,
     pub limit: Option<i64>,
-    pub offset: i64,
+    /// Where a keyset page starts: after or before this reminder in `order`. Pages never
+    /// skip rows by count (OFFSET), so a deep page costs what the first does and rows
+    /// inserted meanwhile neither repeat nor vanish between pages.
+    pub cursor: Option<Cursor>,
 }
 
 /// How listed reminders are ordered.
@@ -265,25 +275,13 @@ pub enum ReminderOrder {
     LatestFirst,
 }
 
-enum Arg {
-    Int(i64),
-    Text(String),
-}
-
-/// The WHERE clause (and its arguments) of a filter; only the filters in use appear, so
-/// the database can use its indexes.
-fn where_clause(filter: &ReminderFilter) -> (String, Vec<Arg>) {
-    let mut conditions: Vec<String> = Vec::new();
-    let mut args: Vec<Arg> = Vec::new();
-    let param = |args: &mut Vec<Arg>, arg: Arg| {
-        args.push(arg);
-        format!("${}", args.len())
-    };
+/// The conditions (and their arguments) of a filter, its cursor aside; only the filters in
+/// use appear, so the database can use its indexes.
+fn filter_sql(db: &Db, filter: &ReminderFilter) -> Sql {
+    let mut sql = Sql::new();
     if let Some(id) = filter.contract_id {
-        conditions.push(format!(
-            "r.contract_id = {}",
-            param(&mut args, Arg::Int(id))
-        ));
+        let p = sql.param(Arg::Int(id));
+        sql.conditions.push(format!("r.contract_id = {p}"));
     }
     let statuses: Vec<ReminderStatus> = filter
         .status
@@ -294,96 +292,94 @@ fn where_clause(filter: &ReminderFilter) -> (String, Vec<Arg>) {
     if !statuses.is_empty() {
         let list: Vec<String> = statuses
             .iter()
-            .map(|s| param(&mut args, Arg::Text(s.as_str().to_string())))
+            .map(|s| sql.param(Arg::Text(s.as_str().to_string())))
             .collect();
-        conditions.push(format!("r.status IN ({})", list.join(", ")));
+        sql.conditions
+            .push(format!("r.status IN ({})", list.join(", ")));
     }
     if let Some(owner) = filter.owner_id {
-        conditions.push(format!(
-            "r.contract_id IN (SELECT id FROM contracts WHERE owner_id = {})",
-            param(&mut args, Arg::Int(owner))
+        let p = sql.param(Arg::Int(owner));
+        sql.conditions.push(format!(
+            "r.contract_id IN (SELECT id FROM contracts WHERE owner_id = {p})"
         ));
     }
     if let Some(step) = &filter.step {
-        conditions.push(format!(
-            "r.step_key = {}",
-            param(&mut args, Arg::Text(step.clone()))
-        ));
+        let p = sql.param(Arg::Text(step.clone()));
+        sql.conditions.push(format!("r.step_key = {p}"));
     }
     if let Some(mode) = filter.mode {
-        conditions.push(format!(
-            "r.mode = {}",
-            param(&mut args, Arg::Text(mode.as_str().to_string()))
-        ));
+        let p = sql.param(Arg::Text(mode.as_str().to_string()));
+        sql.conditions.push(format!("r.mode = {p}"));
     }
     if let Some(from) = filter.send_from {
-        conditions.push(format!(
-            "r.send_at >= {}",
-            param(&mut args, Arg::Int(millis(from)))
-        ));
+        let p = sql.param(Arg::Int(millis(from)));
+        sql.conditions.push(format!("r.send_at >= {p}"));
     }
     if let Some(until) = filter.send_until {
-        conditions.push(format!(
-            "r.send_at < {}",
-            param(&mut args, Arg::Int(millis(until)))
-        ));
+        let p = sql.param(Arg::Int(millis(until)));
+        sql.conditions.push(format!("r.send_at < {p}"));
     }
-    if let Some(search) = filter
-        .search
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        let pattern = format!(
-            "%{}%",
-            search
-                .to_lowercase()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
-        let p = param(&mut args, Arg::Text(pattern));
-        conditions.push(format!(
-            "r.contract_id IN (SELECT id FROM contracts WHERE lower(title) LIKE {p} ESCAPE '\\' \
-             OR customer_id IN (SELECT id FROM customers WHERE lower(name) LIKE {p} ESCAPE '\\'))"
-        ));
+    if let Some(search) = search_text(&filter.search) {
+        let condition = contract_search(db, &mut sql, "r.contract_id", search);
+        sql.conditions.push(condition);
     }
-    let clause = if conditions.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", conditions.join(" AND "))
-    };
-    (clause, args)
+    sql
 }
 
 /// Reminders matching `filter`, in its order.
 pub async fn list(db: &mut Db, filter: &ReminderFilter) -> Result<Vec<Reminder>, StoreError> {
-    let (clause, mut args) = where_clause(filter);
-    let order = match filter.order {
-        ReminderOrder::SendAt => "r.send_at, r.id",
-        ReminderOrder::LatestFirst => "r.updated_at DESC, r.id DESC",
+    Ok(page(db, filter).await?.rows)
+}
+
+/// One keyset page of reminders matching `filter`, in its order.
+pub async fn page(db: &mut Db, filter: &ReminderFilter) -> Result<Page<Reminder>, StoreError> {
+    let mut sql = filter_sql(db, filter);
+    // Each order reads an index that ends in the id (migration 0004).
+    let (columns, descending) = match filter.order {
+        ReminderOrder::SendAt => (["r.send_at", "r.id"], false),
+        ReminderOrder::LatestFirst => (["r.updated_at", "r.id"], true),
     };
-    args.push(Arg::Int(filter.limit.unwrap_or(i64::MAX)));
-    let limit = args.len();
-    args.push(Arg::Int(filter.offset.max(0)));
-    let offset = args.len();
+    let backwards = matches!(filter.cursor, Some(Cursor::Before(_)));
+    let mut from_cursor = false;
+    if let Some(Cursor::After(id) | Cursor::Before(id)) = filter.cursor {
+        let key: Option<(i64, i64)> =
+            sqlx::query_as("SELECT send_at, updated_at FROM reminders WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *db)
+                .await?;
+        if let Some((send_at, updated_at)) = key {
+            let first = match filter.order {
+                ReminderOrder::SendAt => send_at,
+                ReminderOrder::LatestFirst => updated_at,
+            };
+            let key = vec![Arg::Int(first), Arg::Int(id)];
+            keyset_condition(&mut sql, &columns, key, descending == backwards);
+            from_cursor = true;
+        }
+    }
+    let direction = if descending != (backwards && from_cursor) {
+        " DESC"
+    } else {
+        ""
+    };
+    let order = columns.map(|c| format!("{c}{direction}")).join(", ");
+    let limit = filter.limit.unwrap_or(i64::MAX).max(1);
+    let clause = sql.where_clause();
+    let p_limit = sql.param(Arg::Int(limit.saturating_add(1)));
     let columns = COLUMNS
         .split(", ")
         .map(|c| format!("r.{}", c.trim()))
         .collect::<Vec<_>>()
         .join(", ");
-    let sql = format!(
-        "SELECT {columns} FROM reminders r \
-         {clause} ORDER BY {order} LIMIT ${limit} OFFSET ${offset}"
-    );
-    let mut query = sqlx::query_as::<_, ReminderRow>(AssertSqlSafe(sql));
-    for arg in args {
-        query = match arg {
-            Arg::Int(n) => query.bind(n),
-            Arg::Text(t) => query.bind(t),
-        };
-    }
-    convert(query.fetch_all(db).await?)
+    let text =
+        format!("SELECT {columns} FROM reminders r {clause} ORDER BY {order} LIMIT {p_limit}");
+    let rows = bind_all!(
+        sqlx::query_as::<_, ReminderRow>(AssertSqlSafe(text)),
+        sql.args
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(page_of(convert(rows)?, limit, backwards, from_cursor))
 }
 
 /// Counts above this are reported as `COUNT_CAP + 1`: "more than 10,000".
@@ -392,21 +388,19 @@ pub const COUNT_CAP: i64 = 10_000;
 /// How many reminders match `filter` (its order, limit and offset aside), at most
 /// [`COUNT_CAP`] + 1.
 pub async fn count(db: &mut Db, filter: &ReminderFilter) -> Result<i64, StoreError> {
-    let (clause, args) = where_clause(filter);
+    let sql = filter_sql(db, filter);
+    let clause = sql.where_clause();
     // Counting stops past the cap: a page needs "more than 10,000", not the exact number,
     // and counting every pending reminder of a large firm would cost a whole index scan.
-    let sql = format!(
+    let text = format!(
         "SELECT COUNT(*) FROM (SELECT 1 FROM reminders r {clause} LIMIT {}) AS matching",
         COUNT_CAP + 1
     );
-    let mut query = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql));
-    for arg in args {
-        query = match arg {
-            Arg::Int(n) => query.bind(n),
-            Arg::Text(t) => query.bind(t),
-        };
-    }
-    Ok(query.fetch_one(db).await?)
+    Ok(
+        bind_all!(sqlx::query_scalar::<_, i64>(AssertSqlSafe(text)), sql.args)
+            .fetch_one(db)
+            .await?,
+    )
 }
 
 /// The plan reminders of one subject, in plan order.

@@ -16,6 +16,9 @@ pub enum WebError {
     BadRequest(String),
     #[error("you are not allowed to do that")]
     Forbidden,
+    /// 403 with the reason shown: allowed in general, not here.
+    #[error("{0}")]
+    ForbiddenBecause(String),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -34,7 +37,7 @@ impl WebError {
     pub fn status(&self) -> StatusCode {
         match self {
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            WebError::Forbidden => StatusCode::FORBIDDEN,
+            WebError::Forbidden | WebError::ForbiddenBecause(_) => StatusCode::FORBIDDEN,
             WebError::NotFound(_) => StatusCode::NOT_FOUND,
             WebError::Conflict(_) => StatusCode::CONFLICT,
             WebError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
@@ -79,6 +82,7 @@ impl From<EngineError> for WebError {
                 WebError::NotFound(format!("{what} {id} does not exist"))
             }
             EngineError::Conflict(message) => WebError::Conflict(message),
+            EngineError::Forbidden(message) => WebError::ForbiddenBecause(message),
             EngineError::Link(refusal) => WebError::BadRequest(refusal.to_string()),
             EngineError::Transition(t) => WebError::Conflict(t.to_string()),
             EngineError::Template(t) => WebError::BadRequest(t.to_string()),

@@ -99,6 +99,9 @@ async fn the_list_searches_filters_sorts_and_pages_in_the_database() {
     assert_eq!(rows(&by_customer), 2);
     let (_, none) = get(&browser, &app, "/contracts?q=nothing%25like").await;
     assert!(none.contains("No contract matches."));
+    let (status, short) = get(&browser, &app, "/contracts?q=%20k%20").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(short.contains("too short to search for"), "{short}");
 
     // Filters: expiring (as the dashboard links), before a date, owner, customer, status.
     let (_, expiring) = get(&browser, &app, "/contracts?expiring=30").await;

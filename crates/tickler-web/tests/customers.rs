@@ -67,6 +67,13 @@ async fn the_list_searches_by_name_or_address_and_pages() {
     assert!(none.contains("No customer matches."));
     let (status, _) = get(&browser, &app, "/customers?after=abc").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Searches read trigram indexes: fewer than three characters are refused, saying so.
+    let (status, page) = get(&browser, &app, "/customers?q=ky").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        page.contains("too short to search for") && page.contains("at least 3"),
+        "{page}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -319,4 +326,148 @@ async fn viewers_read_salespeople_enter_and_edit_customers() {
     let edited = post(&sam, &app, &edit_path, &edit_path, &fields).await;
     assert_eq!(edited.status(), StatusCode::SEE_OTHER);
     assert_eq!(app.engine.customer(id).await.unwrap().name, "Changed");
+}
+
+/// The internal notices queued about `contract` from the customer-redirected template, as
+/// (recipients, subject).
+async fn redirect_notices(app: &TestApp, contract: i64) -> Vec<(Vec<String>, String)> {
+    use tickler_store::reminders::{ReminderFilter, list};
+    let mut db = app.store.conn().await.expect("db");
+    let filter = ReminderFilter {
+        contract_id: Some(contract),
+        ..ReminderFilter::default()
+    };
+    list(&mut db, &filter)
+        .await
+        .expect("reminders")
+        .into_iter()
+        .filter(|r| r.template == tickler_mail::templates::CUSTOMER_REDIRECTED)
+        .map(|r| (r.to, r.subject.unwrap_or_default()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_an_admin_or_the_owner_redirects_a_customers_mail_and_the_owners_are_told() {
+    let app = TestApp::start().await;
+    app.user("sam@firm.example", Role::Sales).await;
+    app.user("olga@firm.example", Role::Sales).await;
+    let id = app.customer("Acme", "ops@acme.example", "en", "UTC").await;
+    let sams = app
+        .contract(id, "Copier care", "2027-06-30", Some("sam@firm.example"))
+        .await;
+    let olgas = app
+        .contract(id, "Lift service", "2027-09-30", Some("olga@firm.example"))
+        .await;
+    let edit_path = format!("/customers/{id}/edit");
+    let with_emails = |emails: &'static str| {
+        [
+            ("name", "Acme"),
+            ("emails", emails),
+            ("language", "en"),
+            ("time_zone", "UTC"),
+        ]
+    };
+
+    // Sam owns one contract of two: Olga's reminders may not follow his new address.
+    let sam = app.login("sam@firm.example").await;
+    let refused = post(
+        &sam,
+        &app,
+        &edit_path,
+        &edit_path,
+        &with_emails("evil@else.example"),
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let page = refused.text().await.unwrap();
+    assert!(
+        page.contains("owned by olga") && page.contains("only an admin or that owner"),
+        "{page}"
+    );
+    assert_eq!(
+        app.engine.customer(id).await.unwrap().emails,
+        ["ops@acme.example"]
+    );
+    assert!(redirect_notices(&app, olgas).await.is_empty());
+    // What does not move mail stays his to change.
+    let renamed = post(
+        &sam,
+        &app,
+        &edit_path,
+        &edit_path,
+        &[
+            ("name", "Acme Ltd"),
+            ("emails", "ops@acme.example"),
+            ("language", "en"),
+            ("time_zone", "UTC"),
+        ],
+    )
+    .await;
+    assert_eq!(renamed.status(), StatusCode::SEE_OTHER);
+
+    // An admin may; both owners are told, and the change is recorded with both addresses.
+    let boss = admin(&app).await;
+    let moved = post(
+        &boss,
+        &app,
+        &edit_path,
+        &edit_path,
+        &with_emails("billing@acme.example"),
+    )
+    .await;
+    assert_eq!(moved.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.engine.customer(id).await.unwrap().emails,
+        ["billing@acme.example"]
+    );
+    for (contract, owner) in [(sams, "sam@firm.example"), (olgas, "olga@firm.example")] {
+        let notices = redirect_notices(&app, contract).await;
+        assert_eq!(notices.len(), 1, "{owner}: {notices:?}");
+        assert_eq!(notices[0].0, [owner]);
+        assert!(notices[0].1.contains("addresses changed"), "{notices:?}");
+    }
+    let mut db = app.store.conn().await.unwrap();
+    let events = tickler_store::events::for_subject(
+        &mut db,
+        tickler_core::event::EventSubject::Customer(id),
+    )
+    .await
+    .unwrap();
+    assert!(
+        events.iter().any(|e| e
+            .detail
+            .contains("addresses ops@acme.example → billing@acme.example")),
+        "{events:?}"
+    );
+    drop(db);
+
+    // Owning one of the contracts is not enough: Olga is refused, naming Sam.
+    let olga = app.login("olga@firm.example").await;
+    let refused = post(
+        &olga,
+        &app,
+        &edit_path,
+        &edit_path,
+        &with_emails("x@acme.example"),
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(refused.text().await.unwrap().contains("owned by sam"));
+
+    // The owner of every active contract may, and is not told of their own change.
+    let solo = app.customer("Solo", "a@solo.example", "en", "UTC").await;
+    let solos = app
+        .contract(solo, "Solo care", "2027-06-30", Some("sam@firm.example"))
+        .await;
+    let solo_path = format!("/customers/{solo}/edit");
+    let own = post(
+        &sam,
+        &app,
+        &solo_path,
+        &solo_path,
+        &with_emails("b@solo.example"),
+    )
+    .await;
+    assert_eq!(own.status(), StatusCode::SEE_OTHER);
+    assert!(redirect_notices(&app, solos).await.is_empty());
 }

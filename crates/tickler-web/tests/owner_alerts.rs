@@ -115,7 +115,7 @@ async fn the_owner_is_alerted_once_and_nothing_goes_out_without_them() {
 
     // The owner approves: the email goes to the customer.
     app.engine
-        .send_reminder_now(approval.id, &Actor(OWNER.to_string()))
+        .send_reminder_now(approval.id, None, &Actor(OWNER.to_string()))
         .await
         .expect("send now");
     let received = smtp.wait_for_messages(5, Duration::from_secs(10));

@@ -8,9 +8,9 @@ use std::time::Duration;
 use jiff::{Timestamp, ToSpan, civil::DateTime, tz::TimeZone};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
-use support::{TestApp, location, post};
+use support::{TestApp, href_of, location, post};
 use tickler_core::user::Role;
-use tickler_engine::browse::ReminderFilter;
+use tickler_engine::{Actor, browse::ReminderFilter, review::ReminderEdits};
 use tickler_testkit::SmtpTestServer;
 use tickler_web::WebConfig;
 
@@ -175,11 +175,16 @@ async fn filters_mine_all_step_dates_range_mode_and_pagination() {
     // 107 to 113) and the latest three before_7s (days 97 to 99).
     let (_, page) = fetch(&sam, &app, "/review").await;
     assert_eq!(count(&page, "class=\"card reminder\""), 25);
-    assert!(page.contains("Page 1 of 2"));
-    assert!(page.contains("page=2"), "a link to the next page");
-    let (status, page) = fetch(&sam, &app, "/review?who=mine&page=2").await;
+    let next = href_of(&page, "Next page").expect("a link to the next page");
+    assert!(
+        next.contains("who=mine") && next.contains("after="),
+        "{next}"
+    );
+    let (status, page) = fetch(&sam, &app, &next).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(count(&page, "class=\"card reminder\""), 10);
+    assert!(href_of(&page, "Next page").is_none());
+    let second_page = page.clone();
     for (i, contract) in contracts.iter().enumerate() {
         let after_7 = reminder_id(&app, *contract, "after_7").await;
         assert!(page.contains(&format!("reminder-{after_7}\"")), "{page}");
@@ -190,6 +195,11 @@ async fn filters_mine_all_step_dates_range_mode_and_pagination() {
             "before_7 of site {i}"
         );
     }
+
+    // No page skips rows by count: `page=` is not a parameter any more (the first page).
+    let (status, page) = fetch(&sam, &app, "/review?page=1000000").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(count(&page, "class=\"card reminder\""), 25);
 
     // By step.
     let (_, page) = fetch(&vic, &app, "/review?step=before_30").await;
@@ -221,12 +231,30 @@ async fn filters_mine_all_step_dates_range_mode_and_pagination() {
         ("/review?who=everybody", "who"),
         ("/review?range=month", "range"),
         ("/review?mode=loud", "mode"),
-        ("/review?page=0", "page"),
+        ("/review?after=0x1", "after"),
+        ("/review?before_id=last", "before_id"),
     ] {
         let (status, page) = fetch(&vic, &app, path).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
         assert!(page.contains(&format!("{field}:")), "{path}: {page}");
     }
+
+    // A cursor is stable: five emails inserted before it (a contract ending sooner) move
+    // nothing on the next page, where counting rows (OFFSET) would shift it by five.
+    app.contract(customer, "Site 9 PBX", &date_in(70), Some(OWNER))
+        .await;
+    let (_, page) = fetch(&sam, &app, &next).await;
+    let ids = |html: &str| -> Vec<String> {
+        html.match_indices("id=\"reminder-")
+            .map(|(at, _)| html[at..].split('"').nth(1).unwrap_or_default().to_string())
+            .collect()
+    };
+    assert_eq!(ids(&page), ids(&second_page));
+    // Back from there: the 25 just before it, and the five new ones before those.
+    let previous = href_of(&page, "Previous page").expect("a previous page");
+    let (_, back) = fetch(&sam, &app, &previous).await;
+    assert_eq!(ids(&back).len(), 25);
+    assert!(href_of(&back, "Previous page").is_some(), "{back}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -491,14 +519,21 @@ async fn validation_errors_name_the_field_keep_the_typed_values_and_change_nothi
     assert_eq!(json_of(&app, id).await, before);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn send_now_delivers_with_the_owner_in_cc_and_then_every_action_is_a_conflict() {
+/// An app sending through a real SMTP test server, Sam's contract's first email, and Sam
+/// logged in.
+async fn sams_first_email_over_smtp() -> (SmtpTestServer, TestApp, i64, Client) {
     let smtp = SmtpTestServer::start();
     let app = TestApp::start_with(Some(smtp.url()), WebConfig::default()).await;
     let customer = team(&app).await;
     let contract = sams_contract(&app, customer).await;
     let id = reminder_id(&app, contract, "before_60").await;
     let sam = app.login(OWNER).await;
+    (smtp, app, id, sam)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn send_now_delivers_with_the_owner_in_cc_and_then_every_action_is_a_conflict() {
+    let (smtp, app, id, sam) = sams_first_email_over_smtp().await;
 
     post_form(
         &sam,
@@ -507,7 +542,9 @@ async fn send_now_delivers_with_the_owner_in_cc_and_then_every_action_is_a_confl
         &[("subject", "Renewing your PBX maintenance")],
     )
     .await;
-    let response = post_form(&sam, &app, &format!("/review/{id}/send"), &[]).await;
+    let version = app.engine.reminder(id).await.unwrap().version;
+    let send = format!("/review/{id}/send");
+    let response = post_form(&sam, &app, &send, &[("version", &version)]).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let received = smtp.wait_for_messages(1, Duration::from_secs(10));
     assert_eq!(received.len(), 1);
@@ -611,8 +648,14 @@ async fn each_role_against_each_action() {
             .await;
         let rid = reminder_id(&app, other, "before_30").await;
         for (action, fields) in &actions {
+            // "Send now" carries the version of the email as the page shows it just now.
+            let version = app.engine.reminder(rid).await.unwrap().version;
+            let mut fields = fields.clone();
+            if *action == "send" {
+                fields.push(("version", &version));
+            }
             let response =
-                post_form(&client, &app, &format!("/review/{rid}/{action}"), fields).await;
+                post_form(&client, &app, &format!("/review/{rid}/{action}"), &fields).await;
             let expected = if *action == "preview" {
                 StatusCode::OK
             } else {
@@ -635,4 +678,84 @@ async fn each_role_against_each_action() {
         .await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{email} skip");
     }
+}
+
+/// The version the email's page carries in its "Send now" form.
+fn version_on(page: &str) -> String {
+    let marker = "name=\"version\" value=\"";
+    let start = page.find(marker).expect("a version field") + marker.len();
+    page[start..]
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn send_now_sends_only_the_version_that_was_read() {
+    let (smtp, app, id, sam) = sams_first_email_over_smtp().await;
+    let send = format!("/review/{id}/send");
+    let scheduled = json_of(&app, id).await;
+
+    // Sam reads the email; meanwhile the admin rewords it: his click sends nothing.
+    let (_, page) = fetch(&sam, &app, &format!("/review/{id}")).await;
+    let read = version_on(&page);
+    let edit = ReminderEdits {
+        subject: Some("Something Sam never read".to_string()),
+        ..ReminderEdits::default()
+    };
+    app.engine
+        .edit_reminder(id, edit, &Actor(ADMIN.to_string()))
+        .await
+        .unwrap();
+    let response = post_form(&sam, &app, &send, &[("version", &read)]).await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let refusal = decode(&response.text().await.unwrap());
+    assert!(
+        refusal.contains("changed since you read it: its subject differs now")
+            && refusal.contains("nothing was sent"),
+        "{refusal}"
+    );
+    let after = json_of(&app, id).await;
+    assert_eq!(
+        (&after["status"], &after["send_at"]),
+        (&scheduled["status"], &scheduled["send_at"]),
+        "still scheduled at its own time"
+    );
+
+    // Read again, then the team's template changes under it: the body is named.
+    let (_, page) = fetch(&sam, &app, &format!("/review/{id}")).await;
+    let read = version_on(&page);
+    let template = app.engine.template("before_60", "en").await.unwrap();
+    app.engine
+        .save_template(
+            "before_60",
+            "en",
+            &template.subject,
+            &format!("{}\nP.S. Prices rise next year.", template.body),
+            &Actor(ADMIN.to_string()),
+        )
+        .await
+        .unwrap();
+    let response = post_form(&sam, &app, &send, &[("version", &read)]).await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let refusal = decode(&response.text().await.unwrap());
+    assert!(refusal.contains("its body differs now"), "{refusal}");
+
+    // No version, or one that is not a version: refused, saying which field.
+    let response = post_form(&sam, &app, &send, &[]).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let response = post_form(&sam, &app, &send, &[("version", "v2")]).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(decode(&response.text().await.unwrap()).contains("not an email version"));
+    assert!(smtp.messages().is_empty(), "nothing sent");
+    assert_eq!(json_of(&app, id).await["status"], json!("scheduled"));
+
+    // What is read now is what goes out.
+    let (_, page) = fetch(&sam, &app, &format!("/review/{id}")).await;
+    let response = post_form(&sam, &app, &send, &[("version", &version_on(&page))]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let received = smtp.wait_for_messages(1, Duration::from_secs(10));
+    assert_eq!(received[0].subject, "Something Sam never read");
+    assert!(received[0].body.contains("Prices rise next year"));
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use jiff::{Timestamp, ToSpan, tz::TimeZone};
 use reqwest::{Client, StatusCode};
 use serde_json::json;
-use support::{TestApp, location, post};
+use support::{TestApp, href_of, location, post};
 use tickler_core::user::Role;
 use tickler_engine::Actor;
 use tickler_engine::browse::ReminderFilter;
@@ -96,7 +96,10 @@ async fn sent_mail_lists_latest_first_searches_and_paginates() {
         .await;
     let globex_ids = reminder_ids(&app, printers).await;
     for id in acme_ids.iter().chain(&globex_ids[..1]) {
-        app.engine.send_reminder_now(*id, &system).await.unwrap();
+        app.engine
+            .send_reminder_now(*id, None, &system)
+            .await
+            .unwrap();
     }
     let vic = app.login(VIEWER).await;
 
@@ -108,12 +111,12 @@ async fn sent_mail_lists_latest_first_searches_and_paginates() {
         25,
         "25 rows and the header"
     );
-    assert!(page.contains("Page 1 of 2"));
+    let next = href_of(&page, "Next page").expect("a next page");
     // Latest first: Globex's, sent last, leads.
     let globex_at = page.find("Printers care").expect("globex row");
     let acme_at = page.find("Site 6 PBX").expect("acme row");
     assert!(globex_at < acme_at);
-    let (_, page2) = fetch(&vic, &app, "/sent?page=2").await;
+    let (_, page2) = fetch(&vic, &app, &next).await;
     assert_eq!(page2.matches("<tr>").count() - 1, 4);
     assert!(page2.contains("Site 0 PBX"), "the first sent is last");
 
@@ -126,6 +129,12 @@ async fn sent_mail_lists_latest_first_searches_and_paginates() {
     assert!(page.contains("Site 3 PBX") && !page.contains("Site 4 PBX"));
     let (_, page) = fetch(&vic, &app, "/sent?q=nobody").await;
     assert!(page.contains("0 messages"));
+    let (status, page) = fetch(&vic, &app, "/sent?q=gl").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        page.contains("q:") && page.contains("at least 3 characters"),
+        "{page}"
+    );
 
     // Status filter; pending emails are not sent mail.
     let (_, page) = fetch(&vic, &app, "/sent?status=failed").await;
@@ -139,9 +148,9 @@ async fn sent_mail_lists_latest_first_searches_and_paginates() {
     let (status, page) = fetch(&vic, &app, "/sent?status=pending").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(page.contains("status:"));
-    let (status, page) = fetch(&vic, &app, "/sent?page=x").await;
+    let (status, page) = fetch(&vic, &app, "/sent?after=x").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(page.contains("page:"));
+    assert!(page.contains("after:"));
 
     // A pending one's page is the review page.
     let response = vic
@@ -168,7 +177,9 @@ async fn a_sent_message_shows_headers_body_reply_and_attempts() {
         .await;
     let id = reminder_ids(&app, contract).await[0];
     let sam = app.login(OWNER).await;
-    let response = post(&sam, &app, "/review", &format!("/review/{id}/send"), &[]).await;
+    let version = app.engine.reminder(id).await.unwrap().version;
+    let send = format!("/review/{id}/send");
+    let response = post(&sam, &app, "/review", &send, &[("version", &version)]).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let message = smtp.wait_for_messages(1, Duration::from_secs(10)).remove(0);
     let view = app.engine.reminder(id).await.unwrap();
@@ -223,7 +234,9 @@ async fn a_failed_message_shows_the_reason_and_is_found_by_the_failed_filter() {
         .await;
     let id = reminder_ids(&app, contract).await[0];
     let admin = app.login(ADMIN).await;
-    let response = post(&admin, &app, "/review", &format!("/review/{id}/send"), &[]).await;
+    let version = app.engine.reminder(id).await.unwrap().version;
+    let send = format!("/review/{id}/send");
+    let response = post(&admin, &app, "/review", &send, &[("version", &version)]).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let (_, page) = fetch(&admin, &app, &location(&response)).await;
     assert!(page.contains("Sending failed"), "{page}");

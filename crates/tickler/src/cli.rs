@@ -428,7 +428,13 @@ pub enum ReminderCommand {
         send_at: Option<String>,
     },
     /// Send a scheduled email now.
-    Send { id: i64 },
+    Send {
+        id: i64,
+        /// The version read (`reminder show` prints it): if the email has changed since,
+        /// it is not sent and the command says what changed.
+        #[arg(long)]
+        version: Option<String>,
+    },
     /// Decide not to send a scheduled email.
     Skip {
         id: i64,

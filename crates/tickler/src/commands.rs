@@ -210,6 +210,8 @@ async fn customer(engine: &Engine, command: CustomerCommand, actor: &Actor) -> R
                         time_zone: time_zone.or(current.time_zone),
                     },
                     actor,
+                    // The operator at the command line may do what an admin may.
+                    None,
                 )
                 .await?;
         }
@@ -493,8 +495,11 @@ async fn reminder(engine: &Engine, command: ReminderCommand, actor: &Actor) -> R
                 )
                 .await?;
         }
-        ReminderCommand::Send { id } => {
-            let outcome = engine.send_reminder_now(id, actor).await?;
+        ReminderCommand::Send { id, version } => {
+            let seen = version
+                .map(|text| tickler_core::seen::SeenVersion::parse("--version", &text))
+                .transpose()?;
+            let outcome = engine.send_reminder_now(id, seen.as_ref(), actor).await?;
             match outcome {
                 tickler_engine::dispatch::Outcome::Sent { reply } => {
                     eprintln!("reminder {id} sent: {reply}")

@@ -165,6 +165,7 @@ pub fn reminder(r: &ReminderView) {
     println!("to:         {}", r.to.join(", "));
     println!("cc:         {}", r.cc.join(", "));
     println!("message-id: <{}>", r.message_id);
+    println!("version:    {}", r.version);
     if let Some(reply) = &r.smtp_reply {
         println!("smtp reply: {reply}");
     }

@@ -210,9 +210,28 @@ fn people_edit_skip_and_send_early_and_sent_mail_is_immutable() {
     assert_eq!(field(&skipped, "status"), "skipped");
     assert_eq!(field(&skipped, "status_reason"), "customer already called");
 
-    // Sent now, long before its time.
+    // Sent now, long before its time, as read: a version read before an edit sends nothing.
     let id7 = t.reminder(&contract, "before_7", 1)["id"].to_string();
-    t.ok(&["reminder", "send", &id7]);
+    let read = field(&t.reminder(&contract, "before_7", 1), "version").to_string();
+    t.ok(&[
+        "reminder",
+        "edit",
+        &id7,
+        "--subject",
+        "Last call for your PBX",
+    ]);
+    let err = t.fails(&["reminder", "send", &id7, "--version", &read]);
+    assert!(
+        err.contains("its subject differs now") && err.contains("nothing was sent"),
+        "{err}"
+    );
+    let err = t.fails(&["reminder", "send", &id7, "--version", "latest"]);
+    assert!(
+        err.contains("--version") && err.contains("not an email version"),
+        "{err}"
+    );
+    let read = field(&t.reminder(&contract, "before_7", 1), "version").to_string();
+    t.ok(&["reminder", "send", &id7, "--version", &read]);
     let received = smtp.wait_for_messages(2, WAIT);
     assert_eq!(
         received[1].message_id,

@@ -20,7 +20,7 @@ use crate::{
     pages::redirect_with_notice,
     pages::{
         Layout, NoticeQuery,
-        contracts::{ListRow, PAGE_SIZE, cursor, given, link, query_string, total_text},
+        contracts::{ListRow, PAGE_SIZE, cursor, given, link, query_string, search, total_text},
     },
 };
 
@@ -69,7 +69,7 @@ async fn list(
 ) -> Result<Html<String>, WebError> {
     let q = given(&params.q).unwrap_or_default().to_string();
     let query = CustomerQuery {
-        search: Some(q.clone()).filter(|q| !q.is_empty()),
+        search: search(&params.q)?,
         cursor: cursor(&params.after, &params.before_id)?,
         limit: PAGE_SIZE,
     };
@@ -325,7 +325,11 @@ async fn edit(
         Ok(new) => new,
         Err(e) => return form_error(&state, &user, Some(id), form, e, StatusCode::BAD_REQUEST),
     };
-    match state.engine.edit_customer(id, new, &user.actor()).await {
+    match state
+        .engine
+        .edit_customer(id, new, &user.actor(), Some(&user.viewer))
+        .await
+    {
         Ok(()) => Ok(redirect_with_notice(
             &format!("/customers/{id}"),
             "Customer saved; the reminders of their active contracts follow.",

@@ -134,17 +134,6 @@ impl ReminderRow {
     }
 }
 
-/// How many pages a list has: when its count stopped at the store's cap, there is at
-/// least one more page after the current one.
-pub fn page_count(total: i64, page: i64, page_size: i64) -> i64 {
-    let pages = ((total + page_size - 1) / page_size).max(1);
-    if total > tickler_engine::browse::COUNT_CAP {
-        pages.max(page + 1)
-    } else {
-        pages
-    }
-}
-
 /// `?notice=...`: the one-line confirmation a page shows after an action redirected to it.
 #[derive(Debug, Deserialize)]
 pub struct NoticeQuery {

@@ -21,6 +21,7 @@ use tickler_core::{
     plan::{Mode, default_renewal_plan},
     reminder::ReminderStatus,
     schedule::local_instant,
+    seen::SeenVersion,
     user::Role,
 };
 use tickler_engine::{
@@ -34,7 +35,11 @@ use crate::{
     AppState, WebError,
     auth::CurrentUser,
     format,
-    pages::{Layout, NoticeQuery, ReminderRow, non_empty},
+    pages::{
+        Layout, NoticeQuery, ReminderRow,
+        contracts::{Pager, cursor},
+        non_empty,
+    },
 };
 
 /// Emails per page of the queue.
@@ -68,7 +73,8 @@ struct QueueQuery {
     to: Option<String>,
     range: Option<String>,
     mode: Option<String>,
-    page: Option<String>,
+    after: Option<String>,
+    before_id: Option<String>,
     notice: Option<String>,
 }
 
@@ -95,11 +101,8 @@ struct QueuePage {
     mode: String,
     total: i64,
     total_text: String,
-    page: i64,
-    pages: i64,
     items: Vec<QueueItem>,
-    /// The filters in use, URL-encoded, for the pager's links.
-    filter_query: String,
+    pager: Pager,
 }
 
 /// The filter a queue query asks for, or a 400 naming the bad parameter.
@@ -107,7 +110,7 @@ fn queue_filter(
     query: &QueueQuery,
     user: &CurrentUser,
     now: Timestamp,
-) -> Result<(ReminderFilter, String, i64), WebError> {
+) -> Result<(ReminderFilter, String), WebError> {
     let bad = |field: &str, message: String| {
         WebError::BadRequest(ValidationError::new(field, message).to_string())
     };
@@ -153,14 +156,6 @@ fn queue_filter(
         Some(text) => Some(text.parse::<Mode>().map_err(|e| bad("mode", e.message))?),
         None => None,
     };
-    let page = match non_empty(&query.page) {
-        None => 1,
-        Some(text) => text
-            .parse::<i64>()
-            .ok()
-            .filter(|p| (1..=1_000_000).contains(p))
-            .ok_or_else(|| bad("page", format!("\"{text}\" is not a page number")))?,
-    };
     // Only scheduled ones: a single status reads the (status, send_at) index in order, where
     // two would sort every pending reminder; an email being sent is so for seconds.
     let filter = ReminderFilter {
@@ -171,10 +166,10 @@ fn queue_filter(
         send_from,
         send_until,
         limit: Some(PAGE_SIZE),
-        offset: (page - 1) * PAGE_SIZE,
+        cursor: cursor(&query.after, &query.before_id)?,
         ..ReminderFilter::default()
     };
-    Ok((filter, who.to_string(), page))
+    Ok((filter, who.to_string()))
 }
 
 async fn queue(
@@ -184,10 +179,11 @@ async fn queue(
 ) -> Result<Html<String>, WebError> {
     let engine = &state.engine;
     let now = engine.now();
-    let (filter, who, page) = queue_filter(&query, &user, now)?;
+    let (filter, who) = queue_filter(&query, &user, now)?;
     let total = engine.count_reminders(&filter).await?;
-    let list = engine.list_reminders(&filter).await?;
+    let list = engine.reminder_page(&filter).await?;
     let items = list
+        .rows
         .iter()
         .map(|r| QueueItem {
             row: ReminderRow::new(r, &user, now),
@@ -235,11 +231,9 @@ async fn queue(
         range: text(&query.range),
         mode: text(&query.mode),
         total,
-        page,
-        pages: crate::pages::page_count(total, page, PAGE_SIZE),
         total_text: crate::format::count(total),
         items,
-        filter_query: params.finish(),
+        pager: Pager::new("/review", &params.finish(), &list, |r| r.id),
     };
     Ok(Html(page.render()?))
 }
@@ -299,6 +293,8 @@ struct DetailPage {
     error: Option<String>,
     preview: Option<PreviewBox>,
     history: Vec<HistoryRow>,
+    /// The version of the email shown, sent back by "Send now".
+    version: String,
 }
 
 #[derive(Template)]
@@ -371,6 +367,7 @@ async fn detail_page(
         error: error.map(|e| e.to_string()),
         preview,
         history,
+        version: view.version,
     })
 }
 
@@ -589,13 +586,31 @@ async fn reset(
     ))
 }
 
+#[derive(Deserialize)]
+struct SendForm {
+    /// The version of the email the page showed: only that is sent.
+    version: Option<String>,
+}
+
 async fn send_now(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<i64>,
+    Form(form): Form<SendForm>,
 ) -> Result<Redirect, WebError> {
     changeable(&state, &user, id).await?;
-    let outcome = state.engine.send_reminder_now(id, &user.actor()).await?;
+    let Some(version) = non_empty(&form.version) else {
+        return Err(WebError::BadRequest(
+            "version: the form does not say which version of the email you read; open the \
+             email again and send it from its page"
+                .to_string(),
+        ));
+    };
+    let seen = SeenVersion::parse("version", version).map_err(EngineError::from)?;
+    let outcome = state
+        .engine
+        .send_reminder_now(id, Some(&seen), &user.actor())
+        .await?;
     let notice = match outcome {
         Outcome::Sent { reply } => format!("Sent. The mail server answered: {reply}"),
         Outcome::Retry { at, error } => format!(

@@ -16,7 +16,11 @@ use crate::{
     AppState, WebError,
     auth::CurrentUser,
     format,
-    pages::{Layout, ReminderRow, non_empty},
+    pages::{
+        Layout, ReminderRow,
+        contracts::{Pager, cursor, search},
+        non_empty,
+    },
 };
 
 /// Messages per page.
@@ -32,7 +36,8 @@ pub fn routes() -> Router<AppState> {
 struct SentQuery {
     status: Option<String>,
     q: Option<String>,
-    page: Option<String>,
+    after: Option<String>,
+    before_id: Option<String>,
     notice: Option<String>,
 }
 
@@ -44,10 +49,8 @@ struct SentPage {
     q: String,
     total: i64,
     total_text: String,
-    page: i64,
-    pages: i64,
     rows: Vec<ReminderRow>,
-    filter_query: String,
+    pager: Pager,
 }
 
 async fn list(
@@ -66,29 +69,21 @@ async fn list(
             return Err(bad("status", format!("\"{other}\" is not sent or failed")));
         }
     };
-    let page = match non_empty(&query.page) {
-        None => 1,
-        Some(text) => text
-            .parse::<i64>()
-            .ok()
-            .filter(|p| (1..=1_000_000).contains(p))
-            .ok_or_else(|| bad("page", format!("\"{text}\" is not a page number")))?,
-    };
-    let search = non_empty(&query.q).map(str::to_string);
+    let search = search(&query.q)?;
     let filter = ReminderFilter {
         statuses,
         search: search.clone(),
         order: ReminderOrder::LatestFirst,
         limit: Some(PAGE_SIZE),
-        offset: (page - 1) * PAGE_SIZE,
+        cursor: cursor(&query.after, &query.before_id)?,
         ..ReminderFilter::default()
     };
     let engine = &state.engine;
     let total = engine.count_reminders(&filter).await?;
     let now = engine.now();
-    let rows = engine
-        .list_reminders(&filter)
-        .await?
+    let list = engine.reminder_page(&filter).await?;
+    let rows = list
+        .rows
         .iter()
         .map(|r| ReminderRow::new(r, &user, now))
         .collect();
@@ -104,11 +99,9 @@ async fn list(
         status: non_empty(&query.status).unwrap_or_default().to_string(),
         q: search.unwrap_or_default(),
         total,
-        page,
-        pages: crate::pages::page_count(total, page, PAGE_SIZE),
         total_text: crate::format::count(total),
         rows,
-        filter_query: params.finish(),
+        pager: Pager::new("/sent", &params.finish(), &list, |r| r.id),
     };
     Ok(Html(page.render()?))
 }

@@ -77,7 +77,7 @@ pub(super) fn contract_query(
 ) -> Result<(ContractQuery, Filters), WebError> {
     let bad = |field: &str, message: String| WebError::BadRequest(format!("{field}: {message}"));
     let mut query = ContractQuery {
-        search: given(&params.q).map(str::to_string),
+        search: search(&params.q)?,
         limit: PAGE_SIZE,
         ..ContractQuery::default()
     };

@@ -25,7 +25,7 @@ use tickler_core::{
 use tickler_engine::{
     EngineError,
     billing::BillingInput,
-    browse::{ContractListRow, ContractQuery, ContractSort, ContractStatus, Cursor},
+    browse::{ContractListRow, ContractQuery, ContractSort, ContractStatus, Cursor, Page},
     contracts::{ContractChanges, ContractInput},
     invoicing::InvoiceFilter,
 };
@@ -97,6 +97,13 @@ pub(crate) fn given(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
+/// A list's search box (`q`): `None` when blank; 400 saying so when too short to search
+/// for (see `tickler_core::search`).
+pub(crate) fn search(q: &Option<String>) -> Result<Option<String>, WebError> {
+    tickler_core::search::search_term("q", given(q))
+        .map_err(|e| WebError::BadRequest(e.to_string()))
+}
+
 /// A page's cursor parameter (`after` or `before_id`): a row id.
 pub(crate) fn cursor(
     after: &Option<String>,
@@ -111,6 +118,32 @@ pub(crate) fn cursor(
         (None, Some(b)) => Some(Cursor::Before(id("before_id", b)?)),
         (None, None) => None,
     })
+}
+
+/// A keyset page's links: the first page, and the pages before its first row and after its
+/// last (`before_id=`, `after=`: what [`cursor`] reads back).
+pub(crate) struct Pager {
+    pub first: Option<String>,
+    pub previous: Option<String>,
+    pub next: Option<String>,
+}
+
+impl Pager {
+    /// The links of `page` of the list at `path` with the filters `query`; `id` gives a
+    /// row's id.
+    pub(crate) fn new<T>(path: &str, query: &str, page: &Page<T>, id: impl Fn(&T) -> i64) -> Pager {
+        Pager {
+            first: page.has_previous.then(|| link(path, query, "")),
+            previous: match (page.has_previous, page.rows.first()) {
+                (true, Some(first)) => Some(link(path, query, &format!("before_id={}", id(first)))),
+                _ => None,
+            },
+            next: match (page.has_next, page.rows.last()) {
+                (true, Some(last)) => Some(link(path, query, &format!("after={}", id(last)))),
+                _ => None,
+            },
+        }
+    }
 }
 
 /// "50 contracts", "10,000 or more contracts" (counts stop at a cap).
