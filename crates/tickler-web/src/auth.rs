@@ -21,7 +21,8 @@ use tickler_engine::{
     Actor, EngineError,
     browse::User,
     passwords,
-    sessions::{FirstAdmin, LogIn, NewSession, SetUp, random_token},
+    sessions::{LogIn, NewSession, random_token},
+    setup::{FirstAdmin, SetUp},
 };
 
 use crate::{AppState, WebError};
@@ -95,12 +96,12 @@ impl FromRequestParts<AppState> for CurrentUser {
         match found {
             Some(user) => Ok(user),
             None => {
-                let nobody = !state
+                let setup_first = state
                     .engine
-                    .any_can_log_in()
+                    .setup_first()
                     .await
                     .map_err(|e| WebError::from(e).into_response())?;
-                let to = if nobody {
+                let to = if setup_first {
                     "/setup".to_string()
                 } else if parts.method == axum::http::Method::GET {
                     let path = parts
@@ -210,7 +211,7 @@ async fn login_page(
     jar: CookieJar,
     Query(query): Query<NextQuery>,
 ) -> Result<Response, WebError> {
-    if !state.engine.any_can_log_in().await? {
+    if state.engine.setup_first().await? {
         return Ok(Redirect::to("/setup").into_response());
     }
     let (jar, csrf) = pre_session_token(&state, jar);
@@ -296,11 +297,13 @@ struct SetupPage {
     csrf: String,
     email: String,
     name: String,
+    /// Whether the form asks for the setup code (the app is reachable from other machines).
+    needs_code: bool,
     error: Option<String>,
 }
 
 async fn setup_page(State(state): State<AppState>, jar: CookieJar) -> Result<Response, WebError> {
-    if state.engine.any_can_log_in().await? {
+    if !state.engine.setup_open().await? {
         return Ok(Redirect::to("/login").into_response());
     }
     let (jar, csrf) = pre_session_token(&state, jar);
@@ -308,10 +311,14 @@ async fn setup_page(State(state): State<AppState>, jar: CookieJar) -> Result<Res
         csrf,
         email: String::new(),
         name: String::new(),
+        needs_code: state.config.setup_needs_code,
         error: None,
     };
     Ok((jar, Html(page.render()?)).into_response())
 }
+
+const WRONG_SETUP_CODE: &str = "That is not the setup code. It is in the log of `tickler serve` \
+     (\"setup code\"), and `tickler setup-code` prints it.";
 
 #[derive(Deserialize)]
 struct SetupForm {
@@ -319,6 +326,8 @@ struct SetupForm {
     name: String,
     password: String,
     password_again: String,
+    #[serde(default)]
+    setup_code: String,
 }
 
 async fn setup(
@@ -326,7 +335,7 @@ async fn setup(
     jar: CookieJar,
     Form(form): Form<SetupForm>,
 ) -> Result<Response, WebError> {
-    if state.engine.any_can_log_in().await? {
+    if !state.engine.setup_open().await? {
         // Someone finished the setup first: it happens only once.
         return Err(WebError::Forbidden);
     }
@@ -345,6 +354,10 @@ async fn setup(
                 email: &form.email,
                 name: &form.name,
                 password: &form.password,
+                setup_code: state
+                    .config
+                    .setup_needs_code
+                    .then_some(form.setup_code.as_str()),
             };
             match state
                 .engine
@@ -353,6 +366,7 @@ async fn setup(
             {
                 Ok(SetUp::Started(session)) => Ok(session),
                 Ok(SetUp::AlreadyDone) => return Err(WebError::Forbidden),
+                Ok(SetUp::WrongCode) => Err(WRONG_SETUP_CODE.to_string()),
                 // What the person typed is at fault: say so on the form.
                 Err(
                     e @ (EngineError::Invalid(_)
@@ -367,18 +381,19 @@ async fn setup(
         Ok(session) => Ok((with_session(&state, jar, session), Redirect::to("/")).into_response()),
         Err(error) => {
             let (jar, csrf) = pre_session_token(&state, jar);
+            let status = if error == WRONG_SETUP_CODE {
+                axum::http::StatusCode::FORBIDDEN
+            } else {
+                axum::http::StatusCode::BAD_REQUEST
+            };
             let page = SetupPage {
                 csrf,
                 email: form.email,
                 name: form.name,
+                needs_code: state.config.setup_needs_code,
                 error: Some(error),
             };
-            Ok((
-                axum::http::StatusCode::BAD_REQUEST,
-                jar,
-                Html(page.render()?),
-            )
-                .into_response())
+            Ok((status, jar, Html(page.render()?)).into_response())
         }
     }
 }

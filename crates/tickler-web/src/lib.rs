@@ -32,6 +32,9 @@ pub struct WebConfig {
     pub public_requests_per_minute: u32,
     /// When set, `/metrics` answers only requests carrying `Authorization: Bearer <token>`.
     pub metrics_token: Option<metrics::MetricsToken>,
+    /// Whether the one-time setup page asks for the setup code: `serve` sets it when other
+    /// machines can reach the app, so that the first stranger to find it cannot become admin.
+    pub setup_needs_code: bool,
 }
 
 impl Default for WebConfig {
@@ -41,6 +44,7 @@ impl Default for WebConfig {
             session_idle: Duration::from_secs(8 * 3600),
             public_requests_per_minute: 30,
             metrics_token: None,
+            setup_needs_code: false,
         }
     }
 }

@@ -95,6 +95,8 @@ pub fn from_env() -> Result<Config> {
         metrics_token: var("TICKLER_METRICS_TOKEN")
             .map(|token| check_metrics_token(&token))
             .transpose()?,
+        // Decided by `serve` once it knows the address it listens on.
+        setup_needs_code: false,
     };
     let database_max_connections = match var("TICKLER_DATABASE_MAX_CONNECTIONS") {
         Some(_) => Some(number("TICKLER_DATABASE_MAX_CONNECTIONS", 10u32)?.max(1)),
