@@ -60,6 +60,8 @@ fn idle_time(idle: Duration) -> SignedDuration {
 pub struct LiveSession {
     pub user: User,
     pub csrf: String,
+    /// The confirmation waiting for the session's next page (see [`Engine::take_notice`]).
+    pub notice: Option<String>,
 }
 
 /// A session just started: the token the browser keeps (never stored as such).
@@ -107,6 +109,7 @@ impl Engine {
         Ok(Some(LiveSession {
             user,
             csrf: session.csrf_token,
+            notice: session.notice,
         }))
     }
 
@@ -169,6 +172,21 @@ impl Engine {
         let session = start_session(&mut conn, user, previous, self.clock.now(), idle).await?;
         tracing::info!(email = %session.user.email, "logged in");
         Ok(LogIn::Started(session))
+    }
+
+    /// Keeps a one-line confirmation for the next page of `token`'s session: carried by the
+    /// session, not the URL, so that a link cannot make a page say anything.
+    pub async fn set_notice(&self, token: &str, notice: &str) -> Result<(), EngineError> {
+        let mut conn = self.store.conn().await?;
+        sessions::set_notice(&mut conn, &token_hash(token), notice).await?;
+        Ok(())
+    }
+
+    /// Takes the notice `seen` in `token`'s session for the page being shown: `false` if
+    /// another request showed it first. After this, the next page shows nothing.
+    pub async fn take_notice(&self, token: &str, seen: &str) -> Result<bool, EngineError> {
+        let mut conn = self.store.conn().await?;
+        Ok(sessions::take_notice(&mut conn, &token_hash(token), seen).await?)
     }
 
     /// Ends the session of `token`.

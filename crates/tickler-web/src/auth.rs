@@ -48,6 +48,9 @@ pub struct CurrentUser {
     /// The zone pages show times in for this person.
     pub zone: TimeZone,
     pub zone_name: String,
+    /// The confirmation this page shows once (left by the action that redirected here);
+    /// only GET requests take it from the session.
+    pub notice: Option<String>,
 }
 
 impl CurrentUser {
@@ -88,9 +91,12 @@ impl FromRequestParts<AppState> for CurrentUser {
         }
         let jar = CookieJar::from_headers(&parts.headers);
         let found = match jar.get(SESSION_COOKIE) {
-            Some(cookie) => current_user(state, cookie.value())
-                .await
-                .map_err(IntoResponse::into_response)?,
+            Some(cookie) => {
+                let shows_notice = parts.method == axum::http::Method::GET;
+                user_of_session(state, cookie.value(), shows_notice)
+                    .await
+                    .map_err(IntoResponse::into_response)?
+            }
             None => None,
         };
         match found {
@@ -124,12 +130,28 @@ impl FromRequestParts<AppState> for CurrentUser {
 
 /// The user behind a session token, sliding the session's expiry forward.
 pub async fn current_user(state: &AppState, token: &str) -> Result<Option<CurrentUser>, WebError> {
+    user_of_session(state, token, false).await
+}
+
+/// The user behind a session token; with `shows_notice` (a page is being shown) the
+/// session's waiting notice is taken, so that it shows on this page and no other.
+async fn user_of_session(
+    state: &AppState,
+    token: &str,
+    shows_notice: bool,
+) -> Result<Option<CurrentUser>, WebError> {
     let Some(session) = state
         .engine
         .current_session(token, state.config.session_idle)
         .await?
     else {
         return Ok(None);
+    };
+    let notice = match session.notice {
+        Some(notice) if shows_notice && state.engine.take_notice(token, &notice).await? => {
+            Some(notice)
+        }
+        _ => None,
     };
     let user = session.user;
     let default_zone = state.engine.settings().default_time_zone.clone();
@@ -147,6 +169,7 @@ pub async fn current_user(state: &AppState, token: &str) -> Result<Option<Curren
         csrf: session.csrf,
         zone_name: zone.name().to_string(),
         zone: zone.tz().clone(),
+        notice,
     }))
 }
 

@@ -8,6 +8,7 @@ pub mod auth;
 mod error;
 pub mod format;
 pub mod metrics;
+mod notice;
 pub mod pages;
 pub mod public;
 mod rate_limit;
@@ -84,6 +85,10 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         .merge(auth::routes())
         .merge(pages::routes())
         .merge(public::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            notice::keep,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             public::limit,

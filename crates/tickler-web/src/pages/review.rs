@@ -7,7 +7,7 @@ use axum::{
     Form, Router,
     extract::{Path, Query, State},
     http::StatusCode,
-    response::{Html, IntoResponse, Redirect, Response},
+    response::{Html, IntoResponse, Response},
     routing::{get, post},
 };
 use jiff::{
@@ -34,7 +34,7 @@ use crate::{
     AppState, WebError,
     auth::CurrentUser,
     format,
-    pages::{Layout, NoticeQuery, ReminderRow, non_empty},
+    pages::{Layout, ReminderRow, non_empty, redirect_with_notice},
 };
 
 /// Emails per page of the queue.
@@ -51,12 +51,6 @@ pub fn routes() -> Router<AppState> {
         .route("/review/{id}/skip", post(skip))
 }
 
-/// `?notice=...` after a redirect: the one-line confirmation of what was just done.
-pub(crate) fn with_notice(path: &str, notice: &str) -> Redirect {
-    let encoded: String = form_urlencoded::byte_serialize(notice.as_bytes()).collect();
-    Redirect::to(&format!("{path}?notice={encoded}"))
-}
-
 // ---------------------------------------------------------------------------------------
 // The queue
 
@@ -69,7 +63,6 @@ struct QueueQuery {
     range: Option<String>,
     mode: Option<String>,
     page: Option<String>,
-    notice: Option<String>,
 }
 
 struct StepOption {
@@ -227,7 +220,7 @@ async fn queue(
         }
     }
     let page = QueuePage {
-        layout: Layout::new(&user, "Review queue", "review").with_notice(query.notice.clone()),
+        layout: Layout::new(&user, "Review queue", "review"),
         who,
         steps,
         from: text(&query.from),
@@ -342,7 +335,6 @@ async fn detail_page(
     form: Option<FormValues>,
     error: Option<ValidationError>,
     preview: Option<PreviewBox>,
-    notice: Option<String>,
 ) -> Result<DetailPage, WebError> {
     let now = state.engine.now();
     let history = state
@@ -359,7 +351,7 @@ async fn detail_page(
         .collect();
     let title = format!("Email: {}", view.subject);
     Ok(DetailPage {
-        layout: Layout::new(user, title, "review").with_notice(notice),
+        layout: Layout::new(user, title, "review"),
         r: ReminderRow::new(&view, user, now),
         mode: view.mode.as_str(),
         zone: user.zone_name.clone(),
@@ -378,10 +370,9 @@ async fn detail(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<i64>,
-    Query(query): Query<NoticeQuery>,
 ) -> Result<Html<String>, WebError> {
     let view = state.engine.reminder(id).await?;
-    let page = detail_page(&state, &user, view, None, None, None, query.notice).await?;
+    let page = detail_page(&state, &user, view, None, None, None).await?;
     Ok(Html(page.render()?))
 }
 
@@ -544,7 +535,7 @@ async fn preview(
         return Ok((status, Html(page.render()?)).into_response());
     }
     let values = typed_values(&form, current_values(&view, &user));
-    let page = detail_page(&state, &user, view, Some(values), error, preview, None).await?;
+    let page = detail_page(&state, &user, view, Some(values), error, preview).await?;
     Ok((status, Html(page.render()?)).into_response())
 }
 
@@ -557,11 +548,17 @@ async fn edit(
     let view = changeable(&state, &user, id).await?;
     let error = match edits_of(&form, &view, &user, state.engine.now()) {
         Ok(edits) if edits.is_empty() => {
-            return Ok(with_notice(&format!("/review/{id}"), "Nothing changed.").into_response());
+            return Ok(redirect_with_notice(
+                &format!("/review/{id}"),
+                "Nothing changed.",
+            ));
         }
         Ok(edits) => match state.engine.edit_reminder(id, edits, &user.actor()).await {
             Ok(()) => {
-                return Ok(with_notice(&format!("/review/{id}"), "Changes saved.").into_response());
+                return Ok(redirect_with_notice(
+                    &format!("/review/{id}"),
+                    "Changes saved.",
+                ));
             }
             Err(EngineError::Invalid(e)) => e,
             Err(other) => return Err(other.into()),
@@ -569,7 +566,7 @@ async fn edit(
         Err(e) => e,
     };
     let values = typed_values(&form, current_values(&view, &user));
-    let page = detail_page(&state, &user, view, Some(values), Some(error), None, None).await?;
+    let page = detail_page(&state, &user, view, Some(values), Some(error), None).await?;
     Ok((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response())
 }
 
@@ -577,13 +574,13 @@ async fn reset(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<i64>,
-) -> Result<Redirect, WebError> {
+) -> Result<Response, WebError> {
     changeable(&state, &user, id).await?;
     state
         .engine
         .reset_reminder_wording(id, &user.actor())
         .await?;
-    Ok(with_notice(
+    Ok(redirect_with_notice(
         &format!("/review/{id}"),
         "Wording and recipients reset to the template.",
     ))
@@ -593,7 +590,7 @@ async fn send_now(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<i64>,
-) -> Result<Redirect, WebError> {
+) -> Result<Response, WebError> {
     changeable(&state, &user, id).await?;
     let outcome = state.engine.send_reminder_now(id, &user.actor()).await?;
     let notice = match outcome {
@@ -609,7 +606,7 @@ async fn send_now(
             format!("The result could not be recorded ({error}); it will be checked again shortly.")
         }
     };
-    Ok(with_notice(&format!("/review/{id}"), &notice))
+    Ok(redirect_with_notice(&format!("/review/{id}"), &notice))
 }
 
 #[derive(Deserialize)]
@@ -622,14 +619,14 @@ async fn skip(
     user: CurrentUser,
     Path(id): Path<i64>,
     Form(form): Form<SkipForm>,
-) -> Result<Redirect, WebError> {
+) -> Result<Response, WebError> {
     changeable(&state, &user, id).await?;
     let reason = form.reason.unwrap_or_default();
     state
         .engine
         .skip_reminder(id, &reason, &user.actor())
         .await?;
-    Ok(with_notice(
+    Ok(redirect_with_notice(
         &format!("/review/{id}"),
         "Skipped: this email will not be sent.",
     ))

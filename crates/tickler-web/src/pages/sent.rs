@@ -33,7 +33,6 @@ struct SentQuery {
     status: Option<String>,
     q: Option<String>,
     page: Option<String>,
-    notice: Option<String>,
 }
 
 #[derive(Template)]
@@ -100,7 +99,7 @@ async fn list(
         params.append_pair("q", q);
     }
     let page = SentPage {
-        layout: Layout::new(&user, "Sent mail", "sent").with_notice(query.notice.clone()),
+        layout: Layout::new(&user, "Sent mail", "sent"),
         status: non_empty(&query.status).unwrap_or_default().to_string(),
         q: search.unwrap_or_default(),
         total,
