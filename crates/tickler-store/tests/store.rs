@@ -201,6 +201,37 @@ async fn a_new_setting_is_inserted_once(store: Store) {
             .unwrap(),
         "first"
     );
+    drop(conn);
+
+    // Two transactions claiming one key: the second waits for the first, then loses.
+    let mut first = store.begin().await.unwrap();
+    assert!(
+        settings::insert_new(&mut first, "claim", "first", t0())
+            .await
+            .unwrap()
+    );
+    let second = tokio::spawn({
+        let store = store.clone();
+        async move {
+            let mut tx = store.begin().await.unwrap();
+            let won = settings::insert_new(&mut tx, "claim", "second", t0())
+                .await
+                .unwrap();
+            tickler_store::commit(tx).await.unwrap();
+            won
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    tickler_store::commit(first).await.unwrap();
+    assert!(
+        !second.await.unwrap(),
+        "the second claim finds the key taken"
+    );
+    let mut conn = store.conn().await.unwrap();
+    assert_eq!(
+        settings::get(&mut conn, "claim").await.unwrap().as_deref(),
+        Some("first")
+    );
 }
 
 async fn users_round_trip(store: Store) {
