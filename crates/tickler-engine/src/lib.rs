@@ -27,6 +27,7 @@ pub mod review;
 mod scheduling;
 pub mod sessions;
 pub mod settings;
+pub mod setup;
 pub mod tasks;
 
 use std::{sync::Arc, time::Duration};

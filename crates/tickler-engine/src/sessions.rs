@@ -1,15 +1,14 @@
 //! Web sessions: logging in (with throttling of guessed passwords), who is behind a
-//! session token, logging out, and the one-time setup of the first admin.
+//! session token, and logging out.
 
 use std::{net::IpAddr, time::Duration};
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use jiff::{SignedDuration, Timestamp};
 use sha2::{Digest, Sha256};
-use tickler_core::user::Role;
 use tickler_store::{Db, sessions, users};
 
-use crate::{Actor, Engine, EngineError, browse::User, directory::NewUser, passwords};
+use crate::{Engine, EngineError, browse::User, passwords};
 
 /// Failed logins within this window count towards throttling.
 const THROTTLE_WINDOW: SignedDuration = SignedDuration::from_secs(15 * 60);
@@ -61,6 +60,8 @@ fn idle_time(idle: Duration) -> SignedDuration {
 pub struct LiveSession {
     pub user: User,
     pub csrf: String,
+    /// The confirmation waiting for the session's next page (see [`Engine::take_notice`]).
+    pub notice: Option<String>,
 }
 
 /// A session just started: the token the browser keeps (never stored as such).
@@ -81,27 +82,7 @@ pub enum LogIn {
     Started(NewSession),
 }
 
-/// What became of the one-time setup.
-#[derive(Debug)]
-pub enum SetUp {
-    /// Someone can already log in: the setup happens only once.
-    AlreadyDone,
-    Started(NewSession),
-}
-
-/// The first admin as typed in the setup form.
-pub struct FirstAdmin<'a> {
-    pub email: &'a str,
-    pub name: &'a str,
-    pub password: &'a str,
-}
-
 impl Engine {
-    /// Whether anyone can log in yet; until then the web app offers only the setup.
-    pub async fn any_can_log_in(&self) -> Result<bool, EngineError> {
-        Ok(users::any_can_log_in(&mut *self.store.conn().await?).await?)
-    }
-
     /// The user behind a session token, sliding the session's expiry forward by `idle`;
     /// `None` for an unknown or expired token, or a deactivated user (whose session ends).
     pub async fn current_session(
@@ -128,6 +109,7 @@ impl Engine {
         Ok(Some(LiveSession {
             user,
             csrf: session.csrf_token,
+            notice: session.notice,
         }))
     }
 
@@ -192,51 +174,31 @@ impl Engine {
         Ok(LogIn::Started(session))
     }
 
+    /// Keeps a one-line confirmation for the next page of `token`'s session: carried by the
+    /// session, not the URL, so that a link cannot make a page say anything.
+    pub async fn set_notice(&self, token: &str, notice: &str) -> Result<(), EngineError> {
+        let mut conn = self.store.conn().await?;
+        sessions::set_notice(&mut conn, &token_hash(token), notice).await?;
+        Ok(())
+    }
+
+    /// Takes the notice `seen` in `token`'s session for the page being shown: `false` if
+    /// another request showed it first. After this, the next page shows nothing.
+    pub async fn take_notice(&self, token: &str, seen: &str) -> Result<bool, EngineError> {
+        let mut conn = self.store.conn().await?;
+        Ok(sessions::take_notice(&mut conn, &token_hash(token), seen).await?)
+    }
+
     /// Ends the session of `token`.
     pub async fn log_out(&self, token: &str) -> Result<(), EngineError> {
         let mut conn = self.store.conn().await?;
         sessions::delete(&mut conn, &token_hash(token)).await?;
         Ok(())
     }
-
-    /// The one-time setup: while nobody can log in, makes `admin` an active admin with that
-    /// password (an existing user of that email, e.g. entered as a contract owner, is
-    /// promoted) and logs them in.
-    pub async fn set_up_first_admin(
-        &self,
-        admin: FirstAdmin<'_>,
-        previous: Option<&str>,
-        idle: Duration,
-    ) -> Result<SetUp, EngineError> {
-        if self.any_can_log_in().await? {
-            return Ok(SetUp::AlreadyDone);
-        }
-        let actor = Actor("setup".to_string());
-        let id = match self.user_by_email(admin.email).await? {
-            Some(user) => {
-                self.promote_to_admin(user.id, &actor).await?;
-                self.set_password(user.id, admin.password, &actor).await?;
-                user.id
-            }
-            None => {
-                let new = NewUser {
-                    email: admin.email.to_string(),
-                    name: admin.name.to_string(),
-                    role: Role::Admin,
-                    password_hash: None,
-                };
-                self.create_user(new, Some(admin.password), &actor).await?
-            }
-        };
-        let mut conn = self.store.conn().await?;
-        let user = users::get(&mut conn, id).await?;
-        let session = start_session(&mut conn, user, previous, self.clock.now(), idle).await?;
-        Ok(SetUp::Started(session))
-    }
 }
 
 /// A new session with a new token, after ending `previous` and every expired session.
-async fn start_session(
+pub(crate) async fn start_session(
     conn: &mut Db,
     user: User,
     previous: Option<&str>,

@@ -10,6 +10,8 @@ pub struct Session {
     pub user_id: i64,
     pub csrf_token: String,
     pub expires_at: Timestamp,
+    /// The confirmation the session's next page shows once, if any.
+    pub notice: Option<String>,
 }
 
 pub async fn insert(
@@ -40,18 +42,20 @@ pub async fn find_live(
     token_hash: &str,
     now: Timestamp,
 ) -> Result<Option<Session>, StoreError> {
-    let row: Option<(i64, String, i64)> = sqlx::query_as(
-        "SELECT user_id, csrf_token, expires_at FROM sessions WHERE token_hash = $1 AND expires_at > $2",
+    let row: Option<(i64, String, i64, Option<String>)> = sqlx::query_as(
+        "SELECT user_id, csrf_token, expires_at, notice FROM sessions \
+         WHERE token_hash = $1 AND expires_at > $2",
     )
     .bind(token_hash)
     .bind(millis(now))
     .fetch_optional(db)
     .await?;
-    row.map(|(user_id, csrf_token, expires_at)| {
+    row.map(|(user_id, csrf_token, expires_at, notice)| {
         Ok(Session {
             user_id,
             csrf_token,
             expires_at: instant_from_millis(expires_at)?,
+            notice,
         })
     })
     .transpose()
@@ -71,6 +75,28 @@ pub async fn touch(
         .execute(db)
         .await?;
     Ok(())
+}
+
+/// Keeps `notice` for the session's next page, replacing one not yet shown.
+pub async fn set_notice(db: &mut Db, token_hash: &str, notice: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE sessions SET notice = $1 WHERE token_hash = $2")
+        .bind(notice)
+        .bind(token_hash)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Clears the session's notice if it is still `seen`; `false` if another request took it
+/// first (or it changed), so that each notice is shown by one page only.
+pub async fn take_notice(db: &mut Db, token_hash: &str, seen: &str) -> Result<bool, StoreError> {
+    let done =
+        sqlx::query("UPDATE sessions SET notice = NULL WHERE token_hash = $1 AND notice = $2")
+            .bind(token_hash)
+            .bind(seen)
+            .execute(db)
+            .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 pub async fn delete(db: &mut Db, token_hash: &str) -> Result<(), StoreError> {

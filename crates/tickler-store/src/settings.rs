@@ -29,6 +29,37 @@ pub async fn put(db: &mut Db, key: &str, value: &str, now: Timestamp) -> Result<
     Ok(())
 }
 
+/// The value under `key`, if any.
+pub async fn get(db: &mut Db, key: &str) -> Result<Option<String>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT value FROM settings WHERE setting_key = $1")
+            .bind(key)
+            .fetch_optional(db)
+            .await?,
+    )
+}
+
+/// Stores `value` under `key` only if nothing is there yet; `false` if something was. In a
+/// transaction this is a claim that succeeds once: a second writer waits for the first to
+/// commit (the key is unique), then finds the key taken.
+pub async fn insert_new(
+    db: &mut Db,
+    key: &str,
+    value: &str,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "INSERT INTO settings (setting_key, value, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (setting_key) DO NOTHING",
+    )
+    .bind(key)
+    .bind(value)
+    .bind(millis(now))
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// The value under `key`, storing `value` there first if there is none: of two processes
 /// racing to create the same setting, both get the one that won.
 pub async fn get_or_insert(
@@ -37,21 +68,10 @@ pub async fn get_or_insert(
     value: &str,
     now: Timestamp,
 ) -> Result<String, StoreError> {
-    sqlx::query(
-        "INSERT INTO settings (setting_key, value, updated_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (setting_key) DO NOTHING",
-    )
-    .bind(key)
-    .bind(value)
-    .bind(millis(now))
-    .execute(&mut *db)
-    .await?;
-    Ok(
-        sqlx::query_scalar("SELECT value FROM settings WHERE setting_key = $1")
-            .bind(key)
-            .fetch_one(db)
-            .await?,
-    )
+    insert_new(&mut *db, key, value, now).await?;
+    get(db, key)
+        .await?
+        .ok_or_else(|| StoreError::not_found("setting", key))
 }
 
 /// Forgets `key`, so the environment's default applies again.

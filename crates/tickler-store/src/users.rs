@@ -115,13 +115,22 @@ pub async fn set_password_hash(db: &mut Db, id: i64, hash: &str) -> Result<(), S
     Ok(())
 }
 
-/// Whether anyone can log in yet; until then the web app offers its one-time setup.
+/// Whether anyone can log in yet; until then visitors are sent to the one-time setup.
 pub async fn any_can_log_in(db: &mut Db) -> Result<bool, StoreError> {
     let count: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM users WHERE password_hash IS NOT NULL AND active = 1",
     )
     .fetch_one(db)
     .await?;
+    Ok(count > 0)
+}
+
+/// Whether any admin exists, active or not, with a password or not: once one does, the
+/// one-time setup never opens again.
+pub async fn any_admin(db: &mut Db) -> Result<bool, StoreError> {
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin'")
+        .fetch_one(db)
+        .await?;
     Ok(count > 0)
 }
 

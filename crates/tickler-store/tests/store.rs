@@ -22,7 +22,7 @@ use tickler_store::{
     customers::{self, NewCustomer},
     events, jobs, plans,
     reminders::{self, Edit, Lease, ReminderFilter, ReminderKind, SentRecord},
-    users,
+    sessions, settings, users,
 };
 
 use support::{
@@ -32,6 +32,8 @@ use support::{
 on_both_backends! {
     migrations_apply_and_reapply => sqlite_migrations_apply_and_reapply, postgres_migrations_apply_and_reapply;
     users_round_trip => sqlite_users_round_trip, postgres_users_round_trip;
+    a_sessions_notice_is_taken_once => sqlite_a_sessions_notice_is_taken_once, postgres_a_sessions_notice_is_taken_once;
+    a_new_setting_is_inserted_once => sqlite_a_new_setting_is_inserted_once, postgres_a_new_setting_is_inserted_once;
     customers_have_several_addresses => sqlite_customers_have_several_addresses, postgres_customers_have_several_addresses;
     duplicate_customer_address_is_a_conflict => sqlite_duplicate_customer_address_is_a_conflict, postgres_duplicate_customer_address_is_a_conflict;
     plans_ensure_is_idempotent_and_round_trips => sqlite_plans_ensure_is_idempotent_and_round_trips, postgres_plans_ensure_is_idempotent_and_round_trips;
@@ -126,6 +128,110 @@ async fn migrations_apply_and_reapply(store: Store) {
         .await
         .expect("re-apply on a database with rows");
     assert_eq!(count(&store, "contracts").await, 1);
+}
+
+async fn a_sessions_notice_is_taken_once(store: Store) {
+    let mut conn = store.conn().await.unwrap();
+    let user = users::insert(
+        &mut conn,
+        "ada@example.test",
+        "Ada",
+        Role::Admin,
+        None,
+        t0(),
+    )
+    .await
+    .unwrap();
+    let later = t0() + jiff::SignedDuration::from_hours(1);
+    sessions::insert(&mut conn, "hash", user, "csrf", t0(), later)
+        .await
+        .unwrap();
+    let live = sessions::find_live(&mut conn, "hash", t0()).await.unwrap();
+    assert_eq!(live.expect("live").notice, None);
+
+    sessions::set_notice(&mut conn, "hash", "Contract entered.")
+        .await
+        .unwrap();
+    let live = sessions::find_live(&mut conn, "hash", t0()).await.unwrap();
+    let notice = live.expect("live").notice.expect("a notice");
+    assert_eq!(notice, "Contract entered.");
+    assert!(
+        !sessions::take_notice(&mut conn, "hash", "Other text")
+            .await
+            .unwrap()
+    );
+    assert!(
+        sessions::take_notice(&mut conn, "hash", &notice)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !sessions::take_notice(&mut conn, "hash", &notice)
+            .await
+            .unwrap(),
+        "a second request does not show it again"
+    );
+    let live = sessions::find_live(&mut conn, "hash", t0()).await.unwrap();
+    assert_eq!(live.expect("live").notice, None);
+}
+
+async fn a_new_setting_is_inserted_once(store: Store) {
+    let mut conn = store.conn().await.unwrap();
+    assert!(
+        settings::insert_new(&mut conn, "setup_done", "first", t0())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !settings::insert_new(&mut conn, "setup_done", "second", t0())
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        settings::get(&mut conn, "setup_done")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("first")
+    );
+    assert_eq!(settings::get(&mut conn, "nothing").await.unwrap(), None);
+    assert_eq!(
+        settings::get_or_insert(&mut conn, "setup_done", "third", t0())
+            .await
+            .unwrap(),
+        "first"
+    );
+    drop(conn);
+
+    // Two transactions claiming one key: the second waits for the first, then loses.
+    let mut first = store.begin().await.unwrap();
+    assert!(
+        settings::insert_new(&mut first, "claim", "first", t0())
+            .await
+            .unwrap()
+    );
+    let second = tokio::spawn({
+        let store = store.clone();
+        async move {
+            let mut tx = store.begin().await.unwrap();
+            let won = settings::insert_new(&mut tx, "claim", "second", t0())
+                .await
+                .unwrap();
+            tickler_store::commit(tx).await.unwrap();
+            won
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    tickler_store::commit(first).await.unwrap();
+    assert!(
+        !second.await.unwrap(),
+        "the second claim finds the key taken"
+    );
+    let mut conn = store.conn().await.unwrap();
+    assert_eq!(
+        settings::get(&mut conn, "claim").await.unwrap().as_deref(),
+        Some("first")
+    );
 }
 
 async fn users_round_trip(store: Store) {

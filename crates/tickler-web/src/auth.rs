@@ -21,7 +21,8 @@ use tickler_engine::{
     Actor, EngineError,
     browse::User,
     passwords,
-    sessions::{FirstAdmin, LogIn, NewSession, SetUp, random_token},
+    sessions::{LogIn, NewSession, random_token},
+    setup::{FirstAdmin, SetUp},
 };
 
 use crate::{AppState, WebError};
@@ -47,6 +48,9 @@ pub struct CurrentUser {
     /// The zone pages show times in for this person.
     pub zone: TimeZone,
     pub zone_name: String,
+    /// The confirmation this page shows once (left by the action that redirected here);
+    /// only GET requests take it from the session.
+    pub notice: Option<String>,
 }
 
 impl CurrentUser {
@@ -87,20 +91,23 @@ impl FromRequestParts<AppState> for CurrentUser {
         }
         let jar = CookieJar::from_headers(&parts.headers);
         let found = match jar.get(SESSION_COOKIE) {
-            Some(cookie) => current_user(state, cookie.value())
-                .await
-                .map_err(IntoResponse::into_response)?,
+            Some(cookie) => {
+                let shows_notice = parts.method == axum::http::Method::GET;
+                user_of_session(state, cookie.value(), shows_notice)
+                    .await
+                    .map_err(IntoResponse::into_response)?
+            }
             None => None,
         };
         match found {
             Some(user) => Ok(user),
             None => {
-                let nobody = !state
+                let setup_first = state
                     .engine
-                    .any_can_log_in()
+                    .setup_first()
                     .await
                     .map_err(|e| WebError::from(e).into_response())?;
-                let to = if nobody {
+                let to = if setup_first {
                     "/setup".to_string()
                 } else if parts.method == axum::http::Method::GET {
                     let path = parts
@@ -123,12 +130,28 @@ impl FromRequestParts<AppState> for CurrentUser {
 
 /// The user behind a session token, sliding the session's expiry forward.
 pub async fn current_user(state: &AppState, token: &str) -> Result<Option<CurrentUser>, WebError> {
+    user_of_session(state, token, false).await
+}
+
+/// The user behind a session token; with `shows_notice` (a page is being shown) the
+/// session's waiting notice is taken, so that it shows on this page and no other.
+async fn user_of_session(
+    state: &AppState,
+    token: &str,
+    shows_notice: bool,
+) -> Result<Option<CurrentUser>, WebError> {
     let Some(session) = state
         .engine
         .current_session(token, state.config.session_idle)
         .await?
     else {
         return Ok(None);
+    };
+    let notice = match session.notice {
+        Some(notice) if shows_notice && state.engine.take_notice(token, &notice).await? => {
+            Some(notice)
+        }
+        _ => None,
     };
     let user = session.user;
     let default_zone = state.engine.settings().default_time_zone.clone();
@@ -146,6 +169,7 @@ pub async fn current_user(state: &AppState, token: &str) -> Result<Option<Curren
         csrf: session.csrf,
         zone_name: zone.name().to_string(),
         zone: zone.tz().clone(),
+        notice,
     }))
 }
 
@@ -210,7 +234,7 @@ async fn login_page(
     jar: CookieJar,
     Query(query): Query<NextQuery>,
 ) -> Result<Response, WebError> {
-    if !state.engine.any_can_log_in().await? {
+    if state.engine.setup_first().await? {
         return Ok(Redirect::to("/setup").into_response());
     }
     let (jar, csrf) = pre_session_token(&state, jar);
@@ -296,11 +320,13 @@ struct SetupPage {
     csrf: String,
     email: String,
     name: String,
+    /// Whether the form asks for the setup code (the app is reachable from other machines).
+    needs_code: bool,
     error: Option<String>,
 }
 
 async fn setup_page(State(state): State<AppState>, jar: CookieJar) -> Result<Response, WebError> {
-    if state.engine.any_can_log_in().await? {
+    if !state.engine.setup_open().await? {
         return Ok(Redirect::to("/login").into_response());
     }
     let (jar, csrf) = pre_session_token(&state, jar);
@@ -308,10 +334,14 @@ async fn setup_page(State(state): State<AppState>, jar: CookieJar) -> Result<Res
         csrf,
         email: String::new(),
         name: String::new(),
+        needs_code: state.config.setup_needs_code,
         error: None,
     };
     Ok((jar, Html(page.render()?)).into_response())
 }
+
+const WRONG_SETUP_CODE: &str = "That is not the setup code. It is in the log of `tickler serve` \
+     (\"setup code\"), and `tickler setup-code` prints it.";
 
 #[derive(Deserialize)]
 struct SetupForm {
@@ -319,6 +349,8 @@ struct SetupForm {
     name: String,
     password: String,
     password_again: String,
+    #[serde(default)]
+    setup_code: String,
 }
 
 async fn setup(
@@ -326,7 +358,7 @@ async fn setup(
     jar: CookieJar,
     Form(form): Form<SetupForm>,
 ) -> Result<Response, WebError> {
-    if state.engine.any_can_log_in().await? {
+    if !state.engine.setup_open().await? {
         // Someone finished the setup first: it happens only once.
         return Err(WebError::Forbidden);
     }
@@ -345,6 +377,10 @@ async fn setup(
                 email: &form.email,
                 name: &form.name,
                 password: &form.password,
+                setup_code: state
+                    .config
+                    .setup_needs_code
+                    .then_some(form.setup_code.as_str()),
             };
             match state
                 .engine
@@ -353,6 +389,7 @@ async fn setup(
             {
                 Ok(SetUp::Started(session)) => Ok(session),
                 Ok(SetUp::AlreadyDone) => return Err(WebError::Forbidden),
+                Ok(SetUp::WrongCode) => Err(WRONG_SETUP_CODE.to_string()),
                 // What the person typed is at fault: say so on the form.
                 Err(
                     e @ (EngineError::Invalid(_)
@@ -367,18 +404,19 @@ async fn setup(
         Ok(session) => Ok((with_session(&state, jar, session), Redirect::to("/")).into_response()),
         Err(error) => {
             let (jar, csrf) = pre_session_token(&state, jar);
+            let status = if error == WRONG_SETUP_CODE {
+                axum::http::StatusCode::FORBIDDEN
+            } else {
+                axum::http::StatusCode::BAD_REQUEST
+            };
             let page = SetupPage {
                 csrf,
                 email: form.email,
                 name: form.name,
+                needs_code: state.config.setup_needs_code,
                 error: Some(error),
             };
-            Ok((
-                axum::http::StatusCode::BAD_REQUEST,
-                jar,
-                Html(page.render()?),
-            )
-                .into_response())
+            Ok((status, jar, Html(page.render()?)).into_response())
         }
     }
 }

@@ -7,7 +7,8 @@ mod assets;
 pub mod auth;
 mod error;
 pub mod format;
-mod metrics;
+pub mod metrics;
+mod notice;
 pub mod pages;
 pub mod public;
 mod rate_limit;
@@ -30,6 +31,11 @@ pub struct WebConfig {
     /// Requests per minute one client address may make to the public pages (the customer's
     /// answer links).
     pub public_requests_per_minute: u32,
+    /// When set, `/metrics` answers only requests carrying `Authorization: Bearer <token>`.
+    pub metrics_token: Option<metrics::MetricsToken>,
+    /// Whether the one-time setup page asks for the setup code: `serve` sets it when other
+    /// machines can reach the app, so that the first stranger to find it cannot become admin.
+    pub setup_needs_code: bool,
 }
 
 impl Default for WebConfig {
@@ -38,6 +44,8 @@ impl Default for WebConfig {
             public_url: None,
             session_idle: Duration::from_secs(8 * 3600),
             public_requests_per_minute: 30,
+            metrics_token: None,
+            setup_needs_code: false,
         }
     }
 }
@@ -79,6 +87,10 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         .merge(public::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            notice::keep,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             public::limit,
         ))
         .layer(axum::middleware::from_fn_with_state(
@@ -88,12 +100,25 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         .with_state(state)
 }
 
+/// Whether the database answers. The reason it does not goes to the log only: its text
+/// names hosts and user names, and these endpoints answer anyone.
+async fn database_reachable(state: &AppState, endpoint: &str) -> bool {
+    match state.engine.ping().await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(error = %e, endpoint, "the database is unreachable");
+            false
+        }
+    }
+}
+
 /// Liveness: the process answers (200), and says whether its database does and whether
 /// mail can leave.
 async fn healthz(State(state): State<AppState>) -> (StatusCode, String) {
-    let database = match state.engine.ping().await {
-        Ok(()) => "reachable".to_string(),
-        Err(e) => format!("unreachable ({e})"),
+    let database = if database_reachable(&state, "/healthz").await {
+        "reachable"
+    } else {
+        "unreachable"
     };
     (
         StatusCode::OK,
@@ -111,12 +136,13 @@ fn mail_health_line(state: &AppState) -> String {
 }
 
 /// Readiness: 503 while the database cannot be reached, so a load balancer sends no pages here.
-async fn readyz(State(state): State<AppState>) -> (StatusCode, String) {
-    match state.engine.ping().await {
-        Ok(()) => (StatusCode::OK, "ready\n".to_string()),
-        Err(e) => (
+async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    if database_reachable(&state, "/readyz").await {
+        (StatusCode::OK, "ready\n")
+    } else {
+        (
             StatusCode::SERVICE_UNAVAILABLE,
-            format!("not ready: database unreachable ({e})\n"),
-        ),
+            "not ready: database unreachable\n",
+        )
     }
 }

@@ -1,18 +1,44 @@
 //! `GET /metrics`: Prometheus text for monitoring several instances. Counters and timings
 //! come from this process (claims, deliveries by outcome, SMTP time, lateness, job runs,
 //! database errors); the queue gauges are read from the database at each scrape, so every
-//! instance reports the same, cluster-wide queue.
+//! instance reports the same, cluster-wide queue. With `TICKLER_METRICS_TOKEN` set, only a
+//! scraper presenting that bearer token is answered.
 
 use std::sync::OnceLock;
 
 use axum::{
     extract::State,
-    http::{StatusCode, header},
+    http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
-use crate::AppState;
+use crate::{AppState, security::constant_time_eq};
+
+/// The bearer token `/metrics` asks for. A secret: its `Debug` shows no part of it.
+#[derive(Clone)]
+pub struct MetricsToken(String);
+
+impl MetricsToken {
+    pub fn new(token: impl Into<String>) -> MetricsToken {
+        MetricsToken(token.into())
+    }
+
+    /// Whether a request's `Authorization` header carries this token.
+    fn admits(&self, headers: &HeaderMap) -> bool {
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|given| constant_time_eq(given.trim().as_bytes(), self.0.as_bytes()))
+    }
+}
+
+impl std::fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsToken(***)")
+    }
+}
 
 /// The process's recorder, installed on first use: the `metrics` facade has one global
 /// recorder, so every router in the process (tests start several) shares it.
@@ -29,7 +55,17 @@ pub(crate) fn handle() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
-pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
+pub(crate) async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(token) = &state.config.metrics_token
+        && !token.admits(&headers)
+    {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer realm=\"metrics\"")],
+            "a bearer token is required (TICKLER_METRICS_TOKEN)\n",
+        )
+            .into_response();
+    }
     let Some(handle) = handle() else {
         return (StatusCode::NOT_FOUND, "metrics are not recorded\n").into_response();
     };

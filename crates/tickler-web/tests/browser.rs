@@ -202,7 +202,7 @@ async fn enter_customer_and_contract(app: &TestApp, browser: &Browser) -> i64 {
     contract_id
 }
 
-/// The number after `prefix` in a path such as `/contracts/7?notice=...`.
+/// The number after `prefix` in a path such as `/contracts/7` or `/review/3/edit`.
 fn id_in(path: &str, prefix: &str) -> i64 {
     path.strip_prefix(prefix)
         .and_then(|rest| rest.split(['?', '/']).next())

@@ -7,7 +7,7 @@ use std::{sync::Arc, time::Duration};
 use reqwest::StatusCode;
 use tickler_core::clock::FixedClock;
 use tickler_testkit::SmtpTestServer;
-use tickler_web::WebConfig;
+use tickler_web::{WebConfig, metrics::MetricsToken};
 
 use support::{TestApp, client, get};
 
@@ -86,4 +86,77 @@ async fn metrics_show_the_queue_and_what_was_delivered() {
         text.contains("tickler_job_runs_total{job=\"lease_takeover\"}"),
         "{text}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_a_metrics_token_only_its_bearer_is_answered() {
+    let token = "3f0c9a7e51d24b8c9e6a1f2d";
+    let app = TestApp::start_with(
+        None,
+        WebConfig {
+            metrics_token: Some(MetricsToken::new(token)),
+            ..WebConfig::default()
+        },
+    )
+    .await;
+    let scrape = |authorization: Option<String>| {
+        let request = client().get(app.url("/metrics"));
+        let request = match authorization {
+            Some(value) => request.header("authorization", value),
+            None => request,
+        };
+        async move { request.send().await.expect("GET /metrics") }
+    };
+
+    let anonymous = scrape(None).await;
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        anonymous
+            .headers()
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok()),
+        Some("Bearer realm=\"metrics\"")
+    );
+    assert!(
+        !anonymous
+            .text()
+            .await
+            .unwrap()
+            .contains("tickler_queue_due")
+    );
+    for wrong in [
+        format!("Bearer {token}x"),
+        format!("Bearer {}", &token[1..]),
+        format!("Basic {token}"),
+        token.to_string(),
+    ] {
+        let refused = scrape(Some(wrong.clone())).await;
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED, "{wrong}");
+    }
+
+    let scraper = scrape(Some(format!("Bearer {token}"))).await;
+    assert_eq!(scraper.status(), StatusCode::OK);
+    let text = scraper.text().await.unwrap();
+    assert_eq!(sample(&text, "tickler_database_up"), Some(1.0), "{text}");
+    assert!(
+        !format!("{:?}", MetricsToken::new(token)).contains(&token[..6]),
+        "the token never shows in Debug output (logs)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_endpoints_say_unreachable_without_the_database_error() {
+    let app = TestApp::start().await;
+    let (status, text) = get(&client(), &app, "/healthz").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(text, "ok\ndatabase: reachable\n");
+
+    // The pool closed: every query fails with sqlx's own text, which must stay in the log.
+    app.store.close().await;
+    let (status, text) = get(&client(), &app, "/healthz").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(text, "ok\ndatabase: unreachable\n");
+    let (status, text) = get(&client(), &app, "/readyz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(text, "not ready: database unreachable\n");
 }

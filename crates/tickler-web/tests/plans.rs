@@ -207,7 +207,7 @@ async fn templates_preview_save_and_reset() {
     )
     .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert!(location(&response).starts_with("/templates/before_60/en?notice="));
+    assert_eq!(location(&response), "/templates/before_60/en");
     let text = app
         .engine
         .template("before_60", "en")
@@ -448,7 +448,7 @@ async fn editing_a_step_moves_the_scheduled_reminders_of_active_contracts() {
     let form = steps_form(&[("offset_1", "-45"), ("time_1", "10:30")]);
     let response = post_owned(&admin, &app, &format!("/plans/{id}/steps"), &form).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert!(location(&response).starts_with(&format!("/plans/{id}?notice=")));
+    assert_eq!(location(&response), format!("/plans/{id}"));
 
     let moved = send_at_of(&app, contract, "before_30").await;
     // 2028-06-30 - 45 days = 2028-05-16, 10:30 in Tokyo = 01:30 UTC.

@@ -65,6 +65,9 @@ pub enum Command {
     /// Bulk imports.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Print the one-time setup code that the web app's /setup page asks for when other
+    /// machines can reach it (until the first admin exists; also in the log of `serve`).
+    SetupCode,
     /// The server secret that signs the customer's one-click links.
     #[command(subcommand)]
     Secret(SecretCommand),
@@ -456,7 +459,9 @@ pub struct DispatchArgs {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address of the web app (and of /healthz, /readyz and /metrics).
+    /// Address of the web app (and of /healthz, /readyz and /metrics). Beyond loopback (or
+    /// with a TICKLER_PUBLIC_URL on another host), the first admin's /setup page asks for the
+    /// setup code this command logs (`tickler setup-code` prints it too).
     #[arg(long, env = "TICKLER_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
 }

@@ -84,6 +84,13 @@ pub async fn run(cli: Cli) -> Result<()> {
                  (their pages say so). Emails sent from now on carry new links."
             );
         }
+        Command::SetupCode => match engine.setup_code().await? {
+            Some(code) => println!("{code}"),
+            None => anyhow::bail!(
+                "the setup is done: an admin exists, so there is no setup code (add users with \
+                 `tickler user add`, or an admin on the Users page)"
+            ),
+        },
         Command::Reminder(command) => reminder(&engine, command, &actor).await?,
         Command::Dispatch(args) => dispatch(engine, args).await?,
         Command::Import(command) => import(&engine, command, &actor).await?,

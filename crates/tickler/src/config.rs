@@ -96,6 +96,11 @@ pub fn from_env() -> Result<Config> {
         session_idle: Duration::from_secs(
             number("TICKLER_SESSION_IDLE_SECONDS", 8 * 3600u64)?.max(1),
         ),
+        metrics_token: var("TICKLER_METRICS_TOKEN")
+            .map(|token| check_metrics_token(&token))
+            .transpose()?,
+        // Decided by `serve` once it knows the address it listens on.
+        setup_needs_code: false,
     };
     let database_max_connections = match var("TICKLER_DATABASE_MAX_CONNECTIONS") {
         Some(_) => Some(number("TICKLER_DATABASE_MAX_CONNECTIONS", 10u32)?.max(1)),
@@ -129,6 +134,18 @@ fn check_public_url(text: &str) -> Result<String> {
         anyhow::bail!("TICKLER_PUBLIC_URL: \"{text}\" must not have a query or fragment");
     }
     Ok(trimmed.to_string())
+}
+
+/// A metrics token short enough to guess protects nothing: refused, without echoing it.
+fn check_metrics_token(token: &str) -> Result<tickler_web::metrics::MetricsToken> {
+    let token = token.trim();
+    if token.chars().count() < 16 || token.contains(char::is_whitespace) {
+        anyhow::bail!(
+            "TICKLER_METRICS_TOKEN must be at least 16 characters without spaces (e.g. the \
+             output of `openssl rand -hex 32`)"
+        );
+    }
+    Ok(tickler_web::metrics::MetricsToken::new(token))
 }
 
 /// Refuses an SMTP timeout as long as the lease: a send still in flight when its claim runs

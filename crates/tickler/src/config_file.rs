@@ -18,6 +18,7 @@ const KEYS: &[&str] = &[
     "listen",
     "public_url",
     "public_rate_per_minute",
+    "metrics_token",
     "smtp_timeout_seconds",
     "smtp_ca_file",
     "dkim_selector",

@@ -1,15 +1,29 @@
 //! `tickler serve`: the dispatcher plus HTTP endpoints, until SIGTERM or Ctrl-C.
 
+use std::net::SocketAddr;
+
 use anyhow::{Context, Result};
 use tickler_engine::Engine;
 use tokio::sync::watch;
 
-pub async fn run(engine: Engine, web: tickler_web::WebConfig, listen: &str) -> Result<()> {
+pub async fn run(engine: Engine, mut web: tickler_web::WebConfig, listen: &str) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
-    tracing::info!(address = %listener.local_addr()?, mail = %engine.mail_route(), "tickler is serving");
+    let address = listener.local_addr()?;
+    tracing::info!(%address, mail = %engine.mail_route(), "tickler is serving");
     warn_if_outbox(&engine);
+    web.setup_needs_code = reachable_from_elsewhere(address, web.public_url.as_deref());
+    if web.setup_needs_code
+        && let Some(code) = engine.setup_code().await?
+    {
+        // The log is the one place only the operator reads: whoever opens /setup first
+        // needs this code to become admin.
+        tracing::warn!(
+            setup_code = %code,
+            "no admin yet: open /setup and enter this setup code (`tickler setup-code` prints it too)"
+        );
+    }
     if web.public_url.is_none() {
         tracing::warn!(
             "TICKLER_PUBLIC_URL is not set: renewal emails carry no one-click links and ask \
@@ -41,6 +55,26 @@ pub async fn run(engine: Engine, web: tickler_web::WebConfig, listen: &str) -> R
     dispatcher.await.context("dispatcher task")?;
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// Whether people on other machines may reach the web app: it listens beyond loopback, or
+/// a public URL names another host (a reverse proxy in front of a loopback listener).
+fn reachable_from_elsewhere(listening: SocketAddr, public_url: Option<&str>) -> bool {
+    let public_host_is_local = |url: &str| {
+        let authority = url.split_once("://").map_or(url, |(_, rest)| rest);
+        let authority = authority.split(['/', '?', '#']).next().unwrap_or_default();
+        let host = match authority.strip_prefix('[') {
+            Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+            None => authority
+                .rsplit_once(':')
+                .map_or(authority, |(host, _)| host),
+        };
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    };
+    !listening.ip().is_loopback() || public_url.is_some_and(|url| !public_host_is_local(url))
 }
 
 /// `tickler dispatch` without `--once`: the dispatcher alone, until SIGTERM or Ctrl-C.
@@ -87,4 +121,35 @@ async fn shutdown_signal() {
         _ = terminate => {}
     }
     tracing::info!("shutting down: finishing the batch in flight");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_setup_code_is_asked_for_unless_only_this_machine_can_reach_the_app() {
+        let at = |text: &str| text.parse::<SocketAddr>().expect("address");
+        assert!(!reachable_from_elsewhere(at("127.0.0.1:8080"), None));
+        assert!(!reachable_from_elsewhere(at("[::1]:8080"), None));
+        assert!(!reachable_from_elsewhere(
+            at("127.0.0.1:8080"),
+            Some("http://localhost:8080")
+        ));
+        assert!(!reachable_from_elsewhere(
+            at("127.0.0.1:8080"),
+            Some("http://[::1]:8080/")
+        ));
+        assert!(reachable_from_elsewhere(at("0.0.0.0:8080"), None));
+        assert!(reachable_from_elsewhere(at("[::]:8080"), None));
+        assert!(reachable_from_elsewhere(at("192.0.2.7:8080"), None));
+        assert!(reachable_from_elsewhere(
+            at("127.0.0.1:8080"),
+            Some("https://tickler.firm.example")
+        ));
+        assert!(reachable_from_elsewhere(
+            at("127.0.0.1:8080"),
+            Some("https://127.0.0.1.firm.example:8443")
+        ));
+    }
 }

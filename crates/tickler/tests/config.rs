@@ -77,3 +77,17 @@ fn an_smtp_timeout_as_long_as_the_lease_is_refused_naming_both() {
     t.set_env("TICKLER_SMTP_TIMEOUT_SECONDS", "59");
     t.ok(&["dispatch", "--once"]);
 }
+
+#[test]
+fn a_guessable_metrics_token_is_refused_without_being_echoed() {
+    let mut t = Tickler::new(None);
+    t.set_env("TICKLER_METRICS_TOKEN", "hunter2");
+    let err = t.fails(&["dispatch", "--once"]);
+    assert!(
+        err.contains("TICKLER_METRICS_TOKEN must be at least 16 characters"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "{err}");
+    t.set_env("TICKLER_METRICS_TOKEN", "3f0c9a7e51d24b8c9e6a1f2d");
+    t.ok(&["dispatch", "--once"]);
+}

@@ -114,6 +114,18 @@ fn readiness_follows_the_database() {
         health.starts_with("HTTP/1.1 200") && health.contains("database: unreachable"),
         "{health}"
     );
+    // Anyone may ask: the answer names no database, host or user (those go to the log).
+    let database_name = db.url().rsplit('/').next().unwrap_or_default().to_string();
+    let body = |response: &str| {
+        response
+            .split("\r\n\r\n")
+            .nth(1)
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(body(&health), "ok\ndatabase: unreachable\n", "{health}");
+    assert_eq!(body(&not_ready), "not ready: database unreachable\n");
+    assert!(!health.contains(&database_name), "{health}");
     let _ = std::process::Command::new("kill")
         .args(["-TERM", &serve.id().to_string()])
         .status();

@@ -12,6 +12,18 @@ use std::{
 use support::{Tickler, field, http_get};
 use tickler_testkit::SmtpTestServer;
 
+/// `tickler user add` for the admin Ada (without a password unless more is appended).
+const ADD_ADMIN_ADA: &[&str] = &[
+    "user",
+    "add",
+    "--email",
+    "ada@firm.example",
+    "--name",
+    "Ada",
+    "--role",
+    "admin",
+];
+
 fn wait_until_healthy(port: u16) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -24,6 +36,18 @@ fn wait_until_healthy(port: u16) -> String {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// `tickler serve` on `host:port`, answering; its log (standard error) goes to `log`.
+fn serve_on(t: &Tickler, host: &str, port: u16, log: Stdio) -> Child {
+    let child = t
+        .command(&["serve", "--listen", &format!("{host}:{port}")])
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start serve");
+    wait_until_healthy(port);
+    child
 }
 
 fn terminate(child: &mut Child) -> std::process::ExitStatus {
@@ -88,13 +112,7 @@ fn sigterm_during_a_slow_send_finishes_it_instead_of_losing_it() {
     let t = Tickler::with_smtp(&smtp);
     let contract = due_soon(&t, 1);
     let port = tickler_testkit::free_port();
-    let mut serve = t
-        .command(&["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start serve");
-    wait_until_healthy(port);
+    let mut serve = serve_on(&t, "127.0.0.1", port, Stdio::null());
 
     // Wait until the dispatcher has claimed it, then ask it to stop mid-send.
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -117,17 +135,7 @@ fn sigterm_during_a_slow_send_finishes_it_instead_of_losing_it() {
 fn a_password_set_from_the_cli_logs_in_to_the_web_app() {
     let t = Tickler::new(None);
     let mut add = t
-        .command(&[
-            "user",
-            "add",
-            "--email",
-            "ada@firm.example",
-            "--name",
-            "Ada",
-            "--role",
-            "admin",
-            "--password-stdin",
-        ])
+        .command(&[ADD_ADMIN_ADA, &["--password-stdin"]].concat())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -139,17 +147,7 @@ fn a_password_set_from_the_cli_logs_in_to_the_web_app() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 10 characters"));
 
     let mut add = t
-        .command(&[
-            "user",
-            "add",
-            "--email",
-            "ada@firm.example",
-            "--name",
-            "Ada",
-            "--role",
-            "admin",
-            "--password-stdin",
-        ])
+        .command(&[ADD_ADMIN_ADA, &["--password-stdin"]].concat())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -168,13 +166,7 @@ fn a_password_set_from_the_cli_logs_in_to_the_web_app() {
     );
 
     let port = tickler_testkit::free_port();
-    let mut serve = t
-        .command(&["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start serve");
-    wait_until_healthy(port);
+    let mut serve = serve_on(&t, "127.0.0.1", port, Stdio::null());
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let status = runtime.block_on(async {
         let client = reqwest::Client::builder()
@@ -214,4 +206,28 @@ fn a_password_set_from_the_cli_logs_in_to_the_web_app() {
     });
     assert_eq!(status, reqwest::StatusCode::OK, "the dashboard after login");
     assert!(terminate(&mut serve).success());
+}
+
+#[test]
+fn beyond_loopback_serve_logs_the_setup_code_that_setup_code_prints() {
+    let t = Tickler::new(None);
+    let code = t.ok(&["setup-code"]).trim().to_string();
+    assert_eq!(code.len(), 23, "{code}");
+    assert_eq!(
+        t.ok(&["setup-code"]).trim(),
+        code,
+        "the same code until it is used"
+    );
+
+    let port = tickler_testkit::free_port();
+    let mut serve = serve_on(&t, "0.0.0.0", port, Stdio::piped());
+    assert!(terminate(&mut serve).success());
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut serve.stderr.take().unwrap(), &mut log).unwrap();
+    assert!(log.contains(&code), "the log shows the setup code: {log}");
+
+    // Once an admin exists there is no setup, hence no code.
+    t.ok(ADD_ADMIN_ADA);
+    let error = t.fails(&["setup-code"]);
+    assert!(error.contains("the setup is done"), "{error}");
 }

@@ -19,7 +19,7 @@ use crate::{
     auth::CurrentUser,
     pages::redirect_with_notice,
     pages::{
-        Layout, NoticeQuery,
+        Layout,
         contracts::{ListRow, PAGE_SIZE, cursor, given, link, query_string, search, total_text},
     },
 };
@@ -37,7 +37,6 @@ struct ListParams {
     q: Option<String>,
     after: Option<String>,
     before_id: Option<String>,
-    notice: Option<String>,
 }
 
 struct CustomerRow {
@@ -77,7 +76,7 @@ async fn list(
     let base = query_string(&[("q", q.as_str())]);
     let page = &listing.page;
     let view = CustomersPage {
-        layout: Layout::new(&user, "Customers", "customers").with_notice(params.notice),
+        layout: Layout::new(&user, "Customers", "customers"),
         rows: page
             .rows
             .iter()
@@ -129,14 +128,13 @@ async fn detail(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<i64>,
-    Query(query): Query<NoticeQuery>,
 ) -> Result<Html<String>, WebError> {
     let engine = &state.engine;
     let detail = engine.browse_customer_detail(id, PAGE_SIZE).await?;
     let today = engine.now().to_zoned_datetime(user.zone.clone()).date();
     let customer = detail.customer;
     let page = DetailPage {
-        layout: Layout::new(&user, customer.name.clone(), "customers").with_notice(query.notice),
+        layout: Layout::new(&user, customer.name.clone(), "customers"),
         id,
         name: customer.name,
         emails: customer.emails,

@@ -2,12 +2,7 @@
 //! which contracts expire soon, and what was sent lately.
 
 use askama::Template;
-use axum::{
-    Router,
-    extract::{Query, State},
-    response::Html,
-    routing::get,
-};
+use axum::{Router, extract::State, response::Html, routing::get};
 use jiff::{Timestamp, ToSpan, civil::Time};
 use tickler_core::{plan::Mode, reminder::ReminderStatus, schedule::local_instant};
 use tickler_engine::{
@@ -18,7 +13,7 @@ use tickler_engine::{
 use crate::{
     AppState, WebError,
     auth::CurrentUser,
-    pages::{Layout, NoticeQuery, ReminderRow, tasks::TaskRow},
+    pages::{Layout, ReminderRow, tasks::TaskRow},
 };
 
 pub fn routes() -> Router<AppState> {
@@ -59,7 +54,6 @@ struct DashboardPage {
 async fn dashboard(
     State(state): State<AppState>,
     user: CurrentUser,
-    Query(query): Query<NoticeQuery>,
 ) -> Result<Html<String>, WebError> {
     let engine = &state.engine;
     let now = engine.now();
@@ -125,7 +119,7 @@ async fn dashboard(
     let tasks = engine.task_summary(user.user.id).await?;
     let task_day = engine.organisation_today();
     let page = DashboardPage {
-        layout: Layout::new(&user, "Dashboard", "dashboard").with_notice(query.notice),
+        layout: Layout::new(&user, "Dashboard", "dashboard"),
         due_today,
         due_week,
         awaiting_approval,

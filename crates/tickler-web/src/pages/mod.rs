@@ -17,7 +17,6 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use jiff::Timestamp;
-use serde::Deserialize;
 use tickler_core::{access::Action, user::Role};
 use tickler_engine::review::ReminderView;
 
@@ -50,7 +49,8 @@ pub struct Layout {
     pub is_admin: bool,
     pub zone: String,
     pub csrf: String,
-    /// A one-line confirmation of what was just done, e.g. "Reminder skipped."
+    /// A one-line confirmation of what was just done, e.g. "Reminder skipped.", left in
+    /// the session by the action (never taken from the URL).
     pub notice: Option<String>,
 }
 
@@ -64,13 +64,8 @@ impl Layout {
             is_admin: user.user.role == Role::Admin,
             zone: user.zone_name.clone(),
             csrf: user.csrf.clone(),
-            notice: None,
+            notice: user.notice.clone().filter(|n| !n.trim().is_empty()),
         }
-    }
-
-    pub fn with_notice(mut self, notice: Option<String>) -> Layout {
-        self.notice = notice.filter(|n| !n.trim().is_empty());
-        self
     }
 }
 
@@ -134,18 +129,14 @@ impl ReminderRow {
     }
 }
 
-/// `?notice=...`: the one-line confirmation a page shows after an action redirected to it.
-#[derive(Debug, Deserialize)]
-pub struct NoticeQuery {
-    pub notice: Option<String>,
-}
-
-/// After a successful POST: see `path` (which may carry a query already) with a one-line
-/// confirmation.
+/// After a successful POST: see `path` (which may carry a query already), which shows a
+/// one-line confirmation once; the notice travels in the session (see `crate::notice`).
 pub fn redirect_with_notice(path: &str, notice: &str) -> Response {
-    let encoded: String = form_urlencoded::byte_serialize(notice.as_bytes()).collect();
-    let joint = if path.contains('?') { '&' } else { '?' };
-    Redirect::to(&format!("{path}{joint}notice={encoded}")).into_response()
+    let mut response = Redirect::to(path).into_response();
+    response
+        .extensions_mut()
+        .insert(crate::notice::Notice(notice.to_string()));
+    response
 }
 
 /// A query parameter that was given and is not blank.

@@ -29,7 +29,7 @@ use crate::{
     AppState, WebError,
     auth::CurrentUser,
     format,
-    pages::{Layout, NoticeQuery, redirect_with_notice},
+    pages::{Layout, redirect_with_notice},
 };
 
 pub fn routes() -> Router<AppState> {
@@ -210,11 +210,7 @@ struct PlansPage {
     templates: Vec<(String, Vec<TemplateLink>)>,
 }
 
-async fn list(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Query(query): Query<NoticeQuery>,
-) -> Result<Html<String>, WebError> {
+async fn list(State(state): State<AppState>, user: CurrentUser) -> Result<Html<String>, WebError> {
     let engine = &state.engine;
     let mut plans = Vec::new();
     for summary in engine.list_plans().await? {
@@ -254,7 +250,7 @@ async fn list(
         })
         .collect();
     let page = PlansPage {
-        layout: Layout::new(&user, "Plans and templates", "plans").with_notice(query.notice),
+        layout: Layout::new(&user, "Plans and templates", "plans"),
         plans,
         templates,
     };
@@ -288,7 +284,6 @@ async fn plan_page(
     id: i64,
     rows: Option<Vec<StepRow>>,
     error: Option<String>,
-    notice: Option<String>,
 ) -> Result<PlanPage, WebError> {
     let detail = state.engine.plan(id).await?;
     let steps: Vec<StepRow> = detail.plan.steps.iter().map(StepRow::of).collect();
@@ -327,8 +322,7 @@ async fn plan_page(
         })
         .collect();
     Ok(PlanPage {
-        layout: Layout::new(user, format!("Plan {}", detail.plan.name), "plans")
-            .with_notice(notice),
+        layout: Layout::new(user, format!("Plan {}", detail.plan.name), "plans"),
         id,
         name: detail.plan.name,
         description: detail.plan.description,
@@ -355,9 +349,8 @@ async fn detail(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<i64>,
-    Query(query): Query<NoticeQuery>,
 ) -> Result<Html<String>, WebError> {
-    let page = plan_page(&state, &user, id, None, None, query.notice).await?;
+    let page = plan_page(&state, &user, id, None, None).await?;
     Ok(Html(page.render()?))
 }
 
@@ -433,15 +426,7 @@ async fn save_steps(
         Err(Ok(invalid)) => {
             let mut rows = rows;
             rows.push(StepRow::blank(&state));
-            let page = plan_page(
-                &state,
-                &user,
-                id,
-                Some(rows),
-                Some(invalid.to_string()),
-                None,
-            )
-            .await?;
+            let page = plan_page(&state, &user, id, Some(rows), Some(invalid.to_string())).await?;
             Ok((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response())
         }
         Err(Err(e)) => Err(e.into()),
@@ -541,7 +526,6 @@ async fn template_page(
     typed: Option<&TemplateForm>,
     error: Option<String>,
     preview: Option<PreviewFragment>,
-    notice: Option<String>,
 ) -> Result<TemplatePage, WebError> {
     let text = state.engine.template(key, language).await?;
     let chosen = typed.and_then(TemplateForm::contract);
@@ -565,8 +549,7 @@ async fn template_page(
             user,
             format!("Template {} ({})", text.key, text.language),
             "plans",
-        )
-        .with_notice(notice),
+        ),
         key: text.key,
         language: text.language.code().to_string(),
         languages: Language::ALL.iter().map(|l| l.code()).collect(),
@@ -587,9 +570,8 @@ async fn editor(
     State(state): State<AppState>,
     user: CurrentUser,
     Path((key, lang)): Path<(String, String)>,
-    Query(query): Query<NoticeQuery>,
 ) -> Result<Html<String>, WebError> {
-    let page = template_page(&state, &user, &key, &lang, None, None, None, query.notice).await?;
+    let page = template_page(&state, &user, &key, &lang, None, None, None).await?;
     Ok(Html(page.render()?))
 }
 
@@ -623,7 +605,6 @@ async fn preview(
             Some(&form),
             None,
             Some(fragment),
-            None,
         )
         .await?;
         return Ok(Html(page.render()?).into_response());
@@ -652,7 +633,6 @@ async fn save_template(
             Some(&form),
             Some(describe(&e)),
             None,
-            None,
         )
         .await?;
         return Ok((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response());
@@ -674,7 +654,6 @@ async fn save_template(
                 &lang,
                 Some(&form),
                 Some(v.to_string()),
-                None,
                 None,
             )
             .await?;

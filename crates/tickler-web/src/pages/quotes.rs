@@ -7,7 +7,7 @@
 use askama::Template;
 use axum::{
     Form, Router,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
     response::{Html, IntoResponse, Response},
     routing::{get, post},
@@ -23,7 +23,7 @@ use crate::{
     AppState, WebError,
     auth::CurrentUser,
     pages::{
-        Layout, NoticeQuery,
+        Layout,
         invoices::{LineRow, pdf::pdf_response},
         redirect_with_notice,
     },
@@ -124,7 +124,6 @@ async fn quote_page(
     state: &AppState,
     user: &CurrentUser,
     id: i64,
-    notice: Option<String>,
     error: Option<String>,
     decline_reason: String,
 ) -> Result<QuotePage, WebError> {
@@ -144,8 +143,7 @@ async fn quote_page(
         _ => String::new(),
     };
     Ok(QuotePage {
-        layout: Layout::new(user, format!("Quote {}", quote.number()), "contracts")
-            .with_notice(notice),
+        layout: Layout::new(user, format!("Quote {}", quote.number()), "contracts"),
         id,
         number: quote.number(),
         status: quote.status.as_str(),
@@ -216,9 +214,8 @@ async fn detail(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<i64>,
-    Query(query): Query<NoticeQuery>,
 ) -> Result<Html<String>, WebError> {
-    let page = quote_page(&state, &user, id, query.notice, None, String::new()).await?;
+    let page = quote_page(&state, &user, id, None, String::new()).await?;
     Ok(Html(page.render()?))
 }
 
@@ -241,7 +238,7 @@ async fn refused(
     decline_reason: String,
 ) -> Result<Response, WebError> {
     let (status, message) = refusal(error)?;
-    let page = quote_page(state, user, id, None, Some(message), decline_reason).await?;
+    let page = quote_page(state, user, id, Some(message), decline_reason).await?;
     Ok((status, Html(page.render()?)).into_response())
 }
 

@@ -7,7 +7,7 @@ use axum::{
     Form, Router,
     extract::{Path, Query, State},
     http::StatusCode,
-    response::{Html, IntoResponse, Redirect, Response},
+    response::{Html, IntoResponse, Response},
     routing::{get, post},
 };
 use jiff::{
@@ -36,9 +36,9 @@ use crate::{
     auth::CurrentUser,
     format,
     pages::{
-        Layout, NoticeQuery, ReminderRow,
+        Layout, ReminderRow,
         contracts::{Pager, cursor},
-        non_empty,
+        non_empty, redirect_with_notice,
     },
 };
 
@@ -56,12 +56,6 @@ pub fn routes() -> Router<AppState> {
         .route("/review/{id}/skip", post(skip))
 }
 
-/// `?notice=...` after a redirect: the one-line confirmation of what was just done.
-pub(crate) fn with_notice(path: &str, notice: &str) -> Redirect {
-    let encoded: String = form_urlencoded::byte_serialize(notice.as_bytes()).collect();
-    Redirect::to(&format!("{path}?notice={encoded}"))
-}
-
 // ---------------------------------------------------------------------------------------
 // The queue
 
@@ -75,7 +69,6 @@ struct QueueQuery {
     mode: Option<String>,
     after: Option<String>,
     before_id: Option<String>,
-    notice: Option<String>,
 }
 
 struct StepOption {
@@ -223,7 +216,7 @@ async fn queue(
         }
     }
     let page = QueuePage {
-        layout: Layout::new(&user, "Review queue", "review").with_notice(query.notice.clone()),
+        layout: Layout::new(&user, "Review queue", "review"),
         who,
         steps,
         from: text(&query.from),
@@ -338,7 +331,6 @@ async fn detail_page(
     form: Option<FormValues>,
     error: Option<ValidationError>,
     preview: Option<PreviewBox>,
-    notice: Option<String>,
 ) -> Result<DetailPage, WebError> {
     let now = state.engine.now();
     let history = state
@@ -355,7 +347,7 @@ async fn detail_page(
         .collect();
     let title = format!("Email: {}", view.subject);
     Ok(DetailPage {
-        layout: Layout::new(user, title, "review").with_notice(notice),
+        layout: Layout::new(user, title, "review"),
         r: ReminderRow::new(&view, user, now),
         mode: view.mode.as_str(),
         zone: user.zone_name.clone(),
@@ -375,10 +367,9 @@ async fn detail(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<i64>,
-    Query(query): Query<NoticeQuery>,
 ) -> Result<Html<String>, WebError> {
     let view = state.engine.reminder(id).await?;
-    let page = detail_page(&state, &user, view, None, None, None, query.notice).await?;
+    let page = detail_page(&state, &user, view, None, None, None).await?;
     Ok(Html(page.render()?))
 }
 
@@ -541,7 +532,7 @@ async fn preview(
         return Ok((status, Html(page.render()?)).into_response());
     }
     let values = typed_values(&form, current_values(&view, &user));
-    let page = detail_page(&state, &user, view, Some(values), error, preview, None).await?;
+    let page = detail_page(&state, &user, view, Some(values), error, preview).await?;
     Ok((status, Html(page.render()?)).into_response())
 }
 
@@ -554,11 +545,17 @@ async fn edit(
     let view = changeable(&state, &user, id).await?;
     let error = match edits_of(&form, &view, &user, state.engine.now()) {
         Ok(edits) if edits.is_empty() => {
-            return Ok(with_notice(&format!("/review/{id}"), "Nothing changed.").into_response());
+            return Ok(redirect_with_notice(
+                &format!("/review/{id}"),
+                "Nothing changed.",
+            ));
         }
         Ok(edits) => match state.engine.edit_reminder(id, edits, &user.actor()).await {
             Ok(()) => {
-                return Ok(with_notice(&format!("/review/{id}"), "Changes saved.").into_response());
+                return Ok(redirect_with_notice(
+                    &format!("/review/{id}"),
+                    "Changes saved.",
+                ));
             }
             Err(EngineError::Invalid(e)) => e,
             Err(other) => return Err(other.into()),
@@ -566,7 +563,7 @@ async fn edit(
         Err(e) => e,
     };
     let values = typed_values(&form, current_values(&view, &user));
-    let page = detail_page(&state, &user, view, Some(values), Some(error), None, None).await?;
+    let page = detail_page(&state, &user, view, Some(values), Some(error), None).await?;
     Ok((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response())
 }
 
@@ -574,13 +571,13 @@ async fn reset(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<i64>,
-) -> Result<Redirect, WebError> {
+) -> Result<Response, WebError> {
     changeable(&state, &user, id).await?;
     state
         .engine
         .reset_reminder_wording(id, &user.actor())
         .await?;
-    Ok(with_notice(
+    Ok(redirect_with_notice(
         &format!("/review/{id}"),
         "Wording and recipients reset to the template.",
     ))
@@ -597,7 +594,7 @@ async fn send_now(
     user: CurrentUser,
     Path(id): Path<i64>,
     Form(form): Form<SendForm>,
-) -> Result<Redirect, WebError> {
+) -> Result<Response, WebError> {
     changeable(&state, &user, id).await?;
     let Some(version) = non_empty(&form.version) else {
         return Err(WebError::BadRequest(
@@ -624,7 +621,7 @@ async fn send_now(
             format!("The result could not be recorded ({error}); it will be checked again shortly.")
         }
     };
-    Ok(with_notice(&format!("/review/{id}"), &notice))
+    Ok(redirect_with_notice(&format!("/review/{id}"), &notice))
 }
 
 #[derive(Deserialize)]
@@ -637,14 +634,14 @@ async fn skip(
     user: CurrentUser,
     Path(id): Path<i64>,
     Form(form): Form<SkipForm>,
-) -> Result<Redirect, WebError> {
+) -> Result<Response, WebError> {
     changeable(&state, &user, id).await?;
     let reason = form.reason.unwrap_or_default();
     state
         .engine
         .skip_reminder(id, &reason, &user.actor())
         .await?;
-    Ok(with_notice(
+    Ok(redirect_with_notice(
         &format!("/review/{id}"),
         "Skipped: this email will not be sent.",
     ))

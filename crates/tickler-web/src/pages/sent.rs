@@ -38,7 +38,6 @@ struct SentQuery {
     q: Option<String>,
     after: Option<String>,
     before_id: Option<String>,
-    notice: Option<String>,
 }
 
 #[derive(Template)]
@@ -95,7 +94,7 @@ async fn list(
         params.append_pair("q", q);
     }
     let page = SentPage {
-        layout: Layout::new(&user, "Sent mail", "sent").with_notice(query.notice.clone()),
+        layout: Layout::new(&user, "Sent mail", "sent"),
         status: non_empty(&query.status).unwrap_or_default().to_string(),
         q: search.unwrap_or_default(),
         total,

@@ -6,7 +6,7 @@
 use askama::Template;
 use axum::{
     Form, Router,
-    extract::{Query, State},
+    extract::State,
     http::StatusCode,
     response::{Html, IntoResponse, Response},
     routing::{get, post},
@@ -21,7 +21,7 @@ use tickler_engine::{
 use crate::{
     AppState, WebError,
     auth::CurrentUser,
-    pages::{Layout, NoticeQuery, redirect_with_notice},
+    pages::{Layout, redirect_with_notice},
 };
 
 pub fn routes() -> Router<AppState> {
@@ -78,7 +78,7 @@ struct SettingsPage {
 }
 
 impl SettingsPage {
-    fn new(state: &AppState, user: &CurrentUser, notice: Option<String>) -> SettingsPage {
+    fn new(state: &AppState, user: &CurrentUser) -> SettingsPage {
         let view = state.engine.settings_view();
         let holidays = view
             .holidays
@@ -93,7 +93,7 @@ impl SettingsPage {
             .collect::<Vec<_>>()
             .join("\n");
         SettingsPage {
-            layout: Layout::new(user, "Settings", "settings").with_notice(notice),
+            layout: Layout::new(user, "Settings", "settings"),
             form: SettingsForm {
                 organisation_name: view.organisation_name,
                 mail_from: view.mail_from,
@@ -147,12 +147,9 @@ fn refused(
 async fn settings_page(
     State(state): State<AppState>,
     user: CurrentUser,
-    Query(query): Query<NoticeQuery>,
 ) -> Result<Html<String>, WebError> {
     user.require(Action::Administer, None)?;
-    Ok(Html(
-        SettingsPage::new(&state, &user, query.notice).render()?,
-    ))
+    Ok(Html(SettingsPage::new(&state, &user).render()?))
 }
 
 async fn save_settings(
@@ -182,7 +179,7 @@ async fn save_settings(
         )),
         Ok(_) => Ok(redirect_with_notice("/settings", "Settings saved.")),
         Err(e) => {
-            let mut page = SettingsPage::new(&state, &user, None);
+            let mut page = SettingsPage::new(&state, &user);
             page.form = form;
             refused(page, "settings", e)
         }
@@ -211,7 +208,7 @@ async fn save_holidays(
             ))
         }
         Err(e) => {
-            let mut page = SettingsPage::new(&state, &user, None);
+            let mut page = SettingsPage::new(&state, &user);
             page.holidays = form.holidays;
             refused(page, "holidays", e)
         }
@@ -234,7 +231,7 @@ async fn test_email(
             ),
         )),
         Ok(outcome) => {
-            let mut page = SettingsPage::new(&state, &user, None);
+            let mut page = SettingsPage::new(&state, &user);
             page.test_to = form.to.clone();
             Ok(page.failed(
                 StatusCode::BAD_GATEWAY,
@@ -247,7 +244,7 @@ async fn test_email(
             ))
         }
         Err(e) => {
-            let mut page = SettingsPage::new(&state, &user, None);
+            let mut page = SettingsPage::new(&state, &user);
             page.test_to = form.to;
             refused(page, "test", e)
         }

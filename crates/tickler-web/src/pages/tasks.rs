@@ -98,7 +98,6 @@ struct TasksPage {
 #[derive(Deserialize, Default)]
 struct ListParams {
     show: Option<String>,
-    notice: Option<String>,
 }
 
 async fn list(
@@ -144,7 +143,7 @@ async fn list(
         .map(|item| TaskRow::new(item, &user, today))
         .collect();
     let page = TasksPage {
-        layout: Layout::new(&user, "Tasks", "tasks").with_notice(params.notice),
+        layout: Layout::new(&user, "Tasks", "tasks"),
         tabs: FILTERS
             .iter()
             .map(|(key, label)| Tab {

@@ -6,7 +6,7 @@
 use askama::Template;
 use axum::{
     Form, Router,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
     response::{Html, IntoResponse, Response},
     routing::{get, post},
@@ -18,7 +18,7 @@ use tickler_engine::{EngineError, browse::User, directory::NewUser};
 use crate::{
     AppState, WebError,
     auth::CurrentUser,
-    pages::{Layout, NoticeQuery, redirect_with_notice},
+    pages::{Layout, redirect_with_notice},
 };
 
 pub fn routes() -> Router<AppState> {
@@ -64,16 +64,12 @@ struct UsersPage {
     users: Vec<UserRow>,
 }
 
-async fn list(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Query(query): Query<NoticeQuery>,
-) -> Result<Html<String>, WebError> {
+async fn list(State(state): State<AppState>, user: CurrentUser) -> Result<Html<String>, WebError> {
     user.require(Action::Administer, None)?;
     // The team is a handful of people: one page, no pagination.
     let users = state.engine.list_users().await?;
     let page = UsersPage {
-        layout: Layout::new(&user, "Users", "users").with_notice(query.notice),
+        layout: Layout::new(&user, "Users", "users"),
         users: users
             .iter()
             .map(|u| UserRow {
@@ -202,9 +198,9 @@ struct EditUserPage {
 }
 
 impl EditUserPage {
-    fn new(user: &CurrentUser, target: &User, notice: Option<String>) -> EditUserPage {
+    fn new(user: &CurrentUser, target: &User) -> EditUserPage {
         EditUserPage {
-            layout: Layout::new(user, format!("User {}", target.name), "users").with_notice(notice),
+            layout: Layout::new(user, format!("User {}", target.name), "users"),
             id: target.id,
             email: target.email.clone(),
             form: EditUserForm {
@@ -226,13 +222,10 @@ async fn edit_page(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<i64>,
-    Query(query): Query<NoticeQuery>,
 ) -> Result<Html<String>, WebError> {
     user.require(Action::Administer, None)?;
     let target = state.engine.user(id).await?;
-    Ok(Html(
-        EditUserPage::new(&user, &target, query.notice).render()?,
-    ))
+    Ok(Html(EditUserPage::new(&user, &target).render()?))
 }
 
 async fn edit(
@@ -267,7 +260,7 @@ async fn edit(
         )),
         Err(e) => {
             let (status, message) = refusal(e)?;
-            let mut page = EditUserPage::new(&user, &target, None);
+            let mut page = EditUserPage::new(&user, &target);
             page.form = form;
             page.active = active;
             page.error = Some(message);
@@ -315,7 +308,7 @@ async fn set_password(
             ),
         )),
         Err((status, message)) => {
-            let mut page = EditUserPage::new(&user, &target, None);
+            let mut page = EditUserPage::new(&user, &target);
             page.password_error = Some(message);
             Ok(page_response(status, page.render()))
         }

@@ -196,7 +196,6 @@ pub(super) async fn detail_page(
     state: &AppState,
     user: &CurrentUser,
     id: i64,
-    notice: Option<String>,
     retyped: Retyped,
 ) -> Result<DetailPage, WebError> {
     let engine = &state.engine;
@@ -273,7 +272,7 @@ pub(super) async fn detail_page(
         None
     };
     Ok(DetailPage {
-        layout: Layout::new(user, contract.title.clone(), "contracts").with_notice(notice),
+        layout: Layout::new(user, contract.title.clone(), "contracts"),
         id,
         title: contract.title.clone(),
         status: contract.status.as_str(),
@@ -334,9 +333,8 @@ pub(super) async fn detail(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<i64>,
-    Query(query): Query<NoticeQuery>,
 ) -> Result<Html<String>, WebError> {
-    let page = detail_page(&state, &user, id, query.notice, Retyped::default()).await?;
+    let page = detail_page(&state, &user, id, Retyped::default()).await?;
     Ok(Html(page.render()?))
 }
 
@@ -386,7 +384,6 @@ pub(super) async fn renew(
                 &state,
                 &user,
                 id,
-                None,
                 Retyped {
                     error: Some(format!("Not renewed: {e}")),
                     renew_end: form.end,
@@ -430,7 +427,6 @@ pub(super) async fn decline(
                 &state,
                 &user,
                 id,
-                None,
                 Retyped {
                     error: Some(format!("Not recorded: {message}")),
                     ..Retyped::default()
@@ -462,7 +458,6 @@ pub(super) async fn terminate(
             &state,
             &user,
             id,
-            None,
             Retyped {
                 error: Some(
                     "Not terminated: reason: say why the contract ends (one line)".to_string(),

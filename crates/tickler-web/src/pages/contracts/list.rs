@@ -14,7 +14,6 @@ pub(super) struct ListParams {
     dir: Option<String>,
     after: Option<String>,
     before_id: Option<String>,
-    notice: Option<String>,
 }
 
 /// The filters as typed, to fill the filter form and build links.
@@ -258,7 +257,7 @@ pub(super) async fn list(
     })
     .collect();
     let page_view = ContractsPage {
-        layout: Layout::new(&user, "Contracts", "contracts").with_notice(params.notice),
+        layout: Layout::new(&user, "Contracts", "contracts"),
         owners,
         headers,
         rows: page.rows.iter().map(|r| ListRow::new(r, today)).collect(),

@@ -36,7 +36,7 @@ use crate::{
     auth::CurrentUser,
     format,
     pages::{
-        Layout, NoticeQuery,
+        Layout,
         invoices::{InvoiceRow, LineRow, interval_text, number_text},
         redirect_with_notice,
     },

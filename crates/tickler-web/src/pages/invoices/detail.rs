@@ -142,7 +142,6 @@ pub(super) async fn invoice_page(
     state: &AppState,
     user: &CurrentUser,
     id: i64,
-    notice: Option<String>,
     retyped: Retyped,
 ) -> Result<InvoicePage, WebError> {
     let engine = &state.engine;
@@ -183,7 +182,7 @@ pub(super) async fn invoice_page(
         ..retyped
     };
     Ok(InvoicePage {
-        layout: Layout::new(user, title, "invoices").with_notice(notice),
+        layout: Layout::new(user, title, "invoices"),
         id,
         number: invoice.number.clone(),
         status: invoice.status.as_str(),
@@ -246,9 +245,8 @@ pub(super) async fn detail(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<i64>,
-    Query(query): Query<NoticeQuery>,
 ) -> Result<Html<String>, WebError> {
-    let page = invoice_page(&state, &user, id, query.notice, Retyped::default()).await?;
+    let page = invoice_page(&state, &user, id, Retyped::default()).await?;
     Ok(Html(page.render()?))
 }
 
@@ -290,7 +288,7 @@ async fn refused(
     };
     retyped.error = Some(message);
     retyped.error_in = form;
-    let page = invoice_page(state, user, id, None, retyped).await?;
+    let page = invoice_page(state, user, id, retyped).await?;
     Ok((status, Html(page.render()?)).into_response())
 }
 

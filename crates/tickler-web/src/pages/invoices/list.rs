@@ -11,7 +11,6 @@ pub(super) const SECTION_CAP: i64 = 500;
 pub(super) struct ListParams {
     status: Option<String>,
     contract: Option<String>,
-    notice: Option<String>,
 }
 
 /// What `?status=` may ask for: a status, or the issued invoices past their due date.
@@ -237,7 +236,7 @@ pub(super) async fn list(
         current: shown == Some(s),
     }));
     let page = InvoicesPage {
-        layout: Layout::new(&user, "Invoices", "invoices").with_notice(params.notice),
+        layout: Layout::new(&user, "Invoices", "invoices"),
         tabs,
         sections,
         contract,

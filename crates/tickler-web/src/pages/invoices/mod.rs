@@ -32,7 +32,7 @@ use crate::{
     AppState, WebError,
     auth::CurrentUser,
     pages::{
-        Layout, NoticeQuery,
+        Layout,
         contracts::{days_between, given, today_in},
         redirect_with_notice,
     },
