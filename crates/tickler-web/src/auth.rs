@@ -181,16 +181,6 @@ fn pre_session_token(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
     }
 }
 
-/// Only a local path may be a place to return to after login: never another site.
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
-            path.to_string()
-        }
-        _ => "/".to_string(),
-    }
-}
-
 #[derive(Template)]
 #[template(path = "login.html")]
 struct LoginPage {
@@ -216,7 +206,7 @@ async fn login_page(
     let (jar, csrf) = pre_session_token(&state, jar);
     let page = LoginPage {
         csrf,
-        next: safe_next(query.next.as_deref()),
+        next: crate::return_to::after_login(query.next.as_deref()),
         email: String::new(),
         error: None,
     };
@@ -253,7 +243,7 @@ async fn login(
             let (jar, csrf) = pre_session_token(&state, jar);
             let page = LoginPage {
                 csrf,
-                next: safe_next(form.next.as_deref()),
+                next: crate::return_to::after_login(form.next.as_deref()),
                 email: form.email,
                 error: Some("Wrong email or password.".to_string()),
             };
@@ -266,7 +256,7 @@ async fn login(
         }
         LogIn::Started(session) => Ok((
             with_session(&state, jar, session),
-            Redirect::to(&safe_next(form.next.as_deref())),
+            Redirect::to(&crate::return_to::after_login(form.next.as_deref())),
         )
             .into_response()),
     }

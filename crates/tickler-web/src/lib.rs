@@ -11,6 +11,7 @@ mod metrics;
 pub mod pages;
 pub mod public;
 mod rate_limit;
+mod return_to;
 mod security;
 
 use std::{sync::Arc, time::Duration};
