@@ -1,11 +1,9 @@
 //! Logging in and out, the one-time setup of the first admin, and who is asking.
 
-use std::net::SocketAddr;
-
 use askama::Template;
 use axum::{
     Form, Router,
-    extract::{ConnectInfo, FromRequestParts, Query, State},
+    extract::{FromRequestParts, Query, State},
     http::request::Parts,
     response::{Html, IntoResponse, Redirect, Response},
     routing::{get, post},
@@ -24,7 +22,7 @@ use tickler_engine::{
     sessions::{FirstAdmin, LogIn, NewSession, SetUp, random_token},
 };
 
-use crate::{AppState, WebError};
+use crate::{AppState, WebError, client::Client};
 
 pub const SESSION_COOKIE: &str = "tickler_session";
 /// Carries the form token of pages shown before anyone is logged in (login, setup).
@@ -222,7 +220,7 @@ struct LoginForm {
 
 async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: Client,
     jar: CookieJar,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, WebError> {
@@ -232,7 +230,7 @@ async fn login(
         .log_in(
             &form.email,
             &form.password,
-            peer.ip(),
+            client.address,
             previous.as_deref(),
             state.config.session_idle,
         )

@@ -301,3 +301,86 @@ async fn after_login_the_browser_goes_only_to_a_page_of_this_site() {
         "/contracts?status=active"
     );
 }
+
+/// Logs `email` in from a fresh browser sending `headers` along; the login's response.
+async fn login_with_headers(
+    app: &TestApp,
+    email: &str,
+    password: &str,
+    headers: &[(&str, &str)],
+) -> reqwest::Response {
+    let browser = client();
+    let (_, page) = get(&browser, app, "/login").await;
+    let mut request = browser.post(app.url("/login")).form(&[
+        ("csrf", csrf_of(&page).as_str()),
+        ("email", email),
+        ("password", password),
+    ]);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.unwrap()
+}
+
+fn behind_proxy(proxies: &str) -> WebConfig {
+    WebConfig {
+        trusted_proxies: tickler_web::client::TrustedProxies::parse(proxies).unwrap(),
+        ..WebConfig::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_session_cookie_is_secure_when_a_trusted_proxy_says_https() {
+    let https = [("X-Forwarded-Proto", "https")];
+    let trusted = TestApp::start_with(None, behind_proxy("127.0.0.1")).await;
+    trusted.user("sam@firm.example", Role::Sales).await;
+    let response = login_with_headers(&trusted, "sam@firm.example", PASSWORD, &https).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let cookie = session_cookie(&response);
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    let plain = login_with_headers(&trusted, "sam@firm.example", PASSWORD, &[]).await;
+    assert!(!session_cookie(&plain).contains("Secure"));
+
+    // The same header from a peer that is no trusted proxy proves nothing.
+    let untrusted = TestApp::start_with(None, behind_proxy("10.0.0.0/8")).await;
+    untrusted.user("sam@firm.example", Role::Sales).await;
+    let response = login_with_headers(&untrusted, "sam@firm.example", PASSWORD, &https).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let cookie = session_cookie(&response);
+    assert!(!cookie.contains("Secure"), "{cookie}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn logged_in_pages_are_never_cached_and_https_sites_ask_for_https_only() {
+    let app = TestApp::start().await;
+    app.user("sam@firm.example", Role::Sales).await;
+    let browser = app.login("sam@firm.example").await;
+    for path in ["/", "/contracts", "/review"] {
+        let page = browser.get(app.url(path)).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK, "{path}");
+        assert_eq!(
+            page.headers()
+                .get("cache-control")
+                .map(|v| v.to_str().unwrap()),
+            Some("no-store"),
+            "{path}"
+        );
+        assert!(page.headers().get("strict-transport-security").is_none());
+    }
+
+    let https = TestApp::start_with(
+        None,
+        WebConfig {
+            public_url: Some("https://tickler.firm.example".to_string()),
+            ..WebConfig::default()
+        },
+    )
+    .await;
+    let page = client().get(https.url("/login")).send().await.unwrap();
+    assert_eq!(
+        page.headers()
+            .get("strict-transport-security")
+            .map(|v| v.to_str().unwrap()),
+        Some("max-age=31536000")
+    );
+}

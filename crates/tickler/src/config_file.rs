@@ -18,6 +18,8 @@ const KEYS: &[&str] = &[
     "listen",
     "public_url",
     "public_rate_per_minute",
+    "trusted_proxies",
+    "session_max_seconds",
     "smtp_timeout_seconds",
     "dkim_selector",
     "dkim_key_file",
