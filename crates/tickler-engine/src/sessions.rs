@@ -6,17 +6,33 @@ use std::{net::IpAddr, time::Duration};
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use jiff::{SignedDuration, Timestamp};
 use sha2::{Digest, Sha256};
-use tickler_core::user::Role;
+use tickler_core::{
+    login_throttle::{self, Admission, Failures, Standing},
+    user::Role,
+};
 use tickler_store::{Db, sessions, users};
 
 use crate::{Actor, Engine, EngineError, browse::User, directory::NewUser, passwords};
 
-/// Failed logins within this window count towards throttling.
+/// Failed logins within this window count towards throttling; a quiet window forgets them.
 const THROTTLE_WINDOW: SignedDuration = SignedDuration::from_secs(15 * 60);
-/// From this many failures on, each attempt waits a second first.
-const SLOW_AFTER: i64 = 5;
-/// From this many failures on, attempts are refused until the window passes.
-const REFUSE_AFTER: i64 = 10;
+
+/// The failure counts a login attempt is throttled by (see [`login_throttle`]).
+struct ThrottleKeys {
+    client: String,
+    account: String,
+    pair: String,
+}
+
+impl ThrottleKeys {
+    fn new(email: &str, client: IpAddr) -> ThrottleKeys {
+        ThrottleKeys {
+            client: format!("ip:{client}"),
+            account: format!("email:{email}"),
+            pair: format!("email:{email} ip:{client}"),
+        }
+    }
+}
 
 /// What a log line shows of a login name as typed: an address that parses as one, with any
 /// odd character escaped, so that a crafted name cannot forge log lines; anything else (a
@@ -73,8 +89,8 @@ pub struct NewSession {
 /// What became of a login attempt.
 #[derive(Debug)]
 pub enum LogIn {
-    /// Too many recent failures for this email or address: refused without a look at the
-    /// password until the throttle window passes.
+    /// Too many recent failures of this client (or of this client and account): refused
+    /// without a look at the password until the delay they owe has passed.
     Throttled,
     /// Wrong email or password, or an inactive account; the failure is counted.
     Refused,
@@ -131,36 +147,50 @@ impl Engine {
         }))
     }
 
-    /// Checks an email and password, throttled per email and per address: from
-    /// [`SLOW_AFTER`] recent failures each attempt waits a second, from [`REFUSE_AFTER`] it
-    /// is refused. A success starts a new session, ending `previous` (the browser's old
-    /// token, if any), so that a token planted before login is worthless after it.
+    /// Checks an email and password, throttled by [`login_throttle`]: the attempt is counted
+    /// first (so a parallel burst is counted in full), then refused, or checked after the
+    /// delay that the client's failures owe. No database connection is held while waiting or
+    /// hashing: a burst of slowed logins must not starve the pages and the dispatcher. A
+    /// success takes its own count back (the client's failures on other accounts stay) and
+    /// starts a new session, ending `previous` (the browser's old token, if any), so that a
+    /// token planted before login is worthless after it.
     pub async fn log_in(
         &self,
         email: &str,
         password: &str,
-        peer: IpAddr,
+        client: IpAddr,
         previous: Option<&str>,
         idle: Duration,
     ) -> Result<LogIn, EngineError> {
         let now = self.clock.now();
         let since = now.saturating_sub(THROTTLE_WINDOW).unwrap_or(now);
         let email = email.trim().to_lowercase();
-        let keys = [format!("email:{email}"), format!("ip:{peer}")];
-        let mut conn = self.store.conn().await?;
-        let mut failures = 0;
-        for key in &keys {
-            failures = failures.max(sessions::failures_since(&mut conn, key, since).await?);
-        }
-        if failures >= REFUSE_AFTER {
-            tracing::warn!(email = %loggable_login(&email), ip = %peer, "login refused: too many failures");
-            return Ok(LogIn::Throttled);
-        }
-        if failures >= SLOW_AFTER {
-            tokio::time::sleep(Duration::from_secs(1)).await;
+        let keys = ThrottleKeys::new(&email, client);
+        let standing = {
+            let mut conn = self.store.conn().await?;
+            let mut count = async |key: &str| {
+                sessions::count_attempt(&mut conn, key, now, since)
+                    .await
+                    .map(|(count, last_at)| Failures { count, last_at })
+            };
+            Standing {
+                client: count(&keys.client).await?,
+                account: count(&keys.account).await?,
+                pair: count(&keys.pair).await?,
+            }
+        };
+        match login_throttle::admit(standing, now) {
+            Admission::Refuse { retry_after } => {
+                tracing::warn!(email = %loggable_login(&email), ip = %client, retry_after = %retry_after, "login refused: too many failures");
+                return Ok(LogIn::Throttled);
+            }
+            Admission::Check { wait } if wait.is_positive() => {
+                tokio::time::sleep(wait.unsigned_abs()).await;
+            }
+            Admission::Check { .. } => {}
         }
 
-        let found = users::credentials(&mut conn, &email).await?;
+        let found = users::credentials(&mut *self.store.conn().await?, &email).await?;
         let password = password.to_string();
         let verified = match found {
             Some((user, Some(stored))) if user.active => {
@@ -176,15 +206,13 @@ impl Engine {
             }
         };
         let Some(user) = verified else {
-            for key in &keys {
-                sessions::record_failure(&mut conn, key, now, since).await?;
-            }
-            tracing::warn!(email = %loggable_login(&email), ip = %peer, "failed login");
+            tracing::warn!(email = %loggable_login(&email), ip = %client, "failed login");
             return Ok(LogIn::Refused);
         };
-        for key in &keys {
-            sessions::clear_failures(&mut conn, key).await?;
-        }
+        let mut conn = self.store.conn().await?;
+        sessions::take_back_attempt(&mut conn, &keys.client).await?;
+        sessions::take_back_attempt(&mut conn, &keys.account).await?;
+        sessions::clear_failures(&mut conn, &keys.pair).await?;
         // The idle time counts from now, not from the request's start: a slow password check
         // on a busy machine must not eat into the session.
         let session = start_session(&mut conn, user, previous, self.clock.now(), idle).await?;

@@ -2,9 +2,11 @@
 
 mod support;
 
+use std::sync::Arc;
+
 use reqwest::StatusCode;
 use support::{PASSWORD, TestApp, client, csrf_of, get, location, post};
-use tickler_core::user::Role;
+use tickler_core::{clock::FixedClock, user::Role};
 use tickler_web::WebConfig;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -89,40 +91,222 @@ async fn login_rotates_the_session_and_logout_ends_it() {
     assert!(location(&after).starts_with("/login"));
 }
 
+/// A stopped clock, so that the throttle's delays are exact: the test's own pace never lets
+/// one pass.
+const NOW: &str = "2027-03-01T07:00:00Z";
+
+/// The app behind a reverse proxy at 127.0.0.1 (the test's own address), as of [`NOW`].
+async fn behind_trusted_proxy() -> TestApp {
+    TestApp::start_on(
+        None,
+        behind_proxy("127.0.0.1"),
+        Arc::new(FixedClock(NOW.parse().unwrap())),
+    )
+    .await
+}
+
+/// One login attempt from a fresh browser, as `forwarded_for` behind the proxy if given.
+async fn attempt(
+    app: &TestApp,
+    email: &str,
+    password: &str,
+    forwarded_for: Option<&str>,
+) -> StatusCode {
+    let headers: Vec<(&str, &str)> = forwarded_for
+        .map(|ip| ("X-Forwarded-For", ip))
+        .into_iter()
+        .collect();
+    login_with_headers(app, email, password, &headers)
+        .await
+        .status()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn wrong_passwords_are_refused_then_slowed_then_answered_429() {
-    let app = TestApp::start().await;
+    let app = TestApp::start_at(NOW.parse().unwrap()).await;
     app.user("sam@firm.example", Role::Sales).await;
-    let browser = client();
-    let (_, page) = get(&browser, &app, "/login").await;
-    let csrf = csrf_of(&page);
-    let attempt = |password: &'static str| {
-        let browser = browser.clone();
-        let csrf = csrf.clone();
-        let url = app.url("/login");
-        async move {
-            browser
-                .post(url)
-                .form(&[
-                    ("csrf", csrf.as_str()),
-                    ("email", "sam@firm.example"),
-                    ("password", password),
-                ])
-                .send()
-                .await
-                .unwrap()
-                .status()
-        }
-    };
-    for _ in 0..10 {
-        assert_eq!(attempt("wrong password!").await, StatusCode::UNAUTHORIZED);
+    // Five free failures, then two waited for (1 s, 2 s), then the delay is too long to wait.
+    for _ in 0..7 {
+        let status = attempt(&app, "sam@firm.example", "wrong password!", None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let status = attempt(&app, "sam@firm.example", "wrong password!", None).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    // Even the right password is refused from this client while its delay runs.
+    let status = attempt(&app, "sam@firm.example", PASSWORD, None).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_guesser_behind_the_proxy_locks_out_only_themselves() {
+    let app = behind_trusted_proxy().await;
+    app.user("ada@firm.example", Role::Admin).await;
+    app.user("sam@firm.example", Role::Sales).await;
+    let guesser = Some("198.51.100.66");
+    for _ in 0..7 {
+        let status = attempt(&app, "ada@firm.example", "wrong password!", guesser).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    for email in ["ada@firm.example", "sam@firm.example"] {
+        let status = attempt(&app, email, "wrong password!", guesser).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{email}");
     }
     assert_eq!(
-        attempt("wrong password!").await,
+        attempt(&app, "ada@firm.example", PASSWORD, guesser).await,
         StatusCode::TOO_MANY_REQUESTS
     );
-    // Even the right password is refused while the account is throttled.
-    assert_eq!(attempt(PASSWORD).await, StatusCode::TOO_MANY_REQUESTS);
+    // Everyone else comes through the same proxy and still gets in, the attacked admin too.
+    for (email, colleague) in [
+        ("sam@firm.example", "198.51.100.7"),
+        ("ada@firm.example", "198.51.100.8"),
+    ] {
+        let status = attempt(&app, email, PASSWORD, Some(colleague)).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{email} from {colleague}");
+    }
+    // A colleague's own typo is only a typo.
+    let status = attempt(&app, "sam@firm.example", "typo", Some("198.51.100.9")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forwarded_addresses_from_an_untrusted_peer_do_not_dodge_the_throttle() {
+    let app = TestApp::start_on(
+        None,
+        behind_proxy("10.0.0.0/8"),
+        Arc::new(FixedClock(NOW.parse().unwrap())),
+    )
+    .await;
+    app.user("sam@firm.example", Role::Sales).await;
+    let mut statuses = Vec::new();
+    for i in 0..8 {
+        let made_up = format!("203.0.113.{i}");
+        statuses.push(attempt(&app, "sam@firm.example", "wrong password!", Some(&made_up)).await);
+    }
+    assert_eq!(
+        statuses.last(),
+        Some(&StatusCode::TOO_MANY_REQUESTS),
+        "all from 127.0.0.1: {statuses:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn logging_in_to_ones_own_account_does_not_wipe_failures_on_others() {
+    let app = behind_trusted_proxy().await;
+    app.user("ada@firm.example", Role::Admin).await;
+    app.user("kim@firm.example", Role::Sales).await;
+    app.user("mallory@firm.example", Role::Viewer).await;
+    let mallory = Some("198.51.100.66");
+    for _ in 0..5 {
+        let status = attempt(&app, "ada@firm.example", "guess", mallory).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let own = attempt(&app, "mallory@firm.example", PASSWORD, mallory).await;
+    assert_eq!(own, StatusCode::SEE_OTHER, "her own password is right");
+    // Her five failures still count against her, on any account.
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(attempt(&app, "kim@firm.example", "guess", mallory).await);
+    }
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::UNAUTHORIZED,
+            StatusCode::UNAUTHORIZED,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+    );
+}
+
+/// Failures counted for a throttle key, as the store has them (read by counting one more).
+async fn failures_of(app: &TestApp, key: &str) -> u32 {
+    let mut conn = app.store.conn().await.unwrap();
+    let now: jiff::Timestamp = NOW.parse().unwrap();
+    let window_start = now - jiff::SignedDuration::from_hours(1);
+    let (before, _) = tickler_store::sessions::count_attempt(&mut conn, key, now, window_start)
+        .await
+        .unwrap();
+    before
+}
+
+/// A wrong login from a fresh browser as `forwarded_for`, started on its own task.
+fn spawn_wrong_login(app: &TestApp, forwarded_for: String) -> tokio::task::JoinHandle<StatusCode> {
+    let base = app.base.clone();
+    tokio::spawn(async move {
+        let browser = client();
+        let page = browser.get(format!("{base}/login")).send().await.unwrap();
+        let csrf = csrf_of(&page.text().await.unwrap());
+        browser
+            .post(format!("{base}/login"))
+            .header("X-Forwarded-For", forwarded_for)
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("email", "sam@firm.example"),
+                ("password", "wrong password!"),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .status()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_parallel_burst_of_wrong_logins_is_counted_in_full_and_mostly_refused() {
+    let app = behind_trusted_proxy().await;
+    app.user("sam@firm.example", Role::Sales).await;
+    const BURST: usize = 12;
+    let attempts: Vec<_> = (0..BURST)
+        .map(|_| spawn_wrong_login(&app, "198.51.100.66".to_string()))
+        .collect();
+    let mut statuses = Vec::new();
+    for attempt in attempts {
+        statuses.push(attempt.await.unwrap());
+    }
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(checked + refused, BURST, "{statuses:?}");
+    // Five free, one waited 1 s, one 2 s: the rest would have had to wait longer.
+    assert_eq!(checked, 7, "{statuses:?}");
+    assert_eq!(failures_of(&app, "ip:198.51.100.66").await, BURST as u32);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_answer_while_a_crowd_of_logins_is_being_checked() {
+    let app = behind_trusted_proxy().await;
+    app.user("sam@firm.example", Role::Sales).await;
+    let browser = app.login("sam@firm.example").await;
+    // More clients than the pool has connections (4 on SQLite), each checked at length.
+    const CROWD: usize = 12;
+    let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let logins: Vec<_> = (0..CROWD)
+        .map(|i| {
+            let done = done.clone();
+            let login = spawn_wrong_login(&app, format!("198.51.100.{i}"));
+            tokio::spawn(async move {
+                let status = login.await.unwrap();
+                done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                status
+            })
+        })
+        .collect();
+    // Let the logins reach their password checks first.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (status, _) = get(&browser, &app, "/").await;
+    let finished = done.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        finished < CROWD / 2,
+        "the page waited for {finished} of {CROWD} password checks to free a connection"
+    );
+    for login in logins {
+        assert_eq!(login.await.unwrap(), StatusCode::UNAUTHORIZED);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
