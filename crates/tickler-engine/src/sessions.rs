@@ -67,9 +67,9 @@ fn token_hash(token: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
 }
 
-/// A session ends after this long without a request (the web app's setting).
-fn idle_time(idle: Duration) -> SignedDuration {
-    SignedDuration::try_from(idle).unwrap_or(SignedDuration::from_hours(8))
+/// A session setting (idle time, lifetime) as a duration to add to instants.
+fn idle_time(setting: Duration) -> SignedDuration {
+    SignedDuration::try_from(setting).unwrap_or(SignedDuration::from_hours(8))
 }
 
 /// The person behind a live session, and the token its forms must carry.
@@ -118,12 +118,14 @@ impl Engine {
         Ok(users::any_can_log_in(&mut *self.store.conn().await?).await?)
     }
 
-    /// The user behind a session token, sliding the session's expiry forward by `idle`;
-    /// `None` for an unknown or expired token, or a deactivated user (whose session ends).
+    /// The user behind a session token, sliding the session's expiry forward by `idle` but
+    /// never past `max` from login; `None` for an unknown or expired token, or a deactivated
+    /// user (whose session ends).
     pub async fn current_session(
         &self,
         token: &str,
         idle: Duration,
+        max: Duration,
     ) -> Result<Option<LiveSession>, EngineError> {
         let hash = token_hash(token);
         let now = self.clock.now();
@@ -131,13 +133,25 @@ impl Engine {
         let Some(session) = sessions::find_live(&mut conn, &hash, now).await? else {
             return Ok(None);
         };
+        // However active, a session ends `max` after login: a stolen cookie dies with it.
+        let end_of_life = session
+            .created_at
+            .saturating_add(idle_time(max))
+            .unwrap_or(session.created_at);
+        if now >= end_of_life {
+            sessions::delete(&mut conn, &hash).await?;
+            return Ok(None);
+        }
         let user = users::get(&mut conn, session.user_id).await?;
         if !user.active {
             sessions::delete(&mut conn, &hash).await?;
             return Ok(None);
         }
         // Only write when a noticeable part of the idle time has passed, not on every request.
-        let renewed = now.saturating_add(idle_time(idle)).unwrap_or(now);
+        let renewed = now
+            .saturating_add(idle_time(idle))
+            .unwrap_or(now)
+            .min(end_of_life);
         if renewed.duration_since(session.expires_at) > SignedDuration::from_secs(60) {
             sessions::touch(&mut conn, &hash, now, renewed).await?;
         }

@@ -9,6 +9,7 @@ use crate::{Db, StoreError, instant_from_millis, time::millis};
 pub struct Session {
     pub user_id: i64,
     pub csrf_token: String,
+    pub created_at: Timestamp,
     pub expires_at: Timestamp,
 }
 
@@ -40,24 +41,26 @@ pub async fn find_live(
     token_hash: &str,
     now: Timestamp,
 ) -> Result<Option<Session>, StoreError> {
-    let row: Option<(i64, String, i64)> = sqlx::query_as(
-        "SELECT user_id, csrf_token, expires_at FROM sessions WHERE token_hash = $1 AND expires_at > $2",
+    let row: Option<(i64, String, i64, i64)> = sqlx::query_as(
+        "SELECT user_id, csrf_token, created_at, expires_at FROM sessions \
+         WHERE token_hash = $1 AND expires_at > $2",
     )
     .bind(token_hash)
     .bind(millis(now))
     .fetch_optional(db)
     .await?;
-    row.map(|(user_id, csrf_token, expires_at)| {
+    row.map(|(user_id, csrf_token, created_at, expires_at)| {
         Ok(Session {
             user_id,
             csrf_token,
+            created_at: instant_from_millis(created_at)?,
             expires_at: instant_from_millis(expires_at)?,
         })
     })
     .transpose()
 }
 
-/// Slides an idle session's expiry forward (never past `absolute_limit` from creation).
+/// Slides an idle session's expiry forward (the engine keeps it within the session's lifetime).
 pub async fn touch(
     db: &mut Db,
     token_hash: &str,

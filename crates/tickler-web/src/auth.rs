@@ -123,7 +123,7 @@ impl FromRequestParts<AppState> for CurrentUser {
 pub async fn current_user(state: &AppState, token: &str) -> Result<Option<CurrentUser>, WebError> {
     let Some(session) = state
         .engine
-        .current_session(token, state.config.session_idle)
+        .current_session(token, state.config.session_idle, state.config.session_max)
         .await?
     else {
         return Ok(None);

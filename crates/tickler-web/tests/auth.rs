@@ -5,8 +5,11 @@ mod support;
 use std::sync::Arc;
 
 use reqwest::StatusCode;
-use support::{PASSWORD, TestApp, client, csrf_of, get, location, post};
-use tickler_core::{clock::FixedClock, user::Role};
+use support::{PASSWORD, SettableClock, TestApp, client, csrf_of, get, location, post};
+use tickler_core::{
+    clock::{Clock, FixedClock},
+    user::Role,
+};
 use tickler_web::WebConfig;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -567,4 +570,36 @@ async fn logged_in_pages_are_never_cached_and_https_sites_ask_for_https_only() {
             .map(|v| v.to_str().unwrap()),
         Some("max-age=31536000")
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_active_session_still_ends_at_its_lifetime() {
+    let clock = SettableClock::at(NOW);
+    let app = TestApp::start_on(
+        None,
+        WebConfig {
+            session_idle: std::time::Duration::from_secs(3600),
+            session_max: std::time::Duration::from_secs(24 * 3600),
+            ..WebConfig::default()
+        },
+        clock.clone(),
+    )
+    .await;
+    app.user("sam@firm.example", Role::Sales).await;
+    let browser = app.login("sam@firm.example").await;
+    // A request every 50 minutes keeps the idle session alive for most of a day...
+    for _ in 0..28 {
+        clock.advance(jiff::SignedDuration::from_mins(50));
+        let (status, _) = get(&browser, &app, "/").await;
+        assert_eq!(status, StatusCode::OK, "alive after {:?}", clock.now());
+    }
+    // ...but not beyond 24 hours from login, however active.
+    clock.advance(jiff::SignedDuration::from_mins(50));
+    let ended = browser.get(app.url("/")).send().await.unwrap();
+    assert_eq!(ended.status(), StatusCode::SEE_OTHER);
+    assert!(location(&ended).starts_with("/login"));
+    // Logging in again starts a new lifetime.
+    let again = app.login("sam@firm.example").await;
+    let (status, _) = get(&again, &app, "/").await;
+    assert_eq!(status, StatusCode::OK);
 }
