@@ -63,7 +63,7 @@ pub fn random_token() -> String {
 }
 
 /// Sessions are stored by hash, so the database never holds a usable token.
-fn token_hash(token: &str) -> String {
+pub(crate) fn token_hash(token: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
 }
 

@@ -93,6 +93,21 @@ pub async fn delete_for_user(db: &mut Db, user_id: i64) -> Result<(), StoreError
     Ok(())
 }
 
+/// Ends every session of a user but the one of `keep_hash` (the user changed their own
+/// password in it).
+pub async fn delete_others_of_user(
+    db: &mut Db,
+    user_id: i64,
+    keep_hash: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+        .bind(user_id)
+        .bind(keep_hash)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
 pub async fn delete_expired(db: &mut Db, now: Timestamp) -> Result<u64, StoreError> {
     let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
         .bind(millis(now))
