@@ -604,3 +604,33 @@ async fn an_active_session_still_ends_at_its_lifetime() {
     let (status, _) = get(&again, &app, "/").await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_public_pages_limit_each_forwarded_client_not_the_proxy() {
+    let app = TestApp::start_with(
+        None,
+        WebConfig {
+            public_requests_per_minute: 2,
+            ..behind_proxy("127.0.0.1")
+        },
+    )
+    .await;
+    let open = |client: &'static str| {
+        let url = app.url("/answer/not-a-token");
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .header("X-Forwarded-For", client)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    for _ in 0..2 {
+        assert_ne!(open("198.51.100.66").await, StatusCode::TOO_MANY_REQUESTS);
+    }
+    assert_eq!(open("198.51.100.66").await, StatusCode::TOO_MANY_REQUESTS);
+    // Another customer behind the same proxy has their own quota.
+    assert_ne!(open("198.51.100.7").await, StatusCode::TOO_MANY_REQUESTS);
+}
