@@ -1,6 +1,6 @@
 //! Passwords: argon2 hashes, for the web app's logins and `user add --password-stdin`.
 
-use std::{collections::HashSet, sync::LazyLock};
+use std::{collections::HashSet, net::IpAddr, sync::LazyLock};
 
 use argon2::{
     Argon2, PasswordHash, PasswordHasher, PasswordVerifier,
@@ -10,7 +10,7 @@ use tickler_core::ValidationError;
 use tickler_core::event::{EventAction, EventSubject};
 use tickler_store::{events, sessions, users};
 
-use crate::{Actor, Engine, EngineError};
+use crate::{Actor, Engine, EngineError, sessions::ThrottleKeys};
 
 /// Shortest password accepted.
 pub const MIN_LENGTH: usize = 10;
@@ -87,15 +87,26 @@ impl Engine {
 
     /// A user changes their own password: the current one must be given, and every other
     /// session of theirs ends (a thief's among them), while `session_token`, the one they
-    /// made the change in, stays. No connection is held while the passwords are hashed.
+    /// made the change in, stays. Guesses at the current password are throttled like logins
+    /// (by `client`); no connection is held while the passwords are hashed.
     pub async fn change_own_password(
         &self,
         user_id: i64,
         current: &str,
         new: &str,
         session_token: &str,
+        client: IpAddr,
     ) -> Result<(), EngineError> {
         let user = users::get(&mut *self.store.conn().await?, user_id).await?;
+        let keys = ThrottleKeys::new(&user.email.to_lowercase(), client);
+        if self.admit_attempt(&keys).await?.is_some() {
+            tracing::warn!(user_id, ip = %client, "own password change refused: too many wrong current passwords");
+            return Err(ValidationError::new(
+                "current_password",
+                "was given wrong too many times: try again in a few minutes",
+            )
+            .into());
+        }
         let stored = users::credentials(&mut *self.store.conn().await?, &user.email)
             .await?
             .and_then(|(_, stored)| stored);
@@ -111,10 +122,9 @@ impl Engine {
                 user_id,
                 "own password change refused: wrong current password"
             );
-            return Err(
-                ValidationError::new("current_password", "is not your current password").into(),
-            );
+            return Err(ValidationError::new("current_password", "is not right").into());
         }
+        self.forgive_attempt(&keys).await?;
         check_strength(new).map_err(|e| ValidationError::new("new_password", e.message))?;
         let hashed = hash_blocking(new).await?;
         let keep = crate::sessions::token_hash(session_token);

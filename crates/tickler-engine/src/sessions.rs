@@ -17,15 +17,15 @@ use crate::{Actor, Engine, EngineError, browse::User, directory::NewUser, passwo
 /// Failed logins within this window count towards throttling; a quiet window forgets them.
 const THROTTLE_WINDOW: SignedDuration = SignedDuration::from_secs(15 * 60);
 
-/// The failure counts a login attempt is throttled by (see [`login_throttle`]).
-struct ThrottleKeys {
+/// The failure counts a password attempt is throttled by (see [`login_throttle`]).
+pub(crate) struct ThrottleKeys {
     client: String,
     account: String,
     pair: String,
 }
 
 impl ThrottleKeys {
-    fn new(email: &str, client: IpAddr) -> ThrottleKeys {
+    pub(crate) fn new(email: &str, client: IpAddr) -> ThrottleKeys {
         ThrottleKeys {
             client: format!("ip:{client}"),
             account: format!("email:{email}"),
@@ -176,32 +176,11 @@ impl Engine {
         previous: Option<&str>,
         idle: Duration,
     ) -> Result<LogIn, EngineError> {
-        let now = self.clock.now();
-        let since = now.saturating_sub(THROTTLE_WINDOW).unwrap_or(now);
         let email = email.trim().to_lowercase();
         let keys = ThrottleKeys::new(&email, client);
-        let standing = {
-            let mut conn = self.store.conn().await?;
-            let mut count = async |key: &str| {
-                sessions::count_attempt(&mut conn, key, now, since)
-                    .await
-                    .map(|(count, last_at)| Failures { count, last_at })
-            };
-            Standing {
-                client: count(&keys.client).await?,
-                account: count(&keys.account).await?,
-                pair: count(&keys.pair).await?,
-            }
-        };
-        match login_throttle::admit(standing, now) {
-            Admission::Refuse { retry_after } => {
-                tracing::warn!(email = %loggable_login(&email), ip = %client, retry_after = %retry_after, "login refused: too many failures");
-                return Ok(LogIn::Throttled);
-            }
-            Admission::Check { wait } if wait.is_positive() => {
-                tokio::time::sleep(wait.unsigned_abs()).await;
-            }
-            Admission::Check { .. } => {}
+        if let Some(retry_after) = self.admit_attempt(&keys).await? {
+            tracing::warn!(email = %loggable_login(&email), ip = %client, retry_after = %retry_after, "login refused: too many failures");
+            return Ok(LogIn::Throttled);
         }
 
         let found = users::credentials(&mut *self.store.conn().await?, &email).await?;
@@ -223,15 +202,56 @@ impl Engine {
             tracing::warn!(email = %loggable_login(&email), ip = %client, "failed login");
             return Ok(LogIn::Refused);
         };
+        self.forgive_attempt(&keys).await?;
         let mut conn = self.store.conn().await?;
-        sessions::take_back_attempt(&mut conn, &keys.client).await?;
-        sessions::take_back_attempt(&mut conn, &keys.account).await?;
-        sessions::clear_failures(&mut conn, &keys.pair).await?;
         // The idle time counts from now, not from the request's start: a slow password check
         // on a busy machine must not eat into the session.
         let session = start_session(&mut conn, user, previous, self.clock.now(), idle).await?;
         tracing::info!(email = %session.user.email, "logged in");
         Ok(LogIn::Started(session))
+    }
+
+    /// Counts a password attempt (before it is checked, so that a parallel burst is counted
+    /// in full) and waits out the delay the client's failures owe, holding no connection
+    /// meanwhile; `Some(retry_after)` when the delay is too long to wait: refuse the attempt.
+    pub(crate) async fn admit_attempt(
+        &self,
+        keys: &ThrottleKeys,
+    ) -> Result<Option<SignedDuration>, EngineError> {
+        let now = self.clock.now();
+        let since = now.saturating_sub(THROTTLE_WINDOW).unwrap_or(now);
+        let standing = {
+            let mut conn = self.store.conn().await?;
+            let mut count = async |key: &str| {
+                sessions::count_attempt(&mut conn, key, now, since)
+                    .await
+                    .map(|(count, last_at)| Failures { count, last_at })
+            };
+            Standing {
+                client: count(&keys.client).await?,
+                account: count(&keys.account).await?,
+                pair: count(&keys.pair).await?,
+            }
+        };
+        match login_throttle::admit(standing, now) {
+            Admission::Refuse { retry_after } => Ok(Some(retry_after)),
+            Admission::Check { wait } => {
+                if wait.is_positive() {
+                    tokio::time::sleep(wait.unsigned_abs()).await;
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// Takes back the count of an attempt whose password was right: only its own, so the
+    /// client's failures on other accounts still count.
+    pub(crate) async fn forgive_attempt(&self, keys: &ThrottleKeys) -> Result<(), EngineError> {
+        let mut conn = self.store.conn().await?;
+        sessions::take_back_attempt(&mut conn, &keys.client).await?;
+        sessions::take_back_attempt(&mut conn, &keys.account).await?;
+        sessions::clear_failures(&mut conn, &keys.pair).await?;
+        Ok(())
     }
 
     /// Ends the session of `token`.

@@ -161,3 +161,24 @@ async fn an_admin_cannot_give_a_new_user_a_common_password() {
             .is_none()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn guesses_at_the_current_password_are_throttled_like_logins() {
+    // A stopped clock: the throttle's delays are exact.
+    let app = TestApp::start_at("2027-03-01T07:00:00Z".parse().unwrap()).await;
+    app.user(SAM, Role::Sales).await;
+    let thief = app.login(SAM).await;
+    let mut answers = Vec::new();
+    for _ in 0..8 {
+        let (status, page) = change(&thief, &app, "a guess", NEW_PASSWORD, NEW_PASSWORD).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        answers.push(page.contains("too many times"));
+    }
+    // Five free guesses, two slowed down, then refused without a look.
+    assert_eq!(
+        answers,
+        [false, false, false, false, false, false, false, true]
+    );
+    let (_, page) = change(&thief, &app, PASSWORD, NEW_PASSWORD, NEW_PASSWORD).await;
+    assert!(page.contains("too many times"), "{page}");
+}

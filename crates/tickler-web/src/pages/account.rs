@@ -15,6 +15,7 @@ use tickler_engine::{EngineError, passwords::MIN_LENGTH};
 use crate::{
     AppState, WebError,
     auth::{CurrentUser, SESSION_COOKIE},
+    client::Client,
     pages::Layout,
 };
 
@@ -62,6 +63,7 @@ struct PasswordForm {
 async fn change_password(
     State(state): State<AppState>,
     user: CurrentUser,
+    client: Client,
     jar: CookieJar,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, WebError> {
@@ -81,6 +83,7 @@ async fn change_password(
             &form.current_password,
             &form.new_password,
             &token,
+            client.address,
         )
         .await;
     match changed {
@@ -92,7 +95,7 @@ async fn change_password(
         ),
         Err(EngineError::Invalid(refusal)) => {
             let error = if refusal.field == "current_password" {
-                "The current password is not right.".to_string()
+                format!("The current password {}.", refusal.message)
             } else {
                 format!("The new password {}.", refusal.message)
             };
