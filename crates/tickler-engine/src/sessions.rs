@@ -68,7 +68,7 @@ pub(crate) fn token_hash(token: &str) -> String {
 }
 
 /// A session setting (idle time, lifetime) as a duration to add to instants.
-fn idle_time(setting: Duration) -> SignedDuration {
+fn as_span(setting: Duration) -> SignedDuration {
     SignedDuration::try_from(setting).unwrap_or(SignedDuration::from_hours(8))
 }
 
@@ -136,7 +136,7 @@ impl Engine {
         // However active, a session ends `max` after login: a stolen cookie dies with it.
         let end_of_life = session
             .created_at
-            .saturating_add(idle_time(max))
+            .saturating_add(as_span(max))
             .unwrap_or(session.created_at);
         if now >= end_of_life {
             sessions::delete(&mut conn, &hash).await?;
@@ -149,7 +149,7 @@ impl Engine {
         }
         // Only write when a noticeable part of the idle time has passed, not on every request.
         let renewed = now
-            .saturating_add(idle_time(idle))
+            .saturating_add(as_span(idle))
             .unwrap_or(now)
             .min(end_of_life);
         if renewed.duration_since(session.expires_at) > SignedDuration::from_secs(60) {
@@ -316,7 +316,7 @@ async fn start_session(
         user.id,
         &random_token(),
         now,
-        now.saturating_add(idle_time(idle)).unwrap_or(now),
+        now.saturating_add(as_span(idle)).unwrap_or(now),
     )
     .await?;
     Ok(NewSession { token, user })

@@ -124,7 +124,7 @@ impl Client {
         // trusted addresses only (a client inside the network) stands for its left-most one.
         let mut address = peer;
         for hop in hops.iter().rev() {
-            let Some(ip) = hop.for_address else { break };
+            let Some(ip) = *hop else { break };
             address = ip;
             if !trusted.trusts(ip) {
                 break;
@@ -135,29 +135,20 @@ impl Client {
     }
 }
 
-/// One element of the forwarding chain: the address it names, if it names one.
-struct Hop {
-    for_address: Option<IpAddr>,
-}
-
 /// The chain of addresses in `X-Forwarded-For`, else in `Forwarded`, left to right; an
 /// element that is no address (`unknown`, an obfuscated name) ends what can be believed.
-fn forwarded_hops(headers: &HeaderMap) -> Vec<Hop> {
+fn forwarded_hops(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
     let x_forwarded: Vec<&str> = values(headers, "x-forwarded-for").collect();
     if !x_forwarded.is_empty() {
         return x_forwarded
             .iter()
             .flat_map(|value| value.split(','))
-            .map(|element| Hop {
-                for_address: parse_address(element),
-            })
+            .map(parse_address)
             .collect();
     }
     values(headers, "forwarded")
         .flat_map(|value| value.split(','))
-        .map(|element| Hop {
-            for_address: parameter(element, "for").and_then(|node| parse_address(&node)),
-        })
+        .map(|element| parameter(element, "for").and_then(|node| parse_address(&node)))
         .collect()
 }
 
