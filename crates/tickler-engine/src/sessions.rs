@@ -90,8 +90,10 @@ pub struct NewSession {
 #[derive(Debug)]
 pub enum LogIn {
     /// Too many recent failures of this client (or of this client and account): refused
-    /// without a look at the password until the delay they owe has passed.
-    Throttled,
+    /// without a look at the password until the delay they owe has passed, in `retry_after`.
+    Throttled {
+        retry_after: SignedDuration,
+    },
     /// Wrong email or password, or an inactive account; the failure is counted.
     Refused,
     Started(NewSession),
@@ -180,7 +182,7 @@ impl Engine {
         let keys = ThrottleKeys::new(&email, client);
         if let Some(retry_after) = self.admit_attempt(&keys).await? {
             tracing::warn!(email = %loggable_login(&email), ip = %client, retry_after = %retry_after, "login refused: too many failures");
-            return Ok(LogIn::Throttled);
+            return Ok(LogIn::Throttled { retry_after });
         }
 
         let found = users::credentials(&mut *self.store.conn().await?, &email).await?;

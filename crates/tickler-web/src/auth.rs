@@ -236,7 +236,17 @@ async fn login(
         )
         .await?;
     match outcome {
-        LogIn::Throttled => Err(WebError::TooManyRequests),
+        LogIn::Throttled { retry_after } => {
+            // Whole seconds, rounded up, so that a retry at that time is checked.
+            let seconds = retry_after.as_secs() + i64::from(retry_after.subsec_nanos() > 0);
+            let mut response = WebError::TooManyRequests.into_response();
+            if let Ok(value) = axum::http::HeaderValue::from_str(&seconds.to_string()) {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, value);
+            }
+            Ok(response)
+        }
         LogIn::Refused => {
             let (jar, csrf) = pre_session_token(&state, jar);
             let page = LoginPage {

@@ -133,8 +133,17 @@ async fn wrong_passwords_are_refused_then_slowed_then_answered_429() {
         let status = attempt(&app, "sam@firm.example", "wrong password!", None).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
-    let status = attempt(&app, "sam@firm.example", "wrong password!", None).await;
-    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    let refused = login_with_headers(&app, "sam@firm.example", "wrong password!", &[]).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after = refused
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap());
+    assert_eq!(
+        retry_after,
+        Some("4"),
+        "the 8th failure's delay, on a stopped clock"
+    );
     // Even the right password is refused from this client while its delay runs.
     let status = attempt(&app, "sam@firm.example", PASSWORD, None).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
