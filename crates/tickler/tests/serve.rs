@@ -116,27 +116,38 @@ fn sigterm_during_a_slow_send_finishes_it_instead_of_losing_it() {
 #[test]
 fn a_password_set_from_the_cli_logs_in_to_the_web_app() {
     let t = Tickler::new(None);
-    let mut add = t
-        .command(&[
-            "user",
-            "add",
-            "--email",
-            "ada@firm.example",
-            "--name",
-            "Ada",
-            "--role",
-            "admin",
-            "--password-stdin",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("user add");
-    add.stdin.take().unwrap().write_all(b"too short\n").unwrap();
-    let out = add.wait_with_output().unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 10 characters"));
+    for (typed, says) in [
+        ("too short", "at least 10 characters"),
+        ("Qwertyuiop123", "one of the most common passwords"),
+    ] {
+        let mut add = t
+            .command(&[
+                "user",
+                "add",
+                "--email",
+                "ada@firm.example",
+                "--name",
+                "Ada",
+                "--role",
+                "admin",
+                "--password-stdin",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("user add");
+        let stdin = format!("{typed}\n");
+        add.stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let out = add.wait_with_output().unwrap();
+        assert!(!out.status.success(), "{typed}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{typed}: {stderr}");
+    }
 
     let mut add = t
         .command(&[
