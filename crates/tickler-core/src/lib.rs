@@ -21,6 +21,7 @@ pub mod iban;
 pub mod invoice;
 pub mod language;
 pub mod locale;
+pub mod login_throttle;
 pub mod money;
 pub mod plan;
 pub mod quote;

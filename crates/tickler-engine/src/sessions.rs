@@ -6,16 +6,30 @@ use std::{net::IpAddr, time::Duration};
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use jiff::{SignedDuration, Timestamp};
 use sha2::{Digest, Sha256};
+use tickler_core::login_throttle::{self, Admission, Failures, Standing};
 use tickler_store::{Db, sessions, users};
 
 use crate::{Engine, EngineError, browse::User, passwords};
 
-/// Failed logins within this window count towards throttling.
+/// Failed logins within this window count towards throttling; a quiet window forgets them.
 const THROTTLE_WINDOW: SignedDuration = SignedDuration::from_secs(15 * 60);
-/// From this many failures on, each attempt waits a second first.
-const SLOW_AFTER: i64 = 5;
-/// From this many failures on, attempts are refused until the window passes.
-const REFUSE_AFTER: i64 = 10;
+
+/// The failure counts a password attempt is throttled by (see [`login_throttle`]).
+pub(crate) struct ThrottleKeys {
+    client: String,
+    account: String,
+    pair: String,
+}
+
+impl ThrottleKeys {
+    pub(crate) fn new(email: &str, client: IpAddr) -> ThrottleKeys {
+        ThrottleKeys {
+            client: format!("ip:{client}"),
+            account: format!("email:{email}"),
+            pair: format!("email:{email} ip:{client}"),
+        }
+    }
+}
 
 /// What a log line shows of a login name as typed: an address that parses as one, with any
 /// odd character escaped, so that a crafted name cannot forge log lines; anything else (a
@@ -46,13 +60,13 @@ pub fn random_token() -> String {
 }
 
 /// Sessions are stored by hash, so the database never holds a usable token.
-fn token_hash(token: &str) -> String {
+pub(crate) fn token_hash(token: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
 }
 
-/// A session ends after this long without a request (the web app's setting).
-fn idle_time(idle: Duration) -> SignedDuration {
-    SignedDuration::try_from(idle).unwrap_or(SignedDuration::from_hours(8))
+/// A session setting (idle time, lifetime) as a duration to add to instants.
+fn as_span(setting: Duration) -> SignedDuration {
+    SignedDuration::try_from(setting).unwrap_or(SignedDuration::from_hours(8))
 }
 
 /// The person behind a live session, and the token its forms must carry.
@@ -74,21 +88,25 @@ pub struct NewSession {
 /// What became of a login attempt.
 #[derive(Debug)]
 pub enum LogIn {
-    /// Too many recent failures for this email or address: refused without a look at the
-    /// password until the throttle window passes.
-    Throttled,
+    /// Too many recent failures of this client (or of this client and account): refused
+    /// without a look at the password until the delay they owe has passed, in `retry_after`.
+    Throttled {
+        retry_after: SignedDuration,
+    },
     /// Wrong email or password, or an inactive account; the failure is counted.
     Refused,
     Started(NewSession),
 }
 
 impl Engine {
-    /// The user behind a session token, sliding the session's expiry forward by `idle`;
-    /// `None` for an unknown or expired token, or a deactivated user (whose session ends).
+    /// The user behind a session token, sliding the session's expiry forward by `idle` but
+    /// never past `max` from login; `None` for an unknown or expired token, or a deactivated
+    /// user (whose session ends).
     pub async fn current_session(
         &self,
         token: &str,
         idle: Duration,
+        max: Duration,
     ) -> Result<Option<LiveSession>, EngineError> {
         let hash = token_hash(token);
         let now = self.clock.now();
@@ -96,13 +114,25 @@ impl Engine {
         let Some(session) = sessions::find_live(&mut conn, &hash, now).await? else {
             return Ok(None);
         };
+        // However active, a session ends `max` after login: a stolen cookie dies with it.
+        let end_of_life = session
+            .created_at
+            .saturating_add(as_span(max))
+            .unwrap_or(session.created_at);
+        if now >= end_of_life {
+            sessions::delete(&mut conn, &hash).await?;
+            return Ok(None);
+        }
         let user = users::get(&mut conn, session.user_id).await?;
         if !user.active {
             sessions::delete(&mut conn, &hash).await?;
             return Ok(None);
         }
         // Only write when a noticeable part of the idle time has passed, not on every request.
-        let renewed = now.saturating_add(idle_time(idle)).unwrap_or(now);
+        let renewed = now
+            .saturating_add(as_span(idle))
+            .unwrap_or(now)
+            .min(end_of_life);
         if renewed.duration_since(session.expires_at) > SignedDuration::from_secs(60) {
             sessions::touch(&mut conn, &hash, now, renewed).await?;
         }
@@ -113,36 +143,29 @@ impl Engine {
         }))
     }
 
-    /// Checks an email and password, throttled per email and per address: from
-    /// [`SLOW_AFTER`] recent failures each attempt waits a second, from [`REFUSE_AFTER`] it
-    /// is refused. A success starts a new session, ending `previous` (the browser's old
-    /// token, if any), so that a token planted before login is worthless after it.
+    /// Checks an email and password, throttled by [`login_throttle`]: the attempt is counted
+    /// first (so a parallel burst is counted in full), then refused, or checked after the
+    /// delay that the client's failures owe. No database connection is held while waiting or
+    /// hashing: a burst of slowed logins must not starve the pages and the dispatcher. A
+    /// success takes its own count back (the client's failures on other accounts stay) and
+    /// starts a new session, ending `previous` (the browser's old token, if any), so that a
+    /// token planted before login is worthless after it.
     pub async fn log_in(
         &self,
         email: &str,
         password: &str,
-        peer: IpAddr,
+        client: IpAddr,
         previous: Option<&str>,
         idle: Duration,
     ) -> Result<LogIn, EngineError> {
-        let now = self.clock.now();
-        let since = now.saturating_sub(THROTTLE_WINDOW).unwrap_or(now);
         let email = email.trim().to_lowercase();
-        let keys = [format!("email:{email}"), format!("ip:{peer}")];
-        let mut conn = self.store.conn().await?;
-        let mut failures = 0;
-        for key in &keys {
-            failures = failures.max(sessions::failures_since(&mut conn, key, since).await?);
-        }
-        if failures >= REFUSE_AFTER {
-            tracing::warn!(email = %loggable_login(&email), ip = %peer, "login refused: too many failures");
-            return Ok(LogIn::Throttled);
-        }
-        if failures >= SLOW_AFTER {
-            tokio::time::sleep(Duration::from_secs(1)).await;
+        let keys = ThrottleKeys::new(&email, client);
+        if let Some(retry_after) = self.admit_attempt(&keys).await? {
+            tracing::warn!(email = %loggable_login(&email), ip = %client, retry_after = %retry_after, "login refused: too many failures");
+            return Ok(LogIn::Throttled { retry_after });
         }
 
-        let found = users::credentials(&mut conn, &email).await?;
+        let found = users::credentials(&mut *self.store.conn().await?, &email).await?;
         let password = password.to_string();
         let verified = match found {
             Some((user, Some(stored))) if user.active => {
@@ -158,15 +181,11 @@ impl Engine {
             }
         };
         let Some(user) = verified else {
-            for key in &keys {
-                sessions::record_failure(&mut conn, key, now, since).await?;
-            }
-            tracing::warn!(email = %loggable_login(&email), ip = %peer, "failed login");
+            tracing::warn!(email = %loggable_login(&email), ip = %client, "failed login");
             return Ok(LogIn::Refused);
         };
-        for key in &keys {
-            sessions::clear_failures(&mut conn, key).await?;
-        }
+        self.forgive_attempt(&keys).await?;
+        let mut conn = self.store.conn().await?;
         // The idle time counts from now, not from the request's start: a slow password check
         // on a busy machine must not eat into the session.
         let session = start_session(&mut conn, user, previous, self.clock.now(), idle).await?;
@@ -187,6 +206,49 @@ impl Engine {
     pub async fn take_notice(&self, token: &str, seen: &str) -> Result<bool, EngineError> {
         let mut conn = self.store.conn().await?;
         Ok(sessions::take_notice(&mut conn, &token_hash(token), seen).await?)
+    }
+
+    /// Counts a password attempt (before it is checked, so that a parallel burst is counted
+    /// in full) and waits out the delay the client's failures owe, holding no connection
+    /// meanwhile; `Some(retry_after)` when the delay is too long to wait: refuse the attempt.
+    pub(crate) async fn admit_attempt(
+        &self,
+        keys: &ThrottleKeys,
+    ) -> Result<Option<SignedDuration>, EngineError> {
+        let now = self.clock.now();
+        let since = now.saturating_sub(THROTTLE_WINDOW).unwrap_or(now);
+        let standing = {
+            let mut conn = self.store.conn().await?;
+            let mut count = async |key: &str| {
+                sessions::count_attempt(&mut conn, key, now, since)
+                    .await
+                    .map(|(count, last_at)| Failures { count, last_at })
+            };
+            Standing {
+                client: count(&keys.client).await?,
+                account: count(&keys.account).await?,
+                pair: count(&keys.pair).await?,
+            }
+        };
+        match login_throttle::admit(standing, now) {
+            Admission::Refuse { retry_after } => Ok(Some(retry_after)),
+            Admission::Check { wait } => {
+                if wait.is_positive() {
+                    tokio::time::sleep(wait.unsigned_abs()).await;
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// Takes back the count of an attempt whose password was right: only its own, so the
+    /// client's failures on other accounts still count.
+    pub(crate) async fn forgive_attempt(&self, keys: &ThrottleKeys) -> Result<(), EngineError> {
+        let mut conn = self.store.conn().await?;
+        sessions::take_back_attempt(&mut conn, &keys.client).await?;
+        sessions::take_back_attempt(&mut conn, &keys.account).await?;
+        sessions::clear_failures(&mut conn, &keys.pair).await?;
+        Ok(())
     }
 
     /// Ends the session of `token`.
@@ -216,7 +278,7 @@ pub(crate) async fn start_session(
         user.id,
         &random_token(),
         now,
-        now.saturating_add(idle_time(idle)).unwrap_or(now),
+        now.saturating_add(as_span(idle)).unwrap_or(now),
     )
     .await?;
     Ok(NewSession { token, user })

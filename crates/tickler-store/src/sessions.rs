@@ -9,6 +9,7 @@ use crate::{Db, StoreError, instant_from_millis, time::millis};
 pub struct Session {
     pub user_id: i64,
     pub csrf_token: String,
+    pub created_at: Timestamp,
     pub expires_at: Timestamp,
     /// The confirmation the session's next page shows once, if any.
     pub notice: Option<String>,
@@ -42,18 +43,19 @@ pub async fn find_live(
     token_hash: &str,
     now: Timestamp,
 ) -> Result<Option<Session>, StoreError> {
-    let row: Option<(i64, String, i64, Option<String>)> = sqlx::query_as(
-        "SELECT user_id, csrf_token, expires_at, notice FROM sessions \
+    let row: Option<(i64, String, i64, i64, Option<String>)> = sqlx::query_as(
+        "SELECT user_id, csrf_token, created_at, expires_at, notice FROM sessions \
          WHERE token_hash = $1 AND expires_at > $2",
     )
     .bind(token_hash)
     .bind(millis(now))
     .fetch_optional(db)
     .await?;
-    row.map(|(user_id, csrf_token, expires_at, notice)| {
+    row.map(|(user_id, csrf_token, created_at, expires_at, notice)| {
         Ok(Session {
             user_id,
             csrf_token,
+            created_at: instant_from_millis(created_at)?,
             expires_at: instant_from_millis(expires_at)?,
             notice,
         })
@@ -61,7 +63,7 @@ pub async fn find_live(
     .transpose()
 }
 
-/// Slides an idle session's expiry forward (never past `absolute_limit` from creation).
+/// Slides an idle session's expiry forward (the engine keeps it within the session's lifetime).
 pub async fn touch(
     db: &mut Db,
     token_hash: &str,
@@ -116,6 +118,21 @@ pub async fn delete_for_user(db: &mut Db, user_id: i64) -> Result<(), StoreError
     Ok(())
 }
 
+/// Ends every session of a user but the one of `keep_hash` (the user changed their own
+/// password in it).
+pub async fn delete_others_of_user(
+    db: &mut Db,
+    user_id: i64,
+    keep_hash: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+        .bind(user_id)
+        .bind(keep_hash)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
 pub async fn delete_expired(db: &mut Db, now: Timestamp) -> Result<u64, StoreError> {
     let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
         .bind(millis(now))
@@ -124,36 +141,74 @@ pub async fn delete_expired(db: &mut Db, now: Timestamp) -> Result<u64, StoreErr
     Ok(done.rows_affected())
 }
 
-/// Failures recorded for a throttle key since `since`.
-pub async fn failures_since(db: &mut Db, key: &str, since: Timestamp) -> Result<i64, StoreError> {
-    let row: Option<i64> = sqlx::query_scalar(
-        "SELECT failures FROM login_failures WHERE throttle_key = $1 AND last_failure_at > $2",
-    )
-    .bind(key)
-    .bind(millis(since))
-    .fetch_optional(db)
-    .await?;
-    Ok(row.unwrap_or(0))
-}
-
-/// Counts one more failure for `key`; a failure after a quiet `window` starts counting anew.
-pub async fn record_failure(
+/// Counts one more login attempt for a throttle key and returns the failures counted before
+/// it (within the window since `window_start`) and when the last of them was. Counting comes
+/// before the password check, so that a parallel burst is counted in full: each attempt gets
+/// its own count, by a compare-and-swap on the row that both backends serialise.
+pub async fn count_attempt(
     db: &mut Db,
     key: &str,
     now: Timestamp,
     window_start: Timestamp,
-) -> Result<(), StoreError> {
+) -> Result<(u32, Option<Timestamp>), StoreError> {
+    loop {
+        let row: Option<(i64, i64, i64)> = sqlx::query_as(
+            "SELECT failures, first_failure_at, last_failure_at FROM login_failures \
+             WHERE throttle_key = $1",
+        )
+        .bind(key)
+        .fetch_optional(&mut *db)
+        .await?;
+        let Some((failures, first, last)) = row else {
+            let inserted = sqlx::query(
+                "INSERT INTO login_failures (throttle_key, failures, first_failure_at, last_failure_at) \
+                 VALUES ($1, 1, $2, $2) ON CONFLICT (throttle_key) DO NOTHING",
+            )
+            .bind(key)
+            .bind(millis(now))
+            .execute(&mut *db)
+            .await?;
+            if inserted.rows_affected() == 1 {
+                return Ok((0, None));
+            }
+            continue;
+        };
+        // A failure after a quiet window starts counting anew.
+        let current = last > millis(window_start);
+        let (before, first_kept) = if current {
+            (failures, first)
+        } else {
+            (0, millis(now))
+        };
+        let updated = sqlx::query(
+            "UPDATE login_failures SET failures = $1, first_failure_at = $2, last_failure_at = $3 \
+             WHERE throttle_key = $4 AND failures = $5 AND last_failure_at = $6",
+        )
+        .bind(before + 1)
+        .bind(first_kept)
+        .bind(millis(now).max(last))
+        .bind(key)
+        .bind(failures)
+        .bind(last)
+        .execute(&mut *db)
+        .await?;
+        if updated.rows_affected() == 1 {
+            let last_at = if current {
+                Some(instant_from_millis(last)?)
+            } else {
+                None
+            };
+            return Ok((u32::try_from(before).unwrap_or(u32::MAX), last_at));
+        }
+    }
+}
+
+/// Takes back one counted attempt of `key` (it was a successful login).
+pub async fn take_back_attempt(db: &mut Db, key: &str) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO login_failures (throttle_key, failures, first_failure_at, last_failure_at) \
-         VALUES ($1, 1, $2, $2) \
-         ON CONFLICT (throttle_key) DO UPDATE SET \
-           failures = CASE WHEN login_failures.last_failure_at > $3 THEN login_failures.failures + 1 ELSE 1 END, \
-           first_failure_at = CASE WHEN login_failures.last_failure_at > $3 THEN login_failures.first_failure_at ELSE $2 END, \
-           last_failure_at = $2",
+        "UPDATE login_failures SET failures = failures - 1 WHERE throttle_key = $1 AND failures > 0",
     )
     .bind(key)
-    .bind(millis(now))
-    .bind(millis(window_start))
     .execute(db)
     .await?;
     Ok(())

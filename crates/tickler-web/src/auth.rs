@@ -1,11 +1,9 @@
 //! Logging in and out, the one-time setup of the first admin, and who is asking.
 
-use std::net::SocketAddr;
-
 use askama::Template;
 use axum::{
     Form, Router,
-    extract::{ConnectInfo, FromRequestParts, Query, State},
+    extract::{FromRequestParts, Query, State},
     http::request::Parts,
     response::{Html, IntoResponse, Redirect, Response},
     routing::{get, post},
@@ -25,7 +23,7 @@ use tickler_engine::{
     setup::{FirstAdmin, SetUp},
 };
 
-use crate::{AppState, WebError};
+use crate::{AppState, WebError, client::Client};
 
 pub const SESSION_COOKIE: &str = "tickler_session";
 /// Carries the form token of pages shown before anyone is logged in (login, setup).
@@ -142,7 +140,7 @@ async fn user_of_session(
 ) -> Result<Option<CurrentUser>, WebError> {
     let Some(session) = state
         .engine
-        .current_session(token, state.config.session_idle)
+        .current_session(token, state.config.session_idle, state.config.session_max)
         .await?
     else {
         return Ok(None);
@@ -205,16 +203,6 @@ fn pre_session_token(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
     }
 }
 
-/// Only a local path may be a place to return to after login: never another site.
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
-            path.to_string()
-        }
-        _ => "/".to_string(),
-    }
-}
-
 #[derive(Template)]
 #[template(path = "login.html")]
 struct LoginPage {
@@ -240,7 +228,7 @@ async fn login_page(
     let (jar, csrf) = pre_session_token(&state, jar);
     let page = LoginPage {
         csrf,
-        next: safe_next(query.next.as_deref()),
+        next: crate::return_to::after_login(query.next.as_deref()),
         email: String::new(),
         error: None,
     };
@@ -256,7 +244,7 @@ struct LoginForm {
 
 async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: Client,
     jar: CookieJar,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, WebError> {
@@ -266,18 +254,28 @@ async fn login(
         .log_in(
             &form.email,
             &form.password,
-            peer.ip(),
+            client.address,
             previous.as_deref(),
             state.config.session_idle,
         )
         .await?;
     match outcome {
-        LogIn::Throttled => Err(WebError::TooManyRequests),
+        LogIn::Throttled { retry_after } => {
+            // Whole seconds, rounded up, so that a retry at that time is checked.
+            let seconds = retry_after.as_secs() + i64::from(retry_after.subsec_nanos() > 0);
+            let mut response = WebError::TooManyRequests.into_response();
+            if let Ok(value) = axum::http::HeaderValue::from_str(&seconds.to_string()) {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, value);
+            }
+            Ok(response)
+        }
         LogIn::Refused => {
             let (jar, csrf) = pre_session_token(&state, jar);
             let page = LoginPage {
                 csrf,
-                next: safe_next(form.next.as_deref()),
+                next: crate::return_to::after_login(form.next.as_deref()),
                 email: form.email,
                 error: Some("Wrong email or password.".to_string()),
             };
@@ -290,7 +288,7 @@ async fn login(
         }
         LogIn::Started(session) => Ok((
             with_session(&state, jar, session),
-            Redirect::to(&safe_next(form.next.as_deref())),
+            Redirect::to(&crate::return_to::after_login(form.next.as_deref())),
         )
             .into_response()),
     }

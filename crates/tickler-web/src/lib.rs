@@ -5,6 +5,7 @@
 
 mod assets;
 pub mod auth;
+pub mod client;
 mod error;
 pub mod format;
 pub mod metrics;
@@ -12,6 +13,7 @@ mod notice;
 pub mod pages;
 pub mod public;
 mod rate_limit;
+mod return_to;
 mod security;
 
 use std::{sync::Arc, time::Duration};
@@ -28,6 +30,11 @@ pub struct WebConfig {
     pub public_url: Option<String>,
     /// A session ends after this long without a request.
     pub session_idle: Duration,
+    /// A session ends this long after login however active it is, so that a stolen cookie
+    /// does not live for ever.
+    pub session_max: Duration,
+    /// Proxies whose `X-Forwarded-For` / `Forwarded` / `X-Forwarded-Proto` are believed.
+    pub trusted_proxies: client::TrustedProxies,
     /// Requests per minute one client address may make to the public pages (the customer's
     /// answer links).
     pub public_requests_per_minute: u32,
@@ -43,6 +50,8 @@ impl Default for WebConfig {
         WebConfig {
             public_url: None,
             session_idle: Duration::from_secs(8 * 3600),
+            session_max: Duration::from_secs(7 * 24 * 3600),
+            trusted_proxies: client::TrustedProxies::default(),
             public_requests_per_minute: 30,
             metrics_token: None,
             setup_needs_code: false,
@@ -51,6 +60,8 @@ impl Default for WebConfig {
 }
 
 impl WebConfig {
+    /// Whether the public URL is https: cookies are then always `Secure`, and browsers are
+    /// told to use https only (HSTS).
     pub fn secure_cookies(&self) -> bool {
         self.public_url
             .as_deref()

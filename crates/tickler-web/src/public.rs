@@ -1,12 +1,12 @@
 //! The pages a customer reaches from a renewal email's one-click links: no login, one
 //! question, one button. A GET only shows the question; the button's POST answers it, once.
 
-use std::{net::SocketAddr, time::Instant};
+use std::time::Instant;
 
 use askama::Template;
 use axum::{
     Router,
-    extract::{ConnectInfo, Path, Request, State},
+    extract::{Path, Request, State},
     http::StatusCode,
     middleware::Next,
     response::{Html, IntoResponse, Response},
@@ -36,13 +36,12 @@ pub fn is_public_answer(path: &str) -> bool {
 /// Refuses a client that asks for public pages too often (429, with the app's headers).
 pub async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if is_public_answer(request.uri().path()) {
-        let client = request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|info| info.0.ip());
-        if let Some(client) = client
-            && !state.public_limiter.allow(client, Instant::now())
-        {
+        // Behind a proxy, the client the proxy vouches for: not the proxy, which every
+        // customer would share.
+        let client =
+            crate::client::Client::of_request(request.extensions(), request.headers(), &state)
+                .address;
+        if !state.public_limiter.allow(client, Instant::now()) {
             tracing::warn!(%client, "public page rate limit reached");
             return WebError::TooManyRequests.into_response();
         }

@@ -13,12 +13,19 @@ use axum_extra::extract::cookie::CookieJar;
 use crate::{
     AppState, WebError,
     auth::{PRE_SESSION_COOKIE, SESSION_COOKIE, current_user},
+    client::Client,
 };
 
 /// Largest form accepted (a template body with room to spare).
 const MAX_FORM_BYTES: usize = 1024 * 1024;
 
 pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let client = Client::of_request(request.extensions(), request.headers(), &state);
+    let protect = Protection {
+        https_only: state.config.secure_cookies(),
+        secure_cookies: state.config.secure_cookies() || client.https,
+    };
+    let finish = |response| protect.apply(response);
     let safe = matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
@@ -29,16 +36,62 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         request
     } else if crate::public::is_public_answer(request.uri().path()) {
         if cross_site(&state, request.headers()) {
-            return with_headers(WebError::Forbidden.into_response());
+            return finish(WebError::Forbidden.into_response());
         }
         request
     } else {
         match check_unsafe_request(&state, request).await {
             Ok(request) => request,
-            Err(refusal) => return with_headers(refusal.into_response()),
+            Err(refusal) => return finish(refusal.into_response()),
         }
     };
-    with_headers(next.run(request).await)
+    finish(next.run(request).await)
+}
+
+/// What the response headers must say for this request.
+struct Protection {
+    /// The public URL is https: browsers are told to use nothing else (HSTS).
+    https_only: bool,
+    /// The browser reached us over https (directly or through a trusted proxy), so its
+    /// cookies are marked `Secure`, whatever the handler set.
+    secure_cookies: bool,
+}
+
+impl Protection {
+    fn apply(&self, mut response: Response) -> Response {
+        if self.secure_cookies {
+            mark_cookies_secure(response.headers_mut());
+        }
+        if self.https_only {
+            response.headers_mut().insert(
+                header::STRICT_TRANSPORT_SECURITY,
+                HeaderValue::from_static("max-age=31536000"),
+            );
+        }
+        with_headers(response)
+    }
+}
+
+/// Adds `Secure` to every cookie the response sets that lacks it.
+fn mark_cookies_secure(headers: &mut HeaderMap) {
+    let cookies: Vec<HeaderValue> = headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .cloned()
+        .collect();
+    if cookies.is_empty() {
+        return;
+    }
+    headers.remove(header::SET_COOKIE);
+    for cookie in cookies {
+        let secure = cookie.to_str().ok().and_then(|text| {
+            let already = text
+                .split(';')
+                .any(|attribute| attribute.trim().eq_ignore_ascii_case("secure"));
+            (!already).then(|| HeaderValue::from_str(&format!("{text}; Secure")).ok())?
+        });
+        headers.append(header::SET_COOKIE, secure.unwrap_or(cookie));
+    }
 }
 
 fn with_headers(mut response: Response) -> Response {
@@ -51,6 +104,9 @@ fn with_headers(mut response: Response) -> Response {
     set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(headers, header::X_FRAME_OPTIONS, "DENY");
     set(headers, header::REFERRER_POLICY, "same-origin");
+    // Pages show a logged-in person's data and carry their form token: no copy in any cache
+    // (the back button after logout, a shared proxy). Assets set their own caching.
+    set(headers, header::CACHE_CONTROL, "no-store");
     set(
         headers,
         header::CONTENT_SECURITY_POLICY,
@@ -149,6 +205,23 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cookies_are_marked_secure_once() {
+        let mut headers = HeaderMap::new();
+        headers.append(header::SET_COOKIE, HeaderValue::from_static("a=1; Path=/"));
+        headers.append(
+            header::SET_COOKIE,
+            HeaderValue::from_static("b=2; Secure; HttpOnly"),
+        );
+        mark_cookies_secure(&mut headers);
+        let cookies: Vec<&str> = headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect();
+        assert_eq!(cookies, ["a=1; Path=/; Secure", "b=2; Secure; HttpOnly"]);
+    }
 
     #[test]
     fn tokens_compare_whole() {

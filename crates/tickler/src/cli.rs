@@ -95,11 +95,13 @@ pub enum UserCommand {
         name: String,
         #[arg(long, default_value = "sales", value_parser = ["admin", "sales", "viewer"])]
         role: String,
-        /// Read a password (at least 10 characters) from standard input, for logging in to the web app.
+        /// Read a password (at least 10 characters, not a common one) from standard input, for
+        /// logging in to the web app.
         #[arg(long)]
         password_stdin: bool,
     },
-    /// Set a user's password, read from standard input (ends their open sessions).
+    /// Set a user's password, read from standard input (at least 10 characters, not a common
+    /// one; ends their open sessions).
     Password {
         #[arg(long)]
         email: String,

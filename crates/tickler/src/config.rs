@@ -101,6 +101,13 @@ pub fn from_env() -> Result<Config> {
             .transpose()?,
         // Decided by `serve` once it knows the address it listens on.
         setup_needs_code: false,
+        session_max: Duration::from_secs(
+            number("TICKLER_SESSION_MAX_SECONDS", 7 * 24 * 3600u64)?.max(1),
+        ),
+        trusted_proxies: tickler_web::client::TrustedProxies::parse(
+            &var("TICKLER_TRUSTED_PROXIES").unwrap_or_default(),
+        )
+        .map_err(|e| anyhow::anyhow!("TICKLER_TRUSTED_PROXIES: {e}"))?,
     };
     let database_max_connections = match var("TICKLER_DATABASE_MAX_CONNECTIONS") {
         Some(_) => Some(number("TICKLER_DATABASE_MAX_CONNECTIONS", 10u32)?.max(1)),

@@ -19,6 +19,8 @@ const KEYS: &[&str] = &[
     "public_url",
     "public_rate_per_minute",
     "metrics_token",
+    "trusted_proxies",
+    "session_max_seconds",
     "smtp_timeout_seconds",
     "smtp_ca_file",
     "dkim_selector",

@@ -131,9 +131,8 @@ fn sigterm_during_a_slow_send_finishes_it_instead_of_losing_it() {
     assert_eq!(smtp.messages().len(), 1);
 }
 
-#[test]
-fn a_password_set_from_the_cli_logs_in_to_the_web_app() {
-    let t = Tickler::new(None);
+/// `tickler user add` of Ada as an admin, with `password` typed on standard input.
+fn add_ada(t: &Tickler, password: &str) -> std::process::Output {
     let mut add = t
         .command(&[ADD_ADMIN_ADA, &["--password-stdin"]].concat())
         .stdin(Stdio::piped())
@@ -141,24 +140,29 @@ fn a_password_set_from_the_cli_logs_in_to_the_web_app() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("user add");
-    add.stdin.take().unwrap().write_all(b"too short\n").unwrap();
-    let out = add.wait_with_output().unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 10 characters"));
-
-    let mut add = t
-        .command(&[ADD_ADMIN_ADA, &["--password-stdin"]].concat())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("user add");
+    let typed = format!("{password}\n");
     add.stdin
         .take()
         .unwrap()
-        .write_all(b"correct horse battery\n")
+        .write_all(typed.as_bytes())
         .unwrap();
-    let out = add.wait_with_output().unwrap();
+    add.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_password_set_from_the_cli_logs_in_to_the_web_app() {
+    let t = Tickler::new(None);
+    for (typed, says) in [
+        ("too short", "at least 10 characters"),
+        ("Qwertyuiop123", "one of the most common passwords"),
+    ] {
+        let out = add_ada(&t, typed);
+        assert!(!out.status.success(), "{typed}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{typed}: {stderr}");
+    }
+
+    let out = add_ada(&t, "correct horse battery");
     assert!(
         out.status.success(),
         "{}",

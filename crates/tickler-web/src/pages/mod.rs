@@ -1,5 +1,6 @@
 //! The pages, one module each; every module exposes its routes.
 
+pub mod account;
 pub mod contracts;
 pub mod customers;
 pub mod dashboard;
@@ -35,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .merge(sent::routes())
         .merge(settings::routes())
         .merge(users::routes())
+        .merge(account::routes())
 }
 
 /// What the frame around every page shows: the navigation, who is logged in, in which

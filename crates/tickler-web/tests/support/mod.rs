@@ -23,6 +23,29 @@ use tickler_web::WebConfig;
 
 pub const PASSWORD: &str = "a long enough password";
 
+/// A clock a test moves by hand: now stays put until the test says time has passed.
+#[derive(Debug)]
+pub struct SettableClock(std::sync::Mutex<jiff::Timestamp>);
+
+impl SettableClock {
+    pub fn at(now: &str) -> Arc<SettableClock> {
+        Arc::new(SettableClock(std::sync::Mutex::new(
+            now.parse().expect("an instant"),
+        )))
+    }
+
+    pub fn advance(&self, by: jiff::SignedDuration) {
+        let mut now = self.0.lock().expect("clock");
+        *now = now.checked_add(by).expect("a later instant");
+    }
+}
+
+impl Clock for SettableClock {
+    fn now(&self) -> jiff::Timestamp {
+        *self.0.lock().expect("clock")
+    }
+}
+
 pub struct TestApp {
     pub base: String,
     pub engine: Engine,
