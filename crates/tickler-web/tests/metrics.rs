@@ -149,13 +149,13 @@ async fn health_endpoints_say_unreachable_without_the_database_error() {
     let app = TestApp::start().await;
     let (status, text) = get(&client(), &app, "/healthz").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(text, "ok\ndatabase: reachable\n");
+    assert_eq!(text, "ok\ndatabase: reachable\nmail: ok\n");
 
     // The pool closed: every query fails with sqlx's own text, which must stay in the log.
     app.store.close().await;
     let (status, text) = get(&client(), &app, "/healthz").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(text, "ok\ndatabase: unreachable\n");
+    assert_eq!(text, "ok\ndatabase: unreachable\nmail: ok\n");
     let (status, text) = get(&client(), &app, "/readyz").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(text, "not ready: database unreachable\n");

@@ -123,7 +123,11 @@ fn readiness_follows_the_database() {
             .unwrap_or_default()
             .to_string()
     };
-    assert_eq!(body(&health), "ok\ndatabase: unreachable\n", "{health}");
+    assert_eq!(
+        body(&health),
+        "ok\ndatabase: unreachable\nmail: ok\n",
+        "{health}"
+    );
     assert_eq!(body(&not_ready), "not ready: database unreachable\n");
     assert!(!health.contains(&database_name), "{health}");
     let _ = std::process::Command::new("kill")
