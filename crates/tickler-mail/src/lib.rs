@@ -11,6 +11,7 @@ pub mod dkim;
 pub mod html;
 pub mod message;
 pub mod render;
+mod smtp_pool;
 pub mod templates;
 pub mod transport;
 

@@ -1,4 +1,5 @@
-//! Delivering messages: over SMTP (pooled connections, TLS as the URL asks) or, when no SMTP
+//! Delivering messages: over SMTP (Tickler's pool of connections, [`crate::smtp_pool`], TLS as
+//! the URL asks) or, when no SMTP
 //! server is configured, into an outbox folder of .eml files. Failures come back classified
 //! as transient (retry later), permanent (give up and alert someone) or a configuration
 //! problem (nothing will go out until an admin fixes it: an untrusted certificate, a server
@@ -11,9 +12,8 @@ use std::{
 };
 
 use lettre::{
-    AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Tokio1Executor,
+    AsyncFileTransport, AsyncTransport, Tokio1Executor,
     transport::smtp::{
-        PoolConfig,
         authentication::Credentials,
         client::{Certificate, Tls, TlsParameters},
     },
@@ -27,6 +27,7 @@ use rustls::{
 use crate::{
     dkim::DkimSigner,
     message::{MessageError, OutgoingMessage, Sender, message_id_domain},
+    smtp_pool::{PoolError, SmtpPool, SmtpServer},
 };
 
 /// Installs rustls's aws-lc-rs crypto provider as the process default. Call it once at
@@ -44,9 +45,8 @@ pub struct MailConfig {
     pub smtp_url: Option<String>,
     pub outbox_dir: PathBuf,
     pub from: Sender,
-    /// The longest one SMTP send may take, connecting included. lettre bounds only the
-    /// connect, so the mailer bounds the whole exchange: a server that stops answering must
-    /// not hold a reminder in `sending` forever.
+    /// The longest one SMTP send may take, connecting included: a server that stops
+    /// answering must not hold a reminder in `sending` forever.
     pub timeout: Duration,
     /// Signs every message (SMTP and outbox alike) for its From address's domain; `None`
     /// sends unsigned.
@@ -174,10 +174,6 @@ pub enum ConfigError {
     CaFile { path: String, reason: String },
     #[error("outbox folder {path}: {reason}")]
     Outbox { path: String, reason: String },
-    #[error(
-        "the SMTP mailer must be created inside a Tokio runtime (its connection pool runs there)"
-    )]
-    NoRuntime,
     #[error("DKIM selector: {0}")]
     DkimSelector(String),
     #[error("DKIM key file {path} {reason}")]
@@ -195,7 +191,7 @@ pub struct Mailer {
 
 enum Transport {
     Smtp {
-        transport: AsyncSmtpTransport<Tokio1Executor>,
+        pool: SmtpPool,
         /// For error messages: "certificate of HOST not trusted".
         host: String,
     },
@@ -357,7 +353,6 @@ fn parse_smtp_url(text: &str) -> Result<SmtpUrl, ConfigError> {
 }
 
 impl Mailer {
-    /// For SMTP this must run inside a Tokio runtime: the connection pool starts a task there.
     pub fn new(config: &MailConfig) -> Result<Mailer, ConfigError> {
         install_crypto_provider();
         let mut mailer = match &config.smtp_url {
@@ -382,8 +377,6 @@ impl Mailer {
     }
 
     fn smtp(url: &SmtpUrl, ca: Option<&SmtpCa>, timeout: Duration) -> Result<Mailer, ConfigError> {
-        // lettre would panic instead.
-        tokio::runtime::Handle::try_current().map_err(|_| ConfigError::NoRuntime)?;
         let tls_parameters = || {
             let mut builder = TlsParameters::builder(url.host.clone());
             for der in ca.iter().flat_map(|ca| &ca.certificates) {
@@ -415,18 +408,15 @@ impl Mailer {
             TlsMode::Implicit => (Tls::Wrapper(tls_parameters()?), "smtps", "implicit TLS"),
             TlsMode::None => (Tls::None, "smtp", "no TLS"),
         };
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&url.host)
-            .port(url.port)
-            .tls(tls)
-            .timeout(Some(timeout))
-            .pool_config(
-                PoolConfig::new()
-                    .max_size(8)
-                    .idle_timeout(Duration::from_secs(60)),
-            );
-        if let Some((user, password)) = &url.credentials {
-            builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
-        }
+        let pool = SmtpPool::new(SmtpServer {
+            host: url.host.clone(),
+            port: url.port,
+            tls,
+            credentials: url
+                .credentials
+                .as_ref()
+                .map(|(user, password)| Credentials::new(user.clone(), password.clone())),
+        });
         let host = if url.host.contains(':') {
             format!("[{}]", url.host)
         } else {
@@ -438,7 +428,7 @@ impl Mailer {
         };
         Ok(Mailer {
             transport: Transport::Smtp {
-                transport: builder.build(),
+                pool,
                 host: url.host.clone(),
             },
             description: format!("SMTP {scheme}://{host}:{} ({how}{login})", url.port),
@@ -480,8 +470,10 @@ impl Mailer {
             dkim.sign(&mut message, message_id_domain(&msg.from.address));
         }
         match &self.transport {
-            Transport::Smtp { transport, host } => {
-                match tokio::time::timeout(self.timeout, transport.send(message)).await {
+            Transport::Smtp { pool, host } => {
+                let formatted = message.formatted();
+                let sent = pool.send(message.envelope(), &formatted);
+                match tokio::time::timeout(self.timeout, sent).await {
                     Err(_elapsed) => Err(SendError::Transient {
                         reply: format!("no answer from the SMTP server within {:?}", self.timeout),
                     }),
@@ -494,7 +486,10 @@ impl Mailer {
                         .trim()
                         .to_string(),
                     }),
-                    Ok(Err(e)) => Err(classify(&e, host)),
+                    Ok(Err(PoolError::Smtp(e))) => Err(classify(&e, host)),
+                    Ok(Err(e @ PoolError::Connect { .. })) => Err(SendError::Transient {
+                        reply: e.to_string(),
+                    }),
                 }
             }
             Transport::Outbox { transport, dir } => {
