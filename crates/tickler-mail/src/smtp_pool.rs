@@ -6,17 +6,20 @@
 //! transaction): TLS, its certificate checks and the replies' errors are lettre's, as before.
 //!
 //! A connection goes back to the pool after a delivered message only; any error, and a send
-//! cut short by the mailer's timeout, drops it. An idle connection is checked with NOOP before
-//! it is used again, and one idle for longer than [`IDLE_LIMIT`] is closed instead: servers
-//! drop idle clients after a while. The pool holds at most as many connections as there were
+//! cut short by the mailer's timeout, drops it. Before an idle connection is used again the
+//! pool looks at its socket: if the server has closed it or said something unasked (a 421
+//! before closing), a NOOP finds out whether it still serves; if nothing came, it is used at
+//! once. A NOOP before every message was a fifth command per message for the server, which
+//! cost a busy server a fifth of its rate (docs/performance.md). One idle for longer than
+//! [`IDLE_LIMIT`] is closed instead: servers drop idle clients after a while. The pool holds at most as many connections as there were
 //! sends in flight at once, which the dispatcher bounds (`TICKLER_SEND_CONCURRENCY`).
 
 use std::{
     io,
     net::SocketAddr,
     pin::Pin,
-    sync::Mutex,
-    task::{Context, Poll},
+    sync::{Arc, Mutex},
+    task::{Context, Poll, Waker, ready},
     time::{Duration, Instant},
 };
 
@@ -68,8 +71,14 @@ pub(crate) struct SmtpPool {
 }
 
 struct IdleConnection {
-    connection: AsyncSmtpConnection,
+    connection: Pooled,
     since: Instant,
+}
+
+/// A connection, and the pool's look at its socket.
+struct Pooled {
+    connection: AsyncSmtpConnection,
+    socket: SharedTcp,
 }
 
 impl SmtpPool {
@@ -88,31 +97,33 @@ impl SmtpPool {
         envelope: &Envelope,
         message: &[u8],
     ) -> Result<Response, PoolError> {
-        let mut connection = self.checkout().await?;
-        match connection.send(envelope, message).await {
+        let mut pooled = self.checkout().await?;
+        match pooled.connection.send(envelope, message).await {
             Ok(response) => {
-                self.checkin(connection);
+                self.checkin(pooled);
                 Ok(response)
             }
             Err(error) => {
                 // lettre has already sent QUIT if the connection itself failed; otherwise
                 // (a message it refused to send) this closes it the same way.
-                connection.abort().await;
+                pooled.connection.abort().await;
                 Err(error.into())
             }
         }
     }
 
-    async fn checkout(&self) -> Result<AsyncSmtpConnection, PoolError> {
+    async fn checkout(&self) -> Result<Pooled, PoolError> {
         while let Some(IdleConnection {
             mut connection,
             since,
         }) = self.take_idle()
         {
-            if since.elapsed() < IDLE_LIMIT && connection.test_connected().await {
+            if since.elapsed() < IDLE_LIMIT
+                && (connection.socket.is_quiet() || connection.connection.test_connected().await)
+            {
                 return Ok(connection);
             }
-            connection.abort().await;
+            connection.connection.abort().await;
         }
         self.connect().await
     }
@@ -124,7 +135,7 @@ impl SmtpPool {
             .pop()
     }
 
-    fn checkin(&self, connection: AsyncSmtpConnection) {
+    fn checkin(&self, connection: Pooled) {
         let mut idle = self
             .idle
             .lock()
@@ -140,9 +151,10 @@ impl SmtpPool {
 
     /// A new connection: TCP with `TCP_NODELAY`, TLS from the first byte or by STARTTLS as
     /// the URL asks, then the login.
-    async fn connect(&self) -> Result<AsyncSmtpConnection, PoolError> {
+    async fn connect(&self) -> Result<Pooled, PoolError> {
         let server = &self.server;
-        let tcp = connect_tcp(&server.host, server.port).await?;
+        let socket = SharedTcp(Arc::new(connect_tcp(&server.host, server.port).await?));
+        let tcp = socket.clone();
         let stream: Box<dyn AsyncTokioStream> = match &server.tls {
             Tls::Wrapper(parameters) => {
                 // lettre reads the greeting as soon as it has the stream, so for implicit TLS
@@ -169,7 +181,7 @@ impl SmtpPool {
         if let Some(credentials) = &server.credentials {
             connection.auth(DEFAULT_MECHANISMS, credentials).await?;
         }
-        Ok(connection)
+        Ok(Pooled { connection, socket })
     }
 }
 
@@ -189,6 +201,75 @@ async fn connect_tcp(host: &str, port: u16) -> Result<TcpStream, PoolError> {
         .map_err(connect_error)?;
     tcp.set_nodelay(true).map_err(connect_error)?;
     Ok(tcp)
+}
+
+/// A TCP stream that lettre reads and writes while the pool keeps a handle on it, to look at
+/// it between messages ([`SharedTcp::is_quiet`]).
+#[derive(Debug, Clone)]
+struct SharedTcp(Arc<TcpStream>);
+
+impl SharedTcp {
+    /// True when nothing has arrived since the last reply was read: neither data (a reply
+    /// nobody asked for, TLS records) nor the end of the stream. Looks without waiting.
+    fn is_quiet(&self) -> bool {
+        let mut byte = [0u8; 1];
+        let mut peeked = ReadBuf::new(&mut byte);
+        let mut cx = Context::from_waker(Waker::noop());
+        self.0.poll_peek(&mut cx, &mut peeked).is_pending()
+    }
+}
+
+impl AsyncRead for SharedTcp {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        loop {
+            ready!(self.0.poll_read_ready(cx))?;
+            match self.0.try_read(buf.initialize_unfilled()) {
+                Ok(n) => {
+                    buf.advance(n);
+                    return Poll::Ready(Ok(()));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+}
+
+impl AsyncWrite for SharedTcp {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            ready!(self.0.poll_write_ready(cx))?;
+            match self.0.try_write(buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                written => return Poll::Ready(written),
+            }
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // A TCP stream buffers nothing of its own.
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // The socket closes when the connection and the pool's handle are dropped, which
+        // follows every close.
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncTokioStream for SharedTcp {
+    fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.0.peer_addr()
+    }
 }
 
 /// lettre's TLS stream (a futures-io stream) seen as the tokio stream that
@@ -248,6 +329,84 @@ mod tests {
             tcp.nodelay().unwrap(),
             "the final dot would wait for a delayed ACK"
         );
+    }
+
+    #[tokio::test]
+    async fn a_socket_is_quiet_until_the_server_speaks_or_closes() {
+        use tokio::io::AsyncWriteExt as _;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        for ending in [Some(&b"421 4.4.2 Idle too long\r\n"[..]), None] {
+            let (tcp, accepted) = tokio::join!(connect_tcp("127.0.0.1", port), listener.accept());
+            let socket = SharedTcp(Arc::new(tcp.unwrap()));
+            let (mut server, _) = accepted.unwrap();
+            assert!(socket.is_quiet(), "nothing was sent yet");
+            match ending {
+                Some(reply) => server.write_all(reply).await.unwrap(),
+                None => drop(server),
+            }
+            socket.0.readable().await.unwrap();
+            assert!(!socket.is_quiet(), "{ending:?}");
+        }
+    }
+
+    /// A server that takes one message on each connection, then closes it and says so.
+    async fn one_message_per_connection(
+        listener: tokio::net::TcpListener,
+        closed: tokio::sync::mpsc::UnboundedSender<()>,
+    ) {
+        use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let mut stream = BufReader::new(stream);
+            stream.get_mut().write_all(b"220 test\r\n").await.unwrap();
+            let (mut line, mut in_data) = (String::new(), false);
+            loop {
+                line.clear();
+                stream.read_line(&mut line).await.unwrap();
+                let reply: &[u8] = match (in_data, line.as_str()) {
+                    (true, ".\r\n") => b"250 queued\r\n",
+                    (true, _) => continue,
+                    (false, command) if command.starts_with("DATA") => b"354 go on\r\n",
+                    _ => b"250 ok\r\n",
+                };
+                stream.get_mut().write_all(reply).await.unwrap();
+                in_data = reply.starts_with(b"354");
+                if reply.starts_with(b"250 queued") {
+                    break;
+                }
+            }
+            drop(stream);
+            closed.send(()).unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn a_connection_the_server_closed_is_replaced_without_a_failed_send() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (closed, mut closes) = tokio::sync::mpsc::unbounded_channel();
+        let server = tokio::spawn(one_message_per_connection(listener, closed));
+        let pool = SmtpPool::new(SmtpServer {
+            host: "127.0.0.1".to_string(),
+            port,
+            tls: Tls::None,
+            credentials: None,
+        });
+        let envelope = Envelope::new(
+            Some("office@acme.example".parse().unwrap()),
+            vec!["it@kanto.example".parse().unwrap()],
+        )
+        .unwrap();
+        for _ in 0..3 {
+            let reply = pool
+                .send(&envelope, b"Subject: hi\r\n\r\nHello\r\n")
+                .await
+                .unwrap();
+            assert_eq!(reply.code().to_string(), "250");
+            closes.recv().await.unwrap();
+        }
+        server.abort();
     }
 
     #[tokio::test]
