@@ -404,6 +404,10 @@ mod tests {
                 .await
                 .unwrap();
             assert_eq!(reply.code().to_string(), "250");
+            let nodelay: Vec<bool> = (pool.idle.lock().unwrap().iter())
+                .map(|idle| idle.connection.socket.0.nodelay().unwrap())
+                .collect();
+            assert_eq!(nodelay, [true], "the pooled connection's socket");
             closes.recv().await.unwrap();
         }
         server.abort();
