@@ -11,8 +11,9 @@
 //! before closing), a NOOP finds out whether it still serves; if nothing came, it is used at
 //! once. A NOOP before every message was a fifth command per message for the server, which
 //! cost a busy server a fifth of its rate (docs/performance.md). One idle for longer than
-//! [`IDLE_LIMIT`] is closed instead: servers drop idle clients after a while. The pool holds at most as many connections as there were
-//! sends in flight at once, which the dispatcher bounds (`TICKLER_SEND_CONCURRENCY`).
+//! [`IDLE_LIMIT`] is closed instead: servers drop idle clients after a while. The pool holds at
+//! most as many connections as there were sends in flight at once, which the dispatcher bounds
+//! (`TICKLER_SEND_CONCURRENCY`).
 
 use std::{
     io,
@@ -42,7 +43,7 @@ use tokio::{
 
 /// How long a connection may wait in the pool and still be used: the 60 s lettre's pool kept
 /// them, well under the 5 minutes RFC 5321 (4.5.3.2.7) lets a server wait for a command.
-pub(crate) const IDLE_LIMIT: Duration = Duration::from_secs(60);
+const IDLE_LIMIT: Duration = Duration::from_secs(60);
 
 /// Where and how to connect; every connection of the pool is made alike.
 pub(crate) struct SmtpServer {
@@ -71,7 +72,7 @@ pub(crate) struct SmtpPool {
 }
 
 struct IdleConnection {
-    connection: Pooled,
+    pooled: Pooled,
     since: Instant,
 }
 
@@ -113,17 +114,13 @@ impl SmtpPool {
     }
 
     async fn checkout(&self) -> Result<Pooled, PoolError> {
-        while let Some(IdleConnection {
-            mut connection,
-            since,
-        }) = self.take_idle()
-        {
+        while let Some(IdleConnection { mut pooled, since }) = self.take_idle() {
             if since.elapsed() < IDLE_LIMIT
-                && (connection.socket.is_quiet() || connection.connection.test_connected().await)
+                && (pooled.socket.is_quiet() || pooled.connection.test_connected().await)
             {
-                return Ok(connection);
+                return Ok(pooled);
             }
-            connection.connection.abort().await;
+            pooled.connection.abort().await;
         }
         self.connect().await
     }
@@ -135,7 +132,7 @@ impl SmtpPool {
             .pop()
     }
 
-    fn checkin(&self, connection: Pooled) {
+    fn checkin(&self, pooled: Pooled) {
         let mut idle = self
             .idle
             .lock()
@@ -144,7 +141,7 @@ impl SmtpPool {
         // lock); the server drops them anyway.
         idle.retain(|idle| idle.since.elapsed() < IDLE_LIMIT);
         idle.push(IdleConnection {
-            connection,
+            pooled,
             since: Instant::now(),
         });
     }
@@ -158,8 +155,8 @@ impl SmtpPool {
         let stream: Box<dyn AsyncTokioStream> = match &server.tls {
             Tls::Wrapper(parameters) => {
                 // lettre reads the greeting as soon as it has the stream, so for implicit TLS
-                // the stream must already be encrypted: lettre's own TLS stream, made from
-                // the socket, keeps its certificate checks and errors those of STARTTLS.
+                // the stream must already be encrypted. lettre's own TLS stream, made from the
+                // socket, makes the certificate checks and their errors those of STARTTLS.
                 #[allow(deprecated)]
                 let mut stream = AsyncNetworkStream::use_existing_tokio1(Box::new(tcp));
                 stream.upgrade_tls(parameters.clone()).await?;
@@ -405,7 +402,7 @@ mod tests {
                 .unwrap();
             assert_eq!(reply.code().to_string(), "250");
             let nodelay: Vec<bool> = (pool.idle.lock().unwrap().iter())
-                .map(|idle| idle.connection.socket.0.nodelay().unwrap())
+                .map(|idle| idle.pooled.socket.0.nodelay().unwrap())
                 .collect();
             assert_eq!(nodelay, [true], "the pooled connection's socket");
             closes.recv().await.unwrap();
