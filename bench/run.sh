@@ -3,7 +3,7 @@
 #
 #     bench/run.sh [--quick]
 #
-# Builds the release binary, installs the peers into a scratch folder (graphile-worker from
+# Builds the release binary (and runs tickler-documents' PDF bench), installs the peers into a scratch folder (graphile-worker from
 # npm, pgqueuer from PyPI into a venv; bench/.scratch, not committed), generates the data and
 # prints one table: figure, unit, Tickler, peer, ratio, target, met. A figure the harness
 # cannot produce yet says "not measured"; nothing is estimated.
