@@ -3,9 +3,9 @@
 #
 #     bench/run.sh [--quick]
 #
-# Builds the release binary (and runs tickler-documents' PDF bench), installs the peers into a scratch folder (graphile-worker from
-# npm, pgqueuer from PyPI into a venv; bench/.scratch, not committed), generates the data and
-# prints one table: figure, unit, Tickler, peer, ratio, target, met. A figure the harness
+# Builds the release binary (and runs tickler-documents' PDF bench), installs the peers into
+# a scratch folder (graphile-worker from npm, pgqueuer from PyPI into a venv; bench/.scratch,
+# not committed), generates the data and prints one table: figure, unit, Tickler, peer, ratio, target, met. A figure the harness
 # cannot produce yet says "not measured"; nothing is estimated.
 #
 # --quick: small sizes, within 3 minutes. Without it: imports of 10,000, 100,000 and
