@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Writes a contracts CSV for `tickler import contracts` to standard output, one row at a time.
 
-    gen_contracts.py ROWS --owner EMAIL [--end YYYY-MM-DD] [--seed N]
+    gen_contracts.py ROWS --owner EMAIL [--end YYYY-MM-DD | --first-end YYYY-MM-DD] [--seed N]
 
 - About ROWS/4 distinct customers (customer k = row % customers), so customers repeat; each
   customer always has the same name, language and time zone (rows are matched by email).
 - Languages en/ja/el and time zones Asia/Tokyo, Europe/Athens, America/New_York, UTC, mixed.
 - Without --end, end dates are spread over 2027-01-01 .. 2029-12-28 (all in the future relative
-  to 2026-11-25); with --end, every contract ends on that date (for dispatch benchmarks).
+  to 2026-11-25), or over the same three years from --first-end (bench/run.sh moves them out
+  of reach of the wall clock, so that `serve` has nothing to send while it is measured); with
+  --end, every contract ends on that date (for dispatch benchmarks).
 - Each term starts one year before it ends (day + 1), amounts fit the currency (JPY has no
   decimals).
 
@@ -47,14 +49,16 @@ def main():
     parser.add_argument("rows", type=int)
     parser.add_argument("--owner", required=True)
     parser.add_argument("--end", help="one end date for every contract, YYYY-MM-DD")
+    parser.add_argument("--first-end", default="2027-01-01",
+                        help="the earliest end date when --end is not given, YYYY-MM-DD")
     parser.add_argument("--seed", type=int, default=20261125)
     args = parser.parse_args()
 
     rng = random.Random(args.seed)
     customers = max(1, args.rows // 4)
     fixed_end = datetime.date.fromisoformat(args.end) if args.end else None
-    first = datetime.date(2027, 1, 1).toordinal()
-    last = datetime.date(2029, 12, 28).toordinal()
+    first = datetime.date.fromisoformat(args.first_end).toordinal()
+    last = first + (datetime.date(2029, 12, 28) - datetime.date(2027, 1, 1)).days
 
     out = csv.writer(sys.stdout, lineterminator="\n")
     out.writerow(HEADER)
