@@ -235,9 +235,11 @@ impl Engine {
 
     /// Sends a claimed batch, several messages in flight at once. Accepted messages are
     /// recorded together, up to [`RECORD_BATCH`] per transaction, as soon as that many are
-    /// waiting or the oldest has waited [`RECORD_WAIT`]: one commit for many sends, while a
-    /// crash can lose at most that short wait's records (their messages are then re-sent
-    /// with the same Message-ID).
+    /// waiting (or every send slot holds one) or the oldest has waited [`RECORD_WAIT`]: one
+    /// commit for many sends. A message keeps its send slot until its record is written, so
+    /// that messages accepted but not yet recorded, plus those in flight, never outnumber the
+    /// slots: a crash re-sends (with the same Message-ID) at most `concurrency` messages,
+    /// however fast the mail server.
     async fn deliver_all(&self, batch: Vec<Reminder>) -> Vec<Outcome> {
         let permits = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
         let mut tasks = JoinSet::new();
@@ -245,13 +247,16 @@ impl Engine {
             let engine = self.clone();
             let permits = permits.clone();
             tasks.spawn(async move {
-                let _permit = permits.acquire_owned().await;
+                let permit = permits.acquire_owned().await;
                 let delivery = engine.try_deliver(&reminder).await;
-                (reminder, delivery)
+                (reminder, delivery, permit)
             });
         }
+        let record_at = RECORD_BATCH.min(self.settings.concurrency.max(1));
         let mut outcomes = Vec::new();
         let mut accepted: Vec<Accepted> = Vec::new();
+        // The send slots of the accepted messages, given back once their records are written.
+        let mut slots = Vec::new();
         let mut oldest_waiting = tokio::time::Instant::now();
         loop {
             let joined = if accepted.is_empty() {
@@ -261,23 +266,26 @@ impl Engine {
                     joined = tasks.join_next() => joined,
                     _ = tokio::time::sleep_until(oldest_waiting + RECORD_WAIT) => {
                         outcomes.extend(self.record_sent_all(std::mem::take(&mut accepted)).await);
+                        slots.clear();
                         continue;
                     }
                 }
             };
             let Some(joined) = joined else { break };
             match joined {
-                Ok((reminder, Ok(Delivery::Accepted(sent)))) => {
+                Ok((reminder, Ok(Delivery::Accepted(sent)), slot)) => {
                     if accepted.is_empty() {
                         oldest_waiting = tokio::time::Instant::now();
                     }
                     accepted.push(Accepted { reminder, sent });
-                    if accepted.len() >= RECORD_BATCH {
+                    slots.push(slot);
+                    if accepted.len() >= record_at {
                         outcomes.extend(self.record_sent_all(std::mem::take(&mut accepted)).await);
+                        slots.clear();
                     }
                 }
-                Ok((_, Ok(Delivery::Recorded(outcome)))) => outcomes.push(outcome),
-                Ok((reminder, Err(e))) => outcomes.push(unrecorded(&reminder, e)),
+                Ok((_, Ok(Delivery::Recorded(outcome)), _)) => outcomes.push(outcome),
+                Ok((reminder, Err(e), _)) => outcomes.push(unrecorded(&reminder, e)),
                 Err(e) => outcomes.push(Outcome::Unrecorded {
                     error: format!("delivery task panicked: {e}"),
                 }),
