@@ -77,7 +77,7 @@ pub async fn insert_many(
             "INSERT INTO contracts (customer_id, title, owner_id, plan_id, status, term_number, \
              start_date, end_date, amount_minor, currency, custom_fields, renewal_type, \
              notice_days, created_at, updated_at) VALUES {} RETURNING id",
-            batch::values(rows.len(), COLUMNS)
+            batch::values(db, rows.len(), COLUMNS)
         );
         let mut query = sqlx::query_scalar(AssertSqlSafe(sql));
         for row in rows {
@@ -102,7 +102,7 @@ pub async fn insert_many(
         let sql = format!(
             "INSERT INTO contract_terms (contract_id, term_number, start_date, end_date, \
              previous_term_id, quote_id, created_at) VALUES {} RETURNING id",
-            batch::values(rows.len(), TERM_COLUMNS)
+            batch::values(db, rows.len(), TERM_COLUMNS)
         );
         let mut query = sqlx::query_scalar(AssertSqlSafe(sql));
         for (id, row) in ids.iter().zip(rows) {

@@ -43,7 +43,7 @@ pub async fn insert_many(
         let sql = format!(
             "INSERT INTO customers (name, language, time_zone, created_at, updated_at) \
              VALUES {} RETURNING id",
-            batch::values(rows.len(), COLUMNS)
+            batch::values(db, rows.len(), COLUMNS)
         );
         let mut query = sqlx::query_scalar(AssertSqlSafe(sql));
         for row in rows {
@@ -69,7 +69,7 @@ pub async fn insert_many(
     for rows in emails.chunks(batch::rows_per_statement(3)) {
         let sql = format!(
             "INSERT INTO customer_emails (email, customer_id, position) VALUES {}",
-            batch::values(rows.len(), 3)
+            batch::values(db, rows.len(), 3)
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for (id, position, email) in rows {
@@ -102,7 +102,7 @@ pub async fn find_by_emails(
     for chunk in emails.chunks(batch::rows_per_statement(1)) {
         let sql = format!(
             "SELECT email, customer_id FROM customer_emails WHERE email IN {}",
-            batch::values(1, chunk.len())
+            batch::values(db, 1, chunk.len())
         );
         let mut query = sqlx::query_as(AssertSqlSafe(sql));
         for email in chunk {

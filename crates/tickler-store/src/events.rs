@@ -63,7 +63,7 @@ pub async fn record_many(
     for rows in new.chunks(batch::rows_per_statement(COLUMNS)) {
         let sql = format!(
             "INSERT INTO events (at, actor, subject_type, subject_id, action, detail) VALUES {}",
-            batch::values(rows.len(), COLUMNS)
+            batch::values(db, rows.len(), COLUMNS)
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for row in rows {

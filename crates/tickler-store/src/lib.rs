@@ -24,6 +24,7 @@ pub mod users;
 
 use std::{str::FromStr, time::Duration};
 
+pub use batch::prepare_bulk_write;
 pub use error::StoreError;
 pub use notifications::{Listener, Notice};
 use sqlx::{

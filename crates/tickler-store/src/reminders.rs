@@ -219,7 +219,7 @@ pub async fn insert_many(
              position, label, template, offset_days, mode, status, send_at, due_at, to_addrs, \
              cc_addrs, subject, body, message_id, created_at, updated_at, anchor) \
              VALUES {} RETURNING id",
-            batch::values(rows.len(), COLUMNS)
+            batch::values(db, rows.len(), COLUMNS)
         );
         let mut query = sqlx::query_scalar(AssertSqlSafe(sql));
         for row in rows {
