@@ -408,6 +408,9 @@ impl Engine {
         let mut reader = open(file.path)?;
         reader.headers().map_err(|e| file.io(e))?;
         let mut tx = self.store.begin().await.map_err(EngineError::from)?;
+        tickler_store::prepare_bulk_write(&mut tx)
+            .await
+            .map_err(EngineError::from)?;
         let mut written = Written::default();
         let mut batch = Vec::with_capacity(BATCH_ROWS);
         let mut record = csv::StringRecord::new();
