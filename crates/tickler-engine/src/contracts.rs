@@ -86,6 +86,30 @@ pub(crate) struct ValidContract {
     pub renewal: Renewal,
 }
 
+impl ValidContract {
+    /// The row this contract is stored as.
+    pub(crate) fn new_contract(
+        &self,
+        customer_id: i64,
+        owner_id: Option<i64>,
+        plan_id: i64,
+    ) -> NewContract<'_> {
+        NewContract {
+            customer_id,
+            title: &self.title,
+            owner_id,
+            plan_id,
+            start_date: self.term.start,
+            end_date: self.term.end,
+            amount_minor: self.money.map(|m| m.minor),
+            currency: self.money.as_ref().map(|m| m.currency.code()),
+            custom_fields: &self.custom_fields,
+            renewal: self.renewal.kind,
+            notice_days: self.renewal.notice_days,
+        }
+    }
+}
+
 fn present(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
@@ -177,6 +201,22 @@ pub(crate) fn validate_contract(input: &ContractInput) -> Result<ValidContract, 
     })
 }
 
+/// The detail of a contract's `created` event: its term, plan and what was scheduled.
+pub(crate) fn created_detail(
+    valid: &ValidContract,
+    outcome: ScheduleOutcome,
+    billed: &str,
+) -> String {
+    format!(
+        "term {} to {}, plan {}: {} reminders scheduled, {} already past{billed}",
+        valid.term.start,
+        valid.term.end,
+        valid.plan,
+        outcome.created - outcome.cancelled,
+        outcome.cancelled
+    )
+}
+
 /// The plan a contract gets unless one is named: by how it renews, and whether it is a
 /// recurring sale.
 fn default_plan_name(renewal: RenewalType, is_sale: bool) -> &'static str {
@@ -213,7 +253,11 @@ pub(crate) struct Lookups {
 }
 
 impl Lookups {
-    async fn owner(&mut self, db: &mut Db, email: &str) -> Result<Option<User>, EngineError> {
+    pub(crate) async fn owner(
+        &mut self,
+        db: &mut Db,
+        email: &str,
+    ) -> Result<Option<User>, EngineError> {
         let key = email.to_lowercase();
         if let Some(found) = self.owners.get(&key) {
             return Ok(found.clone());
@@ -223,7 +267,7 @@ impl Lookups {
         Ok(found)
     }
 
-    async fn plan(
+    pub(crate) async fn plan(
         &mut self,
         db: &mut Db,
         name: &str,
@@ -370,19 +414,7 @@ impl Engine {
         let (plan_id, plan) = lookups.plan(db, &valid.plan, now).await?;
         let (id, term) = contracts::insert(
             db,
-            &NewContract {
-                customer_id,
-                title: &valid.title,
-                owner_id: owner.as_ref().map(|o| o.id),
-                plan_id,
-                start_date: valid.term.start,
-                end_date: valid.term.end,
-                amount_minor: valid.money.map(|m| m.minor),
-                currency: valid.money.as_ref().map(|m| m.currency.code()),
-                custom_fields: &valid.custom_fields,
-                renewal: valid.renewal.kind,
-                notice_days: valid.renewal.notice_days,
-            },
+            &valid.new_contract(customer_id, owner.as_ref().map(|o| o.id), plan_id),
             now,
         )
         .await?;
@@ -431,14 +463,7 @@ impl Engine {
             &actor.0,
             EventSubject::Contract(id),
             EventAction::Created,
-            &format!(
-                "term {} to {}, plan {}: {} reminders scheduled, {} already past{billed}",
-                valid.term.start,
-                valid.term.end,
-                valid.plan,
-                outcome.created - outcome.cancelled,
-                outcome.cancelled
-            ),
+            &created_detail(valid, outcome, &billed),
         )
         .await?;
         Ok(id)

@@ -3,19 +3,35 @@
 //! transaction) so that memory does not grow with the file.
 
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, HashMap},
     fmt,
     path::{Path, PathBuf},
 };
 
-use tickler_core::{ValidationError, language::Language};
-use tickler_store::{customers, users};
+use jiff::Timestamp;
+use tickler_core::{
+    ValidationError,
+    customer::Customer,
+    event::{EventAction, EventSubject},
+    language::Language,
+    reminder::ReminderStatus,
+    subject::SubjectRef,
+};
+use tickler_store::{
+    Db,
+    contracts::{self, NewContract},
+    customers,
+    events::NewEvent,
+    reminders::{self, NewReminder},
+    users,
+};
 
 use crate::{
     Actor, Engine, EngineError,
     billing::BillingInput,
-    contracts::{ContractInput, Lookups, ValidContract, validate_contract},
-    directory::{NewCustomer, ValidCustomer, insert_customer, validate_customer},
+    contracts::{ContractInput, Lookups, ValidContract, created_detail, validate_contract},
+    directory::{NewCustomer, ValidCustomer, validate_customer},
+    scheduling::{PASSED_WHEN_PLANNED, ScheduleOutcome, TermContext, step_reminder},
 };
 
 /// The columns every contracts CSV has, in any order; other columns become custom fields.
@@ -380,7 +396,7 @@ impl Engine {
         Ok(header)
     }
 
-    /// Pass 2: writes every row in one transaction.
+    /// Pass 2: writes every row in one transaction, [`BATCH_ROWS`] rows at a time.
     async fn write_import(
         &self,
         file: &ImportFile<'_>,
@@ -391,57 +407,297 @@ impl Engine {
         let now = self.clock.now();
         let mut reader = open(file.path)?;
         reader.headers().map_err(|e| file.io(e))?;
-        let mut report = ImportReport::default();
         let mut tx = self.store.begin().await.map_err(EngineError::from)?;
-        let mut lookups = Lookups::default();
-        let mut record = csv::StringRecord::new();
-        while reader.read_record(&mut record).map_err(|e| file.io(e))? {
-            let line = line_of(&record);
-            let row = header.parse(&record).map_err(|e| {
-                let message = format!("{} (the file changed during the import)", e.message);
-                file.problem_at(line, ValidationError::new(e.field, message))
-            })?;
-            let email = row
-                .customer
-                .emails
-                .first()
-                .map(String::as_str)
-                .unwrap_or_default();
-            let customer_id = match customers::find_by_email(&mut tx, email)
-                .await
-                .map_err(EngineError::from)?
-            {
-                Some(id) => id,
-                None => {
-                    report.customers_created += 1;
-                    insert_customer(&mut tx, &row.customer, now).await?
-                }
-            };
-            self.insert_contract(
-                &mut tx,
-                customer_id,
-                &row.contract,
-                actor,
-                now,
-                &mut lookups,
-            )
+        tickler_store::prepare_bulk_write(&mut tx)
             .await
-            .map_err(|e| match e {
-                EngineError::Invalid(v) => file.problem_at(line, v),
-                other => ImportError::Engine(other),
-            })?;
-            report.rows += 1;
-            report.contracts += 1;
-            if report.rows.is_multiple_of(1000) {
-                progress(ImportPhase::Writing, report.rows);
+            .map_err(EngineError::from)?;
+        let mut written = Written::default();
+        let mut batch = Vec::with_capacity(BATCH_ROWS);
+        let mut record = csv::StringRecord::new();
+        loop {
+            let more = reader.read_record(&mut record).map_err(|e| file.io(e))?;
+            if more {
+                let line = line_of(&record);
+                let row = header.parse(&record).map_err(|e| {
+                    let message = format!("{} (the file changed during the import)", e.message);
+                    file.problem_at(line, ValidationError::new(e.field, message))
+                })?;
+                batch.push((line, row));
+            }
+            if batch.len() == BATCH_ROWS || (!more && !batch.is_empty()) {
+                self.write_batch(&mut tx, file, &batch, &mut written, actor, now)
+                    .await?;
+                batch.clear();
+                progress(ImportPhase::Writing, written.report.rows);
+            }
+            if !more {
+                break;
             }
         }
-        progress(ImportPhase::Writing, report.rows);
+        progress(ImportPhase::Writing, written.report.rows);
         self.commit_schedule_change(tx)
             .await
             .map_err(EngineError::from)?;
-        Ok(report)
+        Ok(written.report)
     }
+
+    /// Writes one batch of checked rows: its new customers, contracts, terms, reminders and
+    /// `created` events each with one multi-row statement, the reminders planned by the
+    /// same rule as a contract entered alone ([`Engine::first_steps`]). A recurring sale's
+    /// row takes the single-contract path, since its billing schedule has its own writes.
+    async fn write_batch(
+        &self,
+        db: &mut Db,
+        file: &ImportFile<'_>,
+        batch: &[(u64, ParsedRow)],
+        written: &mut Written,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<(), ImportError> {
+        let at_line = |line: u64| {
+            move |e: EngineError| match e {
+                EngineError::Invalid(v) => file.problem_at(line, v),
+                other => ImportError::Engine(other),
+            }
+        };
+        self.add_customers(db, batch, written, now).await?;
+        let mut plain = Vec::with_capacity(batch.len());
+        for (line, row) in batch {
+            let customer_id = written.customer_of(row)?.id;
+            if row.contract.billing.is_some() {
+                self.insert_contract(
+                    db,
+                    customer_id,
+                    &row.contract,
+                    actor,
+                    now,
+                    &mut written.lookups,
+                )
+                .await
+                .map_err(at_line(*line))?;
+            } else {
+                let owner = match &row.contract.owner_email {
+                    Some(email) => Some(
+                        written
+                            .lookups
+                            .owner(db, email.as_str())
+                            .await?
+                            .ok_or_else(|| {
+                                file.problem_at(
+                                    *line,
+                                    ValidationError::new(
+                                        "owner_email",
+                                        format!("no user has the email {email}"),
+                                    ),
+                                )
+                            })?,
+                    ),
+                    None => None,
+                };
+                let (plan_id, plan) = written
+                    .lookups
+                    .plan(db, &row.contract.plan, now)
+                    .await
+                    .map_err(at_line(*line))?;
+                plain.push((row, owner, plan_id, plan));
+            }
+            written.report.rows += 1;
+            written.report.contracts += 1;
+        }
+        if plain.is_empty() {
+            return Ok(());
+        }
+        let team = match &written.team {
+            Some(team) => team.clone(),
+            None if plain
+                .iter()
+                .any(|(_, _, _, plan)| plan.steps.iter().any(|s| s.recipients.team)) =>
+            {
+                let team = self.team_addresses(db).await?;
+                written.team = Some(team.clone());
+                team
+            }
+            None => Vec::new(),
+        };
+        let new_contracts: Vec<NewContract> = plain
+            .iter()
+            .map(|(row, owner, plan_id, _)| {
+                let customer_id = written.customer_of(row)?.id;
+                let owner_id = owner.as_ref().map(|o| o.id);
+                Ok(row.contract.new_contract(customer_id, owner_id, *plan_id))
+            })
+            .collect::<Result<_, ImportError>>()?;
+        let stored = contracts::insert_many(db, &new_contracts, now)
+            .await
+            .map_err(EngineError::from)?;
+        // Each contract's first reminders, planned without the database.
+        let mut steps = Vec::with_capacity(plain.len() * 4);
+        let mut events = Vec::with_capacity(plain.len());
+        for ((row, owner, _, plan), (contract, term)) in plain.iter().zip(&stored) {
+            let ctx = TermContext {
+                term,
+                contract,
+                customer: written.customer_of(row)?,
+                owner: owner.as_ref(),
+                plan,
+            };
+            let first = self.first_steps(&ctx.subject(), &team, now);
+            let cancelled = first.iter().filter(|step| step.passed).count();
+            let outcome = ScheduleOutcome {
+                created: first.len(),
+                rescheduled: 0,
+                cancelled,
+            };
+            events.push(NewEvent {
+                subject: EventSubject::Contract(contract.id),
+                action: EventAction::Created,
+                detail: created_detail(&row.contract, outcome, ""),
+                actor: &actor.0,
+            });
+            steps.extend(first.into_iter().map(|step| {
+                let message_id = self.new_message_id();
+                (term.id, contract.id, plan, step, message_id)
+            }));
+        }
+        let new_reminders: Vec<NewReminder> = steps
+            .iter()
+            .map(|(term_id, contract_id, plan, step, message_id)| {
+                step_reminder(
+                    SubjectRef::contract_term(*term_id),
+                    Some(*contract_id),
+                    &plan.steps[step.position],
+                    step.position,
+                    &step.wanted,
+                    message_id,
+                )
+            })
+            .collect();
+        let ids = reminders::insert_many(db, &new_reminders, now)
+            .await
+            .map_err(EngineError::from)?;
+        let passed: Vec<i64> = ids
+            .iter()
+            .zip(&steps)
+            .filter(|(_, (_, _, _, step, _))| step.passed)
+            .map(|(id, _)| *id)
+            .collect();
+        reminders::close_many_scheduled(
+            db,
+            self.store.backend(),
+            &passed,
+            ReminderStatus::Cancelled,
+            PASSED_WHEN_PLANNED,
+            now,
+        )
+        .await
+        .map_err(EngineError::from)?;
+        tickler_store::events::record_many(db, now, &events)
+            .await
+            .map_err(EngineError::from)?;
+        Ok(())
+    }
+
+    /// Finds the batch's customers by address (in this import or the database) and adds
+    /// those nobody has yet, the first row naming an address giving its details.
+    async fn add_customers(
+        &self,
+        db: &mut Db,
+        batch: &[(u64, ParsedRow)],
+        written: &mut Written,
+        now: Timestamp,
+    ) -> Result<(), ImportError> {
+        let mut unknown: Vec<String> = Vec::new();
+        let mut first_rows: HashMap<String, &ValidCustomer> = HashMap::new();
+        for (_, row) in batch {
+            let key = customer_key(row);
+            if !written.customers.contains_key(&key) && !first_rows.contains_key(&key) {
+                first_rows.insert(key.clone(), &row.customer);
+                unknown.push(key);
+            }
+        }
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        for (email, id) in customers::find_by_emails(db, &unknown)
+            .await
+            .map_err(EngineError::from)?
+        {
+            let customer = customers::get(db, id).await.map_err(EngineError::from)?;
+            written.customers.insert(email, customer);
+        }
+        let new: Vec<(&String, &ValidCustomer)> = unknown
+            .iter()
+            .filter(|key| !written.customers.contains_key(*key))
+            .filter_map(|key| Some((key, *first_rows.get(key)?)))
+            .collect();
+        let emails: Vec<Vec<String>> = new
+            .iter()
+            .map(|(_, c)| c.emails.iter().map(|e| e.to_lowercase()).collect())
+            .collect();
+        let rows: Vec<customers::NewCustomer> = new
+            .iter()
+            .zip(&emails)
+            .map(|((_, c), emails)| customers::NewCustomer {
+                name: &c.name,
+                emails,
+                language: c.language,
+                time_zone: c.time_zone.as_ref().map(|z| z.name()),
+            })
+            .collect();
+        let ids = customers::insert_many(db, &rows, now)
+            .await
+            .map_err(EngineError::from)?;
+        written.report.customers_created += ids.len() as u64;
+        for ((id, (key, _)), row) in ids.into_iter().zip(&new).zip(rows) {
+            written.customers.insert(
+                (*key).clone(),
+                Customer {
+                    id,
+                    name: row.name.to_string(),
+                    emails: row.emails.to_vec(),
+                    language: row.language,
+                    time_zone: row.time_zone.map(str::to_string),
+                },
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Rows written with one set of multi-row statements: large enough that a statement's
+/// round trip is shared by many rows, small enough that memory does not grow with the file.
+const BATCH_ROWS: usize = 1000;
+
+/// What the write pass carries from batch to batch.
+#[derive(Default)]
+struct Written {
+    report: ImportReport,
+    /// The customers this import wrote or found, by their (first) address in lower case.
+    /// It grows with the file's distinct customers (about 100 bytes each).
+    customers: HashMap<String, Customer>,
+    lookups: Lookups,
+    /// The team's addresses, once a plan with a step to the team needed them.
+    team: Option<Vec<String>>,
+}
+
+impl Written {
+    fn customer_of(&self, row: &ParsedRow) -> Result<&Customer, ImportError> {
+        let key = customer_key(row);
+        self.customers.get(&key).ok_or_else(|| {
+            ImportError::Engine(EngineError::from(tickler_store::StoreError::Corrupt(
+                format!("the customer {key} was neither found nor added"),
+            )))
+        })
+    }
+}
+
+/// The address a row's customer is matched by, as customer_emails stores it.
+fn customer_key(row: &ParsedRow) -> String {
+    row.customer
+        .emails
+        .first()
+        .map(|e| e.to_lowercase())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

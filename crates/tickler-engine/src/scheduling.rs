@@ -5,7 +5,7 @@ use jiff::{Timestamp, tz::TimeZone};
 use tickler_core::contract::{Contract, ContractStatus};
 use tickler_core::event::{EventAction, EventSubject};
 use tickler_core::{
-    plan::Plan,
+    plan::{Plan, Step},
     reconcile::{CancelReason, Change, ExistingReminder, PlannedStep, reconcile},
     reminder::ReminderStatus,
     schedule::{AnchorDates, plan_reminders},
@@ -34,7 +34,7 @@ pub(crate) struct TermContext<'a> {
 }
 
 impl TermContext<'_> {
-    fn subject(&self) -> SubjectContext<'_> {
+    pub(crate) fn subject(&self) -> SubjectContext<'_> {
         SubjectContext {
             about: SubjectRef::contract_term(self.term.id),
             contract_id: Some(self.contract.id),
@@ -252,30 +252,89 @@ impl Engine {
         wanted: &PlannedStep,
         now: Timestamp,
     ) -> Result<i64, EngineError> {
+        let message_id = self.new_message_id();
         let step = &ctx.plan.steps[position];
-        Ok(reminders::insert(
-            db,
-            &NewReminder {
-                about: ctx.about,
-                contract_id: ctx.contract_id,
-                kind: ReminderKind::Step,
-                anchor: Some(step.anchor),
-                step_key: &step.key,
-                position: i32::try_from(position).unwrap_or(i32::MAX),
-                label: &step.label,
-                template: &step.template,
-                offset_days: step.offset.days,
-                mode: step.mode,
-                send_at: wanted.send_at,
-                to: &wanted.to,
-                cc: &wanted.cc,
-                subject: None,
-                body: None,
-                message_id: &self.new_message_id(),
-            },
-            now,
-        )
-        .await?)
+        let new = step_reminder(
+            ctx.about,
+            ctx.contract_id,
+            step,
+            position,
+            wanted,
+            &message_id,
+        );
+        Ok(reminders::insert(db, &new, now).await?)
+    }
+
+    /// The reminders a subject that has none gets, by the rule of [`Self::schedule_subject`]
+    /// but without the database: for many subjects written at once (an import).
+    pub(crate) fn first_steps(
+        &self,
+        ctx: &SubjectContext<'_>,
+        team: &[String],
+        now: Timestamp,
+    ) -> Vec<FirstStep> {
+        if !ctx.active {
+            return Vec::new();
+        }
+        let planned = self.plan_subject(ctx, team);
+        let steps: Vec<PlannedStep> = planned.iter().map(|(_, step)| step.clone()).collect();
+        reconcile(&steps, &[], now)
+            .into_iter()
+            .filter_map(|change| match change {
+                Change::Create {
+                    planned: index,
+                    cancel_at_once,
+                } => Some(FirstStep {
+                    position: planned[index].0,
+                    wanted: planned[index].1.clone(),
+                    passed: cancel_at_once,
+                }),
+                // Nothing exists to move or cancel.
+                Change::Reschedule { .. } | Change::Cancel { .. } => None,
+            })
+            .collect()
+    }
+}
+
+/// One reminder of [`Engine::first_steps`]: its step's position in the plan, its instant and
+/// recipients, and whether that instant had passed (it is then stored cancelled, with
+/// [`PASSED_WHEN_PLANNED`] as its reason).
+pub(crate) struct FirstStep {
+    pub position: usize,
+    pub wanted: PlannedStep,
+    pub passed: bool,
+}
+
+/// Why a reminder whose time had passed when its subject was entered is cancelled.
+pub(crate) const PASSED_WHEN_PLANNED: &str =
+    "its send time had already passed when the contract was entered";
+
+/// The row a new reminder for `step`, at `position` of its plan, is stored as.
+pub(crate) fn step_reminder<'a>(
+    about: SubjectRef,
+    contract_id: Option<i64>,
+    step: &'a Step,
+    position: usize,
+    wanted: &'a PlannedStep,
+    message_id: &'a str,
+) -> NewReminder<'a> {
+    NewReminder {
+        about,
+        contract_id,
+        kind: ReminderKind::Step,
+        anchor: Some(step.anchor),
+        step_key: &step.key,
+        position: i32::try_from(position).unwrap_or(i32::MAX),
+        label: &step.label,
+        template: &step.template,
+        offset_days: step.offset.days,
+        mode: step.mode,
+        send_at: wanted.send_at,
+        to: &wanted.to,
+        cc: &wanted.cc,
+        subject: None,
+        body: None,
+        message_id,
     }
 }
 
@@ -310,9 +369,7 @@ fn existing_of(reminder: &Reminder) -> ExistingReminder {
 /// The words a cancelled term reminder carries, as the review queue shows them.
 fn cancel_reason(reason: CancelReason, contract_active: bool) -> &'static str {
     match reason {
-        CancelReason::PassedWhenPlanned => {
-            "its send time had already passed when the contract was entered"
-        }
+        CancelReason::PassedWhenPlanned => PASSED_WHEN_PLANNED,
         CancelReason::NewTimePassed => {
             "the contract changed and its new send time has already passed"
         }

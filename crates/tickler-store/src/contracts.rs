@@ -4,7 +4,7 @@ use jiff::{Timestamp, civil::Date};
 use serde::Serialize;
 use sqlx::AssertSqlSafe;
 
-use crate::{Db, StoreError, date_from_text, instant_from_millis, time::millis};
+use crate::{Db, StoreError, batch, date_from_text, instant_from_millis, time::millis};
 
 pub use tickler_core::contract::{Contract, ContractStatus};
 use tickler_core::renewal::{Answer, RenewalType};
@@ -60,6 +60,101 @@ pub async fn insert(
     };
     let term_id = insert_term(db, id, &next, now).await?;
     Ok((id, next.stored(term_id, id)))
+}
+
+/// [`insert`] for many contracts with few statements (an import): each contract with its
+/// first term, in the order given, as stored.
+pub async fn insert_many(
+    db: &mut Db,
+    new: &[NewContract<'_>],
+    now: Timestamp,
+) -> Result<Vec<(Contract, ContractTerm)>, StoreError> {
+    const COLUMNS: usize = 15;
+    const TERM_COLUMNS: usize = 7;
+    let mut stored = Vec::with_capacity(new.len());
+    for rows in new.chunks(batch::rows_per_statement(COLUMNS)) {
+        let sql = format!(
+            "INSERT INTO contracts (customer_id, title, owner_id, plan_id, status, term_number, \
+             start_date, end_date, amount_minor, currency, custom_fields, renewal_type, \
+             notice_days, created_at, updated_at) VALUES {} RETURNING id",
+            batch::values(db, rows.len(), COLUMNS)
+        );
+        let mut query = sqlx::query_scalar(AssertSqlSafe(sql));
+        for row in rows {
+            query = query
+                .bind(row.customer_id)
+                .bind(row.title)
+                .bind(row.owner_id)
+                .bind(row.plan_id)
+                .bind("active")
+                .bind(1i64)
+                .bind(row.start_date.to_string())
+                .bind(row.end_date.to_string())
+                .bind(row.amount_minor)
+                .bind(row.currency)
+                .bind(serde_json::Value::Object(row.custom_fields.clone()).to_string())
+                .bind(row.renewal.as_str())
+                .bind(row.notice_days.map(i64::from))
+                .bind(millis(now))
+                .bind(millis(now));
+        }
+        let ids = batch::in_values_order(query.fetch_all(&mut *db).await?);
+        let sql = format!(
+            "INSERT INTO contract_terms (contract_id, term_number, start_date, end_date, \
+             previous_term_id, quote_id, created_at) VALUES {} RETURNING id",
+            batch::values(db, rows.len(), TERM_COLUMNS)
+        );
+        let mut query = sqlx::query_scalar(AssertSqlSafe(sql));
+        for (id, row) in ids.iter().zip(rows) {
+            query = query
+                .bind(*id)
+                .bind(1i64)
+                .bind(row.start_date.to_string())
+                .bind(row.end_date.to_string())
+                .bind(None::<i64>)
+                .bind(None::<i64>)
+                .bind(millis(now));
+        }
+        let term_ids = batch::in_values_order(query.fetch_all(&mut *db).await?);
+        for ((id, term_id), row) in ids.into_iter().zip(term_ids).zip(rows) {
+            stored.push(row.stored(id, term_id, now));
+        }
+    }
+    Ok(stored)
+}
+
+impl NewContract<'_> {
+    /// The contract and its first term as [`insert_many`] stored them under these ids.
+    fn stored(&self, id: i64, term_id: i64, now: Timestamp) -> (Contract, ContractTerm) {
+        let term = NextTerm {
+            term_number: 1,
+            start: self.start_date,
+            end: self.end_date,
+            previous_term_id: None,
+            quote_id: None,
+        };
+        let contract = Contract {
+            id,
+            customer_id: self.customer_id,
+            title: self.title.to_string(),
+            owner_id: self.owner_id,
+            plan_id: self.plan_id,
+            status: ContractStatus::Active,
+            term_number: 1,
+            start_date: self.start_date,
+            end_date: self.end_date,
+            amount_minor: self.amount_minor,
+            currency: self.currency.map(str::to_string),
+            custom_fields: self.custom_fields.clone(),
+            renewal: self.renewal,
+            notice_days: self.notice_days,
+            answer: None,
+            // As read back: stored in milliseconds.
+            created_at: instant_from_millis(millis(now)).unwrap_or(now),
+            updated_at: instant_from_millis(millis(now)).unwrap_or(now),
+        };
+        (contract, term.stored(term_id, id))
+    }
 }
 
 /// A term about to be stored: the first, or the one after `previous_term_id`.

@@ -1,9 +1,10 @@
 //! Customers: who receives the notices, in which language and time zone.
 
 use jiff::Timestamp;
+use sqlx::AssertSqlSafe;
 use tickler_core::language::Language;
 
-use crate::{Db, StoreError, time::millis};
+use crate::{Db, StoreError, batch, time::millis};
 
 pub use tickler_core::customer::Customer;
 
@@ -27,6 +28,89 @@ pub async fn insert(db: &mut Db, new: &NewCustomer<'_>, now: Timestamp) -> Resul
     .await?;
     insert_emails(db, id, new.emails).await?;
     Ok(id)
+}
+
+/// Inserts many customers with few statements (an import); returns their ids in the order
+/// given. An address already taken fails the whole call, as [`insert`] does for one.
+pub async fn insert_many(
+    db: &mut Db,
+    new: &[NewCustomer<'_>],
+    now: Timestamp,
+) -> Result<Vec<i64>, StoreError> {
+    const COLUMNS: usize = 5;
+    let mut ids = Vec::with_capacity(new.len());
+    for rows in new.chunks(batch::rows_per_statement(COLUMNS)) {
+        let sql = format!(
+            "INSERT INTO customers (name, language, time_zone, created_at, updated_at) \
+             VALUES {} RETURNING id",
+            batch::values(db, rows.len(), COLUMNS)
+        );
+        let mut query = sqlx::query_scalar(AssertSqlSafe(sql));
+        for row in rows {
+            query = query
+                .bind(row.name)
+                .bind(row.language.code())
+                .bind(row.time_zone)
+                .bind(millis(now))
+                .bind(millis(now));
+        }
+        ids.extend(batch::in_values_order(query.fetch_all(&mut *db).await?));
+    }
+    let emails: Vec<(i64, usize, &String)> = ids
+        .iter()
+        .zip(new)
+        .flat_map(|(id, row)| {
+            row.emails
+                .iter()
+                .enumerate()
+                .map(move |(position, email)| (*id, position, email))
+        })
+        .collect();
+    for rows in emails.chunks(batch::rows_per_statement(3)) {
+        let sql = format!(
+            "INSERT INTO customer_emails (email, customer_id, position) VALUES {}",
+            batch::values(db, rows.len(), 3)
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for (id, position, email) in rows {
+            query = query
+                .bind(email.to_lowercase())
+                .bind(*id)
+                .bind(*position as i64);
+        }
+        query.execute(&mut *db).await.map_err(|e| {
+            let err = StoreError::from(e);
+            if err.is_unique_violation() {
+                StoreError::Conflict(
+                    "one of the addresses already belongs to another customer".to_string(),
+                )
+            } else {
+                err
+            }
+        })?;
+    }
+    Ok(ids)
+}
+
+/// The customers to whom each of `emails` belongs, as (address in lower case, customer id):
+/// [`find_by_email`] for many addresses at once. Addresses nobody has are left out.
+pub async fn find_by_emails(
+    db: &mut Db,
+    emails: &[String],
+) -> Result<Vec<(String, i64)>, StoreError> {
+    let mut found = Vec::new();
+    for chunk in emails.chunks(batch::rows_per_statement(1)) {
+        let sql = format!(
+            "SELECT email, customer_id FROM customer_emails WHERE email IN {}",
+            batch::values(db, 1, chunk.len())
+        );
+        let mut query = sqlx::query_as(AssertSqlSafe(sql));
+        for email in chunk {
+            query = query.bind(email.to_lowercase());
+        }
+        found.extend(query.fetch_all(&mut *db).await?);
+    }
+    Ok(found)
 }
 
 pub async fn get(db: &mut Db, id: i64) -> Result<Customer, StoreError> {

@@ -2,9 +2,10 @@
 
 use jiff::Timestamp;
 use serde::Serialize;
+use sqlx::AssertSqlSafe;
 use tickler_core::event::{EventAction, EventSubject};
 
-use crate::{Db, StoreError, time::millis};
+use crate::{Db, StoreError, batch, time::millis};
 
 /// The actor recorded for changes nobody asked for (schedules, the dispatcher).
 pub const SYSTEM: &str = "system";
@@ -41,6 +42,41 @@ pub async fn record(
     .bind(detail)
     .execute(db)
     .await?;
+    Ok(())
+}
+
+/// One event of [`record_many`].
+pub struct NewEvent<'a> {
+    pub subject: EventSubject,
+    pub action: EventAction,
+    pub detail: String,
+    pub actor: &'a str,
+}
+
+/// [`record`] for many events at `at` with few statements (an import).
+pub async fn record_many(
+    db: &mut Db,
+    at: Timestamp,
+    new: &[NewEvent<'_>],
+) -> Result<(), StoreError> {
+    const COLUMNS: usize = 6;
+    for rows in new.chunks(batch::rows_per_statement(COLUMNS)) {
+        let sql = format!(
+            "INSERT INTO events (at, actor, subject_type, subject_id, action, detail) VALUES {}",
+            batch::values(db, rows.len(), COLUMNS)
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for row in rows {
+            query = query
+                .bind(millis(at))
+                .bind(row.actor)
+                .bind(row.subject.kind())
+                .bind(row.subject.id())
+                .bind(row.action.as_str())
+                .bind(row.detail.as_str());
+        }
+        query.execute(&mut *db).await?;
+    }
     Ok(())
 }
 

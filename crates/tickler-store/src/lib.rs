@@ -2,6 +2,7 @@
 //! through sqlx's `Any` driver so that every query is written once. The only backend-specific
 //! SQL is how a write transaction starts and how claims lock rows.
 
+mod batch;
 pub mod billing;
 pub mod browse;
 pub mod contracts;
@@ -23,6 +24,7 @@ pub mod users;
 
 use std::{str::FromStr, time::Duration};
 
+pub use batch::prepare_bulk_write;
 pub use error::StoreError;
 pub use notifications::{Listener, Notice};
 use sqlx::{

@@ -16,7 +16,7 @@ use tickler_core::{
 };
 
 use crate::{
-    Backend, Db, StoreError,
+    Backend, Db, StoreError, batch,
     browse::{
         Arg, Cursor, Page, Sql, bind_all, contract_search, keyset_condition, page_of, search_text,
     },
@@ -198,34 +198,57 @@ pub struct NewReminder<'a> {
 }
 
 pub async fn insert(db: &mut Db, new: &NewReminder<'_>, now: Timestamp) -> Result<i64, StoreError> {
-    let kind = new.kind.as_str();
-    Ok(sqlx::query_scalar(
-        "INSERT INTO reminders (subject_type, subject_id, contract_id, kind, step_key, position, \
-         label, template, offset_days, mode, status, send_at, due_at, to_addrs, cc_addrs, subject, \
-         body, message_id, created_at, updated_at, anchor) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'scheduled', $11, $11, $12, $13, $14, \
-         $15, $16, $17, $17, $18) RETURNING id",
-    )
-    .bind(new.about.kind.as_str())
-    .bind(new.about.id)
-    .bind(new.contract_id)
-    .bind(kind)
-    .bind(new.step_key)
-    .bind(i64::from(new.position))
-    .bind(new.label)
-    .bind(new.template)
-    .bind(i64::from(new.offset_days))
-    .bind(new.mode.as_str())
-    .bind(millis(new.send_at))
-    .bind(json_list(new.to))
-    .bind(json_list(new.cc))
-    .bind(new.subject)
-    .bind(new.body)
-    .bind(new.message_id)
-    .bind(millis(now))
-    .bind(new.anchor.map(|a| a.as_str()))
-    .fetch_one(db)
-    .await?)
+    insert_many(db, std::slice::from_ref(new), now)
+        .await?
+        .pop()
+        .ok_or_else(|| StoreError::Corrupt("an inserted reminder returned no id".to_string()))
+}
+
+/// [`insert`] for many reminders with few statements (an import); returns their ids in the
+/// order given.
+pub async fn insert_many(
+    db: &mut Db,
+    new: &[NewReminder<'_>],
+    now: Timestamp,
+) -> Result<Vec<i64>, StoreError> {
+    const COLUMNS: usize = 21;
+    let mut ids = Vec::with_capacity(new.len());
+    for rows in new.chunks(batch::rows_per_statement(COLUMNS)) {
+        let sql = format!(
+            "INSERT INTO reminders (subject_type, subject_id, contract_id, kind, step_key, \
+             position, label, template, offset_days, mode, status, send_at, due_at, to_addrs, \
+             cc_addrs, subject, body, message_id, created_at, updated_at, anchor) \
+             VALUES {} RETURNING id",
+            batch::values(db, rows.len(), COLUMNS)
+        );
+        let mut query = sqlx::query_scalar(AssertSqlSafe(sql));
+        for row in rows {
+            query = query
+                .bind(row.about.kind.as_str())
+                .bind(row.about.id)
+                .bind(row.contract_id)
+                .bind(row.kind.as_str())
+                .bind(row.step_key)
+                .bind(i64::from(row.position))
+                .bind(row.label)
+                .bind(row.template)
+                .bind(i64::from(row.offset_days))
+                .bind(row.mode.as_str())
+                .bind(ReminderStatus::Scheduled.as_str())
+                .bind(millis(row.send_at))
+                .bind(millis(row.send_at))
+                .bind(json_list(row.to))
+                .bind(json_list(row.cc))
+                .bind(row.subject)
+                .bind(row.body)
+                .bind(row.message_id)
+                .bind(millis(now))
+                .bind(millis(now))
+                .bind(row.anchor.map(|a| a.as_str()));
+        }
+        ids.extend(batch::in_values_order(query.fetch_all(&mut *db).await?));
+    }
+    Ok(ids)
 }
 
 pub async fn get(db: &mut Db, id: i64) -> Result<Reminder, StoreError> {
@@ -505,6 +528,34 @@ pub async fn close_scheduled(
     .execute(db)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// [`close_scheduled`] for many reminders with one reason, in one statement per backend
+/// round trip.
+pub async fn close_many_scheduled(
+    db: &mut Db,
+    backend: Backend,
+    ids: &[i64],
+    status: ReminderStatus,
+    reason: &str,
+    now: Timestamp,
+) -> Result<u64, StoreError> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let sql = format!(
+        "UPDATE reminders SET status = $1, status_reason = $2, updated_at = $3 \
+         WHERE status = 'scheduled' AND id IN ({})",
+        backend.ints_of_json("$4")
+    );
+    let done = sqlx::query(AssertSqlSafe(sql))
+        .bind(status.as_str())
+        .bind(reason)
+        .bind(millis(now))
+        .bind(json_ints(ids.iter().copied()))
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected())
 }
 
 /// A dispatcher's lease on the reminders it claims.

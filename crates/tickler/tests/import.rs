@@ -134,3 +134,140 @@ fn a_missing_column_or_file_is_reported() {
     let err = t.fails(&["import", "contracts", "/nonexistent/contracts.csv"]);
     assert!(err.contains("/nonexistent/contracts.csv"), "{err}");
 }
+
+/// The reminders and `created` event of a contract, without what differs between two
+/// databases (ids, Message-IDs, instants of writing).
+fn schedule_of(t: &Tickler, contract: &str) -> Vec<serde_json::Value> {
+    let mut reminders: Vec<serde_json::Value> = t
+        .reminders(contract)
+        .into_iter()
+        .map(|mut r| {
+            if let Some(map) = r.as_object_mut() {
+                map.retain(|key, _| {
+                    !(key == "id"
+                        || key.ends_with("_id")
+                        || key == "created_at"
+                        || key == "updated_at")
+                });
+            }
+            r
+        })
+        .collect();
+    reminders.sort_by_key(|r| (r["send_at"].to_string(), r["step"].to_string()));
+    let shown = t.json(&["contract", "show", contract, "--json"]);
+    let created: Vec<serde_json::Value> = shown["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["action"] == "created")
+        .map(|e| json!([e["actor"], e["detail"]]))
+        .collect();
+    reminders.push(json!({ "created": created }));
+    reminders
+}
+
+#[test]
+fn an_imported_contract_gets_the_reminders_of_one_added_alone() {
+    // Zones east and west of UTC, a customer on two rows, and a contract ending soon enough
+    // that its early steps have passed (they are stored cancelled, as when added alone).
+    let rows = [
+        (
+            "Acme",
+            "ops@acme.example",
+            "en",
+            "America/New_York",
+            "PBX",
+            "2026-06-01",
+            "2027-01-20",
+        ),
+        (
+            "Beta KK",
+            "info@beta.example",
+            "ja",
+            "Asia/Tokyo",
+            "Router",
+            "2027-02-01",
+            "2028-01-31",
+        ),
+        (
+            "Beta KK",
+            "info@beta.example",
+            "ja",
+            "Asia/Tokyo",
+            "Firewall",
+            "2027-03-01",
+            "2028-02-29",
+        ),
+        (
+            "Gamma",
+            "hello@gamma.example",
+            "el",
+            "Europe/Athens",
+            "Lift",
+            "2027-01-15",
+            "2027-07-14",
+        ),
+    ];
+    let imported = Tickler::new(None);
+    imported.ok(&["user", "add", "--email", OWNER, "--name", "Sam Sales"]);
+    let mut csv_text = format!("{HEADER}\n");
+    for (name, email, language, zone, title, start, end) in rows {
+        csv_text.push_str(&format!(
+            "{name},{email},{language},{zone},{title},{start},{end},{OWNER},100.00,EUR\n"
+        ));
+    }
+    let csv = imported.dir().join("contracts.csv");
+    std::fs::write(&csv, csv_text).unwrap();
+    imported.ok(&["import", "contracts", csv.to_str().unwrap()]);
+    let imported_ids: Vec<String> = imported
+        .json(&["contract", "list", "--json"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].to_string())
+        .collect();
+
+    let alone = Tickler::new(None);
+    alone.ok(&["user", "add", "--email", OWNER, "--name", "Sam Sales"]);
+    let mut customers = std::collections::BTreeMap::new();
+    let mut alone_ids = Vec::new();
+    for (name, email, language, zone, title, start, end) in rows {
+        let customer = customers
+            .entry(email)
+            .or_insert_with(|| alone.customer(name, email, language, zone))
+            .clone();
+        alone_ids.push(alone.ok(&[
+            "contract",
+            "add",
+            "--customer",
+            &customer,
+            "--title",
+            title,
+            "--start",
+            start,
+            "--end",
+            end,
+            "--owner",
+            OWNER,
+            "--amount",
+            "100.00",
+            "--currency",
+            "EUR",
+        ]));
+    }
+
+    assert_eq!(imported_ids.len(), rows.len());
+    let cancelled = schedule_of(&imported, &imported_ids[0])
+        .iter()
+        .filter(|r| r["status"] == "cancelled")
+        .count();
+    assert!(cancelled > 0, "the first contract has steps already past");
+    for (i, (imported_id, alone_id)) in imported_ids.iter().zip(&alone_ids).enumerate() {
+        assert_eq!(
+            schedule_of(&imported, imported_id),
+            schedule_of(&alone, alone_id),
+            "row {}",
+            i + 2
+        );
+    }
+}

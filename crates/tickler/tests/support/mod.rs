@@ -139,6 +139,22 @@ impl Tickler {
         String::from_utf8_lossy(&out.stderr).to_string()
     }
 
+    /// `customer add` with one address; returns the customer's id.
+    pub fn customer(&self, name: &str, email: &str, language: &str, zone: &str) -> String {
+        self.ok(&[
+            "customer",
+            "add",
+            "--name",
+            name,
+            "--email",
+            email,
+            "--language",
+            language,
+            "--time-zone",
+            zone,
+        ])
+    }
+
     /// The owner user, a customer and a contract; returns the contract id.
     pub fn contract(&self, language: &str, zone: &str, email: &str, end: &str) -> String {
         if self
@@ -148,18 +164,7 @@ impl Tickler {
         {
             // first call created the owner; later calls find it there already
         }
-        let customer = self.ok(&[
-            "customer",
-            "add",
-            "--name",
-            "Acme Corporation",
-            "--email",
-            email,
-            "--language",
-            language,
-            "--time-zone",
-            zone,
-        ]);
+        let customer = self.customer("Acme Corporation", email, language, zone);
         self.ok(&[
             "contract",
             "add",
