@@ -1,17 +1,21 @@
 //! The dispatcher: claims due reminders, re-checks the stop rules, renders, sends, and
 //! records the outcome. See DESIGN.md "Delivery guarantees".
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+    time::Duration,
+};
 
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use tickler_core::event::{EventAction, EventSubject};
 use tickler_core::reminder::ReminderStatus;
-use tickler_core::subject::SubjectKind;
+use tickler_core::subject::{SubjectKind, SubjectRef};
 use tickler_mail::{Attachment, SendError, context::FailureView, templates};
 use tickler_store::{
     Notice, StoreError, events, jobs,
-    reminders::{self, Lease, NewReminder, Reminder, ReminderKind, SentRecord},
+    reminders::{self, Delivered, Lease, NewReminder, Reminder, ReminderKind, SentRecord},
 };
 use tokio::{
     sync::{Notify, Semaphore},
@@ -21,7 +25,7 @@ use tokio::{
 use crate::{
     Engine, EngineError,
     invoicing::INVOICE_EMAIL,
-    message::{Subject, failure_view},
+    message::{StepReplyTos, Subject, SubjectLoader, failure_view},
     quotes::QUOTE_EMAIL,
 };
 
@@ -63,6 +67,14 @@ struct SentMessage {
 struct Accepted {
     reminder: Reminder,
     sent: SentMessage,
+}
+
+/// What a claimed batch's messages are made from, read for the whole batch in a few queries
+/// instead of a few per message.
+#[derive(Default)]
+struct BatchReads {
+    subjects: HashMap<SubjectRef, Arc<Subject>>,
+    reply_tos: Arc<StepReplyTos>,
 }
 
 /// How far one delivery got on its own.
@@ -241,14 +253,23 @@ impl Engine {
     /// slots: a crash re-sends (with the same Message-ID) at most `concurrency` messages,
     /// however fast the mail server.
     async fn deliver_all(&self, batch: Vec<Reminder>) -> Vec<Outcome> {
+        let reads = match self.persist(|| self.read_batch(&batch)).await {
+            Ok(reads) => Arc::new(reads),
+            Err(e) => {
+                // Each delivery then reads its own subject, and fails on its own if it must.
+                tracing::warn!(error = %e, "could not read the batch's subjects together");
+                Arc::new(BatchReads::default())
+            }
+        };
         let permits = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
         let mut tasks = JoinSet::new();
         for reminder in batch {
             let engine = self.clone();
             let permits = permits.clone();
+            let reads = reads.clone();
             tasks.spawn(async move {
                 let permit = permits.acquire_owned().await;
-                let delivery = engine.try_deliver(&reminder).await;
+                let delivery = engine.try_deliver(&reminder, &reads).await;
                 (reminder, delivery, permit)
             });
         }
@@ -299,7 +320,7 @@ impl Engine {
     /// Sends one claimed reminder and records what happened: a person's "send now". Never
     /// holds a transaction while talking to the mail server.
     pub(crate) async fn deliver(&self, reminder: Reminder) -> Outcome {
-        let outcome = match self.try_deliver(&reminder).await {
+        let outcome = match self.try_deliver(&reminder, &BatchReads::default()).await {
             Ok(Delivery::Recorded(outcome)) => outcome,
             Ok(Delivery::Accepted(sent)) => self
                 .record_sent_all(vec![Accepted { reminder, sent }])
@@ -371,15 +392,47 @@ impl Engine {
         }
     }
 
+    /// The subjects of a batch's reminders and the reply-to addresses of their plans' steps.
+    async fn read_batch(&self, batch: &[Reminder]) -> Result<BatchReads, EngineError> {
+        let mut db = self.store.conn().await?;
+        let refs: Vec<SubjectRef> = batch.iter().map(|r| r.about).collect();
+        let mut subjects = SubjectLoader::default().load_many(&mut db, &refs).await?;
+        for subject in subjects.values_mut() {
+            self.sign_quote_links(&mut db, subject).await?;
+        }
+        let reply_tos = StepReplyTos::load(&mut db, subjects.values()).await?;
+        Ok(BatchReads {
+            subjects: subjects
+                .into_iter()
+                .map(|(about, subject)| (about, Arc::new(subject)))
+                .collect(),
+            reply_tos: Arc::new(reply_tos),
+        })
+    }
+
+    /// One reminder's subject and its plan's reply-to addresses, read on its own: a person's
+    /// "send now", or a subject the batch's reads left out (this read says why).
+    async fn read_one(
+        &self,
+        about: SubjectRef,
+    ) -> Result<(Arc<Subject>, Arc<StepReplyTos>), EngineError> {
+        let mut db = self.store.conn().await?;
+        let subject = self.load_subject(&mut db, about).await?;
+        let reply_tos = StepReplyTos::load(&mut db, std::iter::once(&subject)).await?;
+        Ok((Arc::new(subject), Arc::new(reply_tos)))
+    }
+
     /// Everything of one delivery but recording an accepted message, which the caller does
     /// (in a batch, or on its own).
-    async fn try_deliver(&self, reminder: &Reminder) -> Result<Delivery, EngineError> {
-        let subject = self
-            .persist(|| async {
-                self.load_subject(&mut *self.store.conn().await?, reminder.about)
-                    .await
-            })
-            .await?;
+    async fn try_deliver(
+        &self,
+        reminder: &Reminder,
+        reads: &BatchReads,
+    ) -> Result<Delivery, EngineError> {
+        let (subject, reply_tos) = match reads.subjects.get(&reminder.about) {
+            Some(subject) => (subject.clone(), reads.reply_tos.clone()),
+            None => self.persist(|| self.read_one(reminder.about)).await?,
+        };
 
         if let Some(reason) = stop_reason(reminder, &subject) {
             let outcome = Outcome::Cancelled {
@@ -411,12 +464,7 @@ impl Engine {
         };
         let subject_line = rendered.subject.clone();
         let body = rendered.body.clone();
-        let reply_to = self
-            .persist(|| async {
-                self.reply_to(&mut *self.store.conn().await?, reminder, &subject)
-                    .await
-            })
-            .await?;
+        let reply_to = self.reply_to(reminder, &subject, &reply_tos);
         let action_links = self.action_links(reminder, &subject);
         let mut message = match self.outgoing(
             reminder,
@@ -530,24 +578,35 @@ impl Engine {
     /// Records accepted messages and their events in one transaction; each only if its
     /// attempt still holds the claim (else [`Outcome::Fenced`]).
     async fn record_sent(&self, accepted: &[Accepted]) -> Result<Vec<Outcome>, EngineError> {
+        let delivered: Vec<Delivered> = accepted
+            .iter()
+            .map(|Accepted { reminder, sent }| Delivered {
+                id: reminder.id,
+                attempt: reminder.attempts,
+                sent: SentRecord {
+                    subject: &sent.subject,
+                    body: &sent.body,
+                    to: &reminder.to,
+                    cc: &reminder.cc,
+                    smtp_reply: &sent.reply,
+                    sent_at: sent.sent_at,
+                },
+            })
+            .collect();
         let mut tx = self.store.begin().await?;
+        let recorded: HashSet<i64> = reminders::mark_sent_many(&mut tx, &delivered)
+            .await?
+            .into_iter()
+            .collect();
         let mut outcomes = Vec::with_capacity(accepted.len());
+        let mut history = Vec::with_capacity(accepted.len());
         for Accepted { reminder, sent } in accepted {
             let (id, attempt) = (reminder.id, reminder.attempts);
-            let record = SentRecord {
-                subject: &sent.subject,
-                body: &sent.body,
-                to: &reminder.to,
-                cc: &reminder.cc,
-                smtp_reply: &sent.reply,
-                sent_at: sent.sent_at,
-            };
-            if !reminders::mark_sent(&mut tx, id, attempt, &record).await? {
+            let reply = sent.reply.clone();
+            if !recorded.contains(&id) {
                 if reminders::sent_by_attempt(&mut tx, id, attempt).await? {
                     // An earlier try of this very record committed, but its answer was lost.
-                    outcomes.push(Outcome::Sent {
-                        reply: sent.reply.clone(),
-                    });
+                    outcomes.push(Outcome::Sent { reply });
                     continue;
                 }
                 tracing::warn!(
@@ -565,18 +624,19 @@ impl Engine {
                 late if late > 0 => format!("{} late", human_duration(late)),
                 early => format!("{} early", human_duration(-early)),
             };
-            reminder_event(
-                &mut tx,
+            history.push((
                 sent.sent_at,
-                id,
-                EventAction::Sent,
-                &format!("{} (attempt {attempt}, {timing})", sent.reply),
-            )
-            .await?;
-            outcomes.push(Outcome::Sent {
-                reply: sent.reply.clone(),
-            });
+                events::NewEvent {
+                    subject: EventSubject::Reminder(id),
+                    action: EventAction::Sent,
+                    detail: format!("{reply} (attempt {attempt}, {timing})"),
+                    actor: events::SYSTEM,
+                },
+            ));
+            outcomes.push(Outcome::Sent { reply });
         }
+        let timed: Vec<_> = history.iter().map(|(at, event)| (*at, event)).collect();
+        events::record_each(&mut tx, &timed).await?;
         tickler_store::commit(tx).await?;
         for Accepted { reminder, .. } in accepted {
             tracing::info!(reminder = reminder.id, message_id = %reminder.message_id, "sent");

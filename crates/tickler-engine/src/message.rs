@@ -2,6 +2,8 @@
 //! if they edited it, else the step's template in the customer's language (the team's
 //! rewritten text when there is one, else the built-in).
 
+use std::collections::HashMap;
+
 use jiff::Timestamp;
 use jiff::civil::Date;
 use tickler_core::{
@@ -212,16 +214,98 @@ impl Subject {
     }
 }
 
-/// Loads the subjects of many reminders (a list page) reading each customer, owner and
-/// language's templates once, not once per row.
+/// Loads the subjects of many reminders (a list page, a dispatcher's batch) reading each
+/// customer, owner and language's templates once, not once per row.
 #[derive(Default)]
 pub(crate) struct SubjectLoader {
-    customers: std::collections::HashMap<i64, Customer>,
-    owners: std::collections::HashMap<i64, User>,
-    overrides: std::collections::HashMap<tickler_core::language::Language, Vec<TemplateOverride>>,
+    customers: HashMap<i64, Customer>,
+    owners: HashMap<i64, User>,
+    overrides: HashMap<tickler_core::language::Language, Vec<TemplateOverride>>,
 }
 
 impl SubjectLoader {
+    /// The subjects of a dispatcher's batch, keyed by reference: contract terms (most of
+    /// them) with one query per table for the whole batch, the other kinds one by one. A
+    /// subject that cannot be read is left out, for the caller to read on its own and report
+    /// why; only an error that may clear up (the database away) fails the whole batch.
+    pub(crate) async fn load_many(
+        &mut self,
+        db: &mut Db,
+        refs: &[SubjectRef],
+    ) -> Result<HashMap<SubjectRef, Subject>, EngineError> {
+        let mut term_ids: Vec<i64> = refs
+            .iter()
+            .filter(|r| r.kind == SubjectKind::ContractTerm)
+            .map(|r| r.id)
+            .collect();
+        term_ids.sort_unstable();
+        term_ids.dedup();
+        let terms = contracts::terms_by_ids(db, &term_ids).await?;
+        let mut contract_ids: Vec<i64> = terms.iter().map(|t| t.contract_id).collect();
+        contract_ids.sort_unstable();
+        contract_ids.dedup();
+        let contracts: HashMap<i64, Contract> = contracts::get_many(db, &contract_ids)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
+        self.read_people(db, contracts.values()).await?;
+        let mut loaded = HashMap::with_capacity(refs.len());
+        for term in terms {
+            if let Some(contract) = contracts.get(&term.contract_id) {
+                let subject = self.load_term(db, term, contract.clone()).await?;
+                loaded.insert(subject.about, subject);
+            }
+        }
+        for &about in refs {
+            if about.kind == SubjectKind::ContractTerm || loaded.contains_key(&about) {
+                continue;
+            }
+            match self.load(db, about).await {
+                Ok(subject) => {
+                    loaded.insert(about, subject);
+                }
+                Err(e) if e.is_transient() => return Err(e),
+                Err(_) => {}
+            }
+        }
+        Ok(loaded)
+    }
+
+    /// Reads the customers and owners of `contracts` not read yet, with one query each.
+    async fn read_people(
+        &mut self,
+        db: &mut Db,
+        contracts: impl Iterator<Item = &Contract> + Clone,
+    ) -> Result<(), EngineError> {
+        let distinct = |ids: &mut Vec<i64>| {
+            ids.sort_unstable();
+            ids.dedup();
+        };
+        let mut customer_ids: Vec<i64> = contracts
+            .clone()
+            .map(|c| c.customer_id)
+            .filter(|id| !self.customers.contains_key(id))
+            .collect();
+        distinct(&mut customer_ids);
+        let mut owner_ids: Vec<i64> = contracts
+            .filter_map(|c| c.owner_id)
+            .filter(|id| !self.owners.contains_key(id))
+            .collect();
+        distinct(&mut owner_ids);
+        if !customer_ids.is_empty() {
+            for customer in customers::get_many(db, &customer_ids).await? {
+                self.customers.insert(customer.id, customer);
+            }
+        }
+        if !owner_ids.is_empty() {
+            for owner in users::get_many(db, &owner_ids).await? {
+                self.owners.insert(owner.id, owner);
+            }
+        }
+        Ok(())
+    }
+
     pub(crate) async fn load(
         &mut self,
         db: &mut Db,
@@ -343,10 +427,20 @@ impl Engine {
         about: SubjectRef,
     ) -> Result<Subject, EngineError> {
         let mut subject = Subject::load(db, about).await?;
+        self.sign_quote_links(db, &mut subject).await?;
+        Ok(subject)
+    }
+
+    /// Signs a quote subject's accept and decline links; nothing for other subjects.
+    pub(crate) async fn sign_quote_links(
+        &self,
+        db: &mut Db,
+        subject: &mut Subject,
+    ) -> Result<(), EngineError> {
         if let Some((quote, links)) = &mut subject.quote {
             *links = self.quote_links(db, quote).await?;
         }
-        Ok(subject)
+        Ok(())
     }
 
     pub(crate) fn template_context(
@@ -601,12 +695,12 @@ impl Engine {
     /// the address its plan step sets, else the contract's owner, else nowhere but the From
     /// address (no header). Messages that do not reach the customer (notices to the owner or
     /// the team) get none: their readers answer whom they like.
-    pub(crate) async fn reply_to(
+    pub(crate) fn reply_to(
         &self,
-        db: &mut Db,
         reminder: &Reminder,
         subject: &Subject,
-    ) -> Result<Vec<EmailAddress>, EngineError> {
+        steps: &StepReplyTos,
+    ) -> Vec<EmailAddress> {
         let customer = &subject.customer.emails;
         let reaches_customer = reminder
             .to
@@ -614,27 +708,57 @@ impl Engine {
             .chain(&reminder.cc)
             .any(|address| customer.iter().any(|c| c.eq_ignore_ascii_case(address)));
         if !reaches_customer {
-            return Ok(Vec::new());
+            return Vec::new();
         }
         if reminder.kind == ReminderKind::Step {
             // An invoice's steps are the dunning plan's, whatever plan its contract follows.
             let plan_id = if reminder.about.kind == SubjectKind::Invoice {
-                plans::find_id(db, DUNNING_PLAN).await?
+                steps.dunning_plan
             } else {
                 Some(subject.contract.plan_id)
             };
-            if let Some(plan_id) = plan_id
-                && let Some(address) = plans::step_reply_to(db, plan_id, &reminder.step_key).await?
+            if let Some(address) =
+                plan_id.and_then(|plan| steps.by_step.get(&(plan, reminder.step_key.clone())))
             {
-                return Ok(vec![address]);
+                return vec![address.clone()];
             }
         }
-        Ok(subject
+        subject
             .owner
             .as_ref()
             .and_then(|owner| EmailAddress::parse("owner", &owner.email).ok())
             .into_iter()
-            .collect())
+            .collect()
+    }
+}
+
+/// The reply-to addresses that plan steps set, for the plans of a batch's subjects and the
+/// dunning plan: read once per batch, not once per message.
+#[derive(Default)]
+pub(crate) struct StepReplyTos {
+    dunning_plan: Option<i64>,
+    by_step: HashMap<(i64, String), EmailAddress>,
+}
+
+impl StepReplyTos {
+    pub(crate) async fn load<'a>(
+        db: &mut Db,
+        subjects: impl Iterator<Item = &'a Subject>,
+    ) -> Result<StepReplyTos, EngineError> {
+        let dunning_plan = plans::find_id(db, DUNNING_PLAN).await?;
+        let mut plan_ids: Vec<i64> = subjects.map(|s| s.contract.plan_id).collect();
+        plan_ids.extend(dunning_plan);
+        plan_ids.sort_unstable();
+        plan_ids.dedup();
+        let by_step = plans::step_reply_tos(db, &plan_ids)
+            .await?
+            .into_iter()
+            .map(|(plan, key, address)| ((plan, key), address))
+            .collect();
+        Ok(StepReplyTos {
+            dunning_plan,
+            by_step,
+        })
     }
 }
 

@@ -11,12 +11,9 @@ use std::{
     time::Duration,
 };
 
-use lettre::{
-    AsyncFileTransport, AsyncTransport, Tokio1Executor,
-    transport::smtp::{
-        authentication::Credentials,
-        client::{Certificate, Tls, TlsParameters},
-    },
+use lettre::transport::smtp::{
+    authentication::Credentials,
+    client::{Certificate, Tls, TlsParameters},
 };
 use percent_encoding::percent_decode_str;
 use rustls::{
@@ -196,7 +193,6 @@ enum Transport {
         host: String,
     },
     Outbox {
-        transport: AsyncFileTransport<Tokio1Executor>,
         dir: PathBuf,
     },
 }
@@ -443,10 +439,7 @@ impl Mailer {
             reason: e.to_string(),
         })?;
         Ok(Mailer {
-            transport: Transport::Outbox {
-                transport: AsyncFileTransport::new(&dir),
-                dir: dir.clone(),
-            },
+            transport: Transport::Outbox { dir: dir.clone() },
             description: format!("outbox folder {}", dir.display()),
             timeout: Duration::MAX,
             dkim: None,
@@ -492,25 +485,37 @@ impl Mailer {
                     }),
                 }
             }
-            Transport::Outbox { transport, dir } => {
-                // Someone may have removed the folder since start-up.
-                tokio::fs::create_dir_all(dir)
-                    .await
-                    .map_err(|e| SendError::Transient {
-                        reply: format!("outbox folder {}: {e}", dir.display()),
-                    })?;
-                let id = transport
-                    .send(message)
-                    .await
-                    .map_err(|e| SendError::Transient {
-                        reply: format!("outbox folder {}: {e}", dir.display()),
-                    })?;
+            Transport::Outbox { dir } => {
+                let formatted = message.formatted();
+                let dir = dir.clone();
+                // One hand-off to a blocking thread per message, for the folder check and
+                // the write together: each hand-off costs two thread switches, which were
+                // most of an outbox dispatch's time when lettre's file transport made two.
+                let written =
+                    tokio::task::spawn_blocking(move || write_to_outbox(&dir, &formatted))
+                        .await
+                        .map_err(|e| SendError::Transient {
+                            reply: format!("writing to the outbox folder stopped: {e}"),
+                        })?;
+                let file = written.map_err(|(dir, e)| SendError::Transient {
+                    reply: format!("outbox folder {}: {e}", dir.display()),
+                })?;
                 Ok(Delivery {
-                    reply: dir.join(format!("{id}.eml")).display().to_string(),
+                    reply: file.display().to_string(),
                 })
             }
         }
     }
+}
+
+/// Writes a formatted message to `dir` as `<random id>.eml` (recreating the folder if someone
+/// removed it since start-up) and returns the file's path.
+fn write_to_outbox(dir: &Path, formatted: &[u8]) -> Result<PathBuf, (PathBuf, std::io::Error)> {
+    let failed = |e| (dir.to_path_buf(), e);
+    std::fs::create_dir_all(dir).map_err(failed)?;
+    let file = dir.join(format!("{}.eml", uuid::Uuid::new_v4()));
+    std::fs::write(&file, formatted).map_err(failed)?;
+    Ok(file)
 }
 
 /// A certificate the mailer refuses and a server without the STARTTLS it requires are

@@ -14,8 +14,9 @@
 //! - `typed`: the same text through a `SqlitePool` / `PgPool` opened with the store's settings,
 //!   rows decoded into the same `FromRow` struct. The store's PostgreSQL schema is all BIGINT
 //!   (it was written for `Any`), so `i64` is the right decode type on both backends.
-//! - `store`: the real `reminders::claim_due` and `reminders::mark_sent`: the cross-check that
-//!   `any` measures what the store does (the store also converts each row into a `Reminder`).
+//! - `store`: the real `reminders::claim_due` and `reminders::mark_sent_many`: what the store
+//!   does today (it converts each row into a `Reminder`, and since issue 12 it completes a batch
+//!   with one statement where the copies still complete row by row, as it used to).
 //!
 //! One run claims every due reminder as the dispatcher does: 100 per claim, each claim in its
 //! own transaction, then the claimed rows completed (`sent`) 50 per transaction, until nothing
@@ -58,7 +59,7 @@ use tickler_core::{
 };
 use tickler_store::{
     Backend, Store,
-    reminders::{self, Lease, SentRecord},
+    reminders::{self, Delivered, Lease, SentRecord},
 };
 
 type BenchError = Box<dyn Error + Send + Sync>;
@@ -96,7 +97,8 @@ const COLUMNS: &str = "id, subject_type, subject_id, contract_id, kind, anchor, 
     recipients_edited, subject, body, message_id, attempts, claimed_by, claimed_until, last_error, \
     smtp_reply, sent_subject, sent_body, sent_at, lateness_ms, created_at, updated_at";
 
-/// `reminders::mark_sent`, whole.
+/// The store's former one-row completion; the store now completes a batch with one statement
+/// (`reminders::mark_sent_many`), which the `store` path measures.
 const COMPLETE_SQL: &str = "UPDATE reminders SET status = 'sent', sent_subject = $1, sent_body = $2, to_addrs = $3, \
          cc_addrs = $4, smtp_reply = $5, sent_at = $6, lateness_ms = $6 - send_at, \
          claimed_by = NULL, claimed_until = NULL, last_error = NULL, updated_at = $6 \
@@ -104,7 +106,8 @@ const COMPLETE_SQL: &str = "UPDATE reminders SET status = 'sent', sent_subject =
 
 /// The store's connection settings on SQLite (`Store::open`'s `after_connect`).
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
-                         PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
+                         PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
+                         PRAGMA temp_store = MEMORY;";
 
 /// Pieces of the store's source, compared with string continuations joined and white space
 /// folded (see [`folded`]).
@@ -113,14 +116,14 @@ const STORE_FRAGMENTS: [&str; 9] = [
      due_at <= $1 AND mode IN ('auto', 'internal') ORDER BY due_at, id LIMIT $2{lock}",
     "Backend::Postgres => \" FOR UPDATE SKIP LOCKED\"",
     "SELECT id, subject_id, send_at, status FROM reminders WHERE kind = 'step' AND \
-     subject_type = $1 AND subject_id IN ({})\", backend.ints_of_json(\"$2\")",
+     subject_type = $1 AND {}\", backend.in_ids(\"subject_id\", \"$2\")",
     "UPDATE reminders SET status = 'sending', claimed_by = $1, claimed_until = $2, attempts = \
-     attempts + 1, updated_at = $3 WHERE id IN ({}) AND status = 'scheduled' RETURNING \
-     {COLUMNS}\", backend.ints_of_json(\"$4\")",
-    "Backend::Sqlite => format!(\"SELECT value FROM json_each({param})\")",
-    "format!(\"SELECT jsonb_array_elements_text({param}::jsonb)::bigint\")",
+     attempts + 1, updated_at = $3 WHERE {} AND {} = 'scheduled' RETURNING \
+     {COLUMNS}\", backend.in_ids(\"id\", \"$4\"), backend.unindexed(\"status\"),",
+    "Backend::Sqlite => format!(\"{column} IN (SELECT value FROM json_each({param}))\")",
+    "\"{column} = ANY(ARRAY(SELECT jsonb_array_elements_text({param}::jsonb)::bigint))\"",
+    "Backend::Sqlite => format!(\"+{column}\")",
     COLUMNS,
-    COMPLETE_SQL,
     SQLITE_PRAGMAS,
 ];
 
@@ -142,8 +145,7 @@ fn check_sql_copies() -> Result<()> {
         {
             return Err(format!(
                 "src/reminders.rs and src/lib.rs no longer contain {fragment:?}: update this \
-                 bench's copies of the store's SQL (ClaimSql, COLUMNS, COMPLETE_SQL, \
-                 SQLITE_PRAGMAS)"
+                 bench's copies of the store's SQL (ClaimSql, COLUMNS, SQLITE_PRAGMAS)"
             )
             .into());
         }
@@ -160,12 +162,23 @@ struct ClaimSql {
 
 impl ClaimSql {
     fn new(backend: Backend) -> ClaimSql {
-        // `Backend::ints_of_json`, which the store keeps to itself.
-        let (lock, ints_of_json): (&str, fn(&str) -> String) = match backend {
-            Backend::Postgres => (" FOR UPDATE SKIP LOCKED", |p| {
-                format!("SELECT jsonb_array_elements_text({p}::jsonb)::bigint")
-            }),
-            Backend::Sqlite => ("", |p| format!("SELECT value FROM json_each({p})")),
+        // `Backend::in_ids` and `Backend::unindexed`, which the store keeps to itself.
+        type InIds = fn(&str, &str) -> String;
+        let (lock, in_ids, status): (&str, InIds, &str) = match backend {
+            Backend::Postgres => (
+                " FOR UPDATE SKIP LOCKED",
+                |c, p| {
+                    format!(
+                        "{c} = ANY(ARRAY(SELECT jsonb_array_elements_text({p}::jsonb)::bigint))"
+                    )
+                },
+                "status",
+            ),
+            Backend::Sqlite => (
+                "",
+                |c, p| format!("{c} IN (SELECT value FROM json_each({p}))"),
+                "+status",
+            ),
         };
         ClaimSql {
             candidates: format!(
@@ -175,14 +188,14 @@ impl ClaimSql {
             ),
             siblings: format!(
                 "SELECT id, subject_id, send_at, status FROM reminders \
-                 WHERE kind = 'step' AND subject_type = $1 AND subject_id IN ({})",
-                ints_of_json("$2")
+                 WHERE kind = 'step' AND subject_type = $1 AND {}",
+                in_ids("subject_id", "$2")
             ),
             claim: format!(
                 "UPDATE reminders SET status = 'sending', claimed_by = $1, claimed_until = $2, \
                  attempts = attempts + 1, updated_at = $3 \
-                 WHERE id IN ({}) AND status = 'scheduled' RETURNING {COLUMNS}",
-                ints_of_json("$4")
+                 WHERE {} AND {status} = 'scheduled' RETURNING {COLUMNS}",
+                in_ids("id", "$4")
             ),
         }
     }
@@ -392,19 +405,30 @@ impl ClaimPath for StorePath<'_> {
 
     async fn complete(&self, rows: &[reminders::Reminder]) -> Result<()> {
         let sent_at = Timestamp::from_millisecond(self.now.as_millisecond() + SEND_MS)?;
+        let delivered: Vec<Delivered> = rows
+            .iter()
+            .map(|r| Delivered {
+                id: r.id,
+                attempt: r.attempts,
+                sent: SentRecord {
+                    subject: SENT_SUBJECT,
+                    body: SENT_BODY,
+                    to: &r.to,
+                    cc: &r.cc,
+                    smtp_reply: SMTP_REPLY,
+                    sent_at,
+                },
+            })
+            .collect();
         let mut tx = self.store.begin().await?;
-        for r in rows {
-            let record = SentRecord {
-                subject: SENT_SUBJECT,
-                body: SENT_BODY,
-                to: &r.to,
-                cc: &r.cc,
-                smtp_reply: SMTP_REPLY,
-                sent_at,
-            };
-            if !reminders::mark_sent(&mut tx, r.id, r.attempts, &record).await? {
-                return Err(format!("reminder {} fenced", r.id).into());
-            }
+        let recorded = reminders::mark_sent_many(&mut tx, &delivered).await?;
+        if recorded.len() != rows.len() {
+            return Err(format!(
+                "{} of {} reminders fenced",
+                rows.len() - recorded.len(),
+                rows.len()
+            )
+            .into());
         }
         tx.commit().await?;
         Ok(())

@@ -4,7 +4,9 @@ use jiff::{Timestamp, civil::Date};
 use serde::Serialize;
 use sqlx::AssertSqlSafe;
 
-use crate::{Db, StoreError, batch, date_from_text, instant_from_millis, time::millis};
+use crate::{
+    Backend, Db, StoreError, batch, date_from_text, instant_from_millis, json_ints, time::millis,
+};
 
 pub use tickler_core::contract::{Contract, ContractStatus};
 use tickler_core::renewal::{Answer, RenewalType};
@@ -270,6 +272,18 @@ pub async fn term(db: &mut Db, id: i64) -> Result<ContractTerm, StoreError> {
         .ok_or_else(|| StoreError::not_found("contract term", id))
 }
 
+/// The terms of `ids` that exist, in no particular order: one query for a dispatcher's batch.
+pub async fn terms_by_ids(db: &mut Db, ids: &[i64]) -> Result<Vec<ContractTerm>, StoreError> {
+    let rows: Vec<TermRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {TERM_COLUMNS} FROM contract_terms WHERE {}",
+        Backend::of(db).in_ids("id", "$1")
+    )))
+    .bind(json_ints(ids.iter().copied()))
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(term_of).collect()
+}
+
 /// The contract's current term.
 pub async fn current_term(db: &mut Db, contract: &Contract) -> Result<ContractTerm, StoreError> {
     let row: Option<TermRow> = sqlx::query_as(AssertSqlSafe(format!(
@@ -527,6 +541,18 @@ pub async fn get(db: &mut Db, id: i64) -> Result<Contract, StoreError> {
     row.map(from_row)
         .transpose()?
         .ok_or_else(|| StoreError::not_found("contract", id))
+}
+
+/// The contracts of `ids` that exist, in no particular order: one query for a batch.
+pub async fn get_many(db: &mut Db, ids: &[i64]) -> Result<Vec<Contract>, StoreError> {
+    let rows: Vec<ContractRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "{SELECT} WHERE {}",
+        Backend::of(db).in_ids("id", "$1")
+    )))
+    .bind(json_ints(ids.iter().copied()))
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(from_row).collect()
 }
 
 /// One page of contracts in id order, after `after_id`.

@@ -4,7 +4,7 @@ use jiff::Timestamp;
 use sqlx::AssertSqlSafe;
 use tickler_core::language::Language;
 
-use crate::{Db, StoreError, batch, time::millis};
+use crate::{Backend, Db, StoreError, batch, json_ints, time::millis};
 
 pub use tickler_core::customer::Customer;
 
@@ -113,20 +113,12 @@ pub async fn find_by_emails(
     Ok(found)
 }
 
-pub async fn get(db: &mut Db, id: i64) -> Result<Customer, StoreError> {
-    let row: Option<(i64, String, String, Option<String>)> =
-        sqlx::query_as("SELECT id, name, language, time_zone FROM customers WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *db)
-            .await?;
-    let (id, name, language, time_zone) =
-        row.ok_or_else(|| StoreError::not_found("customer", id))?;
-    let emails: Vec<String> = sqlx::query_scalar(
-        "SELECT email FROM customer_emails WHERE customer_id = $1 ORDER BY position",
-    )
-    .bind(id)
-    .fetch_all(&mut *db)
-    .await?;
+type CustomerRow = (i64, String, String, Option<String>);
+
+fn customer_of(
+    (id, name, language, time_zone): CustomerRow,
+    emails: Vec<String>,
+) -> Result<Customer, StoreError> {
     Ok(Customer {
         id,
         name,
@@ -136,6 +128,54 @@ pub async fn get(db: &mut Db, id: i64) -> Result<Customer, StoreError> {
             .map_err(|_| StoreError::Corrupt(format!("customer {id}: language \"{language}\"")))?,
         time_zone,
     })
+}
+
+pub async fn get(db: &mut Db, id: i64) -> Result<Customer, StoreError> {
+    let row: Option<CustomerRow> =
+        sqlx::query_as("SELECT id, name, language, time_zone FROM customers WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *db)
+            .await?;
+    let row = row.ok_or_else(|| StoreError::not_found("customer", id))?;
+    let emails: Vec<String> = sqlx::query_scalar(
+        "SELECT email FROM customer_emails WHERE customer_id = $1 ORDER BY position",
+    )
+    .bind(id)
+    .fetch_all(&mut *db)
+    .await?;
+    customer_of(row, emails)
+}
+
+/// The customers of `ids` that exist, with their addresses, in no particular order: two
+/// queries for a dispatcher's batch.
+pub async fn get_many(db: &mut Db, ids: &[i64]) -> Result<Vec<Customer>, StoreError> {
+    let backend = Backend::of(db);
+    let list = json_ints(ids.iter().copied());
+    let rows: Vec<CustomerRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT id, name, language, time_zone FROM customers WHERE {}",
+        backend.in_ids("id", "$1")
+    )))
+    .bind(&list)
+    .fetch_all(&mut *db)
+    .await?;
+    let addresses: Vec<(i64, String)> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT customer_id, email FROM customer_emails WHERE {} \
+         ORDER BY customer_id, position",
+        backend.in_ids("customer_id", "$1")
+    )))
+    .bind(&list)
+    .fetch_all(&mut *db)
+    .await?;
+    let mut emails: std::collections::HashMap<i64, Vec<String>> = Default::default();
+    for (customer, email) in addresses {
+        emails.entry(customer).or_default().push(email);
+    }
+    rows.into_iter()
+        .map(|row| {
+            let found = emails.remove(&row.0).unwrap_or_default();
+            customer_of(row, found)
+        })
+        .collect()
 }
 
 /// The customer one of whose addresses is `email` (addresses compare case-insensitively).

@@ -59,6 +59,16 @@ pub async fn record_many(
     at: Timestamp,
     new: &[NewEvent<'_>],
 ) -> Result<(), StoreError> {
+    let timed: Vec<_> = new.iter().map(|event| (at, event)).collect();
+    record_each(db, &timed).await
+}
+
+/// [`record`] for many events, each at its own time, with few statements (a dispatcher's
+/// batch of deliveries).
+pub async fn record_each(
+    db: &mut Db,
+    new: &[(Timestamp, &NewEvent<'_>)],
+) -> Result<(), StoreError> {
     const COLUMNS: usize = 6;
     for rows in new.chunks(batch::rows_per_statement(COLUMNS)) {
         let sql = format!(
@@ -66,9 +76,9 @@ pub async fn record_many(
             batch::values(db, rows.len(), COLUMNS)
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
-        for row in rows {
+        for (at, row) in rows {
             query = query
-                .bind(millis(at))
+                .bind(millis(*at))
                 .bind(row.actor)
                 .bind(row.subject.kind())
                 .bind(row.subject.id())

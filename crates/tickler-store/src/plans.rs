@@ -7,7 +7,7 @@ use tickler_core::{
     plan::{Offset, Plan, Recipients, Step},
 };
 
-use crate::{Db, StoreError, time::millis};
+use crate::{Backend, Db, StoreError, json_ints, time::millis};
 
 /// Stores `plan` unless a plan of that name exists; returns the plan's id either way.
 pub async fn ensure(db: &mut Db, plan: &Plan, now: Timestamp) -> Result<i64, StoreError> {
@@ -162,11 +162,35 @@ pub async fn step_reply_to(
             .await?;
     stored
         .flatten()
-        .map(|text| {
-            EmailAddress::parse("reply_to", &text)
-                .map_err(|e| StoreError::Corrupt(format!("plan {plan_id}, step {step_key}: {e}")))
-        })
+        .map(|text| reply_address(plan_id, step_key, &text))
         .transpose()
+}
+
+/// Every step of the plans `plan_ids` that sets a reply-to address: (plan, step key,
+/// address), for a dispatcher's batch in one query.
+pub async fn step_reply_tos(
+    db: &mut Db,
+    plan_ids: &[i64],
+) -> Result<Vec<(i64, String, EmailAddress)>, StoreError> {
+    let rows: Vec<(i64, String, String)> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT plan_id, step_key, reply_to FROM plan_steps \
+         WHERE reply_to IS NOT NULL AND {}",
+        Backend::of(db).in_ids("plan_id", "$1")
+    )))
+    .bind(json_ints(plan_ids.iter().copied()))
+    .fetch_all(db)
+    .await?;
+    rows.into_iter()
+        .map(|(plan, key, text)| {
+            let address = reply_address(plan, &key, &text)?;
+            Ok((plan, key, address))
+        })
+        .collect()
+}
+
+fn reply_address(plan_id: i64, step_key: &str, text: &str) -> Result<EmailAddress, StoreError> {
+    EmailAddress::parse("reply_to", text)
+        .map_err(|e| StoreError::Corrupt(format!("plan {plan_id}, step {step_key}: {e}")))
 }
 
 /// A plan as listed: what it is called and how many steps it has.

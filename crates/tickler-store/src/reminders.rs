@@ -545,8 +545,9 @@ pub async fn close_many_scheduled(
     }
     let sql = format!(
         "UPDATE reminders SET status = $1, status_reason = $2, updated_at = $3 \
-         WHERE status = 'scheduled' AND id IN ({})",
-        backend.ints_of_json("$4")
+         WHERE {} = 'scheduled' AND {}",
+        backend.unindexed("status"),
+        backend.in_ids("id", "$4")
     );
     let done = sqlx::query(AssertSqlSafe(sql))
         .bind(status.as_str())
@@ -607,8 +608,8 @@ pub async fn claim_due(
     for (kind, subject_ids) in sequences {
         let siblings: Vec<(i64, i64, i64, String)> = sqlx::query_as(AssertSqlSafe(format!(
             "SELECT id, subject_id, send_at, status FROM reminders \
-             WHERE kind = 'step' AND subject_type = $1 AND subject_id IN ({})",
-            backend.ints_of_json("$2")
+             WHERE kind = 'step' AND subject_type = $1 AND {}",
+            backend.in_ids("subject_id", "$2")
         )))
         .bind(kind)
         .bind(json_ints(subject_ids))
@@ -640,9 +641,10 @@ pub async fn claim_due(
         sqlx::query_scalar(AssertSqlSafe(format!(
             "UPDATE reminders SET status = 'superseded', \
              status_reason = 'a later step of the same subject is due too', updated_at = $1 \
-             WHERE id IN (SELECT id FROM reminders WHERE id IN ({}) \
-             AND status = 'scheduled'{lock}) AND status = 'scheduled' RETURNING id",
-            backend.ints_of_json("$2")
+             WHERE id IN (SELECT id FROM reminders WHERE {} \
+             AND {status} = 'scheduled'{lock}) AND {status} = 'scheduled' RETURNING id",
+            backend.in_ids("id", "$2"),
+            status = backend.unindexed("status"),
         )))
         .bind(millis(now))
         .bind(json_ints(superseded.iter().copied()))
@@ -673,8 +675,9 @@ pub async fn claim_due(
     let rows: Vec<ReminderRow> = sqlx::query_as(AssertSqlSafe(format!(
         "UPDATE reminders SET status = 'sending', claimed_by = $1, claimed_until = $2, \
          attempts = attempts + 1, updated_at = $3 \
-         WHERE id IN ({}) AND status = 'scheduled' RETURNING {COLUMNS}",
-        backend.ints_of_json("$4")
+         WHERE {} AND {} = 'scheduled' RETURNING {COLUMNS}",
+        backend.in_ids("id", "$4"),
+        backend.unindexed("status"),
     )))
     .bind(lease.worker)
     .bind(millis(lease.until))
@@ -738,6 +741,7 @@ pub async fn claim_one(
 }
 
 /// What was sent, for the record.
+#[derive(Clone, Copy)]
 pub struct SentRecord<'a> {
     pub subject: &'a str,
     pub body: &'a str,
@@ -747,30 +751,66 @@ pub struct SentRecord<'a> {
     pub sent_at: Timestamp,
 }
 
-/// Records a delivery, if this attempt still holds the claim.
+/// Records one delivery, if this attempt still holds the claim.
 pub async fn mark_sent(
     db: &mut Db,
     id: i64,
     attempt: i32,
     sent: &SentRecord<'_>,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "UPDATE reminders SET status = 'sent', sent_subject = $1, sent_body = $2, to_addrs = $3, \
-         cc_addrs = $4, smtp_reply = $5, sent_at = $6, lateness_ms = $6 - send_at, \
-         claimed_by = NULL, claimed_until = NULL, last_error = NULL, updated_at = $6 \
-         WHERE id = $7 AND status = 'sending' AND attempts = $8",
-    )
-    .bind(sent.subject)
-    .bind(sent.body)
-    .bind(json_list(sent.to))
-    .bind(json_list(sent.cc))
-    .bind(sent.smtp_reply)
-    .bind(millis(sent.sent_at))
-    .bind(id)
-    .bind(i64::from(attempt))
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    let one = Delivered {
+        id,
+        attempt,
+        sent: *sent,
+    };
+    Ok(!mark_sent_many(db, std::slice::from_ref(&one))
+        .await?
+        .is_empty())
+}
+
+/// A delivery to record: which reminder, the attempt that sent it, and what was sent.
+pub struct Delivered<'a> {
+    pub id: i64,
+    pub attempt: i32,
+    pub sent: SentRecord<'a>,
+}
+
+/// Records deliveries, each only if its attempt still holds the claim, with one statement
+/// for a whole batch; returns the ids recorded.
+pub async fn mark_sent_many(
+    db: &mut Db,
+    delivered: &[Delivered<'_>],
+) -> Result<Vec<i64>, StoreError> {
+    // VALUES columns are named column1, column2, ... on both backends.
+    const COLUMNS: usize = 8;
+    let mut recorded = Vec::with_capacity(delivered.len());
+    for rows in delivered.chunks(batch::rows_per_statement(COLUMNS)) {
+        let sql = format!(
+            "UPDATE reminders SET status = 'sent', sent_subject = v.column3, \
+             sent_body = v.column4, to_addrs = v.column5, cc_addrs = v.column6, \
+             smtp_reply = v.column7, sent_at = v.column8, \
+             lateness_ms = v.column8 - reminders.send_at, claimed_by = NULL, \
+             claimed_until = NULL, last_error = NULL, updated_at = v.column8 \
+             FROM (VALUES {}) AS v \
+             WHERE reminders.id = v.column1 AND reminders.status = 'sending' \
+             AND reminders.attempts = v.column2 RETURNING reminders.id",
+            batch::values(db, rows.len(), COLUMNS)
+        );
+        let mut query = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql));
+        for Delivered { id, attempt, sent } in rows {
+            query = query
+                .bind(*id)
+                .bind(i64::from(*attempt))
+                .bind(sent.subject)
+                .bind(sent.body)
+                .bind(json_list(sent.to))
+                .bind(json_list(sent.cc))
+                .bind(sent.smtp_reply)
+                .bind(millis(sent.sent_at));
+        }
+        recorded.extend(query.fetch_all(&mut *db).await?);
+    }
+    Ok(recorded)
 }
 
 /// Whether `attempt` already recorded this reminder as sent: after a commit whose answer was

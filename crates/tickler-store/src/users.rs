@@ -5,7 +5,7 @@ use tickler_core::user::Role;
 
 use sqlx::AssertSqlSafe;
 
-use crate::{Db, StoreError, time::millis};
+use crate::{Backend, Db, StoreError, json_ints, time::millis};
 
 pub use tickler_core::user::User;
 
@@ -78,6 +78,18 @@ pub async fn get(db: &mut Db, id: i64) -> Result<User, StoreError> {
     row.map(from_row)
         .transpose()?
         .ok_or_else(|| StoreError::not_found("user", id))
+}
+
+/// The users of `ids` that exist, in no particular order: one query for a batch.
+pub async fn get_many(db: &mut Db, ids: &[i64]) -> Result<Vec<User>, StoreError> {
+    let rows: Vec<UserRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "{COLUMNS} WHERE {}",
+        Backend::of(db).in_ids("id", "$1")
+    )))
+    .bind(json_ints(ids.iter().copied()))
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(from_row).collect()
 }
 
 /// Every user, by name.
