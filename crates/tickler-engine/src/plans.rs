@@ -438,10 +438,23 @@ impl Engine {
         Ok(plans::list(&mut *self.store.conn().await?).await?)
     }
 
+    /// Every plan with its steps, for the plans page: one connection, and no counting of
+    /// the contracts that follow each (its own page does that).
+    pub async fn plans_with_steps(&self) -> Result<Vec<(PlanSummary, Plan)>, EngineError> {
+        let mut db = self.store.conn().await?;
+        let mut found = Vec::new();
+        for summary in plans::list(&mut db).await? {
+            let plan = plans::get(&mut db, summary.id).await?;
+            found.push((summary, plan));
+        }
+        Ok(found)
+    }
+
     pub async fn plan(&self, id: i64) -> Result<PlanDetail, EngineError> {
         let mut db = self.store.conn().await?;
         let plan = plans::get(&mut db, id).await?;
-        let active_contracts = plans::active_contract_ids(&mut db, id).await?.len();
+        let active_contracts =
+            usize::try_from(plans::count_active_contracts(&mut db, id).await?).unwrap_or(0);
         Ok(PlanDetail {
             id,
             plan,

@@ -243,6 +243,16 @@ pub async fn replace_steps(db: &mut Db, plan_id: i64, steps: &[Step]) -> Result<
 }
 
 /// The active contracts that follow a plan, whose reminders follow its steps.
+/// How many active contracts follow the plan, for its page.
+pub async fn count_active_contracts(db: &mut Db, plan_id: i64) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM contracts WHERE plan_id = $1 AND status = 'active'",
+    )
+    .bind(plan_id)
+    .fetch_one(db)
+    .await?)
+}
+
 pub async fn active_contract_ids(db: &mut Db, plan_id: i64) -> Result<Vec<i64>, StoreError> {
     Ok(sqlx::query_scalar(
         "SELECT id FROM contracts WHERE plan_id = $1 AND status = 'active' ORDER BY id",

@@ -213,13 +213,12 @@ struct PlansPage {
 async fn list(State(state): State<AppState>, user: CurrentUser) -> Result<Html<String>, WebError> {
     let engine = &state.engine;
     let mut plans = Vec::new();
-    for summary in engine.list_plans().await? {
-        let detail = engine.plan(summary.id).await?;
+    for (summary, plan) in engine.plans_with_steps().await? {
         plans.push(PlanBlock {
             id: summary.id,
             name: summary.name,
             description: summary.description,
-            steps: detail.plan.steps.iter().map(StepRow::of).collect(),
+            steps: plan.steps.iter().map(StepRow::of).collect(),
         });
     }
     let overrides = engine.template_overrides().await?;
