@@ -328,8 +328,10 @@ impl Engine {
         progress: &mut (dyn FnMut(ImportPhase, u64) + Send),
     ) -> Result<ImportReport, ImportError> {
         let file = ImportFile { path: file };
-        let header = self.check_import(&file, progress).await?;
-        let report = self.write_import(&file, &header, actor, progress).await?;
+        let (header, rows) = self.check_import(&file, progress).await?;
+        let report = self
+            .write_import(&file, &header, rows, actor, progress)
+            .await?;
         if let Err(e) = self.store.checkpoint().await {
             // The import is committed; a log left large only costs disk until the next checkpoint.
             tracing::warn!(error = %e, "could not checkpoint the database after the import");
@@ -338,11 +340,12 @@ impl Engine {
     }
 
     /// Pass 1: checks every row, and that every owner named is a user, writing nothing.
+    /// Returns the header and the number of rows.
     async fn check_import(
         &self,
         file: &ImportFile<'_>,
         progress: &mut (dyn FnMut(ImportPhase, u64) + Send),
-    ) -> Result<Header, ImportError> {
+    ) -> Result<(Header, u64), ImportError> {
         let mut reader = open(file.path)?;
         let header = Header::read(reader.headers().map_err(|e| file.io(e))?)
             .map_err(|problems| file.rows(problems))?;
@@ -393,7 +396,7 @@ impl Engine {
             problems.sort_by_key(|p| p.line);
             return Err(file.rows(problems));
         }
-        Ok(header)
+        Ok((header, rows))
     }
 
     /// Pass 2: writes every row in one transaction, [`BATCH_ROWS`] rows at a time.
@@ -401,6 +404,7 @@ impl Engine {
         &self,
         file: &ImportFile<'_>,
         header: &Header,
+        rows: u64,
         actor: &Actor,
         progress: &mut (dyn FnMut(ImportPhase, u64) + Send),
     ) -> Result<ImportReport, ImportError> {
@@ -408,7 +412,7 @@ impl Engine {
         let mut reader = open(file.path)?;
         reader.headers().map_err(|e| file.io(e))?;
         let mut tx = self.store.begin().await.map_err(EngineError::from)?;
-        tickler_store::prepare_bulk_write(&mut tx)
+        let bulk = tickler_store::prepare_bulk_write(&mut tx, rows)
             .await
             .map_err(EngineError::from)?;
         let mut written = Written::default();
@@ -435,6 +439,9 @@ impl Engine {
             }
         }
         progress(ImportPhase::Writing, written.report.rows);
+        tickler_store::finish_bulk_write(&mut tx, bulk)
+            .await
+            .map_err(EngineError::from)?;
         self.commit_schedule_change(tx)
             .await
             .map_err(EngineError::from)?;

@@ -218,10 +218,11 @@ pub async fn insert_many(
             "INSERT INTO reminders (subject_type, subject_id, contract_id, kind, step_key, \
              position, label, template, offset_days, mode, status, send_at, due_at, to_addrs, \
              cc_addrs, subject, body, message_id, created_at, updated_at, anchor) \
-             VALUES {} RETURNING id",
-            batch::values(db, rows.len(), COLUMNS)
+             VALUES {}{}",
+            batch::values(db, rows.len(), COLUMNS),
+            batch::returning_id(db)
         );
-        let mut query = sqlx::query_scalar(AssertSqlSafe(sql));
+        let mut query = sqlx::query(AssertSqlSafe(sql));
         for row in rows {
             query = query
                 .bind(row.about.kind.as_str())
@@ -246,7 +247,7 @@ pub async fn insert_many(
                 .bind(millis(now))
                 .bind(row.anchor.map(|a| a.as_str()));
         }
-        ids.extend(batch::in_values_order(query.fetch_all(&mut *db).await?));
+        ids.extend(batch::inserted_ids(db, "reminders", query, rows.len()).await?);
     }
     Ok(ids)
 }
