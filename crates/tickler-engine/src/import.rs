@@ -14,7 +14,6 @@ use tickler_core::{
     customer::Customer,
     event::{EventAction, EventSubject},
     language::Language,
-    reminder::ReminderStatus,
     subject::SubjectRef,
 };
 use tickler_store::{
@@ -579,25 +578,17 @@ impl Engine {
                 )
             })
             .collect();
-        let ids = reminders::insert_many(db, &new_reminders, now)
-            .await
-            .map_err(EngineError::from)?;
-        let passed: Vec<i64> = ids
+        // A step already past when planned is stored cancelled, as for a contract added alone.
+        let new_reminders: Vec<(&NewReminder, Option<&str>)> = new_reminders
             .iter()
             .zip(&steps)
-            .filter(|(_, (_, _, _, step, _))| step.passed)
-            .map(|(id, _)| *id)
+            .map(|(reminder, (_, _, _, step, _))| {
+                (reminder, step.passed.then_some(PASSED_WHEN_PLANNED))
+            })
             .collect();
-        reminders::close_many_scheduled(
-            db,
-            self.store.backend(),
-            &passed,
-            ReminderStatus::Cancelled,
-            PASSED_WHEN_PLANNED,
-            now,
-        )
-        .await
-        .map_err(EngineError::from)?;
+        reminders::insert_many(db, &new_reminders, now)
+            .await
+            .map_err(EngineError::from)?;
         tickler_store::events::record_many(db, now, &events)
             .await
             .map_err(EngineError::from)?;
