@@ -14,7 +14,6 @@ use tickler_core::{
     customer::Customer,
     event::{EventAction, EventSubject},
     language::Language,
-    reminder::ReminderStatus,
     subject::SubjectRef,
 };
 use tickler_store::{
@@ -328,8 +327,10 @@ impl Engine {
         progress: &mut (dyn FnMut(ImportPhase, u64) + Send),
     ) -> Result<ImportReport, ImportError> {
         let file = ImportFile { path: file };
-        let header = self.check_import(&file, progress).await?;
-        let report = self.write_import(&file, &header, actor, progress).await?;
+        let (header, rows) = self.check_import(&file, progress).await?;
+        let report = self
+            .write_import(&file, &header, rows, actor, progress)
+            .await?;
         if let Err(e) = self.store.checkpoint().await {
             // The import is committed; a log left large only costs disk until the next checkpoint.
             tracing::warn!(error = %e, "could not checkpoint the database after the import");
@@ -338,11 +339,12 @@ impl Engine {
     }
 
     /// Pass 1: checks every row, and that every owner named is a user, writing nothing.
+    /// Returns the header and the number of rows.
     async fn check_import(
         &self,
         file: &ImportFile<'_>,
         progress: &mut (dyn FnMut(ImportPhase, u64) + Send),
-    ) -> Result<Header, ImportError> {
+    ) -> Result<(Header, u64), ImportError> {
         let mut reader = open(file.path)?;
         let header = Header::read(reader.headers().map_err(|e| file.io(e))?)
             .map_err(|problems| file.rows(problems))?;
@@ -393,7 +395,7 @@ impl Engine {
             problems.sort_by_key(|p| p.line);
             return Err(file.rows(problems));
         }
-        Ok(header)
+        Ok((header, rows))
     }
 
     /// Pass 2: writes every row in one transaction, [`BATCH_ROWS`] rows at a time.
@@ -401,6 +403,7 @@ impl Engine {
         &self,
         file: &ImportFile<'_>,
         header: &Header,
+        rows: u64,
         actor: &Actor,
         progress: &mut (dyn FnMut(ImportPhase, u64) + Send),
     ) -> Result<ImportReport, ImportError> {
@@ -408,7 +411,7 @@ impl Engine {
         let mut reader = open(file.path)?;
         reader.headers().map_err(|e| file.io(e))?;
         let mut tx = self.store.begin().await.map_err(EngineError::from)?;
-        tickler_store::prepare_bulk_write(&mut tx)
+        let bulk = tickler_store::prepare_bulk_write(&mut tx, rows)
             .await
             .map_err(EngineError::from)?;
         let mut written = Written::default();
@@ -435,6 +438,9 @@ impl Engine {
             }
         }
         progress(ImportPhase::Writing, written.report.rows);
+        tickler_store::finish_bulk_write(&mut tx, bulk)
+            .await
+            .map_err(EngineError::from)?;
         self.commit_schedule_change(tx)
             .await
             .map_err(EngineError::from)?;
@@ -572,25 +578,17 @@ impl Engine {
                 )
             })
             .collect();
-        let ids = reminders::insert_many(db, &new_reminders, now)
-            .await
-            .map_err(EngineError::from)?;
-        let passed: Vec<i64> = ids
+        // A step already past when planned is stored cancelled, as for a contract added alone.
+        let new_reminders: Vec<(&NewReminder, Option<&str>)> = new_reminders
             .iter()
             .zip(&steps)
-            .filter(|(_, (_, _, _, step, _))| step.passed)
-            .map(|(id, _)| *id)
+            .map(|(reminder, (_, _, _, step, _))| {
+                (reminder, step.passed.then_some(PASSED_WHEN_PLANNED))
+            })
             .collect();
-        reminders::close_many_scheduled(
-            db,
-            self.store.backend(),
-            &passed,
-            ReminderStatus::Cancelled,
-            PASSED_WHEN_PLANNED,
-            now,
-        )
-        .await
-        .map_err(EngineError::from)?;
+        reminders::insert_many(db, &new_reminders, now)
+            .await
+            .map_err(EngineError::from)?;
         tickler_store::events::record_many(db, now, &events)
             .await
             .map_err(EngineError::from)?;

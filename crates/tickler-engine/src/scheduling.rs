@@ -88,6 +88,10 @@ impl Engine {
             .clone()
     }
 
+    /// A reminder's Message-ID, fixed when it is created. Time-ordered (UUIDv7, ordered
+    /// within the process) rather than random, so that the unique index on `message_id`
+    /// grows at its end: random ids sent each row of a large import to a random page of that
+    /// index, which stopped fitting in the cache and made the cost per row grow with the file.
     pub(crate) fn new_message_id(&self) -> String {
         let domain = self
             .settings
@@ -97,7 +101,7 @@ impl Engine {
             .rsplit_once('@')
             .map(|(_, domain)| domain.to_string())
             .unwrap_or_else(|| "tickler.invalid".to_string());
-        format!("tickler.{}@{domain}", uuid::Uuid::new_v4().simple())
+        format!("tickler.{}@{domain}", uuid::Uuid::now_v7().simple())
     }
 
     /// Brings the current term's reminders in line with `ctx`: creates missing ones,

@@ -508,12 +508,12 @@ impl Mailer {
     }
 }
 
-/// Writes a formatted message to `dir` as `<random id>.eml` (recreating the folder if someone
+/// Writes a formatted message to `dir` as `<time-ordered unique id>.eml` (recreating the folder if someone
 /// removed it since start-up) and returns the file's path.
 fn write_to_outbox(dir: &Path, formatted: &[u8]) -> Result<PathBuf, (PathBuf, std::io::Error)> {
     let failed = |e| (dir.to_path_buf(), e);
     std::fs::create_dir_all(dir).map_err(failed)?;
-    let file = dir.join(format!("{}.eml", uuid::Uuid::new_v4()));
+    let file = dir.join(format!("{}.eml", uuid::Uuid::now_v7()));
     std::fs::write(&file, formatted).map_err(failed)?;
     Ok(file)
 }

@@ -78,10 +78,11 @@ pub async fn insert_many(
         let sql = format!(
             "INSERT INTO contracts (customer_id, title, owner_id, plan_id, status, term_number, \
              start_date, end_date, amount_minor, currency, custom_fields, renewal_type, \
-             notice_days, created_at, updated_at) VALUES {} RETURNING id",
-            batch::values(db, rows.len(), COLUMNS)
+             notice_days, created_at, updated_at) VALUES {}{}",
+            batch::values(db, rows.len(), COLUMNS),
+            batch::returning_id(db)
         );
-        let mut query = sqlx::query_scalar(AssertSqlSafe(sql));
+        let mut query = sqlx::query(AssertSqlSafe(sql));
         for row in rows {
             query = query
                 .bind(row.customer_id)
@@ -100,13 +101,14 @@ pub async fn insert_many(
                 .bind(millis(now))
                 .bind(millis(now));
         }
-        let ids = batch::in_values_order(query.fetch_all(&mut *db).await?);
+        let ids = batch::inserted_ids(db, "contracts", query, rows.len()).await?;
         let sql = format!(
             "INSERT INTO contract_terms (contract_id, term_number, start_date, end_date, \
-             previous_term_id, quote_id, created_at) VALUES {} RETURNING id",
-            batch::values(db, rows.len(), TERM_COLUMNS)
+             previous_term_id, quote_id, created_at) VALUES {}{}",
+            batch::values(db, rows.len(), TERM_COLUMNS),
+            batch::returning_id(db)
         );
-        let mut query = sqlx::query_scalar(AssertSqlSafe(sql));
+        let mut query = sqlx::query(AssertSqlSafe(sql));
         for (id, row) in ids.iter().zip(rows) {
             query = query
                 .bind(*id)
@@ -117,7 +119,7 @@ pub async fn insert_many(
                 .bind(None::<i64>)
                 .bind(millis(now));
         }
-        let term_ids = batch::in_values_order(query.fetch_all(&mut *db).await?);
+        let term_ids = batch::inserted_ids(db, "contract_terms", query, rows.len()).await?;
         for ((id, term_id), row) in ids.into_iter().zip(term_ids).zip(rows) {
             stored.push(row.stored(id, term_id, now));
         }

@@ -42,10 +42,11 @@ pub async fn insert_many(
     for rows in new.chunks(batch::rows_per_statement(COLUMNS)) {
         let sql = format!(
             "INSERT INTO customers (name, language, time_zone, created_at, updated_at) \
-             VALUES {} RETURNING id",
-            batch::values(db, rows.len(), COLUMNS)
+             VALUES {}{}",
+            batch::values(db, rows.len(), COLUMNS),
+            batch::returning_id(db)
         );
-        let mut query = sqlx::query_scalar(AssertSqlSafe(sql));
+        let mut query = sqlx::query(AssertSqlSafe(sql));
         for row in rows {
             query = query
                 .bind(row.name)
@@ -54,7 +55,7 @@ pub async fn insert_many(
                 .bind(millis(now))
                 .bind(millis(now));
         }
-        ids.extend(batch::in_values_order(query.fetch_all(&mut *db).await?));
+        ids.extend(batch::inserted_ids(db, "customers", query, rows.len()).await?);
     }
     let emails: Vec<(i64, usize, &String)> = ids
         .iter()

@@ -24,7 +24,7 @@ pub mod users;
 
 use std::{str::FromStr, time::Duration};
 
-pub use batch::prepare_bulk_write;
+pub use batch::{BulkWrite, finish_bulk_write, prepare_bulk_write};
 pub use error::StoreError;
 pub use notifications::{Listener, Notice};
 use sqlx::{
