@@ -335,6 +335,10 @@ impl Engine {
             // The import is committed; a log left large only costs disk until the next checkpoint.
             tracing::warn!(error = %e, "could not checkpoint the database after the import");
         }
+        if let Err(e) = self.store.refresh_statistics().await {
+            // Autovacuum refreshes them later; until then some queries may be planned badly.
+            tracing::warn!(error = %e, "could not refresh the statistics after the import");
+        }
         Ok(report)
     }
 

@@ -254,6 +254,18 @@ impl Store {
         Ok(())
     }
 
+    /// Refreshes PostgreSQL's planner statistics after a bulk write: until autovacuum comes
+    /// round, the planner believes the tables are as small as before, and planned look-ups
+    /// by email through the trigram index (2.2 s for 500 addresses after an import). Nothing
+    /// on SQLite, whose queries are written for its planner without statistics (an `ANALYZE`
+    /// there would change the plans of every list page).
+    pub async fn refresh_statistics(&self) -> Result<(), StoreError> {
+        if self.backend == Backend::Postgres {
+            sqlx::raw_sql("ANALYZE").execute(&self.pool).await?;
+        }
+        Ok(())
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
