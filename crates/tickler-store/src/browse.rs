@@ -732,12 +732,28 @@ mod tests {
         lines.join("\n")
     }
 
+    /// English customers without a time zone, of these names and addresses: their ids.
+    async fn add_customers(db: &mut Db, now: Timestamp, named: &[(&str, &str)]) -> Vec<i64> {
+        let mut ids = Vec::new();
+        for (name, email) in named {
+            let emails = [email.to_string()];
+            let new = crate::customers::NewCustomer {
+                name,
+                emails: &emails,
+                language: Language::En,
+                time_zone: None,
+            };
+            ids.push(crate::customers::insert(db, &new, now).await.unwrap());
+        }
+        ids
+    }
+
     /// The lists on a real database: SQLite always, PostgreSQL when a server answers at
     /// `TICKLER_TEST_POSTGRES_URL` (default: the local one), as the store's tests do.
     async fn lists_page_both_ways(store: crate::Store) {
         use tickler_core::{plan::default_renewal_plan, user::Role};
 
-        use crate::{contracts as c, customers as cu, plans, users};
+        use crate::{contracts as c, plans, users};
 
         let now = Timestamp::from_second(1_800_000_000).unwrap();
         let mut db = store.conn().await.unwrap();
@@ -765,20 +781,15 @@ mod tests {
         let plan = plans::ensure(&mut db, &default_renewal_plan(), now)
             .await
             .unwrap();
-        let mut customer_ids = Vec::new();
-        for (name, email) in [
-            ("Zeta Lifts", "z@zeta.example"),
-            ("Acme Copiers", "ops@acme.example"),
-        ] {
-            let emails = [email.to_string()];
-            let new = cu::NewCustomer {
-                name,
-                emails: &emails,
-                language: Language::En,
-                time_zone: None,
-            };
-            customer_ids.push(cu::insert(&mut db, &new, now).await.unwrap());
-        }
+        let customer_ids = add_customers(
+            &mut db,
+            now,
+            &[
+                ("Zeta Lifts", "z@zeta.example"),
+                ("Acme Copiers", "ops@acme.example"),
+            ],
+        )
+        .await;
         let fields = serde_json::Map::new();
         let mut ids = Vec::new();
         for i in 0..7i64 {
@@ -1043,7 +1054,7 @@ mod tests {
     async fn a_broad_search_walks_the_list_and_finds_the_same_pages() {
         use tickler_core::plan::default_renewal_plan;
 
-        use crate::{contracts as c, customers as cu, plans};
+        use crate::{contracts as c, plans};
 
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
@@ -1053,20 +1064,15 @@ mod tests {
         let plan = plans::ensure(&mut db, &default_renewal_plan(), now)
             .await
             .unwrap();
-        let mut customers = Vec::new();
-        for (name, email) in [
-            ("Hvac Partners", "ops@hvac.example"),
-            ("Acme Copiers", "ops@acme.example"),
-        ] {
-            let emails = [email.to_string()];
-            let new = cu::NewCustomer {
-                name,
-                emails: &emails,
-                language: Language::En,
-                time_zone: None,
-            };
-            customers.push(cu::insert(&mut db, &new, now).await.unwrap());
-        }
+        let customers = add_customers(
+            &mut db,
+            now,
+            &[
+                ("Hvac Partners", "ops@hvac.example"),
+                ("Acme Copiers", "ops@acme.example"),
+            ],
+        )
+        .await;
         let fields = serde_json::Map::new();
         let total = BROAD + BROAD / 5;
         for i in 0..total {
