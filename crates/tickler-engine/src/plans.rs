@@ -41,8 +41,9 @@ const MAX_KEY_LEN: usize = 64;
 pub struct PlanDetail {
     pub id: i64,
     pub plan: Plan,
-    /// Active contracts that follow it.
-    pub active_contracts: usize,
+    /// Active contracts that follow it, counted up to one more than
+    /// [`tickler_store::browse::COUNT_CAP`].
+    pub active_contracts: i64,
 }
 
 /// What changing a plan's steps did to the reminders of its contracts.
@@ -453,8 +454,9 @@ impl Engine {
     pub async fn plan(&self, id: i64) -> Result<PlanDetail, EngineError> {
         let mut db = self.store.conn().await?;
         let plan = plans::get(&mut db, id).await?;
-        let active_contracts =
-            usize::try_from(plans::count_active_contracts(&mut db, id).await?).unwrap_or(0);
+        // One more than the lists count, so that a page can say "more than".
+        let cap = tickler_store::browse::COUNT_CAP + 1;
+        let active_contracts = plans::count_active_contracts(&mut db, id, cap).await?;
         Ok(PlanDetail {
             id,
             plan,

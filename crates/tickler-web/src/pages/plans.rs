@@ -263,7 +263,8 @@ struct PlanPage {
     id: i64,
     name: String,
     description: String,
-    active_contracts: usize,
+    /// "1,234" or "more than 10,000".
+    active_contracts: String,
     steps: Vec<StepRow>,
     /// The rows of the edit form: the steps (as typed, after an error) and one blank row.
     rows: Vec<StepRow>,
@@ -325,7 +326,7 @@ async fn plan_page(
         id,
         name: detail.plan.name,
         description: detail.plan.description,
-        active_contracts: detail.active_contracts,
+        active_contracts: crate::format::count(detail.active_contracts),
         steps,
         rows,
         can_edit: user.viewer.may(Action::ManagePlans, None),
