@@ -138,12 +138,23 @@ impl Engine {
     /// `invoiced` mark commit together or not at all: one invoice per period, ever.
     pub async fn bill_due(&self) -> Result<BillingReport, EngineError> {
         let mut report = BillingReport::default();
+        // Wall time, not the injected clock: the run's own duration, which an operator (and
+        // bench/run.sh) can tell apart from the sending that follows in the same dispatch.
+        let started = std::time::Instant::now();
         loop {
             let now = self.clock.now();
             let mut tx = self.store.begin().await?;
             let due = billing::take_due_periods(&mut tx, self.store.backend(), now, BILLING_BATCH)
                 .await?;
             if due.is_empty() {
+                if report.invoiced > 0 {
+                    tracing::info!(
+                        invoiced = report.invoiced,
+                        issued = report.issued,
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        "billing run"
+                    );
+                }
                 return Ok(report);
             }
             let dunning = self.dunning_setup(&mut tx, now).await?;
