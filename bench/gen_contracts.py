@@ -2,6 +2,7 @@
 """Writes a contracts CSV for `tickler import contracts` to standard output, one row at a time.
 
     gen_contracts.py ROWS --owner EMAIL [--end YYYY-MM-DD | --first-end YYYY-MM-DD] [--seed N]
+    gen_contracts.py ROWS --owner EMAIL --recurring monthly [--start YYYY-MM-DD]
 
 - About ROWS/4 distinct customers (customer k = row % customers), so customers repeat; each
   customer always has the same name, language and time zone (rows are matched by email).
@@ -12,6 +13,11 @@
   --end, every contract ends on that date (for dispatch benchmarks).
 - Each term starts one year before it ends (day + 1), amounts fit the currency (JPY has no
   decimals).
+- With --recurring monthly, every row is a recurring sale (the import's billing columns) billed
+  monthly in advance and issued at once, with one invoice line or two, every one starting on
+  --start (default 2027-01-01) for a year: all first invoices fall due on that day, at the
+  billing time (09:00) in the customer's zone, so by 15:00Z of that day in every zone used
+  here (America/New_York is the latest, at 14:00Z), and the second ones a month later.
 
 Nothing is held in memory but the current row: the output streams, whatever ROWS is.
 """
@@ -42,6 +48,17 @@ TITLES = [
     "Software licence \"Pro\"",
 ]
 CURRENCIES = ["EUR", "USD", "JPY"]
+RECURRING = {"monthly": "1m"}
+BILLING_HEADER = ["bill_every", "lines"]
+
+
+def invoice_lines(i, currency):
+    """One or two `DESCRIPTION|QUANTITY|UNIT_PRICE|TAX_PERCENT` lines, in the currency's decimals."""
+    price, hourly = ("12000", "5000") if currency == "JPY" else ("100.00", "40.00")
+    lines = [f"Monthly support|1|{price}|24"]
+    if i % 2:
+        lines.append(f"On-site hours|2.5|{hourly}|24")
+    return "\n".join(lines)
 
 
 def main():
@@ -52,16 +69,28 @@ def main():
     parser.add_argument("--first-end", default="2027-01-01",
                         help="the earliest end date when --end is not given, YYYY-MM-DD")
     parser.add_argument("--seed", type=int, default=20261125)
+    parser.add_argument("--recurring", choices=sorted(RECURRING),
+                        help="make every row a recurring sale billed at this interval")
+    parser.add_argument("--start", default="2027-01-01",
+                        help="with --recurring, the start date of every sale, YYYY-MM-DD")
     args = parser.parse_args()
 
     rng = random.Random(args.seed)
     customers = max(1, args.rows // 4)
     fixed_end = datetime.date.fromisoformat(args.end) if args.end else None
+    recurring_start = datetime.date.fromisoformat(args.start) if args.recurring else None
+    if recurring_start:
+        # A year's term: the day before the same date next year (Feb 29 ends on Feb 28).
+        try:
+            fixed_end = recurring_start.replace(year=recurring_start.year + 1)
+        except ValueError:
+            fixed_end = datetime.date(recurring_start.year + 1, 3, 1)
+        fixed_end -= datetime.timedelta(days=1)
     first = datetime.date.fromisoformat(args.first_end).toordinal()
     last = first + (datetime.date(2029, 12, 28) - datetime.date(2027, 1, 1)).days
 
     out = csv.writer(sys.stdout, lineterminator="\n")
-    out.writerow(HEADER)
+    out.writerow(HEADER + (BILLING_HEADER if args.recurring else []))
     for i in range(args.rows):
         k = i % customers
         # Fixed per customer; k mod 12 runs through all 12 language/zone pairs.
@@ -78,6 +107,7 @@ def main():
             amount = str(rng.randint(10, 5000) * 1000)
         else:
             amount = f"{rng.randint(100, 50000)}.{rng.randint(0, 99):02d}"
+        billing = [RECURRING[args.recurring], invoice_lines(i, currency)] if args.recurring else []
         out.writerow([
             NAMES[language].format(k=k),
             f"customer-{k}@example.com",
@@ -89,7 +119,7 @@ def main():
             args.owner,
             amount,
             currency,
-        ])
+        ] + billing)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 //! them (approve a draft, discard it, record a payment, void). Issuing numbers an invoice,
 //! queues its email (with the PDF) and, while it has a balance, its payment reminders.
 
+use std::collections::HashMap;
+
 use jiff::{Timestamp, civil::Date};
 use serde::Serialize;
 use tickler_core::{
@@ -12,16 +14,17 @@ use tickler_core::{
     error::parse_date,
     event::{EventAction, EventSubject},
     invoice::{self as rules, InvoiceStatus, totals},
-    money::Money,
-    plan::{DUNNING_PLAN, Mode, Plan, default_dunning_plan},
+    money::{Currency, Money},
+    plan::{Anchor, DUNNING_PLAN, Mode, Plan, default_dunning_plan},
     reminder::ReminderStatus,
     subject::{InvoiceSubject, SubjectKind, SubjectRef},
     user::User,
 };
 use tickler_store::{
-    Db,
-    billing::{self, Period},
-    contracts, customers, events,
+    Backend, Db,
+    billing::{self, BillingSchedule, Period},
+    contracts, customers,
+    events::{self, NewEvent},
     invoices::{self, NewInvoice, NewPayment},
     plans,
     reminders::{self, NewReminder, ReminderKind},
@@ -30,7 +33,7 @@ use tickler_store::{
 
 use crate::{
     Actor, Engine, EngineError, recipients,
-    scheduling::{ScheduleOutcome, SubjectContext},
+    scheduling::{PASSED_WHEN_PLANNED, ScheduleOutcome, SubjectContext, step_reminder},
 };
 
 pub use tickler_store::invoices::{Invoice, InvoiceFilter, Payment, StoredLine};
@@ -78,10 +81,38 @@ struct Parties {
 
 impl Parties {
     async fn load(db: &mut Db, contract_id: i64) -> Result<Parties, EngineError> {
+        PartiesCache::default().load(db, contract_id).await
+    }
+}
+
+/// The customers and owners a billing batch has read so far: a customer has several sales
+/// and most sales share a few owners, so each is read once per batch, not once per invoice.
+#[derive(Default)]
+struct PartiesCache {
+    customers: HashMap<i64, Customer>,
+    owners: HashMap<i64, User>,
+}
+
+impl PartiesCache {
+    async fn load(&mut self, db: &mut Db, contract_id: i64) -> Result<Parties, EngineError> {
         let contract = contracts::get(db, contract_id).await?;
-        let customer = customers::get(db, contract.customer_id).await?;
+        let customer = match self.customers.get(&contract.customer_id) {
+            Some(known) => known.clone(),
+            None => {
+                let read = customers::get(db, contract.customer_id).await?;
+                self.customers.insert(read.id, read.clone());
+                read
+            }
+        };
         let owner = match contract.owner_id {
-            Some(id) => Some(users::get(db, id).await?),
+            Some(id) => match self.owners.get(&id) {
+                Some(known) => Some(known.clone()),
+                None => {
+                    let read = users::get(db, id).await?;
+                    self.owners.insert(id, read.clone());
+                    Some(read)
+                }
+            },
             None => None,
         };
         Ok(Parties {
@@ -89,6 +120,128 @@ impl Parties {
             customer,
             owner,
         })
+    }
+}
+
+/// A due period of a recurring sale with what its invoice is made from.
+struct Sale<'a> {
+    period: &'a Period,
+    parties: Parties,
+    schedule: &'a BillingSchedule,
+    currency: Currency,
+    lines: Vec<tickler_core::invoice::LineItem>,
+    totals: rules::Totals,
+}
+
+/// A reminder whose row waits for [`LaterWrites::write`].
+struct QueuedReminder {
+    about: SubjectRef,
+    contract_id: Option<i64>,
+    kind: ReminderKind,
+    anchor: Option<Anchor>,
+    step_key: String,
+    position: i32,
+    label: String,
+    template: String,
+    offset_days: i32,
+    mode: Mode,
+    send_at: Timestamp,
+    to: Vec<String>,
+    cc: Vec<String>,
+    message_id: String,
+    /// Its instant had passed when it was planned: stored cancelled, as a lone
+    /// `schedule_subject` would.
+    passed: bool,
+}
+
+/// The new reminders and the events of the invoices made in one transaction, written with
+/// a statement or two at its end instead of one statement per row: most of a billing run's
+/// statements were these.
+#[derive(Default)]
+struct LaterWrites {
+    reminders: Vec<QueuedReminder>,
+    events: Vec<(String, EventSubject, EventAction, String)>,
+}
+
+impl QueuedReminder {
+    fn of(new: &NewReminder<'_>, passed: bool) -> QueuedReminder {
+        QueuedReminder {
+            about: new.about,
+            contract_id: new.contract_id,
+            kind: new.kind,
+            anchor: new.anchor,
+            step_key: new.step_key.to_string(),
+            position: new.position,
+            label: new.label.to_string(),
+            template: new.template.to_string(),
+            offset_days: new.offset_days,
+            mode: new.mode,
+            send_at: new.send_at,
+            to: new.to.to_vec(),
+            cc: new.cc.to_vec(),
+            message_id: new.message_id.to_string(),
+            passed,
+        }
+    }
+}
+
+impl LaterWrites {
+    fn event(&mut self, actor: &str, subject: EventSubject, action: EventAction, detail: String) {
+        self.events
+            .push((actor.to_string(), subject, action, detail));
+    }
+
+    async fn write(self, db: &mut Db, backend: Backend, now: Timestamp) -> Result<(), EngineError> {
+        let rows: Vec<NewReminder> = self
+            .reminders
+            .iter()
+            .map(|r| NewReminder {
+                about: r.about,
+                contract_id: r.contract_id,
+                kind: r.kind,
+                anchor: r.anchor,
+                step_key: &r.step_key,
+                position: r.position,
+                label: &r.label,
+                template: &r.template,
+                offset_days: r.offset_days,
+                mode: r.mode,
+                send_at: r.send_at,
+                to: &r.to,
+                cc: &r.cc,
+                subject: None,
+                body: None,
+                message_id: &r.message_id,
+            })
+            .collect();
+        let ids = reminders::insert_many(db, &rows, now).await?;
+        let passed: Vec<i64> = ids
+            .iter()
+            .zip(&self.reminders)
+            .filter(|(_, r)| r.passed)
+            .map(|(id, _)| *id)
+            .collect();
+        reminders::close_many_scheduled(
+            db,
+            backend,
+            &passed,
+            ReminderStatus::Cancelled,
+            PASSED_WHEN_PLANNED,
+            now,
+        )
+        .await?;
+        let events: Vec<NewEvent> = self
+            .events
+            .iter()
+            .map(|(actor, subject, action, detail)| NewEvent {
+                subject: *subject,
+                action: *action,
+                detail: detail.clone(),
+                actor,
+            })
+            .collect();
+        events::record_many(db, now, &events).await?;
+        Ok(())
     }
 }
 
@@ -106,6 +259,28 @@ struct Issuing<'a> {
     send_at: Timestamp,
     parties: &'a Parties,
     dunning: &'a DunningSetup,
+}
+
+/// What an invoice's payment reminders are planned from.
+fn dunning_context<'a>(
+    invoice: &Invoice,
+    parties: &'a Parties,
+    dunning: &'a DunningSetup,
+) -> SubjectContext<'a> {
+    let subject = InvoiceSubject {
+        status: invoice.status,
+        due_date: invoice.due_date,
+    };
+    SubjectContext {
+        about: invoice_ref(invoice.id),
+        contract_id: Some(invoice.contract_id),
+        anchors: subject.anchor_dates(),
+        customer: &parties.customer,
+        owner: parties.owner.as_ref(),
+        plan: &dunning.plan,
+        team: Some(&dunning.team),
+        active: subject.stop_reason().is_none(),
+    }
 }
 
 impl InvoiceDetail {
@@ -138,68 +313,133 @@ impl Engine {
     /// `invoiced` mark commit together or not at all: one invoice per period, ever.
     pub async fn bill_due(&self) -> Result<BillingReport, EngineError> {
         let mut report = BillingReport::default();
+        // Wall time, not the injected clock: the run's own duration, which an operator (and
+        // bench/run.sh) can tell apart from the sending that follows in the same dispatch.
+        let started = std::time::Instant::now();
         loop {
             let now = self.clock.now();
             let mut tx = self.store.begin().await?;
             let due = billing::take_due_periods(&mut tx, self.store.backend(), now, BILLING_BATCH)
                 .await?;
             if due.is_empty() {
+                if report.invoiced > 0 {
+                    tracing::info!(
+                        invoiced = report.invoiced,
+                        issued = report.issued,
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        "billing run"
+                    );
+                }
                 return Ok(report);
             }
             let dunning = self.dunning_setup(&mut tx, now).await?;
-            for period in &due {
-                if let Some(issued) = self.bill_period(&mut tx, period, &dunning, now).await? {
-                    report.invoiced += 1;
-                    report.issued += usize::from(issued);
-                }
-            }
+            let mut later = LaterWrites::default();
+            let billed = self
+                .bill_periods(&mut tx, &due, &dunning, &mut later, now)
+                .await?;
+            report.invoiced += billed.invoiced;
+            report.issued += billed.issued;
+            later.write(&mut tx, self.store.backend(), now).await?;
             self.commit_schedule_change(tx).await?;
         }
     }
 
-    /// Bills one period in `db`; `Some(issued)` when an invoice was made.
-    async fn bill_period(
+    /// Bills the periods `due` in `db`: their sales' schedules and lines read with one
+    /// statement each, their invoices and lines inserted and the periods marked invoiced
+    /// with one statement each, then each invoice issued (numbered in `due`'s order) when
+    /// its sale issues at once. A period whose contract is no longer a recurring sale is
+    /// cancelled instead.
+    async fn bill_periods(
         &self,
         db: &mut Db,
-        period: &Period,
+        due: &[Period],
         dunning: &DunningSetup,
+        later: &mut LaterWrites,
         now: Timestamp,
-    ) -> Result<Option<bool>, EngineError> {
-        let parties = Parties::load(db, period.contract_id).await?;
-        let contract = &parties.contract;
-        let schedule = billing::schedule(db, contract.id).await?;
-        let (Some(schedule), Some(money)) = (schedule, contract.money()) else {
-            billing::cancel_period(db, period.id, "the contract is no longer a recurring sale")
-                .await?;
-            return Ok(None);
-        };
-        let lines = billing::lines(db, contract.id, money.currency).await?;
-        let totals = totals(&lines);
-        let due_date = rules::due_date(period.issue_date, schedule.payment_days);
-        let invoice_id = invoices::insert_draft(
-            db,
-            &NewInvoice {
-                contract_id: contract.id,
-                period_id: Some(period.id),
-                customer_id: contract.customer_id,
-                period_start: period.start,
-                period_end: period.end,
-                issue_date: period.issue_date,
-                due_date,
+    ) -> Result<BillingReport, EngineError> {
+        let mut known = PartiesCache::default();
+        let mut parties = Vec::with_capacity(due.len());
+        for period in due {
+            parties.push(known.load(db, period.contract_id).await?);
+        }
+        let contract_ids: Vec<i64> = parties.iter().map(|p| p.contract.id).collect();
+        let currencies: HashMap<i64, Currency> = parties
+            .iter()
+            .filter_map(|p| Some((p.contract.id, p.contract.money()?.currency)))
+            .collect();
+        let backend = self.store.backend();
+        let schedules = billing::schedules_of(db, backend, &contract_ids).await?;
+        let mut lines = billing::lines_of(db, backend, &currencies).await?;
+        let mut sales = Vec::with_capacity(due.len());
+        for (period, parties) in due.iter().zip(parties) {
+            let contract_id = parties.contract.id;
+            let (Some(schedule), Some(money)) =
+                (schedules.get(&contract_id), parties.contract.money())
+            else {
+                billing::cancel_period(db, period.id, "the contract is no longer a recurring sale")
+                    .await?;
+                continue;
+            };
+            let lines = lines.remove(&contract_id).unwrap_or_default();
+            let totals = totals(&lines);
+            sales.push(Sale {
+                period,
+                parties,
+                schedule,
                 currency: money.currency,
-                lines: &lines,
-                totals: &totals,
-            },
-            now,
-        )
-        .await?;
-        if !billing::mark_invoiced(db, period.id, invoice_id).await? {
+                lines,
+                totals,
+            });
+        }
+        let drafts: Vec<NewInvoice> = sales
+            .iter()
+            .map(|sale| NewInvoice {
+                contract_id: sale.parties.contract.id,
+                period_id: Some(sale.period.id),
+                customer_id: sale.parties.contract.customer_id,
+                period_start: sale.period.start,
+                period_end: sale.period.end,
+                issue_date: sale.period.issue_date,
+                due_date: rules::due_date(sale.period.issue_date, sale.schedule.payment_days),
+                currency: sale.currency,
+                lines: &sale.lines,
+                totals: &sale.totals,
+            })
+            .collect();
+        let invoice_ids = invoices::insert_drafts(db, &drafts, now).await?;
+        let period_ids: Vec<i64> = sales.iter().map(|sale| sale.period.id).collect();
+        let marked = billing::mark_many_invoiced(db, backend, &period_ids).await?;
+        if marked != period_ids.len() as u64 {
             return Err(EngineError::Internal(format!(
-                "billing period {} was billed by another dispatcher while locked",
-                period.id
+                "{} of {} billing periods were billed by another dispatcher while locked",
+                period_ids.len() as u64 - marked.min(period_ids.len() as u64),
+                period_ids.len()
             )));
         }
-        // The notice that this invoice is about to be issued is pointless from now on.
+        let mut report = BillingReport::default();
+        for (sale, invoice_id) in sales.iter().zip(invoice_ids) {
+            self.after_billing(db, sale, invoice_id, dunning, later, now)
+                .await?;
+            report.invoiced += 1;
+            if sale.schedule.invoice_mode == InvoiceMode::Issue {
+                report.issued += 1;
+            }
+        }
+        Ok(report)
+    }
+
+    /// What follows a period's new invoice: its "about to be issued" notice cancelled, its
+    /// `created` event, and its issue when its sale issues at once.
+    async fn after_billing(
+        &self,
+        db: &mut Db,
+        sale: &Sale<'_>,
+        invoice_id: i64,
+        dunning: &DunningSetup,
+        later: &mut LaterWrites,
+        now: Timestamp,
+    ) -> Result<(), EngineError> {
+        let period = sale.period;
         let about = SubjectRef {
             kind: SubjectKind::BillingPeriod,
             id: period.id,
@@ -215,38 +455,31 @@ impl Engine {
                 )
                 .await?
             {
-                events::record(
-                    db,
-                    now,
+                later.event(
                     events::SYSTEM,
                     EventSubject::Reminder(reminder.id),
                     EventAction::Cancelled,
-                    "the invoice was already issued",
-                )
-                .await?;
+                    "the invoice was already issued".to_string(),
+                );
             }
         }
-        events::record(
-            db,
-            now,
+        later.event(
             events::SYSTEM,
             EventSubject::Invoice(invoice_id),
             EventAction::Created,
-            &format!(
+            format!(
                 "period {} to {} of contract {}: {}",
                 period.start,
                 period.end,
-                contract.id,
+                sale.parties.contract.id,
                 Money {
-                    minor: totals.total,
-                    currency: money.currency
+                    minor: sale.totals.total,
+                    currency: sale.currency
                 }
                 .to_decimal_string()
             ),
-        )
-        .await?;
-        let issued = schedule.invoice_mode == InvoiceMode::Issue;
-        if issued {
+        );
+        if sale.schedule.invoice_mode == InvoiceMode::Issue {
             // Issued on its planned date, even when billed late after downtime: the
             // invoice is for that period, and its due date counts from that day.
             self.issue_invoice(
@@ -254,28 +487,30 @@ impl Engine {
                 invoice_id,
                 &Issuing {
                     issue_date: period.issue_date,
-                    payment_days: schedule.payment_days,
+                    payment_days: sale.schedule.payment_days,
                     send_at: period.bill_at,
-                    parties: &parties,
+                    parties: &sale.parties,
                     dunning,
                 },
                 &Actor::system(),
+                later,
                 now,
             )
             .await?;
         }
-        Ok(Some(issued))
+        Ok(())
     }
 
     /// Issues the draft `id` in `db`: numbered from its issue year's sequence, dated
-    /// `issue_date`, its email queued for `send_at`, and its payment reminders scheduled
-    /// while it has a balance.
+    /// `issue_date`; its email for `send_at`, its payment reminders while it has a balance,
+    /// and its event go to `later`, to be written before `db` commits.
     async fn issue_invoice(
         &self,
         db: &mut Db,
         id: i64,
         issuing: &Issuing<'_>,
         actor: &Actor,
+        later: &mut LaterWrites,
         now: Timestamp,
     ) -> Result<Invoice, EngineError> {
         let issue_date = issuing.issue_date;
@@ -306,13 +541,11 @@ impl Engine {
             )));
         }
         let invoice = invoices::get(db, id).await?;
-        events::record(
-            db,
-            now,
+        later.event(
             &actor.0,
             EventSubject::Invoice(id),
             EventAction::Issued,
-            &format!(
+            format!(
                 "{number}, {}, due {due_date}{}",
                 invoice.money(invoice.total).to_decimal_string(),
                 if status == InvoiceStatus::Paid {
@@ -321,64 +554,74 @@ impl Engine {
                     ""
                 }
             ),
-        )
-        .await?;
-        self.queue_invoice_email(db, &invoice, issuing.parties, issuing.send_at, now)
-            .await?;
+        );
+        self.queue_invoice_email(&invoice, issuing.parties, issuing.send_at, later);
         if invoice.status == InvoiceStatus::Issued && invoice.balance() > 0 {
-            // A new invoice has no payment reminders yet.
-            self.schedule_dunning(
-                db,
-                &invoice,
-                issuing.parties,
-                issuing.dunning,
-                Vec::new(),
-                now,
-            )
-            .await?;
+            self.queue_first_dunning(&invoice, issuing.parties, issuing.dunning, later, now);
         }
         Ok(invoice)
     }
 
+    /// The payment reminders of an invoice that has none yet (one just issued), by the rule
+    /// of [`Self::schedule_dunning`] but without the database.
+    fn queue_first_dunning(
+        &self,
+        invoice: &Invoice,
+        parties: &Parties,
+        dunning: &DunningSetup,
+        later: &mut LaterWrites,
+        now: Timestamp,
+    ) {
+        let ctx = dunning_context(invoice, parties, dunning);
+        for first in self.first_steps(&ctx, &dunning.team, now) {
+            let message_id = self.new_message_id();
+            let new = step_reminder(
+                ctx.about,
+                ctx.contract_id,
+                &dunning.plan.steps[first.position],
+                first.position,
+                &first.wanted,
+                &message_id,
+            );
+            later.reminders.push(QueuedReminder::of(&new, first.passed));
+        }
+    }
+
     /// The email that carries an issued invoice to the customer, the owner in CC: a notice
     /// (never superseded by the catch-up rule), built with the PDF when it is sent.
-    async fn queue_invoice_email(
+    fn queue_invoice_email(
         &self,
-        db: &mut Db,
         invoice: &Invoice,
         parties: &Parties,
         send_at: Timestamp,
-        now: Timestamp,
-    ) -> Result<i64, EngineError> {
+        later: &mut LaterWrites,
+    ) {
         let (to, cc) = recipients::resolve(
             tickler_core::plan::Recipients::CUSTOMER_CC_OWNER,
             &parties.customer.emails,
             parties.owner.as_ref().map(|o| o.email.as_str()),
             &[],
         );
-        Ok(reminders::insert(
-            db,
-            &NewReminder {
-                about: invoice_ref(invoice.id),
-                contract_id: Some(invoice.contract_id),
-                kind: ReminderKind::Notice,
-                anchor: None,
-                step_key: INVOICE_EMAIL,
-                position: -1,
-                label: "Invoice",
-                template: INVOICE_EMAIL,
-                offset_days: 0,
-                mode: Mode::Auto,
-                send_at,
-                to: &to,
-                cc: &cc,
-                subject: None,
-                body: None,
-                message_id: &self.new_message_id(),
-            },
-            now,
-        )
-        .await?)
+        let message_id = self.new_message_id();
+        let new = NewReminder {
+            about: invoice_ref(invoice.id),
+            contract_id: Some(invoice.contract_id),
+            kind: ReminderKind::Notice,
+            anchor: None,
+            step_key: INVOICE_EMAIL,
+            position: -1,
+            label: "Invoice",
+            template: INVOICE_EMAIL,
+            offset_days: 0,
+            mode: Mode::Auto,
+            send_at,
+            to: &to,
+            cc: &cc,
+            subject: None,
+            body: None,
+            message_id: &message_id,
+        };
+        later.reminders.push(QueuedReminder::of(&new, false));
     }
 
     /// The `dunning` plan (stored on first use) and the team's addresses its last step goes
@@ -412,26 +655,8 @@ impl Engine {
         known: Vec<tickler_store::reminders::Reminder>,
         now: Timestamp,
     ) -> Result<ScheduleOutcome, EngineError> {
-        let subject = InvoiceSubject {
-            status: invoice.status,
-            due_date: invoice.due_date,
-        };
-        self.schedule_subject(
-            db,
-            &SubjectContext {
-                about: invoice_ref(invoice.id),
-                contract_id: Some(invoice.contract_id),
-                anchors: subject.anchor_dates(),
-                customer: &parties.customer,
-                owner: parties.owner.as_ref(),
-                plan: &dunning.plan,
-                team: Some(&dunning.team),
-                active: subject.stop_reason().is_none(),
-            },
-            known,
-            now,
-        )
-        .await
+        self.schedule_subject(db, &dunning_context(invoice, parties, dunning), known, now)
+            .await
     }
 
     /// Brings the payment reminders of every issued invoice in line with the `dunning`
@@ -562,6 +787,7 @@ impl Engine {
         let today = self.customer_today(&mut tx, invoice.customer_id).await?;
         let parties = Parties::load(&mut tx, invoice.contract_id).await?;
         let dunning = self.dunning_setup(&mut tx, now).await?;
+        let mut later = LaterWrites::default();
         let issued = self
             .issue_invoice(
                 &mut tx,
@@ -574,9 +800,11 @@ impl Engine {
                     dunning: &dunning,
                 },
                 actor,
+                &mut later,
                 now,
             )
             .await?;
+        later.write(&mut tx, self.store.backend(), now).await?;
         self.commit_schedule_change(tx).await?;
         Ok(issued)
     }

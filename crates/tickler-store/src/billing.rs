@@ -1,6 +1,8 @@
 //! Recurring sales: a contract's billing schedule, the lines its invoices start from, and its
 //! planned periods, which the dispatcher bills when their time comes.
 
+use std::collections::HashMap;
+
 use jiff::{Timestamp, civil::Date};
 use serde::Serialize;
 use sqlx::AssertSqlSafe;
@@ -10,7 +12,9 @@ use tickler_core::{
     money::{Currency, Money},
 };
 
-use crate::{Backend, Db, StoreError, date_from_text, instant_from_millis, time::millis};
+use crate::{
+    Backend, Db, StoreError, date_from_text, instant_from_millis, json_ints, time::millis,
+};
 
 /// How a contract is invoiced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -100,23 +104,46 @@ pub async fn put_schedule(
 
 type ScheduleRow = (i64, i64, String, String, Option<i64>, String, i64);
 
+const SCHEDULE_COLUMNS: &str =
+    "contract_id, interval_count, interval_unit, timing, cycles, invoice_mode, payment_days";
+
 /// The contract's billing schedule, if it is a recurring sale.
 pub async fn schedule(
     db: &mut Db,
     contract_id: i64,
 ) -> Result<Option<BillingSchedule>, StoreError> {
-    let row: Option<ScheduleRow> = sqlx::query_as(
-        "SELECT contract_id, interval_count, interval_unit, timing, cycles, invoice_mode, \
-         payment_days FROM billing_schedules WHERE contract_id = $1",
-    )
+    let row: Option<ScheduleRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {SCHEDULE_COLUMNS} FROM billing_schedules WHERE contract_id = $1"
+    )))
     .bind(contract_id)
     .fetch_optional(db)
     .await?;
-    let Some((id, count, unit, timing, cycles, mode, payment_days)) = row else {
-        return Ok(None);
-    };
+    row.map(schedule_of).transpose()
+}
+
+/// The billing schedules of many contracts (a billing run's batch) in one statement, by
+/// contract id; a contract that is no longer a recurring sale has none.
+pub async fn schedules_of(
+    db: &mut Db,
+    backend: Backend,
+    contract_ids: &[i64],
+) -> Result<HashMap<i64, BillingSchedule>, StoreError> {
+    let rows: Vec<ScheduleRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {SCHEDULE_COLUMNS} FROM billing_schedules WHERE {}",
+        backend.in_ids("contract_id", "$1")
+    )))
+    .bind(json_ints(contract_ids.iter().copied()))
+    .fetch_all(db)
+    .await?;
+    rows.into_iter()
+        .map(|row| schedule_of(row).map(|s| (s.contract_id, s)))
+        .collect()
+}
+
+fn schedule_of(row: ScheduleRow) -> Result<BillingSchedule, StoreError> {
+    let (id, count, unit, timing, cycles, mode, payment_days) = row;
     let bad = |e: &dyn std::fmt::Display| corrupt("billing schedule of contract", id, e);
-    Ok(Some(BillingSchedule {
+    Ok(BillingSchedule {
         contract_id: id,
         interval: BillingInterval {
             count: u32::try_from(count).map_err(|e| bad(&e))?,
@@ -126,7 +153,7 @@ pub async fn schedule(
         cycles: cycles.map(u32::try_from).transpose().map_err(|e| bad(&e))?,
         invoice_mode: mode.parse().map_err(|e| bad(&e))?,
         payment_days: u32::try_from(payment_days).map_err(|e| bad(&e))?,
-    }))
+    })
 }
 
 /// Rows of `(description, quantity thousandths, unit price minor, tax hundredths)`, shared
@@ -153,6 +180,37 @@ pub(crate) fn line_of(
             .and_then(TaxRate::from_hundredths)
             .ok_or_else(|| corrupt(what, id, format!("tax rate {tax}")))?,
     })
+}
+
+/// The lines the invoices of many contracts (a billing run's batch, each contract with its
+/// currency) start from, in order, by contract id, in one statement.
+pub async fn lines_of(
+    db: &mut Db,
+    backend: Backend,
+    contracts: &HashMap<i64, Currency>,
+) -> Result<HashMap<i64, Vec<LineItem>>, StoreError> {
+    let rows: Vec<(i64, String, i64, i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT contract_id, description, quantity_thousandths, unit_price_minor, \
+         tax_rate_hundredths FROM billing_lines WHERE {} ORDER BY contract_id, position",
+        backend.in_ids("contract_id", "$1")
+    )))
+    .bind(json_ints(contracts.keys().copied()))
+    .fetch_all(db)
+    .await?;
+    let mut lines: HashMap<i64, Vec<LineItem>> = HashMap::new();
+    for (contract_id, description, quantity, unit_price, tax) in rows {
+        let currency = *contracts.get(&contract_id).ok_or_else(|| {
+            StoreError::Corrupt(format!("billing line of unasked contract {contract_id}"))
+        })?;
+        let line = line_of(
+            "billing line of contract",
+            contract_id,
+            (description, quantity, unit_price, tax),
+            currency,
+        )?;
+        lines.entry(contract_id).or_default().push(line);
+    }
+    Ok(lines)
 }
 
 /// The lines each invoice of the contract starts from, in order.
@@ -362,6 +420,26 @@ pub async fn take_due_periods(
     .fetch_all(tx)
     .await?;
     rows.into_iter().map(period_of).collect()
+}
+
+/// Marks pending periods invoiced with the invoice each produced (found by its
+/// `period_id`), in one statement; returns how many were still pending.
+pub async fn mark_many_invoiced(
+    db: &mut Db,
+    backend: Backend,
+    period_ids: &[i64],
+) -> Result<u64, StoreError> {
+    let done = sqlx::query(AssertSqlSafe(format!(
+        "UPDATE billing_periods SET status = 'invoiced', \
+         invoice_id = (SELECT invoices.id FROM invoices WHERE invoices.period_id = billing_periods.id) \
+         WHERE {} = 'pending' AND {}",
+        backend.unindexed("status"),
+        backend.in_ids("id", "$1")
+    )))
+    .bind(json_ints(period_ids.iter().copied()))
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 /// Records the invoice a pending period produced; false if the period was not pending

@@ -9,7 +9,7 @@ use tickler_core::{
 };
 
 use crate::{
-    Backend, Db, StoreError,
+    Backend, Db, StoreError, batch,
     billing::{LineRow, line_of},
     date_from_text, instant_from_millis,
     time::millis,
@@ -131,62 +131,100 @@ pub async fn insert_draft(
     new: &NewInvoice<'_>,
     now: Timestamp,
 ) -> Result<i64, StoreError> {
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO invoices (contract_id, period_id, customer_id, status, period_start, \
-         period_end, issue_date, due_date, currency, subtotal_minor, tax_minor, total_minor, \
-         paid_minor, created_at, updated_at) \
-         VALUES ($1, $2, $3, 'draft', $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $12) \
-         RETURNING id",
-    )
-    .bind(new.contract_id)
-    .bind(new.period_id)
-    .bind(new.customer_id)
-    .bind(new.period_start.to_string())
-    .bind(new.period_end.to_string())
-    .bind(new.issue_date.to_string())
-    .bind(new.due_date.to_string())
-    .bind(new.currency.code())
-    .bind(new.totals.subtotal)
-    .bind(new.totals.tax)
-    .bind(new.totals.total)
-    .bind(millis(now))
-    .fetch_one(&mut *db)
-    .await?;
-    insert_lines(db, id, new.lines).await?;
-    Ok(id)
+    insert_drafts(db, std::slice::from_ref(new), now)
+        .await?
+        .pop()
+        .ok_or_else(|| StoreError::Corrupt("an inserted invoice returned no id".to_string()))
 }
 
-async fn insert_lines(db: &mut Db, invoice_id: i64, lines: &[LineItem]) -> Result<(), StoreError> {
+/// [`insert_draft`] for many drafts (a billing run's batch): one statement for the
+/// invoices and one for all their lines; returns their ids in the order given.
+pub async fn insert_drafts(
+    db: &mut Db,
+    new: &[NewInvoice<'_>],
+    now: Timestamp,
+) -> Result<Vec<i64>, StoreError> {
+    const COLUMNS: usize = 15;
+    let mut ids = Vec::with_capacity(new.len());
+    for rows in new.chunks(batch::rows_per_statement(COLUMNS)) {
+        let sql = format!(
+            "INSERT INTO invoices (contract_id, period_id, customer_id, status, period_start, \
+             period_end, issue_date, due_date, currency, subtotal_minor, tax_minor, \
+             total_minor, paid_minor, created_at, updated_at) VALUES {} RETURNING id",
+            batch::values(db, rows.len(), COLUMNS)
+        );
+        let mut query = sqlx::query_scalar(AssertSqlSafe(sql));
+        for row in rows {
+            query = query
+                .bind(row.contract_id)
+                .bind(row.period_id)
+                .bind(row.customer_id)
+                .bind(InvoiceStatus::Draft.as_str())
+                .bind(row.period_start.to_string())
+                .bind(row.period_end.to_string())
+                .bind(row.issue_date.to_string())
+                .bind(row.due_date.to_string())
+                .bind(row.currency.code())
+                .bind(row.totals.subtotal)
+                .bind(row.totals.tax)
+                .bind(row.totals.total)
+                .bind(0_i64)
+                .bind(millis(now))
+                .bind(millis(now));
+        }
+        ids.extend(batch::in_values_order(query.fetch_all(&mut *db).await?));
+    }
+    let lines: Vec<(i64, &[LineItem])> = ids
+        .iter()
+        .copied()
+        .zip(new.iter().map(|n| n.lines))
+        .collect();
+    insert_lines(db, &lines).await?;
+    Ok(ids)
+}
+
+async fn insert_lines(db: &mut Db, lines: &[(i64, &[LineItem])]) -> Result<(), StoreError> {
     insert_priced_lines(
         db,
         "INSERT INTO invoice_lines (invoice_id, position, description, \
-         quantity_thousandths, unit_price_minor, tax_rate_hundredths, net_minor) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        invoice_id,
+         quantity_thousandths, unit_price_minor, tax_rate_hundredths, net_minor)",
         lines,
     )
     .await
 }
 
-/// Writes lines with their nets through `insert` (an invoice's or a quote's line table, the
-/// same columns): one rule for how a priced line is stored.
+/// Writes the lines of many owners with their nets through `into` (`INSERT INTO` an
+/// invoice's or a quote's line table with its columns, the same ones), as multi-row
+/// statements: one rule for how a priced line is stored.
 pub(crate) async fn insert_priced_lines(
     db: &mut Db,
-    insert: &'static str,
-    owner_id: i64,
-    lines: &[LineItem],
+    into: &'static str,
+    lines: &[(i64, &[LineItem])],
 ) -> Result<(), StoreError> {
-    for (position, line) in lines.iter().enumerate() {
-        sqlx::query(insert)
-            .bind(owner_id)
-            .bind(position as i64)
-            .bind(&line.description)
-            .bind(line.quantity.thousandths())
-            .bind(line.unit_price.minor)
-            .bind(i64::from(line.tax_rate.hundredths()))
-            .bind(line.net())
-            .execute(&mut *db)
-            .await?;
+    const COLUMNS: usize = 7;
+    let rows: Vec<(i64, usize, &LineItem)> = lines
+        .iter()
+        .flat_map(|(owner_id, items)| {
+            items
+                .iter()
+                .enumerate()
+                .map(move |(position, line)| (*owner_id, position, line))
+        })
+        .collect();
+    for chunk in rows.chunks(batch::rows_per_statement(COLUMNS)) {
+        let sql = format!("{into} VALUES {}", batch::values(db, chunk.len(), COLUMNS));
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for (owner_id, position, line) in chunk {
+            query = query
+                .bind(*owner_id)
+                .bind(*position as i64)
+                .bind(&line.description)
+                .bind(line.quantity.thousandths())
+                .bind(line.unit_price.minor)
+                .bind(i64::from(line.tax_rate.hundredths()))
+                .bind(line.net());
+        }
+        query.execute(&mut *db).await?;
     }
     Ok(())
 }
@@ -367,7 +405,7 @@ pub async fn update_draft(
         .bind(id)
         .execute(&mut *db)
         .await?;
-    insert_lines(db, id, lines).await?;
+    insert_lines(db, &[(id, lines)]).await?;
     Ok(true)
 }
 

@@ -174,8 +174,7 @@ pub struct NewQuote<'a> {
 }
 
 const INSERT_LINE: &str = "INSERT INTO quote_lines (quote_id, position, description, \
-     quantity_thousandths, unit_price_minor, tax_rate_hundredths, net_minor) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+     quantity_thousandths, unit_price_minor, tax_rate_hundredths, net_minor)";
 
 /// The billing columns as stored: all NULL for a quote that is not a recurring sale.
 type BillingColumns = (
@@ -240,7 +239,7 @@ pub async fn insert_draft(
         .fetch_one(&mut *db)
         .await?;
     let id: i64 = sqlx::Row::try_get(&row, 0)?;
-    insert_priced_lines(db, INSERT_LINE, id, new.terms.lines).await?;
+    insert_priced_lines(db, INSERT_LINE, &[(id, new.terms.lines)]).await?;
     Ok(id)
 }
 
@@ -267,7 +266,7 @@ pub async fn update_draft(
         .bind(id)
         .execute(&mut *db)
         .await?;
-    insert_priced_lines(db, INSERT_LINE, id, terms.lines).await?;
+    insert_priced_lines(db, INSERT_LINE, &[(id, terms.lines)]).await?;
     Ok(true)
 }
 
