@@ -21,7 +21,7 @@ use tickler_core::{
     user::User,
 };
 use tickler_store::{
-    Backend, Db,
+    Db,
     billing::{self, BillingSchedule, Period},
     contracts, customers,
     events::{self, NewEvent},
@@ -191,7 +191,7 @@ impl LaterWrites {
             .push((actor.to_string(), subject, action, detail));
     }
 
-    async fn write(self, db: &mut Db, backend: Backend, now: Timestamp) -> Result<(), EngineError> {
+    async fn write(self, db: &mut Db, now: Timestamp) -> Result<(), EngineError> {
         let rows: Vec<NewReminder> = self
             .reminders
             .iter()
@@ -214,22 +214,13 @@ impl LaterWrites {
                 message_id: &r.message_id,
             })
             .collect();
-        let ids = reminders::insert_many(db, &rows, now).await?;
-        let passed: Vec<i64> = ids
+        // A step already past when planned is stored cancelled, as for a contract's.
+        let rows: Vec<(&NewReminder, Option<&str>)> = rows
             .iter()
             .zip(&self.reminders)
-            .filter(|(_, r)| r.passed)
-            .map(|(id, _)| *id)
+            .map(|(row, r)| (row, r.passed.then_some(PASSED_WHEN_PLANNED)))
             .collect();
-        reminders::close_many_scheduled(
-            db,
-            backend,
-            &passed,
-            ReminderStatus::Cancelled,
-            PASSED_WHEN_PLANNED,
-            now,
-        )
-        .await?;
+        reminders::insert_many(db, &rows, now).await?;
         let events: Vec<NewEvent> = self
             .events
             .iter()
@@ -339,7 +330,7 @@ impl Engine {
                 .await?;
             report.invoiced += billed.invoiced;
             report.issued += billed.issued;
-            later.write(&mut tx, self.store.backend(), now).await?;
+            later.write(&mut tx, now).await?;
             self.commit_schedule_change(tx).await?;
         }
     }
@@ -804,7 +795,7 @@ impl Engine {
                 now,
             )
             .await?;
-        later.write(&mut tx, self.store.backend(), now).await?;
+        later.write(&mut tx, now).await?;
         self.commit_schedule_change(tx).await?;
         Ok(issued)
     }

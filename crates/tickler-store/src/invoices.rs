@@ -150,10 +150,11 @@ pub async fn insert_drafts(
         let sql = format!(
             "INSERT INTO invoices (contract_id, period_id, customer_id, status, period_start, \
              period_end, issue_date, due_date, currency, subtotal_minor, tax_minor, \
-             total_minor, paid_minor, created_at, updated_at) VALUES {} RETURNING id",
-            batch::values(db, rows.len(), COLUMNS)
+             total_minor, paid_minor, created_at, updated_at) VALUES {}{}",
+            batch::values(db, rows.len(), COLUMNS),
+            batch::returning_id(db)
         );
-        let mut query = sqlx::query_scalar(AssertSqlSafe(sql));
+        let mut query = sqlx::query(AssertSqlSafe(sql));
         for row in rows {
             query = query
                 .bind(row.contract_id)
@@ -172,7 +173,7 @@ pub async fn insert_drafts(
                 .bind(millis(now))
                 .bind(millis(now));
         }
-        ids.extend(batch::in_values_order(query.fetch_all(&mut *db).await?));
+        ids.extend(batch::inserted_ids(db, "invoices", query, rows.len()).await?);
     }
     let lines: Vec<(i64, &[LineItem])> = ids
         .iter()
