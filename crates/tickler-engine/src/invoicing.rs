@@ -360,7 +360,7 @@ impl Engine {
             .collect();
         let backend = self.store.backend();
         let schedules = billing::schedules_of(db, backend, &contract_ids).await?;
-        let mut lines = billing::lines_of(db, backend, &currencies).await?;
+        let lines = billing::lines_of(db, backend, &currencies).await?;
         let mut sales = Vec::with_capacity(due.len());
         for (period, parties) in due.iter().zip(parties) {
             let contract_id = parties.contract.id;
@@ -371,7 +371,9 @@ impl Engine {
                     .await?;
                 continue;
             };
-            let lines = lines.remove(&contract_id).unwrap_or_default();
+            // Several periods of one sale may be due together (a sale catching up): each
+            // invoice gets the sale's lines.
+            let lines = lines.get(&contract_id).cloned().unwrap_or_default();
             let totals = totals(&lines);
             sales.push(Sale {
                 period,
