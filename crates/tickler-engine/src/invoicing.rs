@@ -28,11 +28,12 @@ use tickler_store::{
     invoices::{self, NewInvoice, NewPayment},
     plans,
     reminders::{self, NewReminder, ReminderKind},
-    users,
 };
 
 use crate::{
-    Actor, Engine, EngineError, recipients,
+    Actor, Engine, EngineError,
+    people::People,
+    recipients,
     scheduling::{PASSED_WHEN_PLANNED, ScheduleOutcome, SubjectContext, step_reminder},
 };
 
@@ -81,40 +82,18 @@ struct Parties {
 
 impl Parties {
     async fn load(db: &mut Db, contract_id: i64) -> Result<Parties, EngineError> {
-        PartiesCache::default().load(db, contract_id).await
+        Parties::read(db, contract_id, &mut People::default()).await
     }
-}
 
-/// The customers and owners a billing batch has read so far: a customer has several sales
-/// and most sales share a few owners, so each is read once per batch, not once per invoice.
-#[derive(Default)]
-struct PartiesCache {
-    customers: HashMap<i64, Customer>,
-    owners: HashMap<i64, User>,
-}
-
-impl PartiesCache {
-    async fn load(&mut self, db: &mut Db, contract_id: i64) -> Result<Parties, EngineError> {
+    /// The contract and its people, from `people` when a batch read them already: a customer
+    /// has several sales and most sales share a few owners.
+    async fn read(
+        db: &mut Db,
+        contract_id: i64,
+        people: &mut People,
+    ) -> Result<Parties, EngineError> {
         let contract = contracts::get(db, contract_id).await?;
-        let customer = match self.customers.get(&contract.customer_id) {
-            Some(known) => known.clone(),
-            None => {
-                let read = customers::get(db, contract.customer_id).await?;
-                self.customers.insert(read.id, read.clone());
-                read
-            }
-        };
-        let owner = match contract.owner_id {
-            Some(id) => match self.owners.get(&id) {
-                Some(known) => Some(known.clone()),
-                None => {
-                    let read = users::get(db, id).await?;
-                    self.owners.insert(id, read.clone());
-                    Some(read)
-                }
-            },
-            None => None,
-        };
+        let (customer, owner) = people.of(db, &contract).await?;
         Ok(Parties {
             contract,
             customer,
@@ -348,10 +327,10 @@ impl Engine {
         later: &mut LaterWrites,
         now: Timestamp,
     ) -> Result<BillingReport, EngineError> {
-        let mut known = PartiesCache::default();
+        let mut people = People::default();
         let mut parties = Vec::with_capacity(due.len());
         for period in due {
-            parties.push(known.load(db, period.contract_id).await?);
+            parties.push(Parties::read(db, period.contract_id, &mut people).await?);
         }
         let contract_ids: Vec<i64> = parties.iter().map(|p| p.contract.id).collect();
         let currencies: HashMap<i64, Currency> = parties

@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod mail_health;
 mod message;
 pub mod passwords;
+mod people;
 pub mod plans;
 pub mod previews;
 pub mod quote_view;

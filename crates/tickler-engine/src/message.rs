@@ -32,16 +32,14 @@ use tickler_store::{
     Db,
     billing::{self, Period, PeriodStatus},
     contracts::{self, ContractTerm},
-    customers,
     invoices::{self, Invoice},
     plans,
     quotes::{self, Quote},
     reminders::{Reminder, ReminderKind},
     template_overrides::{self, TemplateOverride},
-    users,
 };
 
-use crate::{Engine, EngineError, invoicing::INVOICE_EMAIL, quotes::QuoteLinks};
+use crate::{Engine, EngineError, invoicing::INVOICE_EMAIL, people::People, quotes::QuoteLinks};
 
 /// A reminder's subject with the records its message is made from.
 pub(crate) struct Subject {
@@ -218,8 +216,7 @@ impl Subject {
 /// customer, owner and language's templates once, not once per row.
 #[derive(Default)]
 pub(crate) struct SubjectLoader {
-    customers: HashMap<i64, Customer>,
-    owners: HashMap<i64, User>,
+    people: People,
     overrides: HashMap<tickler_core::language::Language, Vec<TemplateOverride>>,
 }
 
@@ -249,7 +246,7 @@ impl SubjectLoader {
             .into_iter()
             .map(|c| (c.id, c))
             .collect();
-        self.read_people(db, contracts.values()).await?;
+        self.people.read_for(db, contracts.values()).await?;
         let mut loaded = HashMap::with_capacity(refs.len());
         for term in terms {
             if let Some(contract) = contracts.get(&term.contract_id) {
@@ -270,40 +267,6 @@ impl SubjectLoader {
             }
         }
         Ok(loaded)
-    }
-
-    /// Reads the customers and owners of `contracts` not read yet, with one query each.
-    async fn read_people(
-        &mut self,
-        db: &mut Db,
-        contracts: impl Iterator<Item = &Contract> + Clone,
-    ) -> Result<(), EngineError> {
-        let distinct = |ids: &mut Vec<i64>| {
-            ids.sort_unstable();
-            ids.dedup();
-        };
-        let mut customer_ids: Vec<i64> = contracts
-            .clone()
-            .map(|c| c.customer_id)
-            .filter(|id| !self.customers.contains_key(id))
-            .collect();
-        distinct(&mut customer_ids);
-        let mut owner_ids: Vec<i64> = contracts
-            .filter_map(|c| c.owner_id)
-            .filter(|id| !self.owners.contains_key(id))
-            .collect();
-        distinct(&mut owner_ids);
-        if !customer_ids.is_empty() {
-            for customer in customers::get_many(db, &customer_ids).await? {
-                self.customers.insert(customer.id, customer);
-            }
-        }
-        if !owner_ids.is_empty() {
-            for owner in users::get_many(db, &owner_ids).await? {
-                self.owners.insert(owner.id, owner);
-            }
-        }
-        Ok(())
     }
 
     pub(crate) async fn load(
@@ -378,25 +341,7 @@ impl SubjectLoader {
         term: ContractTerm,
         contract: Contract,
     ) -> Result<Subject, EngineError> {
-        let customer = match self.customers.get(&contract.customer_id) {
-            Some(customer) => customer.clone(),
-            None => {
-                let customer = customers::get(db, contract.customer_id).await?;
-                self.customers.insert(customer.id, customer.clone());
-                customer
-            }
-        };
-        let owner = match contract.owner_id {
-            Some(id) => Some(match self.owners.get(&id) {
-                Some(owner) => owner.clone(),
-                None => {
-                    let owner = users::get(db, id).await?;
-                    self.owners.insert(id, owner.clone());
-                    owner
-                }
-            }),
-            None => None,
-        };
+        let (customer, owner) = self.people.of(db, &contract).await?;
         let overrides = match self.overrides.get(&customer.language) {
             Some(overrides) => overrides.clone(),
             None => {
