@@ -265,6 +265,24 @@ timeout "$BENCH_TIMEOUT" python3 "$BENCH_DIR/peers/bare_sqlite.py" claim "$SHM/p
 rm -f "$SHM/peer-claim.db"*
 higher "dispatch, SQLite, file outbox, $DUE due" "messages/s" "$tickler_rate" \
     "sqlite3 claim loop" "$(result_field "$TMP/peer-claim.out" rows_per_s)" 50000 0.167 ">= 50,000, >= 1/6 of peer"
+# The ceiling of any dispatch to the outbox on this machine: the per-message work that is not
+# the database's (render the template, lay out the HTML, build the MIME message, write the
+# .eml), on every core, measured by the mailer crate's own bench when the harness builds.
+floor_rate=""
+floor_note="not run: TICKLER_BIN given"
+if [ -z "$GIVEN_BIN" ]; then
+    say "the dispatch ceiling: cargo bench -p tickler-mail --bench outbox_floor"
+    if (cd "$REPO" && BENCH_MESSAGES="$DUE" BENCH_OUTBOX="$SHM/outbox-floor" timeout "$BENCH_TIMEOUT" \
+        cargo bench -q -p tickler-mail --bench outbox_floor) >"$TMP/floor.out" 2>"$TMP/floor.err"; then
+        floor_rate="$(result_field "$TMP/floor.out" all_cores_per_s)"
+        floor_note="$(result_field "$TMP/floor.out" cores) threads"
+    else
+        floor_note="the bench failed"
+        say "cargo bench -p tickler-mail failed: $(tail -n 3 "$TMP/floor.err")"
+    fi
+fi
+higher "dispatch, SQLite, file outbox, $DUE due" "messages/s" "$tickler_rate" \
+    "render+MIME+.eml alone, no database ($floor_note)" "$floor_rate" - - "(the ceiling, for reference)"
 
 # --- 3. Dispatch on PostgreSQL, one process and three; graphile-worker and pgqueuer ---------
 
