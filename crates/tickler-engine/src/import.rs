@@ -414,7 +414,7 @@ impl Engine {
         let now = self.clock.now();
         let mut reader = open(file.path)?;
         reader.headers().map_err(|e| file.io(e))?;
-        let mut tx = self.store.begin().await.map_err(EngineError::from)?;
+        let mut tx = self.store.begin_bulk().await.map_err(EngineError::from)?;
         let bulk = tickler_store::prepare_bulk_write(&mut tx, rows)
             .await
             .map_err(EngineError::from)?;
