@@ -93,6 +93,10 @@ pub enum EventAction {
     Escalated,
     /// The server secret that signs the customer's links was replaced.
     SecretRotated,
+    /// A plan was taken off the list new contracts choose from.
+    Archived,
+    /// Undone: a skipped email back in the queue, an archived plan back on offer.
+    Restored,
 }
 
 text_enum!(EventAction, "event action", {
@@ -129,6 +133,8 @@ text_enum!(EventAction, "event action", {
     EventAction::Done => "done",
     EventAction::Escalated => "escalated",
     EventAction::SecretRotated => "secret rotated",
+    EventAction::Archived => "archived",
+    EventAction::Restored => "restored",
 });
 
 impl EventAction {

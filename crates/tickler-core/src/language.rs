@@ -26,6 +26,15 @@ impl Language {
         }
     }
 
+    /// The language's name in English, for pages that list languages ("Greek", not `el`).
+    pub fn english_name(self) -> &'static str {
+        match self {
+            Language::En => "English",
+            Language::Ja => "Japanese",
+            Language::El => "Greek",
+        }
+    }
+
     pub fn parse(field: &str, text: &str) -> Result<Self, ValidationError> {
         text.parse().map_err(|_| {
             ValidationError::new(

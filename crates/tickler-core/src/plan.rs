@@ -147,10 +147,10 @@ pub fn default_renewal_plan() -> Plan {
              and a task for the owner to call the customer 14 days after the first email."
                 .to_string(),
         steps: vec![
-            step("before_60", "Acknowledgement of renewal", -60),
-            step("before_30", "Reminder: service expiring", -30),
-            step("before_7", "Notice of service expiration", -7),
-            step("after_7", "Thank you for your long use of our service", 7),
+            step("before_60", "Renewal notice", -60),
+            step("before_30", "Reminder", -30),
+            step("before_7", "Final notice", -7),
+            step("after_7", "Thank you", 7),
             // The seed's sales manual: follow the first email up by phone two weeks later.
             Step {
                 recipients: Recipients::OWNER,

@@ -80,7 +80,10 @@ pub(crate) struct ValidContract {
     pub custom_fields: serde_json::Map<String, serde_json::Value>,
     pub term: Term,
     pub owner_email: Option<EmailAddress>,
+    /// The plan named, else the default for the contract's kind.
     pub plan: String,
+    /// Whether a plan was named: if not, the customer's own default plan may apply.
+    pub plan_named: bool,
     pub money: Option<Money>,
     pub billing: Option<ValidBilling>,
     pub renewal: Renewal,
@@ -195,6 +198,7 @@ pub(crate) fn validate_contract(input: &ContractInput) -> Result<ValidContract, 
         term,
         owner_email,
         plan: present(&input.plan).unwrap_or(default_plan).to_string(),
+        plan_named: present(&input.plan).is_some(),
         money,
         billing,
         renewal,
@@ -204,14 +208,14 @@ pub(crate) fn validate_contract(input: &ContractInput) -> Result<ValidContract, 
 /// The detail of a contract's `created` event: its term, plan and what was scheduled.
 pub(crate) fn created_detail(
     valid: &ValidContract,
+    plan: &str,
     outcome: ScheduleOutcome,
     billed: &str,
 ) -> String {
     format!(
-        "term {} to {}, plan {}: {} reminders scheduled, {} already past{billed}",
+        "term {} to {}, plan {plan}: {} reminders scheduled, {} already past{billed}",
         valid.term.start,
         valid.term.end,
-        valid.plan,
         outcome.created - outcome.cancelled,
         outcome.cancelled
     )
@@ -291,6 +295,7 @@ impl Lookups {
                 );
             }
         };
+        refuse_archived(db, id).await?;
         let plan = plans::get(db, id).await?;
         self.plans.insert(name.to_string(), (id, plan.clone()));
         Ok((id, plan))
@@ -411,7 +416,20 @@ impl Engine {
             })?),
             None => None,
         };
-        let (plan_id, plan) = lookups.plan(db, &valid.plan, now).await?;
+        // Unless the contract names a plan, the customer's own default plan applies (while
+        // it is on offer), else the default for the contract's kind.
+        let plan_name = match customers::default_plan_id(db, customer_id).await? {
+            Some(chosen) if !valid.plan_named => {
+                let summary = plans::summary_of(db, chosen).await?;
+                if summary.archived {
+                    valid.plan.clone()
+                } else {
+                    summary.name
+                }
+            }
+            _ => valid.plan.clone(),
+        };
+        let (plan_id, plan) = lookups.plan(db, &plan_name, now).await?;
         let (id, term) = contracts::insert(
             db,
             &valid.new_contract(customer_id, owner.as_ref().map(|o| o.id), plan_id),
@@ -463,7 +481,7 @@ impl Engine {
             &actor.0,
             EventSubject::Contract(id),
             EventAction::Created,
-            &created_detail(valid, outcome, &billed),
+            &created_detail(valid, &plan.name, outcome, &billed),
         )
         .await?;
         Ok(id)
@@ -648,7 +666,13 @@ impl Engine {
         let renewal = edited_renewal(&contract, &changes, &term)?;
         let is_sale = billing::schedule(&mut tx, id).await?.is_some();
         let plan_id = match changes.plan.as_deref() {
-            Some(name) => plan_named(&mut tx, name).await?,
+            Some(name) => {
+                let named = plan_named(&mut tx, name).await?;
+                if named != contract.plan_id {
+                    refuse_archived(&mut tx, named).await?;
+                }
+                named
+            }
             // A contract on its type's default plan follows a change of type to the new
             // type's default (an expiring contract made auto gets the notice-date email).
             None if renewal.kind != contract.renewal
@@ -849,11 +873,12 @@ impl Engine {
         &self,
         from: Date,
         until: Date,
+        owner_id: Option<i64>,
         limit: i64,
     ) -> Result<(i64, Vec<Contract>), EngineError> {
         let mut db = self.store.conn().await?;
-        let count = contracts::count_expiring(&mut db, from, until).await?;
-        let list = contracts::expiring(&mut db, from, until, limit).await?;
+        let count = contracts::count_expiring(&mut db, from, until, owner_id).await?;
+        let list = contracts::expiring(&mut db, from, until, owner_id, limit).await?;
         Ok((count, list))
     }
 
@@ -912,4 +937,21 @@ async fn plan_named(db: &mut Db, name: &str) -> Result<i64, EngineError> {
     Ok(plans::find_id(db, name)
         .await?
         .ok_or_else(|| ValidationError::new("plan", format!("no plan is named \"{name}\"")))?)
+}
+
+/// An archived plan keeps its contracts but takes no new one.
+async fn refuse_archived(db: &mut Db, plan_id: i64) -> Result<(), EngineError> {
+    let plan = plans::summary_of(db, plan_id).await?;
+    if plan.archived {
+        return Err(ValidationError::new(
+            "plan",
+            format!(
+                "plan \"{}\" is archived: choose another, or put it back on offer first \
+                 (Plans page, or `tickler plan restore {}`)",
+                plan.name, plan.id
+            ),
+        )
+        .into());
+    }
+    Ok(())
 }

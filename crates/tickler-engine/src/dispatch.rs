@@ -452,7 +452,29 @@ impl Engine {
                 .map(Delivery::Recorded);
         }
 
-        let rendered = match self.render(reminder, &subject) {
+        let adopted;
+        let reminder = match self.first_send_message_id(reminder) {
+            Some(message_id) => {
+                let (id, attempt) = (reminder.id, reminder.attempts);
+                let still_ours = self
+                    .persist(|| async {
+                        let mut db = self.store.conn().await?;
+                        Ok(reminders::adopt_message_id(&mut db, id, attempt, &message_id).await?)
+                    })
+                    .await?;
+                if !still_ours {
+                    return Ok(Delivery::Recorded(Outcome::Fenced));
+                }
+                adopted = Reminder {
+                    message_id,
+                    ..reminder.clone()
+                };
+                &adopted
+            }
+            None => reminder,
+        };
+
+        let rendered = match self.render(reminder, &subject, self.clock.now()) {
             Ok(rendered) => rendered,
             Err(e) => {
                 let reason = format!("could not render the message: {e}");

@@ -561,7 +561,7 @@ impl Engine {
             events.push(NewEvent {
                 subject: EventSubject::Contract(contract.id),
                 action: EventAction::Created,
-                detail: created_detail(&row.contract, outcome, ""),
+                detail: created_detail(&row.contract, &plan.name, outcome, ""),
                 actor: &actor.0,
             });
             steps.extend(first.into_iter().map(|step| {

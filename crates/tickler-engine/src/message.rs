@@ -55,6 +55,8 @@ pub(crate) struct Subject {
     pub billing: Option<BillingSubject>,
     /// For a renewal quote: the quote, and its links once the engine has signed them.
     pub quote: Option<(Quote, Option<QuoteLinks>)>,
+    /// What the contract's plan calls it; empty when the plan names nothing.
+    pub plan_noun: String,
 }
 
 /// The invoice a billing period's or an invoice's message is about.
@@ -218,6 +220,8 @@ impl Subject {
 pub(crate) struct SubjectLoader {
     people: People,
     overrides: HashMap<tickler_core::language::Language, Vec<TemplateOverride>>,
+    /// Each plan's noun, by plan id.
+    nouns: HashMap<i64, String>,
 }
 
 impl SubjectLoader {
@@ -350,6 +354,14 @@ impl SubjectLoader {
                 overrides
             }
         };
+        let plan_noun = match self.nouns.get(&contract.plan_id) {
+            Some(noun) => noun.clone(),
+            None => {
+                let noun = plans::noun(db, contract.plan_id).await?;
+                self.nouns.insert(contract.plan_id, noun.clone());
+                noun
+            }
+        };
         Ok(Subject {
             about: SubjectRef::contract_term(term.id),
             term,
@@ -359,6 +371,7 @@ impl SubjectLoader {
             overrides,
             billing: None,
             quote: None,
+            plan_noun,
         })
     }
 }
@@ -437,6 +450,11 @@ impl Engine {
                 amount: money,
                 notice_date: contract.renewal_terms().notice_date(subject.term.end_date),
                 custom: contract.custom_fields.clone(),
+                noun: if subject.plan_noun.is_empty() {
+                    tickler_mail::context::DEFAULT_NOUN.to_string()
+                } else {
+                    subject.plan_noun.clone()
+                },
             },
             owner: subject.owner.as_ref().map(|o| OwnerView {
                 name: o.name.clone(),
@@ -474,11 +492,14 @@ impl Engine {
         }
     }
 
-    /// Subject and body as they will be sent.
+    /// Subject and body as they read when sent at `at`: what depends on the moment (days
+    /// left, "in 7 days") is computed for that instant, so an email sent early or late never
+    /// carries the wording of its scheduled time.
     pub(crate) fn render(
         &self,
         reminder: &Reminder,
         subject: &Subject,
+        at: Timestamp,
     ) -> Result<Rendered, EngineError> {
         let language = subject.customer.language;
         if let (Some(s), Some(b)) = (&reminder.subject, &reminder.body) {
@@ -488,7 +509,11 @@ impl Engine {
                 language,
             });
         }
-        let ctx = self.template_context(reminder, subject, None);
+        let step = StepView {
+            key: reminder.step_key.clone(),
+            label: reminder.label.clone(),
+        };
+        let ctx = self.context_for(subject, step, at, None);
         let mut rendered = self.render_template(&reminder.template, language, subject, &ctx)?;
         if let Some(s) = &reminder.subject {
             rendered.subject = s.clone();

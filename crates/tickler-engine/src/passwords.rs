@@ -65,7 +65,7 @@ pub fn verify(password: &str, stored: &str) -> bool {
 }
 
 /// Hashes off the async threads: argon2 is deliberately slow.
-async fn hash_blocking(password: &str) -> Result<String, EngineError> {
+pub(crate) async fn hash_blocking(password: &str) -> Result<String, EngineError> {
     let password = password.to_string();
     tokio::task::spawn_blocking(move || hash(&password))
         .await

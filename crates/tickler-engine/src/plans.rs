@@ -98,6 +98,10 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "the contract's title",
     },
     Variable {
+        name: "contract.noun",
+        meaning: "what the contract's plan calls it (\"subscription\"), else \"contract\"",
+    },
+    Variable {
         name: "contract.start_date",
         meaning: "start of the current term, written for the language",
     },
@@ -326,6 +330,7 @@ pub fn sample_context(template: &str, language: Language) -> TemplateContext {
                 }),
             notice_date: Some(date(2027, 2, 28)),
             custom,
+            noun: tickler_mail::context::DEFAULT_NOUN.to_string(),
         },
         owner: Some(OwnerView {
             name: "Sam Seller".to_string(),

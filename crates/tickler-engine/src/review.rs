@@ -36,6 +36,12 @@ pub struct ReminderView {
     pub contract_id: i64,
     pub contract_title: String,
     pub customer_name: String,
+    /// The customer's time zone (IANA name): send times are local times there.
+    pub customer_time_zone: String,
+    /// The language the email is written in (the customer's): `en`, `ja`, `el`.
+    pub language: tickler_core::language::Language,
+    /// The contract owner's name, if the contract has one.
+    pub owner_name: Option<String>,
     /// The contract's owner (the salesperson CC'd), if any.
     pub owner_id: Option<i64>,
     pub term_number: i32,
@@ -68,6 +74,18 @@ pub struct ReminderView {
     pub lateness_ms: Option<i64>,
     /// The version of the subject, body and recipients above: what a form that sends this
     /// email carries, so that [`Engine::send_reminder_now`] sends only what was read.
+    pub version: String,
+    /// A scheduled email as it would read if sent now ("send now"): wording that depends on
+    /// the moment (days left) is computed for the moment it is sent. `None` once it is out
+    /// of people's hands.
+    pub if_sent_now: Option<WordingNow>,
+}
+
+/// An email's wording as of now, and the version that sends exactly it.
+#[derive(Debug, Clone, Serialize)]
+pub struct WordingNow {
+    pub subject: String,
+    pub body: String,
     pub version: String,
 }
 
@@ -221,11 +239,23 @@ impl Engine {
         let (subject_line, body) = match (&reminder.sent_subject, &reminder.sent_body) {
             (Some(s), Some(b)) => (s.clone(), b.clone()),
             _ => {
-                let rendered = self.render(&reminder, subject)?;
+                let rendered = self.render(&reminder, subject, reminder.send_at)?;
                 (rendered.subject, rendered.body)
             }
         };
         let version = SeenVersion::of(&subject_line, &body, &reminder.to, &reminder.cc).token();
+        let if_sent_now = match reminder.status {
+            ReminderStatus::Scheduled => {
+                let now = self.render(&reminder, subject, self.clock.now())?;
+                Some(WordingNow {
+                    version: SeenVersion::of(&now.subject, &now.body, &reminder.to, &reminder.cc)
+                        .token(),
+                    subject: now.subject,
+                    body: now.body,
+                })
+            }
+            _ => None,
+        };
         Ok(ReminderView {
             version,
             id: reminder.id,
@@ -234,6 +264,13 @@ impl Engine {
             contract_id: subject.contract.id,
             contract_title: subject.contract.title.clone(),
             customer_name: subject.customer.name.clone(),
+            customer_time_zone: self
+                .customer_zone(&subject.customer)
+                .iana_name()
+                .unwrap_or("UTC")
+                .to_string(),
+            language: subject.customer.language,
+            owner_name: subject.owner.as_ref().map(|o| o.name.clone()),
             owner_id: subject.contract.owner_id,
             term_number: subject.term.term_number,
             anchor: reminder.anchor,
@@ -262,6 +299,7 @@ impl Engine {
             smtp_reply: reminder.smtp_reply,
             sent_at: reminder.sent_at,
             lateness_ms: reminder.lateness_ms,
+            if_sent_now,
         })
     }
 
@@ -351,7 +389,7 @@ impl Engine {
             reminder.to = to;
             reminder.cc = cc;
         }
-        let rendered = self.render(&reminder, &subject)?;
+        let rendered = self.render(&reminder, &subject, reminder.send_at)?;
         Ok(ReminderPreview {
             subject: rendered.subject,
             body: rendered.body,
@@ -431,6 +469,93 @@ impl Engine {
         Ok(())
     }
 
+    /// Whether `reminder` is an email missed because its contract was entered after its
+    /// time, which a person may still send late: a customer email of the contract's current
+    /// term, while the contract is active.
+    pub async fn is_missed_notice(&self, id: i64) -> Result<bool, EngineError> {
+        let mut db = self.store.conn().await?;
+        let reminder = reminders::get(&mut db, id).await?;
+        if reminder.status != ReminderStatus::Cancelled
+            || reminder.status_reason.as_deref() != Some(crate::scheduling::PASSED_WHEN_PLANNED)
+        {
+            return Ok(false);
+        }
+        let subject = self.load_subject(&mut db, reminder.about).await?;
+        Ok(
+            subject.contract.status == tickler_core::contract::ContractStatus::Active
+                && subject.term.term_number == subject.contract.term_number,
+        )
+    }
+
+    /// Sends now an email that was missed because its contract was entered after its time
+    /// (see [`Engine::is_missed_notice`]), with its wording as of now; recorded.
+    pub async fn send_missed_notice(&self, id: i64, actor: &Actor) -> Result<Outcome, EngineError> {
+        if !self.is_missed_notice(id).await? {
+            return Err(EngineError::Conflict(format!(
+                "reminder {id} is not an email missed when its contract was entered (or its \
+                 contract is no longer active): there is nothing to send late"
+            )));
+        }
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        if !reminders::reopen_missed(&mut tx, id, crate::scheduling::PASSED_WHEN_PLANNED, now)
+            .await?
+        {
+            return Err(EngineError::Conflict(format!(
+                "reminder {id} changed meanwhile; try again"
+            )));
+        }
+        events::record(
+            &mut tx,
+            now,
+            &actor.0,
+            EventSubject::Reminder(id),
+            EventAction::Restored,
+            "missed when the contract was entered; sent late by a person",
+        )
+        .await?;
+        tickler_store::commit(tx).await?;
+        self.send_reminder_now(id, None, actor).await
+    }
+
+    /// Undoes a skip: the reminder goes back to the queue at its own send time. Possible
+    /// until that time; after it, the email would go out late, so it is refused (send it
+    /// from a new step or by hand instead).
+    pub async fn unskip_reminder(&self, id: i64, actor: &Actor) -> Result<(), EngineError> {
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let reminder = reminders::get(&mut tx, id).await?;
+        if reminder.status != ReminderStatus::Skipped {
+            return Err(EngineError::Conflict(format!(
+                "reminder {id} is {}, not skipped: there is no skip to undo",
+                reminder.status.as_str()
+            )));
+        }
+        if reminder.send_at <= now {
+            return Err(EngineError::Conflict(format!(
+                "reminder {id} was due at {}: a skip can be undone only until the email's \
+                 own send time",
+                reminder.send_at
+            )));
+        }
+        if !reminders::reopen_skipped(&mut tx, id, now).await? {
+            return Err(EngineError::Conflict(format!(
+                "reminder {id} changed meanwhile; try again"
+            )));
+        }
+        events::record(
+            &mut tx,
+            now,
+            &actor.0,
+            EventSubject::Reminder(id),
+            EventAction::Restored,
+            "skip undone: back in the queue",
+        )
+        .await?;
+        self.commit_schedule_change(tx).await?;
+        Ok(())
+    }
+
     /// Sends a scheduled reminder at once, through the same path as the dispatcher. With
     /// `seen` (the version the person read), an email that would now go out otherwise (the
     /// reminder, its template or what it quotes edited meanwhile) is not sent: 409 naming
@@ -453,7 +578,7 @@ impl Engine {
         };
         if let Some(seen) = seen {
             let changed = match self.load_subject(&mut db, claimed.about).await {
-                Ok(subject) => self.render(&claimed, &subject).map(|current| {
+                Ok(subject) => self.render(&claimed, &subject, now).map(|current| {
                     SeenVersion::of(&current.subject, &current.body, &claimed.to, &claimed.cc)
                         .changes_since(seen)
                 }),

@@ -93,15 +93,22 @@ impl Engine {
     /// grows at its end: random ids sent each row of a large import to a random page of that
     /// index, which stopped fitting in the cache and made the cost per row grow with the file.
     pub(crate) fn new_message_id(&self) -> String {
-        let domain = self
-            .settings
-            .mail_from
-            .address
-            .as_str()
-            .rsplit_once('@')
-            .map(|(_, domain)| domain.to_string())
-            .unwrap_or_else(|| "tickler.invalid".to_string());
-        format!("tickler.{}@{domain}", uuid::Uuid::now_v7().simple())
+        format!(
+            "tickler.{}@{}",
+            uuid::Uuid::now_v7().simple(),
+            tickler_mail::message::message_id_domain(&self.settings.mail_from.address)
+        )
+    }
+
+    /// The Message-ID a reminder's first send uses: its own, moved under the sender's domain
+    /// if the sender changed since it was created (typically set up after the first
+    /// contracts were entered, when ids still ended in `@localhost`). `None` when it stays.
+    /// Only a first attempt moves: a retry keeps the id its earlier tries went out with, so
+    /// that receivers can tell a repeat.
+    pub(crate) fn first_send_message_id(&self, reminder: &Reminder) -> Option<String> {
+        let domain = tickler_mail::message::message_id_domain(&self.settings.mail_from.address);
+        let (local, current) = reminder.message_id.rsplit_once('@')?;
+        (reminder.attempts == 1 && current != domain).then(|| format!("{local}@{domain}"))
     }
 
     /// Brings the current term's reminders in line with `ctx`: creates missing ones,
@@ -310,7 +317,7 @@ pub(crate) struct FirstStep {
 }
 
 /// Why a reminder whose time had passed when its subject was entered is cancelled.
-pub(crate) const PASSED_WHEN_PLANNED: &str =
+pub const PASSED_WHEN_PLANNED: &str =
     "its send time had already passed when the contract was entered";
 
 /// The row a new reminder for `step`, at `position` of its plan, is stored as.

@@ -47,6 +47,7 @@ fn context(n: usize) -> Result<TemplateContext> {
             end_date: date(2027, 6, 30),
             amount: None,
             notice_date: None,
+            noun: "maintenance contract".to_string(),
             custom: serde_json::Map::new(),
         },
         owner: Some(OwnerView {

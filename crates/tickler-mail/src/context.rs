@@ -57,6 +57,17 @@ pub struct ContractView {
     pub notice_date: Option<Date>,
     /// The contract's custom fields, by name.
     pub custom: serde_json::Map<String, serde_json::Value>,
+    /// What the contract's plan calls it ("maintenance contract", "subscription"), else
+    /// "contract": the word the English templates use.
+    #[serde(default = "default_noun")]
+    pub noun: String,
+}
+
+/// The English templates' word for a contract whose plan names none.
+pub const DEFAULT_NOUN: &str = "contract";
+
+fn default_noun() -> String {
+    DEFAULT_NOUN.to_string()
 }
 
 /// The salesperson responsible for the contract.

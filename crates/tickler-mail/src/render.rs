@@ -399,6 +399,7 @@ struct FormattedContract<'a> {
     notice_date_iso: Option<String>,
     amount: Option<String>,
     custom: &'a serde_json::Map<String, serde_json::Value>,
+    noun: &'a str,
 }
 
 #[derive(Serialize)]
@@ -468,6 +469,7 @@ impl<'a> FormattedContext<'a> {
                 notice_date_iso: contract.notice_date.map(|d| d.to_string()),
                 amount: contract.amount.map(|money| money.format(language)),
                 custom: &contract.custom,
+                noun: &contract.noun,
             },
             owner: &ctx.owner,
             organisation: &ctx.organisation,
@@ -509,6 +511,7 @@ mod tests {
                 end_date: date(2027, 3, 31),
                 amount: None,
                 notice_date: None,
+                noun: "maintenance contract".to_string(),
                 custom: serde_json::Map::new(),
             },
             owner: None,

@@ -82,6 +82,7 @@ fn full_context() -> TemplateContext {
             }),
             notice_date: Some(date(2027, 3, 1)),
             custom,
+            noun: "maintenance contract".to_string(),
         },
         owner: Some(OwnerView {
             name: "Hana Sato".to_string(),
@@ -189,7 +190,7 @@ fn dates_amounts_and_politeness_are_in_the_readers_language() {
         .unwrap();
     assert_eq!(
         en.subject,
-        "Acknowledgement of renewal: please renew Server maintenance SM-2041"
+        "Renewal notice: please renew Server maintenance SM-2041"
     );
     assert!(en.body.starts_with("Dear Kanto Precision Ltd,"));
     assert!(en.body.contains("expires on 31 March 2027, in 60 days."));

@@ -667,11 +667,13 @@ pub async fn customer_choices(db: &mut Db, limit: i64) -> Result<Vec<(i64, Strin
     )
 }
 
-/// The names of all plans, for a form's choice.
+/// The names of the plans on offer (not archived), for a form's choice.
 pub async fn plan_names(db: &mut Db) -> Result<Vec<String>, StoreError> {
-    Ok(sqlx::query_scalar("SELECT name FROM plans ORDER BY name")
-        .fetch_all(db)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT name FROM plans WHERE archived_at IS NULL ORDER BY name")
+            .fetch_all(db)
+            .await?,
+    )
 }
 
 #[cfg(test)]

@@ -609,28 +609,56 @@ pub async fn expiring(
     db: &mut Db,
     from: Date,
     until: Date,
+    owner_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<Contract>, StoreError> {
-    let rows: Vec<ContractRow> = sqlx::query_as(AssertSqlSafe(format!(
-        "{SELECT} WHERE status = 'active' AND end_date >= $1 AND end_date <= $2 ORDER BY end_date, id LIMIT $3"
-    )))
-    .bind(from.to_string())
-    .bind(until.to_string())
-    .bind(limit)
-    .fetch_all(db)
-    .await?;
-    rows.into_iter().map(from_row).collect()
+    let sql = format!(
+        "{SELECT} WHERE status = 'active' AND end_date >= $1 AND end_date <= $2{} \
+         ORDER BY end_date, id LIMIT $3",
+        if owner_id.is_some() {
+            " AND owner_id = $4"
+        } else {
+            ""
+        }
+    );
+    let mut query = sqlx::query_as::<_, ContractRow>(AssertSqlSafe(sql))
+        .bind(from.to_string())
+        .bind(until.to_string())
+        .bind(limit);
+    if let Some(owner) = owner_id {
+        query = query.bind(owner);
+    }
+    query
+        .fetch_all(db)
+        .await?
+        .into_iter()
+        .map(from_row)
+        .collect()
 }
 
-/// How many active contracts end in `from..=until`.
-pub async fn count_expiring(db: &mut Db, from: Date, until: Date) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar(
-        "SELECT COUNT(*) FROM contracts WHERE status = 'active' AND end_date >= $1 AND end_date <= $2",
-    )
-    .bind(from.to_string())
-    .bind(until.to_string())
-    .fetch_one(db)
-    .await?)
+/// How many active contracts end in `from..=until` (of one owner's, with `owner_id`).
+pub async fn count_expiring(
+    db: &mut Db,
+    from: Date,
+    until: Date,
+    owner_id: Option<i64>,
+) -> Result<i64, StoreError> {
+    let sql = format!(
+        "SELECT COUNT(*) FROM contracts WHERE status = 'active' AND end_date >= $1 \
+         AND end_date <= $2{}",
+        if owner_id.is_some() {
+            " AND owner_id = $3"
+        } else {
+            ""
+        }
+    );
+    let mut query = sqlx::query_scalar(AssertSqlSafe(sql))
+        .bind(from.to_string())
+        .bind(until.to_string());
+    if let Some(owner) = owner_id {
+        query = query.bind(owner);
+    }
+    Ok(query.fetch_one(db).await?)
 }
 
 /// Changes a contract's amount (minor units and currency, or none) and custom fields.

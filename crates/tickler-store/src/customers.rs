@@ -239,3 +239,31 @@ async fn insert_emails(db: &mut Db, id: i64, emails: &[String]) -> Result<(), St
     }
     Ok(())
 }
+
+/// The plan a customer's new contracts follow unless one is named, if the team chose one.
+pub async fn default_plan_id(db: &mut Db, id: i64) -> Result<Option<i64>, StoreError> {
+    let found: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT default_plan_id FROM customers WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *db)
+            .await?;
+    found.ok_or_else(|| StoreError::not_found("customer", id))
+}
+
+/// Sets (or, with `None`, clears) the plan a customer's new contracts follow.
+pub async fn set_default_plan(
+    db: &mut Db,
+    id: i64,
+    plan_id: Option<i64>,
+) -> Result<(), StoreError> {
+    let changed = sqlx::query("UPDATE customers SET default_plan_id = $1 WHERE id = $2")
+        .bind(plan_id)
+        .bind(id)
+        .execute(&mut *db)
+        .await?
+        .rows_affected();
+    if changed == 0 {
+        return Err(StoreError::not_found("customer", id));
+    }
+    Ok(())
+}

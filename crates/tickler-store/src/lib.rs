@@ -9,6 +9,7 @@ pub mod contracts;
 pub mod customers;
 mod error;
 pub mod events;
+pub mod invitations;
 pub mod invoices;
 pub mod jobs;
 mod notifications;

@@ -193,33 +193,128 @@ fn reply_address(plan_id: i64, step_key: &str, text: &str) -> Result<EmailAddres
         .map_err(|e| StoreError::Corrupt(format!("plan {plan_id}, step {step_key}: {e}")))
 }
 
-/// A plan as listed: what it is called and how many steps it has.
+/// A plan as listed: what it is called, how many steps it has, whether it is archived.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PlanSummary {
     pub id: i64,
     pub name: String,
     pub description: String,
     pub steps: i64,
+    /// What the plan's emails call the contract ("subscription"); empty: "contract".
+    pub noun: String,
+    /// Archived plans keep running for the contracts that follow them, but no new contract
+    /// may choose them.
+    pub archived: bool,
 }
 
-/// Every plan, by name (there are a handful, not thousands).
+type SummaryRow = (i64, String, String, i64, String, Option<i64>);
+
+const SUMMARY_SQL: &str = "SELECT p.id, p.name, p.description, \
+     (SELECT COUNT(*) FROM plan_steps s WHERE s.plan_id = p.id), p.noun, p.archived_at \
+     FROM plans p";
+
+fn summary((id, name, description, steps, noun, archived_at): SummaryRow) -> PlanSummary {
+    PlanSummary {
+        id,
+        name,
+        description,
+        steps,
+        noun,
+        archived: archived_at.is_some(),
+    }
+}
+
+/// Every plan, by name (there are a handful, not thousands), archived ones included.
 pub async fn list(db: &mut Db) -> Result<Vec<PlanSummary>, StoreError> {
-    let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(
-        "SELECT p.id, p.name, p.description, \
-         (SELECT COUNT(*) FROM plan_steps s WHERE s.plan_id = p.id) \
-         FROM plans p ORDER BY p.name",
+    let rows: Vec<SummaryRow> =
+        sqlx::query_as(AssertSqlSafe(format!("{SUMMARY_SQL} ORDER BY p.name")))
+            .fetch_all(&mut *db)
+            .await?;
+    Ok(rows.into_iter().map(summary).collect())
+}
+
+/// One plan as listed.
+pub async fn summary_of(db: &mut Db, id: i64) -> Result<PlanSummary, StoreError> {
+    let row: Option<SummaryRow> =
+        sqlx::query_as(AssertSqlSafe(format!("{SUMMARY_SQL} WHERE p.id = $1")))
+            .bind(id)
+            .fetch_optional(&mut *db)
+            .await?;
+    row.map(summary)
+        .ok_or_else(|| StoreError::not_found("plan", id))
+}
+
+/// Stores a new plan with its steps; the caller checked that the name is free.
+pub async fn create(
+    db: &mut Db,
+    plan: &Plan,
+    noun: &str,
+    now: Timestamp,
+) -> Result<i64, StoreError> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO plans (name, description, noun, created_at) VALUES ($1, $2, $3, $4) \
+         RETURNING id",
     )
-    .fetch_all(&mut *db)
+    .bind(&plan.name)
+    .bind(&plan.description)
+    .bind(noun)
+    .bind(millis(now))
+    .fetch_one(&mut *db)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, name, description, steps)| PlanSummary {
-            id,
-            name,
-            description,
-            steps,
-        })
-        .collect())
+    for (position, step) in plan.steps.iter().enumerate() {
+        insert_step(db, id, position, step).await?;
+    }
+    Ok(id)
+}
+
+/// Changes a plan's name, description and noun.
+pub async fn describe(
+    db: &mut Db,
+    id: i64,
+    name: &str,
+    description: &str,
+    noun: &str,
+) -> Result<(), StoreError> {
+    let changed =
+        sqlx::query("UPDATE plans SET name = $1, description = $2, noun = $3 WHERE id = $4")
+            .bind(name)
+            .bind(description)
+            .bind(noun)
+            .bind(id)
+            .execute(&mut *db)
+            .await?
+            .rows_affected();
+    if changed == 0 {
+        return Err(StoreError::not_found("plan", id));
+    }
+    Ok(())
+}
+
+/// Archives a plan (`Some(instant)`) or brings it back (`None`).
+pub async fn set_archived(
+    db: &mut Db,
+    id: i64,
+    archived_at: Option<Timestamp>,
+) -> Result<(), StoreError> {
+    let changed = sqlx::query("UPDATE plans SET archived_at = $1 WHERE id = $2")
+        .bind(archived_at.map(millis))
+        .bind(id)
+        .execute(&mut *db)
+        .await?
+        .rows_affected();
+    if changed == 0 {
+        return Err(StoreError::not_found("plan", id));
+    }
+    Ok(())
+}
+
+/// The plan's noun, for its emails' wording; empty when the plan has none.
+pub async fn noun(db: &mut Db, id: i64) -> Result<String, StoreError> {
+    Ok(sqlx::query_scalar("SELECT noun FROM plans WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *db)
+        .await?
+        .unwrap_or_default())
 }
 
 /// Replaces a plan's steps with `steps`, in that order. Run it in the transaction that

@@ -539,6 +539,42 @@ pub async fn close_scheduled(
     Ok(done.rows_affected() == 1)
 }
 
+/// Puts a skipped reminder back in the queue at its own send time, if it is still skipped
+/// and that time is after `now`; false otherwise.
+pub async fn reopen_skipped(db: &mut Db, id: i64, now: Timestamp) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE reminders SET status = 'scheduled', status_reason = NULL, due_at = send_at, \
+         updated_at = $1 WHERE id = $2 AND status = 'skipped' AND send_at > $1",
+    )
+    .bind(millis(now))
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Puts a reminder that was cancelled because its time had passed when its contract was
+/// entered (`reason`) back in the queue, due at `now`: a person chose to send it late.
+/// False if it is no longer so.
+pub async fn reopen_missed(
+    db: &mut Db,
+    id: i64,
+    reason: &str,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE reminders SET status = 'scheduled', status_reason = NULL, send_at = $1, \
+         due_at = $1, send_at_edited = 1, updated_at = $1 \
+         WHERE id = $2 AND status = 'cancelled' AND status_reason = $3",
+    )
+    .bind(millis(now))
+    .bind(id)
+    .bind(reason)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// A dispatcher's lease on the reminders it claims.
 #[derive(Debug, Clone)]
 pub struct Lease<'a> {
@@ -718,6 +754,26 @@ pub async fn claim_one(
     .fetch_optional(db)
     .await?;
     row.map(Reminder::try_from).transpose()
+}
+
+/// Gives a claimed reminder another Message-ID before its first send, if `attempt` still
+/// holds the claim; false if it no longer does.
+pub async fn adopt_message_id(
+    db: &mut Db,
+    id: i64,
+    attempt: i32,
+    message_id: &str,
+) -> Result<bool, StoreError> {
+    let changed = sqlx::query(
+        "UPDATE reminders SET message_id = $1 WHERE id = $2 AND status = 'sending' AND attempts = $3",
+    )
+    .bind(message_id)
+    .bind(id)
+    .bind(attempt)
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok(changed == 1)
 }
 
 /// What was sent, for the record.

@@ -49,6 +49,8 @@ pub struct CurrentUser {
     /// The confirmation this page shows once (left by the action that redirected here);
     /// only GET requests take it from the session.
     pub notice: Option<String>,
+    /// Mail is written to the outbox folder, not sent: every page says so.
+    pub test_mode: bool,
 }
 
 impl CurrentUser {
@@ -168,6 +170,7 @@ async fn user_of_session(
         zone_name: zone.name().to_string(),
         zone: zone.tz().clone(),
         notice,
+        test_mode: state.engine.mail_goes_to_outbox(),
     }))
 }
 
@@ -190,7 +193,7 @@ fn pre_session_cookie(state: &AppState, token: String) -> Cookie<'static> {
 }
 
 /// The form token of a page shown before login, kept in its own cookie.
-fn pre_session_token(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
+pub(crate) fn pre_session_token(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
     match jar.get(PRE_SESSION_COOKIE) {
         Some(cookie) => {
             let token = cookie.value().to_string();

@@ -9,6 +9,45 @@ pub fn local(ts: Timestamp, tz: &TimeZone) -> String {
         .to_string()
 }
 
+/// The same instant in the customer's zone, "09:00 Tokyo" (with the day, "12-20 09:00
+/// Tokyo", when it is another day there), for beside a time in the viewer's zone; empty when
+/// both zones show the same time.
+pub fn for_customer(ts: Timestamp, customer_zone: &str, viewer: &TimeZone) -> String {
+    let Ok(zone) = TimeZone::get(customer_zone) else {
+        return String::new();
+    };
+    let theirs = ts.to_zoned_datetime(zone);
+    let ours = ts.to_zoned_datetime(viewer.clone());
+    if theirs.datetime() == ours.datetime() {
+        return String::new();
+    }
+    let place = customer_zone
+        .rsplit('/')
+        .next()
+        .unwrap_or(customer_zone)
+        .replace('_', " ");
+    if theirs.date() == ours.date() {
+        format!("{} {place}", theirs.strftime("%H:%M"))
+    } else {
+        format!("{} {place}", theirs.strftime("%m-%d %H:%M"))
+    }
+}
+
+/// Where a send time falls in the review queue, in the viewer's days: "Today" (or earlier:
+/// due now), "This week" (the next 7 days) or "Later".
+pub fn queue_group(ts: Timestamp, now: Timestamp, viewer: &TimeZone) -> &'static str {
+    let day = |t: Timestamp| t.to_zoned_datetime(viewer.clone()).date();
+    let days = day(now)
+        .until(day(ts))
+        .map(|span| span.get_days())
+        .unwrap_or(i32::MAX);
+    match days {
+        i32::MIN..=0 => "Today",
+        1..=6 => "This week",
+        _ => "Later",
+    }
+}
+
 /// For `<input type="datetime-local">`: "2027-01-30T09:00".
 pub fn local_input(ts: Timestamp, tz: &TimeZone) -> String {
     ts.to_zoned_datetime(tz.clone())
@@ -79,6 +118,51 @@ mod tests {
         let tokyo = TimeZone::get("Asia/Tokyo").unwrap();
         assert_eq!(local(ts, &tokyo), "2027-01-30 09:00");
         assert_eq!(local_input(ts, &tokyo), "2027-01-30T09:00");
+    }
+
+    #[test]
+    fn the_customers_time_shows_beside_ours_only_when_it_differs() {
+        let ts: Timestamp = "2027-01-30T00:00:00Z".parse().unwrap();
+        let athens = TimeZone::get("Europe/Athens").unwrap();
+        assert_eq!(for_customer(ts, "Asia/Tokyo", &athens), "09:00 Tokyo");
+        assert_eq!(
+            for_customer(ts, "America/New_York", &athens),
+            "01-29 19:00 New York"
+        );
+        assert_eq!(for_customer(ts, "Europe/Athens", &athens), "");
+        assert_eq!(
+            for_customer(ts, "Europe/Bucharest", &athens),
+            "",
+            "same time, other zone"
+        );
+        assert_eq!(for_customer(ts, "Not/AZone", &athens), "");
+    }
+
+    #[test]
+    fn queue_groups_follow_the_viewers_days() {
+        let now: Timestamp = "2027-01-30T10:00:00Z".parse().unwrap();
+        let athens = TimeZone::get("Europe/Athens").unwrap();
+        let at = |text: &str| text.parse::<Timestamp>().unwrap();
+        assert_eq!(
+            queue_group(at("2027-01-29T10:00:00Z"), now, &athens),
+            "Today"
+        );
+        assert_eq!(
+            queue_group(at("2027-01-30T21:59:00Z"), now, &athens),
+            "Today"
+        );
+        assert_eq!(
+            queue_group(at("2027-01-30T22:00:00Z"), now, &athens),
+            "This week"
+        );
+        assert_eq!(
+            queue_group(at("2027-02-05T21:59:00Z"), now, &athens),
+            "This week"
+        );
+        assert_eq!(
+            queue_group(at("2027-02-05T22:00:00Z"), now, &athens),
+            "Later"
+        );
     }
 
     #[test]

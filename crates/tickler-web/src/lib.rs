@@ -8,6 +8,7 @@ pub mod auth;
 pub mod client;
 mod error;
 pub mod format;
+mod invitation;
 pub mod metrics;
 mod notice;
 pub mod pages;
@@ -96,6 +97,7 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         .merge(auth::routes())
         .merge(pages::routes())
         .merge(public::routes())
+        .merge(invitation::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             notice::keep,

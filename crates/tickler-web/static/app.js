@@ -37,3 +37,52 @@ document.querySelectorAll("button[data-print]").forEach((button) => {
   button.hidden = false;
   button.addEventListener("click", () => window.print());
 });
+
+// The review queue by keyboard: j/k move between emails, Enter opens one, e opens it for
+// editing, s for skipping, x ticks it for a bulk action. Keys typed into a field are left
+// alone. The keys are listed on the page.
+const queue = document.querySelector("table[data-queue]");
+if (queue) {
+  const rows = Array.from(queue.querySelectorAll("tr[data-href]"));
+  let current = -1;
+  const select = (index) => {
+    if (rows.length === 0) return;
+    current = Math.max(0, Math.min(rows.length - 1, index));
+    rows.forEach((row, i) => row.classList.toggle("selected", i === current));
+    const link = rows[current].querySelector("a");
+    if (link) link.focus();
+    rows[current].scrollIntoView({ block: "nearest" });
+  };
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const typing = event.target.closest("input, textarea, select, [contenteditable]");
+    if (typing) return;
+    const row = rows[current];
+    switch (event.key) {
+      case "j": select(current + 1); break;
+      case "k": select(current - 1); break;
+      case "e": if (row) window.location.href = row.dataset.href + "#edit"; break;
+      case "s": if (row) window.location.href = row.dataset.href + "#skip"; break;
+      case "x": {
+        const box = row && row.querySelector("input[type=checkbox]");
+        if (box) box.checked = !box.checked;
+        break;
+      }
+      default: return;
+    }
+    event.preventDefault();
+  });
+}
+
+// An email's page opened to skip it (#skip) starts in the reason field; to edit it (#edit),
+// in the subject. After the load: the browser's own move to the #fragment comes first and
+// would take the focus away again.
+const startIn = { "#skip": "reason", "#edit": "subject" }[window.location.hash];
+if (startIn) {
+  window.addEventListener("load", () => {
+    setTimeout(() => {
+      const field = document.getElementById(startIn);
+      if (field) field.focus();
+    }, 0);
+  });
+}

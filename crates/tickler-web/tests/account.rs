@@ -61,7 +61,9 @@ async fn a_user_changes_their_own_password_and_their_other_sessions_end() {
 
     let (status, page) = get(&laptop, &app, "/").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("href=\"/account/password\""), "{page}");
+    assert!(page.contains("href=\"/account\""), "{page}");
+    let (_, account) = get(&laptop, &app, "/account").await;
+    assert!(account.contains("href=\"/account/password\""), "{account}");
 
     for (current, new, again, says) in [
         (
@@ -181,4 +183,44 @@ async fn guesses_at_the_current_password_are_throttled_like_logins() {
     );
     let (_, page) = change(&thief, &app, PASSWORD, NEW_PASSWORD, NEW_PASSWORD).await;
     assert!(page.contains("too many times"), "{page}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_user_sets_their_own_time_zone_and_pages_use_it() {
+    let app = TestApp::start().await;
+    let id = app.user(SAM, Role::Sales).await;
+    let sam = app.login(SAM).await;
+    let (status, page) = get(&sam, &app, "/account").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("<option value=\"Asia/Tokyo\">"),
+        "the zone picker"
+    );
+
+    let refused = support::post(
+        &sam,
+        &app,
+        "/account",
+        "/account",
+        &[("name", "Sam Sales"), ("time_zone", "Mars/Olympus")],
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let page = refused.text().await.expect("page");
+    assert!(page.contains("Time zone:"), "{page}");
+    assert!(page.contains("aria-invalid=\"true\""), "{page}");
+
+    let saved = support::post(
+        &sam,
+        &app,
+        "/account",
+        "/account",
+        &[("name", "Sam Sales"), ("time_zone", "Asia/Tokyo")],
+    )
+    .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let user = app.engine.user(id).await.expect("user");
+    assert_eq!(user.time_zone.as_deref(), Some("Asia/Tokyo"));
+    let (_, page) = get(&sam, &app, "/").await;
+    assert!(page.contains("Times in Asia/Tokyo"), "{page}");
 }

@@ -233,12 +233,7 @@ async fn find_the_contract(app: &TestApp, browser: &Browser, contract_id: i64) {
         .wait_for_path(&format!("/contracts/{contract_id}"))
         .await;
     let page = browser.wait_for_text(CUSTOMER).await;
-    for label in [
-        "Acknowledgement of renewal",
-        "Reminder: service expiring",
-        "Notice of service expiration",
-        "Thank you for your long use of our service",
-    ] {
+    for label in ["Renewal notice", "Reminder", "Final notice", "Thank you"] {
         assert!(
             page.contains(label),
             "{label} on the contract's page:\n{page}"
@@ -329,7 +324,7 @@ async fn edit_in_the_review_queue(
     browser.goto(&app.url("/review")).await;
     browser.wait_for_text(TITLE).await;
     browser.screenshot("review-queue").await;
-    browser.click(&format!("#reminder-{id} h2 a")).await;
+    browser.click(&format!("#reminder-{id} td a")).await;
     browser.wait_for_path(&format!("/review/{id}")).await;
     browser.wait_for_text(&reminder.subject).await;
 

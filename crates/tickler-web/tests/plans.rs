@@ -27,10 +27,10 @@ async fn overrides(app: &TestApp) -> usize {
 /// applied to step `index`'s fields.
 fn steps_form(changes: &[(&str, &str)]) -> Vec<(String, String)> {
     let steps = [
-        ("before_60", "Acknowledgement of renewal", "-60"),
-        ("before_30", "Reminder: service expiring", "-30"),
-        ("before_7", "Notice of service expiration", "-7"),
-        ("after_7", "Thank you for your long use of our service", "7"),
+        ("before_60", "Renewal notice", "-60"),
+        ("before_30", "Reminder", "-30"),
+        ("before_7", "Final notice", "-7"),
+        ("after_7", "Thank you", "7"),
     ];
     let mut form = Vec::new();
     for (i, (key, label, offset)) in steps.iter().enumerate() {
@@ -123,7 +123,7 @@ async fn everyone_sees_plans_and_templates_and_only_admins_get_forms() {
         assert!(html.contains("/templates/before_60/ja"), "{html}");
         let (status, html) = get(&client, &app, &format!("/plans/{id}")).await;
         assert_eq!(status, StatusCode::OK);
-        assert!(html.contains("Notice of service expiration"));
+        assert!(html.contains("Final notice"));
         assert_eq!(
             html.contains("Save steps"),
             email.starts_with("admin"),

@@ -177,7 +177,7 @@ async fn a_sent_message_shows_headers_body_reply_and_attempts() {
         .await;
     let id = reminder_ids(&app, contract).await[0];
     let sam = app.login(OWNER).await;
-    let version = app.engine.reminder(id).await.unwrap().version;
+    let version = app.send_now_version(id).await;
     let send = format!("/review/{id}/send");
     let response = post(&sam, &app, "/review", &send, &[("version", &version)]).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
@@ -234,7 +234,7 @@ async fn a_failed_message_shows_the_reason_and_is_found_by_the_failed_filter() {
         .await;
     let id = reminder_ids(&app, contract).await[0];
     let admin = app.login(ADMIN).await;
-    let version = app.engine.reminder(id).await.unwrap().version;
+    let version = app.send_now_version(id).await;
     let send = format!("/review/{id}/send");
     let response = post(&admin, &app, "/review", &send, &[("version", &version)]).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);

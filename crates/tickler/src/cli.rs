@@ -45,6 +45,9 @@ pub enum Command {
     /// Timed emails: list, edit, send now, skip.
     #[command(subcommand)]
     Reminder(ReminderCommand),
+    /// Plans: the timed emails a contract gets; list, show, add, copy, rename, archive.
+    #[command(subcommand)]
+    Plan(crate::plans::PlanCommand),
     /// Invoices of recurring sales: approve drafts, record payments, void, PDF.
     #[command(subcommand)]
     Invoice(InvoiceCommand),
@@ -106,6 +109,16 @@ pub enum UserCommand {
         #[arg(long)]
         email: String,
     },
+    /// Invite a member of the team: they get a link (emailed when TICKLER_PUBLIC_URL is set)
+    /// to choose their own password; it works once, for 72 hours. Prints the link last.
+    Invite {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "sales", value_parser = ["admin", "sales", "viewer"])]
+        role: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -123,6 +136,9 @@ pub enum CustomerCommand {
         /// IANA name, e.g. Europe/Athens; default: the organisation's (TICKLER_TIME_ZONE).
         #[arg(long)]
         time_zone: Option<String>,
+        /// The plan (name or id) their new contracts follow unless one is named.
+        #[arg(long)]
+        plan: Option<String>,
     },
     /// Change a customer; the timed emails of their active contracts follow (addresses, time zone).
     Edit {
@@ -136,6 +152,9 @@ pub enum CustomerCommand {
         language: Option<String>,
         #[arg(long)]
         time_zone: Option<String>,
+        /// The plan (name or id) their new contracts follow unless one is named; "" clears it.
+        #[arg(long)]
+        plan: Option<String>,
     },
     /// Show a customer.
     Show {
@@ -446,6 +465,11 @@ pub enum ReminderCommand {
         #[arg(long, default_value = "")]
         reason: String,
     },
+    /// Undo a skip: the email goes back to the queue at its own time (until that time).
+    Unskip { id: i64 },
+    /// Send now, late, an email missed because its contract was entered after its time
+    /// (the contract's page offers the same).
+    SendMissed { id: i64 },
 }
 
 #[derive(Debug, Args)]

@@ -92,6 +92,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             ),
         },
         Command::Reminder(command) => reminder(&engine, command, &actor).await?,
+        Command::Plan(command) => crate::plans::plan(&engine, command, &actor).await?,
         Command::Dispatch(args) => dispatch(engine, args).await?,
         Command::Import(command) => import(&engine, command, &actor).await?,
         Command::Invoice(command) => invoices::invoice(&engine, command, &actor).await?,
@@ -152,6 +153,19 @@ async fn user(engine: &Engine, command: UserCommand, actor: &Actor) -> Result<()
                 .await?;
             println!("{id}");
         }
+        UserCommand::Invite { email, name, role } => {
+            let role: Role = role.parse()?;
+            let invitation = engine.invite_user(&email, &name, role, actor).await?;
+            match &invitation.emailed {
+                Ok(reply) => eprintln!("invitation emailed to {email}: {reply}"),
+                Err(why) => eprintln!("not emailed: {why}"),
+            }
+            eprintln!(
+                "the link works once, until {}; user {}",
+                invitation.expires_at, invitation.user_id
+            );
+            println!("{}", invitation.link);
+        }
         UserCommand::Password { email } => {
             let user = engine
                 .user_by_email(&email)
@@ -176,8 +190,19 @@ async fn customer(engine: &Engine, command: CustomerCommand, actor: &Actor) -> R
             emails,
             language,
             time_zone,
+            plan,
         } => {
             let language = Language::parse("language", &language)?;
+            // Checked before the customer is stored: a bad plan adds nothing.
+            if let Some(plan) = &plan {
+                let listing = engine.plan_listing(plan).await?;
+                if listing.summary.archived {
+                    return Err(anyhow!(
+                        "--plan: plan \"{}\" is archived: choose another",
+                        listing.summary.name
+                    ));
+                }
+            }
             let id = engine
                 .add_customer(
                     NewCustomer {
@@ -189,6 +214,11 @@ async fn customer(engine: &Engine, command: CustomerCommand, actor: &Actor) -> R
                     actor,
                 )
                 .await?;
+            if let Some(plan) = plan {
+                engine
+                    .set_customer_default_plan(id, Some(&plan), actor)
+                    .await?;
+            }
             println!("{id}");
         }
         CustomerCommand::Edit {
@@ -197,6 +227,7 @@ async fn customer(engine: &Engine, command: CustomerCommand, actor: &Actor) -> R
             emails,
             language,
             time_zone,
+            plan,
         } => {
             let current = engine.customer(id).await?;
             let language = match language {
@@ -221,6 +252,11 @@ async fn customer(engine: &Engine, command: CustomerCommand, actor: &Actor) -> R
                     None,
                 )
                 .await?;
+            if let Some(plan) = plan {
+                engine
+                    .set_customer_default_plan(id, Some(&plan), actor)
+                    .await?;
+            }
         }
         CustomerCommand::Show { id, json } => {
             let customer = engine.customer(id).await?;
@@ -520,6 +556,24 @@ async fn reminder(engine: &Engine, command: ReminderCommand, actor: &Actor) -> R
             }
         }
         ReminderCommand::Skip { id, reason } => engine.skip_reminder(id, &reason, actor).await?,
+        ReminderCommand::SendMissed { id } => {
+            let outcome = engine.send_missed_notice(id, actor).await?;
+            match outcome {
+                tickler_engine::dispatch::Outcome::Sent { reply } => {
+                    eprintln!("reminder {id} sent late: {reply}")
+                }
+                other => {
+                    return Err(anyhow!(
+                        "reminder {id} was not sent: {}",
+                        output::outcome(&other)
+                    ));
+                }
+            }
+        }
+        ReminderCommand::Unskip { id } => {
+            engine.unskip_reminder(id, actor).await?;
+            eprintln!("reminder {id} is back in the queue");
+        }
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ mod config;
 mod config_file;
 mod invoices;
 mod output;
+mod plans;
 mod quotes;
 mod serve;
 mod tasks;

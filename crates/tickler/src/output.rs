@@ -172,6 +172,18 @@ pub fn reminder(r: &ReminderView) {
     println!("subject:    {}", r.subject);
     println!();
     println!("{}", r.body);
+    if let Some(now) = r
+        .if_sent_now
+        .as_ref()
+        .filter(|now| now.version != r.version)
+    {
+        // What `reminder send` sends today: days left counted from today.
+        println!();
+        println!("if sent now (reminder send --version {}):", now.version);
+        println!("subject:    {}", now.subject);
+        println!();
+        println!("{}", now.body);
+    }
 }
 
 pub fn outcome(outcome: &Outcome) -> String {

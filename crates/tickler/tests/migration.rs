@@ -156,7 +156,24 @@ fn an_old_database_migrates_with_everything_kept_and_sends_what_it_would_have_se
     // offered (by auto-renewing contracts), so nothing is flagged.
     assert!(!said.contains("is never sent"), "{said}");
     let after = runtime.block_on(snapshot(&url));
-    assert_eq!(before.0, after.0, "every reminder kept as it was");
+    // Kept as they were, but for the shipped renewal steps' new names on the emails still
+    // to go out (migration 0018).
+    let renamed = |row: &String| {
+        let mut fields: Vec<String> = row.split(" | ").map(str::to_string).collect();
+        if fields[2] == "step" && fields[9] == "scheduled" {
+            fields[5] = match fields[5].as_str() {
+                "Acknowledgement of renewal" => "Renewal notice",
+                "Reminder: service expiring" => "Reminder",
+                "Notice of service expiration" => "Final notice",
+                "Thank you for your long use of our service" => "Thank you",
+                other => other,
+            }
+            .to_string();
+        }
+        fields.join(" | ")
+    };
+    let expected: Vec<String> = before.0.iter().map(renamed).collect();
+    assert_eq!(expected, after.0, "every reminder kept as it was");
     assert_eq!(before.1, after.1, "every event kept as it was");
     // Each reminder now belongs to the term it belonged to before.
     let expected: Vec<(i64, i64, i64)> = [

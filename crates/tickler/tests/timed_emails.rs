@@ -211,8 +211,13 @@ fn people_edit_skip_and_send_early_and_sent_mail_is_immutable() {
     assert_eq!(field(&skipped, "status_reason"), "customer already called");
 
     // Sent now, long before its time, as read: a version read before an edit sends nothing.
+    // (What "send now" sends is the email as of today, `if_sent_now`, with its own version.)
     let id7 = t.reminder(&contract, "before_7", 1)["id"].to_string();
-    let read = field(&t.reminder(&contract, "before_7", 1), "version").to_string();
+    let read = field(
+        &t.reminder(&contract, "before_7", 1)["if_sent_now"],
+        "version",
+    )
+    .to_string();
     t.ok(&[
         "reminder",
         "edit",
@@ -230,7 +235,11 @@ fn people_edit_skip_and_send_early_and_sent_mail_is_immutable() {
         err.contains("--version") && err.contains("not an email version"),
         "{err}"
     );
-    let read = field(&t.reminder(&contract, "before_7", 1), "version").to_string();
+    let read = field(
+        &t.reminder(&contract, "before_7", 1)["if_sent_now"],
+        "version",
+    )
+    .to_string();
     t.ok(&["reminder", "send", &id7, "--version", &read]);
     let received = smtp.wait_for_messages(2, WAIT);
     assert_eq!(

@@ -1,4 +1,5 @@
-//! The logged-in person's own account: changing their password, with the current one.
+//! The logged-in person's own account: their name and the time zone pages show times in,
+//! and their password (changed with the current one).
 
 use askama::Template;
 use axum::{
@@ -20,10 +21,109 @@ use crate::{
 };
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route(
-        "/account/password",
-        get(password_page).post(change_password),
-    )
+    Router::new()
+        .route("/account", get(profile_page).post(save_profile))
+        .route(
+            "/account/password",
+            get(password_page).post(change_password),
+        )
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct ProfilePage {
+    layout: Layout,
+    name: String,
+    email: String,
+    /// The zone typed or stored; empty: the organisation's.
+    time_zone: String,
+    organisation_zone: String,
+    /// Every zone the time zone database knows, for the searchable picker.
+    zones: Vec<String>,
+    error: Option<String>,
+}
+
+fn profile(
+    state: &AppState,
+    user: &CurrentUser,
+    name: String,
+    time_zone: String,
+    error: Option<String>,
+) -> ProfilePage {
+    let mut zones: Vec<String> = jiff::tz::db().available().map(|n| n.to_string()).collect();
+    zones.sort_unstable();
+    ProfilePage {
+        layout: Layout::new(user, "Your account", "account"),
+        name,
+        email: user.user.email.clone(),
+        time_zone,
+        organisation_zone: state.engine.settings().default_time_zone.name().to_string(),
+        zones,
+        error,
+    }
+}
+
+async fn profile_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Html<String>, WebError> {
+    let page = profile(
+        &state,
+        &user,
+        user.user.name.clone(),
+        user.user.time_zone.clone().unwrap_or_default(),
+        None,
+    );
+    Ok(Html(page.render()?))
+}
+
+#[derive(Deserialize)]
+struct ProfileForm {
+    name: String,
+    #[serde(default)]
+    time_zone: String,
+}
+
+/// Saves the person's own name and time zone (their role and status are an admin's to change).
+async fn save_profile(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(form): Form<ProfileForm>,
+) -> Result<Response, WebError> {
+    let me = &user.user;
+    let saved = state
+        .engine
+        .update_user(
+            me.id,
+            &form.name,
+            me.role,
+            me.active,
+            Some(form.time_zone.trim()),
+            &user.actor(),
+        )
+        .await;
+    match saved {
+        Ok(()) => Ok(crate::pages::redirect_with_notice(
+            "/account",
+            "Saved: pages show times in your time zone.",
+        )),
+        Err(EngineError::Invalid(refusal)) => {
+            let field = if refusal.field == "time_zone" {
+                "Time zone"
+            } else {
+                "Name"
+            };
+            let page = profile(
+                &state,
+                &user,
+                form.name,
+                form.time_zone,
+                Some(format!("{field}: {}", refusal.message)),
+            );
+            Ok((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response())
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 #[derive(Template)]

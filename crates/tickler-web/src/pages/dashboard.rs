@@ -2,9 +2,15 @@
 //! which contracts expire soon, and what was sent lately.
 
 use askama::Template;
-use axum::{Router, extract::State, response::Html, routing::get};
+use axum::{
+    Router,
+    extract::{Query, State},
+    response::Html,
+    routing::get,
+};
 use jiff::{Timestamp, ToSpan, civil::Time};
-use tickler_core::{plan::Mode, reminder::ReminderStatus, schedule::local_instant};
+use serde::Deserialize;
+use tickler_core::{plan::Mode, reminder::ReminderStatus, schedule::local_instant, user::Role};
 use tickler_engine::{
     browse::{Contract, ReminderFilter, ReminderOrder},
     review::ReminderView,
@@ -49,13 +55,82 @@ struct DashboardPage {
     more_tasks: bool,
     /// Why no mail goes out (an SMTP configuration problem), shown as a banner.
     mail_problem: Option<String>,
+    /// "mine" (the viewer's contracts) or "all".
+    who: &'static str,
+    /// What a new installation still lacks, for admins, until everything is done.
+    checklist: Vec<ChecklistItem>,
+}
+
+struct ChecklistItem {
+    label: &'static str,
+    done: bool,
+    href: &'static str,
+}
+
+#[derive(Deserialize, Default)]
+struct DashboardQuery {
+    who: Option<String>,
+}
+
+/// The first-run checklist: what sending real mail to customers needs; empty once all done.
+async fn checklist(state: &AppState, user: &CurrentUser) -> Result<Vec<ChecklistItem>, WebError> {
+    if user.user.role != Role::Admin {
+        return Ok(Vec::new());
+    }
+    let settings = state.engine.settings_view();
+    let sender_set = !settings
+        .mail_from
+        .trim_end_matches('>')
+        .ends_with("@localhost");
+    let has_contract = !state.engine.list_contracts(0, 1).await?.is_empty();
+    let items = vec![
+        ChecklistItem {
+            label: "Your organisation's name, as customers see it",
+            done: settings.organisation_name != "Tickler",
+            href: "/settings",
+        },
+        ChecklistItem {
+            label: "The sender address emails go out from",
+            done: sender_set,
+            href: "/settings",
+        },
+        ChecklistItem {
+            label: "A mail server (TICKLER_SMTP_URL), so that emails leave the outbox folder",
+            done: !settings.mailer_is_outbox,
+            href: "/settings",
+        },
+        ChecklistItem {
+            label: "Your time zone, for send times and dates",
+            done: settings.default_time_zone != "UTC",
+            href: "/settings",
+        },
+        ChecklistItem {
+            label: "Your first contract",
+            done: has_contract,
+            href: "/contracts/new",
+        },
+    ];
+    Ok(if items.iter().all(|i| i.done) {
+        Vec::new()
+    } else {
+        items
+    })
 }
 
 async fn dashboard(
     State(state): State<AppState>,
     user: CurrentUser,
+    Query(query): Query<DashboardQuery>,
 ) -> Result<Html<String>, WebError> {
     let engine = &state.engine;
+    // Sales see their own contracts' work first, as in the review queue.
+    let who = match query.who.as_deref() {
+        Some("all") => "all",
+        Some("mine") => "mine",
+        _ if user.user.role == Role::Sales => "mine",
+        _ => "all",
+    };
+    let owner_id = (who == "mine").then_some(user.user.id);
     let now = engine.now();
     let today = now.to_zoned_datetime(user.zone.clone()).date();
     let day_start = |days: i64| {
@@ -66,6 +141,7 @@ async fn dashboard(
     };
     let scheduled = ReminderFilter {
         status: Some(ReminderStatus::Scheduled),
+        owner_id,
         ..ReminderFilter::default()
     };
     let until = |end: Timestamp| ReminderFilter {
@@ -83,6 +159,7 @@ async fn dashboard(
     let failed_filter = ReminderFilter {
         status: Some(ReminderStatus::Failed),
         order: ReminderOrder::LatestFirst,
+        owner_id,
         ..ReminderFilter::default()
     };
     let failed = engine.count_reminders(&failed_filter).await?;
@@ -103,13 +180,21 @@ async fn dashboard(
             status: Some(ReminderStatus::Sent),
             order: ReminderOrder::LatestFirst,
             limit: Some(10),
+            owner_id,
             ..ReminderFilter::default()
         })
         .await?;
     let in_days = |days: i64| today.checked_add(days.days()).unwrap_or(today);
-    let (expiring_30, expiring) = engine.expiring_contracts(today, in_days(30), 10).await?;
-    let (expiring_60, _) = engine.expiring_contracts(today, in_days(60), 0).await?;
-    let (expiring_90, _) = engine.expiring_contracts(today, in_days(90), 0).await?;
+    let (expiring_30, expiring) = engine
+        .expiring_contracts(today, in_days(30), owner_id, 10)
+        .await?;
+    let (expiring_60, _) = engine
+        .expiring_contracts(today, in_days(60), owner_id, 0)
+        .await?;
+    let (expiring_90, _) = engine
+        .expiring_contracts(today, in_days(90), owner_id, 0)
+        .await?;
+    let checklist = checklist(&state, &user).await?;
 
     let rows = |list: Vec<ReminderView>| {
         list.iter()
@@ -136,6 +221,8 @@ async fn dashboard(
             .collect(),
         more_tasks: tasks.mine_open > tasks.mine.len() as i64,
         mail_problem: engine.mail_problem(),
+        who,
+        checklist,
         my_open_tasks: tasks.mine_open,
         overdue_tasks: tasks.overdue,
         my_tasks: tasks

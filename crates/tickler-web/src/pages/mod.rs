@@ -18,7 +18,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use jiff::Timestamp;
-use tickler_core::{access::Action, user::Role};
+use tickler_core::{access::Action, reminder::ReminderStatus, user::Role};
 use tickler_engine::review::ReminderView;
 
 use crate::{AppState, auth::CurrentUser, format};
@@ -54,6 +54,8 @@ pub struct Layout {
     /// A one-line confirmation of what was just done, e.g. "Reminder skipped.", left in
     /// the session by the action (never taken from the URL).
     pub notice: Option<String>,
+    /// No SMTP server is set: emails are written to the outbox folder and reach nobody.
+    pub test_mode: bool,
 }
 
 impl Layout {
@@ -67,6 +69,7 @@ impl Layout {
             zone: user.zone_name.clone(),
             csrf: user.csrf.clone(),
             notice: user.notice.clone().filter(|n| !n.trim().is_empty()),
+            test_mode: user.test_mode,
         }
     }
 }
@@ -86,6 +89,15 @@ pub struct ReminderRow {
     pub send_at: String,
     /// "in 3 days", "2 hours ago".
     pub when: String,
+    /// The send time where the customer is ("09:00 Asia/Tokyo"), when their zone is not
+    /// the viewer's; empty otherwise.
+    pub customer_local: String,
+    /// The email's language, by name ("Japanese").
+    pub language: &'static str,
+    /// The contract owner's name; empty when nobody owns it.
+    pub owner_name: String,
+    /// Which part of the queue it falls in: "Today", "This week" or "Later" (the viewer's days).
+    pub group: &'static str,
     pub sent_at: String,
     pub to: String,
     pub cc: String,
@@ -95,6 +107,8 @@ pub struct ReminderRow {
     pub reply: String,
     /// Whether the viewer may edit, send or skip it.
     pub can_change: bool,
+    /// "Sent" to the outbox folder in test mode: written to a file, received by nobody.
+    pub to_outbox: bool,
 }
 
 impl ReminderRow {
@@ -111,6 +125,10 @@ impl ReminderRow {
             status_reason: r.status_reason.clone().unwrap_or_default(),
             send_at: format::local(r.send_at, &user.zone),
             when: format::relative(r.send_at, now),
+            customer_local: format::for_customer(r.send_at, &r.customer_time_zone, &user.zone),
+            language: r.language.english_name(),
+            owner_name: r.owner_name.clone().unwrap_or_default(),
+            group: format::queue_group(r.send_at, now, &user.zone),
             sent_at: r
                 .sent_at
                 .map(|t| format::local(t, &user.zone))
@@ -127,6 +145,11 @@ impl ReminderRow {
                 .unwrap_or_default(),
             can_change: r.status.is_pending()
                 && user.viewer.may(Action::ChangeContract, r.owner_id),
+            // A mail server's reply starts with its three-digit code; the outbox's is a path.
+            to_outbox: r.status == ReminderStatus::Sent
+                && r.smtp_reply
+                    .as_deref()
+                    .is_some_and(|reply| !reply.starts_with(|c: char| c.is_ascii_digit())),
         }
     }
 }

@@ -37,6 +37,9 @@ pub fn routes() -> Router<AppState> {
         .route("/plans", get(list))
         .route("/plans/{id}", get(detail))
         .route("/plans/{id}/steps", post(save_steps))
+        .route("/plans/copy", post(copy))
+        .route("/plans/{id}/describe", post(save_description))
+        .route("/plans/{id}/archive", post(archive))
         .route("/templates/{key}/{lang}", get(editor).post(save_template))
         .route("/templates/{key}/{lang}/preview", post(preview))
         .route("/templates/{key}/{lang}/reset", post(reset_template))
@@ -193,6 +196,7 @@ struct PlanBlock {
     id: i64,
     name: String,
     description: String,
+    archived: bool,
     steps: Vec<StepRow>,
 }
 
@@ -218,6 +222,7 @@ async fn list(State(state): State<AppState>, user: CurrentUser) -> Result<Html<S
             id: summary.id,
             name: summary.name,
             description: summary.description,
+            archived: summary.archived,
             steps: plan.steps.iter().map(StepRow::of).collect(),
         });
     }
@@ -263,6 +268,10 @@ struct PlanPage {
     id: i64,
     name: String,
     description: String,
+    noun: String,
+    archived: bool,
+    /// Ships with Tickler: keeps its name and cannot be archived.
+    built_in: bool,
     /// "1,234" or "more than 10,000".
     active_contracts: String,
     steps: Vec<StepRow>,
@@ -286,6 +295,7 @@ async fn plan_page(
     error: Option<String>,
 ) -> Result<PlanPage, WebError> {
     let detail = state.engine.plan(id).await?;
+    let summary = state.engine.plan_listing(&id.to_string()).await?;
     let steps: Vec<StepRow> = detail.plan.steps.iter().map(StepRow::of).collect();
     let rows = rows.unwrap_or_else(|| {
         let mut rows = steps.clone();
@@ -326,6 +336,9 @@ async fn plan_page(
         id,
         name: detail.plan.name,
         description: detail.plan.description,
+        noun: summary.summary.noun,
+        archived: summary.summary.archived,
+        built_in: summary.built_in,
         active_contracts: crate::format::count(detail.active_contracts),
         steps,
         rows,
@@ -682,4 +695,77 @@ async fn reset_template(
         &format!("/templates/{key}/{lang}"),
         notice,
     ))
+}
+
+#[derive(Deserialize)]
+struct CopyForm {
+    /// The plan to copy, by id.
+    from: i64,
+    name: String,
+}
+
+/// A new plan, made from an existing one's steps (then changed on its own page).
+async fn copy(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(form): Form<CopyForm>,
+) -> Result<Response, WebError> {
+    user.require(Action::ManagePlans, None)?;
+    let id = state
+        .engine
+        .copy_plan(form.from, &form.name, &user.actor())
+        .await?;
+    Ok(redirect_with_notice(
+        &format!("/plans/{id}#edit"),
+        "Plan made with the steps of the one you copied: change its steps below.",
+    ))
+}
+
+#[derive(Deserialize)]
+struct DescribeForm {
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    noun: String,
+}
+
+async fn save_description(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(form): Form<DescribeForm>,
+) -> Result<Response, WebError> {
+    user.require(Action::ManagePlans, None)?;
+    state
+        .engine
+        .describe_plan(id, &form.name, &form.description, &form.noun, &user.actor())
+        .await?;
+    Ok(redirect_with_notice(&format!("/plans/{id}"), "Plan saved."))
+}
+
+#[derive(Deserialize)]
+struct ArchiveForm {
+    /// `1`: archive; `0`: offer again.
+    archived: String,
+}
+
+async fn archive(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Form(form): Form<ArchiveForm>,
+) -> Result<Response, WebError> {
+    user.require(Action::ManagePlans, None)?;
+    let archived = form.archived == "1";
+    state
+        .engine
+        .archive_plan(id, archived, &user.actor())
+        .await?;
+    let notice = if archived {
+        "Plan archived: no new contract can choose it; its contracts go on as before."
+    } else {
+        "Plan on offer again."
+    };
+    Ok(redirect_with_notice(&format!("/plans/{id}"), notice))
 }

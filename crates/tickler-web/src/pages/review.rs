@@ -26,9 +26,9 @@ use tickler_core::{
 };
 use tickler_engine::{
     EngineError,
-    browse::ReminderFilter,
+    browse::{Cursor, ReminderFilter},
     dispatch::Outcome,
-    review::{ReminderEdits, ReminderView},
+    review::{ReminderEdits, ReminderView, WordingNow},
 };
 
 use crate::{
@@ -54,6 +54,9 @@ pub fn routes() -> Router<AppState> {
         .route("/review/{id}/reset", post(reset))
         .route("/review/{id}/send", post(send_now))
         .route("/review/{id}/skip", post(skip))
+        .route("/review/{id}/unskip", post(unskip))
+        .route("/review/{id}/send-missed", post(send_missed))
+        .route("/review/bulk", post(bulk))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -80,6 +83,8 @@ struct StepOption {
 struct QueueItem {
     row: ReminderRow,
     mode: &'static str,
+    /// What happens at its time, in words.
+    mode_text: &'static str,
 }
 
 #[derive(Template)]
@@ -94,7 +99,10 @@ struct QueuePage {
     mode: String,
     total: i64,
     total_text: String,
-    items: Vec<QueueItem>,
+    /// The page's emails by when they go out: "Today", "This week", "Later".
+    groups: Vec<(&'static str, Vec<QueueItem>)>,
+    /// Any filter beyond whose emails: the filters stay open.
+    filtered: bool,
     pager: Pager,
 }
 
@@ -175,14 +183,32 @@ async fn queue(
     let (filter, who) = queue_filter(&query, &user, now)?;
     let total = engine.count_reminders(&filter).await?;
     let list = engine.reminder_page(&filter).await?;
-    let items = list
-        .rows
-        .iter()
-        .map(|r| QueueItem {
+    let mut groups: Vec<(&'static str, Vec<QueueItem>)> = Vec::new();
+    for r in &list.rows {
+        let item = QueueItem {
             row: ReminderRow::new(r, &user, now),
             mode: r.mode.as_str(),
-        })
-        .collect();
+            mode_text: match r.mode {
+                Mode::Auto => "timed",
+                Mode::Approval => "waits for approval",
+                Mode::Internal => "internal notice",
+                Mode::Task => "task",
+            },
+        };
+        match groups.last_mut() {
+            Some((group, items)) if *group == item.row.group => items.push(item),
+            _ => groups.push((item.row.group, vec![item])),
+        }
+    }
+    let filtered = [
+        &query.step,
+        &query.from,
+        &query.to,
+        &query.range,
+        &query.mode,
+    ]
+    .iter()
+    .any(|v| non_empty(v).is_some());
 
     let step = non_empty(&query.step).unwrap_or_default().to_string();
     let mut steps: Vec<StepOption> = default_renewal_plan()
@@ -225,7 +251,8 @@ async fn queue(
         mode: text(&query.mode),
         total,
         total_text: crate::format::count(total),
-        items,
+        groups,
+        filtered,
         pager: Pager::new("/review", &params.finish(), &list, |r| r.id),
     };
     Ok(Html(page.render()?))
@@ -286,8 +313,13 @@ struct DetailPage {
     error: Option<String>,
     preview: Option<PreviewBox>,
     history: Vec<HistoryRow>,
-    /// The version of the email shown, sent back by "Send now".
+    /// A skipped email whose send time has not come: its skip can be undone.
+    can_unskip: bool,
+    /// The version that "Send now" sends (the wording as of now), sent back by its form.
     version: String,
+    /// The wording "Send now" would send, when it differs from the scheduled one above (days
+    /// left counted from today, not from the send time).
+    sent_now: Option<WordingNow>,
 }
 
 #[derive(Template)]
@@ -354,12 +386,19 @@ async fn detail_page(
         message_id: view.message_id.clone(),
         attempts: view.attempts,
         open: view.status.is_pending(),
+        can_unskip: view.status == ReminderStatus::Skipped
+            && view.send_at > now
+            && user.viewer.may(Action::ChangeContract, view.owner_id),
         form: form.unwrap_or_else(|| current_values(&view, user)),
         error_field: error.as_ref().map(|e| e.field.clone()).unwrap_or_default(),
         error: error.map(|e| e.to_string()),
         preview,
         history,
-        version: view.version,
+        version: view
+            .if_sent_now
+            .as_ref()
+            .map_or_else(|| view.version.clone(), |now| now.version.clone()),
+        sent_now: view.if_sent_now.filter(|now| now.version != view.version),
     })
 }
 
@@ -608,25 +647,38 @@ async fn send_now(
         .engine
         .send_reminder_now(id, Some(&seen), &user.actor())
         .await?;
-    let notice = match outcome {
-        Outcome::Sent { reply } => format!("Sent. The mail server answered: {reply}"),
-        Outcome::Retry { at, error } => format!(
-            "Not sent yet ({error}); it will be tried again at {}.",
-            format::local(at, &user.zone)
-        ),
-        Outcome::Failed { reply } => format!("Sending failed: {reply}"),
-        Outcome::Cancelled { reason } => format!("Not sent: {reason}"),
-        Outcome::Fenced => "Another dispatcher took this email over; see its history.".to_string(),
-        Outcome::Unrecorded { error } => {
-            format!("The result could not be recorded ({error}); it will be checked again shortly.")
-        }
-    };
+    let notice = outcome_notice(&outcome, &user);
     Ok(redirect_with_notice(&format!("/review/{id}"), &notice))
 }
 
 #[derive(Deserialize)]
 struct SkipForm {
     reason: Option<String>,
+    /// `next`: go on to the next email of the queue instead of staying on this one.
+    then: Option<String>,
+}
+
+/// The email after `id` in the person's default queue (theirs for sales, everyone's
+/// otherwise), for "Skip and next".
+async fn next_in_queue(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+) -> Result<Option<i64>, WebError> {
+    let filter = ReminderFilter {
+        status: Some(ReminderStatus::Scheduled),
+        owner_id: (user.user.role == Role::Sales).then_some(user.user.id),
+        limit: Some(1),
+        cursor: Some(Cursor::After(id)),
+        ..ReminderFilter::default()
+    };
+    Ok(state
+        .engine
+        .reminder_page(&filter)
+        .await?
+        .rows
+        .first()
+        .map(|r| r.id))
 }
 
 async fn skip(
@@ -641,8 +693,138 @@ async fn skip(
         .engine
         .skip_reminder(id, &reason, &user.actor())
         .await?;
+    let notice = "Skipped: this email will not be sent. You can undo this until its send time.";
+    if non_empty(&form.then) == Some("next") {
+        let next = next_in_queue(&state, &user, id).await?;
+        let to = next.map_or_else(|| "/review".to_string(), |next| format!("/review/{next}"));
+        return Ok(redirect_with_notice(
+            &to,
+            &format!(
+                "Email {id} skipped (undo it from its page). {}",
+                if next.is_some() {
+                    "This is the next one."
+                } else {
+                    "That was the last one in your queue."
+                }
+            ),
+        ));
+    }
+    Ok(redirect_with_notice(&format!("/review/{id}"), notice))
+}
+
+/// What a person's send did, in words (test mode says the email reached nobody).
+fn outcome_notice(outcome: &Outcome, user: &CurrentUser) -> String {
+    match outcome {
+        Outcome::Sent { reply } if user.test_mode => format!(
+            "Written to the outbox folder, not sent (test mode: no mail server is set): {reply}"
+        ),
+        Outcome::Sent { reply } => format!("Sent. The mail server answered: {reply}"),
+        Outcome::Retry { at, error } => format!(
+            "Not sent yet ({error}); it will be tried again at {}.",
+            format::local(*at, &user.zone)
+        ),
+        Outcome::Failed { reply } => format!("Sending failed: {reply}"),
+        Outcome::Cancelled { reason } => format!("Not sent: {reason}"),
+        Outcome::Fenced => "Another dispatcher took this email over; see its history.".to_string(),
+        Outcome::Unrecorded { error } => {
+            format!("The result could not be recorded ({error}); it will be checked again shortly.")
+        }
+    }
+}
+
+/// Sends late an email missed because its contract was entered after its time.
+async fn send_missed(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
+    let view = state.engine.reminder(id).await?;
+    user.require(Action::ChangeContract, view.owner_id)?;
+    let outcome = state.engine.send_missed_notice(id, &user.actor()).await?;
+    let notice = outcome_notice(&outcome, &user);
+    Ok(redirect_with_notice(
+        &format!("/contracts/{}", view.contract_id),
+        &notice,
+    ))
+}
+
+async fn unskip(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
+    let view = state.engine.reminder(id).await?;
+    user.require(Action::ChangeContract, view.owner_id)?;
+    state.engine.unskip_reminder(id, &user.actor()).await?;
     Ok(redirect_with_notice(
         &format!("/review/{id}"),
-        "Skipped: this email will not be sent.",
+        "Skip undone: the email is back in the queue and goes out at its time.",
     ))
+}
+
+/// Skips or sends several emails of the queue at once (the checked rows): each as if on its
+/// own page, each checked for the person's right to act on it; one that cannot be acted on
+/// is named in the notice and the others go ahead.
+async fn bulk(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let value = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let action = value("action");
+    let reason = value("reason");
+    let ids: Vec<i64> = fields
+        .iter()
+        .filter(|(k, _)| k == "id")
+        .filter_map(|(_, v)| v.parse().ok())
+        .collect();
+    if ids.is_empty() {
+        return Ok(redirect_with_notice(
+            "/review",
+            "Nothing selected: tick the emails first.",
+        ));
+    }
+    let (mut done, mut refused) = (0, Vec::new());
+    for id in ids {
+        let outcome = match changeable(&state, &user, id).await {
+            Err(e) => Err(e.to_string()),
+            Ok(_) => match action.as_str() {
+                "skip" => state
+                    .engine
+                    .skip_reminder(id, &reason, &user.actor())
+                    .await
+                    .map_err(|e| e.to_string()),
+                "approve" => match state
+                    .engine
+                    .send_reminder_now(id, None, &user.actor())
+                    .await
+                {
+                    Ok(Outcome::Sent { .. }) => Ok(()),
+                    Ok(other) => Err(outcome_notice(&other, &user)),
+                    Err(e) => Err(e.to_string()),
+                },
+                other => {
+                    return Err(WebError::BadRequest(format!(
+                        "action: \"{other}\" is not skip or approve"
+                    )));
+                }
+            },
+        };
+        match outcome {
+            Ok(()) => done += 1,
+            Err(why) => refused.push(format!("email {id}: {why}")),
+        }
+    }
+    let verb = if action == "skip" { "Skipped" } else { "Sent" };
+    let mut notice = format!("{verb} {done} email{}.", if done == 1 { "" } else { "s" });
+    if !refused.is_empty() {
+        notice.push_str(&format!(" Not done: {}.", refused.join("; ")));
+    }
+    Ok(redirect_with_notice("/review", &notice))
 }

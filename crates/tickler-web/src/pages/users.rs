@@ -93,6 +93,8 @@ struct NewUserForm {
     name: String,
     role: String,
     password: String,
+    /// `1`: invite them (a one-time link to choose their password) instead of creating them here.
+    invite: String,
 }
 
 #[derive(Template)]
@@ -127,6 +129,9 @@ async fn create(
     Form(form): Form<NewUserForm>,
 ) -> Result<Response, WebError> {
     user.require(Action::Administer, None)?;
+    if form.invite == "1" {
+        return invite(&state, &user, form).await;
+    }
     let result = match form.role.parse::<Role>() {
         Ok(role) => {
             let password = Some(form.password.as_str()).filter(|p| !p.is_empty());
@@ -310,6 +315,55 @@ async fn set_password(
         Err((status, message)) => {
             let mut page = EditUserPage::new(&user, &target);
             page.password_error = Some(message);
+            Ok(page_response(status, page.render()))
+        }
+    }
+}
+
+/// Invites the person on the form: they get a one-time link to choose their own password.
+async fn invite(
+    state: &AppState,
+    user: &CurrentUser,
+    form: NewUserForm,
+) -> Result<Response, WebError> {
+    let invited = match form.role.parse::<Role>() {
+        Ok(role) => {
+            state
+                .engine
+                .invite_user(&form.email, &form.name, role, &user.actor())
+                .await
+        }
+        Err(e) => Err(e.into()),
+    };
+    match invited {
+        Ok(invitation) => {
+            let notice = match &invitation.emailed {
+                Ok(_) => format!(
+                    "Invitation emailed to {}: their link works once, until {}.",
+                    form.email.trim(),
+                    crate::format::local(invitation.expires_at, &user.zone)
+                ),
+                Err(why) => format!(
+                    "{} is invited, but the link was not emailed ({why}). Send them this \
+                     link, after this site's address; it works once, until {}: {}",
+                    form.email.trim(),
+                    crate::format::local(invitation.expires_at, &user.zone),
+                    invitation.link
+                ),
+            };
+            Ok(redirect_with_notice("/users", &notice))
+        }
+        Err(e) => {
+            let (status, message) = refusal(e)?;
+            let page = NewUserPage {
+                layout: Layout::new(user, "New user", "users"),
+                form: NewUserForm {
+                    password: String::new(),
+                    ..form
+                },
+                roles: ROLES,
+                error: Some(message),
+            };
             Ok(page_response(status, page.render()))
         }
     }

@@ -263,6 +263,34 @@ impl Browser {
         }
     }
 
+    /// Resizes the window (a phone is 390 pixels wide).
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.client
+            .set_window_size(width, height)
+            .await
+            .unwrap_or_else(|e| panic!("cannot resize the window to {width}x{height}: {e}"));
+    }
+
+    /// Runs `script` in the page and returns what it returns.
+    pub async fn eval(&self, script: &str) -> serde_json::Value {
+        self.client
+            .execute(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+    }
+
+    /// Types `keys` into whatever has the keyboard focus (the page itself if nothing does).
+    pub async fn press(&self, keys: &str) {
+        let target = match self.client.active_element().await {
+            Ok(element) => element,
+            Err(_) => self.find("body").await,
+        };
+        target
+            .send_keys(keys)
+            .await
+            .unwrap_or_else(|e| panic!("cannot type {keys:?}: {e}"));
+    }
+
     /// The id of the element that has the keyboard focus.
     pub async fn focused_id(&self) -> String {
         self.client

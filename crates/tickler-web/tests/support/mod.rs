@@ -238,6 +238,18 @@ impl TestApp {
             .expect("add contract")
     }
 
+    /// The version a "Send now" form carries for a scheduled reminder: its wording as of
+    /// the app's now.
+    pub async fn send_now_version(&self, id: i64) -> String {
+        self.engine
+            .reminder(id)
+            .await
+            .expect("reminder")
+            .if_sent_now
+            .expect("a scheduled reminder")
+            .version
+    }
+
     /// A browser-like client (cookies kept, redirects not followed) logged in as `email`.
     pub async fn login(&self, email: &str) -> Client {
         let client = client();

@@ -4,6 +4,9 @@
 use super::*;
 
 pub(super) struct TimelineRow {
+    id: i64,
+    /// Missed because the contract was entered after its time: may be sent late.
+    missed: bool,
     term: i32,
     label: String,
     mode: &'static str,
@@ -158,6 +161,8 @@ pub(super) struct DetailPage {
     error: Option<String>,
     renew_end: String,
     terminate_reason: String,
+    /// What renewing does, for its confirmation: the current term's emails it cancels.
+    renew_confirm: String,
 }
 
 /// "on time", "2 h 5 min late", "3 d 1 h early": how far from its time a reminder went out.
@@ -212,6 +217,12 @@ pub(super) async fn detail_page(
         .reminders
         .iter()
         .map(|r| TimelineRow {
+            id: r.id,
+            missed: contract.status == ContractStatus::Active
+                && r.term_number == contract.term_number
+                && r.status == ReminderStatus::Cancelled
+                && r.mode == Mode::Auto
+                && r.status_reason.as_deref() == Some(tickler_engine::PASSED_WHEN_PLANNED),
             term: r.term_number,
             label: r.label.clone(),
             mode: r.mode.as_str(),
@@ -231,7 +242,29 @@ pub(super) async fn detail_page(
             },
             subject: r.subject.clone(),
         })
+        .collect::<Vec<TimelineRow>>();
+    let pending: Vec<&str> = timeline
+        .iter()
+        .filter(|r| r.term == contract.term_number && r.status == "scheduled")
+        .map(|r| r.label.as_str())
         .collect();
+    let renew_confirm = format!(
+        "Renew \"{}\": start term {} after {}? {} The new term's emails are scheduled from \
+         its end date.",
+        contract.title,
+        contract.term_number + 1,
+        contract.end_date,
+        if pending.is_empty() {
+            "No email of the current term is still pending.".to_string()
+        } else {
+            format!(
+                "This cancels the current term's {} pending email{}: {}.",
+                pending.len(),
+                if pending.len() == 1 { "" } else { "s" },
+                pending.join(", ")
+            )
+        }
+    );
     let events = detail
         .events
         .iter()
@@ -326,6 +359,7 @@ pub(super) async fn detail_page(
         error: retyped.error,
         renew_end: retyped.renew_end,
         terminate_reason: retyped.terminate_reason,
+        renew_confirm,
     })
 }
 

@@ -115,6 +115,11 @@ pub(super) async fn form_page(
         Some(_) => format!("Edit {}", form.title),
         None => "New contract".to_string(),
     };
+    let mut plans = engine.browse_plan_names().await?;
+    // A contract on an archived plan keeps it: its own plan stays a choice of its form.
+    if editing.is_some() && !form.plan.is_empty() && !plans.contains(&form.plan) {
+        plans.push(form.plan.clone());
+    }
     Ok(FormPage {
         layout: Layout::new(user, title, "contracts"),
         editing,
@@ -122,7 +127,7 @@ pub(super) async fn form_page(
         customer_name,
         customers,
         owners,
-        plans: engine.browse_plan_names().await?,
+        plans,
         error_field: error.as_ref().map(|e| e.field.clone()).unwrap_or_default(),
         error: error.map(|e| e.to_string()),
     })

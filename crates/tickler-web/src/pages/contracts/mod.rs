@@ -20,6 +20,8 @@ use tickler_core::{
     contract::{self, CustomFields, custom_field_text},
     error::parse_date,
     language::Language,
+    plan::Mode,
+    reminder::ReminderStatus,
     renewal::{Answer, RenewalType},
 };
 use tickler_engine::{

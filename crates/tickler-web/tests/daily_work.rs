@@ -1,0 +1,349 @@
+//! The team's daily work in the web app, over HTTP: "send now" shows the wording of the day
+//! it goes out, skips can be undone, test mode says so on every page, a salesperson's
+//! dashboard is their own, the first-run checklist, plans copied and archived in the app,
+//! and a renewal that says what it cancels.
+
+mod support;
+
+use jiff::Timestamp;
+use reqwest::StatusCode;
+use support::{TestApp, admin, get, location, post};
+use tickler_core::{reminder::ReminderStatus, user::Role};
+use tickler_engine::browse::ReminderFilter;
+
+const NOW: &str = "2026-12-02T10:00:00Z";
+const OWNER: &str = "sam@firm.example";
+
+async fn app() -> TestApp {
+    TestApp::start_at(NOW.parse::<Timestamp>().expect("now")).await
+}
+
+/// The id of `contract`'s reminder for `step`.
+async fn reminder_of(app: &TestApp, contract: i64, step: &str) -> i64 {
+    app.engine
+        .list_reminders(&ReminderFilter {
+            contract_id: Some(contract),
+            ..ReminderFilter::default()
+        })
+        .await
+        .expect("reminders")
+        .into_iter()
+        .find(|r| r.step == step)
+        .unwrap_or_else(|| panic!("no {step} reminder"))
+        .id
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn send_now_shows_and_sends_the_wording_of_today() {
+    let app = app().await;
+    let admin = admin(&app).await;
+    let customer = app
+        .customer("Acme", "ops@acme.example", "en", "Europe/Athens")
+        .await;
+    // Ends 24 days after NOW: the final notice is 17 days away.
+    let contract = app.contract(customer, "PBX care", "2026-12-26", None).await;
+    let id = reminder_of(&app, contract, "before_7").await;
+
+    let (status, page) = get(&admin, &app, &format!("/review/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("in 7 days"), "the scheduled wording:\n{page}");
+    assert!(page.contains("Sent today, it reads as of today"), "{page}");
+    assert!(
+        page.contains("in 24 days"),
+        "the wording it would go out with:\n{page}"
+    );
+    let version_at = page
+        .find("name=\"version\" value=\"")
+        .expect("version field")
+        + 22;
+    let version = &page[version_at..version_at + page[version_at..].find('"').expect("end")];
+
+    let response = post(
+        &admin,
+        &app,
+        &format!("/review/{id}"),
+        &format!("/review/{id}/send"),
+        &[("version", version)],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let sent = app.engine.reminder(id).await.expect("reminder");
+    assert_eq!(sent.status, ReminderStatus::Sent);
+    assert!(sent.body.contains("in 24 days"), "{}", sent.body);
+    // In test mode the notice says where the email went.
+    let (_, page) = get(&admin, &app, &location(&response)).await;
+    assert!(
+        page.contains("Written to the outbox folder, not sent"),
+        "{page}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_skip_is_undone_from_the_emails_page_and_skip_and_next_moves_on() {
+    let app = app().await;
+    let admin = admin(&app).await;
+    let customer = app
+        .customer("Acme", "ops@acme.example", "en", "Europe/Athens")
+        .await;
+    let contract = app.contract(customer, "PBX care", "2027-06-30", None).await;
+    let first = reminder_of(&app, contract, "before_60").await;
+    // Next in the queue by send time: the owner's call, 14 days after the first email.
+    let second = reminder_of(&app, contract, "call_customer").await;
+
+    let response = post(
+        &admin,
+        &app,
+        &format!("/review/{first}"),
+        &format!("/review/{first}/skip"),
+        &[("reason", "phoned instead"), ("then", "next")],
+    )
+    .await;
+    assert_eq!(location(&response), format!("/review/{second}"));
+    let (_, page) = get(&admin, &app, &format!("/review/{first}")).await;
+    assert!(page.contains("Undo skip"), "{page}");
+    assert!(
+        page.contains("Was to go out"),
+        "no 'goes out' beside a skip:\n{page}"
+    );
+    assert!(!page.contains("Goes out"));
+
+    let response = post(
+        &admin,
+        &app,
+        &format!("/review/{first}"),
+        &format!("/review/{first}/unskip"),
+        &[],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let back = app.engine.reminder(first).await.expect("reminder");
+    assert_eq!(back.status, ReminderStatus::Scheduled);
+    let history = app.engine.reminder_history(first).await.expect("history");
+    assert!(history.iter().any(|e| e.action.as_str() == "restored"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn test_mode_shows_on_every_page_and_on_what_was_written_to_the_outbox() {
+    let app = app().await;
+    let admin = admin(&app).await;
+    for path in ["/", "/review", "/contracts", "/plans", "/sent"] {
+        let (status, page) = get(&admin, &app, path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(page.contains("id=\"test-mode-banner\""), "{path}:\n{page}");
+    }
+    let (_, page) = get(&admin, &app, "/").await;
+    assert!(page.contains("Getting started"), "{page}");
+    assert!(page.contains("A mail server (TICKLER_SMTP_URL)"), "{page}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_salespersons_dashboard_shows_their_own_contracts_first() {
+    let app = app().await;
+    app.user(OWNER, Role::Sales).await;
+    app.user("other@firm.example", Role::Sales).await;
+    let customer = app
+        .customer("Acme", "ops@acme.example", "en", "Europe/Athens")
+        .await;
+    app.contract(customer, "Sam's PBX", "2026-12-20", Some(OWNER))
+        .await;
+    app.contract(
+        customer,
+        "Other's lines",
+        "2026-12-21",
+        Some("other@firm.example"),
+    )
+    .await;
+    let sam = app.login(OWNER).await;
+
+    let (_, mine) = get(&sam, &app, "/").await;
+    assert!(
+        mine.contains("Sam&#39;s PBX") || mine.contains("Sam's PBX"),
+        "{mine}"
+    );
+    assert!(!mine.contains("Other&#39;s lines") && !mine.contains("Other's lines"));
+    let (_, all) = get(&sam, &app, "/?who=all").await;
+    assert!(
+        all.contains("Other&#39;s lines") || all.contains("Other's lines"),
+        "{all}"
+    );
+    // Not an admin: no first-run checklist.
+    assert!(!mine.contains("Getting started"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plans_are_copied_renamed_and_archived_in_the_app() {
+    let app = app().await;
+    let admin = admin(&app).await;
+    let renewal = app.renewal_plan_id().await;
+    let response = post(
+        &admin,
+        &app,
+        "/plans",
+        "/plans/copy",
+        &[("from", &renewal.to_string()), ("name", "key accounts")],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let to = location(&response);
+    let id: i64 = to
+        .trim_start_matches("/plans/")
+        .trim_end_matches("#edit")
+        .parse()
+        .expect("new plan id");
+
+    let response = post(
+        &admin,
+        &app,
+        &format!("/plans/{id}"),
+        &format!("/plans/{id}/describe"),
+        &[
+            ("name", "key accounts 2027"),
+            ("description", "For our largest customers"),
+            ("noun", "service agreement"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let response = post(
+        &admin,
+        &app,
+        &format!("/plans/{id}"),
+        &format!("/plans/{id}/archive"),
+        &[("archived", "1")],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, page) = get(&admin, &app, &format!("/plans/{id}")).await;
+    assert!(page.contains("key accounts 2027"), "{page}");
+    assert!(page.contains("archived"), "{page}");
+    assert!(page.contains("service agreement"));
+    // An archived plan is no choice for a new contract.
+    let (_, form) = get(&admin, &app, "/contracts/new").await;
+    assert!(!form.contains("key accounts 2027"), "{form}");
+    // The shipped plan keeps its name.
+    let response = post(
+        &admin,
+        &app,
+        &format!("/plans/{renewal}"),
+        &format!("/plans/{renewal}/describe"),
+        &[("name", "mine"), ("description", ""), ("noun", "")],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn renewing_says_what_it_cancels_and_a_missed_email_can_be_sent_late() {
+    let app = app().await;
+    let admin = admin(&app).await;
+    let customer = app
+        .customer("Acme", "ops@acme.example", "en", "Europe/Athens")
+        .await;
+    // Entered 20 days before its end: the 60- and 30-day emails were missed.
+    let contract = app.contract(customer, "PBX care", "2026-12-22", None).await;
+    let (_, page) = get(&admin, &app, &format!("/contracts/{contract}")).await;
+    assert!(
+        page.contains(
+            "This cancels the current term&#39;s 2 pending emails: Final notice, Thank you."
+        ),
+        "{page}"
+    );
+    assert!(page.contains("Send it now, late"), "{page}");
+
+    let missed = reminder_of(&app, contract, "before_30").await;
+    let response = post(
+        &admin,
+        &app,
+        &format!("/contracts/{contract}"),
+        &format!("/review/{missed}/send-missed"),
+        &[],
+    )
+    .await;
+    assert_eq!(location(&response), format!("/contracts/{contract}"));
+    let sent = app.engine.reminder(missed).await.expect("reminder");
+    assert_eq!(sent.status, ReminderStatus::Sent);
+    assert!(sent.body.contains("in 20 days"), "{}", sent.body);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invited_user_chooses_their_password_once() {
+    let app = app().await;
+    let admin = admin(&app).await;
+    let response = post(
+        &admin,
+        &app,
+        "/users/new",
+        "/users",
+        &[
+            ("email", "nia@firm.example"),
+            ("name", "Nia New"),
+            ("role", "sales"),
+            ("invite", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, page) = get(&admin, &app, &location(&response)).await;
+    let start = page.find("/invite/").expect("the link in the notice");
+    let link: String = page[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || "/-_".contains(*c))
+        .collect();
+
+    let visitor = support::client();
+    let (status, form) = get(&visitor, &app, &link).await;
+    assert_eq!(status, StatusCode::OK, "{form}");
+    assert!(form.contains("Nia New"), "{form}");
+    let csrf = support::csrf_of(&form);
+    let set = |password: &'static str| {
+        let (visitor, url, csrf) = (visitor.clone(), app.url(&link), csrf.clone());
+        async move {
+            visitor
+                .post(url)
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("password", password),
+                    ("password_again", password),
+                ])
+                .send()
+                .await
+                .expect("POST")
+        }
+    };
+    let weak = set("short").await;
+    assert_eq!(weak.status(), StatusCode::BAD_REQUEST);
+    let done = set("a password of my own choosing").await;
+    assert_eq!(done.status(), StatusCode::OK);
+    assert!(
+        done.text()
+            .await
+            .expect("page")
+            .contains("Your password is set")
+    );
+    let again = set("another password entirely").await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    let (status, _) = get(&visitor, &app, &link).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    // The password is the one they chose.
+    let nia = app
+        .engine
+        .user_by_email("nia@firm.example")
+        .await
+        .expect("user");
+    assert!(nia.is_some());
+    let login = support::client();
+    let (_, page) = get(&login, &app, "/login").await;
+    let response = login
+        .post(app.url("/login"))
+        .form(&[
+            ("csrf", support::csrf_of(&page).as_str()),
+            ("email", "nia@firm.example"),
+            ("password", "a password of my own choosing"),
+            ("next", "/"),
+        ])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+}
