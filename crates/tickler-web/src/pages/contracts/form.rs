@@ -71,6 +71,37 @@ pub(super) struct FormPage {
     error: Option<String>,
     /// The field the error is about, to mark it.
     error_field: String,
+    /// The error in plain words, without the field's name: shown beside the field.
+    error_message: String,
+    /// The id of the form field the error is about (for the summary's link); empty when it
+    /// is about no single field, and the summary says it all.
+    error_anchor: &'static str,
+}
+
+/// The form field (element id) a validation error names, if the form has one.
+fn field_anchor(field: &str) -> &'static str {
+    const FIELDS: [&str; 15] = [
+        "customer",
+        "title",
+        "start",
+        "end",
+        "renewal",
+        "notice_days",
+        "owner",
+        "plan",
+        "amount",
+        "currency",
+        "custom_fields",
+        "bill_every",
+        "cycles",
+        "payment_days",
+        "lines",
+    ];
+    match field {
+        "term" => "end",
+        f if f.starts_with("line") => "lines",
+        f => FIELDS.iter().find(|known| **known == f).copied().unwrap_or(""),
+    }
 }
 
 /// The form's `name=value` lines as custom fields; blank lines are ignored.
@@ -129,6 +160,8 @@ pub(super) async fn form_page(
         owners,
         plans,
         error_field: error.as_ref().map(|e| e.field.clone()).unwrap_or_default(),
+        error_message: error.as_ref().map(|e| e.message.clone()).unwrap_or_default(),
+        error_anchor: error.as_ref().map_or("", |e| field_anchor(&e.field)),
         error: error.map(|e| e.to_string()),
     })
 }
