@@ -160,6 +160,42 @@ async fn a_week_of_emails_on_one_screen_reviewed_by_keyboard_alone() {
         ReminderStatus::Scheduled
     );
 
+    // A form's error sits beside its field, which is marked and has the focus.
+    browser.goto(&app.url("/contracts/new")).await;
+    let customer = browser
+        .eval("return document.querySelector('#customer option:nth-child(2)').value;")
+        .await;
+    browser
+        .select("#customer", customer.as_str().expect("a customer"))
+        .await;
+    browser.fill("#title", "Backwards dates").await;
+    browser.set_value("#start", "2027-03-01").await;
+    browser.set_value("#end", "2027-02-01").await;
+    browser
+        .click("form[action='/contracts'] button[type=submit]")
+        .await;
+    browser
+        .wait_for_text("There is a problem with this form")
+        .await;
+    let invalid = browser
+        .eval("return document.querySelector('#end').getAttribute('aria-invalid');")
+        .await;
+    assert_eq!(invalid, "true");
+    assert!(
+        browser
+            .find("#end-error")
+            .await
+            .text()
+            .await
+            .expect("text")
+            .contains("2027-02-01")
+    );
+    assert_eq!(
+        browser.focused_id().await,
+        "end",
+        "the bad field has the focus"
+    );
+
     // A phone: no page is wider than the screen.
     browser.resize(390, 844).await;
     let pending = app

@@ -334,10 +334,13 @@ async fn a_refused_contract_form_comes_back_with_what_was_typed() {
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{field}");
         let page = response.text().await.unwrap();
         assert!(page.contains(message), "{field}: {page}");
+        // Beside the field it is about, with a summary at the top that links to it.
         assert!(
-            page.contains(&format!("{field}:")),
-            "names the field {field}: {page}"
+            page.contains(&format!("<p class=\"field-error\" id=\"{field}-error\">")),
+            "beside the field {field}: {page}"
         );
+        assert!(page.contains(&format!("href=\"#{field}\"")), "{page}");
+        assert!(page.contains(&format!("aria-errormessage=\"{field}-error\" autofocus")));
         assert!(
             page.contains("value=\"Typed title\""),
             "keeps what was typed"

@@ -100,7 +100,11 @@ fn field_anchor(field: &str) -> &'static str {
     match field {
         "term" => "end",
         f if f.starts_with("line") => "lines",
-        f => FIELDS.iter().find(|known| **known == f).copied().unwrap_or(""),
+        f => FIELDS
+            .iter()
+            .find(|known| **known == f)
+            .copied()
+            .unwrap_or(""),
     }
 }
 
@@ -160,7 +164,10 @@ pub(super) async fn form_page(
         owners,
         plans,
         error_field: error.as_ref().map(|e| e.field.clone()).unwrap_or_default(),
-        error_message: error.as_ref().map(|e| e.message.clone()).unwrap_or_default(),
+        error_message: error
+            .as_ref()
+            .map(|e| e.message.clone())
+            .unwrap_or_default(),
         error_anchor: error.as_ref().map_or("", |e| field_anchor(&e.field)),
         error: error.map(|e| e.to_string()),
     })
