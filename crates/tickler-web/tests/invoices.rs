@@ -893,11 +893,18 @@ async fn the_contract_form_enters_a_recurring_sale() {
     assert!(page.contains("line 2: unit price"), "{page}");
     assert!(page.contains("Toner|2|ten|24"), "keeps the lines typed");
     assert!(page.contains("name=\"lines\" rows=\"4\" placeholder=\"Managed backup|1|120.00|24\" aria-invalid=\"true\""), "{page}");
+    assert!(
+        page.contains("id=\"lines-error\">line 2: unit price"),
+        "beside the box: {page}"
+    );
     assert!(page.contains("id=\"in_arrears\" name=\"in_arrears\" checked"));
     let refused = send(fields("monthly", "Printer lease|1|80.00|24")).await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     let page = refused.text().await.unwrap();
-    assert!(page.contains("bill_every: "), "{page}");
+    assert!(
+        page.contains("id=\"bill_every-error\""),
+        "beside the field: {page}"
+    );
     assert!(page.contains("id=\"bill_every\" name=\"bill_every\" value=\"monthly\" placeholder=\"1m\" aria-invalid=\"true\""), "{page}");
     assert!(
         app.engine

@@ -164,9 +164,17 @@ pub(super) async fn form_page(
         owners,
         plans,
         error_field: error.as_ref().map(|e| e.field.clone()).unwrap_or_default(),
+        // A line of the invoice lines keeps its number ("line 2: unit price ..."): that is
+        // how the person finds it in the box.
         error_message: error
             .as_ref()
-            .map(|e| e.message.clone())
+            .map(|e| {
+                if e.field.starts_with("line") {
+                    e.to_string()
+                } else {
+                    e.message.clone()
+                }
+            })
             .unwrap_or_default(),
         error_anchor: error.as_ref().map_or("", |e| field_anchor(&e.field)),
         error: error.map(|e| e.to_string()),
