@@ -6,10 +6,8 @@ use tickler_core::{
     ValidationError,
     email::EmailAddress,
     event::{EventAction, EventSubject},
-    language::Language,
     user::Role,
 };
-use tickler_mail::OutgoingMessage;
 use tickler_store::{events, invitations, users};
 
 use crate::{
@@ -140,21 +138,7 @@ impl Engine {
              once, until {expires_at}):\n{link}\n\nIf you did not expect this, ignore it: \
              nothing happens without the link.\n"
         );
-        let html = self.html_form(&body, &subject, Language::En, &[]);
-        let message = OutgoingMessage {
-            message_id: self.new_message_id(),
-            from: self.settings.mail_from.clone(),
-            to: vec![to.clone()],
-            cc: Vec::new(),
-            reply_to: Vec::new(),
-            subject,
-            body,
-            html: Some(html),
-            language: Language::En,
-            date: self.clock.now(),
-            attachments: Vec::new(),
-        };
-        self.send_mail(&message)
+        self.send_mail(&self.team_email(to, subject, body))
             .await
             .map(|delivery| delivery.reply)
             .map_err(|e| e.to_string())

@@ -590,6 +590,31 @@ impl Engine {
         })
     }
 
+    /// A message from Tickler to one member of the team (a test email, an invitation): in
+    /// English, from the organisation's sender, in both forms (text and HTML in the
+    /// organisation's colours).
+    pub(crate) fn team_email(
+        &self,
+        to: &EmailAddress,
+        subject: String,
+        body: String,
+    ) -> OutgoingMessage {
+        let html = self.html_form(&body, &subject, Language::En, &[]);
+        OutgoingMessage {
+            message_id: self.new_message_id(),
+            from: self.settings.mail_from.clone(),
+            to: vec![to.clone()],
+            cc: Vec::new(),
+            reply_to: Vec::new(),
+            subject,
+            body,
+            html: Some(html),
+            language: Language::En,
+            date: self.clock.now(),
+            attachments: Vec::new(),
+        }
+    }
+
     /// The HTML twin of a message's text, under the firm's name in its brand colour.
     pub(crate) fn html_form(
         &self,

@@ -498,22 +498,11 @@ impl Engine {
         }
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
-        if !reminders::reopen_missed(&mut tx, id, crate::scheduling::PASSED_WHEN_PLANNED, now)
-            .await?
-        {
-            return Err(EngineError::Conflict(format!(
-                "reminder {id} changed meanwhile; try again"
-            )));
-        }
-        events::record(
-            &mut tx,
-            now,
-            &actor.0,
-            EventSubject::Reminder(id),
-            EventAction::Restored,
-            "missed when the contract was entered; sent late by a person",
-        )
-        .await?;
+        let reopened =
+            reminders::reopen_missed(&mut tx, id, crate::scheduling::PASSED_WHEN_PLANNED, now)
+                .await?;
+        let detail = "missed when the contract was entered; sent late by a person";
+        restored(&mut tx, id, reopened, now, actor, detail).await?;
         tickler_store::commit(tx).await?;
         self.send_reminder_now(id, None, actor).await
     }
@@ -538,17 +527,13 @@ impl Engine {
                 reminder.send_at
             )));
         }
-        if !reminders::reopen_skipped(&mut tx, id, now).await? {
-            return Err(EngineError::Conflict(format!(
-                "reminder {id} changed meanwhile; try again"
-            )));
-        }
-        events::record(
+        let reopened = reminders::reopen_skipped(&mut tx, id, now).await?;
+        restored(
             &mut tx,
+            id,
+            reopened,
             now,
-            &actor.0,
-            EventSubject::Reminder(id),
-            EventAction::Restored,
+            actor,
             "skip undone: back in the queue",
         )
         .await?;
@@ -616,4 +601,31 @@ impl Engine {
         drop(db);
         Ok(self.deliver(claimed).await)
     }
+}
+
+/// Records that a person put reminder `id` back in the queue (`reopened`: the store did), or
+/// refuses if it changed meanwhile.
+async fn restored(
+    tx: &mut tickler_store::Db,
+    id: i64,
+    reopened: bool,
+    now: Timestamp,
+    actor: &Actor,
+    detail: &str,
+) -> Result<(), EngineError> {
+    if !reopened {
+        return Err(EngineError::Conflict(format!(
+            "reminder {id} changed meanwhile; try again"
+        )));
+    }
+    events::record(
+        tx,
+        now,
+        &actor.0,
+        EventSubject::Reminder(id),
+        EventAction::Restored,
+        detail,
+    )
+    .await?;
+    Ok(())
 }

@@ -15,10 +15,9 @@ use jiff::civil::{Date, Time};
 use tickler_core::event::{EventAction, EventSubject};
 use tickler_core::{
     ValidationError, email::EmailAddress, error::parse_date, iban::Iban,
-    invoice::validate_number_prefix, language::Language, schedule::Holidays, time_zone::Zone,
-    user::Role,
+    invoice::validate_number_prefix, schedule::Holidays, time_zone::Zone, user::Role,
 };
-use tickler_mail::{BrandColor, OutgoingMessage, Sender};
+use tickler_mail::{BrandColor, Sender};
 use tickler_store::{events, sessions, settings as stored, settings::Holiday, users};
 
 use crate::{Actor, Engine, EngineError, Settings, directory::NewUser, passwords};
@@ -619,20 +618,7 @@ impl Engine {
             self.mailer.describe()
         );
         // In both forms, so the admin sees the HTML as customers will, in its colours.
-        let html = self.html_form(&body, &subject, Language::En, &[]);
-        let message = OutgoingMessage {
-            message_id: self.new_message_id(),
-            from: settings.mail_from.clone(),
-            to: vec![to.clone()],
-            cc: Vec::new(),
-            reply_to: Vec::new(),
-            subject,
-            body,
-            html: Some(html),
-            language: Language::En,
-            date: self.clock.now(),
-            attachments: Vec::new(),
-        };
+        let message = self.team_email(&to, subject, body);
         let outcome = match self.send_mail(&message).await {
             Ok(delivery) => TestEmail {
                 delivered: true,

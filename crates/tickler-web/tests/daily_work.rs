@@ -9,7 +9,6 @@ use jiff::Timestamp;
 use reqwest::StatusCode;
 use support::{TestApp, admin, get, location, post};
 use tickler_core::{reminder::ReminderStatus, user::Role};
-use tickler_engine::browse::ReminderFilter;
 
 const NOW: &str = "2026-12-02T10:00:00Z";
 const OWNER: &str = "sam@firm.example";
@@ -20,17 +19,7 @@ async fn app() -> TestApp {
 
 /// The id of `contract`'s reminder for `step`.
 async fn reminder_of(app: &TestApp, contract: i64, step: &str) -> i64 {
-    app.engine
-        .list_reminders(&ReminderFilter {
-            contract_id: Some(contract),
-            ..ReminderFilter::default()
-        })
-        .await
-        .expect("reminders")
-        .into_iter()
-        .find(|r| r.step == step)
-        .unwrap_or_else(|| panic!("no {step} reminder"))
-        .id
+    app.reminder_of(contract, step).await.id
 }
 
 #[tokio::test(flavor = "multi_thread")]

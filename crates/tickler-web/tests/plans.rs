@@ -94,17 +94,7 @@ async fn setup() -> (TestApp, reqwest::Client, i64) {
 }
 
 async fn send_at_of(app: &TestApp, contract: i64, step: &str) -> jiff::Timestamp {
-    app.engine
-        .list_reminders(&ReminderFilter {
-            contract_id: Some(contract),
-            ..ReminderFilter::default()
-        })
-        .await
-        .expect("reminders")
-        .into_iter()
-        .find(|r| r.step == step)
-        .unwrap_or_else(|| panic!("no reminder {step}"))
-        .send_at
+    app.reminder_of(contract, step).await.send_at
 }
 
 #[tokio::test]

@@ -22,10 +22,7 @@ fn contract_ending(t: &Tickler, end: Date) -> String {
 }
 
 fn sent_to_customer(smtp: &SmtpTestServer) -> Vec<tickler_testkit::ReceivedMessage> {
-    smtp.messages()
-        .into_iter()
-        .filter(|m| m.to == ["ops@acme.example"])
-        .collect()
+    support::messages_to(smtp, "ops@acme.example")
 }
 
 #[test]

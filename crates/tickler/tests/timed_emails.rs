@@ -22,10 +22,7 @@ fn not_to_customer(smtp: &SmtpTestServer) -> Vec<Vec<String>> {
 
 /// The messages to the customer of these tests (not the owner's or the admins' notices).
 fn to_customer(smtp: &SmtpTestServer) -> Vec<tickler_testkit::ReceivedMessage> {
-    smtp.messages()
-        .into_iter()
-        .filter(|m| m.to == ["ops@acme.example"])
-        .collect()
+    support::messages_to(smtp, "ops@acme.example")
 }
 
 #[test]

@@ -238,6 +238,24 @@ impl TestApp {
             .expect("add contract")
     }
 
+    /// `contract`'s reminder for `step`.
+    pub async fn reminder_of(
+        &self,
+        contract: i64,
+        step: &str,
+    ) -> tickler_engine::review::ReminderView {
+        self.engine
+            .list_reminders(&tickler_engine::browse::ReminderFilter {
+                contract_id: Some(contract),
+                ..Default::default()
+            })
+            .await
+            .expect("reminders")
+            .into_iter()
+            .find(|r| r.step == step)
+            .unwrap_or_else(|| panic!("no reminder {step}"))
+    }
+
     /// The version a "Send now" form carries for a scheduled reminder: its wording as of
     /// the app's now.
     pub async fn send_now_version(&self, id: i64) -> String {

@@ -303,3 +303,15 @@ impl Drop for Served {
         let _ = self.child.wait();
     }
 }
+
+/// The messages the SMTP server received for `address` alone (not the owner's or the
+/// admins' notices).
+pub fn messages_to(
+    smtp: &tickler_testkit::SmtpTestServer,
+    address: &str,
+) -> Vec<tickler_testkit::ReceivedMessage> {
+    smtp.messages()
+        .into_iter()
+        .filter(|m| m.to == [address])
+        .collect()
+}
