@@ -37,4 +37,4 @@ pub mod term;
 pub mod time_zone;
 pub mod user;
 
-pub use error::ValidationError;
+pub use error::{Checks, ValidationError};

@@ -31,4 +31,6 @@ pub struct User {
     pub active: bool,
     /// The zone pages show times in for this user; `None`: the organisation's.
     pub time_zone: Option<String>,
+    /// The language of the dates the web app tells them, and of their own emails.
+    pub language: crate::language::Language,
 }

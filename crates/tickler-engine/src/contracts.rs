@@ -4,7 +4,7 @@ use jiff::{Timestamp, civil::Date};
 use serde::Serialize;
 use tickler_core::event::{EventAction, EventSubject};
 use tickler_core::{
-    ValidationError,
+    Checks, ValidationError,
     billing::end_after_cycles,
     contract::{edited_money, money_from_input},
     email::EmailAddress,
@@ -118,42 +118,109 @@ fn present(value: &Option<String>) -> Option<&str> {
 }
 
 /// Checks every field of a contract that needs no database: one rule for the CLI, imports
-/// and the web app.
+/// and the web app. Every refused field is reported at once; a field whose check needs
+/// another (the end date needs the start date) is checked once that one passes.
 pub(crate) fn validate_contract(input: &ContractInput) -> Result<ValidContract, ValidationError> {
-    let title = non_empty("title", &input.title)?;
-    let start = parse_date("start", &input.start)?;
-    let billing = input
-        .billing
-        .as_ref()
-        .map(|billing| {
-            let currency = present(&input.currency)
-                .map(|c| Currency::parse("currency", c))
-                .transpose()?;
-            validate_billing(billing, currency)
-        })
-        .transpose()?;
+    let mut checks = Checks::default();
+    let title = checks.check(non_empty("title", &input.title));
+    let start = checks.check(parse_date("start", &input.start));
+    // `Some(None)`: no billing schedule; `None`: one was given and refused.
+    let billing = checks.check(
+        input
+            .billing
+            .as_ref()
+            .map(|billing| {
+                let currency = present(&input.currency)
+                    .map(|c| Currency::parse("currency", c))
+                    .transpose()?;
+                validate_billing(billing, currency)
+            })
+            .transpose(),
+    );
     let evergreen =
         present(&input.renewal).is_some_and(|kind| kind.parse() == Ok(RenewalType::Evergreen));
-    let end = match (present(&Some(input.end.clone())), &billing) {
+    let end = match (start, &billing) {
+        (Some(start), Some(billing)) => {
+            checks.check(term_end(input, start, billing.as_ref(), evergreen))
+        }
+        _ => {
+            // The end date typed is still checked on its own, so its error shows too.
+            if let Some(end) = present(&Some(input.end.clone()))
+                && !evergreen
+            {
+                checks.check(parse_date("end", end));
+            }
+            None
+        }
+    };
+    let term = match (start, end) {
+        (Some(start), Some(end)) => checks.check(Term::new(start, end)),
+        _ => None,
+    };
+    let renewal = term.and_then(|term| {
+        checks.check(Renewal::parse(
+            input.renewal.as_deref(),
+            input.notice_days.as_deref(),
+            (!evergreen).then_some((term.start, term.end)),
+        ))
+    });
+    let owner_email = checks.check(
+        present(&input.owner_email)
+            .map(|e| EmailAddress::parse("owner", e))
+            .transpose(),
+    );
+    let money = match &billing {
+        Some(billing) => checks.check(contract_money(input, billing.as_ref())),
+        None => {
+            checks.check(money_from_input(
+                input.amount.as_deref(),
+                input.currency.as_deref(),
+            ));
+            None
+        }
+    };
+    checks.then(|| {
+        let billing = billing?;
+        let renewal = renewal?;
+        let default_plan = default_plan_name(renewal.kind, billing.is_some());
+        Some(ValidContract {
+            title: title?,
+            custom_fields: input.custom_fields.clone(),
+            term: term?,
+            owner_email: owner_email?,
+            plan: present(&input.plan).unwrap_or(default_plan).to_string(),
+            plan_named: present(&input.plan).is_some(),
+            money: money?,
+            billing,
+            renewal,
+        })
+    })
+}
+
+/// The end of a contract's first term: the date typed, the end of its billing cycles, or
+/// none at all for an evergreen contract.
+fn term_end(
+    input: &ContractInput,
+    start: Date,
+    billing: Option<&ValidBilling>,
+    evergreen: bool,
+) -> Result<Date, ValidationError> {
+    match (present(&Some(input.end.clone())), billing) {
         (
             None,
             Some(ValidBilling {
                 cycles: Some(_), ..
             }),
-        ) if evergreen => {
-            return Err(ValidationError::new(
-                "cycles",
-                "an evergreen sale has no end: leave the number of cycles out",
-            ));
-        }
-        (None, _) if evergreen => evergreen_term_end(start),
-        (Some(_), _) if evergreen => {
-            return Err(ValidationError::new(
-                "end",
-                "an evergreen contract has no end date: leave --end out",
-            ));
-        }
-        (Some(end), _) => parse_date("end", end)?,
+        ) if evergreen => Err(ValidationError::new(
+            "cycles",
+            "an evergreen sale has no end: leave the number of cycles out",
+        )),
+        (None, _) if evergreen => Ok(evergreen_term_end(start)),
+        (Some(_), _) if evergreen => Err(ValidationError::new(
+            "end",
+            "an evergreen contract has no end date: leave --end out",
+        )),
+        (Some(end), _) => parse_date("end", end),
         (
             None,
             Some(ValidBilling {
@@ -161,48 +228,31 @@ pub(crate) fn validate_contract(input: &ContractInput) -> Result<ValidContract, 
                 interval,
                 ..
             }),
-        ) => end_after_cycles(start, *interval, *cycles)?,
-        (None, _) => {
-            return Err(ValidationError::new(
-                "end",
-                "the end date is required (or, for a recurring sale, the number of cycles)",
-            ));
-        }
-    };
-    let term = Term::new(start, end)?;
-    let renewal = Renewal::parse(
-        input.renewal.as_deref(),
-        input.notice_days.as_deref(),
-        (!evergreen).then_some((term.start, term.end)),
-    )?;
-    let owner_email = present(&input.owner_email)
-        .map(|e| EmailAddress::parse("owner", e))
-        .transpose()?;
-    let mut money = money_from_input(input.amount.as_deref(), input.currency.as_deref());
-    if let (Some(billing), Err(_) | Ok(None)) = (&billing, &money)
-        && present(&input.amount).is_none()
-    {
-        // A recurring sale without an amount of its own is worth one invoice's total.
-        let total = totals(&billing.lines).total;
-        let currency = billing.lines[0].unit_price.currency;
-        money = Ok(Some(Money {
-            minor: total,
-            currency,
-        }));
+        ) => Ok(end_after_cycles(start, *interval, *cycles)?),
+        (None, _) => Err(ValidationError::new(
+            "end",
+            "the end date is required (or, for a recurring sale, the number of cycles)",
+        )),
     }
-    let money = money?;
-    let default_plan = default_plan_name(renewal.kind, billing.is_some());
-    Ok(ValidContract {
-        title,
-        custom_fields: input.custom_fields.clone(),
-        term,
-        owner_email,
-        plan: present(&input.plan).unwrap_or(default_plan).to_string(),
-        plan_named: present(&input.plan).is_some(),
-        money,
-        billing,
-        renewal,
-    })
+}
+
+/// A contract's amount: the one typed, else a recurring sale's is one invoice's total.
+fn contract_money(
+    input: &ContractInput,
+    billing: Option<&ValidBilling>,
+) -> Result<Option<Money>, ValidationError> {
+    let money = money_from_input(input.amount.as_deref(), input.currency.as_deref());
+    match (billing, money) {
+        (Some(billing), Err(_) | Ok(None)) if present(&input.amount).is_none() => {
+            let total = totals(&billing.lines).total;
+            let currency = billing.lines[0].unit_price.currency;
+            Ok(Some(Money {
+                minor: total,
+                currency,
+            }))
+        }
+        (_, money) => money,
+    }
 }
 
 /// The detail of a contract's `created` event: its term, plan and what was scheduled.
@@ -254,9 +304,59 @@ pub struct ContractChanges {
 pub(crate) struct Lookups {
     owners: std::collections::HashMap<String, Option<User>>,
     plans: std::collections::HashMap<String, (i64, Plan)>,
+    /// For an import: every customer's own default plan, read once, since most rows'
+    /// customers have none and one query per row would slow a large import.
+    customer_plans: Option<std::collections::HashMap<i64, i64>>,
+    /// Each default plan's name, `None` while it is archived (no longer offered).
+    offered: std::collections::HashMap<i64, Option<String>>,
+    bulk: bool,
 }
 
 impl Lookups {
+    /// Lookups for many contracts at once: customers' default plans are read in one query.
+    pub(crate) fn for_import() -> Self {
+        Lookups {
+            bulk: true,
+            ..Lookups::default()
+        }
+    }
+
+    /// The plan a new contract follows: the one named, else its customer's own default plan
+    /// (while it is offered), else the default for the contract's kind.
+    pub(crate) async fn contract_plan(
+        &mut self,
+        db: &mut Db,
+        customer_id: i64,
+        valid: &ValidContract,
+    ) -> Result<String, EngineError> {
+        if valid.plan_named {
+            return Ok(valid.plan.clone());
+        }
+        let chosen = if self.bulk {
+            if self.customer_plans.is_none() {
+                self.customer_plans = Some(customers::default_plans(db).await?);
+            }
+            self.customer_plans
+                .as_ref()
+                .and_then(|plans| plans.get(&customer_id).copied())
+        } else {
+            customers::default_plan_id(db, customer_id).await?
+        };
+        let Some(plan_id) = chosen else {
+            return Ok(valid.plan.clone());
+        };
+        if let std::collections::hash_map::Entry::Vacant(unknown) = self.offered.entry(plan_id) {
+            let summary = plans::summary_of(db, plan_id).await?;
+            unknown.insert((!summary.archived).then_some(summary.name));
+        }
+        Ok(self
+            .offered
+            .get(&plan_id)
+            .cloned()
+            .flatten()
+            .unwrap_or_else(|| valid.plan.clone()))
+    }
+
     pub(crate) async fn owner(
         &mut self,
         db: &mut Db,
@@ -416,19 +516,7 @@ impl Engine {
             })?),
             None => None,
         };
-        // Unless the contract names a plan, the customer's own default plan applies (while
-        // it is on offer), else the default for the contract's kind.
-        let plan_name = match customers::default_plan_id(db, customer_id).await? {
-            Some(chosen) if !valid.plan_named => {
-                let summary = plans::summary_of(db, chosen).await?;
-                if summary.archived {
-                    valid.plan.clone()
-                } else {
-                    summary.name
-                }
-            }
-            _ => valid.plan.clone(),
-        };
+        let plan_name = lookups.contract_plan(db, customer_id, valid).await?;
         let (plan_id, plan) = lookups.plan(db, &plan_name, now).await?;
         let (id, term) = contracts::insert(
             db,

@@ -2,8 +2,8 @@
 
 use tickler_core::event::{EventAction, EventSubject};
 use tickler_core::{
-    ValidationError, access::Viewer, email::EmailAddress, language::Language, time_zone::Zone,
-    user::Role,
+    Checks, ValidationError, access::Viewer, email::EmailAddress, language::Language,
+    time_zone::Zone, user::Role,
 };
 use tickler_mail::{context::StepView, templates::CUSTOMER_REDIRECTED};
 use tickler_store::{contracts, customers, events, users};
@@ -37,29 +37,33 @@ pub(crate) struct ValidCustomer {
 }
 
 pub(crate) fn validate_customer(new: &NewCustomer) -> Result<ValidCustomer, ValidationError> {
-    let name = non_empty("name", &new.name)?;
-    if new.emails.is_empty() {
-        return Err(ValidationError::new(
+    let mut checks = Checks::default();
+    let name = checks.check(non_empty("name", &new.name));
+    let emails = checks.check(if new.emails.is_empty() {
+        Err(ValidationError::new(
             "email",
             "a customer needs at least one email address",
-        ));
-    }
-    let emails = new
-        .emails
-        .iter()
-        .map(|e| EmailAddress::parse("email", e).map(|a| a.as_str().to_string()))
-        .collect::<Result<Vec<_>, _>>()?;
-    let time_zone = new
-        .time_zone
-        .as_deref()
-        .filter(|tz| !tz.trim().is_empty())
-        .map(|tz| Zone::parse("time_zone", tz))
-        .transpose()?;
-    Ok(ValidCustomer {
-        name,
-        emails,
-        language: new.language,
-        time_zone,
+        ))
+    } else {
+        new.emails
+            .iter()
+            .map(|e| EmailAddress::parse("email", e).map(|a| a.as_str().to_string()))
+            .collect::<Result<Vec<_>, _>>()
+    });
+    let time_zone = checks.check(
+        new.time_zone
+            .as_deref()
+            .filter(|tz| !tz.trim().is_empty())
+            .map(|tz| Zone::parse("time_zone", tz))
+            .transpose(),
+    );
+    checks.then(|| {
+        Some(ValidCustomer {
+            name: name?,
+            emails: emails?,
+            language: new.language,
+            time_zone: time_zone?,
+        })
     })
 }
 
@@ -79,8 +83,10 @@ pub(crate) fn non_empty(field: &str, text: &str) -> Result<String, ValidationErr
 
 impl Engine {
     pub async fn add_user(&self, new: NewUser, actor: &Actor) -> Result<i64, EngineError> {
-        let email = EmailAddress::parse("email", &new.email)?;
-        let name = non_empty("name", &new.name)?;
+        let mut checks = Checks::default();
+        let email = checks.check(EmailAddress::parse("email", &new.email));
+        let name = checks.check(non_empty("name", &new.name));
+        let (email, name) = checks.then(|| Some((email?, name?)))?;
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
         // Logins ignore case, so two accounts differing only in case would be ambiguous.
@@ -269,10 +275,13 @@ impl Engine {
         let user = self.store_user(id).await?;
         self.update_user(
             id,
-            &user.name,
-            Role::Admin,
-            true,
-            user.time_zone.as_deref(),
+            crate::settings::UserChanges {
+                name: &user.name,
+                role: Role::Admin,
+                active: true,
+                time_zone: user.time_zone.as_deref(),
+                language: None,
+            },
             actor,
         )
         .await

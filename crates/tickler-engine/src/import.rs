@@ -418,7 +418,10 @@ impl Engine {
         let bulk = tickler_store::prepare_bulk_write(&mut tx, rows)
             .await
             .map_err(EngineError::from)?;
-        let mut written = Written::default();
+        let mut written = Written {
+            lookups: Lookups::for_import(),
+            ..Written::default()
+        };
         let mut batch = Vec::with_capacity(BATCH_ROWS);
         let mut record = csv::StringRecord::new();
         loop {
@@ -504,9 +507,14 @@ impl Engine {
                     ),
                     None => None,
                 };
+                let plan_name = written
+                    .lookups
+                    .contract_plan(db, customer_id, &row.contract)
+                    .await
+                    .map_err(at_line(*line))?;
                 let (plan_id, plan) = written
                     .lookups
-                    .plan(db, &row.contract.plan, now)
+                    .plan(db, &plan_name, now)
                     .await
                     .map_err(at_line(*line))?;
                 plain.push((row, owner, plan_id, plan));

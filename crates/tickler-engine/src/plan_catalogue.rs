@@ -8,6 +8,8 @@ use tickler_core::{
     event::{EventAction, EventSubject},
     plan::{AUTO_RENEWAL_PLAN, DUNNING_PLAN, Plan, RENEWAL_PLAN, SUBSCRIPTION_PLAN, Step},
 };
+/// A built-in template's name as people read it, for the pages that list templates.
+pub use tickler_mail::templates::template_name;
 use tickler_store::{
     Db, customers, events,
     plans::{self, PlanSummary},

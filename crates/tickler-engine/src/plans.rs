@@ -6,7 +6,7 @@ use jiff::{Timestamp, civil::date};
 use serde::Serialize;
 use tickler_core::event::{EventAction, EventSubject};
 use tickler_core::{
-    ValidationError,
+    Checks, ValidationError,
     email::EmailAddress,
     language::Language,
     money::{Currency, Money},
@@ -216,43 +216,53 @@ pub fn validate_steps(
             "a plan needs at least one step",
         ));
     }
+    // Each step's checks run on their own, so that every step's error shows at once;
+    // within a step, the first refusal of each field.
+    let mut checks = Checks::default();
     for (i, step) in steps.iter().enumerate() {
         let field = |name: &str| format!("steps[{}].{name}", i + 1);
-        validate_key(&field("key"), &step.key)?;
-        if let Some(first) = steps[..i].iter().position(|s| s.key == step.key) {
-            return Err(ValidationError::new(
-                field("key"),
-                format!("\"{}\" is also the key of step {}", step.key, first + 1),
-            ));
-        }
+        checks.check(validate_key(&field("key"), &step.key).and_then(|()| {
+            match steps[..i].iter().position(|s| s.key == step.key) {
+                Some(first) => Err(ValidationError::new(
+                    field("key"),
+                    format!("\"{}\" is also the key of step {}", step.key, first + 1),
+                )),
+                None => Ok(()),
+            }
+        }));
         if step.label.trim().is_empty() {
-            return Err(ValidationError::new(field("label"), "is empty"));
+            checks.check::<()>(Err(ValidationError::new(field("label"), "is empty")));
         }
         if let Some(why) = unschedulable(step) {
-            return Err(ValidationError::new(field("anchor"), why));
+            checks.check::<()>(Err(ValidationError::new(field("anchor"), why)));
         }
         if step.offset.days.unsigned_abs() > MAX_OFFSET_DAYS.unsigned_abs() {
-            return Err(ValidationError::new(
+            checks.check::<()>(Err(ValidationError::new(
                 field("offset"),
                 format!(
                     "{} days is more than {MAX_OFFSET_DAYS} days from the anchor",
                     step.offset.days
                 ),
-            ));
+            )));
         }
-        validate_key(&field("template"), &step.template)?;
-        if !templates::KEYS.contains(&step.template.as_str()) && !template_exists(&step.template) {
-            return Err(ValidationError::new(
-                field("template"),
-                format!(
-                    "there is no template \"{}\": write it first (Templates), or use one of {}",
-                    step.template,
-                    templates::KEYS.join(", ")
-                ),
-            ));
-        }
+        checks.check(validate_key(&field("template"), &step.template).and_then(|()| {
+            if !templates::KEYS.contains(&step.template.as_str())
+                && !template_exists(&step.template)
+            {
+                Err(ValidationError::new(
+                    field("template"),
+                    format!(
+                        "there is no template \"{}\": write it first (Templates), or use one of {}",
+                        step.template,
+                        templates::KEYS.join(", ")
+                    ),
+                ))
+            } else {
+                Ok(())
+            }
+        }));
     }
-    Ok(())
+    checks.finish()
 }
 
 /// The subjects a plan's steps are scheduled for: a contract's plan places each step on

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 use tickler_core::event::{EventAction, EventSubject};
 use tickler_core::{
-    ValidationError,
+    Checks, ValidationError,
     email::EmailAddress,
     reminder::ReminderStatus,
     seen::SeenVersion,
@@ -141,52 +141,59 @@ pub struct ReminderPreview {
 /// Checks a person's changes and returns them tidied: addresses trimmed, each address
 /// once, an address in `to` not repeated in `cc`.
 fn validate_edits(edits: &ReminderEdits) -> Result<ReminderEdits, ValidationError> {
+    let mut checks = Checks::default();
     if let Some(subject) = &edits.subject {
-        if subject.trim().is_empty() {
-            return Err(ValidationError::new("subject", "must not be empty"));
-        }
-        if subject.chars().any(|c| c.is_control()) {
-            return Err(ValidationError::new(
+        checks.check(if subject.trim().is_empty() {
+            Err(ValidationError::new("subject", "must not be empty"))
+        } else if subject.chars().any(|c| c.is_control()) {
+            Err(ValidationError::new(
                 "subject",
                 "must be one line without control characters",
-            ));
-        }
+            ))
+        } else {
+            Ok(())
+        });
     }
     if edits
         .body
         .as_ref()
         .is_some_and(|body| body.trim().is_empty())
     {
-        return Err(ValidationError::new("body", "must not be empty"));
+        checks.check::<()>(Err(ValidationError::new("body", "must not be empty")));
     }
-    let recipients = match &edits.recipients {
-        None => None,
-        Some((to, cc)) => {
-            let mut seen: Vec<String> = Vec::new();
-            let mut parse =
-                |field: &str, list: &[String]| -> Result<Vec<String>, ValidationError> {
-                    let mut out = Vec::new();
-                    for text in list.iter().filter(|a| !a.trim().is_empty()) {
-                        let address = EmailAddress::parse(field, text)?;
-                        let lower = address.as_str().to_lowercase();
-                        if !seen.contains(&lower) {
-                            seen.push(lower);
-                            out.push(address.as_str().to_string());
-                        }
-                    }
-                    Ok(out)
-                };
-            let to = parse("to", to)?;
-            let cc = parse("cc", cc)?;
-            if to.is_empty() {
-                return Err(ValidationError::new("to", "give at least one address"));
+    let recipients = edits.recipients.as_ref().map(|(to, cc)| {
+        let mut seen: Vec<String> = Vec::new();
+        let mut parse = |field: &str, list: &[String]| -> Result<Vec<String>, ValidationError> {
+            let mut out = Vec::new();
+            for text in list.iter().filter(|a| !a.trim().is_empty()) {
+                let address = EmailAddress::parse(field, text)?;
+                let lower = address.as_str().to_lowercase();
+                if !seen.contains(&lower) {
+                    seen.push(lower);
+                    out.push(address.as_str().to_string());
+                }
             }
-            Some((to, cc))
-        }
-    };
-    Ok(ReminderEdits {
-        recipients,
-        ..edits.clone()
+            Ok(out)
+        };
+        let to = checks.check(parse("to", to).and_then(|to| {
+            if to.is_empty() {
+                Err(ValidationError::new("to", "give at least one address"))
+            } else {
+                Ok(to)
+            }
+        }));
+        let cc = checks.check(parse("cc", cc));
+        to.zip(cc)
+    });
+    checks.then(|| {
+        let recipients = match recipients {
+            None => None,
+            Some(pair) => Some(pair?),
+        };
+        Some(ReminderEdits {
+            recipients,
+            ..edits.clone()
+        })
     })
 }
 

@@ -11,11 +11,12 @@ use std::{
     sync::{Arc, Mutex, OnceLock},
 };
 
-use jiff::civil::{Date, Time};
+use jiff::civil::Time;
 use tickler_core::event::{EventAction, EventSubject};
 use tickler_core::{
     ValidationError, email::EmailAddress, error::parse_date, iban::Iban,
-    invoice::validate_number_prefix, schedule::Holidays, time_zone::Zone, user::Role,
+    invoice::validate_number_prefix, language::Language, schedule::Holidays, time_zone::Zone,
+    user::Role,
 };
 use tickler_mail::{BrandColor, Sender};
 use tickler_store::{events, sessions, settings as stored, settings::Holiday, users};
@@ -294,6 +295,8 @@ fn effective(
 /// Parses the holiday list as typed: one day a line, `YYYY-MM-DD` then an optional name.
 pub fn parse_holidays(text: &str) -> Result<Vec<Holiday>, ValidationError> {
     let mut list: Vec<Holiday> = Vec::new();
+    // Every line is read, so that all the bad ones are said at once.
+    let mut checks = tickler_core::Checks::default();
     for (number, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() {
@@ -304,26 +307,43 @@ pub fn parse_holidays(text: &str) -> Result<Vec<Holiday>, ValidationError> {
             Some((day, name)) => (day, name.trim()),
             None => (line, ""),
         };
-        let day: Date = parse_date(&field, day)?;
-        if name.chars().any(char::is_control) || name.chars().count() > 200 {
-            return Err(ValidationError::new(
-                field,
-                "the name must be one line of at most 200 characters",
-            ));
-        }
-        if list.iter().any(|h| h.day == day) {
-            return Err(ValidationError::new(
-                field,
-                format!("{day} is listed twice"),
-            ));
-        }
-        list.push(Holiday {
-            day,
-            name: name.to_string(),
+        let holiday = parse_date(&field, day).and_then(|day| {
+            if name.chars().any(char::is_control) || name.chars().count() > 200 {
+                Err(ValidationError::new(
+                    field.clone(),
+                    "the name must be one line of at most 200 characters",
+                ))
+            } else if list.iter().any(|h| h.day == day) {
+                Err(ValidationError::new(
+                    field.clone(),
+                    format!("{day} is listed twice"),
+                ))
+            } else {
+                Ok(Holiday {
+                    day,
+                    name: name.to_string(),
+                })
+            }
         });
+        if let Some(holiday) = checks.check(holiday) {
+            list.push(holiday);
+        }
     }
+    checks.finish()?;
     list.sort_by_key(|h| h.day);
     Ok(list)
+}
+
+/// A user as a form or the CLI gives them: every field, the unchanged ones as they were.
+#[derive(Debug, Clone)]
+pub struct UserChanges<'a> {
+    pub name: &'a str,
+    pub role: Role,
+    pub active: bool,
+    /// An IANA zone; empty or `None`: the organisation's.
+    pub time_zone: Option<&'a str>,
+    /// `None` keeps the user's language.
+    pub language: Option<Language>,
 }
 
 impl Engine {
@@ -403,88 +423,92 @@ impl Engine {
         let defaults = self.settings.defaults();
         let mut settings = Settings::clone(&self.settings);
         let mut organisation = self.organisation().clone();
-
-        let name = text_value(keys::ORGANISATION_NAME, &input.organisation_name, 200)?;
-        settings.organisation_name = name
-            .clone()
-            .unwrap_or_else(|| defaults.organisation_name.clone());
-
-        let from = match optional(&input.mail_from) {
-            Some(text) => {
-                let sender = Sender::parse(text)
-                    .map_err(|e| ValidationError::new(keys::MAIL_FROM, e.message))?;
-                settings.mail_from = sender.clone();
-                Some(sender.to_string())
-            }
-            None => {
-                settings.mail_from = defaults.mail_from.clone();
-                None
-            }
-        };
-
-        let zone = match optional(&input.default_time_zone) {
-            Some(text) => {
-                let zone = Zone::parse(keys::DEFAULT_TIME_ZONE, text)?;
-                let name = zone.name().to_string();
-                settings.default_time_zone = zone;
-                Some(name)
-            }
-            None => {
-                settings.default_time_zone = defaults.default_time_zone.clone();
-                None
-            }
-        };
-
-        let send_time = optional(&input.default_send_time)
-            .map(|text| parse_send_time(keys::DEFAULT_SEND_TIME, text))
-            .transpose()?;
-        organisation.default_send_time = send_time;
-
-        let iban = optional(&input.bank_iban)
-            .map(|text| Iban::parse(keys::BANK_IBAN, text))
-            .transpose()?;
-        organisation.bank_iban = iban.clone();
-
-        let bank_name = text_value(keys::BANK_NAME, &input.bank_name, 200)?;
-        organisation.bank_name = bank_name.clone();
-
-        let prefix = optional(&input.invoice_prefix)
-            .map(|text| {
-                validate_number_prefix(keys::INVOICE_PREFIX, text).map(|()| text.to_string())
+        // Every field is checked, so that all refused values are said at once.
+        let mut checks = tickler_core::Checks::default();
+        let name = checks.check(text_value(
+            keys::ORGANISATION_NAME,
+            &input.organisation_name,
+            200,
+        ));
+        let sender = checks.check(
+            optional(&input.mail_from)
+                .map(|text| {
+                    Sender::parse(text)
+                        .map_err(|e| ValidationError::new(keys::MAIL_FROM, e.message))
+                })
+                .transpose(),
+        );
+        let zone = checks.check(
+            optional(&input.default_time_zone)
+                .map(|text| Zone::parse(keys::DEFAULT_TIME_ZONE, text))
+                .transpose(),
+        );
+        let send_time = checks.check(
+            optional(&input.default_send_time)
+                .map(|text| parse_send_time(keys::DEFAULT_SEND_TIME, text))
+                .transpose(),
+        );
+        let iban = checks.check(
+            optional(&input.bank_iban)
+                .map(|text| Iban::parse(keys::BANK_IBAN, text))
+                .transpose(),
+        );
+        let bank_name = checks.check(text_value(keys::BANK_NAME, &input.bank_name, 200));
+        let prefix = checks.check(
+            optional(&input.invoice_prefix)
+                .map(|text| {
+                    validate_number_prefix(keys::INVOICE_PREFIX, text).map(|()| text.to_string())
+                })
+                .transpose(),
+        );
+        let payment_days = checks.check(
+            optional(&input.payment_days)
+                .map(|text| parse_payment_days(keys::PAYMENT_DAYS, text))
+                .transpose(),
+        );
+        let brand_color = checks.check(
+            optional(&input.brand_color)
+                .map(|text| BrandColor::parse(keys::BRAND_COLOR, text))
+                .transpose(),
+        );
+        checks.then(|| {
+            let (name, sender, zone, send_time) = (name?, sender?, zone?, send_time?);
+            let (iban, bank_name, prefix) = (iban?, bank_name?, prefix?);
+            let (payment_days, brand_color) = (payment_days?, brand_color?);
+            settings.organisation_name = name
+                .clone()
+                .unwrap_or_else(|| defaults.organisation_name.clone());
+            settings.mail_from = sender.clone().unwrap_or_else(|| defaults.mail_from.clone());
+            settings.default_time_zone = zone
+                .clone()
+                .unwrap_or_else(|| defaults.default_time_zone.clone());
+            organisation.default_send_time = send_time;
+            organisation.bank_iban = iban.clone();
+            organisation.bank_name = bank_name.clone();
+            organisation.invoice_prefix = prefix.clone();
+            organisation.payment_days = payment_days;
+            organisation.brand_color = brand_color.clone();
+            Some(Checked {
+                rows: vec![
+                    (keys::ORGANISATION_NAME, name),
+                    (keys::MAIL_FROM, sender.map(|s| s.to_string())),
+                    (keys::DEFAULT_TIME_ZONE, zone.map(|z| z.name().to_string())),
+                    (
+                        keys::DEFAULT_SEND_TIME,
+                        send_time.map(|t| t.strftime("%H:%M").to_string()),
+                    ),
+                    (keys::BANK_IBAN, iban.map(|i| i.as_str().to_string())),
+                    (keys::BANK_NAME, bank_name),
+                    (keys::INVOICE_PREFIX, prefix),
+                    (keys::PAYMENT_DAYS, payment_days.map(|d| d.to_string())),
+                    (
+                        keys::BRAND_COLOR,
+                        brand_color.map(|c| c.as_str().to_string()),
+                    ),
+                ],
+                settings,
+                organisation,
             })
-            .transpose()?;
-        organisation.invoice_prefix = prefix.clone();
-
-        let payment_days = optional(&input.payment_days)
-            .map(|text| parse_payment_days(keys::PAYMENT_DAYS, text))
-            .transpose()?;
-        organisation.payment_days = payment_days;
-
-        let brand_color = optional(&input.brand_color)
-            .map(|text| BrandColor::parse(keys::BRAND_COLOR, text))
-            .transpose()?;
-        organisation.brand_color = brand_color.clone();
-
-        Ok(Checked {
-            rows: vec![
-                (keys::ORGANISATION_NAME, name),
-                (keys::MAIL_FROM, from),
-                (keys::DEFAULT_TIME_ZONE, zone),
-                (
-                    keys::DEFAULT_SEND_TIME,
-                    send_time.map(|t| t.strftime("%H:%M").to_string()),
-                ),
-                (keys::BANK_IBAN, iban.map(|i| i.as_str().to_string())),
-                (keys::BANK_NAME, bank_name),
-                (keys::INVOICE_PREFIX, prefix),
-                (keys::PAYMENT_DAYS, payment_days.map(|d| d.to_string())),
-                (
-                    keys::BRAND_COLOR,
-                    brand_color.map(|c| c.as_str().to_string()),
-                ),
-            ],
-            settings,
-            organisation,
         })
     }
 
@@ -682,24 +706,33 @@ impl Engine {
         Ok(id)
     }
 
-    /// Changes a user's name, role, status or zone, refusing to demote or deactivate the
-    /// last active admin (nobody could administer Tickler afterwards). A new role or
-    /// deactivation ends the user's sessions, so the change takes effect at once. The one
-    /// way users change: the users page, the first admin's setup and the CLI.
+    /// Changes a user's name, role, status, zone or language, refusing to demote or
+    /// deactivate the last active admin (nobody could administer Tickler afterwards). A new
+    /// role or deactivation ends the user's sessions, so the change takes effect at once.
+    /// The one way users change: the users page, the profile page, the first admin's setup
+    /// and the CLI.
     pub async fn update_user(
         &self,
         id: i64,
-        name: &str,
-        role: Role,
-        active: bool,
-        time_zone: Option<&str>,
+        changes: UserChanges<'_>,
         actor: &Actor,
     ) -> Result<(), EngineError> {
-        let name = crate::directory::non_empty("name", name)?;
-        let zone = time_zone
-            .filter(|tz| !tz.trim().is_empty())
-            .map(|tz| Zone::parse("time_zone", tz))
-            .transpose()?;
+        let UserChanges {
+            name,
+            role,
+            active,
+            time_zone,
+            language,
+        } = changes;
+        let mut checks = tickler_core::Checks::default();
+        let name = checks.check(crate::directory::non_empty("name", name));
+        let zone = checks.check(
+            time_zone
+                .filter(|tz| !tz.trim().is_empty())
+                .map(|tz| Zone::parse("time_zone", tz))
+                .transpose(),
+        );
+        let (name, zone) = checks.then(|| Some((name?, zone?)))?;
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
         let before = users::get(&mut tx, id).await?;
@@ -720,6 +753,7 @@ impl Engine {
             role,
             active,
             zone.as_ref().map(|z| z.name()),
+            language.unwrap_or(before.language),
         )
         .await?;
         if before.role != role || !active {
@@ -740,6 +774,9 @@ impl Engine {
                 "time zone {}",
                 zone.as_ref().map(|z| z.name()).unwrap_or("organisation's")
             ));
+        }
+        if let Some(language) = language.filter(|l| *l != before.language) {
+            what.push(format!("language {}", language.english_name()));
         }
         let detail = if what.is_empty() {
             "nothing changed".to_string()

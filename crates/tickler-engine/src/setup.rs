@@ -144,6 +144,7 @@ impl Engine {
                     Role::Admin,
                     true,
                     user.time_zone.as_deref(),
+                    user.language,
                 )
                 .await?;
                 users::set_password_hash(&mut tx, user.id, &hashed).await?;

@@ -38,6 +38,36 @@ pub const KEYS: [&str; 22] = [
     CUSTOMER_REDIRECTED,
 ];
 
+/// A built-in template's name as people read it ("Final notice, 7 days before"); `None` for
+/// a template the team wrote, which is known by its key.
+pub fn template_name(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "before_60" => "Renewal notice, 60 days before",
+        "before_30" => "Reminder, 30 days before",
+        "before_7" => "Final notice, 7 days before",
+        "after_7" => "Thank you, 7 days after",
+        "call_customer" => "Call the customer (the owner's task)",
+        "auto_renewal_notice" => "Automatic renewal notice",
+        "auto_renewal_owner" => "Automatic renewal, to the owner",
+        "invoice_upcoming" => "Upcoming invoice",
+        "sale_ending" => "Recurring sale ending",
+        "sale_ended" => "Recurring sale ended",
+        "payment_due_soon" => "Payment due soon",
+        "payment_overdue_7" => "Payment overdue, 7 days",
+        "payment_overdue_21" => "Payment overdue, 21 days",
+        "payment_overdue_30_task" => "Payment overdue, 30 days (the owner's task)",
+        "payment_overdue_30_team" => "Payment overdue, 30 days, to the team",
+        DELIVERY_FAILED => "Delivery failed, to the owner",
+        OWNER_ALERT => "Waiting for the owner",
+        ANSWER_RECEIVED => "The customer answered, to the owner",
+        TASK_ESCALATED => "Task escalated",
+        CUSTOMER_REDIRECTED => "Customer's address changed",
+        INVOICE_ISSUED => "Invoice issued",
+        QUOTE_SENT => "Quote sent",
+        _ => return None,
+    })
+}
+
 /// The templates that read `invoice` without testing for it: render them only with a
 /// context that has one (a check against a contract alone fails on them).
 pub const NEEDS_INVOICE: [&str; 7] = [
@@ -216,5 +246,13 @@ mod tests {
         assert_eq!(split("Subject: Hi\r\n\r\nBody"), Some(("Hi", "Body")));
         assert_eq!(split("Hi\n\nBody"), None);
         assert_eq!(split("Subject: Hi\nBody"), None);
+    }
+
+    #[test]
+    fn every_built_in_template_has_a_name() {
+        for key in KEYS {
+            assert!(template_name(key).is_some(), "{key}");
+        }
+        assert_eq!(template_name("our_own"), None);
     }
 }

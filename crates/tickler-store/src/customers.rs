@@ -250,6 +250,16 @@ pub async fn default_plan_id(db: &mut Db, id: i64) -> Result<Option<i64>, StoreE
     found.ok_or_else(|| StoreError::not_found("customer", id))
 }
 
+/// Every customer that has a default plan, with it: (customer id, plan id).
+pub async fn default_plans(db: &mut Db) -> Result<std::collections::HashMap<i64, i64>, StoreError> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT id, default_plan_id FROM customers WHERE default_plan_id IS NOT NULL",
+    )
+    .fetch_all(&mut *db)
+    .await?;
+    Ok(rows.into_iter().collect())
+}
+
 /// Sets (or, with `None`, clears) the plan a customer's new contracts follow.
 pub async fn set_default_plan(
     db: &mut Db,

@@ -9,9 +9,11 @@ use crate::{Backend, Db, StoreError, json_ints, time::millis};
 
 pub use tickler_core::user::User;
 
-type UserRow = (i64, String, String, String, i64, Option<String>);
+type UserRow = (i64, String, String, String, i64, Option<String>, String);
 
-fn from_row((id, email, name, role, active, time_zone): UserRow) -> Result<User, StoreError> {
+fn from_row(
+    (id, email, name, role, active, time_zone, language): UserRow,
+) -> Result<User, StoreError> {
     Ok(User {
         id,
         email,
@@ -21,6 +23,9 @@ fn from_row((id, email, name, role, active, time_zone): UserRow) -> Result<User,
             .map_err(|e| StoreError::Corrupt(format!("user {id}: {e}")))?,
         active: active != 0,
         time_zone,
+        language: language
+            .parse()
+            .map_err(|()| StoreError::Corrupt(format!("user {id}: language {language:?}")))?,
     })
 }
 
@@ -58,7 +63,7 @@ pub async fn insert(
     }
 }
 
-const COLUMNS: &str = "SELECT id, email, name, role, active, time_zone FROM users";
+const COLUMNS: &str = "SELECT id, email, name, role, active, time_zone, language FROM users";
 
 pub async fn find_by_email(db: &mut Db, email: &str) -> Result<Option<User>, StoreError> {
     let row: Option<UserRow> = sqlx::query_as(AssertSqlSafe(format!(
@@ -153,14 +158,17 @@ pub async fn update(
     role: Role,
     active: bool,
     time_zone: Option<&str>,
+    language: tickler_core::language::Language,
 ) -> Result<(), StoreError> {
     let done = sqlx::query(
-        "UPDATE users SET name = $1, role = $2, active = $3, time_zone = $4 WHERE id = $5",
+        "UPDATE users SET name = $1, role = $2, active = $3, time_zone = $4, language = $5 \
+         WHERE id = $6",
     )
     .bind(name)
     .bind(role.as_str())
     .bind(i64::from(active))
     .bind(time_zone)
+    .bind(language.code())
     .bind(id)
     .execute(db)
     .await?;

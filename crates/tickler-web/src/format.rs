@@ -1,6 +1,7 @@
 //! How instants, dates and durations look on pages: always in the viewer's zone, saying which.
 
 use jiff::{Timestamp, tz::TimeZone};
+use tickler_core::language::Language;
 
 /// "2027-01-30 09:00" in `tz`.
 pub fn local(ts: Timestamp, tz: &TimeZone) -> String {
@@ -108,6 +109,59 @@ fn plural(n: u64, unit: &str) -> String {
     }
 }
 
+/// A message with each ISO date in it ("2027-02-01") written as the reader writes dates
+/// ("1 February 2027", "2027年2月1日"); a date in quotes is what someone typed, and stays
+/// as typed.
+pub fn dates_in(text: &str, language: Language) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut i = 0;
+    while i + 10 <= bytes.len() {
+        let bounded = (i == 0 || !bytes[i - 1].is_ascii_alphanumeric() && bytes[i - 1] != b'"')
+            && bytes
+                .get(i + 10)
+                .is_none_or(|b| !b.is_ascii_alphanumeric() && *b != b'"');
+        let date = bounded
+            .then(|| text.get(i..i + 10))
+            .flatten()
+            .filter(|t| {
+                t.bytes().enumerate().all(|(k, b)| {
+                    if k == 4 || k == 7 {
+                        b == b'-'
+                    } else {
+                        b.is_ascii_digit()
+                    }
+                })
+            })
+            .and_then(|t| t.parse::<jiff::civil::Date>().ok());
+        match date {
+            Some(date) => {
+                out.push_str(&text[copied..i]);
+                out.push_str(&tickler_core::locale::format_date(date, language));
+                i += 10;
+                copied = i;
+            }
+            None => i += 1,
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+/// A template's name as people read it ("Final notice, 7 days before"); a template the
+/// team wrote is known by its key.
+pub fn template_name(key: &str) -> &str {
+    tickler_engine::plan_catalogue::template_name(key).unwrap_or(key)
+}
+
+/// A language's name ("Japanese") for its code ("ja"); an unknown code as it is.
+pub fn language_name(code: &str) -> &str {
+    code.parse::<Language>()
+        .map(Language::english_name)
+        .unwrap_or(code)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,5 +237,30 @@ mod tests {
         assert_eq!(relative(later(3600), now), "in 1 hour");
         assert_eq!(relative(later(3 * 86400), now), "in 3 days");
         assert_eq!(relative(later(-5 * 3600), now), "5 hours ago");
+    }
+
+    #[test]
+    fn dates_in_a_message_read_as_the_reader_writes_them() {
+        assert_eq!(
+            dates_in(
+                "the end date 2027-02-01 is before 2027-03-01.",
+                Language::En
+            ),
+            "the end date 1 February 2027 is before 1 March 2027."
+        );
+        assert_eq!(
+            dates_in("終了日 2027-02-01", Language::Ja),
+            "終了日 2027年2月1日"
+        );
+        // What someone typed stays as typed; impossible dates and longer numbers too.
+        for kept in [
+            "\"2027-02-01\" is not an instant",
+            "2027-02-30 is not a date",
+            "12027-02-01",
+            "2027-02-011",
+            "2027-02-01T09:00",
+        ] {
+            assert_eq!(dates_in(kept, Language::En), kept);
+        }
     }
 }

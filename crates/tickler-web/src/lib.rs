@@ -7,6 +7,7 @@ mod assets;
 pub mod auth;
 pub mod client;
 mod error;
+pub mod field_errors;
 pub mod format;
 mod invitation;
 pub mod metrics;

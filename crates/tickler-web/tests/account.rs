@@ -207,7 +207,10 @@ async fn a_user_sets_their_own_time_zone_and_pages_use_it() {
     .await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     let page = refused.text().await.expect("page");
-    assert!(page.contains("Time zone:"), "{page}");
+    assert!(
+        page.contains("<p class=\"field-error\" id=\"time_zone-error\">"),
+        "beside the field: {page}"
+    );
     assert!(page.contains("aria-invalid=\"true\""), "{page}");
 
     let saved = support::post(

@@ -402,10 +402,13 @@ async fn idle_sessions_expire_and_deactivated_users_are_logged_out() {
     app.engine
         .update_user(
             id,
-            "Kim",
-            Role::Sales,
-            false,
-            None,
+            tickler_engine::settings::UserChanges {
+                name: "Kim",
+                role: Role::Sales,
+                active: false,
+                time_zone: None,
+                language: None,
+            },
             &tickler_engine::Actor::system(),
         )
         .await

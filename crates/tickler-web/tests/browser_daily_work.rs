@@ -188,7 +188,7 @@ async fn a_week_of_emails_on_one_screen_reviewed_by_keyboard_alone() {
             .text()
             .await
             .expect("text")
-            .contains("2027-02-01")
+            .contains("1 February 2027")
     );
     assert_eq!(
         browser.focused_id().await,

@@ -22,6 +22,19 @@ async fn reminder_of(app: &TestApp, contract: i64, step: &str) -> i64 {
     app.reminder_of(contract, step).await.id
 }
 
+/// A contract's first email and the one after it in the queue: the owner's call, 14 days
+/// after the first email.
+async fn first_two_in_the_queue(app: &TestApp) -> (i64, i64) {
+    let customer = app
+        .customer("Acme", "ops@acme.example", "en", "Europe/Athens")
+        .await;
+    let contract = app.contract(customer, "PBX care", "2027-06-30", None).await;
+    (
+        reminder_of(app, contract, "before_60").await,
+        reminder_of(app, contract, "call_customer").await,
+    )
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn send_now_shows_and_sends_the_wording_of_today() {
     let app = app().await;
@@ -71,13 +84,7 @@ async fn send_now_shows_and_sends_the_wording_of_today() {
 async fn a_skip_is_undone_from_the_emails_page_and_skip_and_next_moves_on() {
     let app = app().await;
     let admin = admin(&app).await;
-    let customer = app
-        .customer("Acme", "ops@acme.example", "en", "Europe/Athens")
-        .await;
-    let contract = app.contract(customer, "PBX care", "2027-06-30", None).await;
-    let first = reminder_of(&app, contract, "before_60").await;
-    // Next in the queue by send time: the owner's call, 14 days after the first email.
-    let second = reminder_of(&app, contract, "call_customer").await;
+    let (first, second) = first_two_in_the_queue(&app).await;
 
     let response = post(
         &admin,
@@ -335,4 +342,246 @@ async fn an_invited_user_chooses_their_password_once() {
         .await
         .expect("login");
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
+}
+
+/// The page's text between `id="{id}-error">` and the end of that paragraph.
+fn error_beside(page: &str, id: &str) -> Option<String> {
+    let start = page.find(&format!("id=\"{id}-error\">"))? + id.len() + 9;
+    let end = page[start..].find("</p>")?;
+    Some(page[start..start + end].to_string())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_contract_form_says_every_error_at_once_in_the_readers_date_format() {
+    let app = app().await;
+    let admin = admin(&app).await;
+    let customer = app
+        .customer("Acme", "ops@acme.example", "en", "Europe/Athens")
+        .await
+        .to_string();
+    let fields = [
+        ("customer", customer.as_str()),
+        ("title", " "),
+        ("start", "2027-03-01"),
+        ("end", "2027-02-01"),
+        ("amount", "ten"),
+        ("currency", "EUR"),
+    ];
+    let response = post(&admin, &app, "/contracts/new", "/contracts", &fields).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let page = response.text().await.expect("page");
+    assert!(
+        page.contains("There are 3 problems with this form"),
+        "{page}"
+    );
+    for (id, said) in [
+        ("title", "must not be empty"),
+        (
+            "end",
+            "the end date 1 February 2027 is before the start date 1 March 2027",
+        ),
+        ("amount", "ten"),
+    ] {
+        let beside = error_beside(&page, id).unwrap_or_else(|| panic!("{id}:\n{page}"));
+        assert!(beside.contains(said), "{id}: {beside}");
+        assert!(
+            page.contains(&format!("href=\"#{id}\"")),
+            "{id} in the summary"
+        );
+    }
+    // Only the first one takes the focus.
+    assert_eq!(page.matches(" autofocus").count(), 1, "{page}");
+    assert!(
+        page.contains(
+            "aria-describedby=\"title-error\" aria-errormessage=\"title-error\" autofocus"
+        )
+    );
+
+    // A reader who writes dates in Greek reads them so.
+    let response = post(
+        &admin,
+        &app,
+        "/account",
+        "/account",
+        &[("name", "Ada Admin"), ("time_zone", ""), ("language", "el")],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let response = post(&admin, &app, "/contracts/new", "/contracts", &fields).await;
+    let page = response.text().await.expect("page");
+    let beside = error_beside(&page, "end").expect("end error");
+    assert!(beside.contains("1 Φεβρουαρίου 2027"), "{beside}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_email_edit_refuses_every_bad_field_at_once_and_save_and_next_moves_on() {
+    let app = app().await;
+    let admin = admin(&app).await;
+    let (first, second) = first_two_in_the_queue(&app).await;
+    let response = post(
+        &admin,
+        &app,
+        &format!("/review/{first}"),
+        &format!("/review/{first}/edit"),
+        &[
+            ("subject", ""),
+            ("to", "not an address"),
+            ("send_at", "2020-01-01T09:00"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let page = response.text().await.expect("page");
+    for id in ["subject", "to", "send_at"] {
+        assert!(error_beside(&page, id).is_some(), "{id}:\n{page}");
+    }
+    assert!(page.contains("There are 3 problems"), "{page}");
+
+    let response = post(
+        &admin,
+        &app,
+        &format!("/review/{first}"),
+        &format!("/review/{first}/edit"),
+        &[("subject", "Your PBX care, renewed?"), ("then", "next")],
+    )
+    .await;
+    assert_eq!(location(&response), format!("/review/{second}"));
+    let saved = app.engine.reminder(first).await.expect("reminder");
+    assert_eq!(saved.subject, "Your PBX care, renewed?");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_customers_plan_is_chosen_on_their_form_and_their_new_contracts_follow_it() {
+    let app = app().await;
+    let admin = admin(&app).await;
+    let renewal = app.renewal_plan_id().await;
+    post(
+        &admin,
+        &app,
+        "/plans",
+        "/plans/copy",
+        &[("from", &renewal.to_string()), ("name", "key accounts")],
+    )
+    .await;
+    let (_, form) = get(&admin, &app, "/customers/new").await;
+    assert!(form.contains("<option value=\"key accounts\""), "{form}");
+    assert!(
+        form.contains(">Japanese</option>"),
+        "languages by name: {form}"
+    );
+    let response = post(
+        &admin,
+        &app,
+        "/customers/new",
+        "/customers",
+        &[
+            ("name", "Kanto"),
+            ("emails", "it@kanto.example"),
+            ("language", "ja"),
+            ("time_zone", "Asia/Tokyo"),
+            ("plan", "key accounts"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let id: i64 = location(&response)
+        .trim_start_matches("/customers/")
+        .parse()
+        .expect("customer id");
+    assert_eq!(
+        app.engine
+            .customer_default_plan(id)
+            .await
+            .expect("plan")
+            .as_deref(),
+        Some("key accounts")
+    );
+    let contract = app.contract(id, "Lines", "2027-06-30", None).await;
+    let detail = app.engine.contract_detail(contract).await.expect("detail");
+    assert_eq!(detail.plan, "key accounts");
+
+    // Its form shows the plan chosen, and every bad field at once.
+    let (_, form) = get(&admin, &app, &format!("/customers/{id}/edit")).await;
+    assert!(
+        form.contains("<option value=\"key accounts\" selected>"),
+        "{form}"
+    );
+    let response = post(
+        &admin,
+        &app,
+        &format!("/customers/{id}/edit"),
+        &format!("/customers/{id}/edit"),
+        &[
+            ("name", ""),
+            ("emails", "nope"),
+            ("language", "ja"),
+            ("time_zone", "Mars/Olympus"),
+            ("plan", "key accounts"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let page = response.text().await.expect("page");
+    for id in ["name", "emails", "time_zone"] {
+        assert!(error_beside(&page, id).is_some(), "{id}:\n{page}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plans_steps_are_refused_row_by_row_beside_each_field() {
+    let app = app().await;
+    let admin = admin(&app).await;
+    let renewal = app.renewal_plan_id().await;
+    let plan = app.engine.plan(renewal).await.expect("plan").plan;
+    // The steps as the form shows them, with the first step's label emptied and the
+    // second's offset not a number.
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for (i, step) in plan.steps.iter().enumerate() {
+        let mut add = |name: &str, value: String| fields.push((format!("{name}_{i}"), value));
+        add("key", step.key.clone());
+        add(
+            "label",
+            if i == 0 {
+                String::new()
+            } else {
+                step.label.clone()
+            },
+        );
+        add("template", step.template.clone());
+        add("anchor", step.anchor.as_str().to_string());
+        add(
+            "offset",
+            if i == 1 {
+                "soon".to_string()
+            } else {
+                step.offset.days.to_string()
+            },
+        );
+        add("unit", step.offset.unit.as_str().to_string());
+        add("time", step.send_time.strftime("%H:%M").to_string());
+        add("mode", step.mode.as_str().to_string());
+        if step.recipients.customer {
+            add("to_customer", "1".to_string());
+        }
+    }
+    let typed: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let response = post(
+        &admin,
+        &app,
+        &format!("/plans/{renewal}"),
+        &format!("/plans/{renewal}/steps"),
+        &typed,
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let page = response.text().await.expect("page");
+    let offset = error_beside(&page, "offset_1").unwrap_or_else(|| panic!("{page}"));
+    assert!(offset.contains("Step 2, offset"), "{offset}");
+    assert!(
+        page.contains("id=\"offset_1\" name=\"offset_1\""),
+        "the row as typed"
+    );
 }

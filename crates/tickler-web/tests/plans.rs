@@ -493,23 +493,17 @@ async fn invalid_steps_are_refused_with_what_was_typed() {
     let before = app.engine.plan(id).await.expect("plan").plan;
     let before_30 = send_at_of(&app, contract, "before_30").await;
     for (changes, expected) in [
-        (vec![("offset_1", "-4000")], "steps[2].offset"),
-        (vec![("key_2", "before_60")], "steps[3].key"),
-        (vec![("time_0", "25:99")], "steps[1].send_time"),
-        (
-            vec![("template_0", "no_such_template")],
-            "steps[1].template",
-        ),
-        (vec![("mode_0", "sometimes")], "steps[1].mode"),
-        (vec![("offset_0", "soon")], "steps[1].offset"),
-        (
-            vec![("reply_to_1", "renewals at firm")],
-            "steps[2].reply_to",
-        ),
+        (vec![("offset_1", "-4000")], "Step 2, offset"),
+        (vec![("key_2", "before_60")], "Step 3, key"),
+        (vec![("time_0", "25:99")], "Step 1, send time"),
+        (vec![("template_0", "no_such_template")], "Step 1, template"),
+        (vec![("mode_0", "sometimes")], "Step 1, mode"),
+        (vec![("offset_0", "soon")], "Step 1, offset"),
+        (vec![("reply_to_1", "renewals at firm")], "Step 2, reply to"),
         // Anchors are chosen from a list, as modes are: an unknown one is named in the error.
         (
             vec![("anchor_2", "expiry_date")],
-            "steps[3].anchor: unknown anchor",
+            "Step 3, anchor: unknown anchor",
         ),
     ] {
         let form = steps_form(&changes);

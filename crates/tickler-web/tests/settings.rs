@@ -410,7 +410,12 @@ async fn the_test_email_reaches_the_smtp_server_and_shows_its_reply() {
     )
     .await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
-    assert!(bad.text().await.expect("body").contains("to:"));
+    assert!(
+        bad.text()
+            .await
+            .expect("body")
+            .contains("<p class=\"field-error\" id=\"to-error\">")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

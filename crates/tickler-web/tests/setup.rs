@@ -113,9 +113,17 @@ async fn setup_never_reopens_once_an_admin_exists() {
         .unwrap()
         .expect("the admin");
     let mut conn = app.store.conn().await.unwrap();
-    tickler_store::users::update(&mut conn, ada.id, &ada.name, Role::Admin, false, None)
-        .await
-        .unwrap();
+    tickler_store::users::update(
+        &mut conn,
+        ada.id,
+        &ada.name,
+        Role::Admin,
+        false,
+        None,
+        ada.language,
+    )
+    .await
+    .unwrap();
     drop(conn);
     let nobody = client().get(app.url("/")).send().await.unwrap();
     assert!(location(&nobody).starts_with("/login"), "{nobody:?}");

@@ -348,7 +348,7 @@ async fn an_admin_sets_a_new_password_that_ends_the_old_sessions() {
             .text()
             .await
             .unwrap()
-            .contains("password: must have at least 10")
+            .contains("must have at least 10")
     );
     assert_eq!(
         get(&sam, &app, "/").await.0,

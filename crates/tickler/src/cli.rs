@@ -119,6 +119,22 @@ pub enum UserCommand {
         #[arg(long, default_value = "sales", value_parser = ["admin", "sales", "viewer"])]
         role: String,
     },
+    /// Change a user's name, role, time zone or language; what is not given stays as it is.
+    Edit {
+        /// The user's id or email address.
+        user: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, value_parser = ["admin", "sales", "viewer"])]
+        role: Option<String>,
+        /// An IANA zone such as Asia/Tokyo that pages show times in; "" for the
+        /// organisation's.
+        #[arg(long)]
+        time_zone: Option<String>,
+        /// en, ja or el: the language of the dates the web app tells them.
+        #[arg(long)]
+        language: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -10,6 +10,7 @@ use tickler_core::{
     reminder::ReminderStatus,
     user::Role,
 };
+use tickler_engine::settings::UserChanges;
 use tickler_engine::{
     Actor, Engine,
     billing::BillingInput,
@@ -165,6 +166,41 @@ async fn user(engine: &Engine, command: UserCommand, actor: &Actor) -> Result<()
                 invitation.expires_at, invitation.user_id
             );
             println!("{}", invitation.link);
+        }
+        UserCommand::Edit {
+            user,
+            name,
+            role,
+            time_zone,
+            language,
+        } => {
+            let found = match user.parse::<i64>() {
+                Ok(id) => Some(engine.user(id).await?),
+                Err(_) => engine.user_by_email(&user).await?,
+            }
+            .ok_or_else(|| anyhow!("no user has the id or email {user}"))?;
+            let role = role.map(|r| r.parse::<Role>()).transpose()?;
+            let language = language
+                .map(|l| Language::parse("language", &l))
+                .transpose()?;
+            engine
+                .update_user(
+                    found.id,
+                    UserChanges {
+                        name: name.as_deref().unwrap_or(&found.name),
+                        role: role.unwrap_or(found.role),
+                        active: found.active,
+                        time_zone: Some(
+                            time_zone
+                                .as_deref()
+                                .unwrap_or(found.time_zone.as_deref().unwrap_or("")),
+                        ),
+                        language,
+                    },
+                    actor,
+                )
+                .await?;
+            eprintln!("user {} updated", found.id);
         }
         UserCommand::Password { email } => {
             let user = engine

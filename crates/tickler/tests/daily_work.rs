@@ -247,11 +247,10 @@ fn a_steps_file_that_is_not_a_plan_is_refused_with_its_position() {
     assert!(error.contains("at least one step"), "{error}");
 }
 
-#[test]
-fn a_customers_own_plan_applies_to_their_new_contracts() {
-    let t = Tickler::new(None);
+/// A copy of the renewal plan named "key accounts", and a customer whose own plan it is.
+fn customer_on_key_accounts(t: &Tickler) -> String {
     t.ok(&["plan", "copy", "renewal", "--name", "key accounts"]);
-    let customer = t.ok(&[
+    t.ok(&[
         "customer",
         "add",
         "--name",
@@ -260,7 +259,13 @@ fn a_customers_own_plan_applies_to_their_new_contracts() {
         "it@kanto.example",
         "--plan",
         "key accounts",
-    ]);
+    ])
+}
+
+#[test]
+fn a_customers_own_plan_applies_to_their_new_contracts() {
+    let t = Tickler::new(None);
+    let customer = customer_on_key_accounts(&t);
     let end = in_days(200).to_string();
     let contract = t.ok(&[
         "contract",
@@ -326,6 +331,79 @@ fn a_customers_own_plan_applies_to_their_new_contracts() {
         "nope",
     ]);
     assert!(refused.contains("no plan is named \"nope\""), "{refused}");
+}
+
+#[test]
+fn an_import_follows_each_existing_customers_own_plan() {
+    let t = Tickler::new(None);
+    customer_on_key_accounts(&t);
+    let end = in_days(200).to_string();
+    let csv = t.dir().join("contracts.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "customer_name,customer_email,language,time_zone,title,start,end,owner_email,amount,currency\n\
+             Kanto,IT@kanto.example,en,,Lines,2026-01-01,{end},,,\n\
+             Beta,info@beta.example,en,,Routers,2026-01-01,{end},,,\n"
+        ),
+    )
+    .expect("write the file");
+    t.ok(&["import", "contracts", csv.to_str().expect("a path")]);
+    let plans: Vec<(String, String)> = t
+        .json(&["contract", "list", "--json"])
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|c| {
+            let shown = t.json(&["contract", "show", &c["id"].to_string(), "--json"]);
+            (
+                field(c, "title").to_string(),
+                field(&shown, "plan").to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        plans.contains(&("Lines".to_string(), "key accounts".to_string())),
+        "the existing customer's own plan: {plans:?}"
+    );
+    assert!(
+        plans.contains(&("Routers".to_string(), "renewal".to_string())),
+        "a new customer has none: {plans:?}"
+    );
+}
+
+#[test]
+fn a_user_is_given_a_time_zone_and_a_language() {
+    let t = Tickler::new(None);
+    t.ok(&[
+        "user",
+        "add",
+        "--email",
+        "kim@firm.example",
+        "--name",
+        "Kim",
+    ]);
+    t.ok(&[
+        "user",
+        "edit",
+        "kim@firm.example",
+        "--time-zone",
+        "Asia/Tokyo",
+        "--language",
+        "ja",
+    ]);
+    let refused = t.fails(&["user", "edit", "kim@firm.example", "--language", "fr"]);
+    assert!(refused.contains("language"), "{refused}");
+    let refused = t.fails(&[
+        "user",
+        "edit",
+        "kim@firm.example",
+        "--time-zone",
+        "Mars/Olympus",
+    ]);
+    assert!(refused.contains("Mars/Olympus"), "{refused}");
+    let refused = t.fails(&["user", "edit", "nobody@firm.example", "--name", "X"]);
+    assert!(refused.contains("nobody@firm.example"), "{refused}");
 }
 
 #[test]

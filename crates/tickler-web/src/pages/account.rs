@@ -11,8 +11,11 @@ use axum::{
 };
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
+use tickler_core::{ValidationError, language::Language};
+use tickler_engine::settings::UserChanges;
 use tickler_engine::{EngineError, passwords::MIN_LENGTH};
 
+use crate::field_errors::FieldErrors;
 use crate::{
     AppState, WebError,
     auth::{CurrentUser, SESSION_COOKIE},
@@ -40,26 +43,37 @@ struct ProfilePage {
     organisation_zone: String,
     /// Every zone the time zone database knows, for the searchable picker.
     zones: Vec<String>,
-    error: Option<String>,
+    language: String,
+    /// (code, name)
+    languages: Vec<(&'static str, &'static str)>,
+    errors: FieldErrors,
+}
+
+/// The element of the profile form a refused field is typed in.
+fn profile_field(field: &str) -> Option<&'static str> {
+    ["name", "time_zone", "language"]
+        .into_iter()
+        .find(|id| *id == field)
 }
 
 fn profile(
     state: &AppState,
     user: &CurrentUser,
-    name: String,
-    time_zone: String,
-    error: Option<String>,
+    form: ProfileForm,
+    error: Option<&ValidationError>,
 ) -> ProfilePage {
     let mut zones: Vec<String> = jiff::tz::db().available().map(|n| n.to_string()).collect();
     zones.sort_unstable();
     ProfilePage {
         layout: Layout::new(user, "Your account", "account"),
-        name,
+        name: form.name,
         email: user.user.email.clone(),
-        time_zone,
+        time_zone: form.time_zone,
         organisation_zone: state.engine.settings().default_time_zone.name().to_string(),
         zones,
-        error,
+        language: form.language,
+        languages: crate::pages::language_choices(),
+        errors: FieldErrors::of(error, profile_field, user.user.language),
     }
 }
 
@@ -67,13 +81,12 @@ async fn profile_page(
     State(state): State<AppState>,
     user: CurrentUser,
 ) -> Result<Html<String>, WebError> {
-    let page = profile(
-        &state,
-        &user,
-        user.user.name.clone(),
-        user.user.time_zone.clone().unwrap_or_default(),
-        None,
-    );
+    let form = ProfileForm {
+        name: user.user.name.clone(),
+        time_zone: user.user.time_zone.clone().unwrap_or_default(),
+        language: user.user.language.code().to_string(),
+    };
+    let page = profile(&state, &user, form, None);
     Ok(Html(page.render()?))
 }
 
@@ -82,6 +95,8 @@ struct ProfileForm {
     name: String,
     #[serde(default)]
     time_zone: String,
+    #[serde(default)]
+    language: String,
 }
 
 /// Saves the person's own name and time zone (their role and status are an admin's to change).
@@ -91,35 +106,37 @@ async fn save_profile(
     Form(form): Form<ProfileForm>,
 ) -> Result<Response, WebError> {
     let me = &user.user;
-    let saved = state
-        .engine
-        .update_user(
-            me.id,
-            &form.name,
-            me.role,
-            me.active,
-            Some(form.time_zone.trim()),
-            &user.actor(),
-        )
-        .await;
+    // A form without the language (an older page) keeps the one chosen.
+    let language = Some(form.language.trim())
+        .filter(|l| !l.is_empty())
+        .map(|l| Language::parse("language", l))
+        .transpose();
+    let saved = match language {
+        Ok(language) => {
+            state
+                .engine
+                .update_user(
+                    me.id,
+                    UserChanges {
+                        name: &form.name,
+                        role: me.role,
+                        active: me.active,
+                        time_zone: Some(form.time_zone.trim()),
+                        language,
+                    },
+                    &user.actor(),
+                )
+                .await
+        }
+        Err(e) => Err(e.into()),
+    };
     match saved {
         Ok(()) => Ok(crate::pages::redirect_with_notice(
             "/account",
-            "Saved: pages show times in your time zone.",
+            "Saved: pages show times in your time zone, and dates in your language.",
         )),
         Err(EngineError::Invalid(refusal)) => {
-            let field = if refusal.field == "time_zone" {
-                "Time zone"
-            } else {
-                "Name"
-            };
-            let page = profile(
-                &state,
-                &user,
-                form.name,
-                form.time_zone,
-                Some(format!("{field}: {}", refusal.message)),
-            );
+            let page = profile(&state, &user, form, Some(&refusal));
             Ok((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response())
         }
         Err(other) => Err(other.into()),

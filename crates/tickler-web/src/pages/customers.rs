@@ -17,6 +17,7 @@ use tickler_engine::{EngineError, browse::CustomerQuery, directory::NewCustomer}
 use crate::{
     AppState, WebError,
     auth::CurrentUser,
+    field_errors::FieldErrors,
     pages::redirect_with_notice,
     pages::{
         Layout,
@@ -172,6 +173,8 @@ struct CustomerForm {
     emails: String,
     language: String,
     time_zone: String,
+    /// The plan their new contracts follow; empty: the default for each contract's kind.
+    plan: String,
 }
 
 #[derive(Template)]
@@ -180,35 +183,53 @@ struct FormPage {
     layout: Layout,
     editing: Option<i64>,
     form: CustomerForm,
-    languages: Vec<&'static str>,
+    /// (code, name)
+    languages: Vec<(&'static str, &'static str)>,
     default_zone: String,
-    error: Option<String>,
-    error_field: String,
+    plans: Vec<String>,
+    errors: FieldErrors,
 }
 
-fn form_page(
+/// The form element a refused field of a customer is typed in.
+fn customer_field(field: &str) -> Option<&'static str> {
+    match field {
+        "name" => Some("name"),
+        "email" | "emails" => Some("emails"),
+        "language" => Some("language"),
+        "time_zone" => Some("time_zone"),
+        "plan" => Some("plan"),
+        _ => None,
+    }
+}
+
+async fn form_page(
     state: &AppState,
     user: &CurrentUser,
     editing: Option<i64>,
     form: CustomerForm,
     error: Option<ValidationError>,
-) -> FormPage {
+) -> Result<FormPage, WebError> {
     let title = match editing {
         Some(_) => format!("Edit {}", form.name),
         None => "New customer".to_string(),
     };
-    FormPage {
+    let mut plans = state.engine.browse_plan_names().await?;
+    // A customer whose plan was archived keeps it until someone chooses another.
+    if !form.plan.is_empty() && !plans.contains(&form.plan) {
+        plans.push(form.plan.clone());
+    }
+    Ok(FormPage {
         layout: Layout::new(user, title, "customers"),
         editing,
+        errors: FieldErrors::of(error.as_ref(), customer_field, user.user.language),
         form,
-        languages: Language::ALL.iter().map(|l| l.code()).collect(),
+        languages: crate::pages::language_choices(),
         default_zone: state.engine.settings().default_time_zone.name().to_string(),
-        error_field: error.as_ref().map(|e| e.field.clone()).unwrap_or_default(),
-        error: error.map(|e| e.to_string()),
-    }
+        plans,
+    })
 }
 
-fn form_error(
+async fn form_error(
     state: &AppState,
     user: &CurrentUser,
     editing: Option<i64>,
@@ -216,8 +237,25 @@ fn form_error(
     error: ValidationError,
     status: StatusCode,
 ) -> Result<Response, WebError> {
-    let page = form_page(state, user, editing, form, Some(error));
+    let page = form_page(state, user, editing, form, Some(error)).await?;
     Ok((status, Html(page.render()?)).into_response())
+}
+
+/// Saves the plan a customer's new contracts follow, when the form changed it.
+async fn save_default_plan(
+    state: &AppState,
+    user: &CurrentUser,
+    customer_id: i64,
+    form: &CustomerForm,
+) -> Result<(), EngineError> {
+    let before = state.engine.customer_default_plan(customer_id).await?;
+    if before.as_deref().unwrap_or("") == form.plan.trim() {
+        return Ok(());
+    }
+    state
+        .engine
+        .set_customer_default_plan(customer_id, Some(form.plan.trim()), &user.actor())
+        .await
 }
 
 /// The form's fields as the engine takes them; the engine checks names, addresses and zone.
@@ -245,12 +283,14 @@ async fn new_form(
         language: Language::En.code().to_string(),
         ..CustomerForm::default()
     };
-    Ok(Html(form_page(&state, &user, None, form, None).render()?))
+    Ok(Html(
+        form_page(&state, &user, None, form, None).await?.render()?,
+    ))
 }
 
 /// What a refused save becomes: the form again (400, or 409 for an address another customer
 /// has), or an error page.
-fn refused(
+async fn refused(
     state: &AppState,
     user: &CurrentUser,
     editing: Option<i64>,
@@ -259,16 +299,19 @@ fn refused(
 ) -> Result<Response, WebError> {
     match error {
         EngineError::Invalid(e) => {
-            form_error(state, user, editing, form, e, StatusCode::BAD_REQUEST)
+            form_error(state, user, editing, form, e, StatusCode::BAD_REQUEST).await
         }
-        EngineError::Conflict(message) => form_error(
-            state,
-            user,
-            editing,
-            form,
-            ValidationError::new("emails", message),
-            StatusCode::CONFLICT,
-        ),
+        EngineError::Conflict(message) => {
+            form_error(
+                state,
+                user,
+                editing,
+                form,
+                ValidationError::new("emails", message),
+                StatusCode::CONFLICT,
+            )
+            .await
+        }
         other => Err(other.into()),
     }
 }
@@ -281,14 +324,22 @@ async fn create(
     user.require(Action::Create, None)?;
     let new = match new_customer(&form) {
         Ok(new) => new,
-        Err(e) => return form_error(&state, &user, None, form, e, StatusCode::BAD_REQUEST),
+        Err(e) => {
+            return form_error(&state, &user, None, form, e, StatusCode::BAD_REQUEST).await;
+        }
     };
     match state.engine.add_customer(new, &user.actor()).await {
-        Ok(id) => Ok(redirect_with_notice(
-            &format!("/customers/{id}"),
-            "Customer entered.",
-        )),
-        Err(e) => refused(&state, &user, None, form, e),
+        Ok(id) => {
+            if let Err(e) = save_default_plan(&state, &user, id, &form).await {
+                // The customer is entered: say so, and show its form with the plan refused.
+                return refused(&state, &user, Some(id), form, e).await;
+            }
+            Ok(redirect_with_notice(
+                &format!("/customers/{id}"),
+                "Customer entered.",
+            ))
+        }
+        Err(e) => refused(&state, &user, None, form, e).await,
     }
 }
 
@@ -304,9 +355,16 @@ async fn edit_form(
         emails: customer.emails.join("\n"),
         language: customer.language.code().to_string(),
         time_zone: customer.time_zone.unwrap_or_default(),
+        plan: state
+            .engine
+            .customer_default_plan(id)
+            .await?
+            .unwrap_or_default(),
     };
     Ok(Html(
-        form_page(&state, &user, Some(id), form, None).render()?,
+        form_page(&state, &user, Some(id), form, None)
+            .await?
+            .render()?,
     ))
 }
 
@@ -321,18 +379,23 @@ async fn edit(
     state.engine.customer(id).await?;
     let new = match new_customer(&form) {
         Ok(new) => new,
-        Err(e) => return form_error(&state, &user, Some(id), form, e, StatusCode::BAD_REQUEST),
+        Err(e) => {
+            return form_error(&state, &user, Some(id), form, e, StatusCode::BAD_REQUEST).await;
+        }
     };
-    match state
+    let saved = state
         .engine
         .edit_customer(id, new, &user.actor(), Some(&user.viewer))
-        .await
-    {
-        Ok(()) => Ok(redirect_with_notice(
-            &format!("/customers/{id}"),
-            "Customer saved; the reminders of their active contracts follow.",
-        )),
-        Err(e) => refused(&state, &user, Some(id), form, e),
+        .await;
+    match saved {
+        Ok(()) => match save_default_plan(&state, &user, id, &form).await {
+            Ok(()) => Ok(redirect_with_notice(
+                &format!("/customers/{id}"),
+                "Customer saved; the reminders of their active contracts follow.",
+            )),
+            Err(e) => refused(&state, &user, Some(id), form, e).await,
+        },
+        Err(e) => refused(&state, &user, Some(id), form, e).await,
     }
 }
 
@@ -347,6 +410,7 @@ mod tests {
             emails: " a@acme.example \r\n\r\nb@acme.example\n".to_string(),
             language: "el".to_string(),
             time_zone: " ".to_string(),
+            plan: String::new(),
         };
         let new = new_customer(&form).unwrap();
         assert_eq!(new.emails, ["a@acme.example", "b@acme.example"]);

@@ -165,6 +165,14 @@ pub fn redirect_with_notice(path: &str, notice: &str) -> Response {
 }
 
 /// A query parameter that was given and is not blank.
+/// The languages a person may choose, as (code, name) for a select.
+pub fn language_choices() -> Vec<(&'static str, &'static str)> {
+    tickler_core::language::Language::ALL
+        .iter()
+        .map(|l| (l.code(), l.english_name()))
+        .collect()
+}
+
 pub fn non_empty(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }

@@ -13,7 +13,7 @@ use axum::{
 use jiff::civil::Time;
 use serde::Deserialize;
 use tickler_core::{
-    ValidationError,
+    Checks, ValidationError,
     access::Action,
     email::EmailAddress,
     language::Language,
@@ -25,6 +25,7 @@ use tickler_engine::{
     previews::{Rendered, SourceError, TEMPLATE_KEYS},
 };
 
+use crate::field_errors::FieldErrors;
 use crate::{
     AppState, WebError,
     auth::CurrentUser,
@@ -278,7 +279,7 @@ struct PlanPage {
     /// The rows of the edit form: the steps (as typed, after an error) and one blank row.
     rows: Vec<StepRow>,
     can_edit: bool,
-    error: Option<String>,
+    errors: FieldErrors,
     /// Stored steps whose anchor the plan's subject does not offer: they are never sent.
     never_sent: Vec<String>,
     anchors: Vec<&'static str>,
@@ -287,12 +288,53 @@ struct PlanPage {
     template_keys: Vec<String>,
 }
 
+/// A step's field, `steps[3].label`, as (3, "label").
+fn step_field(field: &str) -> Option<(usize, &str)> {
+    let rest = field.strip_prefix("steps[")?;
+    let (number, name) = rest.split_once("].")?;
+    Some((number.parse().ok()?, name))
+}
+
+/// The element of the steps form a refused step field is typed in: `label_2` for the
+/// third step's label.
+fn step_element(field: &str) -> Option<String> {
+    let (number, name) = step_field(field)?;
+    let element = match name {
+        "send_time" => "time",
+        "key" | "label" | "template" | "anchor" | "offset" | "unit" | "mode" | "reply_to" => name,
+        _ => return None,
+    };
+    Some(format!("{element}_{}", number.checked_sub(1)?))
+}
+
+/// Each step's refusal says which step it is about ("Step 3, label: is empty"), since the
+/// summary lists them apart from their rows.
+fn step_errors_in_words(refusal: ValidationError) -> ValidationError {
+    let words = |e: &ValidationError| match step_field(&e.field) {
+        Some((number, name)) => ValidationError::new(
+            e.field.clone(),
+            format!("Step {number}, {}: {}", name.replace('_', " "), e.message),
+        ),
+        None => ValidationError::new(e.field.clone(), e.message.clone()),
+    };
+    let mut all = refusal.all().map(words);
+    let first = all.next();
+    let rest: Vec<ValidationError> = all.collect();
+    match first {
+        Some(mut first) => {
+            first.more = rest;
+            first
+        }
+        None => refusal,
+    }
+}
+
 async fn plan_page(
     state: &AppState,
     user: &CurrentUser,
     id: i64,
     rows: Option<Vec<StepRow>>,
-    error: Option<String>,
+    error: Option<ValidationError>,
 ) -> Result<PlanPage, WebError> {
     let detail = state.engine.plan(id).await?;
     let summary = state.engine.plan_listing(&id.to_string()).await?;
@@ -343,7 +385,11 @@ async fn plan_page(
         steps,
         rows,
         can_edit: user.viewer.may(Action::ManagePlans, None),
-        error,
+        errors: FieldErrors::of(
+            error.map(step_errors_in_words).as_ref(),
+            step_element,
+            user.user.language,
+        ),
         never_sent,
         anchors,
         units: [OffsetUnit::CalendarDays, OffsetUnit::BusinessDays]
@@ -412,11 +458,14 @@ async fn save_steps(
 ) -> Result<Response, WebError> {
     user.require(Action::ManagePlans, None)?;
     let rows = rows_of(&fields);
-    let parsed: Result<Vec<Step>, ValidationError> = rows
+    // Every row is read, so that the errors of all of them show at once.
+    let mut checks = Checks::default();
+    let steps: Vec<Option<Step>> = rows
         .iter()
         .enumerate()
-        .map(|(i, row)| row.parse(i + 1))
+        .map(|(i, row)| checks.check(row.parse(i + 1)))
         .collect();
+    let parsed = checks.then(|| steps.into_iter().collect::<Option<Vec<Step>>>());
     let result = match parsed {
         Ok(steps) => state
             .engine
@@ -439,7 +488,7 @@ async fn save_steps(
         Err(Ok(invalid)) => {
             let mut rows = rows;
             rows.push(StepRow::blank(&state));
-            let page = plan_page(&state, &user, id, Some(rows), Some(invalid.to_string())).await?;
+            let page = plan_page(&state, &user, id, Some(rows), Some(invalid)).await?;
             Ok((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response())
         }
         Err(Err(e)) => Err(e.into()),
@@ -510,8 +559,13 @@ struct TemplatePage {
     contracts: Vec<PreviewContractOption>,
     variables: Vec<(&'static str, &'static str)>,
     can_edit: bool,
-    error: Option<String>,
+    errors: FieldErrors,
     preview: Option<PreviewFragment>,
+}
+
+/// The element of the template editor a refusal is about.
+fn template_element(field: &str) -> Option<&'static str> {
+    ["subject", "body"].into_iter().find(|id| *id == field)
 }
 
 #[derive(Deserialize, Default)]
@@ -537,7 +591,7 @@ async fn template_page(
     key: &str,
     language: &str,
     typed: Option<&TemplateForm>,
-    error: Option<String>,
+    error: Option<ValidationError>,
     preview: Option<PreviewFragment>,
 ) -> Result<TemplatePage, WebError> {
     let text = state.engine.template(key, language).await?;
@@ -574,7 +628,7 @@ async fn template_page(
         contracts,
         variables: VARIABLES.iter().map(|v| (v.name, v.meaning)).collect(),
         can_edit: user.viewer.may(Action::ManagePlans, None),
-        error,
+        errors: FieldErrors::of(error.as_ref(), template_element, user.user.language),
         preview,
     })
 }
@@ -644,7 +698,7 @@ async fn save_template(
             &key,
             &lang,
             Some(&form),
-            Some(describe(&e)),
+            Some(ValidationError::new(e.part.to_string(), describe(&e))),
             None,
         )
         .await?;
@@ -660,16 +714,8 @@ async fn save_template(
             "Template saved: reminders use it from now on.",
         )),
         Err(EngineError::Invalid(v)) => {
-            let page = template_page(
-                &state,
-                &user,
-                &key,
-                &lang,
-                Some(&form),
-                Some(v.to_string()),
-                None,
-            )
-            .await?;
+            let page =
+                template_page(&state, &user, &key, &lang, Some(&form), Some(v), None).await?;
             Ok((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response())
         }
         Err(other) => Err(other.into()),

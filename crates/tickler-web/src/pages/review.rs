@@ -31,6 +31,7 @@ use tickler_engine::{
     review::{ReminderEdits, ReminderView, WordingNow},
 };
 
+use crate::field_errors::FieldErrors;
 use crate::{
     AppState, WebError,
     auth::CurrentUser,
@@ -276,6 +277,8 @@ pub struct EditForm {
     to: Option<String>,
     cc: Option<String>,
     send_at: Option<String>,
+    /// `next`: once saved, go on to the next email of the queue ("Save and next").
+    then: Option<String>,
 }
 
 struct FormValues {
@@ -308,9 +311,7 @@ struct DetailPage {
     attempts: i32,
     open: bool,
     form: FormValues,
-    /// The field a validation error is about, and the whole message.
-    error_field: String,
-    error: Option<String>,
+    errors: FieldErrors,
     preview: Option<PreviewBox>,
     history: Vec<HistoryRow>,
     /// A skipped email whose send time has not come: its skip can be undone.
@@ -333,6 +334,13 @@ struct PreviewFragment {
 struct PreviewQuery {
     /// `1`: answer only the preview (for the page's script), not the whole page.
     fragment: Option<String>,
+}
+
+/// The element of the edit form a refused field is typed in.
+fn edit_field(field: &str) -> Option<&'static str> {
+    ["subject", "to", "cc", "send_at", "body"]
+        .into_iter()
+        .find(|id| *id == field)
 }
 
 fn current_values(view: &ReminderView, user: &CurrentUser) -> FormValues {
@@ -390,8 +398,7 @@ async fn detail_page(
             && view.send_at > now
             && user.viewer.may(Action::ChangeContract, view.owner_id),
         form: form.unwrap_or_else(|| current_values(&view, user)),
-        error_field: error.as_ref().map(|e| e.field.clone()).unwrap_or_default(),
-        error: error.map(|e| e.to_string()),
+        errors: FieldErrors::of(error.as_ref(), edit_field, user.user.language),
         preview,
         history,
         version: view
@@ -446,7 +453,7 @@ fn edits_of(
     view: &ReminderView,
     user: &CurrentUser,
     now: Timestamp,
-) -> Result<ReminderEdits, ValidationError> {
+) -> (ReminderEdits, Option<ValidationError>) {
     let mut edits = ReminderEdits::default();
     if let Some(subject) = &form.subject
         && subject.trim() != view.subject.trim()
@@ -475,20 +482,42 @@ fn edits_of(
             edits.recipients = Some((to, cc));
         }
     }
+    let mut refused = None;
     if let Some(text) = &form.send_at {
         let text = text.trim();
         if text != format::local_input(view.send_at, &user.zone) {
-            let at = parse_local(text, user)?;
-            if at < now {
-                return Err(ValidationError::new(
-                    "send_at",
-                    format!("{text} is in the past; choose a later time, or use Send now"),
-                ));
+            match parse_local(text, user) {
+                Ok(at) if at < now => {
+                    refused = Some(ValidationError::new(
+                        "send_at",
+                        format!("{text} is in the past; choose a later time, or use Send now"),
+                    ));
+                }
+                Ok(at) => edits.send_at = Some(at),
+                Err(e) => refused = Some(e),
             }
-            edits.send_at = Some(at);
         }
     }
-    Ok(edits)
+    (edits, refused)
+}
+
+/// The form's changes checked, with every refusal at once: the send time is read here (in
+/// the viewer's zone), the rest by the engine, which saves nothing to check a preview.
+async fn checked_edits(
+    state: &AppState,
+    user: &CurrentUser,
+    view: &ReminderView,
+    form: &EditForm,
+) -> Result<Result<ReminderEdits, ValidationError>, WebError> {
+    let (edits, refused) = edits_of(form, view, user, state.engine.now());
+    let Some(refused) = refused else {
+        return Ok(Ok(edits));
+    };
+    match state.engine.preview_reminder(view.id, &edits).await {
+        Ok(_) => Ok(Err(refused)),
+        Err(EngineError::Invalid(more)) => Ok(Err(refused.and(more))),
+        Err(other) => Err(other.into()),
+    }
 }
 
 /// A `datetime-local` value in the viewer's zone as an instant (a time skipped by a clock
@@ -546,7 +575,7 @@ async fn preview(
     let view = changeable(&state, &user, id).await?;
     let fragment = query.fragment.as_deref() == Some("1");
     let now = state.engine.now();
-    let result = match edits_of(&form, &view, &user, now) {
+    let result = match checked_edits(&state, &user, &view, &form).await? {
         Ok(edits) => match state.engine.preview_reminder(id, &edits).await {
             Ok(preview) => Ok(preview_box(preview, &view, &user, now)),
             Err(EngineError::Invalid(e)) => Err(e),
@@ -582,15 +611,32 @@ async fn edit(
     Form(form): Form<EditForm>,
 ) -> Result<Response, WebError> {
     let view = changeable(&state, &user, id).await?;
-    let error = match edits_of(&form, &view, &user, state.engine.now()) {
-        Ok(edits) if edits.is_empty() => {
+    let and_next = non_empty(&form.then) == Some("next");
+    let error = match checked_edits(&state, &user, &view, &form).await? {
+        Ok(edits) if edits.is_empty() && !and_next => {
             return Ok(redirect_with_notice(
                 &format!("/review/{id}"),
                 "Nothing changed.",
             ));
         }
-        Ok(edits) => match state.engine.edit_reminder(id, edits, &user.actor()).await {
-            Ok(()) => {
+        Ok(edits) => match save_edits(&state, &user, id, edits).await {
+            Ok(saved) if and_next => {
+                let next = next_in_queue(&state, &user, id).await?;
+                let to =
+                    next.map_or_else(|| "/review".to_string(), |next| format!("/review/{next}"));
+                let done = if saved {
+                    format!("Email {id} saved.")
+                } else {
+                    format!("Email {id} left as it was.")
+                };
+                let then = if next.is_some() {
+                    "This is the next one."
+                } else {
+                    "That was the last one in your queue."
+                };
+                return Ok(redirect_with_notice(&to, &format!("{done} {then}")));
+            }
+            Ok(_) => {
                 return Ok(redirect_with_notice(
                     &format!("/review/{id}"),
                     "Changes saved.",
@@ -604,6 +650,20 @@ async fn edit(
     let values = typed_values(&form, current_values(&view, &user));
     let page = detail_page(&state, &user, view, Some(values), Some(error), None).await?;
     Ok((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response())
+}
+
+/// Saves a person's changes to an email; `false` when there were none.
+async fn save_edits(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    edits: ReminderEdits,
+) -> Result<bool, EngineError> {
+    if edits.is_empty() {
+        return Ok(false);
+    }
+    state.engine.edit_reminder(id, edits, &user.actor()).await?;
+    Ok(true)
 }
 
 async fn reset(

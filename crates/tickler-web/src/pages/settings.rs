@@ -18,6 +18,7 @@ use tickler_engine::{
     settings::{DEFAULT_BRAND_COLOR, SettingsInput, parse_holidays},
 };
 
+use crate::field_errors::FieldErrors;
 use crate::{
     AppState, WebError,
     auth::CurrentUser,
@@ -71,10 +72,34 @@ struct SettingsPage {
     mailer_is_outbox: bool,
     default_brand_color: &'static str,
     test_to: String,
-    /// A refused value or failed action, naming the field.
-    error: Option<String>,
-    /// Which form the error belongs to: "settings", "holidays" or "test".
+    /// The refused values or failed action of the form sent.
+    errors: FieldErrors,
+    /// Which form the errors belong to: "settings", "holidays" or "test".
     error_in: &'static str,
+    /// The reader's language, for the dates in errors.
+    layout_language: tickler_core::language::Language,
+}
+
+/// The element of the settings page a refused field is typed in: the settings form's
+/// fields are named as their keys; a holiday line is in the holiday list.
+fn settings_element(field: &str) -> Option<&'static str> {
+    const FIELDS: [&str; 11] = [
+        "organisation_name",
+        "mail_from",
+        "default_time_zone",
+        "default_send_time",
+        "bank_iban",
+        "bank_name",
+        "invoice_prefix",
+        "payment_days",
+        "brand_color",
+        "holidays",
+        "to",
+    ];
+    if field.starts_with("holidays") {
+        return Some("holidays");
+    }
+    FIELDS.into_iter().find(|id| *id == field)
 }
 
 impl SettingsPage {
@@ -114,13 +139,19 @@ impl SettingsPage {
             mailer_is_outbox: view.mailer_is_outbox,
             default_brand_color: DEFAULT_BRAND_COLOR,
             test_to: user.user.email.clone(),
-            error: None,
+            layout_language: user.user.language,
+            errors: FieldErrors::default(),
             error_in: "",
         }
     }
 
-    fn failed(mut self, status: StatusCode, error_in: &'static str, error: String) -> Response {
-        self.error = Some(error);
+    fn failed(
+        mut self,
+        status: StatusCode,
+        error_in: &'static str,
+        errors: FieldErrors,
+    ) -> Response {
+        self.errors = errors;
         self.error_in = error_in;
         match self.render() {
             Ok(html) => (status, Html(html)).into_response(),
@@ -137,9 +168,14 @@ fn refused(
 ) -> Result<Response, WebError> {
     match error {
         EngineError::Invalid(v) => {
-            Ok(page.failed(StatusCode::BAD_REQUEST, error_in, v.to_string()))
+            let errors = FieldErrors::of(Some(&v), settings_element, page.layout_language);
+            Ok(page.failed(StatusCode::BAD_REQUEST, error_in, errors))
         }
-        EngineError::Conflict(message) => Ok(page.failed(StatusCode::CONFLICT, error_in, message)),
+        EngineError::Conflict(message) => Ok(page.failed(
+            StatusCode::CONFLICT,
+            error_in,
+            FieldErrors::general(message),
+        )),
         other => Err(other.into()),
     }
 }
@@ -236,11 +272,11 @@ async fn test_email(
             Ok(page.failed(
                 StatusCode::BAD_GATEWAY,
                 "test",
-                format!(
+                FieldErrors::general(format!(
                     "The test email to {} was not sent: {}",
                     form.to.trim(),
                     outcome.reply
-                ),
+                )),
             ))
         }
         Err(e) => {

@@ -12,9 +12,11 @@ use axum::{
     routing::{get, post},
 };
 use serde::Deserialize;
-use tickler_core::{access::Action, user::Role};
+use tickler_core::{ValidationError, access::Action, language::Language, user::Role};
+use tickler_engine::settings::UserChanges;
 use tickler_engine::{EngineError, browse::User, directory::NewUser};
 
+use crate::field_errors::FieldErrors;
 use crate::{
     AppState, WebError,
     auth::CurrentUser,
@@ -38,13 +40,32 @@ fn page_response(status: StatusCode, page: Result<String, askama::Error>) -> Res
     }
 }
 
-/// The status a refused form is shown again with: 400 for a bad value, 409 for a conflict.
-fn refusal(error: EngineError) -> Result<(StatusCode, String), WebError> {
-    match error {
-        EngineError::Invalid(v) => Ok((StatusCode::BAD_REQUEST, v.to_string())),
-        EngineError::Conflict(message) => Ok((StatusCode::CONFLICT, message)),
-        other => Err(other.into()),
-    }
+/// The status a refused form is shown again with (400 for a bad value, 409 for a conflict)
+/// and its errors; a conflict is about `conflicting`, the field that caused it.
+fn refusal(
+    user: &CurrentUser,
+    error: EngineError,
+    conflicting: &'static str,
+) -> Result<(StatusCode, FieldErrors), WebError> {
+    let (status, refusal) = match error {
+        EngineError::Invalid(v) => (StatusCode::BAD_REQUEST, v),
+        EngineError::Conflict(message) => (
+            StatusCode::CONFLICT,
+            ValidationError::new(conflicting, message),
+        ),
+        other => return Err(other.into()),
+    };
+    Ok((
+        status,
+        FieldErrors::of(Some(&refusal), user_field, user.user.language),
+    ))
+}
+
+/// The element of the users' forms a refused field is typed in.
+fn user_field(field: &str) -> Option<&'static str> {
+    ["email", "name", "role", "time_zone", "language", "password"]
+        .into_iter()
+        .find(|id| *id == field)
 }
 
 struct UserRow {
@@ -103,7 +124,7 @@ struct NewUserPage {
     layout: Layout,
     form: NewUserForm,
     roles: [&'static str; 3],
-    error: Option<String>,
+    errors: FieldErrors,
 }
 
 async fn new_page(
@@ -118,7 +139,7 @@ async fn new_page(
             ..NewUserForm::default()
         },
         roles: ROLES,
-        error: None,
+        errors: FieldErrors::default(),
     };
     Ok(Html(page.render()?))
 }
@@ -164,7 +185,7 @@ async fn create(
             ))
         }
         Err(e) => {
-            let (status, message) = refusal(e)?;
+            let (status, errors) = refusal(&user, e, "email")?;
             let page = NewUserPage {
                 layout: Layout::new(&user, "New user", "users"),
                 form: NewUserForm {
@@ -172,7 +193,7 @@ async fn create(
                     ..form
                 },
                 roles: ROLES,
-                error: Some(message),
+                errors,
             };
             Ok(page_response(status, page.render()))
         }
@@ -186,6 +207,7 @@ struct EditUserForm {
     role: String,
     active: Option<String>,
     time_zone: String,
+    language: String,
 }
 
 #[derive(Template)]
@@ -197,9 +219,11 @@ struct EditUserPage {
     form: EditUserForm,
     active: bool,
     roles: [&'static str; 3],
+    /// (code, name)
+    languages: Vec<(&'static str, &'static str)>,
     is_me: bool,
-    error: Option<String>,
-    password_error: Option<String>,
+    errors: FieldErrors,
+    password_errors: FieldErrors,
 }
 
 impl EditUserPage {
@@ -213,12 +237,14 @@ impl EditUserPage {
                 role: target.role.as_str().to_string(),
                 active: None,
                 time_zone: target.time_zone.clone().unwrap_or_default(),
+                language: target.language.code().to_string(),
             },
             active: target.active,
             roles: ROLES,
+            languages: crate::pages::language_choices(),
             is_me: target.id == user.user.id,
-            error: None,
-            password_error: None,
+            errors: FieldErrors::default(),
+            password_errors: FieldErrors::default(),
         }
     }
 }
@@ -242,21 +268,29 @@ async fn edit(
     user.require(Action::Administer, None)?;
     let target = state.engine.user(id).await?;
     let active = form.active.is_some();
-    let result = match form.role.parse::<Role>() {
-        Ok(role) => {
+    // A form without the language (an older page) keeps the one chosen.
+    let language = Some(form.language.trim())
+        .filter(|l| !l.is_empty())
+        .map(|l| Language::parse("language", l))
+        .transpose();
+    let result = match (form.role.parse::<Role>(), language) {
+        (Ok(role), Ok(language)) => {
             state
                 .engine
                 .update_user(
                     id,
-                    &form.name,
-                    role,
-                    active,
-                    Some(form.time_zone.as_str()),
+                    UserChanges {
+                        name: &form.name,
+                        role,
+                        active,
+                        time_zone: Some(form.time_zone.as_str()),
+                        language,
+                    },
                     &user.actor(),
                 )
                 .await
         }
-        Err(e) => Err(e.into()),
+        (Err(e), _) | (_, Err(e)) => Err(e.into()),
     };
     match result {
         Ok(()) => Ok(redirect_with_notice(
@@ -264,11 +298,11 @@ async fn edit(
             &format!("User {} saved.", target.email),
         )),
         Err(e) => {
-            let (status, message) = refusal(e)?;
+            let (status, errors) = refusal(&user, e, "role")?;
             let mut page = EditUserPage::new(&user, &target);
             page.form = form;
             page.active = active;
-            page.error = Some(message);
+            page.errors = errors;
             Ok(page_response(status, page.render()))
         }
     }
@@ -290,10 +324,11 @@ async fn set_password(
     user.require(Action::Administer, None)?;
     let target = state.engine.user(id).await?;
     let result = if form.password != form.password_again {
-        Err((
-            StatusCode::BAD_REQUEST,
-            "password: the two passwords differ".to_string(),
-        ))
+        Err(refusal(
+            &user,
+            ValidationError::new("password", "the two passwords differ").into(),
+            "password",
+        )?)
     } else {
         match state
             .engine
@@ -301,7 +336,7 @@ async fn set_password(
             .await
         {
             Ok(()) => Ok(()),
-            Err(e) => Err(refusal(e)?),
+            Err(e) => Err(refusal(&user, e, "password")?),
         }
     };
     match result {
@@ -312,9 +347,9 @@ async fn set_password(
                 target.email
             ),
         )),
-        Err((status, message)) => {
+        Err((status, errors)) => {
             let mut page = EditUserPage::new(&user, &target);
-            page.password_error = Some(message);
+            page.password_errors = errors;
             Ok(page_response(status, page.render()))
         }
     }
@@ -354,7 +389,7 @@ async fn invite(
             Ok(redirect_with_notice("/users", &notice))
         }
         Err(e) => {
-            let (status, message) = refusal(e)?;
+            let (status, errors) = refusal(user, e, "email")?;
             let page = NewUserPage {
                 layout: Layout::new(user, "New user", "users"),
                 form: NewUserForm {
@@ -362,7 +397,7 @@ async fn invite(
                     ..form
                 },
                 roles: ROLES,
-                error: Some(message),
+                errors,
             };
             Ok(page_response(status, page.render()))
         }

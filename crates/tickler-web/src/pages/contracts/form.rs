@@ -68,18 +68,11 @@ pub(super) struct FormPage {
     customers: Option<Vec<(String, String)>>,
     owners: Vec<(String, String)>,
     plans: Vec<String>,
-    error: Option<String>,
-    /// The field the error is about, to mark it.
-    error_field: String,
-    /// The error in plain words, without the field's name: shown beside the field.
-    error_message: String,
-    /// The id of the form field the error is about (for the summary's link); empty when it
-    /// is about no single field, and the summary says it all.
-    error_anchor: &'static str,
+    errors: FieldErrors,
 }
 
 /// The form field (element id) a validation error names, if the form has one.
-fn field_anchor(field: &str) -> &'static str {
+fn field_anchor(field: &str) -> Option<&'static str> {
     const FIELDS: [&str; 15] = [
         "customer",
         "title",
@@ -98,13 +91,9 @@ fn field_anchor(field: &str) -> &'static str {
         "lines",
     ];
     match field {
-        "term" => "end",
-        f if f.starts_with("line") => "lines",
-        f => FIELDS
-            .iter()
-            .find(|known| **known == f)
-            .copied()
-            .unwrap_or(""),
+        "term" => Some("end"),
+        f if f.starts_with("line") => Some("lines"),
+        f => FIELDS.iter().find(|known| **known == f).copied(),
     }
 }
 
@@ -163,21 +152,7 @@ pub(super) async fn form_page(
         customers,
         owners,
         plans,
-        error_field: error.as_ref().map(|e| e.field.clone()).unwrap_or_default(),
-        // A line of the invoice lines keeps its number ("line 2: unit price ..."): that is
-        // how the person finds it in the box.
-        error_message: error
-            .as_ref()
-            .map(|e| {
-                if e.field.starts_with("line") {
-                    e.to_string()
-                } else {
-                    e.message.clone()
-                }
-            })
-            .unwrap_or_default(),
-        error_anchor: error.as_ref().map_or("", |e| field_anchor(&e.field)),
-        error: error.map(|e| e.to_string()),
+        errors: FieldErrors::of(error.as_ref(), field_anchor, user.user.language),
     })
 }
 

@@ -32,6 +32,7 @@ use tickler_engine::{
     invoicing::InvoiceFilter,
 };
 
+use crate::field_errors::FieldErrors;
 use crate::format::thousands;
 use crate::{
     AppState, WebError,
