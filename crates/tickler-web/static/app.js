@@ -53,6 +53,18 @@ if (queue) {
     if (link) link.focus();
     rows[current].scrollIntoView({ block: "nearest" });
   };
+  // ▸ shows an email under its row, as it will be sent, without leaving the queue. The
+  // buttons stay hidden without JavaScript: each email's page shows it then.
+  queue.querySelectorAll("button.peek").forEach((button) => {
+    button.hidden = false;
+    button.addEventListener("click", () => {
+      const shown = document.getElementById(button.getAttribute("aria-controls"));
+      if (!shown) return;
+      shown.hidden = !shown.hidden;
+      button.setAttribute("aria-expanded", String(!shown.hidden));
+      button.firstChild.textContent = shown.hidden ? "▸" : "▾";
+    });
+  });
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     const typing = event.target.closest("input, textarea, select, [contenteditable]");

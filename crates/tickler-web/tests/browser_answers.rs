@@ -7,7 +7,7 @@
 mod support;
 
 use support::{
-    PASSWORD, TestApp,
+    TestApp,
     browser::{self, Browser},
 };
 use tickler_core::user::Role;
@@ -81,13 +81,7 @@ async fn a_customer_renews_with_one_click_and_the_team_sees_the_next_term() {
     );
 
     // The team's view: the answer, the terms and where the new one came from.
-    browser.goto(&app.url("/login")).await;
-    browser.fill("#email", ADMIN).await;
-    browser.fill("#password", PASSWORD).await;
-    browser
-        .click("form[action='/login'] button[type=submit]")
-        .await;
-    browser.wait_for_text("(admin)").await;
+    browser.log_in(&app.url("/login"), ADMIN).await;
     browser
         .goto(&app.url(&format!("/contracts/{contract}")))
         .await;

@@ -8,7 +8,7 @@
 mod support;
 
 use support::{
-    PASSWORD, TestApp,
+    TestApp,
     browser::{self, Browser},
 };
 use tickler_core::{reminder::ReminderStatus, user::Role};
@@ -19,13 +19,7 @@ const NOW: &str = "2026-12-02T10:00:00Z";
 const ADMIN: &str = "ada@firm.example";
 
 async fn log_in(app: &TestApp, browser: &Browser) {
-    browser.goto(&app.url("/login")).await;
-    browser.fill("#email", ADMIN).await;
-    browser.fill("#password", PASSWORD).await;
-    browser
-        .click("form[action='/login'] button[type=submit]")
-        .await;
-    browser.wait_for_text("(admin)").await;
+    browser.log_in(&app.url("/login"), ADMIN).await;
 }
 
 /// Twenty contracts whose emails fall over the coming months, a few in each week.
@@ -95,6 +89,22 @@ async fn a_week_of_emails_on_one_screen_reviewed_by_keyboard_alone() {
     browser.screenshot("review-queue-week").await;
     let shown = rows_in_view(&browser).await;
     assert!(shown >= 12, "only {shown} emails fit a 1280x900 window");
+
+    // ▸ shows the email under its row, as it will be sent, and hides it again.
+    browser.click("table.queue button.peek").await;
+    let peek = "const b = document.querySelector('table.queue button.peek'); \
+                return [document.getElementById(b.getAttribute('aria-controls')).hidden, \
+                        b.getAttribute('aria-expanded')];";
+    assert_eq!(browser.eval(peek).await, serde_json::json!([false, "true"]));
+    let body = browser
+        .eval("return document.querySelector('tr.peek-row pre.mail').innerText;")
+        .await;
+    assert!(
+        body.as_str().unwrap_or_default().contains("Line"),
+        "the email's text: {body}"
+    );
+    browser.click("table.queue button.peek").await;
+    assert_eq!(browser.eval(peek).await, serde_json::json!([true, "false"]));
 
     // j moves to the first email, j j to the third; Enter opens it.
     let first_three: Vec<String> = browser

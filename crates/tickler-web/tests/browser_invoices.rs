@@ -7,7 +7,7 @@
 mod support;
 
 use support::{
-    PASSWORD, TestApp,
+    TestApp,
     browser::{self, Browser},
 };
 use tickler_core::{invoice::InvoiceStatus, user::Role};
@@ -109,13 +109,7 @@ async fn a_prepaid_draft_is_approved_on_its_page_and_issued_paid() {
     let total = january.money(january.total).to_decimal_string();
     let browser = Browser::start().await;
 
-    browser.goto(&app.url("/login")).await;
-    browser.fill("#email", ADMIN).await;
-    browser.fill("#password", PASSWORD).await;
-    browser
-        .click("form[action='/login'] button[type=submit]")
-        .await;
-    browser.wait_for_text("(admin)").await;
+    browser.log_in(&app.url("/login"), ADMIN).await;
 
     // The list: the approval queue first, the overdue ones marked.
     browser.click("nav a[href='/invoices']").await;

@@ -127,6 +127,17 @@ impl Browser {
         }
     }
 
+    /// Logs in as `email` (a user made with [`super::TestApp::user`], whose password is
+    /// [`super::PASSWORD`]) on the login page at `login_url`, and waits for the dashboard.
+    pub async fn log_in(&self, login_url: &str, email: &str) {
+        self.goto(login_url).await;
+        self.fill("#email", email).await;
+        self.fill("#password", super::PASSWORD).await;
+        self.click("form[action='/login'] button[type=submit]")
+            .await;
+        self.wait_for_text("Log out").await;
+    }
+
     /// Ends the browser session (the driver stops when this value is dropped).
     pub async fn close(self) {
         let Browser {
