@@ -104,6 +104,8 @@ pub struct ContractListRow {
     pub amount_minor: Option<i64>,
     pub currency: Option<String>,
     pub created_at: Timestamp,
+    /// The next email still to go out: its send time and step label.
+    pub next_email: Option<(Timestamp, String)>,
 }
 
 /// One page of a list, with whether there are rows on either side of it.
@@ -398,6 +400,7 @@ fn contract_row(row: ContractListTuple) -> Result<ContractListRow, StoreError> {
         amount_minor,
         currency,
         created_at: instant_from_millis(created)?,
+        next_email: None,
     })
 }
 
@@ -514,13 +517,53 @@ async fn contracts_searched(
          {clause} ORDER BY {order} LIMIT {p_limit}"
     );
     let rows: Vec<ContractListTuple> = bind_all!(sqlx::query_as(AssertSqlSafe(text)), sql.args)
-        .fetch_all(db)
+        .fetch_all(&mut *db)
         .await?;
-    let rows = rows
+    let mut rows = rows
         .into_iter()
         .map(contract_row)
         .collect::<Result<Vec<_>, _>>()?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut next = next_emails(db, &ids).await?;
+    for row in &mut rows {
+        row.next_email = next.remove(&row.id);
+    }
     Ok(page_of(rows, limit, backwards, from_cursor))
+}
+
+/// The next email of each of `contract_ids` still to go out: its send time and step label,
+/// for a page of the contract list (one statement for the page, each contract read through
+/// the reminders' (contract, send time) index).
+pub async fn next_emails(
+    db: &mut Db,
+    contract_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, (Timestamp, String)>, StoreError> {
+    if contract_ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let backend = if is_postgres(db) {
+        crate::Backend::Postgres
+    } else {
+        crate::Backend::Sqlite
+    };
+    let rows: Vec<(i64, i64, String)> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT r.contract_id, r.send_at, r.label FROM reminders r \
+         WHERE {} AND r.status = 'scheduled' \
+         AND r.send_at = (SELECT MIN(n.send_at) FROM reminders n \
+             WHERE n.contract_id = r.contract_id AND n.status = 'scheduled') \
+         ORDER BY r.contract_id, r.id",
+        backend.in_ids("r.contract_id", "$1")
+    )))
+    .bind(crate::json_ints(contract_ids.iter().copied()))
+    .fetch_all(db)
+    .await?;
+    let mut next = std::collections::HashMap::new();
+    for (contract_id, send_at, label) in rows {
+        if let std::collections::hash_map::Entry::Vacant(slot) = next.entry(contract_id) {
+            slot.insert((instant_from_millis(send_at)?, label));
+        }
+    }
+    Ok(next)
 }
 
 /// How many contracts match `query` (cursor, order and limit aside), up to [`COUNT_CAP`].

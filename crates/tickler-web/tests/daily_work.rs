@@ -344,6 +344,15 @@ async fn an_invited_user_chooses_their_password_once() {
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
 }
 
+/// A logged-in admin, and a customer's id as a form gives it.
+async fn admin_and_acme(app: &TestApp) -> (reqwest::Client, String) {
+    let admin = admin(app).await;
+    let customer = app
+        .customer("Acme", "ops@acme.example", "en", "Europe/Athens")
+        .await;
+    (admin, customer.to_string())
+}
+
 /// The page's text between `id="{id}-error">` and the end of that paragraph.
 fn error_beside(page: &str, id: &str) -> Option<String> {
     let start = page.find(&format!("id=\"{id}-error\">"))? + id.len() + 9;
@@ -354,11 +363,7 @@ fn error_beside(page: &str, id: &str) -> Option<String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_contract_form_says_every_error_at_once_in_the_readers_date_format() {
     let app = app().await;
-    let admin = admin(&app).await;
-    let customer = app
-        .customer("Acme", "ops@acme.example", "en", "Europe/Athens")
-        .await
-        .to_string();
+    let (admin, customer) = admin_and_acme(&app).await;
     let fields = [
         ("customer", customer.as_str()),
         ("title", " "),
@@ -583,5 +588,35 @@ async fn a_plans_steps_are_refused_row_by_row_beside_each_field() {
     assert!(
         page.contains("id=\"offset_1\" name=\"offset_1\""),
         "the row as typed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_contract_list_shows_each_contracts_amount_and_next_email() {
+    let app = app().await;
+    let (admin, customer) = admin_and_acme(&app).await;
+    let response = post(
+        &admin,
+        &app,
+        "/contracts/new",
+        "/contracts",
+        &[
+            ("customer", customer.as_str()),
+            ("title", "PBX care"),
+            ("start", "2026-07-01"),
+            ("end", "2027-06-30"),
+            ("amount", "1200.00"),
+            ("currency", "EUR"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (status, page) = get(&admin, &app, "/contracts").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("€1,200.00"), "{page}");
+    // 60 days before 30 June 2027 at 09:00 in Athens (the admin's zone too).
+    assert!(
+        page.contains("2027-05-01 09:00</span> <span class=\"muted\">Renewal notice</span>"),
+        "{page}"
     );
 }

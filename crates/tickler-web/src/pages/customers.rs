@@ -151,7 +151,7 @@ async fn detail(
             .page
             .rows
             .iter()
-            .map(|r| ListRow::new(r, today))
+            .map(|r| ListRow::new(r, today, &user.zone))
             .collect(),
         total: total_text(
             detail.contracts.total,

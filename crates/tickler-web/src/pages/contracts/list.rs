@@ -179,12 +179,30 @@ pub(crate) struct ListRow {
     pub end_date: String,
     pub days_left: String,
     pub status: &'static str,
+    /// "1,200.00 EUR"; empty without an amount.
+    pub amount: String,
+    /// The next email still to go out, in the viewer's zone, and its step; empty if none.
+    pub next_at: String,
+    pub next_label: String,
 }
 
 impl ListRow {
-    pub(crate) fn new(row: &ContractListRow, today: Date) -> ListRow {
+    pub(crate) fn new(row: &ContractListRow, today: Date, zone: &TimeZone) -> ListRow {
         let days = days_between(today, row.end_date);
+        let amount = match (row.amount_minor, row.currency.as_deref()) {
+            (Some(minor), Some(code)) => tickler_core::money::Currency::parse("currency", code)
+                .map(|currency| tickler_core::money::Money { minor, currency }.format(Language::En))
+                .unwrap_or_else(|_| format!("{minor} {code}")),
+            _ => String::new(),
+        };
+        let (next_at, next_label) = match &row.next_email {
+            Some((at, label)) => (format::local(*at, zone), label.clone()),
+            None => (String::new(), String::new()),
+        };
         ListRow {
+            amount,
+            next_at,
+            next_label,
             id: row.id,
             title: row.title.clone(),
             customer_id: row.customer_id,
@@ -260,7 +278,11 @@ pub(super) async fn list(
         layout: Layout::new(&user, "Contracts", "contracts"),
         owners,
         headers,
-        rows: page.rows.iter().map(|r| ListRow::new(r, today)).collect(),
+        rows: page
+            .rows
+            .iter()
+            .map(|r| ListRow::new(r, today, &user.zone))
+            .collect(),
         total: total_text(listing.total, listing.total_capped(), "contract"),
         first_link: page.has_previous.then(|| link("/contracts", &base, "")),
         previous_link: match (page.has_previous, page.rows.first()) {
