@@ -27,6 +27,21 @@ impl ValidationError {
         std::iter::once(self).chain(self.more.iter())
     }
 
+    /// The same refusals, each passed through `f` (to rename a field as the caller's input
+    /// names it, say).
+    pub fn map_each(self, f: impl Fn(ValidationError) -> ValidationError) -> ValidationError {
+        let mut all = self.all_owned().map(f);
+        let mut first = all.next().unwrap_or_else(|| ValidationError::new("", ""));
+        first.more = all.collect();
+        first
+    }
+
+    /// Every refusal as its own error, the first one first.
+    fn all_owned(mut self) -> impl Iterator<Item = ValidationError> {
+        let more = std::mem::take(&mut self.more);
+        std::iter::once(self).chain(more)
+    }
+
     /// This refusal and `other`'s, said together.
     pub fn and(mut self, mut other: ValidationError) -> ValidationError {
         let rest = std::mem::take(&mut other.more);
@@ -185,6 +200,18 @@ mod tests {
             err.to_string().starts_with("title: is required; end: "),
             "{err}"
         );
+    }
+
+    #[test]
+    fn each_refusal_can_be_renamed() {
+        let mut refusal = ValidationError::new("name", "must not be empty");
+        refusal.more = vec![ValidationError::new("email", "is not an address")];
+        let renamed = refusal.map_each(|e| {
+            let field = format!("customer_{}", e.field);
+            ValidationError::new(field, e.message)
+        });
+        let fields: Vec<&str> = renamed.all().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["customer_name", "customer_email"]);
     }
 
     #[test]

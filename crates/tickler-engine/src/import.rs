@@ -10,7 +10,7 @@ use std::{
 
 use jiff::Timestamp;
 use tickler_core::{
-    ValidationError,
+    Checks, ValidationError,
     customer::Customer,
     event::{EventAction, EventSubject},
     language::Language,
@@ -110,7 +110,9 @@ impl fmt::Display for ImportError {
                         p.message
                     )?;
                 }
-                write!(f, "{} bad rows: nothing was imported", problems.len())
+                let lines: std::collections::BTreeSet<u64> =
+                    problems.iter().map(|p| p.line).collect();
+                write!(f, "{} bad rows: nothing was imported", lines.len())
             }
             ImportError::Io { file, message } => write!(f, "{}: {message}", file.display()),
             ImportError::Engine(e) => write!(f, "{e}; nothing was imported"),
@@ -210,17 +212,23 @@ impl Header {
             "" => Language::En,
             text => Language::parse("language", text)?,
         };
-        let customer = validate_customer(&NewCustomer {
-            name: self.get(record, "customer_name").to_string(),
-            emails: vec![self.get(record, "customer_email").to_string()],
-            language,
-            time_zone: Some(self.get(record, "time_zone").to_string()),
-        })
-        .map_err(|e| match e.field.as_str() {
-            "name" => column("customer_name", e),
-            "email" => column("customer_email", e),
-            _ => e,
-        })?;
+        // The customer's and the contract's refusals are said together.
+        let mut checks = Checks::default();
+        let customer = checks.check(
+            validate_customer(&NewCustomer {
+                name: self.get(record, "customer_name").to_string(),
+                emails: vec![self.get(record, "customer_email").to_string()],
+                language,
+                time_zone: Some(self.get(record, "time_zone").to_string()),
+            })
+            .map_err(|e| {
+                e.map_each(|e| match e.field.as_str() {
+                    "name" => column("customer_name", e),
+                    "email" => column("customer_email", e),
+                    _ => e,
+                })
+            }),
+        );
         let optional =
             |column: &str| Some(self.get(record, column).to_string()).filter(|v| !v.is_empty());
         let billing = match optional("bill_every") {
@@ -240,36 +248,44 @@ impl Header {
             }),
             None => None,
         };
-        let contract = validate_contract(&ContractInput {
-            customer_id: 0,
-            title: self.get(record, "title").to_string(),
-            start: self.get(record, "start").to_string(),
-            end: self.get(record, "end").to_string(),
-            owner_email: optional("owner_email"),
-            plan: None,
-            amount: optional("amount"),
-            currency: optional("currency"),
-            custom_fields: self
-                .custom
-                .iter()
-                .filter_map(|(i, name)| {
-                    let value = record.get(*i)?.trim();
-                    (!value.is_empty()).then(|| (name.clone(), serde_json::Value::from(value)))
+        let contract = checks.check(
+            validate_contract(&ContractInput {
+                customer_id: 0,
+                title: self.get(record, "title").to_string(),
+                start: self.get(record, "start").to_string(),
+                end: self.get(record, "end").to_string(),
+                owner_email: optional("owner_email"),
+                plan: None,
+                amount: optional("amount"),
+                currency: optional("currency"),
+                custom_fields: self
+                    .custom
+                    .iter()
+                    .filter_map(|(i, name)| {
+                        let value = record.get(*i)?.trim();
+                        (!value.is_empty()).then(|| (name.clone(), serde_json::Value::from(value)))
+                    })
+                    .collect(),
+                billing,
+                renewal: optional("renewal"),
+                notice_days: optional("notice_days"),
+            })
+            .map_err(|e| {
+                e.map_each(|e| match e.field.as_str() {
+                    "owner" => column("owner_email", e),
+                    line if line.starts_with("line ") => {
+                        ValidationError::new("lines", format!("{line}: {}", e.message))
+                    }
+                    _ => e,
                 })
-                .collect(),
-            billing,
-            renewal: optional("renewal"),
-            notice_days: optional("notice_days"),
+            }),
+        );
+        checks.then(|| {
+            Some(ParsedRow {
+                customer: customer?,
+                contract: contract?,
+            })
         })
-        .map_err(|e| match e.field.as_str() {
-            "owner" => column("owner_email", e),
-            "bill_every" | "cycles" | "payment_days" | "renewal" | "notice_days" => e,
-            line if line.starts_with("line ") => {
-                ValidationError::new("lines", format!("{line}: {}", e.message))
-            }
-            _ => e,
-        })?;
-        Ok(ParsedRow { customer, contract })
     }
 }
 
@@ -308,11 +324,15 @@ impl ImportFile<'_> {
     }
 
     fn problem_at(&self, line: u64, e: ValidationError) -> ImportError {
-        self.rows(vec![RowProblem {
-            line,
-            column: e.field,
-            message: e.message,
-        }])
+        self.rows(
+            e.all()
+                .map(|e| RowProblem {
+                    line,
+                    column: e.field.clone(),
+                    message: e.message.clone(),
+                })
+                .collect(),
+        )
     }
 }
 
@@ -368,11 +388,11 @@ impl Engine {
                             .push(line);
                     }
                 }
-                Err(e) => problems.push(RowProblem {
+                Err(e) => problems.extend(e.all().map(|e| RowProblem {
                     line,
-                    column: e.field,
-                    message: e.message,
-                }),
+                    column: e.field.clone(),
+                    message: e.message.clone(),
+                })),
             }
             if rows.is_multiple_of(1000) {
                 progress(ImportPhase::Checking, rows);

@@ -89,7 +89,8 @@ fn a_file_with_bad_rows_imports_nothing_and_names_every_problem() {
              Eps,e@eps.example,en,Mars/Base,Hub,2027-01-01,2027-12-31,,,\n\
              Zeta,z@zeta.example,en,UTC,Hub,2027-06-01,2027-01-01,,,\n\
              Eta,h@eta.example,en,UTC,Hub,2027-01-01,2027-12-31,stranger@firm.example,,\n\
-             Theta,t@theta.example,en,UTC,Hub,2027-01-01,2027-12-31,,12.345,EUR\n"
+             Theta,t@theta.example,en,UTC,Hub,2027-01-01,2027-12-31,,12.345,EUR\n\
+             Iota,not-an-address,en,UTC,,2027-13-01,2027-12-31,,,\n"
         ),
     )
     .unwrap();
@@ -105,6 +106,10 @@ fn a_file_with_bad_rows_imports_nothing_and_names_every_problem() {
         format!("{file} line 7, column end:"),
         format!("{file} line 8, column owner_email: no user has the email stranger@firm.example"),
         format!("{file} line 9, column amount:"),
+        // Every problem of a row, not only its first.
+        format!("{file} line 10, column customer_email:"),
+        format!("{file} line 10, column title:"),
+        format!("{file} line 10, column start:"),
     ] {
         assert!(err.contains(&expected), "expected {expected:?} in:\n{err}");
     }
@@ -112,7 +117,7 @@ fn a_file_with_bad_rows_imports_nothing_and_names_every_problem() {
         !err.contains("line 2,"),
         "the good row is not reported:\n{err}"
     );
-    assert!(err.contains("7 bad rows: nothing was imported"), "{err}");
+    assert!(err.contains("8 bad rows: nothing was imported"), "{err}");
     assert_eq!(t.json(&["contract", "list", "--json"]), json!([]));
     assert_eq!(t.json(&["reminder", "list", "--json"]), json!([]));
 }
