@@ -31,6 +31,7 @@ pub mod renewal;
 pub mod schedule;
 pub mod search;
 pub mod seen;
+pub mod spreadsheet;
 pub mod subject;
 pub mod task;
 pub mod term;

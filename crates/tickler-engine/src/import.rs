@@ -14,6 +14,7 @@ use tickler_core::{
     customer::Customer,
     event::{EventAction, EventSubject},
     language::Language,
+    spreadsheet::from_spreadsheet,
     subject::SubjectRef,
 };
 use tickler_store::{
@@ -198,10 +199,12 @@ impl Header {
         }
     }
 
+    /// A cell as it was before an export made it safe for spreadsheets, trimmed.
     fn get<'r>(&self, record: &'r csv::StringRecord, column: &str) -> &'r str {
         self.index
             .get(column)
             .and_then(|i| record.get(*i))
+            .map(from_spreadsheet)
             .unwrap_or("")
             .trim()
     }
@@ -262,7 +265,7 @@ impl Header {
                     .custom
                     .iter()
                     .filter_map(|(i, name)| {
-                        let value = record.get(*i)?.trim();
+                        let value = from_spreadsheet(record.get(*i)?).trim();
                         (!value.is_empty()).then(|| (name.clone(), serde_json::Value::from(value)))
                     })
                     .collect(),

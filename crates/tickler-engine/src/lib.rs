@@ -10,6 +10,7 @@ pub mod directory;
 pub mod dispatch;
 mod documents;
 mod error;
+pub mod export;
 pub mod import;
 pub mod invitations;
 pub mod invoice_view;

@@ -541,11 +541,7 @@ pub async fn next_emails(
     if contract_ids.is_empty() {
         return Ok(std::collections::HashMap::new());
     }
-    let backend = if is_postgres(db) {
-        crate::Backend::Postgres
-    } else {
-        crate::Backend::Sqlite
-    };
+    let backend = crate::Backend::of(db);
     let rows: Vec<(i64, i64, String)> = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT r.contract_id, r.send_at, r.label FROM reminders r \
          WHERE {} AND r.status = 'scheduled' \

@@ -250,6 +250,17 @@ pub async fn default_plan_id(db: &mut Db, id: i64) -> Result<Option<i64>, StoreE
     found.ok_or_else(|| StoreError::not_found("customer", id))
 }
 
+/// The ids of up to `limit` customers after `after`, in id order: an export's pages.
+pub async fn ids_after(db: &mut Db, after: i64, limit: i64) -> Result<Vec<i64>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM customers WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&mut *db)
+            .await?,
+    )
+}
+
 /// Every customer that has a default plan, with it: (customer id, plan id).
 pub async fn default_plans(db: &mut Db) -> Result<std::collections::HashMap<i64, i64>, StoreError> {
     let rows: Vec<(i64, i64)> = sqlx::query_as(

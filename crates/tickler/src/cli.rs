@@ -68,6 +68,10 @@ pub enum Command {
     /// Bulk imports.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// The data as CSV, safe to open in a spreadsheet: `export contracts` writes what
+    /// `import contracts` reads.
+    #[command(subcommand)]
+    Export(ExportCommand),
     /// Print the one-time setup code that the web app's /setup page asks for when other
     /// machines can reach it (until the first admin exists; also in the log of `serve`).
     SetupCode,
@@ -506,6 +510,32 @@ pub struct ServeArgs {
     /// setup code this command logs (`tickler setup-code` prints it too).
     #[arg(long, env = "TICKLER_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Contracts in the columns `import contracts` reads (custom fields as columns of their
+    /// own; each contract's current term): an export imports again as the same contracts.
+    Contracts {
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Only the active or only the terminated contracts (default: all).
+        #[arg(long, value_parser = ["active", "terminated"])]
+        status: Option<String>,
+    },
+    /// Customers: id, name, addresses (one per line of the cell), language, time zone and
+    /// the plan of their new contracts.
+    Customers {
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Invoices, drafts and void ones too: number, status, customer, contract, dates and
+    /// amounts.
+    Invoices {
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

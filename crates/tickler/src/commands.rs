@@ -1,6 +1,10 @@
 //! Carries out each command through the engine.
 
-use std::{io::Read, sync::Arc};
+use std::{
+    io::{Read, Write},
+    path::{Path, PathBuf},
+    sync::Arc,
+};
 
 use anyhow::{Context, Result, anyhow};
 use tickler_core::{
@@ -17,6 +21,7 @@ use tickler_engine::{
     browse::ReminderFilter,
     contracts::{ContractChanges, ContractInput},
     directory::{NewCustomer, NewUser},
+    export::ContractExport,
     import::ImportPhase,
     review::ReminderChanges,
 };
@@ -25,7 +30,7 @@ use tickler_store::Store;
 
 use crate::{
     cli::{
-        Cli, Command, ContractCommand, CustomerCommand, DispatchArgs, ImportCommand,
+        Cli, Command, ContractCommand, CustomerCommand, DispatchArgs, ExportCommand, ImportCommand,
         ReminderCommand, SecretCommand, UserCommand,
     },
     config, invoices, output, serve, tasks,
@@ -96,6 +101,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Plan(command) => crate::plans::plan(&engine, command, &actor).await?,
         Command::Dispatch(args) => dispatch(engine, args).await?,
         Command::Import(command) => import(&engine, command, &actor).await?,
+        Command::Export(command) => export(&engine, command).await?,
         Command::Invoice(command) => invoices::invoice(&engine, command, &actor).await?,
         Command::Quote(command) => crate::quotes::quote(&engine, command, &actor).await?,
         Command::Settings(command) => invoices::settings(&engine, command, &actor).await?,
@@ -372,6 +378,74 @@ async fn import(engine: &Engine, command: ImportCommand, actor: &Actor) -> Resul
         }
     }
     Ok(())
+}
+
+/// Where an export goes: the file named (written whole or not at all), else standard output.
+struct ExportTarget {
+    file: Option<(PathBuf, tempfile::NamedTempFile)>,
+}
+
+impl ExportTarget {
+    fn open(output: Option<PathBuf>) -> Result<ExportTarget> {
+        let file = match output {
+            Some(path) => {
+                // Written beside the target and renamed over it at the end, so that a
+                // failed export never leaves half a file where a whole one was.
+                let dir = path
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."));
+                let temp = tempfile::NamedTempFile::new_in(dir)
+                    .with_context(|| format!("cannot write in {}", dir.display()))?;
+                Some((path, temp))
+            }
+            None => None,
+        };
+        Ok(ExportTarget { file })
+    }
+
+    fn writer(&self) -> Result<Box<dyn Write + '_>> {
+        Ok(match &self.file {
+            Some((_, temp)) => Box::new(std::io::BufWriter::new(temp.as_file())),
+            None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+        })
+    }
+
+    fn finish(self, count: u64, what: &str) -> Result<()> {
+        if let Some((path, temp)) = self.file {
+            temp.persist(&path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!("{count} {what} written to {}", path.display());
+        } else {
+            eprintln!("{count} {what} written");
+        }
+        Ok(())
+    }
+}
+
+async fn export(engine: &Engine, command: ExportCommand) -> Result<()> {
+    match command {
+        ExportCommand::Contracts { output, status } => {
+            let status = status
+                .map(|s| s.parse::<tickler_core::contract::ContractStatus>())
+                .transpose()?;
+            let target = ExportTarget::open(output)?;
+            let count = engine
+                .export_contracts(target.writer()?, ContractExport { status })
+                .await?;
+            target.finish(count, "contracts")
+        }
+        ExportCommand::Customers { output } => {
+            let target = ExportTarget::open(output)?;
+            let count = engine.export_customers(target.writer()?).await?;
+            target.finish(count, "customers")
+        }
+        ExportCommand::Invoices { output } => {
+            let target = ExportTarget::open(output)?;
+            let count = engine.export_invoices(target.writer()?).await?;
+            target.finish(count, "invoices")
+        }
+    }
 }
 
 async fn contract(engine: &Engine, command: ContractCommand, actor: &Actor) -> Result<()> {
