@@ -97,6 +97,9 @@ pub enum EventAction {
     Archived,
     /// Undone: a skipped email back in the queue, an archived plan back on offer.
     Restored,
+    /// A user's API token made (the detail names it; the token itself is never stored).
+    TokenCreated,
+    TokenRevoked,
 }
 
 text_enum!(EventAction, "event action", {
@@ -135,6 +138,8 @@ text_enum!(EventAction, "event action", {
     EventAction::SecretRotated => "secret rotated",
     EventAction::Archived => "archived",
     EventAction::Restored => "restored",
+    EventAction::TokenCreated => "token created",
+    EventAction::TokenRevoked => "token revoked",
 });
 
 impl EventAction {

@@ -34,6 +34,7 @@ pub mod sessions;
 pub mod settings;
 pub mod setup;
 pub mod tasks;
+pub mod tokens;
 
 use std::{sync::Arc, time::Duration};
 

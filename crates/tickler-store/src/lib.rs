@@ -2,6 +2,7 @@
 //! through sqlx's `Any` driver so that every query is written once. The only backend-specific
 //! SQL is how a write transaction starts and how claims lock rows.
 
+pub mod api_tokens;
 mod batch;
 pub mod billing;
 pub mod browse;

@@ -3,6 +3,7 @@
 //! engine functions as the CLI, sessions included; this crate never reaches the
 //! database or the mail transport itself.
 
+pub mod api;
 mod assets;
 pub mod auth;
 pub mod client;
@@ -94,6 +95,7 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::metrics))
+        .merge(api::routes())
         .merge(assets::routes())
         .merge(auth::routes())
         .merge(pages::routes())

@@ -68,6 +68,9 @@ pub enum Command {
     /// Bulk imports.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Bearer tokens for the JSON API (/api/v1), each acting as its user, with their role.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// The data as CSV, safe to open in a spreadsheet: `export contracts` writes what
     /// `import contracts` reads.
     #[command(subcommand)]
@@ -510,6 +513,31 @@ pub struct ServeArgs {
     /// setup code this command logs (`tickler setup-code` prints it too).
     #[arg(long, env = "TICKLER_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a token for a user; the token is printed once, on the last line (only its hash
+    /// is kept).
+    Create {
+        /// The user (an email address) the token acts as.
+        #[arg(long)]
+        user: String,
+        /// What it is for, to tell tokens apart (default "API token").
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List the tokens (never the tokens themselves): id, user, name, made, last used,
+    /// revoked.
+    List {
+        /// Only this user's (an email address).
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token at once.
+    Revoke { id: i64 },
 }
 
 #[derive(Debug, Subcommand)]

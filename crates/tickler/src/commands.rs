@@ -31,7 +31,7 @@ use tickler_store::Store;
 use crate::{
     cli::{
         Cli, Command, ContractCommand, CustomerCommand, DispatchArgs, ExportCommand, ImportCommand,
-        ReminderCommand, SecretCommand, UserCommand,
+        ReminderCommand, SecretCommand, TokenCommand, UserCommand,
     },
     config, invoices, output, serve, tasks,
 };
@@ -102,6 +102,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Dispatch(args) => dispatch(engine, args).await?,
         Command::Import(command) => import(&engine, command, &actor).await?,
         Command::Export(command) => export(&engine, command).await?,
+        Command::Token(command) => token(&engine, command, &actor).await?,
         Command::Invoice(command) => invoices::invoice(&engine, command, &actor).await?,
         Command::Quote(command) => crate::quotes::quote(&engine, command, &actor).await?,
         Command::Settings(command) => invoices::settings(&engine, command, &actor).await?,
@@ -374,6 +375,57 @@ async fn import(engine: &Engine, command: ImportCommand, actor: &Actor) -> Resul
             eprintln!(
                 "imported {} contracts from {} rows ({} new customers)",
                 report.contracts, report.rows, report.customers_created
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn token(engine: &Engine, command: TokenCommand, actor: &Actor) -> Result<()> {
+    match command {
+        TokenCommand::Create { user, name } => {
+            let made = engine.create_token(&user, name.as_deref(), actor).await?;
+            eprintln!(
+                "token {} for {user}: keep it secret, it is not shown again",
+                made.id
+            );
+            println!("{}", made.token);
+        }
+        TokenCommand::List { user, json } => {
+            let user_id = match user {
+                Some(email) => Some(
+                    engine
+                        .user_by_email(&email)
+                        .await?
+                        .ok_or_else(|| anyhow!("no user has the email {email}"))?
+                        .id,
+                ),
+                None => None,
+            };
+            let tokens = engine.tokens(user_id).await?;
+            if json {
+                output::json(&tokens)?;
+            } else {
+                for t in &tokens {
+                    println!(
+                        "{}\t{}\t{}\tmade {}\tlast used {}\t{}",
+                        t.id,
+                        t.user_email,
+                        t.name,
+                        t.created_at,
+                        t.last_used_at
+                            .map_or_else(|| "never".to_string(), |at| at.to_string()),
+                        t.revoked_at
+                            .map_or_else(|| "active".to_string(), |at| format!("revoked {at}")),
+                    );
+                }
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            let token = engine.revoke_token(id, actor).await?;
+            eprintln!(
+                "token {id} (\"{}\", {}) revoked: it no longer works",
+                token.name, token.user_email
             );
         }
     }

@@ -235,3 +235,60 @@ fn beyond_loopback_serve_logs_the_setup_code_that_setup_code_prints() {
     let error = t.fails(&["setup-code"]);
     assert!(error.contains("the setup is done"), "{error}");
 }
+
+#[test]
+fn a_token_made_with_the_cli_opens_the_api_until_revoked_with_the_cli() {
+    let t = Tickler::new(None);
+    t.ok(&[
+        "user",
+        "add",
+        "--email",
+        "kim@firm.example",
+        "--name",
+        "Kim",
+    ]);
+    let made = t.ok(&[
+        "token",
+        "create",
+        "--user",
+        "kim@firm.example",
+        "--name",
+        "CRM sync",
+    ]);
+    let token = made.lines().last().expect("the token, last").to_string();
+    assert!(token.starts_with("tickler_"), "{made}");
+    let listed = t.json(&["token", "list", "--json"]);
+    assert_eq!(listed[0]["name"], "CRM sync");
+    assert!(
+        !listed.to_string().contains(&token),
+        "the list never shows a token"
+    );
+    let id = listed[0]["id"].to_string();
+
+    let port = tickler_testkit::free_port();
+    let mut serve = serve_on(&t, "127.0.0.1", port, Stdio::null());
+    let me = |token: &str| {
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        runtime.block_on(async {
+            let response = reqwest::Client::new()
+                .get(format!("http://127.0.0.1:{port}/api/v1/me"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("request");
+            let status = response.status();
+            (status, response.text().await.unwrap_or_default())
+        })
+    };
+    let (status, body) = me(&token);
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    assert!(body.contains("\"email\":\"kim@firm.example\""), "{body}");
+
+    t.ok(&["token", "revoke", &id]);
+    let (status, body) = me(&token);
+    assert_eq!(status, reqwest::StatusCode::UNAUTHORIZED, "{body}");
+    assert!(body.contains("\"code\":\"unauthorized\""), "{body}");
+    let again = t.fails(&["token", "revoke", &id]);
+    assert!(again.contains("already revoked"), "{again}");
+    assert!(terminate(&mut serve).success());
+}
