@@ -58,6 +58,12 @@ pub struct Contract {
 
 impl Contract {
     /// The contract's amount, if it has one (and a currency Tickler knows).
+    /// The contract's version as stored, for a client that must not overwrite a change it
+    /// has not seen (the API's `ETag` and `If-Match`): it changes with every write.
+    pub fn version(&self) -> String {
+        format!("{}-{}", self.id, self.updated_at.as_millisecond())
+    }
+
     pub fn money(&self) -> Option<Money> {
         money_of(self.amount_minor, self.currency.as_deref())
     }

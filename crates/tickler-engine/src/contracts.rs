@@ -297,6 +297,9 @@ pub struct ContractChanges {
     /// `expires`, `auto` or `evergreen`; with `notice_days` for auto (kept when not given).
     pub renewal: Option<String>,
     pub notice_days: Option<String>,
+    /// The version ([`Contract::version`]) the changes were made against: if the contract
+    /// has changed since, nothing is saved ([`EngineError::Stale`]).
+    pub if_version: Option<String>,
 }
 
 /// Owners and plans looked up once per import (or request) instead of once per row.
@@ -733,20 +736,31 @@ impl Engine {
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
         let contract = contracts::get(&mut tx, id).await?;
-        let title = match &changes.title {
-            Some(title) => non_empty("title", title)?,
-            None => contract.title.clone(),
-        };
+        if let Some(expected) = &changes.if_version
+            && *expected != contract.version()
+        {
+            return Err(EngineError::Stale(format!(
+                "contract {id} changed since version {expected} (it is at {} now): read it \
+                 again and make the change on what it is now",
+                contract.version()
+            )));
+        }
+        // The fields checked apart are refused together.
+        let mut checks = Checks::default();
+        let title = checks.check(match &changes.title {
+            Some(title) => non_empty("title", title),
+            None => Ok(contract.title.clone()),
+        });
         let date_or = |text: &Option<String>, field: &str, current| {
             text.as_deref()
                 .map(|t| parse_date(field, t))
                 .transpose()
                 .map(|date| date.unwrap_or(current))
         };
-        let term = Term::new(
-            date_or(&changes.start, "start", contract.start_date)?,
-            date_or(&changes.end, "end", contract.end_date)?,
-        )?;
+        let start = checks.check(date_or(&changes.start, "start", contract.start_date));
+        let end = checks.check(date_or(&changes.end, "end", contract.end_date));
+        let (title, start, end) = checks.then(|| Some((title?, start?, end?)))?;
+        let term = Term::new(start, end)?;
         let owner_id = match changes.owner_email.as_deref() {
             None => contract.owner_id,
             Some(email) => owner_named(&mut tx, email).await?,

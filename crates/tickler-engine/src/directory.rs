@@ -1,12 +1,13 @@
 //! People: the team's users and the customers.
 
+use jiff::Timestamp;
 use tickler_core::event::{EventAction, EventSubject};
 use tickler_core::{
     Checks, ValidationError, access::Viewer, email::EmailAddress, language::Language,
     time_zone::Zone, user::Role,
 };
 use tickler_mail::{context::StepView, templates::CUSTOMER_REDIRECTED};
-use tickler_store::{contracts, customers, events, users};
+use tickler_store::{Db, contracts, customers, events, users};
 
 use crate::{
     Actor, Engine, EngineError,
@@ -124,16 +125,7 @@ impl Engine {
         let valid = validate_customer(&new)?;
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
-        let id = insert_customer(&mut tx, &valid, now).await?;
-        events::record(
-            &mut tx,
-            now,
-            &actor.0,
-            EventSubject::Customer(id),
-            EventAction::Created,
-            &valid.name,
-        )
-        .await?;
+        let id = insert_customer_recorded(&mut tx, &valid, actor, now).await?;
         self.commit_schedule_change(tx).await?;
         Ok(id)
     }
@@ -298,6 +290,26 @@ impl Engine {
     pub async fn customer(&self, id: i64) -> Result<customers::Customer, EngineError> {
         Ok(customers::get(&mut *self.store.conn().await?, id).await?)
     }
+}
+
+/// Stores a checked customer with its `created` event.
+pub(crate) async fn insert_customer_recorded(
+    db: &mut Db,
+    valid: &ValidCustomer,
+    actor: &Actor,
+    now: Timestamp,
+) -> Result<i64, EngineError> {
+    let id = insert_customer(db, valid, now).await?;
+    events::record(
+        db,
+        now,
+        &actor.0,
+        EventSubject::Customer(id),
+        EventAction::Created,
+        &valid.name,
+    )
+    .await?;
+    Ok(id)
 }
 
 pub(crate) async fn insert_customer(

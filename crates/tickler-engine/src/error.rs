@@ -10,6 +10,10 @@ pub enum EngineError {
     NotFound { what: &'static str, id: String },
     #[error("{0}")]
     Conflict(String),
+    /// The change was made against a version of the record that is no longer current:
+    /// someone else changed it meanwhile (the API's `If-Match`).
+    #[error("{0}")]
+    Stale(String),
     /// The person may do this in general but not here; the text says why (and who may).
     #[error("{0}")]
     Forbidden(String),

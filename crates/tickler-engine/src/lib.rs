@@ -11,6 +11,7 @@ pub mod dispatch;
 mod documents;
 mod error;
 pub mod export;
+pub mod idempotency;
 pub mod import;
 pub mod invitations;
 pub mod invoice_view;

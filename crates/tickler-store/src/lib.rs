@@ -10,6 +10,7 @@ pub mod contracts;
 pub mod customers;
 mod error;
 pub mod events;
+pub mod idempotency;
 pub mod invitations;
 pub mod invoices;
 pub mod jobs;

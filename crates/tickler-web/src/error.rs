@@ -81,7 +81,9 @@ impl From<EngineError> for WebError {
             EngineError::NotFound { what, id } => {
                 WebError::NotFound(format!("{what} {id} does not exist"))
             }
-            EngineError::Conflict(message) => WebError::Conflict(message),
+            EngineError::Conflict(message) | EngineError::Stale(message) => {
+                WebError::Conflict(message)
+            }
             EngineError::Forbidden(message) => WebError::ForbiddenBecause(message),
             EngineError::Link(refusal) => WebError::BadRequest(refusal.to_string()),
             EngineError::Transition(t) => WebError::Conflict(t.to_string()),

@@ -112,3 +112,306 @@ async fn a_deactivated_users_tokens_stop_working() {
         .await;
     assert!(refused.is_err());
 }
+
+/// A client acting with a token of a new user with `role`.
+async fn client_as(app: &TestApp, email: &str, role: Role) -> Api {
+    app.user(email, role).await;
+    let made = app
+        .engine
+        .create_token(email, None, &Actor::system())
+        .await
+        .expect("token");
+    Api {
+        base: app.url("/api/v1"),
+        token: made.token,
+        http: reqwest::Client::new(),
+    }
+}
+
+struct Api {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.json().await.unwrap_or(Value::Null);
+        (status, headers, body)
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        self.send(reqwest::Method::GET, path, None, &[]).await
+    }
+
+    async fn post(
+        &self,
+        path: &str,
+        body: &Value,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        self.send(reqwest::Method::POST, path, Some(body), headers)
+            .await
+    }
+}
+
+async fn a_customer(api: &Api) -> i64 {
+    let (status, headers, body) = api
+        .post(
+            "/customers",
+            &serde_json::json!({"name": "Acme", "emails": ["ops@acme.example"],
+                                "language": "ja", "time_zone": "Asia/Tokyo"}),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = body["id"].as_i64().expect("id");
+    assert_eq!(
+        headers.get("location").and_then(|v| v.to_str().ok()),
+        Some(format!("/api/v1/customers/{id}").as_str())
+    );
+    id
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retried_create_with_the_same_key_makes_one_contract() {
+    let app = TestApp::start().await;
+    let api = client_as(&app, "sam@firm.example", Role::Sales).await;
+    let customer = a_customer(&api).await;
+    let contract = serde_json::json!({
+        "customer_id": customer, "title": "PBX care", "start": "2027-01-01",
+        "end": "2027-12-31", "amount": "1200.00", "currency": "EUR",
+        "owner_email": "sam@firm.example", "custom_fields": {"site": "Osaka"}
+    });
+    let key = [("Idempotency-Key", "7d7c2a4e-create-pbx")];
+    let (first, _, made) = api.post("/contracts", &contract, &key).await;
+    assert_eq!(first, StatusCode::CREATED, "{made}");
+    assert_eq!(made["amount"], "1200.00");
+    assert_eq!(made["custom_fields"]["site"], "Osaka");
+    // The connection dropped; the client sends it again.
+    let (again, headers, replayed) = api.post("/contracts", &contract, &key).await;
+    assert_eq!(again, StatusCode::CREATED);
+    assert_eq!(replayed["id"], made["id"]);
+    assert_eq!(
+        headers
+            .get("idempotent-replayed")
+            .and_then(|v| v.to_str().ok()),
+        Some("true")
+    );
+    // Five at once with a new key: one contract.
+    let key = [("Idempotency-Key", "burst")];
+    let burst = contract.clone();
+    let answers = futures_join(&api, &burst, &key).await;
+    let ids: std::collections::BTreeSet<i64> =
+        answers.iter().filter_map(|b| b["id"].as_i64()).collect();
+    assert_eq!(ids.len(), 1, "{answers:?}");
+    let (_, _, all) = api.get("/contracts?limit=200").await;
+    assert_eq!(all["data"].as_array().map(Vec::len), Some(2), "{all}");
+
+    // The same key with another body is refused, naming the header.
+    let other = serde_json::json!({"customer_id": customer, "title": "Other",
+                                   "start": "2027-01-01", "end": "2027-12-31"});
+    let (status, _, body) = api
+        .post(
+            "/contracts",
+            &other,
+            &[("Idempotency-Key", "7d7c2a4e-create-pbx")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "Idempotency-Key");
+}
+
+/// Sends `body` five times at once with `headers`; the answers' bodies.
+async fn futures_join(api: &Api, body: &Value, headers: &[(&str, &str)]) -> Vec<Value> {
+    let mut tasks = Vec::new();
+    for _ in 0..5 {
+        let (base, token, body) = (api.base.clone(), api.token.clone(), body.clone());
+        let headers: Vec<(String, String)> = headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        tasks.push(tokio::spawn(async move {
+            let mut request = reqwest::Client::new()
+                .post(format!("{base}/contracts"))
+                .bearer_auth(token)
+                .json(&body);
+            for (name, value) in &headers {
+                request = request.header(name, value);
+            }
+            let response = request.send().await.expect("request");
+            assert_eq!(response.status(), StatusCode::CREATED);
+            response.json::<Value>().await.expect("json")
+        }));
+    }
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.expect("task"));
+    }
+    answers
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_values_roles_and_stale_updates_are_refused_in_one_shape() {
+    let app = TestApp::start().await;
+    let sam = client_as(&app, "sam@firm.example", Role::Sales).await;
+    let viewer = client_as(&app, "vic@firm.example", Role::Viewer).await;
+    let customer = a_customer(&sam).await;
+
+    let (status, _, body) = sam
+        .post(
+            "/contracts",
+            &serde_json::json!({"customer_id": customer, "title": "X",
+                                "start": "2027-03-01", "end": "2027-02-01"}),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["code"], "invalid");
+    assert_eq!(body["error"]["field"], "end");
+    let (status, _, body) = sam
+        .post(
+            "/contracts",
+            &serde_json::json!({"title": "no customer"}),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "customer_id", "{body}");
+    let (status, _, body) = viewer
+        .post(
+            "/contracts",
+            &serde_json::json!({"customer_id": customer, "title": "X",
+                                "start": "2027-01-01", "end": "2027-12-31"}),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"]["code"], "forbidden");
+
+    let (_, headers, made) = sam
+        .post(
+            "/contracts",
+            &serde_json::json!({"customer_id": customer, "title": "PBX care",
+                                "start": "2027-01-01", "end": "2027-12-31",
+                                "owner_email": "sam@firm.example"}),
+            &[],
+        )
+        .await;
+    let id = made["id"].as_i64().expect("id");
+    let etag = headers
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .expect("an ETag")
+        .to_string();
+    let path = format!("/contracts/{id}");
+    let patch = |body: Value, headers: Vec<(&'static str, String)>| {
+        let sam = &sam;
+        let path = path.clone();
+        async move {
+            let headers: Vec<(&str, &str)> =
+                headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            sam.send(reqwest::Method::PATCH, &path, Some(&body), &headers)
+                .await
+        }
+    };
+    let (status, _, body) = patch(serde_json::json!({"title": "No version"}), vec![]).await;
+    assert_eq!(status, StatusCode::PRECONDITION_REQUIRED, "{body}");
+    let (status, headers, body) = patch(
+        serde_json::json!({"title": "PBX care 2027"}),
+        vec![("If-Match", etag.clone())],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["title"], "PBX care 2027");
+    let newer = headers
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .expect("an ETag")
+        .to_string();
+    assert_ne!(newer, etag);
+    // Another client still holding the old version cannot overwrite that change.
+    let (status, _, body) = patch(
+        serde_json::json!({"title": "Overwritten"}),
+        vec![("If-Match", etag)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{body}");
+    assert_eq!(body["error"]["code"], "precondition_failed");
+    let (_, _, now) = sam.get(&path).await;
+    assert_eq!(now["title"], "PBX care 2027");
+    // A viewer may read but not change.
+    let (status, _, _) = viewer.get(&path).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = viewer
+        .send(
+            reqwest::Method::PATCH,
+            &path,
+            Some(&serde_json::json!({"title": "Nope"})),
+            &[("If-Match", newer.as_str())],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, body) = sam.get("/contracts/999999").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(body["error"]["code"], "not_found");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lists_walk_page_by_page_with_their_cursor() {
+    let app = TestApp::start().await;
+    let api = client_as(&app, "sam@firm.example", Role::Sales).await;
+    let customer = a_customer(&api).await;
+    for i in 0..5 {
+        let (status, _, body) = api
+            .post(
+                "/contracts",
+                &serde_json::json!({"customer_id": customer, "title": format!("Line {i}"),
+                                    "start": "2027-01-01", "end": format!("2027-12-1{i}")}),
+                &[],
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let mut seen = Vec::new();
+    let mut path = "/contracts?limit=2".to_string();
+    loop {
+        let (status, _, page) = api.get(&path).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert_eq!(page["total"], 5);
+        for row in page["data"].as_array().expect("rows") {
+            seen.push(row["title"].as_str().unwrap_or_default().to_string());
+            assert!(row["next_email"]["send_at"].is_string(), "{row}");
+        }
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/contracts?limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["Line 0", "Line 1", "Line 2", "Line 3", "Line 4"]);
+    let (status, _, body) = api.get("/contracts?limit=0").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["field"], "limit");
+    let (_, _, customers) = api.get("/customers?q=acme").await;
+    assert_eq!(customers["data"][0]["id"], customer);
+    assert_eq!(customers["data"][0]["contracts"], 5);
+}

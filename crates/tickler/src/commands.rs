@@ -584,6 +584,7 @@ async fn contract(engine: &Engine, command: ContractCommand, actor: &Actor) -> R
                         custom_fields: None,
                         renewal,
                         notice_days,
+                        if_version: None,
                     },
                     actor,
                 )

@@ -28,6 +28,27 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    pub fn forbidden(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::FORBIDDEN,
+            code: "forbidden",
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    /// 428: an update must say which version it was made against.
+    pub fn precondition_required(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::PRECONDITION_REQUIRED,
+            code: "precondition_required",
+            message: message.into(),
+            field: Some("If-Match".to_string()),
+        }
+    }
+}
+
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
         let (status, code, field) = match &e {
@@ -40,6 +61,7 @@ impl From<EngineError> for ApiError {
             EngineError::Conflict(_) | EngineError::Transition(_) => {
                 (StatusCode::CONFLICT, "conflict", None)
             }
+            EngineError::Stale(_) => (StatusCode::PRECONDITION_FAILED, "precondition_failed", None),
             EngineError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", None),
             EngineError::Link(_) => (StatusCode::NOT_FOUND, "not_found", None),
             EngineError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),

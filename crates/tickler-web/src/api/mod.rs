@@ -4,6 +4,7 @@
 //! functions as the pages and the CLI.
 
 mod error;
+mod resources;
 
 use axum::{
     Json, Router,
@@ -23,7 +24,9 @@ use crate::AppState;
 pub const PREFIX: &str = "/api/";
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/v1/me", get(me))
+    Router::new()
+        .route("/api/v1/me", get(me))
+        .merge(resources::routes())
 }
 
 /// The user a request's bearer token acts as.

@@ -27,6 +27,9 @@ pub(super) struct ContractForm {
     /// expires, auto or evergreen.
     renewal: String,
     notice_days: String,
+    /// The version of the contract the edit form was opened on: a save over someone
+    /// else's newer change is refused rather than undoing it.
+    version: String,
 }
 
 impl ContractForm {
@@ -272,7 +275,7 @@ pub(super) async fn create(
             )
             .await
         }
-        Err(EngineError::Conflict(message)) => {
+        Err(EngineError::Conflict(message) | EngineError::Stale(message)) => {
             let error = ValidationError::new("contract", message);
             render_form_error(
                 &state,
@@ -324,6 +327,7 @@ pub(super) async fn edit_form(
             .notice_days
             .map(|days| days.to_string())
             .unwrap_or_default(),
+        version: contract.version(),
         // A sale's billing is set when it is entered; the edit form leaves it as it is.
         ..ContractForm::default()
     };
@@ -375,6 +379,7 @@ pub(super) async fn edit(
         renewal: optional(&form.renewal),
         // The field keeps its value when another type is chosen: only auto reads it.
         notice_days: (form.renewal.trim() == "auto").then(|| form.notice_days.clone()),
+        if_version: optional(&form.version),
     };
     match state.engine.edit_contract(id, changes, &user.actor()).await {
         Ok(()) => Ok(redirect_with_notice(

@@ -1,0 +1,565 @@
+//! Customers and contracts in the API: lists by cursor, one by id, created once per
+//! idempotency key, and (contracts) changed only against the version the client read.
+
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{Path, Query, State},
+    http::{
+        HeaderMap, HeaderValue, Method, StatusCode,
+        header::{ETAG, IF_MATCH, LOCATION},
+    },
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use tickler_core::{ValidationError, access::Action, contract::ContractStatus, language::Language};
+use tickler_engine::{
+    browse::{ContractListRow, ContractQuery, Cursor, CustomerListRow, CustomerQuery, Listing},
+    contracts::{ContractChanges, ContractDetail, ContractInput},
+    directory::NewCustomer,
+    idempotency::{IdempotencyKey, Once},
+};
+
+use super::{ApiError, ApiUser};
+use crate::AppState;
+
+/// Rows per page unless `limit` says otherwise, and the most it may say.
+const DEFAULT_LIMIT: i64 = 50;
+const MAX_LIMIT: i64 = 200;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/customers",
+            get(list_customers).post(create_customer),
+        )
+        .route("/api/v1/customers/{id}", get(customer))
+        .route(
+            "/api/v1/contracts",
+            get(list_contracts).post(create_contract),
+        )
+        .route(
+            "/api/v1/contracts/{id}",
+            get(contract).patch(update_contract),
+        )
+}
+
+/// One page of a list, and the cursor of the next (`null` on the last page).
+#[derive(Serialize)]
+struct Page<T> {
+    data: Vec<T>,
+    next_cursor: Option<String>,
+    /// How many match, up to 10,000 (`total_capped` says when counting stopped there).
+    total: i64,
+    total_capped: bool,
+}
+
+impl<T> Page<T> {
+    /// A page of the API from a page of the engine's, each row made an API row.
+    fn of<R>(listing: Listing<R>, id_of: impl Fn(&R) -> i64, row: impl Fn(R) -> T) -> Page<T> {
+        let total_capped = listing.total_capped();
+        let next_cursor = listing
+            .page
+            .has_next
+            .then(|| listing.page.rows.last().map(|r| id_of(r).to_string()))
+            .flatten();
+        Page {
+            data: listing.page.rows.into_iter().map(row).collect(),
+            next_cursor,
+            total: listing.total,
+            total_capped,
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ListQuery {
+    /// The `next_cursor` of the page before.
+    cursor: Option<String>,
+    limit: Option<i64>,
+    /// Text that names or titles contain.
+    q: Option<String>,
+    /// Contracts: `active` or `terminated`.
+    status: Option<String>,
+    /// Contracts of this owner: a user id, or `me`.
+    owner: Option<String>,
+    /// Contracts of this customer.
+    customer_id: Option<i64>,
+}
+
+impl ListQuery {
+    fn cursor(&self) -> Result<Option<Cursor>, ApiError> {
+        match self
+            .cursor
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+        {
+            None => Ok(None),
+            Some(text) => text
+                .parse()
+                .map(|id| Some(Cursor::After(id)))
+                .map_err(|_| invalid("cursor", "is not a cursor this API gave")),
+        }
+    }
+
+    fn limit(&self) -> Result<i64, ApiError> {
+        match self.limit {
+            None => Ok(DEFAULT_LIMIT),
+            Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+            Some(_) => Err(invalid("limit", &format!("must be 1 to {MAX_LIMIT}"))),
+        }
+    }
+}
+
+fn invalid(field: &str, message: &str) -> ApiError {
+    tickler_engine::EngineError::Invalid(ValidationError::new(field, message)).into()
+}
+
+/// A JSON body, refused with the one error shape (422, naming the field where serde can).
+fn body_of<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        let text = e.to_string();
+        let field = text
+            .split('`')
+            .nth(1)
+            .filter(|_| text.contains("field"))
+            .unwrap_or("body");
+        invalid(
+            field,
+            &format!("the JSON body is not as documented: {text}"),
+        )
+    })
+}
+
+/// The request's `Idempotency-Key`, with a digest of what it asks, if it has one.
+fn idempotency_key(
+    api: &ApiUser,
+    headers: &HeaderMap,
+    method: &Method,
+    path: &str,
+    body: &Bytes,
+) -> Result<Option<IdempotencyKey>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let text = value
+        .to_str()
+        .map_err(|_| invalid("Idempotency-Key", "must be visible ASCII characters"))?;
+    Ok(Some(
+        IdempotencyKey::for_request(api.user.id, text, method.as_str(), path, body)
+            .map_err(tickler_engine::EngineError::from)?,
+    ))
+}
+
+/// 201 with the resource and where it lives; a replay says so.
+fn created<T: Serialize>(once: Once, location: String, body: T) -> Response {
+    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(LOCATION, value);
+    }
+    if let Once::Replayed(_) = once {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    response
+}
+
+// ---------------------------------------------------------------------------------------
+// Customers
+
+#[derive(Serialize)]
+struct CustomerOut {
+    id: i64,
+    name: String,
+    emails: Vec<String>,
+    language: &'static str,
+    time_zone: Option<String>,
+}
+
+#[derive(Serialize)]
+struct CustomerRow {
+    id: i64,
+    name: String,
+    email: Option<String>,
+    language: &'static str,
+    time_zone: Option<String>,
+    contracts: i64,
+}
+
+impl From<CustomerListRow> for CustomerRow {
+    fn from(row: CustomerListRow) -> Self {
+        CustomerRow {
+            id: row.id,
+            name: row.name,
+            email: row.email,
+            language: row.language.code(),
+            time_zone: row.time_zone,
+            contracts: row.contracts,
+        }
+    }
+}
+
+async fn list_customers(
+    State(state): State<AppState>,
+    _api: ApiUser,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Page<CustomerRow>>, ApiError> {
+    let limit = query.limit()?;
+    let listing = state
+        .engine
+        .browse_customers(&CustomerQuery {
+            search: query.q.clone(),
+            cursor: query.cursor()?,
+            limit,
+        })
+        .await?;
+    Ok(Json(Page::of(listing, |r| r.id, CustomerRow::from)))
+}
+
+async fn customer(
+    State(state): State<AppState>,
+    _api: ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Json<CustomerOut>, ApiError> {
+    let found = state.engine.customer(id).await?;
+    Ok(Json(CustomerOut {
+        id: found.id,
+        name: found.name,
+        emails: found.emails,
+        language: found.language.code(),
+        time_zone: found.time_zone,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewCustomerIn {
+    name: String,
+    emails: Vec<String>,
+    language: Option<String>,
+    time_zone: Option<String>,
+}
+
+async fn create_customer(
+    State(state): State<AppState>,
+    api: ApiUser,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    if !api.viewer.may(Action::Create, None) {
+        return Err(ApiError::forbidden("your role may not enter customers"));
+    }
+    let input: NewCustomerIn = body_of(&body)?;
+    let language = match input.language.as_deref() {
+        None | Some("") => Language::En,
+        Some(code) => {
+            Language::parse("language", code).map_err(tickler_engine::EngineError::from)?
+        }
+    };
+    let new = NewCustomer {
+        name: input.name,
+        emails: input.emails,
+        language,
+        time_zone: input.time_zone,
+    };
+    let actor = tickler_engine::Actor(api.user.email.clone());
+    let once = match idempotency_key(&api, &headers, &method, "/api/v1/customers", &body)? {
+        Some(key) => state.engine.add_customer_once(new, &actor, &key).await?,
+        None => Once::Created(state.engine.add_customer(new, &actor).await?),
+    };
+    let id = once.id();
+    let found = state.engine.customer(id).await?;
+    Ok(created(
+        once,
+        format!("/api/v1/customers/{id}"),
+        CustomerOut {
+            id,
+            name: found.name,
+            emails: found.emails,
+            language: found.language.code(),
+            time_zone: found.time_zone,
+        },
+    ))
+}
+
+// ---------------------------------------------------------------------------------------
+// Contracts
+
+#[derive(Serialize)]
+struct NextEmail {
+    send_at: jiff::Timestamp,
+    step: String,
+}
+
+#[derive(Serialize)]
+struct ContractRow {
+    id: i64,
+    title: String,
+    customer_id: i64,
+    customer_name: String,
+    owner_id: Option<i64>,
+    owner_name: Option<String>,
+    status: &'static str,
+    term_number: i32,
+    start_date: String,
+    end_date: String,
+    /// A decimal, "1200.00", with `currency`.
+    amount: Option<String>,
+    currency: Option<String>,
+    next_email: Option<NextEmail>,
+}
+
+impl From<ContractListRow> for ContractRow {
+    fn from(row: ContractListRow) -> Self {
+        let amount = row
+            .amount_minor
+            .zip(row.currency.as_deref())
+            .and_then(|(minor, code)| {
+                let currency = tickler_core::money::Currency::parse("currency", code).ok()?;
+                Some(tickler_core::money::Money { minor, currency }.to_decimal_string())
+            });
+        ContractRow {
+            id: row.id,
+            title: row.title,
+            customer_id: row.customer_id,
+            customer_name: row.customer_name,
+            owner_id: row.owner_id,
+            owner_name: row.owner_name,
+            status: row.status.as_str(),
+            term_number: row.term_number,
+            start_date: row.start_date.to_string(),
+            end_date: row.end_date.to_string(),
+            amount,
+            currency: row.currency,
+            next_email: row
+                .next_email
+                .map(|(send_at, step)| NextEmail { send_at, step }),
+        }
+    }
+}
+
+/// A contract as `GET /api/v1/contracts/{id}` answers it; its `version` is also its ETag.
+#[derive(Serialize)]
+struct ContractOut {
+    id: i64,
+    version: String,
+    title: String,
+    customer_id: i64,
+    customer_name: String,
+    owner_email: Option<String>,
+    plan: String,
+    status: &'static str,
+    term_number: i32,
+    start_date: String,
+    end_date: String,
+    amount: Option<String>,
+    currency: Option<String>,
+    renewal: &'static str,
+    notice_days: Option<u32>,
+    notice_date: Option<String>,
+    answer: Option<&'static str>,
+    custom_fields: serde_json::Map<String, serde_json::Value>,
+}
+
+impl From<ContractDetail> for ContractOut {
+    fn from(detail: ContractDetail) -> Self {
+        let contract = detail.contract;
+        ContractOut {
+            id: contract.id,
+            version: contract.version(),
+            amount: contract.money().map(|m| m.to_decimal_string()),
+            title: contract.title,
+            customer_id: contract.customer_id,
+            customer_name: detail.customer.name,
+            owner_email: detail.owner.map(|o| o.email),
+            plan: detail.plan,
+            status: contract.status.as_str(),
+            term_number: contract.term_number,
+            start_date: contract.start_date.to_string(),
+            end_date: contract.end_date.to_string(),
+            currency: contract.currency,
+            renewal: detail.renewal.as_str(),
+            notice_days: detail.notice_days,
+            notice_date: detail.notice_date.map(|d| d.to_string()),
+            answer: detail.answer.map(|a| a.as_str()),
+            custom_fields: contract.custom_fields,
+        }
+    }
+}
+
+/// The contract with its version as the `ETag`.
+fn with_etag(status: StatusCode, contract: ContractOut) -> Response {
+    let etag = HeaderValue::from_str(&format!("\"{}\"", contract.version)).ok();
+    let mut response = (status, Json(contract)).into_response();
+    if let Some(etag) = etag {
+        response.headers_mut().insert(ETAG, etag);
+    }
+    response
+}
+
+async fn list_contracts(
+    State(state): State<AppState>,
+    api: ApiUser,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Page<ContractRow>>, ApiError> {
+    let status = query
+        .status
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<ContractStatus>())
+        .transpose()
+        .map_err(|_| invalid("status", "must be active or terminated"))?;
+    let owner_id = match query.owner.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some("me") => Some(api.user.id),
+        Some(text) => Some(
+            text.parse()
+                .map_err(|_| invalid("owner", "must be a user id or me"))?,
+        ),
+    };
+    let listing = state
+        .engine
+        .browse_contracts(&ContractQuery {
+            search: query.q.clone(),
+            status,
+            owner_id,
+            customer_id: query.customer_id,
+            cursor: query.cursor()?,
+            limit: query.limit()?,
+            ..ContractQuery::default()
+        })
+        .await?;
+    Ok(Json(Page::of(listing, |r| r.id, ContractRow::from)))
+}
+
+async fn contract(
+    State(state): State<AppState>,
+    _api: ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let detail = state.engine.contract_detail(id).await?;
+    Ok(with_etag(StatusCode::OK, ContractOut::from(detail)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewContractIn {
+    customer_id: i64,
+    title: String,
+    start: String,
+    end: Option<String>,
+    owner_email: Option<String>,
+    plan: Option<String>,
+    amount: Option<String>,
+    currency: Option<String>,
+    #[serde(default)]
+    custom_fields: serde_json::Map<String, serde_json::Value>,
+    renewal: Option<String>,
+    notice_days: Option<u32>,
+}
+
+async fn create_contract(
+    State(state): State<AppState>,
+    api: ApiUser,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    if !api.viewer.may(Action::Create, None) {
+        return Err(ApiError::forbidden("your role may not enter contracts"));
+    }
+    let input: NewContractIn = body_of(&body)?;
+    let new = ContractInput {
+        customer_id: input.customer_id,
+        title: input.title,
+        start: input.start,
+        end: input.end.unwrap_or_default(),
+        owner_email: input.owner_email,
+        plan: input.plan,
+        amount: input.amount,
+        currency: input.currency,
+        custom_fields: input.custom_fields,
+        billing: None,
+        renewal: input.renewal,
+        notice_days: input.notice_days.map(|d| d.to_string()),
+    };
+    let actor = tickler_engine::Actor(api.user.email.clone());
+    let once = match idempotency_key(&api, &headers, &method, "/api/v1/contracts", &body)? {
+        Some(key) => state.engine.add_contract_once(new, &actor, &key).await?,
+        None => Once::Created(state.engine.add_contract(new, &actor).await?),
+    };
+    let id = once.id();
+    let detail = state.engine.contract_detail(id).await?;
+    let out = ContractOut::from(detail);
+    let mut response = created(once, format!("/api/v1/contracts/{id}"), &out);
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", out.version)) {
+        response.headers_mut().insert(ETAG, etag);
+    }
+    Ok(response)
+}
+
+/// Changes to a contract: a field left out stays as it is.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContractChangesIn {
+    title: Option<String>,
+    start: Option<String>,
+    end: Option<String>,
+    /// `""` removes the owner.
+    owner_email: Option<String>,
+    plan: Option<String>,
+    amount: Option<String>,
+    currency: Option<String>,
+    /// Replaces every custom field.
+    custom_fields: Option<serde_json::Map<String, serde_json::Value>>,
+    renewal: Option<String>,
+    notice_days: Option<u32>,
+}
+
+async fn update_contract(
+    State(state): State<AppState>,
+    api: ApiUser,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let current = state.engine.contract_detail(id).await?;
+    if !api
+        .viewer
+        .may(Action::ChangeContract, current.contract.owner_id)
+    {
+        return Err(ApiError::forbidden(
+            "your role may change only the contracts you own",
+        ));
+    }
+    // Required: without it, this change could undo another client's unseen.
+    let Some(if_match) = headers.get(IF_MATCH).and_then(|v| v.to_str().ok()) else {
+        return Err(ApiError::precondition_required(
+            "send If-Match with the ETag of the contract as you read it",
+        ));
+    };
+    let version = if_match.trim().trim_start_matches("W/").trim_matches('"');
+    let input: ContractChangesIn = body_of(&body)?;
+    let changes = ContractChanges {
+        title: input.title,
+        start: input.start,
+        end: input.end,
+        owner_email: input.owner_email,
+        plan: input.plan,
+        amount: input.amount,
+        currency: input.currency,
+        custom_fields: input.custom_fields,
+        renewal: input.renewal,
+        notice_days: input.notice_days.map(|d| d.to_string()),
+        if_version: Some(version.to_string()),
+    };
+    let actor = tickler_engine::Actor(api.user.email.clone());
+    state.engine.edit_contract(id, changes, &actor).await?;
+    let detail = state.engine.contract_detail(id).await?;
+    Ok(with_etag(StatusCode::OK, ContractOut::from(detail)))
+}
