@@ -620,3 +620,51 @@ async fn the_contract_list_shows_each_contracts_amount_and_next_email() {
         "{page}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_contract_form_opened_before_someone_elses_change_does_not_undo_it() {
+    let app = app().await;
+    let (admin, customer) = admin_and_acme(&app).await;
+    let contract = app
+        .contract(
+            customer.parse().expect("id"),
+            "PBX care",
+            "2027-06-30",
+            None,
+        )
+        .await;
+    let edit = format!("/contracts/{contract}/edit");
+    let (_, form) = get(&admin, &app, &edit).await;
+    let at = form.find("name=\"version\" value=\"").expect("the version") + 23;
+    let version = form[at..at + form[at..].find('"').expect("end")].to_string();
+    // Meanwhile, a colleague renames it.
+    app.engine
+        .edit_contract(
+            contract,
+            tickler_engine::contracts::ContractChanges {
+                title: Some("PBX care (renamed)".to_string()),
+                ..Default::default()
+            },
+            &tickler_engine::Actor::system(),
+        )
+        .await
+        .expect("edit");
+    let response = post(
+        &admin,
+        &app,
+        &edit,
+        &edit,
+        &[
+            ("title", "PBX care 2027"),
+            ("start", "2026-07-01"),
+            ("end", "2027-06-30"),
+            ("version", version.as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let page = response.text().await.expect("page");
+    assert!(page.contains("changed since"), "{page}");
+    let detail = app.engine.contract_detail(contract).await.expect("detail");
+    assert_eq!(detail.contract.title, "PBX care (renamed)");
+}
