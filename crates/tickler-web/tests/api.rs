@@ -415,3 +415,61 @@ async fn lists_walk_page_by_page_with_their_cursor() {
     assert_eq!(customers["data"][0]["id"], customer);
     assert_eq!(customers["data"][0]["contracts"], 5);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_user_makes_and_revokes_their_own_tokens_on_their_account_page() {
+    let app = TestApp::start().await;
+    app.user("kim@firm.example", Role::Sales).await;
+    app.user("lee@firm.example", Role::Sales).await;
+    let kim = app.login("kim@firm.example").await;
+    let lee = app.login("lee@firm.example").await;
+    let response = support::post(
+        &kim,
+        &app,
+        "/account/tokens",
+        "/account/tokens",
+        &[("name", "CRM sync")],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = response.text().await.expect("page");
+    let at = page
+        .find("id=\"new-token\">")
+        .expect("the token, shown once")
+        + 15;
+    let token = page[at..at + page[at..].find('<').expect("end")].to_string();
+    assert!(token.starts_with("tickler_"), "{token}");
+    let (status, body, _) = me(&app, Some(&format!("Bearer {token}"))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["email"], "kim@firm.example");
+
+    // Listed without the token; another user can neither see nor revoke it.
+    let (_, listed) = support::get(&kim, &app, "/account/tokens").await;
+    assert!(
+        listed.contains("<td>CRM sync</td>") && !listed.contains(&token),
+        "{listed}"
+    );
+    let id = app.engine.tokens(None).await.expect("tokens")[0].id;
+    let (_, theirs) = support::get(&lee, &app, "/account/tokens").await;
+    assert!(!theirs.contains("<td>CRM sync</td>"), "{theirs}");
+    let refused = support::post(
+        &lee,
+        &app,
+        "/account/tokens",
+        &format!("/account/tokens/{id}/revoke"),
+        &[],
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+    let revoked = support::post(
+        &kim,
+        &app,
+        "/account/tokens",
+        &format!("/account/tokens/{id}/revoke"),
+        &[],
+    )
+    .await;
+    assert_eq!(revoked.status(), StatusCode::SEE_OTHER);
+    let (status, _, _) = me(&app, Some(&format!("Bearer {token}"))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}

@@ -113,6 +113,7 @@ async fn every_page_passes_axe_without_serious_violations() {
         "/users".to_string(),
         "/users/new".to_string(),
         "/account".to_string(),
+        "/account/tokens".to_string(),
     ];
     for (width, height) in [(1280, 900), (390, 844)] {
         browser.resize(width, height).await;

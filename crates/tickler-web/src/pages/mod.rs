@@ -11,6 +11,7 @@ pub mod review;
 pub mod sent;
 pub mod settings;
 pub mod tasks;
+pub mod tokens;
 pub mod users;
 
 use axum::{
@@ -37,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .merge(settings::routes())
         .merge(users::routes())
         .merge(account::routes())
+        .merge(tokens::routes())
 }
 
 /// What the frame around every page shows: the navigation, who is logged in, in which
