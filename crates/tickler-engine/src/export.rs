@@ -11,13 +11,15 @@ use std::{
 
 use tickler_core::{
     billing::{BillingTiming, InvoiceMode},
-    contract::{ContractStatus, custom_field_text},
+    contract::custom_field_text,
     money::Currency,
     renewal::RenewalType,
     spreadsheet::to_spreadsheet,
 };
 use tickler_store::{
-    billing, contracts, customers,
+    Db, billing,
+    browse::{self, ContractQuery, Cursor},
+    contracts, customers,
     invoices::{self, InvoiceFilter},
     plans, users,
 };
@@ -31,11 +33,48 @@ use crate::{
 /// Contracts read at a time.
 const PAGE: i64 = 1000;
 
-/// Which contracts an export writes.
-#[derive(Debug, Clone, Copy, Default)]
+/// Which contracts an export writes: those a list with these filters shows (its search,
+/// status, owner, customer and end dates), in its order; cursor and page size are the
+/// export's own.
+#[derive(Debug, Clone, Default)]
 pub struct ContractExport {
-    /// Only the active (or only the terminated) ones; `None`: all.
-    pub status: Option<ContractStatus>,
+    pub filter: ContractQuery,
+}
+
+/// The contracts of a filter, a page at a time, as whole records in the list's order.
+struct ContractPages {
+    query: ContractQuery,
+    done: bool,
+}
+
+impl ContractPages {
+    fn new(filter: &ContractQuery) -> ContractPages {
+        ContractPages {
+            query: ContractQuery {
+                cursor: None,
+                limit: PAGE,
+                ..filter.clone()
+            },
+            done: false,
+        }
+    }
+
+    async fn next(&mut self, db: &mut Db) -> Result<Option<Vec<contracts::Contract>>, EngineError> {
+        if self.done {
+            return Ok(None);
+        }
+        let page = browse::contracts(db, &self.query).await?;
+        self.done = !page.has_next;
+        let ids: Vec<i64> = page.rows.iter().map(|r| r.id).collect();
+        let Some(last) = ids.last() else {
+            return Ok(None);
+        };
+        self.query.cursor = Some(Cursor::After(*last));
+        let order: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        let mut found = contracts::get_many(db, &ids).await?;
+        found.sort_by_key(|c| order.get(&c.id).copied().unwrap_or(usize::MAX));
+        Ok(Some(found))
+    }
 }
 
 /// Writes CSV rows, each cell made safe for spreadsheets.
@@ -76,8 +115,8 @@ fn yes_no(value: bool) -> &'static str {
 }
 
 impl Engine {
-    /// Writes the contracts as `import contracts` reads them; returns how many. A contract's
-    /// current term is its start and end; an evergreen one has no end.
+    /// Writes the contracts `which` names as `import contracts` reads them; returns how
+    /// many. A contract's current term is its start and end; an evergreen one has no end.
     pub async fn export_contracts(
         &self,
         out: impl Write,
@@ -90,15 +129,11 @@ impl Engine {
             .into_iter()
             .map(|u| (u.id, u.email))
             .collect();
-        let wanted = |c: &contracts::Contract| which.status.is_none_or(|s| s == c.status);
         // First the custom fields' names, for the header row.
         let mut custom = BTreeSet::new();
-        let mut after = 0;
-        loop {
-            let page = contracts::list(&mut db, after, PAGE).await?;
-            let Some(last) = page.last() else { break };
-            after = last.id;
-            for contract in page.iter().filter(|c| wanted(c)) {
+        let mut pages = ContractPages::new(&which.filter);
+        while let Some(page) = pages.next(&mut db).await? {
+            for contract in &page {
                 custom.extend(contract.custom_fields.keys().cloned());
             }
         }
@@ -112,12 +147,8 @@ impl Engine {
                 .chain(custom.iter().cloned()),
         )?;
         let mut written = 0;
-        let mut after = 0;
-        loop {
-            let page = contracts::list(&mut db, after, PAGE).await?;
-            let Some(last) = page.last() else { break };
-            after = last.id;
-            let page: Vec<_> = page.into_iter().filter(|c| wanted(c)).collect();
+        let mut pages = ContractPages::new(&which.filter);
+        while let Some(page) = pages.next(&mut db).await? {
             let customer_ids: Vec<i64> = page.iter().map(|c| c.customer_id).collect();
             let customers: HashMap<i64, _> = customers::get_many(&mut db, &customer_ids)
                 .await?

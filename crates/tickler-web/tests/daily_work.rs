@@ -668,3 +668,52 @@ async fn a_contract_form_opened_before_someone_elses_change_does_not_undo_it() {
     let detail = app.engine.contract_detail(contract).await.expect("detail");
     assert_eq!(detail.contract.title, "PBX care (renamed)");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_contract_list_downloads_as_csv_with_its_filters() {
+    let app = app().await;
+    let (admin, customer) = admin_and_acme(&app).await;
+    let customer: i64 = customer.parse().expect("id");
+    app.contract(customer, "PBX care", "2027-06-30", None).await;
+    app.contract(customer, "=cmd|' /C calc'!A0", "2027-07-31", None)
+        .await;
+    let (_, page) = get(&admin, &app, "/contracts?q=PBX").await;
+    assert!(page.contains("href=\"/contracts.csv?q=PBX\""), "{page}");
+
+    let response = admin
+        .get(app.url("/contracts.csv?q=PBX"))
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("text/csv; charset=utf-8")
+    );
+    let csv = response.text().await.expect("csv");
+    let mut lines = csv.lines();
+    assert!(
+        lines
+            .next()
+            .is_some_and(|h| h.starts_with("customer_name,customer_email,language,time_zone,title")),
+        "{csv}"
+    );
+    assert!(csv.contains(",PBX care,"), "{csv}");
+    assert_eq!(csv.lines().count(), 2, "only what the filter shows:\n{csv}");
+
+    let everything = admin
+        .get(app.url("/contracts.csv"))
+        .send()
+        .await
+        .expect("download")
+        .text()
+        .await
+        .expect("csv");
+    assert!(
+        everything.contains(",'=cmd|"),
+        "made harmless:\n{everything}"
+    );
+}

@@ -482,8 +482,15 @@ async fn export(engine: &Engine, command: ExportCommand) -> Result<()> {
                 .map(|s| s.parse::<tickler_core::contract::ContractStatus>())
                 .transpose()?;
             let target = ExportTarget::open(output)?;
+            // In the order they were entered, so that an import of the file enters them
+            // in the same order.
+            let filter = tickler_engine::browse::ContractQuery {
+                status,
+                sort: tickler_engine::browse::ContractSort::Created,
+                ..Default::default()
+            };
             let count = engine
-                .export_contracts(target.writer()?, ContractExport { status })
+                .export_contracts(target.writer()?, ContractExport { filter })
                 .await?;
             target.finish(count, "contracts")
         }

@@ -239,6 +239,41 @@ pub(super) struct ContractsPage {
     previous_link: Option<String>,
     next_link: Option<String>,
     can_create: bool,
+    /// The same filters as a CSV download.
+    csv_link: String,
+}
+
+/// The contracts the list's filters show, every page of them, as the CSV that
+/// `import contracts` reads.
+pub(super) async fn list_csv(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(params): Query<ListParams>,
+) -> Result<Response, WebError> {
+    let engine = &state.engine;
+    let now = engine.now();
+    let (query, _) = contract_query(&params, &user, today_in(now, &user.zone))?;
+    // Held whole before it is sent: an export that fails halfway is an error page, not a
+    // file that looks complete.
+    let mut csv = Vec::new();
+    engine
+        .export_contracts(&mut csv, ContractExport { filter: query })
+        .await?;
+    let name = format!("contracts-{}.csv", today_in(now, &user.zone));
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        csv,
+    )
+        .into_response())
 }
 
 pub(super) async fn list(
@@ -298,6 +333,7 @@ pub(super) async fn list(
             _ => None,
         },
         can_create: user.viewer.may(Action::Create, None),
+        csv_link: link("/contracts.csv", &base, ""),
         filters,
     };
     Ok(Html(page_view.render()?))

@@ -29,6 +29,7 @@ use tickler_engine::{
     billing::BillingInput,
     browse::{ContractListRow, ContractQuery, ContractSort, ContractStatus, Cursor, Page},
     contracts::{ContractChanges, ContractInput},
+    export::ContractExport,
     invoicing::InvoiceFilter,
 };
 
@@ -63,6 +64,7 @@ use list::*;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/contracts", get(list).post(create))
+        .route("/contracts.csv", get(list_csv))
         .route("/contracts/new", get(new_form))
         .route("/contracts/{id}", get(detail))
         .route("/contracts/{id}/edit", get(edit_form).post(edit))
