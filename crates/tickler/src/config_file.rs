@@ -30,6 +30,7 @@ const KEYS: &[&str] = &[
     "lease_seconds",
     "poll_seconds",
     "log",
+    "log_format",
 ];
 
 const DEFAULT_FILE: &str = "tickler.toml";

@@ -35,10 +35,23 @@ fn main() -> ExitCode {
         Ok(quiet) => filter.add_directive(quiet),
         Err(_) => filter,
     };
-    tracing_subscriber::fmt()
+    // Colours only for a person at a terminal: a log file or a journal gets plain text.
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .init();
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    match std::env::var("TICKLER_LOG_FORMAT")
+        .unwrap_or_default()
+        .trim()
+    {
+        "" | "text" => builder.init(),
+        // One JSON object a line, for log shippers.
+        "json" => builder.json().with_ansi(false).init(),
+        other => {
+            eprintln!("error: TICKLER_LOG_FORMAT is \"{other}\": it must be text or json");
+            return ExitCode::FAILURE;
+        }
+    }
     tickler_mail::install_crypto_provider();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,

@@ -292,3 +292,44 @@ fn a_token_made_with_the_cli_opens_the_api_until_revoked_with_the_cli() {
     assert!(again.contains("already revoked"), "{again}");
     assert!(terminate(&mut serve).success());
 }
+
+/// What `serve` logs from its start to a SIGTERM.
+fn serve_log(t: &Tickler) -> String {
+    let port = tickler_testkit::free_port();
+    let mut serve = serve_on(t, "127.0.0.1", port, Stdio::piped());
+    assert!(terminate(&mut serve).success());
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut serve.stderr.take().expect("stderr"), &mut log)
+        .expect("the log");
+    log
+}
+
+#[test]
+fn logs_are_plain_text_in_a_file_and_json_when_asked() {
+    let t = Tickler::new(None);
+    let log = serve_log(&t);
+    assert!(log.contains(" WARN tickler::serve:"), "{log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "no colour codes outside a terminal: {log:?}"
+    );
+
+    let mut t = Tickler::new(None);
+    t.set_env("TICKLER_LOG_FORMAT", "json");
+    let log = serve_log(&t);
+    let mut lines = 0;
+    for line in log.lines().filter(|l| l.starts_with('{')) {
+        let entry: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+        assert!(
+            entry["level"].is_string() && entry["fields"].is_object(),
+            "{line}"
+        );
+        lines += 1;
+    }
+    assert!(lines >= 2, "serve's warnings at its start:\n{log}");
+
+    let mut t = Tickler::new(None);
+    t.set_env("TICKLER_LOG_FORMAT", "xml");
+    let refused = t.fails(&["setup-code"]);
+    assert!(refused.contains("TICKLER_LOG_FORMAT"), "{refused}");
+}
