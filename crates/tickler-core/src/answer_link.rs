@@ -179,6 +179,44 @@ pub fn link_expiry(term_end: Date) -> Date {
         .unwrap_or(Date::MAX)
 }
 
+/// Separates calendar feed tokens from answer links signed with the same secret.
+const FEED_CONTEXT: &[u8] = b"tickler calendar feed\0";
+/// A feed token's bytes: 144 bits, 24 characters.
+const FEED_TAG_BYTES: usize = 18;
+
+fn feed_mac(secret: &[u8], user_id: i64, generation: i64) -> Hmac<Sha256> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret)
+        .expect("HMAC-SHA256 accepts keys of any length");
+    mac.update(FEED_CONTEXT);
+    mac.update(&user_id.to_be_bytes());
+    mac.update(&generation.to_be_bytes());
+    mac
+}
+
+/// The secret part of a user's calendar feed address. Derived, not stored: the same user
+/// and generation always give the same address, and a new generation (a revocation)
+/// makes the old one stop working.
+pub fn feed_token(secret: &[u8], user_id: i64, generation: i64) -> String {
+    let tag = feed_mac(secret, user_id, generation)
+        .finalize()
+        .into_bytes();
+    URL_SAFE_NO_PAD.encode(&tag[..FEED_TAG_BYTES])
+}
+
+/// Whether `token` is the feed token of this user and generation (compared in constant
+/// time). Never panics.
+pub fn feed_token_matches(token: &str, secret: &[u8], user_id: i64, generation: i64) -> bool {
+    if token.len() > MAX_TOKEN_CHARS {
+        return false;
+    }
+    match URL_SAFE_NO_PAD.decode(token) {
+        Ok(tag) if tag.len() == FEED_TAG_BYTES => feed_mac(secret, user_id, generation)
+            .verify_truncated_left(&tag)
+            .is_ok(),
+        _ => false,
+    }
+}
+
 fn mac(secret: &[u8], payload: &[u8]) -> Hmac<Sha256> {
     // HMAC hashes or pads a key of any length; this never fails.
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret)
@@ -577,5 +615,25 @@ mod tests {
                 prop_assert!(bytes.len() >= SECRET_BYTES);
             }
         }
+    }
+
+    #[test]
+    fn a_feed_token_is_the_same_until_its_generation_changes() {
+        let secret = [7u8; 32];
+        let token = feed_token(&secret, 42, 0);
+        assert_eq!(token.len(), 24);
+        assert_eq!(token, feed_token(&secret, 42, 0));
+        assert!(feed_token_matches(&token, &secret, 42, 0));
+        assert!(!feed_token_matches(&token, &secret, 42, 1), "revoked");
+        assert!(
+            !feed_token_matches(&token, &secret, 43, 0),
+            "another user's"
+        );
+        assert!(
+            !feed_token_matches(&token, &[8u8; 32], 42, 0),
+            "another secret"
+        );
+        assert!(!feed_token_matches("not base64!", &secret, 42, 0));
+        assert!(!feed_token_matches("", &secret, 42, 0));
     }
 }

@@ -18,6 +18,7 @@ pub mod email;
 pub mod error;
 pub mod event;
 pub mod iban;
+pub mod icalendar;
 pub mod invoice;
 pub mod language;
 pub mod locale;

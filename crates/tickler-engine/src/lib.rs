@@ -5,6 +5,7 @@ pub mod answer_links;
 pub mod answers;
 pub mod billing;
 pub mod browse;
+pub mod calendar;
 pub mod contracts;
 pub mod directory;
 pub mod dispatch;

@@ -177,3 +177,25 @@ pub async fn update(
     }
     Ok(())
 }
+
+/// The generation of a user's calendar feed address.
+pub async fn calendar_generation(db: &mut Db, id: i64) -> Result<i64, StoreError> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT calendar_generation FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(db)
+            .await?;
+    found.ok_or_else(|| StoreError::not_found("user", id))
+}
+
+/// Counts a user's calendar generation up: their old feed address stops working.
+pub async fn next_calendar_generation(db: &mut Db, id: i64) -> Result<i64, StoreError> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "UPDATE users SET calendar_generation = calendar_generation + 1 WHERE id = $1 \
+         RETURNING calendar_generation",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
+    found.ok_or_else(|| StoreError::not_found("user", id))
+}

@@ -6,6 +6,7 @@
 pub mod api;
 mod assets;
 pub mod auth;
+mod calendar;
 pub mod client;
 mod error;
 pub mod field_errors;
@@ -97,6 +98,7 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         .route("/metrics", get(metrics::metrics))
         .merge(api::routes())
         .merge(assets::routes())
+        .merge(calendar::routes())
         .merge(auth::routes())
         .merge(pages::routes())
         .merge(public::routes())

@@ -68,6 +68,9 @@ pub enum Command {
     /// Bulk imports.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Calendar feeds: the secret address a user subscribes their calendar app to.
+    #[command(subcommand)]
+    Calendar(CalendarCommand),
     /// Bearer tokens for the JSON API (/api/v1), each acting as its user, with their role.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -513,6 +516,22 @@ pub struct ServeArgs {
     /// setup code this command logs (`tickler setup-code` prints it too).
     #[arg(long, env = "TICKLER_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CalendarCommand {
+    /// Print the address of a user's calendar feed (the same each time, until revoked):
+    /// the expiries, cancel-by dates, timed emails and open tasks of the contracts they own
+    /// (an admin's: all). Whole with TICKLER_PUBLIC_URL, else the path.
+    Url {
+        #[arg(long)]
+        user: String,
+    },
+    /// Give a user a new feed address; the old one stops working at once.
+    Revoke {
+        #[arg(long)]
+        user: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

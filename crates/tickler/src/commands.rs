@@ -30,8 +30,8 @@ use tickler_store::Store;
 
 use crate::{
     cli::{
-        Cli, Command, ContractCommand, CustomerCommand, DispatchArgs, ExportCommand, ImportCommand,
-        ReminderCommand, SecretCommand, TokenCommand, UserCommand,
+        CalendarCommand, Cli, Command, ContractCommand, CustomerCommand, DispatchArgs,
+        ExportCommand, ImportCommand, ReminderCommand, SecretCommand, TokenCommand, UserCommand,
     },
     config, invoices, output, serve, tasks,
 };
@@ -103,6 +103,14 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Import(command) => import(&engine, command, &actor).await?,
         Command::Export(command) => export(&engine, command).await?,
         Command::Token(command) => token(&engine, command, &actor).await?,
+        Command::Calendar(command) => match command {
+            CalendarCommand::Url { user } => println!("{}", engine.calendar_url(&user).await?),
+            CalendarCommand::Revoke { user } => {
+                engine.revoke_calendar(&user, &actor).await?;
+                eprintln!("the old address of {user}'s calendar feed no longer works");
+                println!("{}", engine.calendar_url(&user).await?);
+            }
+        },
         Command::Invoice(command) => invoices::invoice(&engine, command, &actor).await?,
         Command::Quote(command) => crate::quotes::quote(&engine, command, &actor).await?,
         Command::Settings(command) => invoices::settings(&engine, command, &actor).await?,

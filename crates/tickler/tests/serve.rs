@@ -333,3 +333,114 @@ fn logs_are_plain_text_in_a_file_and_json_when_asked() {
     let refused = t.fails(&["setup-code"]);
     assert!(refused.contains("TICKLER_LOG_FORMAT"), "{refused}");
 }
+
+/// GET `path` from `serve` on `port`: the status and the body.
+fn fetch(port: u16, path: &str) -> (u16, String) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let response = reqwest::get(format!("http://127.0.0.1:{port}{path}"))
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap_or_default())
+    })
+}
+
+/// The events of an iCalendar feed as the `icalendar` package reads them: "UID|SUMMARY|DTSTART".
+fn parsed_events(t: &Tickler, feed: &str) -> Vec<String> {
+    let file = t.dir().join("feed.ics");
+    std::fs::write(&file, feed).expect("write the feed");
+    let out = std::process::Command::new("/usr/bin/python3")
+        .arg("-c")
+        .arg(
+            "import sys, icalendar\n\
+             cal = icalendar.Calendar.from_ical(open(sys.argv[1], 'rb').read())\n\
+             for e in cal.walk('VEVENT'):\n\
+             \x20   print(str(e['UID']) + '|' + str(e['SUMMARY']) + '|' + e['DTSTART'].to_ical().decode())\n",
+        )
+        .arg(&file)
+        .output()
+        .expect("python3 with icalendar (Debian's python3-icalendar)");
+    assert!(
+        out.status.success(),
+        "icalendar refused the feed: {}\n{feed}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn a_salespersons_calendar_feed_lists_their_dates_and_a_revoked_address_stops() {
+    let t = Tickler::new(None);
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .date();
+    let end = today
+        .checked_add(jiff::ToSpan::days(100))
+        .expect("a date")
+        .to_string();
+    t.contract("en", "UTC", "ops@acme.example", &end);
+    let contract = t.ok(&[
+        "contract",
+        "add",
+        "--customer",
+        "1",
+        "--title",
+        "Fleet tracking",
+        "--start",
+        "2026-04-01",
+        "--end",
+        &end,
+        "--owner",
+        support::OWNER,
+        "--renewal",
+        "auto",
+        "--notice-days",
+        "30",
+    ]);
+    let path = t.ok(&["calendar", "url", "--user", support::OWNER]);
+    assert!(
+        path.starts_with("/calendar/") && path.ends_with(".ics"),
+        "{path}"
+    );
+    assert_eq!(t.ok(&["calendar", "url", "--user", support::OWNER]), path);
+
+    let port = tickler_testkit::free_port();
+    let mut serve = serve_on(&t, "127.0.0.1", port, Stdio::null());
+    let (status, feed) = fetch(port, &path);
+    assert_eq!(status, 200, "{feed}");
+    let events = parsed_events(&t, &feed);
+    let compact = end.replace('-', "");
+    assert!(
+        events.contains(&format!(
+            "contract-1-term-1-end@tickler|Ends: PBX maintenance|{compact}"
+        )),
+        "{events:#?}"
+    );
+    assert!(
+        events.iter().any(|e| e.starts_with(&format!(
+            "contract-{contract}-term-1-notice@tickler|Last day to cancel: Fleet tracking|"
+        ))),
+        "{events:#?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e.starts_with("reminder-") && e.contains("|Email to Acme Corporation: ")),
+        "{events:#?}"
+    );
+    // Fetched again, the same events keep their UIDs.
+    let (_, again) = fetch(port, &path);
+    assert_eq!(parsed_events(&t, &again), events);
+
+    // A wrong token, and after a revocation the old address: 404.
+    assert_eq!(fetch(port, &path.replace(".ics", "x.ics")).0, 404);
+    let new_path = t.ok(&["calendar", "revoke", "--user", support::OWNER]);
+    assert_ne!(new_path, path);
+    assert_eq!(fetch(port, &path).0, 404);
+    assert_eq!(fetch(port, &new_path).0, 200);
+    assert!(terminate(&mut serve).success());
+}
