@@ -717,3 +717,28 @@ async fn the_contract_list_downloads_as_csv_with_its_filters() {
         "made harmless:\n{everything}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_account_page_gives_a_calendar_address_that_can_be_renewed() {
+    let app = app().await;
+    let admin = admin(&app).await;
+    let (_, page) = get(&admin, &app, "/account").await;
+    let at = page.find("id=\"calendar-url\">").expect("the address") + 18;
+    let path = page[at..at + page[at..].find('<').expect("end")].to_string();
+    assert!(
+        path.starts_with("/calendar/") && path.ends_with(".ics"),
+        "{path}"
+    );
+    let feed = reqwest::get(app.url(&path)).await.expect("feed");
+    assert_eq!(feed.status(), StatusCode::OK);
+    assert!(
+        feed.text()
+            .await
+            .expect("text")
+            .starts_with("BEGIN:VCALENDAR\r\n")
+    );
+    let response = post(&admin, &app, "/account", "/account/calendar/revoke", &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let old = reqwest::get(app.url(&path)).await.expect("feed");
+    assert_eq!(old.status(), StatusCode::NOT_FOUND);
+}

@@ -27,6 +27,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/account", get(profile_page).post(save_profile))
         .route(
+            "/account/calendar/revoke",
+            axum::routing::post(revoke_calendar),
+        )
+        .route(
             "/account/password",
             get(password_page).post(change_password),
         )
@@ -47,6 +51,8 @@ struct ProfilePage {
     /// (code, name)
     languages: Vec<(&'static str, &'static str)>,
     errors: FieldErrors,
+    /// The address of their calendar feed.
+    calendar: String,
 }
 
 /// The element of the profile form a refused field is typed in.
@@ -56,15 +62,16 @@ fn profile_field(field: &str) -> Option<&'static str> {
         .find(|id| *id == field)
 }
 
-fn profile(
+async fn profile(
     state: &AppState,
     user: &CurrentUser,
     form: ProfileForm,
     error: Option<&ValidationError>,
-) -> ProfilePage {
+) -> Result<ProfilePage, WebError> {
     let mut zones: Vec<String> = jiff::tz::db().available().map(|n| n.to_string()).collect();
     zones.sort_unstable();
-    ProfilePage {
+    let calendar = state.engine.calendar_url(&user.user.email).await?;
+    Ok(ProfilePage {
         layout: Layout::new(user, "Your account", "account"),
         name: form.name,
         email: user.user.email.clone(),
@@ -74,7 +81,8 @@ fn profile(
         language: form.language,
         languages: crate::pages::language_choices(),
         errors: FieldErrors::of(error, profile_field, user.user.language),
-    }
+        calendar,
+    })
 }
 
 async fn profile_page(
@@ -86,7 +94,7 @@ async fn profile_page(
         time_zone: user.user.time_zone.clone().unwrap_or_default(),
         language: user.user.language.code().to_string(),
     };
-    let page = profile(&state, &user, form, None);
+    let page = profile(&state, &user, form, None).await?;
     Ok(Html(page.render()?))
 }
 
@@ -136,11 +144,26 @@ async fn save_profile(
             "Saved: pages show times in your time zone, and dates in your language.",
         )),
         Err(EngineError::Invalid(refusal)) => {
-            let page = profile(&state, &user, form, Some(&refusal));
+            let page = profile(&state, &user, form, Some(&refusal)).await?;
             Ok((StatusCode::BAD_REQUEST, Html(page.render()?)).into_response())
         }
         Err(other) => Err(other.into()),
     }
+}
+
+/// Gives the person a new calendar feed address; the old one stops working.
+async fn revoke_calendar(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Response, WebError> {
+    state
+        .engine
+        .revoke_calendar(&user.user.email, &user.actor())
+        .await?;
+    Ok(crate::pages::redirect_with_notice(
+        "/account",
+        "Your calendar has a new address: the old one no longer works. Subscribe again with the new one.",
+    ))
 }
 
 #[derive(Template)]
