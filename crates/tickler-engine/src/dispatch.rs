@@ -694,6 +694,15 @@ impl Engine {
         reply: &str,
         at: Timestamp,
     ) -> Result<Outcome, EngineError> {
+        // The store keeps milliseconds: the time announced is the one kept, rounded up so
+        // that the retry never comes before its backoff.
+        let at = at
+            .round(
+                jiff::TimestampRound::new()
+                    .smallest(jiff::Unit::Millisecond)
+                    .mode(jiff::RoundMode::Ceil),
+            )
+            .unwrap_or(at);
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
         if !reminders::release(
