@@ -38,5 +38,6 @@ pub mod task;
 pub mod term;
 pub mod time_zone;
 pub mod user;
+pub mod webhook;
 
 pub use error::{Checks, ValidationError};

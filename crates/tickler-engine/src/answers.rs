@@ -24,6 +24,8 @@ use crate::{
     Actor, Engine, EngineError, contracts::NextTermSpec, dispatch::InternalNotice, message::Subject,
 };
 
+use serde_json::json;
+use tickler_core::webhook::WebhookEvent;
 use tickler_mail::templates::ANSWER_RECEIVED;
 
 /// What a link's page shows before and after its button is pressed.
@@ -302,6 +304,29 @@ impl Engine {
             &format!("term {}: {done}", term.term_number),
         )
         .await?;
+        let answered = json!({
+            "answer": answer.as_str(),
+            "answered_term_number": term.term_number,
+            "by": actor.0,
+        });
+        self.announce_about(
+            &mut tx,
+            now,
+            WebhookEvent::CustomerAnswered,
+            EventSubject::Contract(contract.id),
+            answered.clone(),
+        )
+        .await?;
+        if answer == Answer::Decline {
+            self.announce_about(
+                &mut tx,
+                now,
+                WebhookEvent::ContractDeclined,
+                EventSubject::Contract(contract.id),
+                answered,
+            )
+            .await?;
+        }
         self.queue_answer_notice(&mut tx, about, answer, now)
             .await?;
         self.commit_schedule_change(tx).await?;

@@ -32,12 +32,14 @@ use tickler_store::{
     users,
 };
 
+use crate::webhooks;
 use crate::{
     Actor, Engine, EngineError,
     billing::{BillingInput, SaleContext, ValidBilling, validate_billing},
     directory::non_empty,
     scheduling::{ScheduleOutcome, TermContext},
 };
+use tickler_core::webhook::WebhookEvent;
 
 /// What the next term of a contract is to be: by default as long as the current one, with
 /// the same amount, billing schedule and lines.
@@ -528,6 +530,15 @@ impl Engine {
         )
         .await?;
         let contract = contracts::get(db, id).await?;
+        // Announced before its reminders, so that a receiver knows the contract they name.
+        self.announce(db, now, || {
+            vec![webhooks::contract_news(
+                WebhookEvent::ContractCreated,
+                &contract,
+                serde_json::Value::Null,
+            )]
+        })
+        .await?;
         let outcome = self
             .schedule_reminders(
                 db,
@@ -720,6 +731,17 @@ impl Engine {
                 contract.term_number,
                 outcome.created - outcome.cancelled
             ),
+        )
+        .await?;
+        self.announce_about(
+            db,
+            now,
+            WebhookEvent::ContractRenewed,
+            EventSubject::Contract(id),
+            serde_json::json!({
+                "previous_term_number": contract.term_number,
+                "quote_id": spec.quote_id,
+            }),
         )
         .await?;
         Ok(started)

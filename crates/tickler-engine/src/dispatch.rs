@@ -22,12 +22,15 @@ use tokio::{
     task::JoinSet,
 };
 
+use crate::webhooks::{self, ReminderNews};
 use crate::{
     Engine, EngineError,
     invoicing::INVOICE_EMAIL,
     message::{StepReplyTos, Subject, SubjectLoader, failure_view},
     quotes::QUOTE_EMAIL,
 };
+use serde_json::json;
+use tickler_core::webhook::WebhookEvent;
 
 /// What happened to one claimed reminder.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -220,6 +223,7 @@ impl Engine {
         self.expire_quotes().await?;
         let renewed = self.roll_terms().await?;
         let billed = self.bill_due().await?;
+        self.announce_lapses().await?;
         self.alert_owners().await?;
         self.escalate_tasks().await?;
         Ok(DispatchReport {
@@ -659,6 +663,27 @@ impl Engine {
         }
         let timed: Vec<_> = history.iter().map(|(at, event)| (*at, event)).collect();
         events::record_each(&mut tx, &timed).await?;
+        let now = self.clock.now();
+        self.announce(&mut tx, now, || {
+            accepted
+                .iter()
+                .filter(|a| recorded.contains(&a.reminder.id))
+                .map(|Accepted { reminder, sent }| {
+                    webhooks::with_extra(
+                        webhooks::reminder_news(
+                            WebhookEvent::ReminderSent,
+                            ReminderNews::from(reminder),
+                        ),
+                        json!({
+                            "sent_at": sent.sent_at.to_string(),
+                            "subject_line": sent.subject,
+                            "message_id": reminder.message_id,
+                        }),
+                    )
+                })
+                .collect()
+        })
+        .await?;
         tickler_store::commit(tx).await?;
         for Accepted { reminder, .. } in accepted {
             tracing::info!(reminder = reminder.id, message_id = %reminder.message_id, "sent");
@@ -772,6 +797,14 @@ impl Engine {
         {
             return Ok(Outcome::Fenced);
         }
+        self.announce_about(
+            &mut tx,
+            now,
+            WebhookEvent::ReminderFailed,
+            EventSubject::Reminder(reminder.id),
+            json!({ "reason": reason }),
+        )
+        .await?;
         // An invoice or a quote that never reached its customer matters as much as a step.
         if reminder.kind == ReminderKind::Step
             || reminder.step_key == INVOICE_EMAIL
@@ -950,6 +983,12 @@ impl Engine {
         tracing::info!(worker = %self.settings.worker_id, mail = %self.mailer.describe(), "dispatcher started");
         let wake = self.due_work.clone();
         let listener = self.spawn_listener(wake.clone());
+        // Webhooks go out beside the emails, so that a slow receiver never holds up a send.
+        let webhooks = {
+            let engine = self.clone();
+            let shutdown = shutdown.clone();
+            tokio::spawn(async move { engine.run_webhook_deliverer(shutdown).await })
+        };
         let mut failures = 0u32;
         while !*shutdown.borrow() {
             let pause = match self.dispatch_until_idle(&shutdown).await {
@@ -977,6 +1016,9 @@ impl Engine {
             }
         }
         listener.abort();
+        if let Err(e) = webhooks.await {
+            tracing::error!(error = %e, "the webhook deliverer ended abnormally");
+        }
         tracing::info!("dispatcher stopped");
     }
 

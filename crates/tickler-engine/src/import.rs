@@ -26,6 +26,7 @@ use tickler_store::{
     users,
 };
 
+use crate::webhooks::{self, ReminderNews};
 use crate::{
     Actor, Engine, EngineError,
     billing::BillingInput,
@@ -33,6 +34,8 @@ use crate::{
     directory::{NewCustomer, ValidCustomer, validate_customer},
     scheduling::{PASSED_WHEN_PLANNED, ScheduleOutcome, TermContext, step_reminder},
 };
+use serde_json::json;
+use tickler_core::webhook::WebhookEvent;
 
 /// The columns every contracts CSV has, in any order; other columns become custom fields.
 pub const COLUMNS: [&str; 10] = [
@@ -621,12 +624,30 @@ impl Engine {
                 (reminder, step.passed.then_some(PASSED_WHEN_PLANNED))
             })
             .collect();
-        reminders::insert_many(db, &new_reminders, now)
+        let reminder_ids = reminders::insert_many(db, &new_reminders, now)
             .await
             .map_err(EngineError::from)?;
         tickler_store::events::record_many(db, now, &events)
             .await
             .map_err(EngineError::from)?;
+        self.announce(db, now, || {
+            let contracts = stored.iter().map(|(contract, _)| {
+                webhooks::contract_news(WebhookEvent::ContractCreated, contract, json!({}))
+            });
+            let scheduled = new_reminders
+                .iter()
+                .zip(reminder_ids)
+                .filter(|((_, cancelled), _)| cancelled.is_none())
+                .map(|((reminder, _), id)| {
+                    webhooks::reminder_news(
+                        WebhookEvent::ReminderScheduled,
+                        ReminderNews::of_new(id, reminder),
+                    )
+                });
+            contracts.chain(scheduled).collect()
+        })
+        .await
+        .map_err(ImportError::from)?;
         Ok(())
     }
 

@@ -30,12 +30,14 @@ use tickler_store::{
     reminders::{self, NewReminder, ReminderKind},
 };
 
+use crate::webhooks::{self, ReminderNews};
 use crate::{
     Actor, Engine, EngineError,
     people::People,
     recipients,
     scheduling::{PASSED_WHEN_PLANNED, ScheduleOutcome, SubjectContext, step_reminder},
 };
+use tickler_core::webhook::WebhookEvent;
 
 pub use tickler_store::invoices::{Invoice, InvoiceFilter, Payment, StoredLine};
 
@@ -140,6 +142,8 @@ struct QueuedReminder {
 struct LaterWrites {
     reminders: Vec<QueuedReminder>,
     events: Vec<(String, EventSubject, EventAction, String)>,
+    /// Webhook events, announced with the object's facts as written.
+    news: Vec<(WebhookEvent, EventSubject)>,
 }
 
 impl QueuedReminder {
@@ -170,7 +174,11 @@ impl LaterWrites {
             .push((actor.to_string(), subject, action, detail));
     }
 
-    async fn write(self, db: &mut Db, now: Timestamp) -> Result<(), EngineError> {
+    fn announce(&mut self, event: WebhookEvent, subject: EventSubject) {
+        self.news.push((event, subject));
+    }
+
+    async fn write(self, engine: &Engine, db: &mut Db, now: Timestamp) -> Result<(), EngineError> {
         let rows: Vec<NewReminder> = self
             .reminders
             .iter()
@@ -199,7 +207,26 @@ impl LaterWrites {
             .zip(&self.reminders)
             .map(|(row, r)| (row, r.passed.then_some(PASSED_WHEN_PLANNED)))
             .collect();
-        reminders::insert_many(db, &rows, now).await?;
+        let ids = reminders::insert_many(db, &rows, now).await?;
+        engine
+            .announce(db, now, || {
+                rows.iter()
+                    .zip(ids)
+                    .filter(|((_, cancelled), _)| cancelled.is_none())
+                    .map(|((row, _), id)| {
+                        webhooks::reminder_news(
+                            WebhookEvent::ReminderScheduled,
+                            ReminderNews::of_new(id, row),
+                        )
+                    })
+                    .collect()
+            })
+            .await?;
+        for (event, subject) in self.news {
+            engine
+                .announce_about(db, now, event, subject, serde_json::Value::Null)
+                .await?;
+        }
         let events: Vec<NewEvent> = self
             .events
             .iter()
@@ -309,7 +336,7 @@ impl Engine {
                 .await?;
             report.invoiced += billed.invoiced;
             report.issued += billed.issued;
-            later.write(&mut tx, now).await?;
+            later.write(self, &mut tx, now).await?;
             self.commit_schedule_change(tx).await?;
         }
     }
@@ -435,6 +462,10 @@ impl Engine {
                 );
             }
         }
+        later.announce(
+            WebhookEvent::InvoiceDrafted,
+            EventSubject::Invoice(invoice_id),
+        );
         later.event(
             events::SYSTEM,
             EventSubject::Invoice(invoice_id),
@@ -513,6 +544,10 @@ impl Engine {
             )));
         }
         let invoice = invoices::get(db, id).await?;
+        later.announce(WebhookEvent::InvoiceIssued, EventSubject::Invoice(id));
+        if status == InvoiceStatus::Paid {
+            later.announce(WebhookEvent::InvoicePaid, EventSubject::Invoice(id));
+        }
         later.event(
             &actor.0,
             EventSubject::Invoice(id),
@@ -776,7 +811,7 @@ impl Engine {
                 now,
             )
             .await?;
-        later.write(&mut tx, now).await?;
+        later.write(self, &mut tx, now).await?;
         self.commit_schedule_change(tx).await?;
         Ok(issued)
     }
@@ -941,6 +976,14 @@ impl Engine {
         if status == InvoiceStatus::Paid {
             self.stop_invoice_reminders(&mut tx, id, "paid", false, now)
                 .await?;
+            self.announce_about(
+                &mut tx,
+                now,
+                WebhookEvent::InvoicePaid,
+                EventSubject::Invoice(id),
+                serde_json::Value::Null,
+            )
+            .await?;
         }
         let detail = format!(
             "{} on {paid_on}{}",

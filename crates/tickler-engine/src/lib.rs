@@ -37,6 +37,7 @@ pub mod settings;
 pub mod setup;
 pub mod tasks;
 pub mod tokens;
+pub mod webhooks;
 
 use std::{sync::Arc, time::Duration};
 
@@ -83,6 +84,8 @@ pub struct Engine {
     /// Wakes this process's dispatcher when a change here may have made something due
     /// sooner; other processes hear of it through PostgreSQL's notifications.
     pub(crate) due_work: Arc<tokio::sync::Notify>,
+    /// Wakes this process's webhook deliverer when a change here announced something.
+    pub(crate) webhook_work: Arc<tokio::sync::Notify>,
     /// The link secret as last read from the database, for signing the links of emails
     /// rendered without a connection at hand; checking a link always reads it afresh.
     pub(crate) link_secret_cache: Arc<std::sync::RwLock<Option<Arc<[u8]>>>>,
@@ -98,6 +101,7 @@ impl Engine {
             clock,
             settings: settings::Live::new(settings),
             due_work: Arc::new(tokio::sync::Notify::new()),
+            webhook_work: Arc::new(tokio::sync::Notify::new()),
             link_secret_cache: Arc::default(),
         }
     }

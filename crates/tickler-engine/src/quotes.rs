@@ -40,6 +40,8 @@ use crate::{
     invoicing::StoredLine,
     recipients,
 };
+use serde_json::json;
+use tickler_core::webhook::WebhookEvent;
 
 pub use tickler_store::quotes::{Quote, QuoteBilling, QuoteFilter};
 
@@ -483,6 +485,14 @@ impl Engine {
             ),
         )
         .await?;
+        self.announce_about(
+            &mut tx,
+            now,
+            WebhookEvent::QuoteAccepted,
+            EventSubject::Quote(id),
+            json!({ "by": actor.0 }),
+        )
+        .await?;
         self.commit_schedule_change(tx).await?;
         self.quote_detail(id).await
     }
@@ -527,6 +537,14 @@ impl Engine {
             id,
             EventAction::Declined,
             reason.as_deref().unwrap_or("no reason given"),
+        )
+        .await?;
+        self.announce_about(
+            &mut tx,
+            now,
+            WebhookEvent::QuoteDeclined,
+            EventSubject::Quote(id),
+            json!({ "by": actor.0, "reason": reason }),
         )
         .await?;
         self.commit_schedule_change(tx).await?;

@@ -24,6 +24,8 @@ use crate::{
     dispatch::Outcome,
     message::{Subject, SubjectLoader},
 };
+use serde_json::json;
+use tickler_core::webhook::WebhookEvent;
 
 /// A reminder as listed: its record plus the subject and body it would be sent with now
 /// (or was sent with).
@@ -470,6 +472,14 @@ impl Engine {
             EventSubject::Reminder(id),
             EventAction::Skipped,
             reason,
+        )
+        .await?;
+        self.announce_about(
+            &mut tx,
+            now,
+            WebhookEvent::ReminderSkipped,
+            EventSubject::Reminder(id),
+            json!({ "by": actor.0, "reason": reason }),
         )
         .await?;
         self.commit_schedule_change(tx).await?;

@@ -11,6 +11,7 @@ use tickler_core::{
     schedule::{AnchorDates, plan_reminders},
     subject::SubjectRef,
     time_zone::Zone,
+    webhook::WebhookEvent,
 };
 use tickler_store::{
     Db,
@@ -21,7 +22,10 @@ use tickler_store::{
     users::User,
 };
 
-use crate::{Engine, EngineError, recipients};
+use crate::{
+    Engine, EngineError, recipients,
+    webhooks::{self, ReminderNews},
+};
 
 /// What a contract term's reminders are computed from.
 pub(crate) struct TermContext<'a> {
@@ -198,7 +202,9 @@ impl Engine {
                     cancel_at_once,
                 } => {
                     let (position, wanted) = &planned[index];
-                    let id = self.insert_step(db, ctx, *position, wanted, now).await?;
+                    let id = self
+                        .insert_step(db, ctx, *position, wanted, !cancel_at_once, now)
+                        .await?;
                     outcome.created += 1;
                     if cancel_at_once {
                         let why = cancel_reason(CancelReason::PassedWhenPlanned, active);
@@ -254,13 +260,15 @@ impl Engine {
         Ok(outcome)
     }
 
-    /// A new reminder for the subject's step at `position` of its plan, as planned.
+    /// A new reminder for the subject's step at `position` of its plan, as planned;
+    /// announced to webhooks unless it is to be cancelled at once.
     async fn insert_step(
         &self,
         db: &mut Db,
         ctx: &SubjectContext<'_>,
         position: usize,
         wanted: &PlannedStep,
+        announced: bool,
         now: Timestamp,
     ) -> Result<i64, EngineError> {
         let message_id = self.new_message_id();
@@ -273,7 +281,17 @@ impl Engine {
             wanted,
             &message_id,
         );
-        Ok(reminders::insert(db, &new, now).await?)
+        let id = reminders::insert(db, &new, now).await?;
+        if announced {
+            self.announce(db, now, || {
+                vec![webhooks::reminder_news(
+                    WebhookEvent::ReminderScheduled,
+                    ReminderNews::of_new(id, &new),
+                )]
+            })
+            .await?;
+        }
+        Ok(id)
     }
 
     /// The reminders a subject that has none gets, by the rule of [`Self::schedule_subject`]

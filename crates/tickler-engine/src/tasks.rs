@@ -18,6 +18,7 @@ use tickler_store::{
 };
 
 use crate::{Actor, Engine, EngineError, dispatch::InternalNotice, message::Subject};
+use tickler_core::webhook::WebhookEvent;
 
 pub use tickler_store::tasks::{Task as TaskRecord, TaskItem};
 
@@ -70,6 +71,14 @@ impl Engine {
             EventSubject::Task(id),
             EventAction::Created,
             &format!("\"{}\", due {}", new.title, new.due_date),
+        )
+        .await?;
+        self.announce_about(
+            db,
+            now,
+            WebhookEvent::TaskCreated,
+            EventSubject::Task(id),
+            serde_json::Value::Null,
         )
         .await?;
         Ok(Some(id))

@@ -24,6 +24,7 @@ pub mod tasks;
 pub mod template_overrides;
 mod time;
 pub mod users;
+pub mod webhooks;
 
 use std::{str::FromStr, time::Duration};
 

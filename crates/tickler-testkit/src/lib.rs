@@ -4,6 +4,7 @@
 //! Synchronous on purpose (std::process, std::thread), so plain and tokio tests can both use it.
 
 pub mod postgres;
+pub mod webhook_receiver;
 
 use std::{
     ffi::OsString,

@@ -103,6 +103,7 @@ pub fn router(engine: Engine, config: WebConfig) -> Router {
         .merge(pages::routes())
         .merge(public::routes())
         .merge(invitation::routes())
+        .layer(axum::middleware::from_fn(metrics::time_requests))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             notice::keep,

@@ -4,11 +4,12 @@
 //! instance reports the same, cluster-wide queue. With `TICKLER_METRICS_TOKEN` set, only a
 //! scraper presenting that bearer token is answered.
 
-use std::sync::OnceLock;
+use std::{sync::OnceLock, time::Instant};
 
 use axum::{
-    extract::State,
+    extract::{MatchedPath, Request, State},
     http::{HeaderMap, StatusCode, header},
+    middleware::Next,
     response::{IntoResponse, Response},
 };
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -97,9 +98,48 @@ pub(crate) async fn metrics(State(state): State<AppState>, headers: HeaderMap) -
             );
         }
     }
+    match state.engine.webhook_counts().await {
+        Ok(counts) => {
+            queue.push_str(
+                "# HELP tickler_webhook_deliveries Webhook deliveries by status, across all instances.\n\
+                 # TYPE tickler_webhook_deliveries gauge\n",
+            );
+            for status in ["pending", "delivered", "failed"] {
+                let count = counts
+                    .iter()
+                    .find(|(s, _)| s == status)
+                    .map_or(0, |(_, n)| *n);
+                queue.push_str(&format!(
+                    "tickler_webhook_deliveries{{status=\"{status}\"}} {count}\n"
+                ));
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: cannot count webhook deliveries"),
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         format!("{queue}{}", handle.render()),
     )
         .into_response()
+}
+
+/// Times every request by route (the pattern, `/contracts/{id}`, not the path, so that the
+/// number of series stays small), method and status class.
+pub(crate) async fn time_requests(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let response = next.run(request).await;
+    let status = format!("{}xx", response.status().as_u16() / 100);
+    metrics::histogram!(
+        "tickler_http_request_duration_seconds",
+        "method" => method,
+        "route" => route,
+        "status" => status
+    )
+    .record(started.elapsed().as_secs_f64());
+    response
 }

@@ -74,6 +74,9 @@ pub enum Command {
     /// Bearer tokens for the JSON API (/api/v1), each acting as its user, with their role.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Webhooks: other programs told of events by signed HTTP POSTs (admins' business).
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// The data as CSV, safe to open in a spreadsheet: `export contracts` writes what
     /// `import contracts` reads.
     #[command(subcommand)]
@@ -557,6 +560,48 @@ pub enum TokenCommand {
     },
     /// Revoke a token at once.
     Revoke { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Register a receiver: prints its id, then its signing secret on the last line (shown
+    /// once; it signs every delivery, see the README's "Webhooks").
+    Add {
+        /// Where events are posted: https:// (or http:// on a trusted network).
+        #[arg(long)]
+        url: String,
+        /// The events it receives, comma-separated (reminder.sent,contract.created), or *
+        /// for all; `tickler webhook events` lists them.
+        #[arg(long)]
+        events: String,
+        /// What it is for, to tell receivers apart.
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// The receivers in use: id, URL, events (never their secrets).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop sending to a receiver; what was still to be delivered to it is marked failed.
+    Remove { id: i64 },
+    /// The events a receiver can subscribe to.
+    Events,
+    /// The latest deliveries, newest first: status, attempts, the receiver's last answer.
+    Deliveries {
+        /// Only this receiver's.
+        #[arg(long)]
+        webhook: Option<i64>,
+        /// Only pending, delivered or failed ones.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Post a delivery's event again now (same event id), as a new delivery.
+    Redeliver { id: i64 },
 }
 
 #[derive(Debug, Subcommand)]

@@ -32,9 +32,12 @@ use crate::{
     cli::{
         CalendarCommand, Cli, Command, ContractCommand, CustomerCommand, DispatchArgs,
         ExportCommand, ImportCommand, ReminderCommand, SecretCommand, TokenCommand, UserCommand,
+        WebhookCommand,
     },
     config, invoices, output, serve, tasks,
 };
+use tickler_core::webhook::WebhookEvent;
+use tickler_engine::webhooks::WebhookReport;
 
 async fn engine(database: &str) -> Result<Engine> {
     engine_with(database, config::from_env()?).await
@@ -103,6 +106,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Import(command) => import(&engine, command, &actor).await?,
         Command::Export(command) => export(&engine, command).await?,
         Command::Token(command) => token(&engine, command, &actor).await?,
+        Command::Webhook(command) => webhook(&engine, command, &actor).await?,
         Command::Calendar(command) => match command {
             CalendarCommand::Url { user } => println!("{}", engine.calendar_url(&user).await?),
             CalendarCommand::Revoke { user } => {
@@ -363,6 +367,13 @@ async fn dispatch(engine: Engine, args: DispatchArgs) -> Result<()> {
     if report.renewed > 0 {
         eprintln!("terms started by themselves {}", report.renewed);
     }
+    let webhooks = engine.deliver_webhooks_due().await?;
+    if webhooks != WebhookReport::default() {
+        eprintln!(
+            "webhooks delivered {}, retrying {}, failed {}",
+            webhooks.delivered, webhooks.retried, webhooks.failed
+        );
+    }
     Ok(())
 }
 
@@ -435,6 +446,80 @@ async fn token(engine: &Engine, command: TokenCommand, actor: &Actor) -> Result<
                 "token {id} (\"{}\", {}) revoked: it no longer works",
                 token.name, token.user_email
             );
+        }
+    }
+    Ok(())
+}
+
+async fn webhook(engine: &Engine, command: WebhookCommand, actor: &Actor) -> Result<()> {
+    match command {
+        WebhookCommand::Add {
+            url,
+            events,
+            description,
+        } => {
+            let made = engine
+                .add_webhook(&url, &events, description.as_deref(), actor)
+                .await?;
+            eprintln!(
+                "webhook {} posts to {url}; its signing secret follows: keep it secret, it is \
+                 not shown again",
+                made.id
+            );
+            println!("{}", made.id);
+            println!("{}", made.secret);
+        }
+        WebhookCommand::List { json } => {
+            let hooks = engine.webhooks().await?;
+            if json {
+                output::json(&hooks)?;
+            } else {
+                for hook in &hooks {
+                    println!(
+                        "{}\t{}\t{}\t{}",
+                        hook.id, hook.url, hook.events, hook.description
+                    );
+                }
+            }
+        }
+        WebhookCommand::Remove { id } => {
+            engine.remove_webhook(id, actor).await?;
+            eprintln!("webhook {id} removed: nothing more is posted to it");
+        }
+        WebhookCommand::Events => {
+            for event in WebhookEvent::ALL {
+                println!("{}\t{}", event.as_str(), event.describe());
+            }
+        }
+        WebhookCommand::Deliveries {
+            webhook,
+            status,
+            limit,
+            json,
+        } => {
+            let deliveries = engine
+                .webhook_deliveries(webhook, status.as_deref(), limit)
+                .await?;
+            if json {
+                output::json(&deliveries)?;
+            } else {
+                for d in &deliveries {
+                    let answer = match (&d.last_status, &d.last_error) {
+                        (Some(status), _) => format!("HTTP {status}"),
+                        (None, Some(error)) => error.clone(),
+                        (None, None) => "not tried yet".to_string(),
+                    };
+                    println!(
+                        "{}\tevt_{}\t{}\twebhook {}\t{}\t{} attempts\t{}",
+                        d.id, d.event_id, d.event_type, d.endpoint_id, d.status, d.attempts, answer
+                    );
+                }
+            }
+        }
+        WebhookCommand::Redeliver { id } => {
+            let new = engine.redeliver_webhook(id, actor).await?;
+            eprintln!("delivery {id} is posted again as delivery {new}");
+            println!("{new}");
         }
     }
     Ok(())

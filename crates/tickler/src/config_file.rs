@@ -20,6 +20,7 @@ const KEYS: &[&str] = &[
     "public_rate_per_minute",
     "metrics_token",
     "trusted_proxies",
+    "session_idle_seconds",
     "session_max_seconds",
     "smtp_timeout_seconds",
     "smtp_ca_file",

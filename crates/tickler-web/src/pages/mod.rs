@@ -13,6 +13,7 @@ pub mod settings;
 pub mod tasks;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 use axum::{
     Router,
@@ -39,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .merge(users::routes())
         .merge(account::routes())
         .merge(tokens::routes())
+        .merge(webhooks::routes())
 }
 
 /// What the frame around every page shows: the navigation, who is logged in, in which
