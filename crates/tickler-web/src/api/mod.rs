@@ -4,6 +4,7 @@
 //! functions as the pages and the CLI.
 
 mod error;
+mod extract;
 mod openapi;
 mod resources;
 

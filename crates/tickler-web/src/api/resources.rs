@@ -4,7 +4,7 @@
 use axum::{
     Json,
     body::Bytes,
-    extract::{Path, Query, State},
+    extract::State,
     http::{
         HeaderMap, HeaderValue, Method, StatusCode,
         header::{ETAG, IF_MATCH, LOCATION},
@@ -21,7 +21,12 @@ use tickler_engine::{
 };
 use utoipa::{IntoParams, ToSchema};
 
-use super::{ApiError, ApiUser, error::ErrorBody, openapi};
+use super::{
+    ApiError, ApiUser,
+    error::ErrorBody,
+    extract::{ApiQuery, IdPath},
+    openapi,
+};
 use crate::AppState;
 
 /// Rows per page unless `limit` says otherwise, and the most it may say.
@@ -220,7 +225,7 @@ impl From<CustomerListRow> for CustomerRow {
     responses(
         (status = 200, description = "A page of customers", body = Page<CustomerRow>),
         (status = 401, description = "No token, or an unknown or revoked one", body = ErrorBody),
-        (status = 422, description = "`cursor` or `limit` refused; `field` names it", body = ErrorBody),
+        (status = 422, description = "A query parameter refused; `field` names it", body = ErrorBody),
         (status = 500, description = "Tickler failed; the log says why", body = ErrorBody),
         (status = 503, description = "The database cannot be reached", body = ErrorBody),
     )
@@ -228,7 +233,7 @@ impl From<CustomerListRow> for CustomerRow {
 pub(super) async fn list_customers(
     State(state): State<AppState>,
     _api: ApiUser,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Page<CustomerRow>>, ApiError> {
     let limit = query.limit()?;
     let listing = state
@@ -254,6 +259,7 @@ pub(super) async fn list_customers(
         (status = 200, description = "The customer", body = CustomerOut),
         (status = 401, description = "No token, or an unknown or revoked one", body = ErrorBody),
         (status = 404, description = "No such customer", body = ErrorBody),
+        (status = 422, description = "The id is not a whole number; `field` is `id`", body = ErrorBody),
         (status = 500, description = "Tickler failed; the log says why", body = ErrorBody),
         (status = 503, description = "The database cannot be reached", body = ErrorBody),
     )
@@ -261,7 +267,7 @@ pub(super) async fn list_customers(
 pub(super) async fn customer(
     State(state): State<AppState>,
     _api: ApiUser,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
 ) -> Result<Json<CustomerOut>, ApiError> {
     let found = state.engine.customer(id).await?;
     Ok(Json(CustomerOut {
@@ -278,8 +284,10 @@ pub(super) async fn customer(
 #[serde(deny_unknown_fields)]
 #[schema(as = NewCustomer)]
 pub(super) struct NewCustomerIn {
+    #[schema(min_length = 1)]
     name: String,
     /// One or more addresses; the first is the main one.
+    #[schema(min_items = 1)]
     emails: Vec<String>,
     /// `en` if left out.
     #[schema(value_type = Option<openapi::LanguageCode>)]
@@ -529,7 +537,7 @@ fn with_etag(status: StatusCode, contract: ContractOut) -> Response {
 pub(super) async fn list_contracts(
     State(state): State<AppState>,
     api: ApiUser,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Page<ContractRow>>, ApiError> {
     let status = query
         .status
@@ -575,6 +583,7 @@ pub(super) async fn list_contracts(
                                                       send it as `If-Match` to change it"))),
         (status = 401, description = "No token, or an unknown or revoked one", body = ErrorBody),
         (status = 404, description = "No such contract", body = ErrorBody),
+        (status = 422, description = "The id is not a whole number; `field` is `id`", body = ErrorBody),
         (status = 500, description = "Tickler failed; the log says why", body = ErrorBody),
         (status = 503, description = "The database cannot be reached", body = ErrorBody),
     )
@@ -582,7 +591,7 @@ pub(super) async fn list_contracts(
 pub(super) async fn contract(
     State(state): State<AppState>,
     _api: ApiUser,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
 ) -> Result<Response, ApiError> {
     let detail = state.engine.contract_detail(id).await?;
     Ok(with_etag(StatusCode::OK, ContractOut::from(detail)))
@@ -594,6 +603,7 @@ pub(super) async fn contract(
 #[schema(as = NewContract)]
 pub(super) struct NewContractIn {
     customer_id: i64,
+    #[schema(min_length = 1)]
     title: String,
     /// The first day of the term.
     #[schema(format = Date)]
@@ -694,6 +704,7 @@ pub(super) async fn create_contract(
 #[serde(deny_unknown_fields)]
 #[schema(as = ContractChanges)]
 pub(super) struct ContractChangesIn {
+    #[schema(min_length = 1)]
     title: Option<String>,
     #[schema(format = Date)]
     start: Option<String>,
@@ -735,7 +746,8 @@ pub(super) struct ContractChangesIn {
         (status = 404, description = "No such contract", body = ErrorBody),
         (status = 409, description = "The contract's state does not allow this change", body = ErrorBody),
         (status = 412, description = "The contract changed since the client read it", body = ErrorBody),
-        (status = 422, description = "A value refused; `field` names it", body = ErrorBody),
+        (status = 422, description = "A value (or the id) refused; `field` names it",
+            body = ErrorBody),
         (status = 428, description = "No `If-Match`", body = ErrorBody),
         (status = 500, description = "Tickler failed; the log says why", body = ErrorBody),
         (status = 503, description = "The database cannot be reached", body = ErrorBody),
@@ -744,7 +756,7 @@ pub(super) struct ContractChangesIn {
 pub(super) async fn update_contract(
     State(state): State<AppState>,
     api: ApiUser,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
