@@ -282,7 +282,9 @@ pub(super) async fn customer(
 /// A customer to enter.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(as = NewCustomer)]
+#[schema(as = NewCustomer, examples(json!({
+    "name": "Acme Ltd", "emails": ["ops@acme.example"], "language": "ja", "time_zone": "Asia/Tokyo"
+})))]
 pub(super) struct NewCustomerIn {
     #[schema(min_length = 1)]
     name: String,
@@ -312,7 +314,12 @@ pub(super) struct NewCustomerIn {
                 ("Location" = String, description = "The customer's address in the API"),
                 ("Idempotent-Replayed" = String,
                     description = "`true` when this answers a retry of an earlier request"),
-            )),
+            ),
+            links(("GetCustomer" = (
+                operation_id = "get_customer",
+                parameters(("id" = "$response.body#/id")),
+                description = "The customer entered",
+            )))),
         (status = 401, description = "No token, or an unknown or revoked one", body = ErrorBody),
         (status = 403, description = "The token's role may not enter customers", body = ErrorBody),
         (status = 409, description = "The request conflicts with what is stored", body = ErrorBody),
@@ -600,7 +607,10 @@ pub(super) async fn contract(
 /// A contract to enter.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(as = NewContract)]
+#[schema(as = NewContract, examples(json!({
+    "customer_id": 1, "title": "PBX maintenance", "start": "2026-04-01", "end": "2027-03-31",
+    "amount": "1200.00", "currency": "EUR"
+})))]
 pub(super) struct NewContractIn {
     customer_id: i64,
     #[schema(min_length = 1)]
@@ -649,6 +659,21 @@ pub(super) struct NewContractIn {
                 ("ETag" = String, description = "The contract's `version`, quoted"),
                 ("Idempotent-Replayed" = String,
                     description = "`true` when this answers a retry of an earlier request"),
+            ),
+            links(
+                ("GetContract" = (
+                    operation_id = "get_contract",
+                    parameters(("id" = "$response.body#/id")),
+                    description = "The contract entered",
+                )),
+                ("UpdateContract" = (
+                    operation_id = "update_contract",
+                    parameters(
+                        ("id" = "$response.body#/id"),
+                        ("If-Match" = "$response.header.ETag"),
+                    ),
+                    description = "Change the contract entered, against the version it was entered as",
+                )),
             )),
         (status = 401, description = "No token, or an unknown or revoked one", body = ErrorBody),
         (status = 403, description = "The token's role may not enter contracts", body = ErrorBody),
@@ -702,7 +727,7 @@ pub(super) async fn create_contract(
 /// Changes to a contract: a field left out stays as it is.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(as = ContractChanges)]
+#[schema(as = ContractChanges, examples(json!({"title": "PBX maintenance 2027"})))]
 pub(super) struct ContractChangesIn {
     #[schema(min_length = 1)]
     title: Option<String>,
