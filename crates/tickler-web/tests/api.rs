@@ -333,6 +333,12 @@ async fn bad_values_roles_and_stale_updates_are_refused_in_one_shape() {
     };
     let (status, _, body) = patch(serde_json::json!({"title": "No version"}), vec![]).await;
     assert_eq!(status, StatusCode::PRECONDITION_REQUIRED, "{body}");
+    let (status, _, body) = patch(
+        serde_json::json!({"title": "No version"}),
+        vec![("If-Match", "\"\"".to_string())],
+    )
+    .await;
+    assert_eq!(status, StatusCode::PRECONDITION_REQUIRED, "{body}");
     let (status, headers, body) = patch(
         serde_json::json!({"title": "PBX care 2027"}),
         vec![("If-Match", etag.clone())],
@@ -408,12 +414,16 @@ async fn lists_walk_page_by_page_with_their_cursor() {
     let (status, _, body) = api.get("/contracts?limit=0").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["error"]["field"], "limit");
-    // Parameters axum cannot read at all are refused in the same shape, naming them.
+    // Parameters axum cannot read, or the database could not, are refused in the same
+    // shape, naming them.
     for (path, field) in [
         ("/contracts?limit=many", "limit"),
         ("/customers?limit=1&limit=2", "limit"),
         ("/contracts?customer_id=acme", "customer_id"),
         ("/contracts/acme", "id"),
+        // A NUL would end SQLite's full-text query early (a 500 before).
+        ("/contracts?q=ac%00me", "q"),
+        ("/customers?q=ac%00me", "q"),
         ("/customers/9223372036854775808", "id"),
     ] {
         let (status, _, body) = api.get(path).await;

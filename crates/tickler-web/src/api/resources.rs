@@ -73,10 +73,12 @@ pub(super) struct ListQuery {
     /// Rows per page: 1 to 200, 50 if left out.
     #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
-    /// Text that titles, or customers' names, contain.
+    /// Text that titles, or customers' names, contain (no control characters).
+    #[param(pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     q: Option<String>,
-    /// Only contracts with this status.
-    #[param(value_type = Option<openapi::ContractStatusName>)]
+    /// Only contracts with this status, `active` or `terminated`; empty: any (as a form
+    /// sends it).
+    #[param(pattern = "^(active|terminated)?$")]
     status: Option<String>,
     /// Contracts of this owner: a user id, or `me`.
     owner: Option<String>,
@@ -97,6 +99,18 @@ impl ListQuery {
                 .parse()
                 .map(|id| Some(Cursor::After(id)))
                 .map_err(|_| invalid("cursor", "is not a cursor this API gave")),
+        }
+    }
+
+    /// The search text. No name or title holds a control character, and the databases
+    /// refuse some (SQLite's full-text query ends at a NUL, PostgreSQL's text cannot hold
+    /// one), so such a search is refused as a value rather than failing as a 500.
+    fn search(&self) -> Result<Option<String>, ApiError> {
+        match &self.q {
+            Some(text) if text.chars().any(char::is_control) => {
+                Err(invalid("q", "must not contain control characters"))
+            }
+            other => Ok(other.clone()),
         }
     }
 
@@ -217,7 +231,8 @@ impl From<CustomerListRow> for CustomerRow {
     tag = "customers",
     security(("bearer" = [])),
     params(
-        ("q" = Option<String>, Query, description = "Text that customers' names contain"),
+        ("q" = Option<String>, Query, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$",
+            description = "Text that customers' names contain (no control characters)"),
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the page before"),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 200,
             description = "Rows per page: 1 to 200, 50 if left out"),
@@ -239,7 +254,7 @@ pub(super) async fn list_customers(
     let listing = state
         .engine
         .browse_customers(&CustomerQuery {
-            search: query.q.clone(),
+            search: query.search()?,
             cursor: query.cursor()?,
             limit,
         })
@@ -564,7 +579,7 @@ pub(super) async fn list_contracts(
     let listing = state
         .engine
         .browse_contracts(&ContractQuery {
-            search: query.q.clone(),
+            search: query.search()?,
             status,
             owner_id,
             customer_id: query.customer_id,
@@ -773,7 +788,7 @@ pub(super) struct ContractChangesIn {
         (status = 412, description = "The contract changed since the client read it", body = ErrorBody),
         (status = 422, description = "A value (or the id) refused; `field` names it",
             body = ErrorBody),
-        (status = 428, description = "No `If-Match`", body = ErrorBody),
+        (status = 428, description = "No `If-Match`, or an empty one", body = ErrorBody),
         (status = 500, description = "Tickler failed; the log says why", body = ErrorBody),
         (status = 503, description = "The database cannot be reached", body = ErrorBody),
     )
@@ -794,13 +809,18 @@ pub(super) async fn update_contract(
             "your role may change only the contracts you own",
         ));
     }
-    // Required: without it, this change could undo another client's unseen.
-    let Some(if_match) = headers.get(IF_MATCH).and_then(|v| v.to_str().ok()) else {
+    // Required: without it, this change could undo another client's unseen. An empty one
+    // names no version either.
+    let Some(version) = headers
+        .get(IF_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+        .filter(|v| !v.is_empty())
+    else {
         return Err(ApiError::precondition_required(
             "send If-Match with the ETag of the contract as you read it",
         ));
     };
-    let version = if_match.trim().trim_start_matches("W/").trim_matches('"');
     let input: ContractChangesIn = body_of(&body)?;
     let changes = ContractChanges {
         title: input.title,
