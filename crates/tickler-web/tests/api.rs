@@ -1,11 +1,13 @@
 //! The JSON API's front door: bearer tokens made with the engine (as `tickler token create`
-//! does), acting as their user; 401 with the one error shape without a good token.
+//! does), acting as their user; 401 with the one error shape without a good token. Every
+//! response these tests receive is checked against the OpenAPI document
+//! (`support::openapi::send_checked`).
 
 mod support;
 
 use reqwest::StatusCode;
 use serde_json::Value;
-use support::TestApp;
+use support::{TestApp, openapi::send_checked};
 use tickler_core::user::Role;
 use tickler_engine::Actor;
 
@@ -14,14 +16,12 @@ async fn me(app: &TestApp, authorization: Option<&str>) -> (StatusCode, Value, O
     if let Some(value) = authorization {
         request = request.header("Authorization", value);
     }
-    let response = request.send().await.expect("request");
-    let status = response.status();
+    let response = send_checked(request).await;
     let challenge = response
-        .headers()
+        .headers
         .get("www-authenticate")
         .map(|v| v.to_str().unwrap_or_default().to_string());
-    let body = response.json().await.expect("a JSON body");
-    (status, body, challenge)
+    (response.status, response.body, challenge)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -152,11 +152,8 @@ impl Api {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.expect("request");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response.json().await.unwrap_or(Value::Null);
-        (status, headers, body)
+        let response = send_checked(request).await;
+        (response.status, response.headers, response.body)
     }
 
     async fn get(&self, path: &str) -> (StatusCode, reqwest::header::HeaderMap, Value) {
@@ -258,9 +255,9 @@ async fn futures_join(api: &Api, body: &Value, headers: &[(&str, &str)]) -> Vec<
             for (name, value) in &headers {
                 request = request.header(name, value);
             }
-            let response = request.send().await.expect("request");
-            assert_eq!(response.status(), StatusCode::CREATED);
-            response.json::<Value>().await.expect("json")
+            let response = send_checked(request).await;
+            assert_eq!(response.status, StatusCode::CREATED);
+            response.body
         }));
     }
     let mut answers = Vec::new();
@@ -335,6 +332,12 @@ async fn bad_values_roles_and_stale_updates_are_refused_in_one_shape() {
         }
     };
     let (status, _, body) = patch(serde_json::json!({"title": "No version"}), vec![]).await;
+    assert_eq!(status, StatusCode::PRECONDITION_REQUIRED, "{body}");
+    let (status, _, body) = patch(
+        serde_json::json!({"title": "No version"}),
+        vec![("If-Match", "\"\"".to_string())],
+    )
+    .await;
     assert_eq!(status, StatusCode::PRECONDITION_REQUIRED, "{body}");
     let (status, headers, body) = patch(
         serde_json::json!({"title": "PBX care 2027"}),
@@ -411,6 +414,23 @@ async fn lists_walk_page_by_page_with_their_cursor() {
     let (status, _, body) = api.get("/contracts?limit=0").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["error"]["field"], "limit");
+    // Parameters axum cannot read, or the database could not, are refused in the same
+    // shape, naming them.
+    for (path, field) in [
+        ("/contracts?limit=many", "limit"),
+        ("/customers?limit=1&limit=2", "limit"),
+        ("/contracts?customer_id=acme", "customer_id"),
+        ("/contracts/acme", "id"),
+        // A NUL would end SQLite's full-text query early (a 500 before).
+        ("/contracts?q=ac%00me", "q"),
+        ("/customers?q=ac%00me", "q"),
+        ("/customers/9223372036854775808", "id"),
+    ] {
+        let (status, _, body) = api.get(path).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {body}");
+        assert_eq!(body["error"]["code"], "invalid", "{path}: {body}");
+        assert_eq!(body["error"]["field"], field, "{path}: {body}");
+    }
     let (_, _, customers) = api.get("/customers?q=acme").await;
     assert_eq!(customers["data"][0]["id"], customer);
     assert_eq!(customers["data"][0]["contracts"], 5);
@@ -472,4 +492,138 @@ async fn a_user_makes_and_revokes_their_own_tokens_on_their_account_page() {
     assert_eq!(revoked.status(), StatusCode::SEE_OTHER);
     let (status, _, _) = me(&app, Some(&format!("Bearer {token}"))).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_openapi_document_is_served_without_a_token() {
+    let app = TestApp::start().await;
+    let response = send_checked(reqwest::Client::new().get(app.url("/api/v1/openapi.json"))).await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(&response.body, support::openapi::document());
+    assert_eq!(response.body["openapi"], "3.1.0");
+}
+
+/// Each documented path answers its documented methods (here 401, without a token) and
+/// refuses the others with 405: the router and the document agree from the outside too.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_documented_path_answers_exactly_its_documented_methods() {
+    let app = TestApp::start().await;
+    let http = reqwest::Client::new();
+    let doc = support::openapi::document();
+    let paths = doc["paths"].as_object().expect("paths");
+    for (template, item) in paths {
+        let path = template.replace("{id}", "1");
+        for method in [
+            reqwest::Method::GET,
+            reqwest::Method::POST,
+            reqwest::Method::PUT,
+            reqwest::Method::PATCH,
+            reqwest::Method::DELETE,
+        ] {
+            let request = http
+                .request(method.clone(), app.url(&path))
+                .json(&serde_json::json!({}));
+            if item.get(method.as_str().to_lowercase()).is_some() {
+                let response = send_checked(request).await;
+                let expected = if item[method.as_str().to_lowercase()]
+                    .get("security")
+                    .is_some()
+                {
+                    StatusCode::UNAUTHORIZED
+                } else {
+                    StatusCode::OK
+                };
+                assert_eq!(response.status, expected, "{method} {path}");
+            } else {
+                let response = request.send().await.expect("request");
+                assert_eq!(
+                    response.status(),
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "{method} {path} is routed but not documented"
+                );
+            }
+        }
+    }
+}
+
+/// The check itself refuses what the document does not say.
+mod the_response_check {
+    use reqwest::{Method, StatusCode, header::HeaderMap};
+
+    use super::support::openapi::check_response;
+
+    fn json_headers() -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("content-type", "application/json".parse().expect("a value"));
+        headers
+    }
+
+    const CONTRACT: &str = r#"{"id": 1, "version": "v1", "title": "PBX care", "customer_id": 1,
+        "customer_name": "Acme", "owner_email": null, "plan": "renewal", "status": "active",
+        "term_number": 1, "start_date": "2027-01-01", "end_date": "2027-12-31",
+        "amount": null, "currency": null, "renewal": "expires", "notice_days": null,
+        "notice_date": null, "answer": null, "custom_fields": {}}"#;
+
+    #[test]
+    fn accepts_a_documented_response() {
+        let mut headers = json_headers();
+        headers.insert("etag", "\"v1\"".parse().expect("a value"));
+        let body = check_response(
+            &Method::GET,
+            "/api/v1/contracts/1",
+            StatusCode::OK,
+            &headers,
+            CONTRACT.as_bytes(),
+        );
+        assert_eq!(body["title"], "PBX care");
+    }
+
+    #[test]
+    #[should_panic(expected = "status not documented")]
+    fn refuses_an_undocumented_status() {
+        check_response(
+            &Method::GET,
+            "/api/v1/me",
+            StatusCode::IM_A_TEAPOT,
+            &json_headers(),
+            br#"{"error": {"code": "internal", "message": "no", "field": null}}"#,
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "the required header ETag is missing")]
+    fn refuses_a_response_without_a_required_header() {
+        check_response(
+            &Method::GET,
+            "/api/v1/contracts/1",
+            StatusCode::OK,
+            &json_headers(),
+            CONTRACT.as_bytes(),
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "does not match the documented schema")]
+    fn refuses_a_body_unlike_its_schema() {
+        // `field` is always there (null when none), and codes are from a fixed list.
+        check_response(
+            &Method::GET,
+            "/api/v1/me",
+            StatusCode::UNAUTHORIZED,
+            &json_headers(),
+            br#"{"error": {"code": "nope", "message": "no"}}"#,
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "no path of the OpenAPI document matches")]
+    fn refuses_an_undocumented_path() {
+        check_response(
+            &Method::GET,
+            "/api/v1/invoices",
+            StatusCode::OK,
+            &json_headers(),
+            b"[]",
+        );
+    }
 }

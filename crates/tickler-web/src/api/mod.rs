@@ -4,19 +4,25 @@
 //! functions as the pages and the CLI.
 
 mod error;
+mod extract;
+mod openapi;
 mod resources;
 
 use axum::{
     Json, Router,
     extract::FromRequestParts,
-    http::{header::AUTHORIZATION, request::Parts},
-    routing::get,
+    handler::Handler,
+    http::{Method, header::AUTHORIZATION, request::Parts},
+    routing::{MethodFilter, on},
 };
 use serde::Serialize;
 use tickler_core::access::Viewer;
 use tickler_engine::browse::User;
+use utoipa::ToSchema;
 
 pub use error::ApiError;
+use error::ErrorBody;
+pub use openapi::document;
 
 use crate::AppState;
 
@@ -24,9 +30,58 @@ use crate::AppState;
 pub const PREFIX: &str = "/api/";
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/me", get(me))
-        .merge(resources::routes())
+    api_routes().router
+}
+
+/// Every endpoint of the API. Each is added through [`ApiRoutes::route`], which notes its
+/// method and path, so that a test can hold the OpenAPI document to the router: an
+/// endpoint added here without its `#[utoipa::path]` fails that test.
+fn api_routes() -> ApiRoutes {
+    ApiRoutes::default()
+        .route(Method::GET, "/api/v1/openapi.json", openapi::serve)
+        .route(Method::GET, "/api/v1/me", me)
+        .route(Method::GET, "/api/v1/customers", resources::list_customers)
+        .route(
+            Method::POST,
+            "/api/v1/customers",
+            resources::create_customer,
+        )
+        .route(Method::GET, "/api/v1/customers/{id}", resources::customer)
+        .route(Method::GET, "/api/v1/contracts", resources::list_contracts)
+        .route(
+            Method::POST,
+            "/api/v1/contracts",
+            resources::create_contract,
+        )
+        .route(Method::GET, "/api/v1/contracts/{id}", resources::contract)
+        .route(
+            Method::PATCH,
+            "/api/v1/contracts/{id}",
+            resources::update_contract,
+        )
+}
+
+/// The API's router and the (method, path) of each of its endpoints.
+#[derive(Default)]
+struct ApiRoutes {
+    router: Router<AppState>,
+    endpoints: Vec<(Method, &'static str)>,
+}
+
+impl ApiRoutes {
+    /// Answers `method path` with `handler` (axum merges the methods of one path).
+    fn route<H, T>(mut self, method: Method, path: &'static str, handler: H) -> ApiRoutes
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        // The methods are the constants above, all of which axum can route.
+        let filter = MethodFilter::try_from(method.clone())
+            .unwrap_or_else(|_| panic!("axum cannot route {method}"));
+        self.router = self.router.route(path, on(filter, handler));
+        self.endpoints.push((method, path));
+        self
+    }
 }
 
 /// The user a request's bearer token acts as.
@@ -72,16 +127,34 @@ impl FromRequestParts<AppState> for ApiUser {
 }
 
 /// Who the token acts as.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Me {
     id: i64,
     email: String,
     name: String,
+    #[schema(value_type = openapi::RoleName)]
     role: &'static str,
+    /// An IANA time zone; `null`: the organisation's.
+    #[schema(required = true)]
     time_zone: Option<String>,
+    #[schema(value_type = openapi::LanguageCode)]
     language: &'static str,
 }
 
+/// Who the token acts as: a cheap way to check a token.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    operation_id = "get_me",
+    tag = "account",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The token's user", body = Me),
+        (status = 401, description = "No token, or an unknown or revoked one", body = ErrorBody),
+        (status = 500, description = "Tickler failed; the log says why", body = ErrorBody),
+        (status = 503, description = "The database cannot be reached", body = ErrorBody),
+    )
+)]
 async fn me(api: ApiUser) -> Json<Me> {
     let user = api.user;
     Json(Me {

@@ -2,15 +2,14 @@
 //! idempotency key, and (contracts) changed only against the version the client read.
 
 use axum::{
-    Json, Router,
+    Json,
     body::Bytes,
-    extract::{Path, Query, State},
+    extract::State,
     http::{
         HeaderMap, HeaderValue, Method, StatusCode,
         header::{ETAG, IF_MATCH, LOCATION},
     },
     response::{IntoResponse, Response},
-    routing::get,
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use tickler_core::{ValidationError, access::Action, contract::ContractStatus, language::Language};
@@ -20,35 +19,26 @@ use tickler_engine::{
     directory::NewCustomer,
     idempotency::{IdempotencyKey, Once},
 };
+use utoipa::{IntoParams, ToSchema};
 
-use super::{ApiError, ApiUser};
+use super::{
+    ApiError, ApiUser,
+    error::ErrorBody,
+    extract::{ApiQuery, IdPath},
+    openapi,
+};
 use crate::AppState;
 
 /// Rows per page unless `limit` says otherwise, and the most it may say.
 const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 200;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/v1/customers",
-            get(list_customers).post(create_customer),
-        )
-        .route("/api/v1/customers/{id}", get(customer))
-        .route(
-            "/api/v1/contracts",
-            get(list_contracts).post(create_contract),
-        )
-        .route(
-            "/api/v1/contracts/{id}",
-            get(contract).patch(update_contract),
-        )
-}
-
 /// One page of a list, and the cursor of the next (`null` on the last page).
-#[derive(Serialize)]
-struct Page<T> {
+#[derive(Serialize, ToSchema)]
+pub(super) struct Page<T> {
     data: Vec<T>,
+    /// Pass it as `cursor` for the next page; `null` on the last page.
+    #[schema(required = true)]
     next_cursor: Option<String>,
     /// How many match, up to 10,000 (`total_capped` says when counting stopped there).
     total: i64,
@@ -73,15 +63,22 @@ impl<T> Page<T> {
     }
 }
 
-#[derive(Deserialize, Default)]
+/// The query of both lists; customers read only `cursor`, `limit` and `q`.
+#[derive(Deserialize, Default, IntoParams)]
 #[serde(default)]
-struct ListQuery {
+#[into_params(parameter_in = Query)]
+pub(super) struct ListQuery {
     /// The `next_cursor` of the page before.
     cursor: Option<String>,
+    /// Rows per page: 1 to 200, 50 if left out.
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
-    /// Text that names or titles contain.
+    /// Text that titles, or customers' names, contain (no control characters).
+    #[param(pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     q: Option<String>,
-    /// Contracts: `active` or `terminated`.
+    /// Only contracts with this status, `active` or `terminated`; empty: any (as a form
+    /// sends it).
+    #[param(pattern = "^(active|terminated)?$")]
     status: Option<String>,
     /// Contracts of this owner: a user id, or `me`.
     owner: Option<String>,
@@ -102,6 +99,18 @@ impl ListQuery {
                 .parse()
                 .map(|id| Some(Cursor::After(id)))
                 .map_err(|_| invalid("cursor", "is not a cursor this API gave")),
+        }
+    }
+
+    /// The search text. No name or title holds a control character, and the databases
+    /// refuse some (SQLite's full-text query ends at a NUL, PostgreSQL's text cannot hold
+    /// one), so such a search is refused as a value rather than failing as a 500.
+    fn search(&self) -> Result<Option<String>, ApiError> {
+        match &self.q {
+            Some(text) if text.chars().any(char::is_control) => {
+                Err(invalid("q", "must not contain control characters"))
+            }
+            other => Ok(other.clone()),
         }
     }
 
@@ -171,22 +180,34 @@ fn created<T: Serialize>(once: Once, location: String, body: T) -> Response {
 // ---------------------------------------------------------------------------------------
 // Customers
 
-#[derive(Serialize)]
-struct CustomerOut {
+/// A customer as `GET /api/v1/customers/{id}` answers it.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Customer)]
+pub(super) struct CustomerOut {
     id: i64,
     name: String,
+    /// Where notices go; the first is the main address.
     emails: Vec<String>,
+    #[schema(value_type = openapi::LanguageCode)]
     language: &'static str,
+    /// An IANA time zone; `null`: the organisation's.
+    #[schema(required = true)]
     time_zone: Option<String>,
 }
 
-#[derive(Serialize)]
-struct CustomerRow {
+/// A customer in a list.
+#[derive(Serialize, ToSchema)]
+pub(super) struct CustomerRow {
     id: i64,
     name: String,
+    /// The main address.
+    #[schema(required = true)]
     email: Option<String>,
+    #[schema(value_type = openapi::LanguageCode)]
     language: &'static str,
+    #[schema(required = true)]
     time_zone: Option<String>,
+    /// How many contracts the customer has.
     contracts: i64,
 }
 
@@ -203,16 +224,37 @@ impl From<CustomerListRow> for CustomerRow {
     }
 }
 
-async fn list_customers(
+/// A page of customers, by name.
+#[utoipa::path(
+    get,
+    path = "/api/v1/customers",
+    tag = "customers",
+    security(("bearer" = [])),
+    params(
+        ("q" = Option<String>, Query, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$",
+            description = "Text that customers' names contain (no control characters)"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the page before"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 200,
+            description = "Rows per page: 1 to 200, 50 if left out"),
+    ),
+    responses(
+        (status = 200, description = "A page of customers", body = Page<CustomerRow>),
+        (status = 401, description = "No token, or an unknown or revoked one", body = ErrorBody),
+        (status = 422, description = "A query parameter refused; `field` names it", body = ErrorBody),
+        (status = 500, description = "Tickler failed; the log says why", body = ErrorBody),
+        (status = 503, description = "The database cannot be reached", body = ErrorBody),
+    )
+)]
+pub(super) async fn list_customers(
     State(state): State<AppState>,
     _api: ApiUser,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Page<CustomerRow>>, ApiError> {
     let limit = query.limit()?;
     let listing = state
         .engine
         .browse_customers(&CustomerQuery {
-            search: query.q.clone(),
+            search: query.search()?,
             cursor: query.cursor()?,
             limit,
         })
@@ -220,10 +262,27 @@ async fn list_customers(
     Ok(Json(Page::of(listing, |r| r.id, CustomerRow::from)))
 }
 
-async fn customer(
+/// One customer.
+#[utoipa::path(
+    get,
+    path = "/api/v1/customers/{id}",
+    operation_id = "get_customer",
+    tag = "customers",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The customer's id")),
+    responses(
+        (status = 200, description = "The customer", body = CustomerOut),
+        (status = 401, description = "No token, or an unknown or revoked one", body = ErrorBody),
+        (status = 404, description = "No such customer", body = ErrorBody),
+        (status = 422, description = "The id is not a whole number; `field` is `id`", body = ErrorBody),
+        (status = 500, description = "Tickler failed; the log says why", body = ErrorBody),
+        (status = 503, description = "The database cannot be reached", body = ErrorBody),
+    )
+)]
+pub(super) async fn customer(
     State(state): State<AppState>,
     _api: ApiUser,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
 ) -> Result<Json<CustomerOut>, ApiError> {
     let found = state.engine.customer(id).await?;
     Ok(Json(CustomerOut {
@@ -235,16 +294,57 @@ async fn customer(
     }))
 }
 
-#[derive(Deserialize)]
+/// A customer to enter.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewCustomerIn {
+#[schema(as = NewCustomer, examples(json!({
+    "name": "Acme Ltd", "emails": ["ops@acme.example"], "language": "ja", "time_zone": "Asia/Tokyo"
+})))]
+pub(super) struct NewCustomerIn {
+    #[schema(min_length = 1)]
     name: String,
+    /// One or more addresses; the first is the main one.
+    #[schema(min_items = 1)]
     emails: Vec<String>,
+    /// `en` if left out.
+    #[schema(value_type = Option<openapi::LanguageCode>)]
     language: Option<String>,
+    /// An IANA time zone, e.g. `Asia/Tokyo`; the organisation's if left out.
     time_zone: Option<String>,
 }
 
-async fn create_customer(
+/// Enters a customer; with an `Idempotency-Key`, once however often it is sent.
+#[utoipa::path(
+    post,
+    path = "/api/v1/customers",
+    tag = "customers",
+    security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "Up to 255 visible ASCII characters; a retry with the same key and body \
+                       answers with the customer the first request made")),
+    request_body = NewCustomerIn,
+    responses(
+        (status = 201, description = "Entered (or, on a replay, entered before)", body = CustomerOut,
+            headers(
+                ("Location" = String, description = "The customer's address in the API"),
+                ("Idempotent-Replayed" = String,
+                    description = "`true` when this answers a retry of an earlier request"),
+            ),
+            links(("GetCustomer" = (
+                operation_id = "get_customer",
+                parameters(("id" = "$response.body#/id")),
+                description = "The customer entered",
+            )))),
+        (status = 401, description = "No token, or an unknown or revoked one", body = ErrorBody),
+        (status = 403, description = "The token's role may not enter customers", body = ErrorBody),
+        (status = 409, description = "The request conflicts with what is stored", body = ErrorBody),
+        (status = 422, description = "A value refused, or the key reused with another body; \
+                                      `field` names it", body = ErrorBody),
+        (status = 500, description = "Tickler failed; the log says why", body = ErrorBody),
+        (status = 503, description = "The database cannot be reached", body = ErrorBody),
+    )
+)]
+pub(super) async fn create_customer(
     State(state): State<AppState>,
     api: ApiUser,
     method: Method,
@@ -290,27 +390,43 @@ async fn create_customer(
 // ---------------------------------------------------------------------------------------
 // Contracts
 
-#[derive(Serialize)]
-struct NextEmail {
+/// The next timed email of a contract.
+#[derive(Serialize, ToSchema)]
+pub(super) struct NextEmail {
+    /// When it is to go out (UTC).
+    #[schema(value_type = String, format = DateTime)]
     send_at: jiff::Timestamp,
+    /// The plan step it is for.
     step: String,
 }
 
-#[derive(Serialize)]
-struct ContractRow {
+/// A contract in a list.
+#[derive(Serialize, ToSchema)]
+pub(super) struct ContractRow {
     id: i64,
     title: String,
     customer_id: i64,
     customer_name: String,
+    #[schema(required = true)]
     owner_id: Option<i64>,
+    #[schema(required = true)]
     owner_name: Option<String>,
+    #[schema(value_type = openapi::ContractStatusName)]
     status: &'static str,
+    /// 1 for the first term; each renewal adds one.
     term_number: i32,
+    #[schema(format = Date)]
     start_date: String,
+    #[schema(format = Date)]
     end_date: String,
     /// A decimal, "1200.00", with `currency`.
+    #[schema(required = true, examples("1200.00"))]
     amount: Option<String>,
+    /// An ISO 4217 code.
+    #[schema(required = true, examples("EUR"))]
     currency: Option<String>,
+    /// `null` when no timed email is scheduled.
+    #[schema(required = true)]
     next_email: Option<NextEmail>,
 }
 
@@ -344,25 +460,48 @@ impl From<ContractListRow> for ContractRow {
 }
 
 /// A contract as `GET /api/v1/contracts/{id}` answers it; its `version` is also its ETag.
-#[derive(Serialize)]
-struct ContractOut {
+#[derive(Serialize, ToSchema)]
+#[schema(as = Contract)]
+pub(super) struct ContractOut {
     id: i64,
+    /// Changes whenever the contract does; send it back as `If-Match` to change it.
     version: String,
     title: String,
     customer_id: i64,
     customer_name: String,
+    /// The owner (salesperson); `null`: none.
+    #[schema(required = true)]
     owner_email: Option<String>,
+    /// The name of the plan of timed emails.
     plan: String,
+    #[schema(value_type = openapi::ContractStatusName)]
     status: &'static str,
+    /// 1 for the first term; each renewal adds one.
     term_number: i32,
+    #[schema(format = Date)]
     start_date: String,
+    /// The expiry date.
+    #[schema(format = Date)]
     end_date: String,
+    /// A decimal, "1200.00", with `currency`.
+    #[schema(required = true, examples("1200.00"))]
     amount: Option<String>,
+    /// An ISO 4217 code.
+    #[schema(required = true, examples("EUR"))]
     currency: Option<String>,
+    #[schema(value_type = openapi::RenewalName)]
     renewal: &'static str,
+    /// Auto-renewing contracts: days before the end date by which to cancel.
+    #[schema(required = true)]
     notice_days: Option<u32>,
+    /// Auto-renewing contracts: the date by which to cancel.
+    #[schema(required = true, format = Date)]
     notice_date: Option<String>,
+    /// The customer's answer to this term, if any.
+    #[schema(required = true, value_type = Option<openapi::AnswerName>)]
     answer: Option<&'static str>,
+    /// Values of the custom fields, by name.
+    #[schema(value_type = Object)]
     custom_fields: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -402,10 +541,25 @@ fn with_etag(status: StatusCode, contract: ContractOut) -> Response {
     response
 }
 
-async fn list_contracts(
+/// A page of contracts, by end date, each with its next timed email.
+#[utoipa::path(
+    get,
+    path = "/api/v1/contracts",
+    tag = "contracts",
+    security(("bearer" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of contracts", body = Page<ContractRow>),
+        (status = 401, description = "No token, or an unknown or revoked one", body = ErrorBody),
+        (status = 422, description = "A query parameter refused; `field` names it", body = ErrorBody),
+        (status = 500, description = "Tickler failed; the log says why", body = ErrorBody),
+        (status = 503, description = "The database cannot be reached", body = ErrorBody),
+    )
+)]
+pub(super) async fn list_contracts(
     State(state): State<AppState>,
     api: ApiUser,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Page<ContractRow>>, ApiError> {
     let status = query
         .status
@@ -425,7 +579,7 @@ async fn list_contracts(
     let listing = state
         .engine
         .browse_contracts(&ContractQuery {
-            search: query.q.clone(),
+            search: query.search()?,
             status,
             owner_id,
             customer_id: query.customer_id,
@@ -437,33 +591,115 @@ async fn list_contracts(
     Ok(Json(Page::of(listing, |r| r.id, ContractRow::from)))
 }
 
-async fn contract(
+/// One contract, its version as the `ETag`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/contracts/{id}",
+    operation_id = "get_contract",
+    tag = "contracts",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The contract's id")),
+    responses(
+        (status = 200, description = "The contract", body = ContractOut,
+            headers(("ETag" = String, description = "The contract's `version`, quoted: \
+                                                      send it as `If-Match` to change it"))),
+        (status = 401, description = "No token, or an unknown or revoked one", body = ErrorBody),
+        (status = 404, description = "No such contract", body = ErrorBody),
+        (status = 422, description = "The id is not a whole number; `field` is `id`", body = ErrorBody),
+        (status = 500, description = "Tickler failed; the log says why", body = ErrorBody),
+        (status = 503, description = "The database cannot be reached", body = ErrorBody),
+    )
+)]
+pub(super) async fn contract(
     State(state): State<AppState>,
     _api: ApiUser,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
 ) -> Result<Response, ApiError> {
     let detail = state.engine.contract_detail(id).await?;
     Ok(with_etag(StatusCode::OK, ContractOut::from(detail)))
 }
 
-#[derive(Deserialize)]
+/// A contract to enter.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewContractIn {
+#[schema(as = NewContract, examples(json!({
+    "customer_id": 1, "title": "PBX maintenance", "start": "2026-04-01", "end": "2027-03-31",
+    "amount": "1200.00", "currency": "EUR"
+})))]
+pub(super) struct NewContractIn {
     customer_id: i64,
+    #[schema(min_length = 1)]
     title: String,
+    /// The first day of the term.
+    #[schema(format = Date)]
     start: String,
+    /// The expiry date; left out only for an evergreen contract.
+    #[schema(format = Date)]
     end: Option<String>,
+    /// The owner (salesperson), a user's email.
     owner_email: Option<String>,
+    /// The name of a plan of timed emails; `renewal` if left out.
     plan: Option<String>,
+    /// A decimal, "1200.00", with `currency`.
+    #[schema(examples("1200.00"))]
     amount: Option<String>,
+    /// An ISO 4217 code.
     currency: Option<String>,
+    /// Values of the custom fields, by name.
     #[serde(default)]
+    #[schema(value_type = Object)]
     custom_fields: serde_json::Map<String, serde_json::Value>,
+    /// `expires` if left out.
+    #[schema(value_type = Option<openapi::RenewalName>)]
     renewal: Option<String>,
+    /// Auto-renewing contracts: days before the end date by which to cancel.
     notice_days: Option<u32>,
 }
 
-async fn create_contract(
+/// Enters a contract and schedules its timed emails; with an `Idempotency-Key`, once
+/// however often it is sent.
+#[utoipa::path(
+    post,
+    path = "/api/v1/contracts",
+    tag = "contracts",
+    security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "Up to 255 visible ASCII characters; a retry with the same key and body \
+                       answers with the contract the first request made")),
+    request_body = NewContractIn,
+    responses(
+        (status = 201, description = "Entered (or, on a replay, entered before)", body = ContractOut,
+            headers(
+                ("Location" = String, description = "The contract's address in the API"),
+                ("ETag" = String, description = "The contract's `version`, quoted"),
+                ("Idempotent-Replayed" = String,
+                    description = "`true` when this answers a retry of an earlier request"),
+            ),
+            links(
+                ("GetContract" = (
+                    operation_id = "get_contract",
+                    parameters(("id" = "$response.body#/id")),
+                    description = "The contract entered",
+                )),
+                ("UpdateContract" = (
+                    operation_id = "update_contract",
+                    parameters(
+                        ("id" = "$response.body#/id"),
+                        ("If-Match" = "$response.header.ETag"),
+                    ),
+                    description = "Change the contract entered, against the version it was entered as",
+                )),
+            )),
+        (status = 401, description = "No token, or an unknown or revoked one", body = ErrorBody),
+        (status = 403, description = "The token's role may not enter contracts", body = ErrorBody),
+        (status = 409, description = "The request conflicts with what is stored", body = ErrorBody),
+        (status = 422, description = "A value refused, or the key reused with another body; \
+                                      `field` names it", body = ErrorBody),
+        (status = 500, description = "Tickler failed; the log says why", body = ErrorBody),
+        (status = 503, description = "The database cannot be reached", body = ErrorBody),
+    )
+)]
+pub(super) async fn create_contract(
     State(state): State<AppState>,
     api: ApiUser,
     method: Method,
@@ -504,27 +740,63 @@ async fn create_contract(
 }
 
 /// Changes to a contract: a field left out stays as it is.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ContractChangesIn {
+#[schema(as = ContractChanges, examples(json!({"title": "PBX maintenance 2027"})))]
+pub(super) struct ContractChangesIn {
+    #[schema(min_length = 1)]
     title: Option<String>,
+    #[schema(format = Date)]
     start: Option<String>,
+    #[schema(format = Date)]
     end: Option<String>,
     /// `""` removes the owner.
     owner_email: Option<String>,
     plan: Option<String>,
+    #[schema(examples("1200.00"))]
     amount: Option<String>,
     currency: Option<String>,
     /// Replaces every custom field.
+    #[schema(value_type = Option<Object>)]
     custom_fields: Option<serde_json::Map<String, serde_json::Value>>,
+    #[schema(value_type = Option<openapi::RenewalName>)]
     renewal: Option<String>,
     notice_days: Option<u32>,
 }
 
-async fn update_contract(
+/// Changes a contract, only against the version the client read (`If-Match`); its timed
+/// emails are recomputed when its dates or plan change.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/contracts/{id}",
+    tag = "contracts",
+    security(("bearer" = [])),
+    params(
+        ("id" = i64, Path, description = "The contract's id"),
+        ("If-Match" = String, Header,
+            description = "The `ETag` of the contract as the client read it"),
+    ),
+    request_body = ContractChangesIn,
+    responses(
+        (status = 200, description = "Changed: the contract as it is now", body = ContractOut,
+            headers(("ETag" = String, description = "The contract's new `version`, quoted"))),
+        (status = 401, description = "No token, or an unknown or revoked one", body = ErrorBody),
+        (status = 403, description = "The token's role may change only the contracts its user owns",
+            body = ErrorBody),
+        (status = 404, description = "No such contract", body = ErrorBody),
+        (status = 409, description = "The contract's state does not allow this change", body = ErrorBody),
+        (status = 412, description = "The contract changed since the client read it", body = ErrorBody),
+        (status = 422, description = "A value (or the id) refused; `field` names it",
+            body = ErrorBody),
+        (status = 428, description = "No `If-Match`, or an empty one", body = ErrorBody),
+        (status = 500, description = "Tickler failed; the log says why", body = ErrorBody),
+        (status = 503, description = "The database cannot be reached", body = ErrorBody),
+    )
+)]
+pub(super) async fn update_contract(
     State(state): State<AppState>,
     api: ApiUser,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -537,13 +809,18 @@ async fn update_contract(
             "your role may change only the contracts you own",
         ));
     }
-    // Required: without it, this change could undo another client's unseen.
-    let Some(if_match) = headers.get(IF_MATCH).and_then(|v| v.to_str().ok()) else {
+    // Required: without it, this change could undo another client's unseen. An empty one
+    // names no version either.
+    let Some(version) = headers
+        .get(IF_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+        .filter(|v| !v.is_empty())
+    else {
         return Err(ApiError::precondition_required(
             "send If-Match with the ETag of the contract as you read it",
         ));
     };
-    let version = if_match.trim().trim_start_matches("W/").trim_matches('"');
     let input: ContractChangesIn = body_of(&body)?;
     let changes = ContractChanges {
         title: input.title,

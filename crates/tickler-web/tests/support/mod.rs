@@ -353,6 +353,7 @@ pub fn location(response: &Response) -> String {
 }
 
 pub mod browser;
+pub mod openapi;
 
 /// An admin (ada@firm.example) logged in.
 pub async fn admin(app: &TestApp) -> Client {
