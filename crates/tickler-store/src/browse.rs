@@ -193,6 +193,18 @@ enum Searched {
 /// read from a trigram index (migration 0014): PostgreSQL's pg_trgm serves `ILIKE
 /// '%text%'` as written; SQLite's LIKE could not use one, so it asks the FTS5 tables.
 fn search_ids(db: &Db, sql: &mut Sql, searched: Searched, search: &str) -> String {
+    // No stored name, title or address holds a control character, and a NUL would end
+    // SQLite's full-text query early (a syntax error) and cannot be sent to PostgreSQL at
+    // all: such a search finds nothing.
+    if search.chars().any(char::is_control) {
+        return match searched {
+            Searched::ContractTitles => "SELECT id FROM contracts WHERE 1 = 0",
+            Searched::CustomerNames | Searched::CustomerNamesAndAddresses => {
+                "SELECT id FROM customers WHERE 1 = 0"
+            }
+        }
+        .to_string();
+    }
     if is_postgres(db) {
         let p = sql.param(Arg::Text(like_pattern(search)));
         match searched {
@@ -253,6 +265,10 @@ async fn search_path(db: &mut Db, query: &ContractQuery) -> Result<SearchPath, S
 
 /// How many contract titles contain `search`, up to `cap`, from SQLite's trigram index.
 async fn title_matches_up_to(db: &mut Db, search: &str, cap: i64) -> Result<i64, StoreError> {
+    // A control character matches nothing (see `search_ids`), and must not reach MATCH.
+    if search.chars().any(char::is_control) {
+        return Ok(0);
+    }
     Ok(sqlx::query_scalar(
         "SELECT COUNT(*) FROM (SELECT rowid FROM contracts_search \
          WHERE contracts_search MATCH $1 LIMIT $2) AS matched",
