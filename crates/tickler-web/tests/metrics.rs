@@ -51,6 +51,16 @@ async fn metrics_show_the_queue_and_what_was_delivered() {
         Some("2027-05-01T09:00:00Z".parse().unwrap())
     );
 
+    let receiver = tickler_testkit::webhook_receiver::WebhookReceiver::start();
+    app.engine
+        .add_webhook(
+            &receiver.url(),
+            "reminder.sent",
+            None,
+            &tickler_engine::Actor::system(),
+        )
+        .await
+        .expect("a webhook");
     let report = app
         .engine
         .with_clock(at("2027-05-02T09:00:00Z"))
@@ -59,6 +69,13 @@ async fn metrics_show_the_queue_and_what_was_delivered() {
         .expect("dispatch");
     assert_eq!(report.sent, 1);
     smtp.wait_for_messages(1, Duration::from_secs(10));
+    let posted = app
+        .engine
+        .with_clock(at("2027-05-02T09:00:00Z"))
+        .deliver_webhooks_due()
+        .await
+        .expect("webhooks");
+    assert_eq!(posted.delivered, 1);
 
     let (_, text) = get(&client(), &app, "/metrics").await;
     assert_eq!(
@@ -84,6 +101,27 @@ async fn metrics_show_the_queue_and_what_was_delivered() {
     );
     assert!(
         text.contains("tickler_job_runs_total{job=\"lease_takeover\"}"),
+        "{text}"
+    );
+    // Webhooks: the deliveries by status across instances, and this process's attempts.
+    assert_eq!(
+        sample(&text, "tickler_webhook_deliveries{status=\"delivered\"}"),
+        Some(1.0),
+        "{text}"
+    );
+    assert!(
+        sample(
+            &text,
+            "tickler_webhook_deliveries_total{outcome=\"delivered\"}"
+        )
+        .is_some_and(|n| n >= 1.0),
+        "{text}"
+    );
+    // Every request is timed by its route's pattern, not its path.
+    assert!(
+        text.contains(
+            "tickler_http_request_duration_seconds_count{method=\"GET\",route=\"/metrics\",status=\"2xx\"}"
+        ),
         "{text}"
     );
 }
