@@ -18,7 +18,7 @@ use tickler_core::{
 };
 use tickler_store::{
     Db, billing,
-    browse::{self, ContractQuery, Cursor},
+    browse::{self, ContractQuery, Cursor, CustomerQuery},
     contracts, customers,
     invoices::{self, InvoiceFilter},
     plans, users,
@@ -228,9 +228,14 @@ impl Engine {
         Ok(written)
     }
 
-    /// Writes every customer: id, name, addresses (one per line of the cell), language,
-    /// time zone and the plan their new contracts follow; returns how many.
-    pub async fn export_customers(&self, out: impl Write) -> Result<u64, EngineError> {
+    /// Writes every customer whose name or address contains `search` (every customer
+    /// without one), in the list's order (by name): id, name, addresses (one per line of the
+    /// cell), language, time zone and the plan their new contracts follow; returns how many.
+    pub async fn export_customers(
+        &self,
+        out: impl Write,
+        search: Option<&str>,
+    ) -> Result<u64, EngineError> {
         let mut db = self.store.conn().await?;
         let mut csv = SafeCsv::new(out);
         csv.row([
@@ -248,13 +253,20 @@ impl Engine {
             .collect();
         let defaults = customers::default_plans(&mut db).await?;
         let mut written = 0;
-        let mut after = 0;
+        let mut query = CustomerQuery {
+            search: search.map(str::to_string),
+            cursor: None,
+            limit: PAGE,
+        };
         loop {
-            let ids = customers::ids_after(&mut db, after, PAGE).await?;
+            let listed = browse::customers(&mut db, &query).await?;
+            let ids: Vec<i64> = listed.rows.iter().map(|c| c.id).collect();
             let Some(last) = ids.last() else { break };
-            after = *last;
+            query.cursor = Some(Cursor::After(*last));
+            let order: HashMap<i64, usize> =
+                ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
             let mut page = customers::get_many(&mut db, &ids).await?;
-            page.sort_by_key(|c| c.id);
+            page.sort_by_key(|c| order.get(&c.id).copied().unwrap_or(usize::MAX));
             for customer in page {
                 let plan = defaults
                     .get(&customer.id)
@@ -271,16 +283,23 @@ impl Engine {
                 ])?;
                 written += 1;
             }
+            if !listed.has_next {
+                break;
+            }
         }
         csv.finish()?;
         Ok(written)
     }
 
-    /// Writes every invoice, drafts and void ones too, with its amounts in its currency;
-    /// returns how many.
-    pub async fn export_invoices(&self, out: impl Write) -> Result<u64, EngineError> {
+    /// Writes the invoices `filter` lists (all of them, drafts and void ones too, with the
+    /// default filter), with their amounts in their currency; returns how many.
+    pub async fn export_invoices(
+        &self,
+        out: impl Write,
+        filter: &InvoiceFilter,
+    ) -> Result<u64, EngineError> {
         let mut db = self.store.conn().await?;
-        let listed = invoices::list_with_parties(&mut db, &InvoiceFilter::default()).await?;
+        let listed = invoices::list_with_parties(&mut db, filter).await?;
         let mut csv = SafeCsv::new(out);
         csv.row([
             "id",

@@ -716,6 +716,26 @@ async fn the_contract_list_downloads_as_csv_with_its_filters() {
         everything.contains(",'=cmd|"),
         "made harmless:\n{everything}"
     );
+
+    // The customers list too, with its search.
+    app.customer("Globex", "it@globex.example", "en", "UTC")
+        .await;
+    let (_, page) = get(&admin, &app, "/customers?q=acme").await;
+    assert!(page.contains("href=\"/customers.csv?q=acme\""), "{page}");
+    let customers = admin
+        .get(app.url("/customers.csv?q=acme"))
+        .send()
+        .await
+        .expect("download")
+        .text()
+        .await
+        .expect("csv");
+    assert!(customers.starts_with("id,name,emails,language,time_zone,default_plan"));
+    assert!(customers.contains("Acme"), "{customers}");
+    assert!(
+        !customers.contains("Globex"),
+        "only what the search shows:\n{customers}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

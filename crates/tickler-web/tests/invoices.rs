@@ -127,6 +127,27 @@ async fn the_list_shows_the_drafts_to_approve_first_then_overdue_issued_paid_and
 
     let (status, page) = get(&admin, &app, "/invoices").await;
     assert_eq!(status, StatusCode::OK);
+    // The same view as CSV: every invoice, or those of one status.
+    assert!(page.contains("href=\"/invoices.csv\""), "{page}");
+    let csv = |path: &'static str| {
+        let admin = admin.clone();
+        let url = app.url(path);
+        async move {
+            admin
+                .get(url)
+                .send()
+                .await
+                .expect("download")
+                .text()
+                .await
+                .expect("csv")
+        }
+    };
+    let all = csv("/invoices.csv").await;
+    assert!(all.starts_with("id,number,status,"), "{all}");
+    assert_eq!(all.lines().count(), 1 + 6, "{all}");
+    let paid = csv("/invoices.csv?status=paid").await;
+    assert_eq!(paid.lines().count(), 1 + 1, "{paid}");
     assert!(
         page.contains("<a href=\"/invoices\" aria-current=\"page\">Invoices</a>"),
         "the navigation marks the page"

@@ -37,6 +37,7 @@ use crate::{
     config, invoices, output, serve, tasks,
 };
 use tickler_core::webhook::WebhookEvent;
+use tickler_engine::invoicing::InvoiceFilter;
 use tickler_engine::webhooks::WebhookReport;
 
 async fn engine(database: &str) -> Result<Engine> {
@@ -589,12 +590,14 @@ async fn export(engine: &Engine, command: ExportCommand) -> Result<()> {
         }
         ExportCommand::Customers { output } => {
             let target = ExportTarget::open(output)?;
-            let count = engine.export_customers(target.writer()?).await?;
+            let count = engine.export_customers(target.writer()?, None).await?;
             target.finish(count, "customers")
         }
         ExportCommand::Invoices { output } => {
             let target = ExportTarget::open(output)?;
-            let count = engine.export_invoices(target.writer()?).await?;
+            let count = engine
+                .export_invoices(target.writer()?, &InvoiceFilter::default())
+                .await?;
             target.finish(count, "invoices")
         }
     }

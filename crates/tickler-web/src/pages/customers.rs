@@ -18,16 +18,19 @@ use crate::{
     AppState, WebError,
     auth::CurrentUser,
     field_errors::FieldErrors,
-    pages::redirect_with_notice,
     pages::{
         Layout,
-        contracts::{ListRow, PAGE_SIZE, cursor, given, link, query_string, search, total_text},
+        contracts::{
+            ListRow, PAGE_SIZE, cursor, given, link, query_string, search, today_in, total_text,
+        },
     },
+    pages::{csv_download, redirect_with_notice},
 };
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/customers", get(list).post(create))
+        .route("/customers.csv", get(list_csv))
         .route("/customers/new", get(new_form))
         .route("/customers/{id}", get(detail))
         .route("/customers/{id}/edit", get(edit_form).post(edit))
@@ -60,6 +63,24 @@ struct CustomersPage {
     previous_link: Option<String>,
     next_link: Option<String>,
     can_create: bool,
+    /// The same search as a CSV download.
+    csv_link: String,
+}
+
+/// The customers the list's search shows, every page of them, as CSV.
+async fn list_csv(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(params): Query<ListParams>,
+) -> Result<Response, WebError> {
+    let search = search(&params.q)?;
+    let mut csv = Vec::new();
+    state
+        .engine
+        .export_customers(&mut csv, search.as_deref())
+        .await?;
+    let today = today_in(state.engine.now(), &user.zone);
+    Ok(csv_download(&format!("customers-{today}.csv"), csv))
 }
 
 async fn list(
@@ -91,6 +112,7 @@ async fn list(
             })
             .collect(),
         total: total_text(listing.total, listing.total_capped(), "customer"),
+        csv_link: link("/customers.csv", &base, ""),
         first_link: page.has_previous.then(|| link("/customers", &base, "")),
         previous_link: match (page.has_previous, page.rows.first()) {
             (true, Some(first)) => Some(link(

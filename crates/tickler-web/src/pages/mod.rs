@@ -160,6 +160,25 @@ impl ReminderRow {
 
 /// After a successful POST: see `path` (which may carry a query already), which shows a
 /// one-line confirmation once; the notice travels in the session (see `crate::notice`).
+/// A CSV file to save as `name`, whole: an export that fails halfway is an error page, not a
+/// file that looks complete.
+pub(crate) fn csv_download(name: &str, csv: Vec<u8>) -> Response {
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        csv,
+    )
+        .into_response()
+}
+
 pub fn redirect_with_notice(path: &str, notice: &str) -> Response {
     let mut response = Redirect::to(path).into_response();
     response

@@ -259,21 +259,10 @@ pub(super) async fn list_csv(
     engine
         .export_contracts(&mut csv, ContractExport { filter: query })
         .await?;
-    let name = format!("contracts-{}.csv", today_in(now, &user.zone));
-    Ok((
-        [
-            (
-                axum::http::header::CONTENT_TYPE,
-                "text/csv; charset=utf-8".to_string(),
-            ),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
+    Ok(csv_download(
+        &format!("contracts-{}.csv", today_in(now, &user.zone)),
         csv,
-    )
-        .into_response())
+    ))
 }
 
 pub(super) async fn list(

@@ -40,7 +40,7 @@ use crate::{
     auth::CurrentUser,
     format,
     pages::{
-        Layout,
+        Layout, csv_download,
         invoices::{InvoiceRow, LineRow, interval_text, number_text},
         redirect_with_notice,
     },

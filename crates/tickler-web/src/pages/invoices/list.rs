@@ -102,13 +102,33 @@ pub(super) fn list_href(status: Option<Shown>, contract: Option<i64>) -> String 
     }
 }
 
-pub(super) async fn list(
+/// The invoices the list's filters show (all of a status, or all), as CSV.
+pub(super) async fn list_csv(
     State(state): State<AppState>,
     user: CurrentUser,
     Query(params): Query<ListParams>,
-) -> Result<Html<String>, WebError> {
+) -> Result<Response, WebError> {
     let engine = &state.engine;
     let today = today_in(engine.now(), &user.zone);
+    let (shown, contract_id) = filters(&params)?;
+    let filter = InvoiceFilter {
+        contract_id,
+        status: shown.map(|shown| match shown {
+            Shown::Draft => InvoiceStatus::Draft,
+            Shown::Issued | Shown::Overdue => InvoiceStatus::Issued,
+            Shown::Paid => InvoiceStatus::Paid,
+            Shown::Void => InvoiceStatus::Void,
+        }),
+        overdue_on: (shown == Some(Shown::Overdue)).then_some(today),
+        limit: None,
+    };
+    let mut csv = Vec::new();
+    engine.export_invoices(&mut csv, &filter).await?;
+    Ok(csv_download(&format!("invoices-{today}.csv"), csv))
+}
+
+/// The list's filters, checked: the status shown and the contract.
+fn filters(params: &ListParams) -> Result<(Option<Shown>, Option<i64>), WebError> {
     let shown = match given(&params.status) {
         None => None,
         Some(text) => Some(Shown::parse(text).ok_or_else(|| {
@@ -123,6 +143,17 @@ pub(super) async fn list(
             WebError::BadRequest(format!("contract: \"{text}\" is not a contract's number"))
         })?),
     };
+    Ok((shown, contract_id))
+}
+
+pub(super) async fn list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(params): Query<ListParams>,
+) -> Result<Html<String>, WebError> {
+    let engine = &state.engine;
+    let today = today_in(engine.now(), &user.zone);
+    let (shown, contract_id) = filters(&params)?;
     let contract = match contract_id {
         // Its title, and a 404 for a contract that does not exist.
         Some(id) => Some((id, engine.contract_detail(id).await?.contract.title)),

@@ -34,7 +34,7 @@ use crate::{
     pages::{
         Layout,
         contracts::{days_between, given, today_in},
-        redirect_with_notice,
+        csv_download, redirect_with_notice,
     },
 };
 
@@ -48,6 +48,7 @@ use list::*;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/invoices", get(list))
+        .route("/invoices.csv", get(list::list_csv))
         .route("/invoices/{id}", get(detail))
         .route("/invoices/{id}/pdf", get(pdf::pdf))
         .route("/invoices/{id}/approve", post(approve))
