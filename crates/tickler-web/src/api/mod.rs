@@ -6,6 +6,7 @@
 mod actions;
 mod error;
 mod extract;
+mod invoices;
 mod openapi;
 mod reminders;
 mod resources;
@@ -85,6 +86,24 @@ fn api_routes() -> ApiRoutes {
             reminders::send_now,
         )
         .route(Method::POST, "/api/v1/reminders/{id}/skip", reminders::skip)
+        .route(Method::GET, "/api/v1/invoices", invoices::list_invoices)
+        .route(Method::GET, "/api/v1/invoices/{id}", invoices::invoice)
+        .route(
+            Method::GET,
+            "/api/v1/invoices/{id}/pdf",
+            invoices::invoice_pdf,
+        )
+        .route(
+            Method::POST,
+            "/api/v1/invoices/{id}/approve",
+            invoices::approve,
+        )
+        .route(
+            Method::POST,
+            "/api/v1/invoices/{id}/payments",
+            invoices::record_payment,
+        )
+        .route(Method::POST, "/api/v1/invoices/{id}/void", invoices::void)
 }
 
 /// The API's router and the (method, path) of each of its endpoints.

@@ -14,7 +14,7 @@ use utoipa::{
     },
 };
 
-use super::{actions, error, reminders, resources};
+use super::{actions, error, invoices, reminders, resources};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -45,6 +45,12 @@ use super::{actions, error, reminders, resources};
         reminders::update_reminder,
         reminders::send_now,
         reminders::skip,
+        invoices::list_invoices,
+        invoices::invoice,
+        invoices::invoice_pdf,
+        invoices::approve,
+        invoices::record_payment,
+        invoices::void,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail, error::ErrorCode)),
     modifiers(&BearerScheme, &AlwaysSentHeaders),
@@ -53,6 +59,7 @@ use super::{actions, error, reminders, resources};
         (name = "customers", description = "Who receives the notices"),
         (name = "contracts", description = "Services sold for a term, and their timed emails"),
         (name = "reminders", description = "Timed emails: read, changed, sent at once or skipped"),
+        (name = "invoices", description = "Invoices of recurring sales: read, approved, paid, voided"),
         (name = "meta", description = "This document"),
     )
 )]
@@ -353,6 +360,10 @@ mod tests {
         }
         for value in values("ReminderMode") {
             let parsed: tickler_core::plan::Mode = value.parse().expect("a mode");
+            assert_eq!(parsed.as_str(), value);
+        }
+        for value in values("InvoiceStatus") {
+            let parsed: tickler_core::invoice::InvoiceStatus = value.parse().expect("a status");
             assert_eq!(parsed.as_str(), value);
         }
         for value in values("Answer") {
