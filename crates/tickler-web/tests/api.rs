@@ -620,7 +620,7 @@ mod the_response_check {
     fn refuses_an_undocumented_path() {
         check_response(
             &Method::GET,
-            "/api/v1/invoices",
+            "/api/v1/no-such-thing",
             StatusCode::OK,
             &json_headers(),
             b"[]",

@@ -3,9 +3,12 @@
 //! has one shape, `{"error": {"code", "message", "field"}}`. Handlers call the same engine
 //! functions as the pages and the CLI.
 
+mod actions;
 mod error;
 mod extract;
+mod invoices;
 mod openapi;
+mod reminders;
 mod resources;
 
 use axum::{
@@ -59,6 +62,48 @@ fn api_routes() -> ApiRoutes {
             "/api/v1/contracts/{id}",
             resources::update_contract,
         )
+        .route(Method::POST, "/api/v1/contracts/{id}/renew", actions::renew)
+        .route(
+            Method::POST,
+            "/api/v1/contracts/{id}/decline",
+            actions::decline,
+        )
+        .route(
+            Method::POST,
+            "/api/v1/contracts/{id}/terminate",
+            actions::terminate,
+        )
+        .route(Method::GET, "/api/v1/reminders", reminders::list_reminders)
+        .route(Method::GET, "/api/v1/reminders/{id}", reminders::reminder)
+        .route(
+            Method::PATCH,
+            "/api/v1/reminders/{id}",
+            reminders::update_reminder,
+        )
+        .route(
+            Method::POST,
+            "/api/v1/reminders/{id}/send-now",
+            reminders::send_now,
+        )
+        .route(Method::POST, "/api/v1/reminders/{id}/skip", reminders::skip)
+        .route(Method::GET, "/api/v1/invoices", invoices::list_invoices)
+        .route(Method::GET, "/api/v1/invoices/{id}", invoices::invoice)
+        .route(
+            Method::GET,
+            "/api/v1/invoices/{id}/pdf",
+            invoices::invoice_pdf,
+        )
+        .route(
+            Method::POST,
+            "/api/v1/invoices/{id}/approve",
+            invoices::approve,
+        )
+        .route(
+            Method::POST,
+            "/api/v1/invoices/{id}/payments",
+            invoices::record_payment,
+        )
+        .route(Method::POST, "/api/v1/invoices/{id}/void", invoices::void)
 }
 
 /// The API's router and the (method, path) of each of its endpoints.

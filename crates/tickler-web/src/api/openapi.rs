@@ -14,7 +14,7 @@ use utoipa::{
     },
 };
 
-use super::{error, resources};
+use super::{actions, error, invoices, reminders, resources};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -37,6 +37,20 @@ use super::{error, resources};
         resources::contract,
         resources::create_contract,
         resources::update_contract,
+        actions::renew,
+        actions::decline,
+        actions::terminate,
+        reminders::list_reminders,
+        reminders::reminder,
+        reminders::update_reminder,
+        reminders::send_now,
+        reminders::skip,
+        invoices::list_invoices,
+        invoices::invoice,
+        invoices::invoice_pdf,
+        invoices::approve,
+        invoices::record_payment,
+        invoices::void,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail, error::ErrorCode)),
     modifiers(&BearerScheme, &AlwaysSentHeaders),
@@ -44,6 +58,8 @@ use super::{error, resources};
         (name = "account", description = "Who the token acts as"),
         (name = "customers", description = "Who receives the notices"),
         (name = "contracts", description = "Services sold for a term, and their timed emails"),
+        (name = "reminders", description = "Timed emails: read, changed, sent at once or skipped"),
+        (name = "invoices", description = "Invoices of recurring sales: read, approved, paid, voided"),
         (name = "meta", description = "This document"),
     )
 )]
@@ -187,6 +203,32 @@ pub(super) enum AnswerName {
     quote,
 }
 
+/// Where a reminder is in its life cycle.
+#[derive(ToSchema)]
+#[schema(as = ReminderStatus)]
+#[allow(dead_code, non_camel_case_types)]
+pub(super) enum ReminderStatusName {
+    scheduled,
+    sending,
+    sent,
+    failed,
+    skipped,
+    cancelled,
+    superseded,
+}
+
+/// How a reminder goes out: `auto` at its time unless someone acts first, `approval` never
+/// without approval, `internal` a notice to the team only, `task` a to-do for the owner.
+#[derive(ToSchema)]
+#[schema(as = ReminderMode)]
+#[allow(dead_code, non_camel_case_types)]
+pub(super) enum ReminderModeName {
+    auto,
+    approval,
+    internal,
+    task,
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
@@ -310,6 +352,18 @@ mod tests {
         }
         for value in values("Renewal") {
             let parsed: RenewalType = value.parse().expect("a renewal type");
+            assert_eq!(parsed.as_str(), value);
+        }
+        for value in values("ReminderStatus") {
+            let parsed: tickler_core::reminder::ReminderStatus = value.parse().expect("a status");
+            assert_eq!(parsed.as_str(), value);
+        }
+        for value in values("ReminderMode") {
+            let parsed: tickler_core::plan::Mode = value.parse().expect("a mode");
+            assert_eq!(parsed.as_str(), value);
+        }
+        for value in values("InvoiceStatus") {
+            let parsed: tickler_core::invoice::InvoiceStatus = value.parse().expect("a status");
             assert_eq!(parsed.as_str(), value);
         }
         for value in values("Answer") {

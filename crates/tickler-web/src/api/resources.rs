@@ -30,19 +30,19 @@ use super::{
 use crate::AppState;
 
 /// Rows per page unless `limit` says otherwise, and the most it may say.
-const DEFAULT_LIMIT: i64 = 50;
-const MAX_LIMIT: i64 = 200;
+pub(super) const DEFAULT_LIMIT: i64 = 50;
+pub(super) const MAX_LIMIT: i64 = 200;
 
 /// One page of a list, and the cursor of the next (`null` on the last page).
 #[derive(Serialize, ToSchema)]
 pub(super) struct Page<T> {
-    data: Vec<T>,
+    pub(super) data: Vec<T>,
     /// Pass it as `cursor` for the next page; `null` on the last page.
     #[schema(required = true)]
-    next_cursor: Option<String>,
+    pub(super) next_cursor: Option<String>,
     /// How many match, up to 10,000 (`total_capped` says when counting stopped there).
-    total: i64,
-    total_capped: bool,
+    pub(super) total: i64,
+    pub(super) total_capped: bool,
 }
 
 impl<T> Page<T> {
@@ -88,18 +88,7 @@ pub(super) struct ListQuery {
 
 impl ListQuery {
     fn cursor(&self) -> Result<Option<Cursor>, ApiError> {
-        match self
-            .cursor
-            .as_deref()
-            .map(str::trim)
-            .filter(|c| !c.is_empty())
-        {
-            None => Ok(None),
-            Some(text) => text
-                .parse()
-                .map(|id| Some(Cursor::After(id)))
-                .map_err(|_| invalid("cursor", "is not a cursor this API gave")),
-        }
+        cursor_of(self.cursor.as_deref())
     }
 
     /// The search text. No name or title holds a control character, and the databases
@@ -115,20 +104,36 @@ impl ListQuery {
     }
 
     fn limit(&self) -> Result<i64, ApiError> {
-        match self.limit {
-            None => Ok(DEFAULT_LIMIT),
-            Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-            Some(_) => Err(invalid("limit", &format!("must be 1 to {MAX_LIMIT}"))),
-        }
+        limit_of(self.limit)
     }
 }
 
-fn invalid(field: &str, message: &str) -> ApiError {
+/// A list's `cursor` parameter: the id of the last row of the page before.
+pub(super) fn cursor_of(text: Option<&str>) -> Result<Option<Cursor>, ApiError> {
+    match text.map(str::trim).filter(|c| !c.is_empty()) {
+        None => Ok(None),
+        Some(text) => text
+            .parse()
+            .map(|id| Some(Cursor::After(id)))
+            .map_err(|_| invalid("cursor", "is not a cursor this API gave")),
+    }
+}
+
+/// A list's `limit` parameter: rows per page.
+pub(super) fn limit_of(limit: Option<i64>) -> Result<i64, ApiError> {
+    match limit {
+        None => Ok(DEFAULT_LIMIT),
+        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        Some(_) => Err(invalid("limit", &format!("must be 1 to {MAX_LIMIT}"))),
+    }
+}
+
+pub(super) fn invalid(field: &str, message: &str) -> ApiError {
     tickler_engine::EngineError::Invalid(ValidationError::new(field, message)).into()
 }
 
 /// A JSON body, refused with the one error shape (422, naming the field where serde can).
-fn body_of<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+pub(super) fn body_of<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| {
         let text = e.to_string();
         let field = text
@@ -141,6 +146,15 @@ fn body_of<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
             &format!("the JSON body is not as documented: {text}"),
         )
     })
+}
+
+/// A JSON body that may be left out: none (or only white space) reads as `T::default()`.
+pub(super) fn optional_body_of<T: DeserializeOwned + Default>(body: &Bytes) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        Ok(T::default())
+    } else {
+        body_of(body)
+    }
 }
 
 /// The request's `Idempotency-Key`, with a digest of what it asks, if it has one.
@@ -532,7 +546,7 @@ impl From<ContractDetail> for ContractOut {
 }
 
 /// The contract with its version as the `ETag`.
-fn with_etag(status: StatusCode, contract: ContractOut) -> Response {
+pub(super) fn with_etag(status: StatusCode, contract: ContractOut) -> Response {
     let etag = HeaderValue::from_str(&format!("\"{}\"", contract.version)).ok();
     let mut response = (status, Json(contract)).into_response();
     if let Some(etag) = etag {

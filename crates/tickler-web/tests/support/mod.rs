@@ -352,6 +352,7 @@ pub fn location(response: &Response) -> String {
         .to_string()
 }
 
+pub mod api;
 pub mod browser;
 pub mod openapi;
 
