@@ -26,6 +26,8 @@ use tickler_store::{
 
 use crate::{Actor, Engine, EngineError, sessions::random_token};
 
+pub use tickler_store::webhooks::{Attempt, Delivery, Endpoint};
+
 /// Every secret starts so, which tells it apart from an API token at a glance.
 pub const SECRET_PREFIX: &str = "whsec_";
 

@@ -10,6 +10,7 @@ mod invoices;
 mod openapi;
 mod reminders;
 mod resources;
+mod webhooks;
 
 use axum::{
     Json, Router,
@@ -104,6 +105,20 @@ fn api_routes() -> ApiRoutes {
             invoices::record_payment,
         )
         .route(Method::POST, "/api/v1/invoices/{id}/void", invoices::void)
+        .route(Method::GET, "/api/v1/webhooks", webhooks::list)
+        .route(Method::POST, "/api/v1/webhooks", webhooks::create)
+        .route(Method::GET, "/api/v1/webhooks/{id}", webhooks::get_one)
+        .route(Method::DELETE, "/api/v1/webhooks/{id}", webhooks::remove)
+        .route(
+            Method::GET,
+            "/api/v1/webhooks/{id}/deliveries",
+            webhooks::deliveries,
+        )
+        .route(
+            Method::POST,
+            "/api/v1/webhooks/deliveries/{id}/redeliver",
+            webhooks::redeliver,
+        )
 }
 
 /// The API's router and the (method, path) of each of its endpoints.

@@ -14,7 +14,7 @@ use utoipa::{
     },
 };
 
-use super::{actions, error, invoices, reminders, resources};
+use super::{actions, error, invoices, reminders, resources, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -51,6 +51,12 @@ use super::{actions, error, invoices, reminders, resources};
         invoices::approve,
         invoices::record_payment,
         invoices::void,
+        webhooks::list,
+        webhooks::create,
+        webhooks::get_one,
+        webhooks::remove,
+        webhooks::deliveries,
+        webhooks::redeliver,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail, error::ErrorCode)),
     modifiers(&BearerScheme, &AlwaysSentHeaders),
@@ -60,6 +66,7 @@ use super::{actions, error, invoices, reminders, resources};
         (name = "contracts", description = "Services sold for a term, and their timed emails"),
         (name = "reminders", description = "Timed emails: read, changed, sent at once or skipped"),
         (name = "invoices", description = "Invoices of recurring sales: read, approved, paid, voided"),
+        (name = "webhooks", description = "Receivers told of events by signed POSTs (admins)"),
         (name = "meta", description = "This document"),
     )
 )]
