@@ -10,6 +10,7 @@ mod invoices;
 mod openapi;
 mod reminders;
 mod resources;
+mod tasks;
 mod webhooks;
 
 use axum::{
@@ -119,6 +120,8 @@ fn api_routes() -> ApiRoutes {
             "/api/v1/webhooks/deliveries/{id}/redeliver",
             webhooks::redeliver,
         )
+        .route(Method::GET, "/api/v1/tasks", tasks::list_tasks)
+        .route(Method::POST, "/api/v1/tasks/{id}/done", tasks::done)
 }
 
 /// The API's router and the (method, path) of each of its endpoints.

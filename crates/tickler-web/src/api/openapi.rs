@@ -14,7 +14,7 @@ use utoipa::{
     },
 };
 
-use super::{actions, error, invoices, reminders, resources, webhooks};
+use super::{actions, error, invoices, reminders, resources, tasks, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -57,6 +57,8 @@ use super::{actions, error, invoices, reminders, resources, webhooks};
         webhooks::remove,
         webhooks::deliveries,
         webhooks::redeliver,
+        tasks::list_tasks,
+        tasks::done,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail, error::ErrorCode)),
     modifiers(&BearerScheme, &AlwaysSentHeaders),
@@ -67,6 +69,7 @@ use super::{actions, error, invoices, reminders, resources, webhooks};
         (name = "reminders", description = "Timed emails: read, changed, sent at once or skipped"),
         (name = "invoices", description = "Invoices of recurring sales: read, approved, paid, voided"),
         (name = "webhooks", description = "Receivers told of events by signed POSTs (admins)"),
+        (name = "tasks", description = "The team's to-dos: listed, marked done"),
         (name = "meta", description = "This document"),
     )
 )]
@@ -371,6 +374,10 @@ mod tests {
         }
         for value in values("InvoiceStatus") {
             let parsed: tickler_core::invoice::InvoiceStatus = value.parse().expect("a status");
+            assert_eq!(parsed.as_str(), value);
+        }
+        for value in values("TaskStatus") {
+            let parsed: tickler_core::task::TaskStatus = value.parse().expect("a status");
             assert_eq!(parsed.as_str(), value);
         }
         for value in values("Answer") {

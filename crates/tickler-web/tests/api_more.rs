@@ -1,0 +1,133 @@
+//! Tasks through the JSON API: listed by anyone with a token; marked done by admins and
+//! the task's owner only, as on the Tasks page. Every response is checked against the
+//! OpenAPI document.
+
+mod support;
+
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::{TestApp, api::client_as};
+use tickler_core::{clock::FixedClock, user::Role};
+use tickler_engine::{
+    Actor,
+    contracts::ContractInput,
+    tasks::{TaskQuery, TaskRecord},
+};
+
+/// Thursday 20 May 2027: the call about the contract ending 30 June was due on Saturday
+/// 15 May.
+const TASK_NOW: &str = "2027-05-20T09:00:00Z";
+const OWNER: &str = "sam@firm.example";
+
+/// A contract of `OWNER` whose renewal plan's call became a task; the contract's id and
+/// the task.
+async fn contract_with_a_task(app: &TestApp) -> (i64, TaskRecord) {
+    let customer = app.customer("Acme", "ops@acme.example", "en", "UTC").await;
+    let at = |instant: &str| {
+        app.engine
+            .with_clock(Arc::new(FixedClock(instant.parse().expect("instant"))))
+    };
+    let contract = at("2027-04-01T09:00:00Z")
+        .add_contract(
+            ContractInput {
+                customer_id: customer,
+                title: "PBX maintenance".to_string(),
+                start: "2026-07-01".to_string(),
+                end: "2027-06-30".to_string(),
+                owner_email: Some(OWNER.to_string()),
+                ..ContractInput::default()
+            },
+            &Actor::system(),
+        )
+        .await
+        .expect("contract");
+    at("2027-05-15T09:00:00Z")
+        .dispatch_due()
+        .await
+        .expect("dispatch");
+    let tasks = app
+        .engine
+        .list_tasks(&TaskQuery::default())
+        .await
+        .expect("tasks");
+    assert_eq!(tasks.len(), 1);
+    (contract, tasks[0].task.clone())
+}
+
+fn ids(list: &Value) -> Vec<i64> {
+    list["data"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter_map(|r| r["id"].as_i64())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tasks_are_listed_by_filter_and_marked_done_by_their_owner() {
+    let app = TestApp::start_at(TASK_NOW.parse().expect("instant")).await;
+    let sam = client_as(&app, OWNER, Role::Sales).await;
+    let kim = client_as(&app, "kim@firm.example", Role::Sales).await;
+    let vic = client_as(&app, "vic@firm.example", Role::Viewer).await;
+    let (contract, task) = contract_with_a_task(&app).await;
+    let id = task.id;
+
+    // Anyone reads; the page's filters.
+    let (status, list) = vic.get("/tasks?status=open").await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(ids(&list), vec![id]);
+    assert_eq!(list["data"][0]["contract_title"], "PBX maintenance");
+    assert_eq!(list["data"][0]["customer_name"], "Acme");
+    assert_eq!(list["data"][0]["owner_email"], OWNER);
+    assert_eq!(list["data"][0]["due_date"], "2027-05-15");
+    for (query, expected) in [
+        ("owner=me", vec![]),
+        ("overdue=true", vec![id]),
+        ("status=done", vec![]),
+        (&format!("contract_id={contract}") as &str, vec![id]),
+        ("owner=sam@firm.example", vec![id]),
+    ] {
+        let (status, list) = vic.get(&format!("/tasks?{query}")).await;
+        assert_eq!(status, StatusCode::OK, "{query}: {list}");
+        assert_eq!(ids(&list), expected, "{query}");
+    }
+    let (_, mine) = sam.get("/tasks?owner=me&status=open").await;
+    assert_eq!(ids(&mine), vec![id]);
+    for (bad, field) in [
+        ("status=late", "status"),
+        ("overdue=maybe", "overdue"),
+        ("overdue=true&status=done", "overdue"),
+        ("owner=nobody@firm.example", "owner"),
+        ("contract_id=x", "contract_id"),
+    ] {
+        let (status, body) = vic.get(&format!("/tasks?{bad}")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
+        assert_eq!(body["error"]["field"], field, "{bad}: {body}");
+    }
+
+    // Done by its owner only, once, with a note.
+    let done = format!("/tasks/{id}/done");
+    for who in [&kim, &vic] {
+        let (status, body) = who.post_empty(&done).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    }
+    let (status, body) = sam.post(&done, &json!({"note": 5})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, body) = sam
+        .post(&done, &json!({"note": "called; they renew"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "done");
+    assert_eq!(body["note"], "called; they renew");
+    assert_eq!(body["closed_by"], OWNER);
+    let (status, body) = sam.post_empty(&done).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let (status, _) = sam.post_empty("/tasks/999999/done").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = sam.post_empty("/tasks/x/done").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (_, list) = vic.get("/tasks?status=done").await;
+    assert_eq!(ids(&list), vec![id]);
+}
