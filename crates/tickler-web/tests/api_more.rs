@@ -1,6 +1,6 @@
-//! Tasks through the JSON API: listed by anyone with a token; marked done by admins and
-//! the task's owner only, as on the Tasks page. Every response is checked against the
-//! OpenAPI document.
+//! Tasks and a contract's history through the JSON API: read by anyone with a token; a
+//! task marked done by admins and its owner only, as on the Tasks page. Every response is
+//! checked against the OpenAPI document.
 
 mod support;
 
@@ -130,4 +130,47 @@ async fn tasks_are_listed_by_filter_and_marked_done_by_their_owner() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let (_, list) = vic.get("/tasks?status=done").await;
     assert_eq!(ids(&list), vec![id]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_contracts_history_says_who_did_what_and_when() {
+    let app = TestApp::start_at(TASK_NOW.parse().expect("instant")).await;
+    let sam = client_as(&app, OWNER, Role::Sales).await;
+    let vic = client_as(&app, "vic@firm.example", Role::Viewer).await;
+    let (contract, _) = contract_with_a_task(&app).await;
+    let (status, body) = sam
+        .post(
+            &format!("/contracts/{contract}/decline"),
+            &json!({"reason": "moving to another provider"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let (status, history) = vic.get(&format!("/contracts/{contract}/events")).await;
+    assert_eq!(status, StatusCode::OK, "{history}");
+    let events = history["data"].as_array().expect("events");
+    assert!(!events.is_empty());
+    assert!(
+        events.iter().any(|e| e["subject_type"] == "contract"
+            && e["subject_id"] == contract
+            && e["action"] == "created"),
+        "{history}"
+    );
+    let last = events.last().expect("an event");
+    assert_eq!(last["actor"], OWNER, "{history}");
+    assert!(
+        last["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("moving to another provider")),
+        "{history}"
+    );
+    assert!(
+        events.iter().any(|e| e["subject_type"] == "reminder"),
+        "the reminders' events too: {history}"
+    );
+    let (status, _) = vic.get("/contracts/999999/events").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = vic.get("/contracts/x/events").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "id");
 }

@@ -6,6 +6,7 @@
 mod actions;
 mod error;
 mod extract;
+mod history;
 mod invoices;
 mod openapi;
 mod reminders;
@@ -63,6 +64,11 @@ fn api_routes() -> ApiRoutes {
             Method::PATCH,
             "/api/v1/contracts/{id}",
             resources::update_contract,
+        )
+        .route(
+            Method::GET,
+            "/api/v1/contracts/{id}/events",
+            history::contract_events,
         )
         .route(Method::POST, "/api/v1/contracts/{id}/renew", actions::renew)
         .route(

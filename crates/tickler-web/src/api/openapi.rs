@@ -14,7 +14,7 @@ use utoipa::{
     },
 };
 
-use super::{actions, error, invoices, reminders, resources, tasks, webhooks};
+use super::{actions, error, history, invoices, reminders, resources, tasks, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -37,6 +37,7 @@ use super::{actions, error, invoices, reminders, resources, tasks, webhooks};
         resources::contract,
         resources::create_contract,
         resources::update_contract,
+        history::contract_events,
         actions::renew,
         actions::decline,
         actions::terminate,
