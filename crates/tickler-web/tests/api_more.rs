@@ -1,6 +1,7 @@
-//! Tasks and a contract's history through the JSON API: read by anyone with a token; a
-//! task marked done by admins and its owner only, as on the Tasks page. Every response is
-//! checked against the OpenAPI document.
+//! Tasks, a contract's history and renewal quotes through the JSON API: read by anyone with
+//! a token; acted on (a task done, a quote accepted or declined) by admins and the
+//! contract's owner only, as on the pages. Every response is checked against the OpenAPI
+//! document.
 
 mod support;
 
@@ -13,6 +14,7 @@ use tickler_core::{clock::FixedClock, user::Role};
 use tickler_engine::{
     Actor,
     contracts::ContractInput,
+    quotes::QuoteInput,
     tasks::{TaskQuery, TaskRecord},
 };
 
@@ -173,4 +175,104 @@ async fn a_contracts_history_says_who_did_what_and_when() {
     let (status, body) = vic.get("/contracts/x/events").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["error"]["field"], "id");
+}
+
+/// Monday 1 March 2027.
+const QUOTE_NOW: &str = "2027-03-01T12:00:00Z";
+
+/// A sent quote for the renewal of a new contract of `OWNER` with `customer`.
+async fn sent_quote(app: &TestApp, customer: i64, title: &str) -> i64 {
+    let contract = app
+        .contract(customer, title, "2027-12-31", Some(OWNER))
+        .await;
+    let quote = app
+        .engine
+        .create_quote(
+            contract,
+            &QuoteInput {
+                lines: vec![format!("{title} 2028|1|1300.00|24")],
+                end: Some("2028-12-31".to_string()),
+                ..QuoteInput::default()
+            },
+            &Actor::system(),
+        )
+        .await
+        .expect("quote");
+    app.engine
+        .send_quote(quote, &Actor::system())
+        .await
+        .expect("sent");
+    quote
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn quotes_are_read_and_accepted_or_declined_by_the_contracts_owner() {
+    let app = TestApp::start_at(QUOTE_NOW.parse().expect("instant")).await;
+    let sam = client_as(&app, OWNER, Role::Sales).await;
+    let kim = client_as(&app, "kim@firm.example", Role::Sales).await;
+    let vic = client_as(&app, "vic@firm.example", Role::Viewer).await;
+    let customer = app
+        .customer("Acme", "office@acme.example", "en", "Europe/Athens")
+        .await;
+    let first = sent_quote(&app, customer, "Boiler service").await;
+    let second = sent_quote(&app, customer, "Lift service").await;
+
+    // Listed newest first, by status; read by anyone.
+    let (status, list) = vic.get("/quotes?status=sent").await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(ids(&list), vec![second, first]);
+    assert_eq!(list["more"], false);
+    assert_eq!(list["data"][1]["total"], "1612.00");
+    let (_, one) = vic.get("/quotes?limit=1").await;
+    assert_eq!(ids(&one), vec![second]);
+    assert_eq!(one["more"], true);
+    for (bad, field) in [("status=maybe", "status"), ("limit=0", "limit")] {
+        let (status, body) = vic.get(&format!("/quotes?{bad}")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
+        assert_eq!(body["error"]["field"], field, "{bad}: {body}");
+    }
+    let (status, quote) = vic.get(&format!("/quotes/{first}")).await;
+    assert_eq!(status, StatusCode::OK, "{quote}");
+    assert_eq!(quote["number"], format!("Q-{first}"));
+    assert_eq!(quote["status"], "sent");
+    assert_eq!(quote["contract_title"], "Boiler service");
+    assert_eq!(quote["term_start"], "2028-01-01");
+    assert_eq!(quote["lines"][0]["description"], "Boiler service 2028");
+    let (status, _) = vic.get("/quotes/999999").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Accepted by the owner only, once.
+    let accept = format!("/quotes/{first}/accept");
+    for who in [&kim, &vic] {
+        let (status, body) = who.post_empty(&accept).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    }
+    let (status, body) = sam.post_empty(&accept).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "accepted");
+    assert_eq!(body["decided_by"], OWNER);
+    assert!(body["next_term_id"].is_i64(), "{body}");
+    let (status, _) = sam.post_empty(&accept).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, _) = sam.post_empty("/quotes/999999/accept").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Declined, with a reason, by the owner only.
+    let decline = format!("/quotes/{second}/decline");
+    let (status, body) = vic.post_empty(&decline).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    for bad in [json!({"why": "x"}), json!({"reason": "x".repeat(1001)})] {
+        let (status, body) = sam.post(&decline, &bad).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    }
+    let (status, body) = sam
+        .post(&decline, &json!({"reason": "too expensive this year"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "declined");
+    assert_eq!(body["decline_reason"], "too expensive this year");
+    let (status, _) = sam.post_empty(&decline).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, _) = sam.post_empty("/quotes/999999/decline").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

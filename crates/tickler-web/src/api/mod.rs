@@ -9,6 +9,7 @@ mod extract;
 mod history;
 mod invoices;
 mod openapi;
+mod quotes;
 mod reminders;
 mod resources;
 mod tasks;
@@ -128,6 +129,10 @@ fn api_routes() -> ApiRoutes {
         )
         .route(Method::GET, "/api/v1/tasks", tasks::list_tasks)
         .route(Method::POST, "/api/v1/tasks/{id}/done", tasks::done)
+        .route(Method::GET, "/api/v1/quotes", quotes::list_quotes)
+        .route(Method::GET, "/api/v1/quotes/{id}", quotes::quote)
+        .route(Method::POST, "/api/v1/quotes/{id}/accept", quotes::accept)
+        .route(Method::POST, "/api/v1/quotes/{id}/decline", quotes::decline)
 }
 
 /// The API's router and the (method, path) of each of its endpoints.

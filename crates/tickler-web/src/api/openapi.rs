@@ -14,7 +14,7 @@ use utoipa::{
     },
 };
 
-use super::{actions, error, history, invoices, reminders, resources, tasks, webhooks};
+use super::{actions, error, history, invoices, quotes, reminders, resources, tasks, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -60,6 +60,10 @@ use super::{actions, error, history, invoices, reminders, resources, tasks, webh
         webhooks::redeliver,
         tasks::list_tasks,
         tasks::done,
+        quotes::list_quotes,
+        quotes::quote,
+        quotes::accept,
+        quotes::decline,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail, error::ErrorCode)),
     modifiers(&BearerScheme, &AlwaysSentHeaders),
@@ -71,6 +75,7 @@ use super::{actions, error, history, invoices, reminders, resources, tasks, webh
         (name = "invoices", description = "Invoices of recurring sales: read, approved, paid, voided"),
         (name = "webhooks", description = "Receivers told of events by signed POSTs (admins)"),
         (name = "tasks", description = "The team's to-dos: listed, marked done"),
+        (name = "quotes", description = "Renewal quotes: read, accepted or declined"),
         (name = "meta", description = "This document"),
     )
 )]
@@ -379,6 +384,10 @@ mod tests {
         }
         for value in values("TaskStatus") {
             let parsed: tickler_core::task::TaskStatus = value.parse().expect("a status");
+            assert_eq!(parsed.as_str(), value);
+        }
+        for value in values("QuoteStatus") {
+            let parsed: tickler_core::quote::QuoteStatus = value.parse().expect("a status");
             assert_eq!(parsed.as_str(), value);
         }
         for value in values("Answer") {
