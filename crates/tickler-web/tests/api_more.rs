@@ -276,3 +276,35 @@ async fn quotes_are_read_and_accepted_or_declined_by_the_contracts_owner() {
     let (status, _) = sam.post_empty("/quotes/999999/decline").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plans_are_listed_with_their_steps() {
+    let app = TestApp::start_at(QUOTE_NOW.parse().expect("instant")).await;
+    let vic = client_as(&app, "vic@firm.example", Role::Viewer).await;
+    let renewal = app.renewal_plan_id().await;
+    let (status, list) = vic.get("/plans").await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let plan = list["data"]
+        .as_array()
+        .expect("plans")
+        .iter()
+        .find(|p| p["id"] == renewal)
+        .expect("the renewal plan")
+        .clone();
+    assert_eq!(plan["name"], "renewal");
+    assert_eq!(plan["archived"], false);
+    let steps = plan["steps"].as_array().expect("steps");
+    assert!(!steps.is_empty(), "{plan}");
+    assert!(
+        steps
+            .iter()
+            .any(|s| s["key"] == "call_customer" && s["mode"] == "task"),
+        "{plan}"
+    );
+    assert_eq!(steps[0]["anchor"], "end_date");
+    assert_eq!(steps[0]["send_time"], "09:00");
+    // Without a token: refused in the one error shape.
+    let response =
+        support::openapi::send_checked(reqwest::Client::new().get(app.url("/api/v1/plans"))).await;
+    assert_eq!(response.status, StatusCode::UNAUTHORIZED);
+}

@@ -9,6 +9,7 @@ mod extract;
 mod history;
 mod invoices;
 mod openapi;
+mod plans;
 mod quotes;
 mod reminders;
 mod resources;
@@ -133,6 +134,7 @@ fn api_routes() -> ApiRoutes {
         .route(Method::GET, "/api/v1/quotes/{id}", quotes::quote)
         .route(Method::POST, "/api/v1/quotes/{id}/accept", quotes::accept)
         .route(Method::POST, "/api/v1/quotes/{id}/decline", quotes::decline)
+        .route(Method::GET, "/api/v1/plans", plans::list_plans)
 }
 
 /// The API's router and the (method, path) of each of its endpoints.

@@ -14,7 +14,9 @@ use utoipa::{
     },
 };
 
-use super::{actions, error, history, invoices, quotes, reminders, resources, tasks, webhooks};
+use super::{
+    actions, error, history, invoices, plans, quotes, reminders, resources, tasks, webhooks,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -64,6 +66,7 @@ use super::{actions, error, history, invoices, quotes, reminders, resources, tas
         quotes::quote,
         quotes::accept,
         quotes::decline,
+        plans::list_plans,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail, error::ErrorCode)),
     modifiers(&BearerScheme, &AlwaysSentHeaders),
@@ -76,6 +79,7 @@ use super::{actions, error, history, invoices, quotes, reminders, resources, tas
         (name = "webhooks", description = "Receivers told of events by signed POSTs (admins)"),
         (name = "tasks", description = "The team's to-dos: listed, marked done"),
         (name = "quotes", description = "Renewal quotes: read, accepted or declined"),
+        (name = "plans", description = "The plans contracts follow, with their steps (read only)"),
         (name = "meta", description = "This document"),
     )
 )]
