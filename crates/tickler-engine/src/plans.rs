@@ -427,6 +427,14 @@ fn parse_language(code: &str) -> Result<Language, ValidationError> {
     Language::parse("language", code)
 }
 
+/// A template as the Plans page and the API list it.
+#[derive(Debug, Clone)]
+pub struct TemplateEntry {
+    pub key: String,
+    /// Each language, and whether the team edited the template's text in it.
+    pub languages: Vec<(tickler_core::language::Language, bool)>,
+}
+
 impl Engine {
     /// Every stored plan step that can never be scheduled (saved before plans refused them).
     pub async fn unschedulable_steps(&self) -> Result<Vec<UnschedulableStep>, EngineError> {
@@ -464,6 +472,44 @@ impl Engine {
             found.push((summary, plan));
         }
         Ok(found)
+    }
+
+    /// Every template a plan can use: the built-in ones, those plans' steps name, and those
+    /// the team edited; for each, in every language, whether the team's text replaces the
+    /// built-in one.
+    pub async fn template_catalogue(&self) -> Result<Vec<TemplateEntry>, EngineError> {
+        let overrides = self.template_overrides().await?;
+        let mut keys: Vec<String> = crate::previews::TEMPLATE_KEYS
+            .iter()
+            .map(|k| k.to_string())
+            .collect();
+        let named = self
+            .plans_with_steps()
+            .await?
+            .into_iter()
+            .flat_map(|(_, plan)| plan.steps.into_iter().map(|s| s.template))
+            .chain(overrides.iter().map(|o| o.template.clone()))
+            .collect::<Vec<_>>();
+        for name in named {
+            if !keys.contains(&name) {
+                keys.push(name);
+            }
+        }
+        Ok(keys
+            .into_iter()
+            .map(|key| TemplateEntry {
+                languages: tickler_core::language::Language::ALL
+                    .iter()
+                    .map(|&language| {
+                        let edited = overrides
+                            .iter()
+                            .any(|o| o.template == key && o.language == language);
+                        (language, edited)
+                    })
+                    .collect(),
+                key,
+            })
+            .collect())
     }
 
     pub async fn plan(&self, id: i64) -> Result<PlanDetail, EngineError> {

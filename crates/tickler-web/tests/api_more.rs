@@ -307,4 +307,18 @@ async fn plans_are_listed_with_their_steps() {
     let response =
         support::openapi::send_checked(reqwest::Client::new().get(app.url("/api/v1/plans"))).await;
     assert_eq!(response.status, StatusCode::UNAUTHORIZED);
+
+    // The templates the steps use, with the languages the team edited each in.
+    let (status, templates) = vic.get("/templates").await;
+    assert_eq!(status, StatusCode::OK, "{templates}");
+    let listed = templates["data"].as_array().expect("templates");
+    for step in steps {
+        assert!(
+            listed.iter().any(|t| t["key"] == step["template"]),
+            "{} missing from {templates}",
+            step["template"]
+        );
+    }
+    assert_eq!(listed[0]["languages"].as_array().map(Vec::len), Some(3));
+    assert_eq!(listed[0]["languages"][0]["edited"], false);
 }

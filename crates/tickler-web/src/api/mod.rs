@@ -135,6 +135,7 @@ fn api_routes() -> ApiRoutes {
         .route(Method::POST, "/api/v1/quotes/{id}/accept", quotes::accept)
         .route(Method::POST, "/api/v1/quotes/{id}/decline", quotes::decline)
         .route(Method::GET, "/api/v1/plans", plans::list_plans)
+        .route(Method::GET, "/api/v1/templates", plans::list_templates)
 }
 
 /// The API's router and the (method, path) of each of its endpoints.

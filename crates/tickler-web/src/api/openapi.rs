@@ -67,6 +67,7 @@ use super::{
         quotes::accept,
         quotes::decline,
         plans::list_plans,
+        plans::list_templates,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail, error::ErrorCode)),
     modifiers(&BearerScheme, &AlwaysSentHeaders),

@@ -118,3 +118,65 @@ pub(super) async fn list_plans(
         .collect();
     Ok(Json(PlanList { data }))
 }
+
+/// A template in one language.
+#[derive(Serialize, ToSchema)]
+pub(super) struct TemplateLanguage {
+    #[schema(value_type = super::openapi::LanguageCode)]
+    language: &'static str,
+    /// The team's text replaces the built-in one in this language.
+    edited: bool,
+}
+
+/// A template a plan's step can use.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Template)]
+pub(super) struct TemplateOut {
+    /// The name steps use, e.g. `renewal_60`.
+    key: String,
+    languages: Vec<TemplateLanguage>,
+}
+
+/// Every template.
+#[derive(Serialize, ToSchema)]
+pub(super) struct TemplateList {
+    data: Vec<TemplateOut>,
+}
+
+/// Every template a plan can use: the built-in ones, those plans name and those the team
+/// edited, with the languages the team edited each in (the Plans page's list).
+#[utoipa::path(
+    get,
+    path = "/api/v1/templates",
+    tag = "plans",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The templates", body = TemplateList),
+        (status = 401, description = "No token, or an unknown or revoked one", body = ErrorBody),
+        (status = 500, description = "Tickler failed; the log says why", body = ErrorBody),
+        (status = 503, description = "The database cannot be reached", body = ErrorBody),
+    )
+)]
+pub(super) async fn list_templates(
+    State(state): State<AppState>,
+    _api: ApiUser,
+) -> Result<Json<TemplateList>, ApiError> {
+    let data = state
+        .engine
+        .template_catalogue()
+        .await?
+        .into_iter()
+        .map(|entry| TemplateOut {
+            key: entry.key,
+            languages: entry
+                .languages
+                .into_iter()
+                .map(|(language, edited)| TemplateLanguage {
+                    language: language.code(),
+                    edited,
+                })
+                .collect(),
+        })
+        .collect();
+    Ok(Json(TemplateList { data }))
+}

@@ -227,31 +227,21 @@ async fn list(State(state): State<AppState>, user: CurrentUser) -> Result<Html<S
             steps: plan.steps.iter().map(StepRow::of).collect(),
         });
     }
-    let overrides = engine.template_overrides().await?;
-    let mut keys: Vec<String> = TEMPLATE_KEYS.iter().map(|k| k.to_string()).collect();
-    for name in plans
-        .iter()
-        .flat_map(|p| p.steps.iter().map(|s| s.template.clone()))
-        .chain(overrides.iter().map(|o| o.template.clone()))
-    {
-        if !keys.contains(&name) {
-            keys.push(name);
-        }
-    }
-    let templates = keys
+    let templates = engine
+        .template_catalogue()
+        .await?
         .into_iter()
-        .map(|key| {
-            let links = Language::ALL
+        .map(|entry| {
+            let links = entry
+                .languages
                 .iter()
-                .map(|&language| TemplateLink {
-                    key: key.clone(),
+                .map(|&(language, overridden)| TemplateLink {
+                    key: entry.key.clone(),
                     language: language.code(),
-                    overridden: overrides
-                        .iter()
-                        .any(|o| o.template == key && o.language == language),
+                    overridden,
                 })
                 .collect();
-            (key, links)
+            (entry.key, links)
         })
         .collect();
     let page = PlansPage {
