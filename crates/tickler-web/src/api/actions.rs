@@ -76,8 +76,10 @@ pub(super) async fn renew(
 ) -> Result<Response, ApiError> {
     require_change(&state, &api, id).await?;
     let input: RenewIn = optional_body_of(&body)?;
+    // Left out, the term is as long as the one that ends; given, it must be a date (an
+    // empty string too is refused, as the document's `format: date` says).
     let end = match input.end.as_deref().map(str::trim) {
-        None | Some("") => None,
+        None => None,
         Some(text) => Some(parse_date("end", text).map_err(tickler_engine::EngineError::from)?),
     };
     state
