@@ -369,8 +369,20 @@ impl Engine {
         if subscribers.is_empty() {
             return Ok(());
         }
+        self.enqueue(db, now, &subscribers, &news()).await
+    }
+
+    /// Writes `events` for `subscribers` (read in the same transaction) and wakes the
+    /// deliverer if any delivery was made.
+    async fn enqueue(
+        &self,
+        db: &mut Db,
+        now: Timestamp,
+        subscribers: &[store::Subscriber],
+        events: &[NewWebhookEvent],
+    ) -> Result<(), EngineError> {
         let give_up = now.saturating_add(RETRY_FOR).unwrap_or(now);
-        if store::enqueue(db, now, give_up, &subscribers, &news()).await? > 0 {
+        if store::enqueue(db, now, give_up, subscribers, events).await? > 0 {
             self.webhook_work.notify_one();
         }
         Ok(())
@@ -386,7 +398,9 @@ impl Engine {
         subject: EventSubject,
         extra: Value,
     ) -> Result<(), EngineError> {
-        if store::subscribers(db).await?.is_empty() {
+        let subscribers = store::subscribers(db).await?;
+        // The object is read only when some receiver takes this event.
+        if !subscribed(&subscribers, event) {
             return Ok(());
         }
         let news = match subject {
@@ -440,7 +454,7 @@ impl Engine {
             }
             other => with_extra(news(event, other, json!({})), extra),
         };
-        self.announce(db, now, || vec![news]).await
+        self.enqueue(db, now, &subscribers, &[news]).await
     }
 
     /// Announces what the calendar, not a change, made true: contracts whose last term
@@ -450,11 +464,6 @@ impl Engine {
     /// not told of every contract that ever ended.
     pub(crate) async fn announce_lapses(&self) -> Result<usize, EngineError> {
         let subscribers = store::subscribers(&mut *self.store.conn().await?).await?;
-        let wanted = |event: WebhookEvent| {
-            subscribers
-                .iter()
-                .any(|s| s.events.split(',').any(|name| name == event.as_str()))
-        };
         let today = self.organisation_today();
         let since = today
             .checked_sub(jiff::Span::new().days(LAPSE_LOOKBACK_DAYS))
@@ -464,7 +473,7 @@ impl Engine {
             (WebhookEvent::ContractExpired, store::Lapse::Expiry),
             (WebhookEvent::InvoiceOverdue, store::Lapse::Overdue),
         ] {
-            if !wanted(event) {
+            if !subscribed(&subscribers, event) {
                 continue;
             }
             loop {
@@ -697,6 +706,11 @@ impl Engine {
         }
         Ok(Some(next))
     }
+}
+
+/// Whether any of `subscribers` takes `event`.
+fn subscribed(subscribers: &[store::Subscriber], event: WebhookEvent) -> bool {
+    subscribers.iter().any(|s| s.takes(event.as_str()))
 }
 
 /// The innermost error's text: reqwest's outer ones only say "error sending request".

@@ -148,6 +148,13 @@ pub struct Subscriber {
     pub events: String,
 }
 
+impl Subscriber {
+    /// Whether this endpoint receives events of `event_type`.
+    pub fn takes(&self, event_type: &str) -> bool {
+        self.events.split(',').any(|name| name == event_type)
+    }
+}
+
 /// The endpoints in use, for [`enqueue`]: when there are none, nothing need be announced.
 pub async fn subscribers(db: &mut Db) -> Result<Vec<Subscriber>, StoreError> {
     let rows: Vec<(i64, String)> =
@@ -177,7 +184,7 @@ pub async fn enqueue(
         .map(|event| {
             let endpoints = subscribers
                 .iter()
-                .filter(|s| s.events.split(',').any(|name| name == event.event_type))
+                .filter(|s| s.takes(event.event_type))
                 .map(|s| s.endpoint_id)
                 .collect::<Vec<_>>();
             (event, endpoints)
