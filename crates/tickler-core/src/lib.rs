@@ -9,6 +9,7 @@
 pub mod access;
 pub mod answer_link;
 pub mod backoff;
+pub mod backup_schedule;
 pub mod billing;
 pub mod catch_up;
 pub mod clock;

@@ -3,6 +3,7 @@
 
 pub mod answer_links;
 pub mod answers;
+pub mod backups;
 pub mod billing;
 pub mod browse;
 pub mod calendar;

@@ -7,6 +7,12 @@ pub enum StoreError {
     Unavailable(String),
     #[error("database migration failed: {0}")]
     Migration(String),
+    #[error(
+        "the database is at schema version {database}, newer than this Tickler knows \
+         (up to {known}): a newer Tickler upgraded it. Run that version (or a later one), or \
+         restore a backup taken before the upgrade"
+    )]
+    SchemaTooNew { database: i64, known: i64 },
     #[error("{what} {id} does not exist")]
     NotFound { what: &'static str, id: String },
     #[error("{0}")]

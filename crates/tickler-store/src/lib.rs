@@ -3,6 +3,7 @@
 //! SQL is how a write transaction starts and how claims lock rows.
 
 pub mod api_tokens;
+pub mod backup;
 mod batch;
 pub mod billing;
 pub mod browse;
@@ -58,6 +59,41 @@ impl Backend {
         }
     }
 
+    fn migrator(self) -> &'static sqlx::migrate::Migrator {
+        match self {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        }
+    }
+
+    /// Every migration this build has for the backend, in order.
+    pub fn migrations(self) -> Vec<PendingMigration> {
+        self.migrator()
+            .iter()
+            .filter(|m| m.migration_type.is_up_migration())
+            .map(|m| PendingMigration {
+                version: m.version,
+                description: m.description.to_string(),
+            })
+            .collect()
+    }
+
+    /// The newest schema version this build knows.
+    pub fn known_schema_version(self) -> i64 {
+        self.migrator().iter().map(|m| m.version).max().unwrap_or(0)
+    }
+
+    /// The backend a database URL names, if it names one Tickler speaks.
+    pub fn of_url(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+
     /// `column` as a condition's operand that SQLite's planner must not look up in an index
     /// (`+column`): for `status = 'scheduled' AND id IN (list)`, where it preferred scanning
     /// every scheduled row's entry of the status index to looking up the listed ids (a
@@ -98,6 +134,23 @@ pub(crate) fn json_ints(ids: impl IntoIterator<Item = i64>) -> String {
     }
     text.push(']');
     text
+}
+
+/// Where a database's schema stands against this build's migrations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaStatus {
+    /// The highest migration applied; `None` for a new, empty database.
+    pub applied: Option<i64>,
+    /// The highest migration this build has.
+    pub known: i64,
+    /// What `migrate` would apply, in order.
+    pub pending: Vec<PendingMigration>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingMigration {
+    pub version: i64,
+    pub description: String,
 }
 
 /// The database: a pool and which backend it is.
@@ -202,15 +255,75 @@ impl Store {
         })
     }
 
+    /// Applies the migrations this database lacks. A database that a newer Tickler has
+    /// migrated is refused before anything runs: this build would not know its tables.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        let migrator = match self.backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        migrator
+        let status = self.schema_status().await?;
+        if let Some(applied) = status.applied
+            && applied > status.known
+        {
+            return Err(StoreError::SchemaTooNew {
+                database: applied,
+                known: status.known,
+            });
+        }
+        self.backend
+            .migrator()
             .run(&self.pool)
             .await
             .map_err(|e| StoreError::Migration(e.to_string()))
+    }
+
+    /// Which schema version the database is at, which this build knows, and the migrations
+    /// that `migrate` would apply.
+    pub async fn schema_status(&self) -> Result<SchemaStatus, StoreError> {
+        let mut conn = self.conn().await?;
+        let has_table: bool = match self.backend {
+            Backend::Sqlite => {
+                sqlx::query_scalar::<_, i64>(
+                    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' \
+                     AND name = '_sqlx_migrations'",
+                )
+                .fetch_one(&mut *conn)
+                .await?
+                    > 0
+            }
+            Backend::Postgres => {
+                sqlx::query_scalar::<_, i64>(
+                    "SELECT COUNT(*) FROM information_schema.tables \
+                     WHERE table_schema = current_schema() AND table_name = '_sqlx_migrations'",
+                )
+                .fetch_one(&mut *conn)
+                .await?
+                    > 0
+            }
+        };
+        let applied: Vec<i64> = if has_table {
+            sqlx::query_scalar(
+                "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version",
+            )
+            .fetch_all(&mut *conn)
+            .await?
+        } else {
+            Vec::new()
+        };
+        let pending = self
+            .backend
+            .migrations()
+            .into_iter()
+            .filter(|m| !applied.contains(&m.version))
+            .collect();
+        Ok(SchemaStatus {
+            applied: applied.last().copied(),
+            known: self.backend.known_schema_version(),
+            pending,
+        })
+    }
+
+    /// The PostgreSQL URL without its password, for commands printed to the operator (the
+    /// tools read the password from PGPASSWORD or ~/.pgpass); `None` on SQLite.
+    pub fn url_without_password(&self) -> Option<String> {
+        (self.backend == Backend::Postgres).then(|| without_password(&self.url.0))
     }
 
     pub fn backend(&self) -> Backend {
@@ -311,11 +424,20 @@ fn sqlite_url_with_create(url: &str) -> String {
 
 /// The URL with any password replaced, for errors and logs.
 pub fn redact_url(url: &str) -> String {
+    replace_password(url, ":***")
+}
+
+fn without_password(url: &str) -> String {
+    replace_password(url, "")
+}
+
+/// The URL with the password part of its credentials (`:secret`) replaced by `with`.
+fn replace_password(url: &str, with: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let credentials = &url[scheme_end + 3..at];
             match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                Some((user, _)) => format!("{}{user}{with}{}", &url[..scheme_end + 3], &url[at..]),
                 None => url.to_string(),
             }
         }
@@ -339,6 +461,15 @@ mod tests {
             "postgres://tick:***@db:5432/t"
         );
         assert_eq!(redact_url("sqlite://tickler.db"), "sqlite://tickler.db");
+    }
+
+    #[test]
+    fn commands_for_the_operator_carry_no_password() {
+        assert_eq!(
+            without_password("postgres://tick:s3cret@db:5432/t"),
+            "postgres://tick@db:5432/t"
+        );
+        assert_eq!(without_password("postgres://db/t"), "postgres://db/t");
     }
 
     #[test]

@@ -916,14 +916,52 @@ pub async fn finish_claimed(
 
 /// Returns reminders whose lease ran out (their dispatcher died) to the queue, due at once.
 pub async fn take_over_expired(db: &mut Db, now: Timestamp) -> Result<Vec<i64>, StoreError> {
+    take_over_claims(
+        db,
+        now,
+        now,
+        "lease expired: the dispatcher holding it stopped",
+    )
+    .await
+}
+
+/// Returns to the queue every reminder being sent under a claim that runs out before
+/// `expired_before`, noting `why`. Its Message-ID stays, so a re-send of a message that
+/// did reach the server carries the same one.
+pub async fn take_over_claims(
+    db: &mut Db,
+    now: Timestamp,
+    expired_before: Timestamp,
+    why: &str,
+) -> Result<Vec<i64>, StoreError> {
     Ok(sqlx::query_scalar(
         "UPDATE reminders SET status = 'scheduled', due_at = $1, claimed_by = NULL, \
-         claimed_until = NULL, last_error = 'lease expired: the dispatcher holding it stopped', \
-         updated_at = $1 WHERE status = 'sending' AND claimed_until < $1 RETURNING id",
+         claimed_until = NULL, last_error = $2, updated_at = $1 \
+         WHERE status = 'sending' AND claimed_until < $3 RETURNING id",
+    )
+    .bind(millis(now))
+    .bind(why)
+    .bind(millis(expired_before))
+    .fetch_all(db)
+    .await?)
+}
+
+/// The reminders the dispatcher would send now (timed emails and team notices that are
+/// due), with the instant each fell due, in that order.
+pub async fn due_sendable_ids(
+    db: &mut Db,
+    now: Timestamp,
+) -> Result<Vec<(i64, Timestamp)>, StoreError> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT id, due_at FROM reminders WHERE status = 'scheduled' \
+         AND mode IN ('auto', 'internal') AND due_at <= $1 ORDER BY due_at, id",
     )
     .bind(millis(now))
     .fetch_all(db)
-    .await?)
+    .await?;
+    rows.into_iter()
+        .map(|(id, due)| Ok((id, instant_from_millis(due)?)))
+        .collect()
 }
 
 /// The earliest instant at which a scheduled reminder will be due (to send, or to alert its

@@ -647,3 +647,15 @@ pub async fn mark_milestone(
     .rows_affected();
     Ok(inserted == 1)
 }
+
+/// Frees every delivery's claim: after a restore, the claims belong to processes that no
+/// longer exist.
+pub async fn release_all_claims(db: &mut Db) -> Result<u64, StoreError> {
+    Ok(sqlx::query(
+        "UPDATE webhook_deliveries SET claimed_by = NULL, claimed_until = NULL \
+         WHERE claimed_until IS NOT NULL",
+    )
+    .execute(db)
+    .await?
+    .rows_affected())
+}

@@ -15,6 +15,7 @@ use axum::{
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 use crate::{AppState, security::constant_time_eq};
+use tickler_engine::backups::BackupRecord;
 
 /// The bearer token `/metrics` asks for. A secret: its `Debug` shows no part of it.
 #[derive(Clone)]
@@ -116,11 +117,36 @@ pub(crate) async fn metrics(State(state): State<AppState>, headers: HeaderMap) -
         }
         Err(e) => tracing::warn!(error = %e, "metrics: cannot count webhook deliveries"),
     }
+    if state.engine.takes_own_backups() {
+        match state.engine.latest_backups().await {
+            Ok((done, latest)) => queue.push_str(&backup_gauges(done.as_ref(), latest.as_ref())),
+            Err(e) => tracing::warn!(error = %e, "metrics: cannot read the last backup"),
+        }
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         format!("{queue}{}", handle.render()),
     )
         .into_response()
+}
+
+/// The last backup's moment and size, and whether the latest attempt failed: an alert on
+/// `time() - tickler_backup_last_success_timestamp_seconds > 26 * 3600` catches a schedule
+/// that stopped. Read from the database, so every instance reports the same.
+fn backup_gauges(done: Option<&BackupRecord>, latest: Option<&BackupRecord>) -> String {
+    let when = done.map_or(0, |b| b.finished_at.unwrap_or(b.started_at).as_second());
+    let size = done.and_then(|b| b.size).unwrap_or(0);
+    let failed = latest.is_some_and(|b| b.status == "failed");
+    format!(
+        "# HELP tickler_backup_last_success_timestamp_seconds When the last good backup of the database finished (0: never).\n\
+         # TYPE tickler_backup_last_success_timestamp_seconds gauge\n\
+         tickler_backup_last_success_timestamp_seconds {when}\n\
+         # HELP tickler_backup_last_size_bytes The size of the last good backup.\n\
+         # TYPE tickler_backup_last_size_bytes gauge\ntickler_backup_last_size_bytes {size}\n\
+         # HELP tickler_backup_last_failed Whether the latest backup attempt failed.\n\
+         # TYPE tickler_backup_last_failed gauge\ntickler_backup_last_failed {}\n",
+        u8::from(failed)
+    )
 }
 
 /// Times every request by route (the pattern, `/contracts/{id}`, not the path, so that the

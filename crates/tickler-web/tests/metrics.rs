@@ -9,7 +9,7 @@ use tickler_core::clock::FixedClock;
 use tickler_testkit::SmtpTestServer;
 use tickler_web::{WebConfig, metrics::MetricsToken};
 
-use support::{TestApp, client, get};
+use support::{TestApp, admin, client, get};
 
 /// The value of one sample line, e.g. `tickler_queue_due 0`.
 fn sample(text: &str, name: &str) -> Option<f64> {
@@ -197,4 +197,64 @@ async fn health_endpoints_say_unreachable_without_the_database_error() {
     let (status, text) = get(&client(), &app, "/readyz").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(text, "not ready: database unreachable\n");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_last_backup_shows_on_the_admins_dashboard_and_in_metrics() {
+    let app = TestApp::start().await;
+    let admin = admin(&app).await;
+    let (_, page) = get(&admin, &app, "/").await;
+    if !app.engine.takes_own_backups() {
+        // PostgreSQL is backed up by its own tools, which Tickler does not see.
+        assert!(!page.contains("backup"), "{page}");
+        return;
+    }
+    assert!(page.contains("No backup of the database yet"), "{page}");
+    let (_, text) = get(&client(), &app, "/metrics").await;
+    assert_eq!(
+        sample(&text, "tickler_backup_last_success_timestamp_seconds"),
+        Some(0.0),
+        "{text}"
+    );
+
+    let folder = tempfile::tempdir().expect("temp dir");
+    let report = app
+        .engine
+        .back_up(&folder.path().join("tickler-backup.db"))
+        .await
+        .expect("a backup");
+    assert!(report.size > 0);
+    let (_, page) = get(&admin, &app, "/").await;
+    assert!(page.contains("Last backup: just now"), "{page}");
+    let (_, text) = get(&client(), &app, "/metrics").await;
+    let when = sample(&text, "tickler_backup_last_success_timestamp_seconds").expect("gauge");
+    assert!(
+        (when - jiff::Timestamp::now().as_second() as f64).abs() < 60.0,
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "tickler_backup_last_size_bytes"),
+        Some(report.size as f64)
+    );
+    assert_eq!(sample(&text, "tickler_backup_last_failed"), Some(0.0));
+
+    // An attempt into a folder that does not exist fails, and says so; the last good one
+    // is still the one shown.
+    let failed = app
+        .engine
+        .back_up(&folder.path().join("missing").join("b.db"))
+        .await;
+    assert!(failed.is_err());
+    let (_, page) = get(&admin, &app, "/").await;
+    assert!(page.contains("The latest backup failed"), "{page}");
+    assert!(page.contains("Last backup: just now"), "{page}");
+    let (_, text) = get(&client(), &app, "/metrics").await;
+    assert_eq!(sample(&text, "tickler_backup_last_failed"), Some(1.0));
+
+    // Salespeople are not told about backups.
+    app.user("sam@firm.example", tickler_core::user::Role::Sales)
+        .await;
+    let sam = app.login("sam@firm.example").await;
+    let (_, page) = get(&sam, &app, "/").await;
+    assert!(!page.contains("Last backup"), "{page}");
 }

@@ -31,8 +31,35 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create or upgrade the database schema (also done by every other command).
-    Migrate,
+    /// Create or upgrade the database schema (also done by every other command). Migrations
+    /// only go forward: back up first (`tickler backup`). A database that a newer Tickler
+    /// upgraded is refused.
+    Migrate {
+        /// List the migrations that would run, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Copy the SQLite database into FILE while serve runs and sends (one consistent
+    /// moment, checked with PRAGMA integrity_check before it says done). On PostgreSQL,
+    /// prints the pg_dump command to use instead.
+    Backup {
+        /// The new backup file; it must not exist.
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make the SQLite database a copy of the backup FILE, then migrate it; reminders that
+    /// were being sent as the backup was taken go back to the queue, and the command says
+    /// which fell due since the backup (the old database may have sent them). Stop serve
+    /// first.
+    Restore {
+        file: PathBuf,
+        /// Replace a database that holds data (users, customers, contracts or invoices).
+        #[arg(long)]
+        force: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Members of the team: contract owners (salespeople), admins, viewers.
     #[command(subcommand)]
     User(UserCommand),

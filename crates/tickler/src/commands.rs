@@ -40,7 +40,7 @@ use tickler_core::webhook::WebhookEvent;
 use tickler_engine::invoicing::InvoiceFilter;
 use tickler_engine::webhooks::WebhookReport;
 
-async fn engine(database: &str) -> Result<Engine> {
+pub(crate) async fn engine(database: &str) -> Result<Engine> {
     engine_with(database, config::from_env()?).await
 }
 
@@ -63,19 +63,31 @@ fn cli_actor() -> Actor {
 
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Migrate => return migrate(&cli.database).await,
+        Command::Migrate { dry_run } => {
+            return crate::operations::migrate(&cli.database, dry_run).await;
+        }
+        Command::Backup { file, json } => {
+            return crate::operations::backup(&cli.database, &file, json).await;
+        }
+        Command::Restore { file, force, json } => {
+            return crate::operations::restore(&cli.database, &file, force, json).await;
+        }
         Command::Serve(args) => {
             let config = config::from_env()?;
             let web = config.web.clone();
+            let backups = config.backups.clone();
             let engine = engine_with(&cli.database, config).await?;
-            return serve::run(engine, web, &args.listen).await;
+            return serve::run(engine, web, backups, &args.listen).await;
         }
         _ => {}
     }
     let engine = engine(&cli.database).await?;
     let actor = cli_actor();
     match cli.command {
-        Command::Migrate | Command::Serve(_) => {}
+        Command::Migrate { .. }
+        | Command::Backup { .. }
+        | Command::Restore { .. }
+        | Command::Serve(_) => {}
         Command::Jobs { json } => {
             let states = engine.job_states().await?;
             if json {
@@ -120,24 +132,6 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Quote(command) => crate::quotes::quote(&engine, command, &actor).await?,
         Command::Settings(command) => invoices::settings(&engine, command, &actor).await?,
         Command::Task(command) => tasks::task(&engine, command, &actor).await?,
-    }
-    Ok(())
-}
-
-/// Applies the migrations, then warns of plan steps that can never be sent.
-async fn migrate(database: &str) -> Result<()> {
-    Store::open(database).await?;
-    eprintln!(
-        "database {} is up to date",
-        tickler_store::redact_url(database)
-    );
-    // Steps saved before plans refused them would silently never be sent: say so.
-    for step in engine(database).await?.unschedulable_steps().await? {
-        eprintln!(
-            "warning: plan \"{}\" step {} ({}) is never sent: {}; change it on the \
-             Plans page",
-            step.plan, step.position, step.step, step.why
-        );
     }
     Ok(())
 }

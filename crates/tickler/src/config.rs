@@ -4,7 +4,10 @@ use std::{path::PathBuf, time::Duration};
 
 use anyhow::Result;
 use tickler_core::{backoff::RetryPolicy, time_zone::Zone};
-use tickler_engine::Settings;
+use tickler_engine::{
+    Settings,
+    backups::{BackupSchedule, parse_backup_time},
+};
 use tickler_mail::{MailConfig, Sender, SmtpCa, dkim::DkimSigner};
 
 fn var(name: &str) -> Option<String> {
@@ -46,6 +49,8 @@ pub struct Config {
     pub database_max_connections: Option<u32>,
     pub mail: MailConfig,
     pub web: tickler_web::WebConfig,
+    /// `serve`'s daily backups, when `TICKLER_BACKUP_DIR` is set.
+    pub backups: Option<BackupSchedule>,
 }
 
 pub fn from_env() -> Result<Config> {
@@ -118,7 +123,25 @@ pub fn from_env() -> Result<Config> {
         database_max_connections,
         mail,
         web,
+        backups: backup_schedule_from_env()?,
     })
+}
+
+fn backup_schedule_from_env() -> Result<Option<BackupSchedule>> {
+    let Some(dir) = var("TICKLER_BACKUP_DIR") else {
+        return Ok(None);
+    };
+    let at = parse_backup_time(&var("TICKLER_BACKUP_TIME").unwrap_or_else(|| "02:00".into()))
+        .map_err(|e| anyhow::anyhow!("TICKLER_BACKUP_TIME: {e}"))?;
+    let keep = number("TICKLER_BACKUP_KEEP", 7usize)?;
+    if keep == 0 {
+        anyhow::bail!("TICKLER_BACKUP_KEEP must be at least 1: the newest backup is always kept");
+    }
+    Ok(Some(BackupSchedule {
+        dir: PathBuf::from(dir),
+        keep,
+        at,
+    }))
 }
 
 /// The public URL as the links in emails will use it: http(s), with a host, no trailing

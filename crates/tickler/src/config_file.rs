@@ -32,6 +32,9 @@ const KEYS: &[&str] = &[
     "poll_seconds",
     "log",
     "log_format",
+    "backup_dir",
+    "backup_keep",
+    "backup_time",
 ];
 
 const DEFAULT_FILE: &str = "tickler.toml";

@@ -5,6 +5,7 @@ mod commands;
 mod config;
 mod config_file;
 mod invoices;
+mod operations;
 mod output;
 mod plans;
 mod quotes;

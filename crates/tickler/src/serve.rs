@@ -3,10 +3,15 @@
 use std::net::SocketAddr;
 
 use anyhow::{Context, Result};
-use tickler_engine::Engine;
+use tickler_engine::{Engine, backups::BackupSchedule};
 use tokio::sync::watch;
 
-pub async fn run(engine: Engine, mut web: tickler_web::WebConfig, listen: &str) -> Result<()> {
+pub async fn run(
+    engine: Engine,
+    mut web: tickler_web::WebConfig,
+    backups: Option<BackupSchedule>,
+    listen: &str,
+) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -39,6 +44,27 @@ pub async fn run(engine: Engine, mut web: tickler_web::WebConfig, listen: &str) 
         let engine = engine.clone();
         tokio::spawn(async move { engine.run_dispatcher(stopped).await })
     };
+    let backup_schedule = backups.and_then(|schedule| {
+        if engine.pg_dump_command().is_some() {
+            tracing::warn!(
+                "TICKLER_BACKUP_DIR is ignored: the database is PostgreSQL; back it up with \
+                 pg_dump or pg_basebackup"
+            );
+            return None;
+        }
+        tracing::info!(
+            "backups {}",
+            tickler_engine::backups::describe_schedule(
+                &schedule,
+                engine.settings().default_time_zone.tz()
+            )
+        );
+        let engine = engine.clone();
+        let stopped = stop.subscribe();
+        Some(tokio::spawn(async move {
+            engine.run_backup_schedule(schedule, stopped).await
+        }))
+    });
     let app = tickler_web::router(engine, web);
     let mut web_stopped = stop.subscribe();
     axum::serve(
@@ -53,6 +79,9 @@ pub async fn run(engine: Engine, mut web: tickler_web::WebConfig, listen: &str) 
     .await
     .context("HTTP server")?;
     dispatcher.await.context("dispatcher task")?;
+    if let Some(backups) = backup_schedule {
+        backups.await.context("backup task")?;
+    }
     tracing::info!("stopped cleanly");
     Ok(())
 }

@@ -28,15 +28,35 @@ fn sqlite_url(url: &str) -> String {
     }
 }
 
-/// Migrates a new database to version [`BEFORE`] with the migrations of that time (the same
-/// files, so their checksums match) and fills it with the fixture.
-async fn old_database(url: &str) {
-    sqlx::any::install_default_drivers();
-    let backend = if url.starts_with("sqlite:") {
+fn backend_of(url: &str) -> &'static str {
+    if url.starts_with("sqlite:") {
         "sqlite"
     } else {
         "postgres"
-    };
+    }
+}
+
+/// Every migration's version, in order.
+fn versions(backend: &str) -> Vec<i64> {
+    let all = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tickler-store/migrations")
+        .join(backend);
+    let mut versions: Vec<i64> = std::fs::read_dir(&all)
+        .expect("migrations")
+        .map(|entry| {
+            let name = entry.expect("migration").file_name();
+            name.to_string_lossy()[..4]
+                .parse()
+                .expect("numbered migration")
+        })
+        .collect();
+    versions.sort_unstable();
+    versions
+}
+
+/// Applies the migrations up to `version` with the files of that time (the same files, so
+/// their checksums match what the current build expects).
+async fn migrate_to(conn: &mut AnyConnection, backend: &str, version: i64) {
     let all = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../tickler-store/migrations")
         .join(backend);
@@ -44,20 +64,38 @@ async fn old_database(url: &str) {
     for entry in std::fs::read_dir(&all).expect("migrations") {
         let path = entry.expect("migration").path();
         let name = path.file_name().unwrap().to_string_lossy().to_string();
-        let version: i64 = name[..4].parse().expect("numbered migration");
-        if version <= BEFORE {
+        let number: i64 = name[..4].parse().expect("numbered migration");
+        if number <= version {
             std::fs::copy(&path, old.path().join(&name)).expect("copy migration");
         }
     }
-    let mut conn = AnyConnection::connect(&sqlite_url(url))
-        .await
-        .expect("connect");
     sqlx::migrate::Migrator::new(old.path())
         .await
         .expect("old migrations")
-        .run(&mut conn)
+        .run(conn)
         .await
         .expect("migrate to the old schema");
+}
+
+/// Migrates a new database to version [`BEFORE`] with the migrations of that time and fills
+/// it with the fixture.
+async fn old_database(url: &str) {
+    database_at(url, BEFORE).await;
+}
+
+/// A database as a Tickler of schema `version` left it: from [`BEFORE`] on, holding the
+/// fixture's contracts, reminders and events, loaded at [`BEFORE`] and carried forward.
+async fn database_at(url: &str, version: i64) {
+    sqlx::any::install_default_drivers();
+    let backend = backend_of(url);
+    let mut conn = AnyConnection::connect(&sqlite_url(url))
+        .await
+        .expect("connect");
+    migrate_to(&mut conn, backend, version.min(BEFORE)).await;
+    if version < BEFORE {
+        conn.close().await.expect("close");
+        return;
+    }
     let fixture = include_str!("fixtures/before_subjects.sql");
     sqlx::raw_sql(sqlx::AssertSqlSafe(fixture))
         .execute(&mut conn)
@@ -81,7 +119,126 @@ async fn old_database(url: &str) {
             .expect("sequence");
         }
     }
+    migrate_to(&mut conn, backend, version).await;
     conn.close().await.expect("close");
+}
+
+/// The schema as text: tables, columns, indexes and triggers, comparable across databases.
+async fn schema(url: &str) -> Vec<String> {
+    let mut conn = AnyConnection::connect(&sqlite_url(url))
+        .await
+        .expect("connect");
+    let queries: &[&str] = if backend_of(url) == "sqlite" {
+        &[
+            "SELECT type || ' ' || name || ' ' || COALESCE(sql, '') FROM sqlite_master \
+           WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name",
+        ]
+    } else {
+        &[
+            "SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || \
+             COALESCE(column_default, '') || ' ' || is_nullable FROM information_schema.columns \
+             WHERE table_schema = current_schema() ORDER BY 1",
+            "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() ORDER BY 1",
+            "SELECT trigger_name || ' ' || event_object_table || ' ' || action_statement \
+             FROM information_schema.triggers WHERE trigger_schema = current_schema() ORDER BY 1",
+        ]
+    };
+    let mut lines = Vec::new();
+    for query in queries {
+        let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(*query))
+            .fetch_all(&mut conn)
+            .await
+            .expect("schema");
+        lines.extend(rows);
+    }
+    conn.close().await.expect("close");
+    lines
+}
+
+#[test]
+fn a_database_of_every_earlier_schema_version_migrates_to_the_current_one() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let fresh = Tickler::new(None);
+    fresh.ok(&["migrate"]);
+    let wanted = runtime.block_on(schema(&fresh.database_url()));
+    let backend = backend_of(&fresh.database_url());
+    let all = versions(backend);
+    let latest = *all.last().expect("migrations");
+    for &version in all.iter().filter(|v| **v < latest) {
+        let tickler = Tickler::new(None);
+        let url = tickler.database_url();
+        runtime.block_on(database_at(&url, version));
+        let plan = tickler.ok(&["migrate", "--dry-run"]);
+        assert!(
+            plan.contains(&format!("at schema version {version};")),
+            "from {version}: {plan}"
+        );
+        tickler.ok(&["migrate"]);
+        assert_eq!(
+            runtime.block_on(schema(&url)),
+            wanted,
+            "the schema migrated from version {version} is the new one's"
+        );
+        if version >= BEFORE {
+            let (reminders, events) = runtime.block_on(snapshot(&url));
+            assert_eq!(
+                reminders.len(),
+                17,
+                "from {version}: the fixture's reminders"
+            );
+            assert!(!events.is_empty(), "from {version}: the fixture's events");
+        }
+        let plan = tickler.ok(&["migrate", "--dry-run"]);
+        assert!(plan.contains("is up to date"), "from {version}: {plan}");
+    }
+}
+
+#[test]
+fn a_database_newer_than_this_tickler_is_refused_and_a_dry_run_changes_nothing() {
+    let tickler = Tickler::new(None);
+    let url = tickler.database_url();
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(database_at(&url, 20));
+    let plan = tickler.ok(&["migrate", "--dry-run"]);
+    assert!(plan.contains("at schema version 20;"), "{plan}");
+    assert!(plan.contains("0021 api tokens"), "{plan}");
+    assert!(!plan.contains("0020 "), "{plan}");
+    assert_eq!(
+        tickler.ok(&["migrate", "--dry-run"]),
+        plan,
+        "nothing was applied"
+    );
+    tickler.ok(&["migrate"]);
+
+    let future = match backend_of(&url) {
+        "sqlite" => "X'00'",
+        _ => "'\\x00'::bytea",
+    };
+    runtime.block_on(async {
+        let mut conn = AnyConnection::connect(&sqlite_url(&url))
+            .await
+            .expect("connect");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, \
+             execution_time) VALUES (9999, 'from a newer tickler', TRUE, {future}, 0)"
+        )))
+        .execute(&mut conn)
+        .await
+        .expect("a migration from the future");
+        conn.close().await.expect("close");
+    });
+    for command in [
+        &["migrate"][..],
+        &["migrate", "--dry-run"],
+        &["serve", "--listen", "127.0.0.1:0"],
+        &["contract", "list"],
+    ] {
+        let refused = tickler.fails(command);
+        assert!(
+            refused.contains("schema version 9999, newer than this Tickler knows"),
+            "{command:?}: {refused}"
+        );
+    }
 }
 
 /// Every reminder's kept columns, and every event, as text rows.

@@ -59,6 +59,41 @@ struct DashboardPage {
     who: &'static str,
     /// What a new installation still lacks, for admins, until everything is done.
     checklist: Vec<ChecklistItem>,
+    /// The embedded database's backups, for admins.
+    backups: Option<BackupLine>,
+}
+
+struct BackupLine {
+    /// "2 hours ago (6 Dec 2026 02:00), 14 MB"; `None` before the first backup.
+    last: Option<String>,
+    /// The latest attempt failed, and why.
+    failed: Option<String>,
+}
+
+/// The last backup as the dashboard tells admins, on SQLite (PostgreSQL is backed up by its
+/// own tools, which Tickler does not see).
+async fn backup_line(state: &AppState, user: &CurrentUser) -> Result<Option<BackupLine>, WebError> {
+    if user.user.role != Role::Admin || !state.engine.takes_own_backups() {
+        return Ok(None);
+    }
+    let (done, latest) = state.engine.latest_backups().await?;
+    // Backups happen on the wall clock, whatever instant the engine's clock is set to.
+    let now = Timestamp::now();
+    Ok(Some(BackupLine {
+        last: done.map(|b| {
+            let at = b.finished_at.unwrap_or(b.started_at);
+            // A backup is never in the future, even when taken within this second.
+            format!(
+                "{} ({}), {}",
+                crate::format::relative(at.min(now) - jiff::SignedDuration::from_secs(1), now),
+                crate::format::local(at, &user.zone),
+                crate::format::bytes(b.size.unwrap_or(0))
+            )
+        }),
+        failed: latest
+            .filter(|b| b.status == "failed")
+            .map(|b| b.error.unwrap_or_default()),
+    }))
 }
 
 struct ChecklistItem {
@@ -195,6 +230,7 @@ async fn dashboard(
         .expiring_contracts(today, in_days(90), owner_id, 0)
         .await?;
     let checklist = checklist(&state, &user).await?;
+    let backups = backup_line(&state, &user).await?;
 
     let rows = |list: Vec<ReminderView>| {
         list.iter()
@@ -223,6 +259,7 @@ async fn dashboard(
         mail_problem: engine.mail_problem(),
         who,
         checklist,
+        backups,
         my_open_tasks: tasks.mine_open,
         overdue_tasks: tasks.overdue,
         my_tasks: tasks
