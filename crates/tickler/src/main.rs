@@ -10,6 +10,7 @@ mod plans;
 mod quotes;
 mod serve;
 mod tasks;
+mod transfer;
 
 use std::process::ExitCode;
 
