@@ -295,15 +295,25 @@ where
         .iter()
         .map(|c| format!("CAST({} AS TEXT)", quoted(&c.name)))
         .collect();
+    // Qualified with the table: a bare name in PostgreSQL's ORDER BY means the output
+    // column of that name, here the text of the CAST, which would sort 10 before 2.
+    let name = quoted(&table.name);
     let order: Vec<String> = if table.primary_key.is_empty() {
-        table.columns.iter().map(|c| quoted(&c.name)).collect()
+        table
+            .columns
+            .iter()
+            .map(|c| format!("{name}.{}", quoted(&c.name)))
+            .collect()
     } else {
-        table.primary_key.iter().map(|c| quoted(c)).collect()
+        table
+            .primary_key
+            .iter()
+            .map(|c| format!("{name}.{}", quoted(c)))
+            .collect()
     };
     let sql = format!(
-        "SELECT {} FROM {} ORDER BY {}",
+        "SELECT {} FROM {name} ORDER BY {}",
         columns.join(", "),
-        quoted(&table.name),
         order.join(", ")
     );
     let mut rows = sqlx::query(AssertSqlSafe(sql)).fetch(&mut *db);
