@@ -6,7 +6,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use futures_util::TryStreamExt;
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::{Backend, Db, StoreError, Tx, batch};
@@ -279,9 +278,15 @@ fn quoted(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// Reads every row of `table` in primary-key order, each value as text (`None` for NULL),
-/// handing them to `each` one at a time as they arrive: a large table is never held whole.
-/// Returns the number of rows.
+/// Rows read per statement: each page is one short query (a single query streaming a
+/// table of 100,000 reminders to the file ran for seconds, and sqlx logged it as a slow
+/// statement), and memory holds one page at most.
+const PAGE_ROWS: usize = 5000;
+
+/// Reads every row of `table` in primary-key order, a page at a time, each value as text
+/// (`None` for NULL), handing them to `each`: a large table is never held whole. Text keys
+/// are compared byte by byte (`COLLATE "C"` on PostgreSQL, SQLite's default), so that
+/// both backends give the rows in the same order. Returns the number of rows.
 pub async fn read_rows<E>(
     db: &mut Db,
     table: &Table,
@@ -290,44 +295,98 @@ pub async fn read_rows<E>(
 where
     E: From<StoreError>,
 {
-    let columns: Vec<String> = table
+    let backend = Backend::of(db);
+    let name = quoted(&table.name);
+    let selected: Vec<String> = table
         .columns
         .iter()
         .map(|c| format!("CAST({} AS TEXT)", quoted(&c.name)))
         .collect();
-    // Qualified with the table: a bare name in PostgreSQL's ORDER BY means the output
-    // column of that name, here the text of the CAST, which would sort 10 before 2.
-    let name = quoted(&table.name);
-    let order: Vec<String> = if table.primary_key.is_empty() {
-        table
-            .columns
-            .iter()
-            .map(|c| format!("{name}.{}", quoted(&c.name)))
-            .collect()
+    // A table without a key (none in the schema today) is small enough to read at once.
+    let key: Vec<(usize, &Column)> = if table.primary_key.is_empty() {
+        table.columns.iter().enumerate().collect()
     } else {
         table
             .primary_key
             .iter()
-            .map(|c| format!("{name}.{}", quoted(c)))
+            .filter_map(|k| table.columns.iter().enumerate().find(|(_, c)| c.name == *k))
             .collect()
     };
-    let sql = format!(
-        "SELECT {} FROM {name} ORDER BY {}",
-        columns.join(", "),
-        order.join(", ")
+    let paged = !table.primary_key.is_empty();
+    // Qualified with the table: a bare name in PostgreSQL's ORDER BY means the output
+    // column of that name, here the text of the CAST, which would sort 10 before 2.
+    let key_terms: Vec<String> = key
+        .iter()
+        .map(|(_, c)| match (c.kind, backend) {
+            (ColumnKind::Text, Backend::Postgres) => {
+                format!("{name}.{} COLLATE \"C\"", quoted(&c.name))
+            }
+            _ => format!("{name}.{}", quoted(&c.name)),
+        })
+        .collect();
+    let after: Vec<String> = (1..=key.len()).map(|i| format!("${i}")).collect();
+    let first_page = format!(
+        "SELECT {} FROM {name} ORDER BY {}{}",
+        selected.join(", "),
+        key_terms.join(", "),
+        if paged {
+            format!(" LIMIT {PAGE_ROWS}")
+        } else {
+            String::new()
+        }
     );
-    let mut rows = sqlx::query(AssertSqlSafe(sql)).fetch(&mut *db);
+    let next_page = format!(
+        "SELECT {} FROM {name} WHERE ({}) > ({}) ORDER BY {} LIMIT {PAGE_ROWS}",
+        selected.join(", "),
+        key_terms.join(", "),
+        after.join(", "),
+        key_terms.join(", ")
+    );
+    let mut last_key: Option<Vec<Option<String>>> = None;
     let mut values: Vec<Option<String>> = Vec::with_capacity(table.columns.len());
     let mut count = 0u64;
-    while let Some(row) = rows.try_next().await.map_err(StoreError::from)? {
-        values.clear();
-        for i in 0..table.columns.len() {
-            values.push(row.try_get(i).map_err(StoreError::from)?);
+    loop {
+        let rows = match &last_key {
+            None => sqlx::query(AssertSqlSafe(first_page.as_str()))
+                .fetch_all(&mut *db)
+                .await
+                .map_err(StoreError::from)?,
+            Some(last) => {
+                let mut query = sqlx::query(AssertSqlSafe(next_page.as_str()));
+                for ((_, column), value) in key.iter().zip(last) {
+                    query = match column.kind {
+                        ColumnKind::Integer => query.bind(integer_key(&table.name, value)?),
+                        ColumnKind::Text => query.bind(value.clone()),
+                    };
+                }
+                query.fetch_all(&mut *db).await.map_err(StoreError::from)?
+            }
+        };
+        for row in &rows {
+            values.clear();
+            for i in 0..table.columns.len() {
+                values.push(row.try_get(i).map_err(StoreError::from)?);
+            }
+            each(&values)?;
+            count += 1;
         }
-        each(&values)?;
-        count += 1;
+        if !paged || rows.len() < PAGE_ROWS {
+            return Ok(count);
+        }
+        last_key = Some(key.iter().map(|(i, _)| values[*i].clone()).collect());
     }
-    Ok(count)
+}
+
+/// A key value read back as text, as the integer it was.
+fn integer_key(table: &str, value: &Option<String>) -> Result<Option<i64>, StoreError> {
+    value
+        .as_deref()
+        .map(|text| {
+            text.parse().map_err(|_| {
+                StoreError::Corrupt(format!("a key of {table} is not an integer: {text:?}"))
+            })
+        })
+        .transpose()
 }
 
 /// The tables among `tables` that hold rows although they are not [`START_UP_TABLES`],
