@@ -100,6 +100,8 @@ pub enum EventAction {
     /// A user's API token made (the detail names it; the token itself is never stored).
     TokenCreated,
     TokenRevoked,
+    /// A whole installation was imported (`tickler import all`); the detail says from where.
+    Imported,
 }
 
 text_enum!(EventAction, "event action", {
@@ -140,6 +142,7 @@ text_enum!(EventAction, "event action", {
     EventAction::Restored => "restored",
     EventAction::TokenCreated => "token created",
     EventAction::TokenRevoked => "token revoked",
+    EventAction::Imported => "imported",
 });
 
 impl EventAction {

@@ -38,6 +38,7 @@ pub mod settings;
 pub mod setup;
 pub mod tasks;
 pub mod tokens;
+pub mod transfer;
 pub mod webhooks;
 
 use std::{sync::Arc, time::Duration};

@@ -655,6 +655,18 @@ pub enum ExportCommand {
         #[arg(long)]
         output: Option<PathBuf>,
     },
+    /// The whole installation, to move it to another database (SQLite to PostgreSQL or back)
+    /// with `import all`: every table as TABLE.csv (every column as stored, NULL written \N)
+    /// and a manifest.json with the schema version, row counts and checksums. Consistent
+    /// while the service runs. A machine format, not for spreadsheets.
+    All {
+        /// The folder to write into: created when missing, refused when not empty.
+        #[arg(long)]
+        output: PathBuf,
+        /// Also print the manifest on standard output.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -663,4 +675,16 @@ pub enum ImportCommand {
     /// customer_name,customer_email,language,time_zone,title,start,end,owner_email,amount,currency
     /// (extra columns become custom fields). All or nothing.
     Contracts { file: PathBuf },
+    /// A whole installation written by `export all` (from SQLite or PostgreSQL), into this
+    /// database, which must be new: migrated to the same schema version and holding no data
+    /// (its default plans and settings are replaced). Every file is checked against the
+    /// manifest and every cell against its column first; then all rows are written in one
+    /// transaction: all or nothing.
+    All {
+        /// The folder `export all --output` wrote.
+        dir: PathBuf,
+        /// Also print the manifest on standard output.
+        #[arg(long)]
+        json: bool,
+    },
 }

@@ -391,6 +391,9 @@ async fn import(engine: &Engine, command: ImportCommand, actor: &Actor) -> Resul
                 report.contracts, report.rows, report.customers_created
             );
         }
+        ImportCommand::All { dir, json } => {
+            crate::transfer::import_all(engine, &dir, json, actor).await?;
+        }
     }
     Ok(())
 }
@@ -593,6 +596,9 @@ async fn export(engine: &Engine, command: ExportCommand) -> Result<()> {
                 .export_invoices(target.writer()?, &InvoiceFilter::default())
                 .await?;
             target.finish(count, "invoices")
+        }
+        ExportCommand::All { output, json } => {
+            crate::transfer::export_all(engine, &output, json).await
         }
     }
 }

@@ -11,6 +11,7 @@ mod plans;
 mod quotes;
 mod serve;
 mod tasks;
+mod transfer;
 
 use std::process::ExitCode;
 
