@@ -193,6 +193,9 @@ pub struct FileFacts {
     pub schema_version: Option<i64>,
     /// Whether it holds the team's data: any user, customer, contract or invoice.
     pub holds_data: bool,
+    /// When a `serve` or `dispatch` last started a recurring job on it: these run every few
+    /// seconds while one is running.
+    pub last_job_started: Option<Timestamp>,
 }
 
 /// Opens the SQLite file read-only, runs `PRAGMA integrity_check` and reads its schema
@@ -243,9 +246,19 @@ async fn inspect(conn: &mut SqliteConnection, file: &Path) -> Result<FileFacts, 
             holds_data |= any.is_some();
         }
     }
+    let last_job_started = if tables.iter().any(|t| t == "recurring_jobs") {
+        sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(last_started_at) FROM recurring_jobs")
+            .fetch_one(&mut *conn)
+            .await?
+            .map(instant_from_millis)
+            .transpose()?
+    } else {
+        None
+    };
     Ok(FileFacts {
         schema_version,
         holds_data,
+        last_job_started,
     })
 }
 

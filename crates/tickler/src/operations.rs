@@ -143,21 +143,26 @@ pub async fn restore(database: &str, file: &Path, force: bool, json: bool) -> Re
             file.display()
         );
     }
-    if target.exists() && !force {
+    if target.exists() {
         // A damaged file cannot say whether it holds data: it is the likeliest reason for a
         // restore, and replacing it is still the operator's call.
         match backup::check_file(&target).await {
-            Ok(current) if !current.holds_data => {}
-            Ok(_) => bail!(
-                "{} holds data (users, customers, contracts or invoices): restore replaces it \
-                 only with --force. Stop serve first, and keep a copy (`tickler backup`) if you \
-                 may need it",
-                target.display()
-            ),
-            Err(e) => bail!(
+            Ok(current) => {
+                refuse_if_in_use(&target, current.last_job_started)?;
+                if current.holds_data && !force {
+                    bail!(
+                        "{} holds data (users, customers, contracts or invoices): restore \
+                         replaces it only with --force. Keep a copy (`tickler backup`) if you \
+                         may need it",
+                        target.display()
+                    );
+                }
+            }
+            Err(e) if !force => bail!(
                 "{} cannot be read ({e}); restore replaces it only with --force",
                 target.display()
             ),
+            Err(_) => {}
         }
     }
     backup::replace_file(file, &target).await?;
@@ -212,6 +217,25 @@ pub async fn restore(database: &str, file: &Path, force: bool, json: bool) -> Re
              --status scheduled` and skip those that went out (`tickler reminder skip ID \
              --reason \"sent before the restore\"`) before you start serve.",
             report.due_now
+        );
+    }
+    Ok(())
+}
+
+/// Refuses to replace a database that a `serve` or `dispatch` is using: it would go on
+/// writing into the replaced file, and what it sent would be forgotten. Their recurring jobs
+/// start every 15 s at most, so a minute of silence means none runs.
+fn refuse_if_in_use(target: &Path, last_job_started: Option<jiff::Timestamp>) -> Result<()> {
+    let Some(started) = last_job_started else {
+        return Ok(());
+    };
+    let quiet_for = jiff::Timestamp::now().duration_since(started);
+    if quiet_for < jiff::SignedDuration::from_secs(60) {
+        bail!(
+            "{} is in use: a serve or dispatch ran one of its jobs on it {} s ago. Stop every \
+             instance first (after a crash, wait a minute), then restore",
+            target.display(),
+            quiet_for.as_secs().max(0)
         );
     }
     Ok(())

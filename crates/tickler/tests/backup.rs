@@ -340,6 +340,9 @@ fn serve_backs_up_at_start_when_no_backup_is_a_day_old_and_keeps_the_newest() {
             && !metrics.contains("tickler_backup_last_size_bytes 0\n"),
         "{metrics}"
     );
+    // The database serve is using is not replaced under it, even with --force.
+    let refused = t.fails(&["restore", "--force", new.to_str().expect("UTF-8")]);
+    assert!(refused.contains("is in use"), "{refused}");
     drop(served);
     // The scheduled backup is a database that restores.
     let restored = Tickler::new(None);
