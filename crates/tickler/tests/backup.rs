@@ -106,26 +106,7 @@ fn a_backup_taken_while_sending_restores_without_sending_anything_twice() {
     t.set_env("TICKLER_BATCH_SIZE", "4");
     import_contracts_due_together(&t, CONTRACTS);
     let customer = t.customer("Alfa", "accounts@alfa.example", "en", "UTC");
-    t.ok(&[
-        "contract",
-        "add",
-        "--customer",
-        &customer,
-        "--title",
-        "Monthly support",
-        "--start",
-        "2027-03-01",
-        "--cycles",
-        "12",
-        "--owner",
-        OWNER,
-        "--currency",
-        "EUR",
-        "--bill-every",
-        "1m",
-        "--line",
-        "Support|1|100|24",
-    ]);
+    support::monthly_sale(&t, &customer, "Monthly support", "2027-03-01", 12);
 
     let mut dispatcher = t
         .command(&["dispatch", "--now", DUE])

@@ -127,26 +127,7 @@ fn fill(t: &Tickler) {
         "--field",
         "site=",
     ]);
-    let sale = t.ok(&[
-        "contract",
-        "add",
-        "--customer",
-        &greek,
-        "--title",
-        "Monitoring",
-        "--start",
-        "2027-01-01",
-        "--owner",
-        OWNER,
-        "--currency",
-        "EUR",
-        "--bill-every",
-        "1m",
-        "--cycles",
-        "3",
-        "--line",
-        "Support|1|100.00|24",
-    ]);
+    let sale = support::monthly_sale(t, &greek, "Monitoring", "2027-01-01", 3);
     // The 60-day email of the renewal, its call (a task), and the sale's three invoices.
     t.dispatch_at("2027-05-16T12:00:00Z");
     t.ok(&["quote", "create", "--contract", &renewal]);

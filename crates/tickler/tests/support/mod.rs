@@ -186,6 +186,31 @@ impl Tickler {
     }
 }
 
+/// `contract add` of a recurring sale of `customer`, owned by [`OWNER`], billed monthly
+/// from `start` for `cycles` months, one line of 100.00 EUR + 24% VAT; returns its id.
+pub fn monthly_sale(t: &Tickler, customer: &str, title: &str, start: &str, cycles: u32) -> String {
+    t.ok(&[
+        "contract",
+        "add",
+        "--customer",
+        customer,
+        "--title",
+        title,
+        "--start",
+        start,
+        "--owner",
+        OWNER,
+        "--currency",
+        "EUR",
+        "--bill-every",
+        "1m",
+        "--cycles",
+        &cycles.to_string(),
+        "--line",
+        "Support|1|100.00|24",
+    ])
+}
+
 pub fn field<'a>(value: &'a Value, name: &str) -> &'a str {
     value[name]
         .as_str()
