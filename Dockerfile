@@ -32,8 +32,8 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates busybox \
     && rm -rf /var/lib/apt/lists/*
 # A fixed uid, so that a bind-mounted /data can be given to it (chown 10001) beforehand.
-RUN groupadd --system --gid 10001 tickler \
-    && useradd --system --uid 10001 --gid 10001 --home-dir /data --no-create-home \
+RUN groupadd --gid 10001 tickler \
+    && useradd --uid 10001 --gid 10001 --home-dir /data --no-create-home \
         --shell /usr/sbin/nologin tickler \
     && mkdir -p /data/outbox /data/backups \
     && chown -R 10001:10001 /data
