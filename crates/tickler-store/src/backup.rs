@@ -262,24 +262,21 @@ async fn inspect(conn: &mut SqliteConnection, file: &Path) -> Result<FileFacts, 
     })
 }
 
-/// Makes `target` a copy of the database file `backup`: written beside it under a temporary
-/// name, checked, then renamed over it, so that a failure leaves the old file as it was. The
-/// old file's write-ahead log and shared-memory files are removed first: left beside the
-/// new file, SQLite would replay the old database's pages into it.
+/// Makes `target` a copy of the database file `backup` (already checked by [`check_file`]):
+/// written beside it under a temporary name, checked, then renamed over it, so that a
+/// failure leaves the old file as it was. The old file's write-ahead log and shared-memory
+/// files are removed first: left beside the new file, SQLite would replay the old
+/// database's pages into it.
+///
+/// A backup made by `tickler backup` is one self-contained file and is copied byte for byte
+/// (a million contracts: 3 GB in seconds). A file with a write-ahead log beside it (a
+/// database copied from a stopped server, say) is read through SQLite instead, which folds
+/// the log in.
 pub async fn replace_file(backup: &Path, target: &Path) -> Result<(), StoreError> {
     let partial = partial_name(target);
     remove_if_present(&partial)?;
-    let mut source = open_file(backup, true).await?;
-    let copied = sqlx::query("VACUUM INTO $1")
-        .bind(path_text(&partial)?)
-        .execute(&mut source)
-        .await;
-    let _ = source.close().await;
+    let copied = copy_database(backup, &partial).await;
     if let Err(e) = copied {
-        let _ = std::fs::remove_file(&partial);
-        return Err(e.into());
-    }
-    if let Err(e) = check_file(&partial).await {
         let _ = std::fs::remove_file(&partial);
         return Err(e);
     }
@@ -287,6 +284,39 @@ pub async fn replace_file(backup: &Path, target: &Path) -> Result<(), StoreError
         remove_if_present(&with_suffix(target, suffix))?;
     }
     std::fs::rename(&partial, target).map_err(|e| io_error(target, "cannot replace", e))
+}
+
+async fn copy_database(backup: &Path, partial: &Path) -> Result<(), StoreError> {
+    let has_log = std::fs::metadata(with_suffix(backup, "-wal")).is_ok_and(|m| m.len() > 0);
+    if has_log {
+        let mut source = open_file(backup, true).await?;
+        let copied = sqlx::query("VACUUM INTO $1")
+            .bind(path_text(partial)?)
+            .execute(&mut source)
+            .await;
+        let _ = source.close().await;
+        copied?;
+    } else {
+        std::fs::copy(backup, partial).map_err(|e| io_error(partial, "cannot write", e))?;
+        std::fs::File::open(partial)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| io_error(partial, "cannot sync", e))?;
+    }
+    // The source passed the full check; this one catches a copy the disk garbled, at a
+    // fraction of the cost (it skips matching every index against its table).
+    let mut copy = open_file(partial, true).await?;
+    let problems: Vec<String> = sqlx::query_scalar("PRAGMA quick_check")
+        .fetch_all(&mut copy)
+        .await?;
+    let _ = copy.close().await;
+    if problems.iter().any(|line| line != "ok") {
+        return Err(StoreError::Corrupt(format!(
+            "the copy {} failed its check: {}",
+            partial.display(),
+            problems.join("; ")
+        )));
+    }
+    Ok(())
 }
 
 /// Takes the finished copy `partial` to its final name `file`, refusing to replace a file
