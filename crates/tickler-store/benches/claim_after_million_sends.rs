@@ -86,8 +86,8 @@ const CLAIM_SQL_FRAGMENTS: [&str; 4] = [
     "ORDER BY due_at, id LIMIT $2{lock}",
     "Backend::Postgres => \" FOR UPDATE SKIP LOCKED\"",
 ];
-const TAKE_OVER_SQL_FRAGMENT: &str =
-    "updated_at = $1 WHERE status = 'sending' AND claimed_until < $1 RETURNING id";
+/// The lease take-over job binds `expired_before` ($3) to now, as `take_over_sql` writes it.
+const TAKE_OVER_SQL_FRAGMENT: &str = "WHERE status = 'sending' AND claimed_until < $3 RETURNING id";
 const WAKE_UP_SQL: &str = "SELECT MIN(due_at) FROM reminders WHERE status = 'scheduled' AND (mode IN ('auto', 'internal') OR alerted_at IS NULL)";
 
 fn claim_candidates_sql(backend: Backend, now_ms: i64, batch: i64) -> String {
