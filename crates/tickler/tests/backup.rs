@@ -321,6 +321,20 @@ fn serve_backs_up_at_start_when_no_backup_is_a_day_old_and_keeps_the_newest() {
             && !metrics.contains("tickler_backup_last_size_bytes 0\n"),
         "{metrics}"
     );
+    // The live file itself, copied while serve has it open (its write-ahead log beside it),
+    // restores too: read through SQLite, which folds the log in.
+    let copied_live = Tickler::new(None);
+    let live = t.dir().join("tickler.db");
+    let log = std::fs::metadata(t.dir().join("tickler.db-wal")).map_or(0, |m| m.len());
+    assert!(log > 0, "serve keeps a write-ahead log");
+    let said = copied_live.ok(&["restore", live.to_str().expect("UTF-8")]);
+    assert!(said.contains("restored"), "{said}");
+    assert!(
+        copied_live
+            .ok(&["migrate", "--dry-run"])
+            .contains("is up to date")
+    );
+
     // The database serve is using is not replaced under it, even with --force.
     let refused = t.fails(&["restore", "--force", new.to_str().expect("UTF-8")]);
     assert!(refused.contains("is in use"), "{refused}");
