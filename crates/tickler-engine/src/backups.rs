@@ -10,7 +10,7 @@ use jiff::{Timestamp, civil::Time, tz::TimeZone};
 use serde::Serialize;
 use tickler_core::backup_schedule;
 pub use tickler_store::backup::BackupRecord;
-use tickler_store::{Backend, backup, reminders, webhooks};
+use tickler_store::{Backend, backup, jobs, reminders, webhooks};
 use tokio::sync::watch;
 
 use crate::{Engine, EngineError};
@@ -211,9 +211,43 @@ impl Engine {
     }
 
     async fn take_scheduled_backup(&self, schedule: &BackupSchedule) {
+        // Claimed like the recurring jobs, so that of several instances on one database
+        // (two `serve` on one machine) one takes the day's backup; `tickler jobs` shows it.
+        let now = Timestamp::now();
+        let claimed = match self.store.conn().await {
+            Ok(mut conn) => {
+                jobs::claim_run(
+                    &mut conn,
+                    BACKUP_JOB,
+                    now,
+                    SCHEDULE_CLAIM,
+                    &self.settings.worker_id,
+                )
+                .await
+            }
+            Err(e) => Err(e),
+        };
+        match claimed {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::info!("another instance took this backup");
+                return;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "scheduled backup not taken: the database did not answer");
+                return;
+            }
+        }
+        let outcome = self.take_backup_into(schedule).await;
+        if let Ok(mut conn) = self.store.conn().await {
+            let _ = jobs::record_outcome(&mut conn, BACKUP_JOB, Timestamp::now(), &outcome).await;
+        }
+    }
+
+    async fn take_backup_into(&self, schedule: &BackupSchedule) -> String {
         if let Err(e) = std::fs::create_dir_all(&schedule.dir) {
             tracing::error!(dir = %schedule.dir.display(), error = %e, "cannot create the backup folder");
-            return;
+            return format!("failed: cannot create {}: {e}", schedule.dir.display());
         }
         let file = schedule
             .dir
@@ -227,11 +261,22 @@ impl Engine {
                     "backup taken"
                 );
                 prune(&schedule.dir, schedule.keep);
+                format!("{} bytes into {}", report.size, report.file.display())
             }
-            Err(e) => tracing::error!(error = %e, "scheduled backup failed"),
+            Err(e) => {
+                tracing::error!(error = %e, "scheduled backup failed");
+                format!("failed: {e}")
+            }
         }
     }
 }
+
+/// The scheduled backup's name among the recurring jobs.
+const BACKUP_JOB: &str = "backup";
+
+/// How long a claimed scheduled backup keeps other instances from taking one: less than a
+/// day, so that the next day's is free whatever the clock did in between.
+const SCHEDULE_CLAIM: jiff::SignedDuration = jiff::SignedDuration::from_hours(20);
 
 /// Deletes the schedule's oldest backups beyond `keep`; other files in the folder are
 /// never touched.

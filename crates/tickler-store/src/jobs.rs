@@ -18,10 +18,16 @@ pub struct JobState {
     pub last_outcome: Option<String>,
 }
 
+/// How far apart the clocks of instances claiming at once may read: one that read "now" a
+/// little before another, but claims just after it, sees the other's next run a little more
+/// than a period ahead. Without this slack it took that for a clock gone back and claimed
+/// the same run again (two serve processes both took the day's backup, into one file).
+pub const CLOCK_SKEW: SignedDuration = SignedDuration::from_secs(60);
+
 /// Claims the run of `name` due at `now`, for `worker`; true if this caller is to run it.
-/// The next run is then `now + period`. A `next_run_at` further ahead than one period means
-/// the clock went back (e.g. a `dispatch --once --now` in the future ran before); the job
-/// is then due at once rather than stalled until that future.
+/// The next run is then `now + period`. A `next_run_at` further ahead than one period (and
+/// [`CLOCK_SKEW`]) means the clock went back; the job is then due at once rather than
+/// stalled until that future.
 pub async fn claim_run(
     db: &mut Db,
     name: &str,
@@ -40,12 +46,13 @@ pub async fn claim_run(
     let next = now.saturating_add(period).unwrap_or(now);
     let claimed = sqlx::query(
         "UPDATE recurring_jobs SET next_run_at = $1, last_started_at = $2, last_run_by = $3 \
-         WHERE name = $4 AND (next_run_at <= $2 OR next_run_at > $1)",
+         WHERE name = $4 AND (next_run_at <= $2 OR next_run_at > $5)",
     )
     .bind(millis(next))
     .bind(millis(now))
     .bind(worker)
     .bind(name)
+    .bind(millis(next.saturating_add(CLOCK_SKEW).unwrap_or(next)))
     .execute(db)
     .await?;
     Ok(claimed.rows_affected() == 1)

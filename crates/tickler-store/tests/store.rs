@@ -2154,6 +2154,19 @@ async fn recurring_job_runs_once_per_period(store: Store) {
             .await
             .unwrap()
     );
+    // Nor does one whose clock read a few seconds earlier (two instances asking at once):
+    // the run claimed a period from the other's "now" is not a clock gone back.
+    assert!(
+        !jobs::claim_run(
+            &mut conn,
+            "cleanup",
+            t0() - jiff::SignedDuration::from_secs(5),
+            period,
+            "b"
+        )
+        .await
+        .unwrap()
+    );
     assert!(
         !jobs::claim_run(
             &mut conn,

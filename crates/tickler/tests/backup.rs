@@ -344,3 +344,57 @@ fn serve_backs_up_at_start_when_no_backup_is_a_day_old_and_keeps_the_newest() {
     let said = restored.ok(&["restore", new.to_str().expect("UTF-8")]);
     assert!(said.contains("the backup was taken at"), "{said}");
 }
+
+#[test]
+fn of_two_instances_on_one_database_one_takes_the_days_backup() {
+    if !on_sqlite() {
+        return;
+    }
+    let mut t = Tickler::new(None);
+    t.ok(&["user", "add", "--email", OWNER, "--name", "Sam Sales"]);
+    let folder = t.dir().join("backups");
+    t.set_env("TICKLER_BACKUP_DIR", folder.to_str().expect("UTF-8"));
+    // Started together, so that both find no backup of the last day and ask at once.
+    let mut instances: Vec<std::process::Child> = (0..2)
+        .map(|i| {
+            let listen = format!("127.0.0.1:{}", tickler_testkit::free_port());
+            let log = std::fs::File::create(t.dir().join(format!("serve-{i}.log"))).expect("log");
+            t.command(&["serve", "--listen", &listen])
+                .stdout(std::process::Stdio::null())
+                .stderr(log)
+                .spawn()
+                .expect("start serve")
+        })
+        .collect();
+    let backups = || -> Vec<String> {
+        std::fs::read_dir(&folder)
+            .map(|entries| {
+                entries
+                    .map(|e| e.expect("entry").file_name().to_string_lossy().to_string())
+                    .filter(|name| name.ends_with(".db"))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while backups().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no backup was taken: {}\n{}",
+            std::fs::read_to_string(t.dir().join("serve-0.log")).unwrap_or_default(),
+            std::fs::read_to_string(t.dir().join("serve-1.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Time for the other instance to have taken one too, had it not been claimed.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(backups().len(), 1, "{:?}", backups());
+    let jobs = t.ok(&["jobs"]);
+    assert!(jobs.contains("backup"), "{jobs}");
+    for instance in &mut instances {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &instance.id().to_string()])
+            .status();
+        let _ = instance.wait();
+    }
+}
