@@ -310,7 +310,8 @@ pub fn parse_backup_time(text: &str) -> Result<Time, String> {
         .map_err(|_| format!("\"{text}\" is not a time of day such as 02:30"))
 }
 
-/// The zone scheduled backups count their time in, for messages.
+/// The schedule in words, for the log: "daily at 02:00 (Europe/Athens) into /b, keeping the
+/// newest 7".
 pub fn describe_schedule(schedule: &BackupSchedule, zone: &TimeZone) -> String {
     format!(
         "daily at {} ({}) into {}, keeping the newest {}",

@@ -148,6 +148,19 @@ pub struct SchemaStatus {
     pub pending: Vec<PendingMigration>,
 }
 
+impl SchemaStatus {
+    /// Refuses a database that a newer Tickler migrated: this build would not know its tables.
+    pub fn refuse_if_newer(&self) -> Result<(), StoreError> {
+        match self.applied {
+            Some(applied) if applied > self.known => Err(StoreError::SchemaTooNew {
+                database: applied,
+                known: self.known,
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingMigration {
     pub version: i64,
@@ -204,15 +217,10 @@ impl Store {
         max_connections: Option<u32>,
     ) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
-        let (backend, url) = if url.starts_with("sqlite:") {
-            (Backend::Sqlite, sqlite_url_with_create(url))
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            (Backend::Postgres, url.to_string())
-        } else {
-            return Err(StoreError::Config(format!(
-                "database URL must start with sqlite:// or postgres:// (got \"{}\")",
-                redact_url(url)
-            )));
+        let (backend, url) = match Backend::of_url(url) {
+            Some(Backend::Sqlite) => (Backend::Sqlite, sqlite_url_with_create(url)),
+            Some(Backend::Postgres) => (Backend::Postgres, url.to_string()),
+            None => return Err(unknown_url(url)),
         };
         let options = AnyConnectOptions::from_str(&url).map_err(|e| {
             StoreError::Config(format!("bad database URL \"{}\": {e}", redact_url(&url)))
@@ -259,15 +267,7 @@ impl Store {
     /// Applies the migrations this database lacks. A database that a newer Tickler has
     /// migrated is refused before anything runs: this build would not know its tables.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        let status = self.schema_status().await?;
-        if let Some(applied) = status.applied
-            && applied > status.known
-        {
-            return Err(StoreError::SchemaTooNew {
-                database: applied,
-                known: status.known,
-            });
-        }
+        self.schema_status().await?.refuse_if_newer()?;
         self.backend
             .migrator()
             .run(&self.pool)
@@ -421,6 +421,14 @@ fn sqlite_url_with_create(url: &str) -> String {
     } else {
         format!("{url}?mode=rwc")
     }
+}
+
+/// The error for a URL that names no backend Tickler speaks.
+pub fn unknown_url(url: &str) -> StoreError {
+    StoreError::Config(format!(
+        "database URL must start with sqlite:// or postgres:// (got \"{}\")",
+        redact_url(url)
+    ))
 }
 
 /// The URL with any password replaced, for errors and logs.

@@ -32,26 +32,13 @@ pub async fn migrate(database: &str, dry_run: bool) -> Result<()> {
 }
 
 async fn list_pending_migrations(database: &str) -> Result<()> {
-    let backend = Backend::of_url(database).ok_or_else(|| {
-        anyhow!(
-            "database URL must start with sqlite:// or postgres:// (got \"{}\")",
-            redact_url(database)
-        )
-    })?;
+    let backend = Backend::of_url(database).ok_or_else(|| tickler_store::unknown_url(database))?;
     // A missing SQLite file is not created by a dry run: it would get every migration.
     let (applied, pending) = match sqlite_file_of(database) {
         Some(file) if backend == Backend::Sqlite && !file.exists() => (None, backend.migrations()),
         _ => {
             let status = Store::connect(database).await?.schema_status().await?;
-            if let Some(applied) = status.applied
-                && applied > status.known
-            {
-                return Err(tickler_store::StoreError::SchemaTooNew {
-                    database: applied,
-                    known: status.known,
-                }
-                .into());
-            }
+            status.refuse_if_newer()?;
             (status.applied, status.pending)
         }
     };

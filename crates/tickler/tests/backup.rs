@@ -94,6 +94,19 @@ fn listed(t: &Tickler) -> Vec<(i64, String)> {
     pairs
 }
 
+/// The names of the files in `folder`, sorted; none while it does not exist.
+fn files_in(folder: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(folder)
+        .map(|entries| {
+            entries
+                .map(|e| e.expect("entry").file_name().to_string_lossy().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
 #[test]
 fn a_backup_taken_while_sending_restores_without_sending_anything_twice() {
     if !on_sqlite() {
@@ -295,11 +308,7 @@ fn serve_backs_up_at_start_when_no_backup_is_a_day_old_and_keeps_the_newest() {
     let served = support::Served::start(&t, port);
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let names = loop {
-        let mut names: Vec<String> = std::fs::read_dir(&folder)
-            .expect("list")
-            .map(|e| e.expect("entry").file_name().to_string_lossy().to_string())
-            .collect();
-        names.sort();
+        let names = files_in(&folder);
         // Four files before the backup, five with it, three once the oldest are pruned.
         if names.len() == 3 {
             break names;
@@ -367,14 +376,10 @@ fn of_two_instances_on_one_database_one_takes_the_days_backup() {
         })
         .collect();
     let backups = || -> Vec<String> {
-        std::fs::read_dir(&folder)
-            .map(|entries| {
-                entries
-                    .map(|e| e.expect("entry").file_name().to_string_lossy().to_string())
-                    .filter(|name| name.ends_with(".db"))
-                    .collect()
-            })
-            .unwrap_or_default()
+        files_in(&folder)
+            .into_iter()
+            .filter(|name| name.ends_with(".db"))
+            .collect()
     };
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while backups().is_empty() {
