@@ -15,6 +15,7 @@ pub mod catch_up;
 pub mod clock;
 pub mod contract;
 pub mod customer;
+pub mod digest;
 pub mod dump_cell;
 pub mod email;
 pub mod error;

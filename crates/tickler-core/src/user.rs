@@ -33,4 +33,9 @@ pub struct User {
     pub time_zone: Option<String>,
     /// The language of the dates the web app tells them, and of their own emails.
     pub language: crate::language::Language,
+    /// How often they get the morning digest.
+    pub digest: crate::digest::DigestFrequency,
+    /// The local time of their digest, in their zone.
+    #[serde(serialize_with = "crate::digest::serialize_time")]
+    pub digest_time: jiff::civil::Time,
 }

@@ -273,6 +273,8 @@ impl Engine {
                 active: true,
                 time_zone: user.time_zone.as_deref(),
                 language: None,
+                digest: None,
+                digest_time: None,
             },
             actor,
         )

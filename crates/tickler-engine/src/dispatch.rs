@@ -59,7 +59,7 @@ pub enum Outcome {
 
 /// A message the mail server accepted, not yet recorded.
 #[derive(Debug)]
-struct SentMessage {
+pub(crate) struct SentMessage {
     subject: String,
     body: String,
     reply: String,
@@ -82,7 +82,7 @@ struct BatchReads {
 
 /// How far one delivery got on its own.
 #[derive(Debug)]
-enum Delivery {
+pub(crate) enum Delivery {
     /// Accepted by the mail server; its record is the caller's to write.
     Accepted(SentMessage),
     /// Finished and recorded: a retry, a failure, a cancellation.
@@ -226,6 +226,9 @@ impl Engine {
         self.announce_lapses().await?;
         self.alert_owners().await?;
         self.escalate_tasks().await?;
+        // Last, so that a digest lists the tasks and notices made above; before sending, so
+        // that it goes out in this very run.
+        self.queue_digests().await?;
         Ok(DispatchReport {
             renewed,
             invoiced: billed.invoiced,
@@ -399,7 +402,12 @@ impl Engine {
     /// The subjects of a batch's reminders and the reply-to addresses of their plans' steps.
     async fn read_batch(&self, batch: &[Reminder]) -> Result<BatchReads, EngineError> {
         let mut db = self.store.conn().await?;
-        let refs: Vec<SubjectRef> = batch.iter().map(|r| r.about).collect();
+        // A digest is written when it is queued: it has no subject to read.
+        let refs: Vec<SubjectRef> = batch
+            .iter()
+            .map(|r| r.about)
+            .filter(|about| about.kind != SubjectKind::Digest)
+            .collect();
         let mut subjects = SubjectLoader::default().load_many(&mut db, &refs).await?;
         for subject in subjects.values_mut() {
             self.sign_quote_links(&mut db, subject).await?;
@@ -433,6 +441,9 @@ impl Engine {
         reminder: &Reminder,
         reads: &BatchReads,
     ) -> Result<Delivery, EngineError> {
+        if reminder.about.kind == SubjectKind::Digest {
+            return self.try_deliver_digest(reminder).await;
+        }
         let (subject, reply_tos) = match reads.subjects.get(&reminder.about) {
             Some(subject) => (subject.clone(), reads.reply_tos.clone()),
             None => self.persist(|| self.read_one(reminder.about)).await?,
@@ -483,7 +494,7 @@ impl Engine {
             Err(e) => {
                 let reason = format!("could not render the message: {e}");
                 return self
-                    .persist(|| self.fail(reminder, &subject, "", &reason))
+                    .persist(|| self.fail(reminder, Some(&subject), "", &reason))
                     .await
                     .map(Delivery::Recorded);
             }
@@ -503,7 +514,7 @@ impl Engine {
             Err(e) => {
                 let reason = format!("bad recipient: {e}");
                 return self
-                    .persist(|| self.fail(reminder, &subject, &subject_line, &reason))
+                    .persist(|| self.fail(reminder, Some(&subject), &subject_line, &reason))
                     .await
                     .map(Delivery::Recorded);
             }
@@ -513,15 +524,29 @@ impl Engine {
             Some(Err(e)) => {
                 let reason = e.to_string();
                 return self
-                    .persist(|| self.fail(reminder, &subject, &subject_line, &reason))
+                    .persist(|| self.fail(reminder, Some(&subject), &subject_line, &reason))
                     .await
                     .map(Delivery::Recorded);
             }
             None => {}
         }
+        self.send_prepared(reminder, Some(&subject), &message, subject_line, body)
+            .await
+    }
 
+    /// Sends a message made for `reminder` and classifies the mail server's answer: accepted
+    /// (for the caller to record), a retry, a hold, or a failure (recorded, and the owner
+    /// told when `subject` has one).
+    pub(crate) async fn send_prepared(
+        &self,
+        reminder: &Reminder,
+        subject: Option<&Subject>,
+        message: &tickler_mail::OutgoingMessage,
+        subject_line: String,
+        body: String,
+    ) -> Result<Delivery, EngineError> {
         let started = std::time::Instant::now();
-        let sent = self.send_mail(&message).await;
+        let sent = self.send_mail(message).await;
         metrics::histogram!("tickler_smtp_send_seconds").record(started.elapsed().as_secs_f64());
         let failure = match sent {
             Ok(delivery) => {
@@ -565,7 +590,7 @@ impl Engine {
                 format!("the mail server refused it ({code}): {reply}")
             }
         };
-        self.persist(|| self.fail(reminder, &subject, &subject_line, &failure))
+        self.persist(|| self.fail(reminder, subject, &subject_line, &failure))
             .await
             .map(Delivery::Recorded)
     }
@@ -757,7 +782,7 @@ impl Engine {
         })
     }
 
-    async fn finish(
+    pub(crate) async fn finish(
         &self,
         reminder: &Reminder,
         status: ReminderStatus,
@@ -776,10 +801,10 @@ impl Engine {
 
     /// Records a permanent failure and queues a notice to the contract's owner, in one
     /// transaction, so the failure is never silent.
-    async fn fail(
+    pub(crate) async fn fail(
         &self,
         reminder: &Reminder,
-        subject: &Subject,
+        subject: Option<&Subject>,
         subject_line: &str,
         reason: &str,
     ) -> Result<Outcome, EngineError> {
@@ -806,10 +831,11 @@ impl Engine {
         )
         .await?;
         // An invoice or a quote that never reached its customer matters as much as a step.
-        if reminder.kind == ReminderKind::Step
-            || reminder.step_key == INVOICE_EMAIL
-            || reminder.step_key == QUOTE_EMAIL
-        {
+        if let Some(subject) = subject.filter(|_| {
+            reminder.kind == ReminderKind::Step
+                || reminder.step_key == INVOICE_EMAIL
+                || reminder.step_key == QUOTE_EMAIL
+        }) {
             let failure = failure_view(reminder, subject_line, reason);
             self.queue_owner_notice(
                 &mut tx,

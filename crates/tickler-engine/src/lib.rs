@@ -8,6 +8,7 @@ pub mod billing;
 pub mod browse;
 pub mod calendar;
 pub mod contracts;
+pub mod digests;
 pub mod directory;
 pub mod dispatch;
 mod documents;

@@ -35,7 +35,8 @@ pub struct ReminderView {
     /// What the reminder is about (`contract_term` and the term's id, ...).
     pub subject_type: SubjectKind,
     pub subject_id: i64,
-    pub contract_id: i64,
+    /// `None` for a reminder about no contract: a morning digest.
+    pub contract_id: Option<i64>,
     pub contract_title: String,
     pub customer_name: String,
     /// The customer's time zone (IANA name): send times are local times there.
@@ -219,6 +220,10 @@ impl Engine {
         let mut loader = SubjectLoader::default();
         let mut views = Vec::with_capacity(list.len());
         for reminder in list {
+            if reminder.about.kind == SubjectKind::Digest {
+                views.push(self.digest_view(&mut db, reminder).await?);
+                continue;
+            }
             if let std::collections::hash_map::Entry::Vacant(slot) = subjects.entry(reminder.about)
             {
                 slot.insert(loader.load(&mut db, reminder.about).await?);
@@ -240,8 +245,48 @@ impl Engine {
     pub async fn reminder(&self, id: i64) -> Result<ReminderView, EngineError> {
         let mut db = self.store.conn().await?;
         let reminder = reminders::get(&mut db, id).await?;
+        if reminder.about.kind == SubjectKind::Digest {
+            return self.digest_view(&mut db, reminder).await;
+        }
         let subject = self.load_subject(&mut db, reminder.about).await?;
         self.view(reminder, &subject)
+    }
+
+    /// A morning digest as listed: written when it was queued, addressed to its reader,
+    /// about no contract.
+    async fn digest_view(
+        &self,
+        db: &mut tickler_store::Db,
+        reminder: Reminder,
+    ) -> Result<ReminderView, EngineError> {
+        let reader = tickler_store::users::get(db, reminder.about.id).await?;
+        let subject_line = reminder
+            .sent_subject
+            .clone()
+            .or_else(|| reminder.subject.clone())
+            .unwrap_or_default();
+        let body = reminder
+            .sent_body
+            .clone()
+            .or_else(|| reminder.body.clone())
+            .unwrap_or_default();
+        let about = About {
+            contract_id: None,
+            contract_title: crate::digests::DIGEST_LABEL.to_string(),
+            customer_name: reader.name.clone(),
+            customer_time_zone: self
+                .digest_schedule(&reader)
+                .zone
+                .iana_name()
+                .unwrap_or("UTC")
+                .to_string(),
+            language: reader.language,
+            owner_name: Some(reader.name.clone()),
+            owner_id: Some(reader.id),
+            term_number: 0,
+            invoice_id: None,
+        };
+        Ok(listed(reminder, about, (subject_line, body), false, None))
     }
 
     fn view(&self, reminder: Reminder, subject: &Subject) -> Result<ReminderView, EngineError> {
@@ -252,7 +297,6 @@ impl Engine {
                 (rendered.subject, rendered.body)
             }
         };
-        let version = SeenVersion::of(&subject_line, &body, &reminder.to, &reminder.cc).token();
         let if_sent_now = match reminder.status {
             ReminderStatus::Scheduled => {
                 let now = self.render(&reminder, subject, self.clock.now())?;
@@ -265,12 +309,8 @@ impl Engine {
             }
             _ => None,
         };
-        Ok(ReminderView {
-            version,
-            id: reminder.id,
-            subject_type: reminder.about.kind,
-            subject_id: reminder.about.id,
-            contract_id: subject.contract.id,
+        let about = About {
+            contract_id: Some(subject.contract.id),
             contract_title: subject.contract.title.clone(),
             customer_name: subject.customer.name.clone(),
             customer_time_zone: self
@@ -282,34 +322,19 @@ impl Engine {
             owner_name: subject.owner.as_ref().map(|o| o.name.clone()),
             owner_id: subject.contract.owner_id,
             term_number: subject.term.term_number,
-            anchor: reminder.anchor,
             invoice_id: subject.invoice_id(),
-            step: reminder.step_key,
-            label: reminder.label,
-            offset_days: reminder.offset_days,
-            mode: reminder.mode,
-            status: reminder.status,
-            status_reason: reminder.status_reason,
-            send_at: reminder.send_at,
-            next_attempt_at: (reminder.status == ReminderStatus::Scheduled
-                && reminder.due_at != reminder.send_at)
-                .then_some(reminder.due_at),
-            to: reminder.to,
-            cc: reminder.cc,
-            subject: subject_line,
-            body,
-            edited: reminder.subject.is_some()
-                || reminder.body.is_some()
-                || reminder.send_at_edited
-                || reminder.recipients_edited,
-            message_id: reminder.message_id,
-            attempts: reminder.attempts,
-            last_error: reminder.last_error,
-            smtp_reply: reminder.smtp_reply,
-            sent_at: reminder.sent_at,
-            lateness_ms: reminder.lateness_ms,
+        };
+        let edited = reminder.subject.is_some()
+            || reminder.body.is_some()
+            || reminder.send_at_edited
+            || reminder.recipients_edited;
+        Ok(listed(
+            reminder,
+            about,
+            (subject_line, body),
+            edited,
             if_sent_now,
-        })
+        ))
     }
 
     /// Changes a scheduled reminder's wording, recipients or send time; the change survives
@@ -645,4 +670,65 @@ async fn restored(
     )
     .await?;
     Ok(())
+}
+
+/// What a listed reminder is about, as its list shows it.
+struct About {
+    contract_id: Option<i64>,
+    contract_title: String,
+    customer_name: String,
+    customer_time_zone: String,
+    language: tickler_core::language::Language,
+    owner_name: Option<String>,
+    owner_id: Option<i64>,
+    term_number: i32,
+    invoice_id: Option<i64>,
+}
+
+/// A reminder as listed, with its wording (as sent, or as it stands) and what it is about.
+fn listed(
+    reminder: Reminder,
+    about: About,
+    (subject, body): (String, String),
+    edited: bool,
+    if_sent_now: Option<WordingNow>,
+) -> ReminderView {
+    ReminderView {
+        version: SeenVersion::of(&subject, &body, &reminder.to, &reminder.cc).token(),
+        id: reminder.id,
+        subject_type: reminder.about.kind,
+        subject_id: reminder.about.id,
+        contract_id: about.contract_id,
+        contract_title: about.contract_title,
+        customer_name: about.customer_name,
+        customer_time_zone: about.customer_time_zone,
+        language: about.language,
+        owner_name: about.owner_name,
+        owner_id: about.owner_id,
+        term_number: about.term_number,
+        anchor: reminder.anchor,
+        invoice_id: about.invoice_id,
+        step: reminder.step_key,
+        label: reminder.label,
+        offset_days: reminder.offset_days,
+        mode: reminder.mode,
+        status: reminder.status,
+        status_reason: reminder.status_reason,
+        send_at: reminder.send_at,
+        next_attempt_at: (reminder.status == ReminderStatus::Scheduled
+            && reminder.due_at != reminder.send_at)
+            .then_some(reminder.due_at),
+        to: reminder.to,
+        cc: reminder.cc,
+        subject,
+        body,
+        edited,
+        message_id: reminder.message_id,
+        attempts: reminder.attempts,
+        last_error: reminder.last_error,
+        smtp_reply: reminder.smtp_reply,
+        sent_at: reminder.sent_at,
+        lateness_ms: reminder.lateness_ms,
+        if_sent_now,
+    }
 }

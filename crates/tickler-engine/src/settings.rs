@@ -344,6 +344,10 @@ pub struct UserChanges<'a> {
     pub time_zone: Option<&'a str>,
     /// `None` keeps the user's language.
     pub language: Option<Language>,
+    /// `None` keeps how often they get the morning digest.
+    pub digest: Option<tickler_core::digest::DigestFrequency>,
+    /// "08:00"; `None` keeps their digest's time.
+    pub digest_time: Option<&'a str>,
 }
 
 impl Engine {
@@ -723,6 +727,8 @@ impl Engine {
             active,
             time_zone,
             language,
+            digest,
+            digest_time,
         } = changes;
         let mut checks = tickler_core::Checks::default();
         let name = checks.check(crate::directory::non_empty("name", name));
@@ -732,7 +738,12 @@ impl Engine {
                 .map(|tz| Zone::parse("time_zone", tz))
                 .transpose(),
         );
-        let (name, zone) = checks.then(|| Some((name?, zone?)))?;
+        let digest_time = checks.check(
+            digest_time
+                .map(|t| tickler_core::digest::parse_time("digest_time", t))
+                .transpose(),
+        );
+        let (name, zone, digest_time) = checks.then(|| Some((name?, zone?, digest_time?)))?;
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
         let before = users::get(&mut tx, id).await?;
@@ -748,12 +759,16 @@ impl Engine {
         }
         users::update(
             &mut tx,
-            id,
-            &name,
-            role,
-            active,
-            zone.as_ref().map(|z| z.name()),
-            language.unwrap_or(before.language),
+            &users::User {
+                name: name.clone(),
+                role,
+                active,
+                time_zone: zone.as_ref().map(|z| z.name().to_string()),
+                language: language.unwrap_or(before.language),
+                digest: digest.unwrap_or(before.digest),
+                digest_time: digest_time.unwrap_or(before.digest_time),
+                ..before.clone()
+            },
         )
         .await?;
         if before.role != role || !active {
@@ -777,6 +792,15 @@ impl Engine {
         }
         if let Some(language) = language.filter(|l| *l != before.language) {
             what.push(format!("language {}", language.english_name()));
+        }
+        if let Some(digest) = digest.filter(|d| *d != before.digest) {
+            what.push(format!("morning digest {digest}"));
+        }
+        if let Some(time) = digest_time.filter(|t| *t != before.digest_time) {
+            what.push(format!(
+                "morning digest at {}",
+                tickler_core::digest::format_time(time)
+            ));
         }
         let detail = if what.is_empty() {
             "nothing changed".to_string()

@@ -139,12 +139,11 @@ impl Engine {
             Some(user) => {
                 users::update(
                     &mut tx,
-                    user.id,
-                    &user.name,
-                    Role::Admin,
-                    true,
-                    user.time_zone.as_deref(),
-                    user.language,
+                    &users::User {
+                        role: Role::Admin,
+                        active: true,
+                        ..user.clone()
+                    },
                 )
                 .await?;
                 users::set_password_hash(&mut tx, user.id, &hashed).await?;

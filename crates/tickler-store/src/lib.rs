@@ -9,6 +9,7 @@ pub mod billing;
 pub mod browse;
 pub mod contracts;
 pub mod customers;
+pub mod digests;
 pub mod dump;
 mod error;
 pub mod events;

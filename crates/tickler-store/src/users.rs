@@ -9,10 +9,20 @@ use crate::{Backend, Db, StoreError, json_ints, time::millis};
 
 pub use tickler_core::user::User;
 
-type UserRow = (i64, String, String, String, i64, Option<String>, String);
+type UserRow = (
+    i64,
+    String,
+    String,
+    String,
+    i64,
+    Option<String>,
+    String,
+    String,
+    String,
+);
 
 fn from_row(
-    (id, email, name, role, active, time_zone, language): UserRow,
+    (id, email, name, role, active, time_zone, language, digest, digest_time): UserRow,
 ) -> Result<User, StoreError> {
     Ok(User {
         id,
@@ -26,6 +36,11 @@ fn from_row(
         language: language
             .parse()
             .map_err(|()| StoreError::Corrupt(format!("user {id}: language {language:?}")))?,
+        digest: digest
+            .parse()
+            .map_err(|e| StoreError::Corrupt(format!("user {id}: {e}")))?,
+        digest_time: tickler_core::digest::parse_time("digest_time", &digest_time)
+            .map_err(|e| StoreError::Corrupt(format!("user {id}: {e}")))?,
     })
 }
 
@@ -63,7 +78,8 @@ pub async fn insert(
     }
 }
 
-const COLUMNS: &str = "SELECT id, email, name, role, active, time_zone, language FROM users";
+const COLUMNS: &str =
+    "SELECT id, email, name, role, active, time_zone, language, digest, digest_time FROM users";
 
 pub async fn find_by_email(db: &mut Db, email: &str) -> Result<Option<User>, StoreError> {
     let row: Option<UserRow> = sqlx::query_as(AssertSqlSafe(format!(
@@ -151,29 +167,24 @@ pub async fn any_admin(db: &mut Db) -> Result<bool, StoreError> {
     Ok(count > 0)
 }
 
-pub async fn update(
-    db: &mut Db,
-    id: i64,
-    name: &str,
-    role: Role,
-    active: bool,
-    time_zone: Option<&str>,
-    language: tickler_core::language::Language,
-) -> Result<(), StoreError> {
+/// Saves what may change of a user: name, role, status, time zone, language and digest.
+pub async fn update(db: &mut Db, user: &User) -> Result<(), StoreError> {
     let done = sqlx::query(
-        "UPDATE users SET name = $1, role = $2, active = $3, time_zone = $4, language = $5 \
-         WHERE id = $6",
+        "UPDATE users SET name = $1, role = $2, active = $3, time_zone = $4, language = $5, \
+         digest = $7, digest_time = $8 WHERE id = $6",
     )
-    .bind(name)
-    .bind(role.as_str())
-    .bind(i64::from(active))
-    .bind(time_zone)
-    .bind(language.code())
-    .bind(id)
+    .bind(&user.name)
+    .bind(user.role.as_str())
+    .bind(i64::from(user.active))
+    .bind(user.time_zone.as_deref())
+    .bind(user.language.code())
+    .bind(user.id)
+    .bind(user.digest.as_str())
+    .bind(tickler_core::digest::format_time(user.digest_time))
     .execute(db)
     .await?;
     if done.rows_affected() == 0 {
-        return Err(StoreError::not_found("user", id));
+        return Err(StoreError::not_found("user", user.id));
     }
     Ok(())
 }

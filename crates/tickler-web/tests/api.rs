@@ -98,6 +98,8 @@ async fn a_deactivated_users_tokens_stop_working() {
                 active: false,
                 time_zone: None,
                 language: None,
+                digest: None,
+                digest_time: None,
             },
             &Actor::system(),
         )

@@ -408,6 +408,8 @@ async fn idle_sessions_expire_and_deactivated_users_are_logged_out() {
                 active: false,
                 time_zone: None,
                 language: None,
+                digest: None,
+                digest_time: None,
             },
             &tickler_engine::Actor::system(),
         )

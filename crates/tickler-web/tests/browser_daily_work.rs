@@ -213,7 +213,7 @@ async fn a_week_of_emails_on_one_screen_reviewed_by_keyboard_alone() {
         .list_reminders(&ReminderFilter::default())
         .await
         .expect("reminders");
-    let contract = pending[0].contract_id;
+    let contract = pending[0].contract_id.expect("a contract's reminder");
     for path in [
         "/".to_string(),
         "/review".to_string(),

@@ -115,12 +115,11 @@ async fn setup_never_reopens_once_an_admin_exists() {
     let mut conn = app.store.conn().await.unwrap();
     tickler_store::users::update(
         &mut conn,
-        ada.id,
-        &ada.name,
-        Role::Admin,
-        false,
-        None,
-        ada.language,
+        &tickler_store::users::User {
+            active: false,
+            time_zone: None,
+            ..ada.clone()
+        },
     )
     .await
     .unwrap();

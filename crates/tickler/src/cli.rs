@@ -159,7 +159,8 @@ pub enum UserCommand {
         #[arg(long, default_value = "sales", value_parser = ["admin", "sales", "viewer"])]
         role: String,
     },
-    /// Change a user's name, role, time zone or language; what is not given stays as it is.
+    /// Change a user's name, role, time zone, language or morning digest; what is not given
+    /// stays as it is.
     Edit {
         /// The user's id or email address.
         user: String,
@@ -171,9 +172,16 @@ pub enum UserCommand {
         /// organisation's.
         #[arg(long)]
         time_zone: Option<String>,
-        /// en, ja or el: the language of the dates the web app tells them.
+        /// en, ja or el: the language of the dates the web app tells them and of their
+        /// morning digest.
         #[arg(long)]
         language: Option<String>,
+        /// The morning digest: daily, weekdays (Monday to Friday in their zone) or off.
+        #[arg(long, value_parser = ["daily", "weekdays", "off"])]
+        digest: Option<String>,
+        /// The local time of the morning digest in their zone, e.g. 07:30 (default 08:00).
+        #[arg(long)]
+        digest_time: Option<String>,
     },
 }
 

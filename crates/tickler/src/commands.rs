@@ -187,6 +187,8 @@ async fn user(engine: &Engine, command: UserCommand, actor: &Actor) -> Result<()
             role,
             time_zone,
             language,
+            digest,
+            digest_time,
         } => {
             let found = match user.parse::<i64>() {
                 Ok(id) => Some(engine.user(id).await?),
@@ -210,6 +212,8 @@ async fn user(engine: &Engine, command: UserCommand, actor: &Actor) -> Result<()
                                 .unwrap_or(found.time_zone.as_deref().unwrap_or("")),
                         ),
                         language,
+                        digest: digest.map(|d| d.parse()).transpose()?,
+                        digest_time: digest_time.as_deref(),
                     },
                     actor,
                 )

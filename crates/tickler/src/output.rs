@@ -108,7 +108,7 @@ pub fn reminders(list: &[ReminderView]) {
         println!(
             "{:>6}  {:>8}  {:>4}  {:<10}  {:>6}  {:<11}  {:<20}  {}{}",
             r.id,
-            r.contract_id,
+            r.contract_id.map(|id| id.to_string()).unwrap_or_default(),
             r.term_number,
             r.step,
             r.offset_days,
@@ -139,10 +139,13 @@ pub fn jobs(list: &[JobState]) {
 }
 
 pub fn reminder(r: &ReminderView) {
-    println!(
-        "reminder {} ({}, {} days) of contract {} term {}",
-        r.id, r.label, r.offset_days, r.contract_id, r.term_number
-    );
+    match r.contract_id {
+        Some(contract) => println!(
+            "reminder {} ({}, {} days) of contract {contract} term {}",
+            r.id, r.label, r.offset_days, r.term_number
+        ),
+        None => println!("reminder {} ({}) to {}", r.id, r.label, r.to.join(", ")),
+    }
     println!(
         "status:     {}{}",
         r.status.as_str(),

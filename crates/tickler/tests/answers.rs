@@ -21,7 +21,7 @@ fn linked(smtp: &SmtpTestServer, port: u16) -> Tickler {
 
 /// The owner, an English customer in UTC, and a contract for 2027 with `extra` flags.
 fn contract_2027(t: &Tickler, extra: &[&str]) -> String {
-    let _ = t.run(&["user", "add", "--email", OWNER, "--name", "Sam Sales"]);
+    t.owner();
     let customer = t.ok(&[
         "customer",
         "add",
@@ -299,7 +299,7 @@ fn an_expired_link_says_so_and_changes_nothing() {
     let smtp = SmtpTestServer::start();
     let port = free_port();
     let t = linked(&smtp, port);
-    let _ = t.run(&["user", "add", "--email", OWNER, "--name", "Sam Sales"]);
+    t.owner();
     let customer = t.ok(&[
         "customer",
         "add",

@@ -9,7 +9,7 @@ use std::{collections::BTreeMap, path::Path, time::Duration};
 
 use serde_json::Value;
 use sqlx::{AnyConnection, Connection, Row};
-use support::{OWNER, Tickler, import_contracts_due_together};
+use support::{Tickler, import_contracts_due_together};
 use tickler_testkit::SmtpTestServer;
 
 const DUE: &str = "2027-05-02T12:00:00Z";
@@ -222,7 +222,7 @@ fn restore_refuses_to_replace_data_or_take_a_damaged_file_and_backup_never_overw
         return;
     }
     let t = Tickler::new(None);
-    t.ok(&["user", "add", "--email", OWNER, "--name", "Sam Sales"]);
+    t.owner();
     let backup = t.dir().join("first.db");
     t.ok(&["backup", backup.to_str().expect("UTF-8")]);
     let refused = t.fails(&["backup", backup.to_str().expect("UTF-8")]);
@@ -289,7 +289,7 @@ fn serve_backs_up_at_start_when_no_backup_is_a_day_old_and_keeps_the_newest() {
         return;
     }
     let mut t = Tickler::new(None);
-    t.ok(&["user", "add", "--email", OWNER, "--name", "Sam Sales"]);
+    t.owner();
     let folder = t.dir().join("backups");
     std::fs::create_dir(&folder).expect("backup folder");
     let old = [
@@ -360,7 +360,7 @@ fn of_two_instances_on_one_database_one_takes_the_days_backup() {
         return;
     }
     let mut t = Tickler::new(None);
-    t.ok(&["user", "add", "--email", OWNER, "--name", "Sam Sales"]);
+    t.owner();
     let folder = t.dir().join("backups");
     t.set_env("TICKLER_BACKUP_DIR", folder.to_str().expect("UTF-8"));
     // Started together, so that both find no backup of the last day and ask at once.

@@ -153,7 +153,7 @@ fn the_team_makes_copies_renames_and_archives_plans() {
     assert_eq!(shown["steps"].as_array().map(Vec::len), Some(3));
 
     // A contract on it gets its three emails, which call the contract by the plan's noun.
-    t.ok(&["user", "add", "--email", OWNER, "--name", "Sam Sales"]);
+    t.owner();
     let customer = t.customer("Acme Corporation", "ops@acme.example", "en", "UTC");
     let end = in_days(100).to_string();
     let contract = t.ok(&[
@@ -478,7 +478,7 @@ fn an_invitation_prints_a_link_that_works_once() {
         "Nia New",
     ]);
     assert_ne!(again.lines().last(), Some(link.as_str()));
-    t.ok(&["user", "add", "--email", OWNER, "--name", "Sam Sales"]);
+    t.owner();
     let mut command = t.command(&["user", "password", "--email", OWNER]);
     command.stdin(std::process::Stdio::piped());
     let mut child = command

@@ -48,7 +48,7 @@ fn contracts(t: &Tickler) -> Vec<Value> {
 #[test]
 fn an_export_imports_again_as_the_same_contracts_and_runs_nothing_in_a_spreadsheet() {
     let first = Tickler::new(None);
-    first.ok(&["user", "add", "--email", OWNER, "--name", "Sam Sales"]);
+    first.owner();
     let file = first.dir().join("in.csv");
     std::fs::write(&file, HOSTILE.replace("OWNER", OWNER)).expect("write the file");
     first.ok(&["import", "contracts", file.to_str().expect("path")]);
@@ -81,7 +81,7 @@ fn an_export_imports_again_as_the_same_contracts_and_runs_nothing_in_a_spreadshe
 
     // Into a fresh database, and out again: the same contracts, the same file.
     let second = Tickler::new(None);
-    second.ok(&["user", "add", "--email", OWNER, "--name", "Sam Sales"]);
+    second.owner();
     second.ok(&["import", "contracts", exported.to_str().expect("path")]);
     assert_eq!(contracts(&first), contracts(&second));
     let again = second.ok(&["export", "contracts"]);
@@ -107,7 +107,7 @@ fn an_export_imports_again_as_the_same_contracts_and_runs_nothing_in_a_spreadshe
 #[test]
 fn customers_and_invoices_are_exported_with_their_header() {
     let t = Tickler::new(None);
-    t.ok(&["user", "add", "--email", OWNER, "--name", "Sam Sales"]);
+    t.owner();
     let file = t.dir().join("in.csv");
     std::fs::write(&file, HOSTILE.replace("OWNER", OWNER)).expect("write the file");
     t.ok(&["import", "contracts", file.to_str().expect("path")]);

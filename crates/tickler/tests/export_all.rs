@@ -45,7 +45,7 @@ fn path(p: &Path) -> &str {
 /// went out and whose call became a task, a quote, a recurring sale with invoices issued
 /// and one paid, settings, a webhook receiver with deliveries waiting.
 fn fill(t: &Tickler) {
-    t.ok(&["user", "add", "--email", OWNER, "--name", "Sam Sales"]);
+    t.owner();
     let mut add_admin = t.command(&[
         "user",
         "add",

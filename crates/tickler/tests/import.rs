@@ -11,7 +11,7 @@ const HEADER: &str =
 #[test]
 fn a_good_file_imports_contracts_and_matches_customers_by_email() {
     let t = Tickler::new(None);
-    t.ok(&["user", "add", "--email", OWNER, "--name", "Sam Sales"]);
+    t.owner();
     let existing = t.ok(&[
         "customer",
         "add",
@@ -76,7 +76,7 @@ fn a_good_file_imports_contracts_and_matches_customers_by_email() {
 #[test]
 fn a_file_with_bad_rows_imports_nothing_and_names_every_problem() {
     let t = Tickler::new(None);
-    t.ok(&["user", "add", "--email", OWNER, "--name", "Sam Sales"]);
+    t.owner();
     let csv = t.dir().join("bad.csv");
     std::fs::write(
         &csv,
@@ -214,7 +214,7 @@ fn an_imported_contract_gets_the_reminders_of_one_added_alone() {
         ),
     ];
     let imported = Tickler::new(None);
-    imported.ok(&["user", "add", "--email", OWNER, "--name", "Sam Sales"]);
+    imported.owner();
     let mut csv_text = format!("{HEADER}\n");
     for (name, email, language, zone, title, start, end) in rows {
         csv_text.push_str(&format!(
@@ -233,7 +233,7 @@ fn an_imported_contract_gets_the_reminders_of_one_added_alone() {
         .collect();
 
     let alone = Tickler::new(None);
-    alone.ok(&["user", "add", "--email", OWNER, "--name", "Sam Sales"]);
+    alone.owner();
     let mut customers = std::collections::BTreeMap::new();
     let mut alone_ids = Vec::new();
     for (name, email, language, zone, title, start, end) in rows {

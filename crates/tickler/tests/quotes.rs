@@ -18,7 +18,7 @@ const PUBLIC_URL: &str = "https://tickler.example";
 fn tickler(smtp: &SmtpTestServer) -> Tickler {
     let mut t = Tickler::with_smtp(smtp);
     t.set_env("TICKLER_PUBLIC_URL", PUBLIC_URL);
-    t.ok(&["user", "add", "--email", OWNER, "--name", "Sam Sales"]);
+    t.owner();
     t
 }
 

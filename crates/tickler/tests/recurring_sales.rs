@@ -16,7 +16,7 @@ const IBAN: &str = "GR16 0110 1250 0000 0001 2300 695";
 /// An installation with an owner, the bank account in the settings, and a Greek customer
 /// in Athens; returns the customer's id.
 fn greek_customer(t: &Tickler) -> String {
-    t.ok(&["user", "add", "--email", OWNER, "--name", "Sam Sales"]);
+    t.owner();
     t.ok(&[
         "settings",
         "set",

@@ -119,7 +119,7 @@ fn without_an_owner_replies_go_to_the_from_address() {
 fn an_invoice_email_is_both_forms_with_the_pdf_beside_them() {
     let smtp = SmtpTestServer::start();
     let t = Tickler::with_smtp(&smtp);
-    t.ok(&["user", "add", "--email", OWNER, "--name", "Sam Sales"]);
+    t.owner();
     let customer = t.ok(&[
         "customer",
         "add",

@@ -49,6 +49,8 @@ fn the_call_becomes_the_owners_task_once_is_done_with_a_note_and_escalates_once(
         "--role",
         "admin",
     ]);
+    // Only the escalation may reach the admin here: no morning digest.
+    t.ok(&["user", "edit", ADMIN, "--digest", "off"]);
     let contract = t.contract("en", "UTC", "ops@acme.example", END);
     let call = t.reminder(&contract, "call_customer", 1);
     assert_eq!(field(&call, "send_at"), CALL_AT);

@@ -29,7 +29,8 @@ use crate::AppState;
 #[schema(as = Reminder)]
 pub(super) struct ReminderOut {
     id: i64,
-    contract_id: i64,
+    /// `null` for a morning digest, which is about no contract.
+    contract_id: Option<i64>,
     contract_title: String,
     customer_name: String,
     /// The contract's owner, if any.

@@ -50,6 +50,10 @@ struct ProfilePage {
     language: String,
     /// (code, name)
     languages: Vec<(&'static str, &'static str)>,
+    /// daily, weekdays or off.
+    digest: String,
+    /// "08:00"
+    digest_time: String,
     errors: FieldErrors,
     /// The address of their calendar feed.
     calendar: String,
@@ -57,7 +61,7 @@ struct ProfilePage {
 
 /// The element of the profile form a refused field is typed in.
 fn profile_field(field: &str) -> Option<&'static str> {
-    ["name", "time_zone", "language"]
+    ["name", "time_zone", "language", "digest", "digest_time"]
         .into_iter()
         .find(|id| *id == field)
 }
@@ -80,6 +84,8 @@ async fn profile(
         zones,
         language: form.language,
         languages: crate::pages::language_choices(),
+        digest: form.digest,
+        digest_time: form.digest_time,
         errors: FieldErrors::of(error, profile_field, user.user.language),
         calendar,
     })
@@ -93,6 +99,8 @@ async fn profile_page(
         name: user.user.name.clone(),
         time_zone: user.user.time_zone.clone().unwrap_or_default(),
         language: user.user.language.code().to_string(),
+        digest: user.user.digest.as_str().to_string(),
+        digest_time: tickler_core::digest::format_time(user.user.digest_time),
     };
     let page = profile(&state, &user, form, None).await?;
     Ok(Html(page.render()?))
@@ -105,6 +113,10 @@ struct ProfileForm {
     time_zone: String,
     #[serde(default)]
     language: String,
+    #[serde(default)]
+    digest: String,
+    #[serde(default)]
+    digest_time: String,
 }
 
 /// Saves the person's own name and time zone (their role and status are an admin's to change).
@@ -131,6 +143,11 @@ async fn save_profile(
                         active: me.active,
                         time_zone: Some(form.time_zone.trim()),
                         language,
+                        // A form without them (an older page) keeps what was chosen.
+                        digest: Some(form.digest.trim())
+                            .filter(|d| !d.is_empty())
+                            .and_then(|d| d.parse().ok()),
+                        digest_time: Some(form.digest_time.trim()).filter(|t| !t.is_empty()),
                     },
                     &user.actor(),
                 )

@@ -82,7 +82,11 @@ impl Layout {
 #[derive(Debug, Clone)]
 pub struct ReminderRow {
     pub id: i64,
-    pub contract_id: i64,
+    /// `None` for a morning digest, which is about no contract.
+    pub contract_id: Option<i64>,
+    /// Where its "contract" column leads: the contract, or for a digest the account page
+    /// where it is set.
+    pub contract_href: String,
     pub contract_title: String,
     pub customer_name: String,
     pub step: String,
@@ -120,6 +124,10 @@ impl ReminderRow {
         ReminderRow {
             id: r.id,
             contract_id: r.contract_id,
+            contract_href: match r.contract_id {
+                Some(id) => format!("/contracts/{id}"),
+                None => "/account".to_string(),
+            },
             contract_title: r.contract_title.clone(),
             customer_name: r.customer_name.clone(),
             step: r.step.clone(),

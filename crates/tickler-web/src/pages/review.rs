@@ -803,7 +803,10 @@ async fn send_missed(
     let outcome = state.engine.send_missed_notice(id, &user.actor()).await?;
     let notice = outcome_notice(&outcome, &user);
     Ok(redirect_with_notice(
-        &format!("/contracts/{}", view.contract_id),
+        &view
+            .contract_id
+            .map(|id| format!("/contracts/{id}"))
+            .unwrap_or_else(|| "/review".to_string()),
         &notice,
     ))
 }

@@ -285,6 +285,8 @@ async fn edit(
                         active,
                         time_zone: Some(form.time_zone.as_str()),
                         language,
+                        digest: None,
+                        digest_time: None,
                     },
                     &user.actor(),
                 )

@@ -195,6 +195,24 @@ impl TestApp {
             .set_password(id, PASSWORD, &actor)
             .await
             .expect("password");
+        // No morning digest: tests count the messages the server receives, and the digest
+        // has tests of its own.
+        self.engine
+            .update_user(
+                id,
+                tickler_engine::settings::UserChanges {
+                    name: email.split('@').next().unwrap_or(email),
+                    role,
+                    active: true,
+                    time_zone: None,
+                    language: None,
+                    digest: Some(tickler_core::digest::DigestFrequency::Off),
+                    digest_time: None,
+                },
+                &actor,
+            )
+            .await
+            .expect("digest off");
         id
     }
 
