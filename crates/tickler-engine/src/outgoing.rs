@@ -211,6 +211,7 @@ impl Engine {
         let mut items = self.scheduled_sends(&mut db, &scope).await?;
         items.extend(self.predicted_invoices(&mut db, &scope).await?);
         items.extend(self.escalations(&mut db, &scope).await?);
+        items.extend(self.rolled_terms(&mut db, &scope).await?);
         items.sort_by(|a, b| {
             (a.send_at, a.reminder_id.is_none(), a.reminder_id, &a.step).cmp(&(
                 b.send_at,
@@ -286,23 +287,159 @@ impl Engine {
     /// auto-renewing or evergreen contract starts its next term by itself the day after its
     /// end date (in the customer's zone), and the old term's reminders then stop.
     fn rolls_before(&self, reminder: &Reminder, subject: &Subject) -> bool {
+        reminder.about.kind == SubjectKind::ContractTerm
+            && reminder.kind == ReminderKind::Step
+            && self
+                .roll_at(subject)
+                .is_some_and(|roll_at| reminder.send_at >= roll_at)
+    }
+
+    /// When the subject's term (the contract's current one) is followed by the next by
+    /// itself (see `roll_terms`): at the start of the day after its end date in the
+    /// customer's zone, for an active auto-renewing (undeclined) or evergreen contract.
+    fn roll_at(&self, subject: &Subject) -> Option<Timestamp> {
         let contract = &subject.contract;
-        if reminder.about.kind != SubjectKind::ContractTerm
-            || reminder.kind != ReminderKind::Step
-            || subject.term.term_number != contract.term_number
+        if subject.term.term_number != contract.term_number
             || !renews_at_end(
                 contract.renewal,
                 contract.answer == Some(Answer::Decline),
                 !contract.is_active(),
             )
         {
-            return false;
+            return None;
         }
-        let Some(next_day) = contract.end_date.tomorrow().ok() else {
-            return false;
-        };
-        let roll_at = start_of_day(next_day, &self.customer_zone(&subject.customer));
-        reminder.send_at >= roll_at
+        let next_day = subject.term.end_date.tomorrow().ok()?;
+        Some(start_of_day(
+            next_day,
+            &self.customer_zone(&subject.customer),
+        ))
+    }
+
+    /// Source: the emails of the terms that start by themselves before the window ends
+    /// (auto-renewing and evergreen contracts, see `roll_terms`), planned as the renewal
+    /// plans them at that moment. One new term per contract: a term shorter than the window
+    /// that would roll twice is followed once. A recurring sale's new periods are not
+    /// predicted.
+    async fn rolled_terms(
+        &self,
+        db: &mut Db,
+        scope: &OutgoingScope,
+    ) -> Result<Vec<OutgoingItem>, EngineError> {
+        // No zone is more than 14 hours ahead of UTC (as in `roll_terms`).
+        let horizon = scope
+            .window
+            .end
+            .saturating_add(jiff::SignedDuration::from_hours(14))
+            .unwrap_or(scope.window.end)
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .date();
+        let candidates = tickler_store::contracts::rolling_due(db, horizon, i64::MAX).await?;
+        let mut plans_read: HashMap<i64, tickler_core::plan::Plan> = HashMap::new();
+        let mut team: Option<Vec<String>> = None;
+        let mut items = Vec::new();
+        for id in candidates {
+            let mut subject = Subject::of_current_term(db, id).await?;
+            if scope.owner_id.is_some() && subject.contract.owner_id != scope.owner_id {
+                continue;
+            }
+            let Some(roll_at) = self.roll_at(&subject) else {
+                continue;
+            };
+            let roll_at = roll_at.max(scope.now);
+            if roll_at >= scope.window.end {
+                continue;
+            }
+            let Ok(next) =
+                tickler_core::term::Term::new(subject.term.start_date, subject.term.end_date)
+                    .and_then(|term| term.next(None))
+            else {
+                continue;
+            };
+            let plan = match plans_read.get(&subject.contract.plan_id) {
+                Some(plan) => plan.clone(),
+                None => {
+                    let plan = plans::get(db, subject.contract.plan_id).await?;
+                    plans_read.insert(subject.contract.plan_id, plan.clone());
+                    plan
+                }
+            };
+            let team = match &team {
+                Some(team) => team.clone(),
+                None if plan.steps.iter().any(|s| s.recipients.team) => {
+                    team.insert(self.team_addresses(db).await?).clone()
+                }
+                None => Vec::new(),
+            };
+            // The contract as it will be once its next term started.
+            subject.term.previous_term_id = Some(subject.term.id);
+            subject.term.id = 0;
+            subject.term.term_number += 1;
+            subject.term.start_date = next.start;
+            subject.term.end_date = next.end;
+            subject.term.quote_id = None;
+            subject.term.answer = None;
+            subject.term.answered_at = None;
+            subject.contract.term_number = subject.term.term_number;
+            subject.contract.start_date = next.start;
+            subject.contract.end_date = next.end;
+            subject.contract.answer = None;
+            subject.about = SubjectRef::contract_term(0);
+            let ctx = SubjectContext {
+                about: subject.about,
+                contract_id: Some(id),
+                anchors: tickler_core::schedule::AnchorDates::contract_term(
+                    next.start,
+                    next.end,
+                    subject.contract.renewal_terms(),
+                ),
+                customer: &subject.customer,
+                owner: subject.owner.as_ref(),
+                plan: &plan,
+                team: Some(&team),
+                active: true,
+            };
+            for first in self.first_steps(&ctx, &team, roll_at) {
+                if first.passed || !scope.window.contains(first.wanted.send_at) {
+                    continue;
+                }
+                let Some(step) = plan.steps.get(first.position) else {
+                    continue;
+                };
+                let draft = Draft {
+                    about: subject.about,
+                    contract_id: Some(id),
+                    kind: ReminderKind::Step,
+                    step_key: &step.key,
+                    label: &step.label,
+                    template: &step.template,
+                    offset_days: step.offset.days,
+                    mode: step.mode,
+                    send_at: first.wanted.send_at,
+                }
+                .reminder(first.wanted.to.clone(), first.wanted.cc.clone());
+                let item = match step.mode {
+                    Mode::Auto | Mode::Internal => {
+                        let rendered = self.render(&draft, &subject, draft.send_at)?;
+                        Some(self.item(
+                            &draft,
+                            &subject,
+                            rendered.subject,
+                            draft.to.clone(),
+                            draft.cc.clone(),
+                        ))
+                    }
+                    Mode::Approval | Mode::Task => {
+                        self.alert_item(&draft, &subject)?.map(|mut alert| {
+                            alert.waiting_reminder_id = None;
+                            alert.step = format!("{}:{}", alert.step, step.key);
+                            alert
+                        })
+                    }
+                };
+                items.extend(item);
+            }
+        }
+        Ok(items)
     }
 
     /// The alert the owner gets when a step that waits for a person comes due (see
@@ -537,7 +674,10 @@ impl Engine {
             }
             let day = tickler_core::task::escalation_date(counted, &holidays);
             let at = start_of_day(day, &org_zone).max(scope.now);
-            if !scope.window.contains(at) {
+            // A term that starts by itself cancels the open tasks about the old one.
+            let cancelled_first = subject.about.kind == SubjectKind::ContractTerm
+                && self.roll_at(&subject).is_some_and(|roll_at| roll_at <= at);
+            if !scope.window.contains(at) || cancelled_first {
                 continue;
             }
             let team = match &team {

@@ -87,6 +87,7 @@ struct Installation {
     auto: String,
     sale: String,
     renewed: String,
+    monthly: String,
 }
 
 /// Two owners; contracts in Tokyo, New York and UTC (one renewing by itself on 2027-02-20,
@@ -97,6 +98,11 @@ fn installation(t: &Tickler) -> Installation {
     t.ok(&["user", "add", "--email", OLGA, "--name", "Olga Owner"]);
     approval_plan(t);
     let contract = |customer: &str, title: &str, end: &str, owner: &str, extra: &[&str]| {
+        let start = if end == "2027-02-10" {
+            "2027-01-11"
+        } else {
+            "2026-03-01"
+        };
         let mut args = vec![
             "contract",
             "add",
@@ -105,7 +111,7 @@ fn installation(t: &Tickler) -> Installation {
             "--title",
             title,
             "--start",
-            "2026-03-01",
+            start,
             "--end",
             end,
             "--owner",
@@ -141,6 +147,22 @@ fn installation(t: &Tickler) -> Installation {
             "renewal",
         ],
     );
+    // A month-long term renewing by itself on 2027-02-11: its next term's 7-day email falls
+    // in the window.
+    let monthly = contract(
+        &utc_customer,
+        "Backups",
+        "2027-02-10",
+        OLGA,
+        &[
+            "--renewal",
+            "auto",
+            "--notice-days",
+            "10",
+            "--plan",
+            "renewal",
+        ],
+    );
     let athens = t.customer("Αλφα Α.Ε.", "accounts@alfa.example", "el", "Europe/Athens");
     let sale = monthly_sale(t, &athens, "Υποστήριξη", "2027-02-01", 3);
     Installation {
@@ -149,6 +171,7 @@ fn installation(t: &Tickler) -> Installation {
         auto,
         sale,
         renewed,
+        monthly,
     }
 }
 
@@ -242,6 +265,26 @@ fn what_preview_lists_is_exactly_what_dispatch_sends_over_the_window() {
         assert!(id != Some(stopped), "{item}");
         assert!(id.is_none_or(|id| !renewed_old.contains(&id)), "{item}");
     }
+
+    // Its next term does not exist yet either: its 7-day email is predicted, the old term's
+    // after-expiry email is not listed.
+    let next_term: Vec<&Value> = by_step(&made.monthly, "before_7")
+        .into_iter()
+        .filter(|i| i["predicted"] == true)
+        .collect();
+    assert_eq!(next_term.len(), 1, "{planned:#?}");
+    assert_eq!(field(next_term[0], "send_at"), "2027-03-03T09:00:00Z");
+    assert!(next_term[0]["reminder_id"].is_null());
+    assert!(
+        field(next_term[0], "subject").contains("10 March 2027"),
+        "{next_term:?}"
+    );
+    let monthly_after = reminder_id(&t, &made.monthly, "after_7", 1);
+    assert!(
+        planned
+            .iter()
+            .all(|i| i["reminder_id"].as_i64() != Some(monthly_after))
+    );
 
     // The sale's invoices do not exist yet: their emails are predicted, numbered, at 09:00
     // in Athens on their issue dates, the owner in CC; its notices exist already.
