@@ -121,6 +121,20 @@ pub struct OutgoingScope {
     pub now: Timestamp,
 }
 
+/// Whether `reminder`, a step about a billing period, comes after the period is billed: the
+/// billing run then cancels it ("the invoice was already issued").
+fn billed_before(reminder: &Reminder, subject: &Subject) -> bool {
+    match &subject.billing {
+        Some(BillingSubject::Upcoming { period, .. }) => {
+            reminder.kind == ReminderKind::Step
+                && reminder.about.kind == SubjectKind::BillingPeriod
+                && period.status == billing::PeriodStatus::Pending
+                && period.bill_at <= reminder.send_at
+        }
+        _ => false,
+    }
+}
+
 /// A reminder row for an email the dispatcher will create on the way, so that it renders
 /// through the same path as the stored ones.
 struct Draft<'a> {
@@ -255,7 +269,10 @@ impl Engine {
                 // A subject this version cannot read: the dispatcher fails it, sends nothing.
                 continue;
             };
-            if stop_reason(reminder, subject).is_some() || self.rolls_before(reminder, subject) {
+            if stop_reason(reminder, subject).is_some()
+                || self.rolls_before(reminder, subject)
+                || billed_before(reminder, subject)
+            {
                 continue;
             }
             match reminder.mode {
