@@ -77,7 +77,8 @@ pub struct OutgoingItem {
     /// (`predicted`).
     pub reminder_id: Option<i64>,
     pub kind: OutgoingKind,
-    /// The instant it goes out (UTC).
+    /// The instant it goes out (UTC): its send time, or for an email the mail server turned
+    /// away for now, its next try.
     pub send_at: Timestamp,
     /// The same instant in `time_zone`, RFC 3339 with the offset.
     pub send_at_local: String,
@@ -245,17 +246,17 @@ impl Engine {
         db: &mut Db,
         scope: &OutgoingScope,
     ) -> Result<Vec<OutgoingItem>, EngineError> {
-        let due = reminders::list(
-            db,
-            &ReminderFilter {
-                status: Some(ReminderStatus::Scheduled),
-                owner_id: scope.owner_id,
-                send_from: Some(scope.window.start),
-                send_until: Some(scope.window.end),
-                ..ReminderFilter::default()
-            },
-        )
-        .await?;
+        // Due in the window: a reminder the mail server turned away for now is tried again
+        // at its `due_at`, and goes out then, worded for then.
+        let due: Vec<Reminder> =
+            reminders::due_between(db, scope.window.start, scope.window.end, scope.owner_id)
+                .await?
+                .into_iter()
+                .map(|reminder| Reminder {
+                    send_at: reminder.due_at,
+                    ..reminder
+                })
+                .collect();
         let mut refs: Vec<SubjectRef> = due.iter().map(|r| r.about).collect();
         refs.sort_unstable();
         refs.dedup();
