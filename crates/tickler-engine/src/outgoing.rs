@@ -118,7 +118,8 @@ pub struct OutgoingScope {
     pub window: SendWindow,
     /// Only contracts this user owns.
     pub owner_id: Option<i64>,
-    /// The engine's now: alerts already raised are in the database, not predicted again.
+    /// The engine's now: what is overdue by then (a term that should have started, a task
+    /// due for escalation) happens at the next dispatch, now.
     pub now: Timestamp,
 }
 
@@ -288,10 +289,7 @@ impl Engine {
                     ));
                 }
                 Mode::Approval | Mode::Task => {
-                    // Alerted already (its time passed): the alert is in the database.
-                    if reminder.send_at <= scope.now {
-                        continue;
-                    }
+                    // Not alerted yet (`due_between`): the alert goes out when it falls due.
                     if let Some(alert) = self.alert_item(reminder, subject)? {
                         items.push(alert);
                     }

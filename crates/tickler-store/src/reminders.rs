@@ -966,8 +966,9 @@ pub async fn due_sendable_ids(
 
 /// The scheduled reminders that fall due in `[from, until)` (their first send, or their next
 /// try after the mail server turned them away), of the contracts `owner_id` owns when given,
-/// in the order the dispatcher takes them: what a preview of that window starts from. Reads
-/// the partial index of pending reminders.
+/// in the order the dispatcher takes them: what a preview of that window starts from. Steps
+/// that wait for a person and whose owner was alerted already are left out: that alert is a
+/// reminder of its own. Reads the partial index of pending reminders.
 pub async fn due_between(
     db: &mut Db,
     from: Timestamp,
@@ -981,7 +982,8 @@ pub async fn due_between(
     };
     let text = format!(
         "SELECT {COLUMNS} FROM reminders WHERE status = 'scheduled' \
-         AND due_at >= $1 AND due_at < $2{owner} ORDER BY due_at, id"
+         AND due_at >= $1 AND due_at < $2 \
+         AND (mode IN ('auto', 'internal') OR alerted_at IS NULL){owner} ORDER BY due_at, id"
     );
     let mut query = sqlx::query_as::<_, ReminderRow>(AssertSqlSafe(text))
         .bind(millis(from))

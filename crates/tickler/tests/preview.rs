@@ -388,9 +388,12 @@ fn what_preview_lists_is_exactly_what_dispatch_sends_over_the_window() {
         )
     );
 
-    // Once sent, nothing of the window is left to preview.
+    // Once sent, nothing of the window is left to preview (the approval step is still
+    // scheduled, waiting for Olga, but her alert went out).
     assert_eq!(preview(&t, &["--now", LAST]), Vec::<Value>::new());
-    let _ = made.new_york;
+    assert_eq!(preview(&t, &[]), Vec::<Value>::new());
+    let waiting = t.reminder(&made.new_york, "before_30", 1);
+    assert_eq!(field(&waiting, "status"), "scheduled");
 }
 
 #[test]
