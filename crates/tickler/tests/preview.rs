@@ -329,7 +329,29 @@ fn what_preview_lists_is_exactly_what_dispatch_sends_over_the_window() {
         .iter()
         .map(|i| field(i, "send_at").to_string())
         .collect();
-    for at in &instants {
+    let halfway = instants
+        .iter()
+        .nth(instants.len() / 2)
+        .expect("instants")
+        .clone();
+    for at in instants.iter().filter(|at| **at <= halfway) {
+        t.dispatch_at(at);
+    }
+    // Halfway, what is left to preview is the rest of the list: the invoice made meanwhile,
+    // its payment reminders and the tasks opened are in the database now.
+    let rest = preview(&t, &["--now", &halfway]);
+    assert_eq!(
+        sorted(rest.iter().map(email).collect()),
+        sorted(
+            planned
+                .iter()
+                .filter(|i| field(i, "send_at") > halfway.as_str())
+                .map(email)
+                .collect()
+        ),
+        "previewed halfway (left) and the rest of the first preview (right) differ"
+    );
+    for at in instants.iter().filter(|at| **at > halfway) {
         t.dispatch_at(at);
     }
     t.dispatch_at(LAST);
