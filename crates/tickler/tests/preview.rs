@@ -420,7 +420,7 @@ fn what_preview_lists_is_exactly_what_dispatch_sends_over_the_window() {
 
 #[test]
 fn owner_filters_and_mistakes_name_the_flag() {
-    let t = Tickler::new(None);
+    let mut t = Tickler::new(None);
     let made = installation(&t);
     let all = preview(&t, &["--now", BEFORE]);
     let olga = preview(&t, &["--now", BEFORE, "--owner", OLGA]);
@@ -485,4 +485,30 @@ fn owner_filters_and_mistakes_name_the_flag() {
         BEFORE,
     ]);
     assert!(empty.contains("Nothing will be sent"), "{empty}");
+
+    // The days are the organisation's: in Tokyo, 2027-01-30 runs from 15:00 UTC the day
+    // before.
+    t.set_env("TICKLER_TIME_ZONE", "Asia/Tokyo");
+    let day = list(t.json(&[
+        "preview",
+        "--from",
+        "2027-01-30",
+        "--to",
+        "2027-01-30",
+        "--json",
+        "--now",
+        BEFORE,
+    ]));
+    assert!(
+        day.iter()
+            .any(|i| field(i, "send_at") == "2027-01-30T00:00:00Z"),
+        "{day:#?}"
+    );
+    for item in &day {
+        let at = field(item, "send_at");
+        assert!(
+            ("2027-01-29T15:00:00Z".."2027-01-30T15:00:00Z").contains(&at),
+            "{item}"
+        );
+    }
 }
