@@ -35,6 +35,7 @@ pub mod renewal;
 pub mod schedule;
 pub mod search;
 pub mod seen;
+pub mod send_window;
 pub mod spreadsheet;
 pub mod subject;
 pub mod task;

@@ -125,7 +125,7 @@ fn observe(outcome: &Outcome) {
 }
 
 /// What an internal notice to a contract's owner is about.
-enum OwnerNotice {
+pub(crate) enum OwnerNotice {
     /// The mail server refused a reminder for good.
     DeliveryFailed(FailureView),
     /// A step in `approval` mode is due and waits for the owner.
@@ -867,22 +867,7 @@ impl Engine {
         let Some(owner) = &subject.owner else {
             return Ok(());
         };
-        let (template, label, failure) = match notice {
-            OwnerNotice::DeliveryFailed(failure) => {
-                (templates::DELIVERY_FAILED, "Delivery failed", Some(failure))
-            }
-            OwnerNotice::WaitingForYou => (templates::OWNER_ALERT, "Waiting for you", None),
-            OwnerNotice::TaskAssigned => (reminder.template.as_str(), "Task for you", None),
-        };
-        let mut ctx = self.template_context(reminder, subject, failure);
-        ctx.customer.language = Default::default();
-        // The team's own wording of the notice, if they edited it (English: it is internal).
-        let rendered = self.render_template(
-            template,
-            tickler_core::language::Language::En,
-            subject,
-            &ctx,
-        )?;
+        let (template, label, rendered) = self.owner_notice(reminder, subject, notice)?;
         let key = format!("{template}:{}", reminder.id);
         let notice = InternalNotice {
             about: reminder.about,
@@ -903,6 +888,33 @@ impl Engine {
             .await?;
         }
         Ok(())
+    }
+
+    /// The template, label and text of an internal notice to the owner about `reminder`:
+    /// what [`Self::queue_owner_notice`] queues, and what a preview shows before it is.
+    pub(crate) fn owner_notice<'r>(
+        &self,
+        reminder: &'r Reminder,
+        subject: &Subject,
+        notice: OwnerNotice,
+    ) -> Result<(&'r str, &'static str, tickler_mail::Rendered), EngineError> {
+        let (template, label, failure) = match notice {
+            OwnerNotice::DeliveryFailed(failure) => {
+                (templates::DELIVERY_FAILED, "Delivery failed", Some(failure))
+            }
+            OwnerNotice::WaitingForYou => (templates::OWNER_ALERT, "Waiting for you", None),
+            OwnerNotice::TaskAssigned => (reminder.template.as_str(), "Task for you", None),
+        };
+        let mut ctx = self.template_context(reminder, subject, failure);
+        ctx.customer.language = Default::default();
+        // The team's own wording of the notice, if they edited it (English: it is internal).
+        let rendered = self.render_template(
+            template,
+            tickler_core::language::Language::En,
+            subject,
+            &ctx,
+        )?;
+        Ok((template, label, rendered))
     }
 
     /// Queues an internal notice, pre-rendered, due now; `None` when one with its key
@@ -1196,7 +1208,7 @@ fn human_duration(seconds: i64) -> String {
 
 /// Why a claimed reminder must not go out after all (DESIGN.md: the stop rules are
 /// re-checked at send time).
-fn stop_reason(reminder: &Reminder, subject: &Subject) -> Option<String> {
+pub(crate) fn stop_reason(reminder: &Reminder, subject: &Subject) -> Option<String> {
     subject.stop_reason(reminder)
 }
 

@@ -22,6 +22,7 @@ pub mod invoicing;
 pub mod jobs;
 pub mod mail_health;
 mod message;
+pub mod outgoing;
 pub mod passwords;
 mod people;
 pub mod plan_catalogue;

@@ -67,6 +67,9 @@ pub(crate) enum BillingSubject {
         totals: Totals,
         currency: Currency,
         due_date: Date,
+        /// The number the invoice will take when issued: known only to a preview, which
+        /// renders the email of an invoice the billing run has not made yet.
+        number: Option<String>,
     },
     Invoice(Invoice),
 }
@@ -169,13 +172,14 @@ impl Subject {
                 totals,
                 currency,
                 due_date,
+                number,
             } => {
                 let money = |minor| Money {
                     minor,
                     currency: *currency,
                 };
                 InvoiceView {
-                    number: None,
+                    number: number.clone(),
                     period_start: period.start,
                     period_end: period.end,
                     issue_date: period.issue_date,
@@ -185,11 +189,9 @@ impl Subject {
                     total: money(totals.total),
                     paid: money(0),
                     balance: money(totals.total),
-                    reference: format!(
-                        "{} {}",
-                        self.contract.title,
-                        period.start.strftime("%Y-%m")
-                    ),
+                    reference: number.clone().unwrap_or_else(|| {
+                        format!("{} {}", self.contract.title, period.start.strftime("%Y-%m"))
+                    }),
                     days_overdue: days_from(*due_date),
                 }
             }
@@ -303,6 +305,7 @@ impl SubjectLoader {
                     period,
                     totals: totals(&lines),
                     currency,
+                    number: None,
                 });
                 Ok(loaded)
             }

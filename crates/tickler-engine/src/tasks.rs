@@ -234,6 +234,31 @@ impl Engine {
         Ok(escalated)
     }
 
+    /// The text of a task's escalation email, sent at `at`: what
+    /// [`Self::queue_escalation`] queues, and what a preview shows before.
+    pub(crate) fn escalation_text(
+        &self,
+        key: &str,
+        title: &str,
+        due_date: Date,
+        subject: &Subject,
+        at: Timestamp,
+    ) -> Result<tickler_mail::Rendered, EngineError> {
+        let step = StepView {
+            key: key.to_string(),
+            label: format!("{title} (due {due_date})"),
+        };
+        let mut ctx = self.context_for(subject, step, at, None);
+        ctx.customer.language = Default::default();
+        // Internal: English, or the team's own wording of it.
+        self.render_template(
+            templates::TASK_ESCALATED,
+            tickler_core::language::Language::En,
+            subject,
+            &ctx,
+        )
+    }
+
     /// Queues the escalation email of `task` to `admins`: a notice about the task's own
     /// subject, keyed by the task so it is queued once.
     async fn queue_escalation(
@@ -250,19 +275,7 @@ impl Engine {
             (Err(e), None) => return Err(e),
         };
         let key = format!("{}:{}", templates::TASK_ESCALATED, task.id);
-        let step = StepView {
-            key: key.clone(),
-            label: format!("{} (due {})", task.title, task.due_date),
-        };
-        let mut ctx = self.context_for(&subject, step, now, None);
-        ctx.customer.language = Default::default();
-        // Internal: English, or the team's own wording of it.
-        let rendered = self.render_template(
-            templates::TASK_ESCALATED,
-            tickler_core::language::Language::En,
-            &subject,
-            &ctx,
-        )?;
+        let rendered = self.escalation_text(&key, &task.title, task.due_date, &subject, now)?;
         let notice = InternalNotice {
             about: subject.reference(),
             contract_id: task.contract_id,
@@ -402,7 +415,7 @@ impl Engine {
 /// The day a task's 3 business days count from: its due date, or the day it was opened if
 /// later (a step opened late after downtime gets its owner's 3 days before the admins are
 /// told, rather than an escalation in the same minute).
-fn counted_from(task: &Task, zone: &jiff::tz::TimeZone) -> Date {
+pub(crate) fn counted_from(task: &Task, zone: &jiff::tz::TimeZone) -> Date {
     let opened = task.created_at.to_zoned_datetime(zone.clone()).date();
     task.due_date.max(opened)
 }

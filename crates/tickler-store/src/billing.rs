@@ -363,6 +363,19 @@ pub async fn periods(db: &mut Db, contract_id: i64) -> Result<Vec<Period>, Store
     rows.into_iter().map(period_of).collect()
 }
 
+/// The pending periods billed before `until`, in the order the billing run takes them
+/// (`bill_at`, then id): what a preview predicts, and the invoice numbers they will take.
+pub async fn pending_before(db: &mut Db, until: Timestamp) -> Result<Vec<Period>, StoreError> {
+    let rows: Vec<PeriodRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {PERIOD_COLUMNS} FROM billing_periods \
+         WHERE status = 'pending' AND bill_at < $1 ORDER BY bill_at, id"
+    )))
+    .bind(millis(until))
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(period_of).collect()
+}
+
 /// Moves a pending period to a new issue date and billing instant.
 pub async fn reschedule_period(
     db: &mut Db,

@@ -410,6 +410,17 @@ pub async fn update_draft(
     Ok(true)
 }
 
+/// The last number `year`'s sequence gave (0 before the first), read without taking one:
+/// what a preview counts on from.
+pub async fn last_number(db: &mut Db, year: i16) -> Result<i64, StoreError> {
+    let last: Option<i64> =
+        sqlx::query_scalar("SELECT last_sequence FROM invoice_number_counters WHERE year = $1")
+            .bind(i64::from(year))
+            .fetch_optional(db)
+            .await?;
+    Ok(last.unwrap_or(0))
+}
+
 /// The next number of `year`'s sequence, taken in `tx`: the counter row stays locked until
 /// the transaction ends (PostgreSQL's row lock; SQLite's write lock), so a number is used
 /// exactly when the invoice that took it commits, and a rollback gives it back. Gapless.

@@ -964,6 +964,36 @@ pub async fn due_sendable_ids(
         .collect()
 }
 
+/// The scheduled reminders that fall due in `[from, until)` (their first send, or their next
+/// try after the mail server turned them away), of the contracts `owner_id` owns when given,
+/// in the order the dispatcher takes them: what a preview of that window starts from. Steps
+/// that wait for a person and whose owner was alerted already are left out: that alert is a
+/// reminder of its own. Reads the partial index of pending reminders.
+pub async fn due_between(
+    db: &mut Db,
+    from: Timestamp,
+    until: Timestamp,
+    owner_id: Option<i64>,
+) -> Result<Vec<Reminder>, StoreError> {
+    let owner = if owner_id.is_some() {
+        " AND contract_id IN (SELECT id FROM contracts WHERE owner_id = $3)"
+    } else {
+        ""
+    };
+    let text = format!(
+        "SELECT {COLUMNS} FROM reminders WHERE status = 'scheduled' \
+         AND due_at >= $1 AND due_at < $2 \
+         AND (mode IN ('auto', 'internal') OR alerted_at IS NULL){owner} ORDER BY due_at, id"
+    );
+    let mut query = sqlx::query_as::<_, ReminderRow>(AssertSqlSafe(text))
+        .bind(millis(from))
+        .bind(millis(until));
+    if let Some(owner_id) = owner_id {
+        query = query.bind(owner_id);
+    }
+    convert(query.fetch_all(db).await?)
+}
+
 /// The earliest instant at which a scheduled reminder will be due (to send, or to alert its
 /// owner about), to sleep until then.
 /// Claims whose lease runs out are the lease take-over job's concern, not a wake-up.

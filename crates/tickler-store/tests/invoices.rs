@@ -132,6 +132,17 @@ async fn a_period_is_invoiced_once(store: Store) {
     assert!(twice.is_err(), "one row per contract and period start");
     drop(tx);
 
+    // What a preview predicts: the pending periods billed before an instant, in order.
+    {
+        let mut db = store.conn().await.unwrap();
+        let at_t0 = billing::pending_before(&mut db, t0()).await.unwrap();
+        assert!(at_t0.is_empty(), "before, not at");
+        let after = t0()
+            .checked_add(jiff::SignedDuration::from_millis(1))
+            .unwrap();
+        let pending = billing::pending_before(&mut db, after).await.unwrap();
+        assert_eq!(pending.iter().map(|p| p.id).collect::<Vec<_>>(), ids);
+    }
     let mut tx = store.begin().await.unwrap();
     let due = billing::take_due_periods(&mut tx, store.backend(), t0(), 10)
         .await
@@ -181,6 +192,15 @@ async fn a_period_is_invoiced_once(store: Store) {
     assert_eq!(periods[0].invoice_id, Some(invoice));
     assert_eq!(periods[1].status, PeriodStatus::Cancelled);
     assert_eq!(billing::next_bill_at(&mut db).await.unwrap(), None);
+    let later = t0()
+        .checked_add(jiff::SignedDuration::from_hours(1))
+        .unwrap();
+    assert!(
+        billing::pending_before(&mut db, later)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let stored = invoices::get(&mut db, invoice).await.unwrap();
     assert_eq!(stored.status, InvoiceStatus::Draft);
     assert_eq!(stored.number, None);
@@ -197,10 +217,17 @@ async fn a_period_is_invoiced_once(store: Store) {
 
 async fn numbers_count_per_year_and_roll_back(store: Store) {
     let mut tx = store.begin().await.unwrap();
+    assert_eq!(invoices::last_number(&mut tx, 2027).await.unwrap(), 0);
     assert_eq!(invoices::next_number(&mut tx, 2027).await.unwrap(), 1);
     assert_eq!(invoices::next_number(&mut tx, 2027).await.unwrap(), 2);
     assert_eq!(invoices::next_number(&mut tx, 2028).await.unwrap(), 1);
     tickler_store::commit(tx).await.unwrap();
+    // Read without taking one: what a preview counts on from.
+    let mut db = store.conn().await.unwrap();
+    assert_eq!(invoices::last_number(&mut db, 2027).await.unwrap(), 2);
+    assert_eq!(invoices::last_number(&mut db, 2027).await.unwrap(), 2);
+    assert_eq!(invoices::last_number(&mut db, 2029).await.unwrap(), 0);
+    drop(db);
     // A number taken by a transaction that rolls back is given again.
     let mut tx = store.begin().await.unwrap();
     assert_eq!(invoices::next_number(&mut tx, 2027).await.unwrap(), 3);

@@ -41,6 +41,7 @@ on_both_backends! {
     contract_terms => sqlite_contract_terms, postgres_contract_terms;
     reminders_round_trip => sqlite_reminders_round_trip, postgres_reminders_round_trip;
     reminders_list_filters_and_order => sqlite_reminders_list_filters_and_order, postgres_reminders_list_filters_and_order;
+    due_between_is_the_pending_of_a_window => sqlite_due_between_is_the_pending_of_a_window, postgres_due_between_is_the_pending_of_a_window;
     apply_edit_only_on_scheduled => sqlite_apply_edit_only_on_scheduled, postgres_apply_edit_only_on_scheduled;
     reschedule_and_close_are_guarded => sqlite_reschedule_and_close_are_guarded, postgres_reschedule_and_close_are_guarded;
     claim_due_claims_only_due_timed_scheduled => sqlite_claim_due_claims_only_due_timed_scheduled, postgres_claim_due_claims_only_due_timed_scheduled;
@@ -846,6 +847,39 @@ async fn reminders_round_trip(store: Store) {
             ..
         })
     ));
+}
+
+/// What a preview starts from: the scheduled reminders due in `[from, until)`, in due order,
+/// of one owner's contracts when asked.
+async fn due_between_is_the_pending_of_a_window(store: Store) {
+    let fx = fixture(&store).await;
+    let mut conn = store.conn().await.unwrap();
+    let other = add_contract(&mut conn, &fx, "Other").await;
+    let a2 = add_step(&mut conn, fx.contract_id, 1, "before_7", 2, at_days(20)).await;
+    let a1 = add_step(&mut conn, fx.contract_id, 1, "before_30", 1, at_days(10)).await;
+    let b1 = add_step(&mut conn, other, 1, "before_60", 0, at_days(5)).await;
+    let b2 = add_step(&mut conn, other, 1, "before_30", 1, at_days(25)).await;
+    assert!(
+        reminders::close_scheduled(&mut conn, a2, ReminderStatus::Skipped, "called", t0())
+            .await
+            .unwrap()
+    );
+    let window = |from, until, owner| {
+        let store = store.clone();
+        async move {
+            let mut conn = store.conn().await.unwrap();
+            ids(
+                &reminders::due_between(&mut conn, at_days(from), at_days(until), owner)
+                    .await
+                    .unwrap(),
+            )
+        }
+    };
+    assert_eq!(window(5, 25, None).await, [b1, a1]);
+    assert_eq!(window(0, 40, None).await, [b1, a1, b2]);
+    assert_eq!(window(6, 25, Some(fx.owner_id)).await, [a1]);
+    assert!(window(0, 40, Some(fx.owner_id + 1000)).await.is_empty());
+    assert!(window(11, 20, None).await.is_empty());
 }
 
 async fn reminders_list_filters_and_order(store: Store) {

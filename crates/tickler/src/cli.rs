@@ -90,6 +90,13 @@ pub enum Command {
     /// Send what is due: with --once, then exit; without, keep sending as things come due
     /// (a dispatcher without the web app), until SIGTERM or Ctrl-C.
     Dispatch(DispatchArgs),
+    /// List every email that will be sent between two days, as it will go out: recipients,
+    /// subject line, the instant in UTC and in the customer's time zone, the contract and
+    /// invoice it belongs to. Dispatch, running through the window, sends exactly this list
+    /// unless someone acts first. Steps that wait for a person (approval, task) are not in
+    /// it: the alert their owner gets is. Invoices the billing run will issue are predicted
+    /// (no reminder id yet).
+    Preview(PreviewArgs),
     /// Run the web app for the team and the dispatcher, until SIGTERM or Ctrl-C.
     Serve(ServeArgs),
     /// Bulk imports.
@@ -543,6 +550,27 @@ pub struct DispatchArgs {
     pub once: bool,
     /// Act as of this RFC 3339 instant instead of the wall clock: with --once the clock
     /// stays there; without, it starts there and runs on.
+    #[arg(long)]
+    pub now: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PreviewArgs {
+    /// The first day, YYYY-MM-DD, in the organisation's time zone (or an RFC 3339 instant).
+    #[arg(long)]
+    pub from: String,
+    /// The last day, included (or an RFC 3339 instant, included).
+    #[arg(long)]
+    pub to: String,
+    /// Only the contracts this user (an email) owns.
+    #[arg(long)]
+    pub owner: Option<String>,
+    /// A JSON array, one object per email: reminder_id (null for an email the dispatcher
+    /// will create on the way), kind (reminder, invoice, digest), send_at, send_at_local,
+    /// time_zone, to, cc, subject, contract_id, invoice_id, predicted...
+    #[arg(long)]
+    pub json: bool,
+    /// Preview as of this RFC 3339 instant instead of the wall clock (as `dispatch --now`).
     #[arg(long)]
     pub now: Option<String>,
 }

@@ -31,8 +31,8 @@ use tickler_store::Store;
 use crate::{
     cli::{
         CalendarCommand, Cli, Command, ContractCommand, CustomerCommand, DispatchArgs,
-        ExportCommand, ImportCommand, ReminderCommand, SecretCommand, TokenCommand, UserCommand,
-        WebhookCommand,
+        ExportCommand, ImportCommand, PreviewArgs, ReminderCommand, SecretCommand, TokenCommand,
+        UserCommand, WebhookCommand,
     },
     config, invoices, output, serve, tasks,
 };
@@ -116,6 +116,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Reminder(command) => reminder(&engine, command, &actor).await?,
         Command::Plan(command) => crate::plans::plan(&engine, command, &actor).await?,
         Command::Dispatch(args) => dispatch(engine, args).await?,
+        Command::Preview(args) => preview(engine, args).await?,
         Command::Import(command) => import(&engine, command, &actor).await?,
         Command::Export(command) => export(&engine, command).await?,
         Command::Token(command) => token(&engine, command, &actor).await?,
@@ -320,6 +321,21 @@ async fn customer(engine: &Engine, command: CustomerCommand, actor: &Actor) -> R
                 output::customer(&customer);
             }
         }
+    }
+    Ok(())
+}
+
+async fn preview(engine: Engine, args: PreviewArgs) -> Result<()> {
+    let engine = match args.now {
+        Some(now) => engine.with_clock(Arc::new(FixedClock(parse_instant("--now", &now)?))),
+        None => engine,
+    };
+    let window = engine.preview_window(&args.from, &args.to)?;
+    let items = engine.preview(window, args.owner.as_deref()).await?;
+    if args.json {
+        output::json(&items)?;
+    } else {
+        output::preview(&items, engine.settings().default_time_zone.tz());
     }
     Ok(())
 }

@@ -299,3 +299,68 @@ pub fn tasks(list: &[crate::tasks::TaskView]) {
         );
     }
 }
+
+/// `tickler preview`: the emails grouped by day (in the organisation's zone), each with its
+/// time in UTC and in the customer's zone.
+pub fn preview(items: &[tickler_engine::outgoing::OutgoingItem], zone: &jiff::tz::TimeZone) {
+    if items.is_empty() {
+        println!("Nothing will be sent in this window.");
+        return;
+    }
+    let mut day = None;
+    for item in items {
+        let date = item.send_at.to_zoned_datetime(zone.clone()).date();
+        if day != Some(date) {
+            if day.is_some() {
+                println!();
+            }
+            println!("{}", date.strftime("%A %Y-%m-%d"));
+            println!(
+                "  {:<5}  {:<36}  {:<8}  {:>6}  {:<40}  SUBJECT",
+                "UTC", "CUSTOMER'S TIME", "KIND", "ID", "TO"
+            );
+            day = Some(date);
+        }
+        let local = jiff::tz::TimeZone::get(&item.time_zone)
+            .map(|tz| {
+                item.send_at
+                    .to_zoned_datetime(tz)
+                    .strftime("%Y-%m-%d %H:%M")
+                    .to_string()
+            })
+            .unwrap_or_else(|_| item.send_at_local.clone());
+        let id = match item.reminder_id {
+            Some(id) => id.to_string(),
+            None => "new".to_string(),
+        };
+        let mut to = item.to.join(", ");
+        if !item.cc.is_empty() {
+            to.push_str(&format!(" (cc {})", item.cc.join(", ")));
+        }
+        println!(
+            "  {:<5}  {:<36}  {:<8}  {:>6}  {:<40}  {}",
+            item.send_at
+                .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+                .strftime("%H:%M"),
+            format!("{local} {}", item.time_zone),
+            item.kind.as_str(),
+            id,
+            to,
+            item.subject
+        );
+    }
+    println!();
+    let predicted = items.iter().filter(|i| i.predicted).count();
+    println!(
+        "{} email(s){}",
+        items.len(),
+        if predicted > 0 {
+            format!(
+                ", {predicted} of them made by the dispatcher on the way (id \"new\": an \
+                 invoice it will issue, an alert to an owner)"
+            )
+        } else {
+            String::new()
+        }
+    );
+}
