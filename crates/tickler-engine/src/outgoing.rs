@@ -95,6 +95,8 @@ pub struct OutgoingItem {
     /// The invoice's number: an issued invoice's, or the one a predicted invoice will take.
     pub invoice_number: Option<String>,
     pub customer: Option<String>,
+    /// The title of the contract it belongs to.
+    pub contract_title: Option<String>,
     /// The contract owner's email.
     pub owner: Option<String>,
     /// What the reminder is about (`contract_term`, `invoice`, `billing_period`, ...).
@@ -223,11 +225,8 @@ impl Engine {
             owner_id,
             now: self.clock.now(),
         };
-        let mut db = self.store.conn().await?;
-        let mut items = self.scheduled_sends(&mut db, &scope).await?;
-        items.extend(self.predicted_invoices(&mut db, &scope).await?);
-        items.extend(self.escalations(&mut db, &scope).await?);
-        items.extend(self.rolled_terms(&mut db, &scope).await?);
+        let mut items = self.sends_over(&scope).await?;
+        items.extend(self.digests(&scope).await?);
         items.sort_by(|a, b| {
             (a.send_at, a.reminder_id.is_none(), a.reminder_id, &a.step).cmp(&(
                 b.send_at,
@@ -236,6 +235,21 @@ impl Engine {
                 &b.step,
             ))
         });
+        Ok(items)
+    }
+
+    /// Everything but the morning digests that will go out in the scope's window: what a
+    /// digest lists as "going out" is taken from here, so that the digest written at its
+    /// time and the one previewed before say the same.
+    pub(crate) async fn sends_over(
+        &self,
+        scope: &OutgoingScope,
+    ) -> Result<Vec<OutgoingItem>, EngineError> {
+        let mut db = self.store.conn().await?;
+        let mut items = self.scheduled_sends(&mut db, scope).await?;
+        items.extend(self.predicted_invoices(&mut db, scope).await?);
+        items.extend(self.escalations(&mut db, scope).await?);
+        items.extend(self.rolled_terms(&mut db, scope).await?);
         Ok(items)
     }
 
@@ -267,6 +281,11 @@ impl Engine {
         }
         let mut items = Vec::with_capacity(due.len());
         for reminder in &due {
+            if reminder.about.kind == SubjectKind::Digest {
+                // Written when it was queued (a retry of one the mail server turned away).
+                items.push(self.queued_digest_item(db, reminder).await?);
+                continue;
+            }
             let Some(subject) = subjects.get(&reminder.about) else {
                 // A subject this version cannot read: the dispatcher fails it, sends nothing.
                 continue;
@@ -747,6 +766,46 @@ impl Engine {
         Ok(item)
     }
 
+    /// Source: the morning digests the dispatcher will write in the window, as the lists
+    /// stand now (see [`Engine::planned_digests`]).
+    async fn digests(&self, scope: &OutgoingScope) -> Result<Vec<OutgoingItem>, EngineError> {
+        let planned = self
+            .planned_digests(scope.window.start, scope.window.end, scope.owner_id)
+            .await?;
+        Ok(planned
+            .into_iter()
+            .filter(|digest| scope.window.contains(digest.send_at))
+            .map(|digest| {
+                digest_item(
+                    None,
+                    digest.send_at,
+                    &digest.time_zone,
+                    digest.to,
+                    digest.subject,
+                    tickler_core::digest::step_key(digest.day),
+                )
+            })
+            .collect())
+    }
+
+    /// A digest already queued, as it will go out.
+    async fn queued_digest_item(
+        &self,
+        db: &mut Db,
+        reminder: &Reminder,
+    ) -> Result<OutgoingItem, EngineError> {
+        let reader = tickler_store::users::get(db, reminder.about.id).await?;
+        let zone = self.digest_schedule(&reader).zone;
+        Ok(digest_item(
+            Some(reminder.id),
+            reminder.send_at,
+            zone.iana_name().unwrap_or("UTC"),
+            reader.email,
+            reminder.subject.clone().unwrap_or_default(),
+            reminder.step_key.clone(),
+        ))
+    }
+
     fn item(
         &self,
         reminder: &Reminder,
@@ -779,6 +838,7 @@ impl Engine {
             invoice_id: subject.invoice_id(),
             invoice_number,
             customer: Some(subject.customer.name.clone()),
+            contract_title: Some(subject.contract.title.clone()),
             owner: subject.owner.as_ref().map(|o| o.email.clone()),
             subject_type: reminder.about.kind,
             step: reminder.step_key.clone(),
@@ -788,5 +848,48 @@ impl Engine {
             predicted,
             waiting_reminder_id: None,
         }
+    }
+}
+
+/// A morning digest as listed: to its reader alone, about no contract.
+fn digest_item(
+    reminder_id: Option<i64>,
+    send_at: Timestamp,
+    time_zone: &str,
+    to: String,
+    subject: String,
+    step: String,
+) -> OutgoingItem {
+    let zone = jiff::tz::TimeZone::get(time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    OutgoingItem {
+        reminder_id,
+        kind: OutgoingKind::Digest,
+        send_at,
+        send_at_local: send_at
+            .to_zoned_datetime(zone)
+            .strftime("%Y-%m-%dT%H:%M:%S%:z")
+            .to_string(),
+        time_zone: time_zone.to_string(),
+        owner: Some(to.clone()),
+        to: vec![to],
+        cc: Vec::new(),
+        subject,
+        contract_id: None,
+        invoice_id: None,
+        invoice_number: None,
+        customer: None,
+        contract_title: None,
+        subject_type: SubjectKind::Digest,
+        step,
+        label: crate::digests::DIGEST_LABEL.to_string(),
+        mode: Mode::Internal,
+        status: if reminder_id.is_some() {
+            "scheduled"
+        } else {
+            "predicted"
+        }
+        .to_string(),
+        predicted: reminder_id.is_none(),
+        waiting_reminder_id: None,
     }
 }

@@ -86,24 +86,6 @@ async fn rows(
         .collect()
 }
 
-/// Steps that go out by themselves in `[from, until)`: "going out today and tomorrow".
-pub async fn going_out(
-    db: &mut Db,
-    from: Timestamp,
-    until: Timestamp,
-) -> Result<Vec<DigestRow>, StoreError> {
-    rows(
-        db,
-        reminder_lines!(
-            "r.send_at",
-            "r.status = 'scheduled' AND r.mode = 'auto' AND r.kind = 'step' AND r.send_at >= $1 AND r.send_at < $2 ORDER BY r.send_at, r.id"
-        ),
-        &[millis(from), millis(until)],
-        None,
-    )
-    .await
-}
-
 /// Steps in approval mode whose time comes before `until`: they wait for a person.
 pub async fn awaiting_approval(
     db: &mut Db,

@@ -324,6 +324,23 @@ fn what_preview_lists_is_exactly_what_dispatch_sends_over_the_window() {
     assert_eq!(upcoming.len(), 2, "{planned:#?}");
     assert!(upcoming.iter().all(|i| i["kind"] == "invoice"));
 
+    // The owners' morning digests, at 08:00 UTC (their zone, the organisation's), on the days
+    // they have something to say, with what goes out that day and the next.
+    let digests: Vec<&Value> = planned.iter().filter(|i| i["kind"] == "digest").collect();
+    assert!(digests.len() > 20, "{planned:#?}");
+    for digest in &digests {
+        assert!(field(digest, "send_at").ends_with("T08:00:00Z"), "{digest}");
+        assert!(digest["reminder_id"].is_null() && digest["contract_id"].is_null());
+        assert_eq!(digest["cc"], serde_json::json!([]));
+        assert!(field(digest, "subject").starts_with("Your Tickler digest for "));
+    }
+    assert!(
+        digests
+            .iter()
+            .any(|d| field(d, "subject").ends_with(": 1 going out") && d["to"][0] == OWNER),
+        "{digests:#?}"
+    );
+
     // Walk the dispatcher through the window: at each listed instant, then at its end.
     let instants: BTreeSet<String> = planned
         .iter()
@@ -480,7 +497,8 @@ fn owner_filters_and_mistakes_name_the_flag() {
         "--from",
         "2027-01-30T00:00:01Z",
         "--to",
-        "2027-01-30T08:00:00Z",
+        // Before the owners' morning digests at 08:00 UTC.
+        "2027-01-30T07:59:59Z",
         "--now",
         BEFORE,
     ]);
