@@ -2,10 +2,12 @@
 //! month, by what became of each term), the emails of the last and next 30 days, and the
 //! invoices of the last twelve months. Days and months are the organisation's.
 //!
-//! The figures of a large database take long to aggregate (hundreds of thousands of terms on
-//! SQLite), so figures that took [`CACHE_WHEN_SLOWER_THAN`] or longer are kept for
-//! [`CACHE_FOR`] per owner filter, and the page says how old they are; smaller databases are
-//! always counted afresh.
+//! The figures of a large database take long to aggregate (a third of a million terms end
+//! within a year at 1,000,000 contracts), so figures that took [`CACHE_WHEN_SLOWER_THAN`] or
+//! longer are kept per owner filter: for [`CACHE_FOR`] as they are, then, up to [`STALE_FOR`],
+//! shown while one request counts them again in the background; the page says how old they
+//! are. Only the first request of a filter (or one after [`STALE_FOR`] without any) waits for
+//! the count. Smaller databases are always counted afresh.
 
 use std::{
     collections::HashMap,
@@ -24,6 +26,9 @@ use crate::{Engine, EngineError};
 
 /// How long computed figures are shown before they are counted again.
 pub const CACHE_FOR: Duration = Duration::from_secs(60);
+/// Kept figures older than [`CACHE_FOR`] are still shown, while being counted again, up to
+/// this age.
+pub const STALE_FOR: Duration = Duration::from_secs(600);
 /// Figures that took less than this are not kept: they are cheap to count on every request.
 pub const CACHE_WHEN_SLOWER_THAN: Duration = Duration::from_millis(20);
 /// Months of expiring terms shown, from the current one.
@@ -123,12 +128,25 @@ pub struct Pipeline {
     pub took: Duration,
 }
 
-/// Figures as counted at an instant.
-type Counted = (Instant, Arc<Pipeline>);
+/// Figures as counted at an instant, and whether they are being counted again.
+struct Kept {
+    at: Instant,
+    figures: Arc<Pipeline>,
+    recounting: bool,
+}
 
 /// The kept figures of each owner filter (`None`: everyone's).
 #[derive(Default)]
-pub(crate) struct PipelineCache(Mutex<HashMap<Option<i64>, Counted>>);
+pub(crate) struct PipelineCache(Mutex<HashMap<Option<i64>, Kept>>);
+
+/// What the cache has for a filter.
+enum Look {
+    /// Fresh, or stale and being counted again: show these.
+    Show(Arc<Pipeline>, Duration),
+    /// Stale: show these, and count again in the background.
+    Recount(Arc<Pipeline>, Duration),
+    Nothing,
+}
 
 impl Engine {
     /// The renewal pipeline of `owner_id`'s contracts (everyone's with `None`), and how old
@@ -137,25 +155,67 @@ impl Engine {
         &self,
         owner_id: Option<i64>,
     ) -> Result<(Arc<Pipeline>, Duration), EngineError> {
-        if let Some((at, figures)) = self.cached_pipeline(owner_id) {
-            return Ok((figures, at.elapsed()));
+        match self.look_up_pipeline(owner_id) {
+            Look::Show(figures, age) => Ok((figures, age)),
+            Look::Recount(figures, age) => {
+                let engine = self.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = engine.recount_pipeline(owner_id).await {
+                        tracing::warn!(error = %e, "counting the renewal pipeline again failed");
+                        engine.forget_pipeline(owner_id);
+                    }
+                });
+                Ok((figures, age))
+            }
+            Look::Nothing => Ok((self.recount_pipeline(owner_id).await?, Duration::ZERO)),
         }
+    }
+
+    /// Counts the figures and keeps them if they were slow to count.
+    async fn recount_pipeline(&self, owner_id: Option<i64>) -> Result<Arc<Pipeline>, EngineError> {
         let figures = Arc::new(self.count_pipeline(owner_id).await?);
         if figures.took >= CACHE_WHEN_SLOWER_THAN
             && let Ok(mut cache) = self.pipeline_cache.0.lock()
         {
-            cache.retain(|_, (at, _)| at.elapsed() < CACHE_FOR);
-            cache.insert(owner_id, (Instant::now(), figures.clone()));
+            cache.retain(|_, kept| kept.at.elapsed() < STALE_FOR);
+            cache.insert(
+                owner_id,
+                Kept {
+                    at: Instant::now(),
+                    figures: figures.clone(),
+                    recounting: false,
+                },
+            );
+        } else {
+            self.forget_pipeline(owner_id);
         }
-        Ok((figures, Duration::ZERO))
+        Ok(figures)
     }
 
-    fn cached_pipeline(&self, owner_id: Option<i64>) -> Option<Counted> {
-        let cache = self.pipeline_cache.0.lock().ok()?;
-        cache
-            .get(&owner_id)
-            .filter(|(at, _)| at.elapsed() < CACHE_FOR)
-            .cloned()
+    fn forget_pipeline(&self, owner_id: Option<i64>) {
+        if let Ok(mut cache) = self.pipeline_cache.0.lock() {
+            cache.remove(&owner_id);
+        }
+    }
+
+    /// What the cache has for `owner_id`; a stale entry is marked as being counted again, so
+    /// that one request only starts the count.
+    fn look_up_pipeline(&self, owner_id: Option<i64>) -> Look {
+        let Ok(mut cache) = self.pipeline_cache.0.lock() else {
+            return Look::Nothing;
+        };
+        let Some(kept) = cache.get_mut(&owner_id) else {
+            return Look::Nothing;
+        };
+        let age = kept.at.elapsed();
+        match use_of(age, kept.recounting) {
+            Use::Show => Look::Show(kept.figures.clone(), age),
+            Use::Recount => {
+                kept.recounting = true;
+                Look::Recount(kept.figures.clone(), age)
+            }
+            Use::Count => Look::Nothing,
+        }
     }
 
     /// Counts the pipeline afresh.
@@ -223,6 +283,27 @@ impl Engine {
             computed_at: now,
             took: started.elapsed(),
         })
+    }
+}
+
+/// What kept figures of `age` are good for.
+#[derive(Debug, PartialEq, Eq)]
+enum Use {
+    /// Fresh, or stale and already being counted again.
+    Show,
+    /// Stale: show them and count again (the first request to see them stale).
+    Recount,
+    /// Too old to show: count now.
+    Count,
+}
+
+fn use_of(age: Duration, recounting: bool) -> Use {
+    if age < CACHE_FOR || (recounting && age < STALE_FOR) {
+        Use::Show
+    } else if age < STALE_FOR {
+        Use::Recount
+    } else {
+        Use::Count
     }
 }
 
@@ -298,6 +379,21 @@ mod tests {
             contracts: n,
             amount_minor: amount,
         }
+    }
+
+    #[test]
+    fn kept_figures_are_shown_then_recounted_once_then_dropped() {
+        let secs = Duration::from_secs;
+        assert_eq!(use_of(secs(0), false), Use::Show);
+        assert_eq!(use_of(secs(59), false), Use::Show);
+        assert_eq!(
+            use_of(secs(60), false),
+            Use::Recount,
+            "the first to see them stale"
+        );
+        assert_eq!(use_of(secs(61), true), Use::Show, "one recount at a time");
+        assert_eq!(use_of(secs(600), true), Use::Count, "too old to show");
+        assert_eq!(use_of(secs(900), false), Use::Count);
     }
 
     #[test]

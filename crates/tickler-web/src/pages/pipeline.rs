@@ -138,11 +138,21 @@ async fn page(
     Ok(Html(page.render()?))
 }
 
+/// How old the figures are: large databases' figures are kept a minute, then shown while
+/// they are counted again (see `tickler_engine::pipeline`).
 fn age_text(age: Duration) -> String {
     match age.as_secs() {
         0 => "Counted just now.".to_string(),
-        1 => "Counted 1 second ago; figures are kept for a minute.".to_string(),
-        n => format!("Counted {n} seconds ago; figures are kept for a minute."),
+        n if n < 60 => format!(
+            "Counted {n} second{} ago (figures that are slow to count are kept for a minute).",
+            if n == 1 { "" } else { "s" }
+        ),
+        n => format!(
+            "Counted {} minute{} ago; they are being counted again: reload in a moment for \
+             newer figures.",
+            n / 60,
+            if n / 60 == 1 { "" } else { "s" }
+        ),
     }
 }
 
