@@ -8,7 +8,9 @@
 # `tickler user add --role admin --password-stdin`, starts `tickler serve` on a free loopback
 # port, logs in with curl (GET /login for the `tickler_pre` cookie and the form token, then
 # POST /login), and times each page with curl (`%{time_total}`, the median of 5 after one
-# warm-up request). A page that answers 404 (not built yet) prints "missing".
+# warm-up request, whose own time is printed as "first": the pipeline page keeps figures that
+# are slow to count for a minute, so its first request is the one that counts them). A page
+# that answers 404 (not built yet) prints "missing".
 #
 # Environment: TICKLER_BIN (default target/release/tickler), BENCH_TIMEOUT.
 set -euo pipefail
@@ -87,8 +89,8 @@ after_deep="$(q "SELECT id FROM contracts ORDER BY title, id LIMIT 1 OFFSET $dee
 
 # time_page PATH: median of 5 timed GETs after one warm-up; "missing" for a 404.
 time_page() {
-    local path="$1" code times=() t
-    code="$(curl -sS -o "$TMP/page.html" -w '%{http_code}' -b "$JAR" "$BASE$path")"
+    local path="$1" code times=() t first
+    read -r code first < <(curl -sS -o "$TMP/page.html" -w '%{http_code} %{time_total}\n' -b "$JAR" "$BASE$path")
     if [ "$code" = "404" ]; then
         printf '%-55s missing\n' "$path"
         printf 'RESULT page path=%s status=missing\n' "$path" >>"$TMP/results"
@@ -101,10 +103,11 @@ time_page() {
     done
     local median
     median="$(printf '%s\n' "${times[@]}" | sort -g | sed -n 3p)"
-    local ms
+    local ms first_ms
     ms="$(awk -v s="$median" 'BEGIN { printf "%.1f", s * 1000 }')"
-    printf '%-55s %7s ms  (%s bytes)\n' "$path" "$ms" "$(stat -c %s "$TMP/page.html")"
-    printf 'RESULT page path=%s median_ms=%s\n' "$path" "$ms" >>"$TMP/results"
+    first_ms="$(awk -v s="$first" 'BEGIN { printf "%.1f", s * 1000 }')"
+    printf '%-55s %7s ms  (first %s ms, %s bytes)\n' "$path" "$ms" "$first_ms" "$(stat -c %s "$TMP/page.html")"
+    printf 'RESULT page path=%s median_ms=%s first_ms=%s\n' "$path" "$ms" "$first_ms" >>"$TMP/results"
 }
 
 echo "timing pages (median of 5 after a warm-up) at $ROWS contracts:"
@@ -125,7 +128,10 @@ for path in \
     "/customers?q=customer-42%40" \
     "/customers/$customer_id" \
     "/review" \
-    "/sent"; do
+    "/sent" \
+    "/pipeline" \
+    "/pipeline?owner=$owner_id" \
+    "/pipeline/expiring.csv"; do
     time_page "$path"
 done
 cat "$TMP/results"

@@ -12,6 +12,7 @@ pub mod backoff;
 pub mod backup_schedule;
 pub mod billing;
 pub mod catch_up;
+pub mod chart;
 pub mod clock;
 pub mod contract;
 pub mod customer;

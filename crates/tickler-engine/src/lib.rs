@@ -25,6 +25,7 @@ mod message;
 pub mod outgoing;
 pub mod passwords;
 mod people;
+pub mod pipeline;
 pub mod plan_catalogue;
 pub mod plans;
 pub mod previews;
@@ -93,6 +94,8 @@ pub struct Engine {
     /// The link secret as last read from the database, for signing the links of emails
     /// rendered without a connection at hand; checking a link always reads it afresh.
     pub(crate) link_secret_cache: Arc<std::sync::RwLock<Option<Arc<[u8]>>>>,
+    /// The renewal pipeline's figures, kept a minute when they are slow to count.
+    pub(crate) pipeline_cache: Arc<pipeline::PipelineCache>,
 }
 
 impl Engine {
@@ -107,6 +110,7 @@ impl Engine {
             due_work: Arc::new(tokio::sync::Notify::new()),
             webhook_work: Arc::new(tokio::sync::Notify::new()),
             link_secret_cache: Arc::default(),
+            pipeline_cache: Arc::default(),
         }
     }
 

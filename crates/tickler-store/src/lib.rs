@@ -18,6 +18,7 @@ pub mod invitations;
 pub mod invoices;
 pub mod jobs;
 mod notifications;
+pub mod pipeline;
 pub mod plans;
 pub mod quotes;
 pub mod reminders;

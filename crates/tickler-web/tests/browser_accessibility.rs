@@ -109,6 +109,7 @@ async fn every_page_passes_axe_without_serious_violations() {
         "/sent".to_string(),
         "/invoices".to_string(),
         "/tasks".to_string(),
+        "/pipeline".to_string(),
         "/settings".to_string(),
         "/users".to_string(),
         "/users/new".to_string(),

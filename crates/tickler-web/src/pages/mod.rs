@@ -5,6 +5,7 @@ pub mod contracts;
 pub mod customers;
 pub mod dashboard;
 pub mod invoices;
+pub mod pipeline;
 pub mod plans;
 pub mod quotes;
 pub mod review;
@@ -32,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .merge(contracts::routes())
         .merge(invoices::routes())
         .merge(tasks::routes())
+        .merge(pipeline::routes())
         .merge(quotes::routes())
         .merge(customers::routes())
         .merge(plans::routes())
