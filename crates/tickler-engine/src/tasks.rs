@@ -322,6 +322,7 @@ impl Engine {
             status,
             contract_id: query.contract_id,
             due_by,
+            due_from: None,
             limit: None,
         })
     }

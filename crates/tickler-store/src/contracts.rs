@@ -636,6 +636,50 @@ pub async fn expiring(
         .collect()
 }
 
+/// Active auto-renewing contracts whose last day to cancel falls in `from..=until`, among
+/// those ending in `from..=ends_until` (how far past `until` a notice period may reach), by
+/// notice date: the agenda's notice dates. The end-date bounds keep the read on the index of
+/// rolling contracts (`contracts_rolling_end`, or `contracts_owner_end` with an owner).
+pub async fn notices_between(
+    db: &mut Db,
+    from: Date,
+    until: Date,
+    ends_until: Date,
+    owner_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Contract>, StoreError> {
+    // The notice date is the end date less `notice_days` calendar days.
+    let notice = match Backend::of(db) {
+        Backend::Sqlite => "date(end_date, '-' || notice_days || ' days')",
+        Backend::Postgres => "to_char(CAST(end_date AS date) - notice_days, 'YYYY-MM-DD')",
+    };
+    let sql = format!(
+        "{SELECT} WHERE status = 'active' AND renewal_type <> 'expires' \
+         AND renewal_type = 'auto' AND notice_days IS NOT NULL \
+         AND end_date >= $1 AND end_date <= $2 AND {notice} >= $1 AND {notice} <= $3{} \
+         ORDER BY {notice}, id LIMIT $4",
+        if owner_id.is_some() {
+            " AND owner_id = $5"
+        } else {
+            ""
+        }
+    );
+    let mut query = sqlx::query_as::<_, ContractRow>(AssertSqlSafe(sql))
+        .bind(from.to_string())
+        .bind(ends_until.to_string())
+        .bind(until.to_string())
+        .bind(limit);
+    if let Some(owner) = owner_id {
+        query = query.bind(owner);
+    }
+    query
+        .fetch_all(db)
+        .await?
+        .into_iter()
+        .map(from_row)
+        .collect()
+}
+
 /// How many active contracts end in `from..=until` (of one owner's, with `owner_id`).
 pub async fn count_expiring(
     db: &mut Db,

@@ -145,6 +145,8 @@ pub struct TaskFilter {
     pub contract_id: Option<i64>,
     /// Only tasks due on or before this date.
     pub due_by: Option<Date>,
+    /// Only tasks due on or after this date.
+    pub due_from: Option<Date>,
     pub limit: Option<i64>,
 }
 
@@ -169,7 +171,8 @@ pub struct TaskItem {
 }
 
 const FILTER: &str = "($1 IS NULL OR t.owner_id = $1) AND ($2 IS NULL OR t.status = $2) \
-     AND ($3 IS NULL OR t.contract_id = $3) AND ($4 IS NULL OR t.due_date <= $4)";
+     AND ($3 IS NULL OR t.contract_id = $3) AND ($4 IS NULL OR t.due_date <= $4) \
+     AND ($5 IS NULL OR t.due_date >= $5)";
 
 /// Tasks by due date, then id, each with its contract title, customer name and owner: one
 /// query for a page.
@@ -187,12 +190,13 @@ pub async fn list_items(db: &mut Db, filter: &TaskFilter) -> Result<Vec<TaskItem
          LEFT JOIN contracts c ON c.id = t.contract_id \
          LEFT JOIN customers cu ON cu.id = c.customer_id \
          LEFT JOIN users u ON u.id = t.owner_id \
-         WHERE {FILTER} ORDER BY t.due_date, t.id LIMIT $5"
+         WHERE {FILTER} ORDER BY t.due_date, t.id LIMIT $6"
     )))
     .bind(filter.owner_id)
     .bind(filter.status.map(TaskStatus::as_str))
     .bind(filter.contract_id)
     .bind(filter.due_by.map(|d| d.to_string()))
+    .bind(filter.due_from.map(|d| d.to_string()))
     .bind(filter.limit.unwrap_or(i64::MAX))
     .fetch_all(db)
     .await?;
@@ -235,6 +239,7 @@ pub async fn count(db: &mut Db, filter: &TaskFilter) -> Result<i64, StoreError> 
     .bind(filter.status.map(TaskStatus::as_str))
     .bind(filter.contract_id)
     .bind(filter.due_by.map(|d| d.to_string()))
+    .bind(filter.due_from.map(|d| d.to_string()))
     .fetch_one(db)
     .await?)
 }
