@@ -64,7 +64,7 @@ fn kind_label(kind: AgendaKind) -> (&'static str, &'static str) {
     match kind {
         AgendaKind::Email => ("Email", "✉"),
         AgendaKind::Task => ("Task", "☑"),
-        AgendaKind::Expiry => ("Expires", "⏹"),
+        AgendaKind::Expiry => ("Expires", "✕"),
         AgendaKind::Notice => ("Cancel by", "⚑"),
         AgendaKind::Invoice => ("Invoice", "¤"),
     }
