@@ -125,7 +125,12 @@ for path in \
     "/customers?q=customer-42%40" \
     "/customers/$customer_id" \
     "/review" \
-    "/sent"; do
+    "/sent" \
+    "/agenda" \
+    "/agenda?view=week" \
+    "/agenda?date=2027-06-15" \
+    "/agenda?date=2027-06-15&owner=$owner_id" \
+    "/agenda?view=week&date=2027-06-15"; do
     time_page "$path"
 done
 cat "$TMP/results"
