@@ -4,13 +4,13 @@
 //! of planned billing periods and the due dates of issued invoices). One gathering serves
 //! both the calendar feed (`calendar.rs`) and the Agenda page, so the two never disagree.
 
-use jiff::{Timestamp, ToSpan, civil::Date};
+use jiff::{Timestamp, civil::Date};
 use tickler_core::{
     icalendar::When, reminder::ReminderStatus, renewal::RenewalType, task::TaskStatus,
 };
 use tickler_store::{
     billing, contracts, invoices,
-    reminders::{ReminderFilter, ReminderOrder},
+    reminders::{self, ReminderFilter, ReminderOrder},
     tasks::{self, TaskFilter},
 };
 
@@ -85,9 +85,8 @@ impl AgendaItem {
 pub enum Notices {
     /// Those of the contracts whose expiry is listed, whatever their date (the feed).
     OfExpiries,
-    /// Those dated within the agenda's days, of contracts ending up to this many days after
-    /// them (the page: a notice period longer than that is not shown).
-    Dated { reach_days: i64 },
+    /// Those dated within the agenda's days, whenever their contracts end (the page).
+    Dated,
 }
 
 /// Which agenda to gather.
@@ -106,6 +105,10 @@ pub struct AgendaQuery {
     pub tasks_in_days: bool,
     /// Invoice dates too.
     pub invoices: bool,
+    /// Emails by their subject line as it will be sent (the feed); otherwise by their step's
+    /// name, read in one query without rendering each email (the page: a month of a team's
+    /// emails, rendered one by one, takes seconds).
+    pub rendered_subjects: bool,
     /// The most items of each kind (a team's agenda can hold thousands a day).
     pub most_of_a_kind: i64,
 }
@@ -142,20 +145,9 @@ impl Engine {
                 agenda.items.push(item);
             }
         }
-        if let Notices::Dated { reach_days } = query.notices {
-            let ends_until = query
-                .until
-                .checked_add(reach_days.days())
-                .unwrap_or(query.until);
-            let noticed = contracts::notices_between(
-                &mut db,
-                query.from,
-                query.until,
-                ends_until,
-                owner,
-                most,
-            )
-            .await?;
+        if query.notices == Notices::Dated {
+            let noticed =
+                contracts::notices_between(&mut db, query.from, query.until, owner, most).await?;
             if noticed.len() >= most_items {
                 agenda.truncated.push(AgendaKind::Notice);
             }
@@ -163,30 +155,61 @@ impl Engine {
         }
         drop(db);
 
-        let sends = self
-            .list_reminders(&ReminderFilter {
-                status: Some(ReminderStatus::Scheduled),
-                owner_id: owner,
-                send_from: Some(query.sends_from),
-                send_until: Some(query.sends_until),
-                order: ReminderOrder::default(),
-                limit: Some(most),
-                ..ReminderFilter::default()
-            })
+        if query.rendered_subjects {
+            let sends = self
+                .list_reminders(&ReminderFilter {
+                    status: Some(ReminderStatus::Scheduled),
+                    owner_id: owner,
+                    send_from: Some(query.sends_from),
+                    send_until: Some(query.sends_until),
+                    order: ReminderOrder::default(),
+                    limit: Some(most),
+                    ..ReminderFilter::default()
+                })
+                .await?;
+            if sends.len() >= most_items {
+                agenda.truncated.push(AgendaKind::Email);
+            }
+            for send in &sends {
+                agenda.items.push(AgendaItem {
+                    kind: AgendaKind::Email,
+                    when: When::At(send.send_at),
+                    uid: format!("reminder-{}@tickler", send.id),
+                    summary: format!("Email to {}: {}", send.customer_name, send.subject),
+                    description: format!("{} of {}.", send.label, send.contract_title),
+                    path: format!("/review/{}", send.id),
+                    owner_id: send.owner_id,
+                });
+            }
+        } else {
+            let mut db = self.store.conn().await?;
+            let sends = reminders::scheduled_between(
+                &mut db,
+                query.sends_from,
+                query.sends_until,
+                owner,
+                most,
+            )
             .await?;
-        if sends.len() >= most_items {
-            agenda.truncated.push(AgendaKind::Email);
-        }
-        for send in &sends {
-            agenda.items.push(AgendaItem {
-                kind: AgendaKind::Email,
-                when: When::At(send.send_at),
-                uid: format!("reminder-{}@tickler", send.id),
-                summary: format!("Email to {}: {}", send.customer_name, send.subject),
-                description: format!("{} of {}.", send.label, send.contract_title),
-                path: format!("/review/{}", send.id),
-                owner_id: send.owner_id,
-            });
+            if sends.len() >= most_items {
+                agenda.truncated.push(AgendaKind::Email);
+            }
+            for send in sends {
+                let customer = send.customer_name.unwrap_or_default();
+                let title = send.contract_title.unwrap_or_default();
+                agenda.items.push(AgendaItem {
+                    kind: AgendaKind::Email,
+                    when: When::At(tickler_store::instant_from_millis(send.send_at)?),
+                    uid: format!("reminder-{}@tickler", send.id),
+                    summary: match send.subject {
+                        Some(subject) => format!("Email to {customer}: {subject}"),
+                        None => format!("Email to {customer}: {}, {title}", send.label),
+                    },
+                    description: format!("{} of {title}.", send.label),
+                    path: format!("/review/{}", send.id),
+                    owner_id: send.owner_id,
+                });
+            }
         }
 
         let mut db = self.store.conn().await?;

@@ -107,6 +107,7 @@ impl Engine {
                 notices: Notices::OfExpiries,
                 tasks_in_days: false,
                 invoices: false,
+                rendered_subjects: true,
                 most_of_a_kind: MOST_OF_A_KIND,
             })
             .await?;

@@ -636,48 +636,63 @@ pub async fn expiring(
         .collect()
 }
 
-/// Active auto-renewing contracts whose last day to cancel falls in `from..=until`, among
-/// those ending in `from..=ends_until` (how far past `until` a notice period may reach), by
-/// notice date: the agenda's notice dates. The end-date bounds keep the read on the index of
-/// rolling contracts (`contracts_rolling_end`, or `contracts_owner_end` with an owner).
+/// Active auto-renewing contracts whose last day to cancel falls in `from..=until` (of one
+/// owner's, with `owner_id`), by notice date, at most `limit`: the agenda's notice dates.
+/// A notice date is the end date less the notice days, so for each notice length in use
+/// (found by a loose scan of `contracts_notice`) the contracts are one range of end dates
+/// on that index (migration 0027).
 pub async fn notices_between(
     db: &mut Db,
     from: Date,
     until: Date,
-    ends_until: Date,
     owner_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<Contract>, StoreError> {
-    // The notice date is the end date less `notice_days` calendar days.
-    let notice = match Backend::of(db) {
-        Backend::Sqlite => "date(end_date, '-' || notice_days || ' days')",
-        Backend::Postgres => "to_char(CAST(end_date AS date) - notice_days, 'YYYY-MM-DD')",
-    };
+    const AUTO: &str = "status = 'active' AND renewal_type = 'auto'";
+    let lengths: Vec<i64> = sqlx::query_scalar(AssertSqlSafe(format!(
+        "WITH RECURSIVE lengths(days) AS ( \
+           SELECT MIN(notice_days) FROM contracts WHERE {AUTO} \
+           UNION ALL \
+           SELECT (SELECT MIN(notice_days) FROM contracts WHERE {AUTO} \
+                   AND notice_days > lengths.days) \
+           FROM lengths WHERE days IS NOT NULL \
+         ) SELECT days FROM lengths WHERE days IS NOT NULL LIMIT 10000"
+    )))
+    .fetch_all(&mut *db)
+    .await?;
     let sql = format!(
-        "{SELECT} WHERE status = 'active' AND renewal_type <> 'expires' \
-         AND renewal_type = 'auto' AND notice_days IS NOT NULL \
-         AND end_date >= $1 AND end_date <= $2 AND {notice} >= $1 AND {notice} <= $3{} \
-         ORDER BY {notice}, id LIMIT $4",
+        "{SELECT} WHERE {AUTO} AND notice_days = $1 AND end_date >= $2 AND end_date <= $3{} \
+         ORDER BY end_date, id LIMIT $4",
         if owner_id.is_some() {
             " AND owner_id = $5"
         } else {
             ""
         }
     );
-    let mut query = sqlx::query_as::<_, ContractRow>(AssertSqlSafe(sql))
-        .bind(from.to_string())
-        .bind(ends_until.to_string())
-        .bind(until.to_string())
-        .bind(limit);
-    if let Some(owner) = owner_id {
-        query = query.bind(owner);
+    let mut found = Vec::new();
+    for days in lengths {
+        let moved = |date: Date| {
+            date.checked_add(jiff::Span::new().try_days(days).ok()?)
+                .ok()
+        };
+        let (Some(first_end), Some(last_end)) = (moved(from), moved(until)) else {
+            continue;
+        };
+        let mut query = sqlx::query_as::<_, ContractRow>(AssertSqlSafe(sql.clone()))
+            .bind(days)
+            .bind(first_end.to_string())
+            .bind(last_end.to_string())
+            .bind(limit);
+        if let Some(owner) = owner_id {
+            query = query.bind(owner);
+        }
+        for row in query.fetch_all(&mut *db).await? {
+            found.push(from_row(row)?);
+        }
     }
-    query
-        .fetch_all(db)
-        .await?
-        .into_iter()
-        .map(from_row)
-        .collect()
+    found.sort_by_key(|c: &Contract| (c.notice_date(), c.id));
+    found.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    Ok(found)
 }
 
 /// How many active contracts end in `from..=until` (of one owner's, with `owner_id`).

@@ -241,6 +241,9 @@ async fn each_kind_on_its_day_in_the_viewers_zone_linked_to_where_it_is_handled(
         "{due}"
     );
     assert!(due.contains("€124.00"), "the balance: {due}");
+    // The last day to cancel the lift service, whose end (30 April) is past this month's days.
+    assert!(!march.contains("id=\"day-2027-04-30\""));
+    assert!(day(&march, "2027-03-31").contains("Last day to cancel: Lift service"));
 
     // A viewer reads everybody's agenda too.
     let vic = app.login("vic@firm.example").await;

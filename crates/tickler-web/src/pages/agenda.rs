@@ -31,9 +31,6 @@ pub fn routes() -> Router<AppState> {
 /// The most items of each kind one page reads: a month of a large team's expiries can run
 /// to thousands; past this the page says which kinds are cut short.
 const MOST_OF_A_KIND: i64 = 1000;
-/// How far past the shown days a contract may end and still have its last day to cancel
-/// shown: notice periods up to a year (no notice is longer than its term).
-const NOTICE_REACH_DAYS: i64 = 366;
 /// Items a day of the month grid lists before "N more" (the week view lists them all).
 const MONTH_DAY_ITEMS: usize = 5;
 
@@ -200,11 +197,10 @@ async fn agenda(
             until: last,
             sends_from: midnight(first),
             sends_until: midnight(after_last),
-            notices: Notices::Dated {
-                reach_days: NOTICE_REACH_DAYS,
-            },
+            notices: Notices::Dated,
             tasks_in_days: true,
             invoices: true,
+            rendered_subjects: false,
             most_of_a_kind: MOST_OF_A_KIND,
         })
         .await?;
