@@ -349,3 +349,30 @@ async fn month_and_week_views_with_previous_next_and_today() {
     assert!(next.contains("Agenda: Week of 5 April 2027"));
     assert!(day(&next, "2027-04-09").contains("Ends: PBX maintenance"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_day_of_the_month_links_to_its_week_which_lists_them_all() {
+    let app = TestApp::start_at(NOW.parse().expect("instant")).await;
+    app.user(ADA, Role::Admin).await;
+    let acme = app
+        .customer("Acme", "ops@acme.example", "en", "Europe/Athens")
+        .await;
+    for i in 1..=7 {
+        app.contract(acme, &format!("Site {i}"), "2027-04-09", Some(ADA))
+            .await;
+    }
+    let ada = app.login(ADA).await;
+    let (_, month) = get(&ada, &app, "/agenda?date=2027-04-01").await;
+    let friday = day(&month, "2027-04-09");
+    assert_eq!(friday.matches("Ends: Site").count(), 5, "{friday}");
+    assert!(
+        friday.contains(
+            "<a class=\"agenda-more\" href=\"/agenda?view=week&#38;date=2027-04-09\">2 more"
+        ) || friday.contains(
+            "<a class=\"agenda-more\" href=\"/agenda?view=week&amp;date=2027-04-09\">2 more"
+        ),
+        "{friday}"
+    );
+    let (_, week) = get(&ada, &app, "/agenda?view=week&date=2027-04-09").await;
+    assert_eq!(day(&week, "2027-04-09").matches("Ends: Site").count(), 7);
+}

@@ -31,8 +31,11 @@ pub fn routes() -> Router<AppState> {
 /// The most items of each kind one page reads: a month of a large team's expiries can run
 /// to thousands; past this the page says which kinds are cut short.
 const MOST_OF_A_KIND: i64 = 1000;
-/// Items a day of the month grid lists before "N more" (the week view lists them all).
+/// Items a day of the month grid lists before "N more" (a link to the day's week).
 const MONTH_DAY_ITEMS: usize = 5;
+/// Items a day of the week view lists: a large team's day of expiries would otherwise make
+/// a page of megabytes (a week of 1,000 contracts' dates a kind was 1.2 MB).
+const WEEK_DAY_ITEMS: usize = 60;
 
 #[derive(Deserialize, Default)]
 struct Params {
@@ -97,7 +100,7 @@ struct DayCell {
     outside: bool,
     weekend: bool,
     items: Vec<ItemRow>,
-    /// Listed in the week view only.
+    /// Not listed: in the month grid, listed in the week view.
     more: usize,
     /// The week view of this day.
     week_href: String,
@@ -239,7 +242,7 @@ async fn agenda(
             items.sort_by_key(|item| (item.kind, when_key(item)));
             let shown = match view {
                 View::Month => MONTH_DAY_ITEMS,
-                View::Week => usize::MAX,
+                View::Week => WEEK_DAY_ITEMS,
             };
             let more = items.len().saturating_sub(shown);
             days.push(DayCell {
