@@ -304,12 +304,31 @@ async fn agenda(
             .map(|o| format!("Contracts of {}", o.name))
             .unwrap_or_else(|| format!("Contracts of user {id}")),
     };
+    // A kind cut short is complete up to the last day it reached.
     let truncated = agenda
         .truncated
         .iter()
-        .map(|kind| kind_label(*kind).0.to_lowercase())
+        .map(|kind| {
+            let reached = agenda
+                .items
+                .iter()
+                .filter(|item| item.kind == *kind)
+                .map(|item| item.day_in(&zone))
+                .max();
+            let name = match kind {
+                AgendaKind::Email => "emails",
+                AgendaKind::Task => "tasks",
+                AgendaKind::Expiry => "expiries",
+                AgendaKind::Notice => "last days to cancel",
+                AgendaKind::Invoice => "invoice dates",
+            };
+            match reached {
+                Some(day) => format!("{name} up to {}", day.strftime("%A %-d %B")),
+                None => name.to_string(),
+            }
+        })
         .collect::<Vec<_>>()
-        .join(", ");
+        .join("; ");
     let legend = AgendaKind::ALL
         .iter()
         .map(|kind| {
