@@ -201,9 +201,17 @@ impl Engine {
                     kind: AgendaKind::Email,
                     when: When::At(tickler_store::instant_from_millis(send.send_at)?),
                     uid: format!("reminder-{}@tickler", send.id),
-                    summary: match send.subject {
-                        Some(subject) => format!("Email to {customer}: {subject}"),
-                        None => format!("Email to {customer}: {}, {title}", send.label),
+                    summary: {
+                        let what = match send.subject {
+                            Some(subject) => subject,
+                            None => format!("{}, {title}", send.label),
+                        };
+                        match send.mode.as_str() {
+                            "approval" => format!("Email to {customer} (to approve): {what}"),
+                            "internal" => format!("Notice to the team: {what}"),
+                            "task" => format!("Task for the owner: {what}"),
+                            _ => format!("Email to {customer}: {what}"),
+                        }
                     },
                     description: format!("{} of {title}.", send.label),
                     path: format!("/review/{}", send.id),

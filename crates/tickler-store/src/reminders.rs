@@ -421,6 +421,8 @@ pub struct ScheduledSend {
     pub id: i64,
     pub send_at: i64,
     pub label: String,
+    /// The step's mode as stored: `auto`, `approval`, `internal` or `task`.
+    pub mode: String,
     /// A person's wording of the subject line, if they edited it.
     pub subject: Option<String>,
     pub contract_title: Option<String>,
@@ -439,7 +441,7 @@ pub async fn scheduled_between(
     limit: i64,
 ) -> Result<Vec<ScheduledSend>, StoreError> {
     let sql = format!(
-        "SELECT r.id, r.send_at, r.label, r.subject, c.title AS contract_title, \
+        "SELECT r.id, r.send_at, r.label, r.mode, r.subject, c.title AS contract_title, \
          cu.name AS customer_name, c.owner_id \
          FROM reminders r LEFT JOIN contracts c ON c.id = r.contract_id \
          LEFT JOIN customers cu ON cu.id = c.customer_id \

@@ -66,6 +66,9 @@ async fn world() -> World {
     // the task at the step's time.
     app.contract(acme, "Alarm service", "2027-04-26", Some(SAM))
         .await;
+    // Its call is on Sunday 4 April at 09:00 in Los Angeles: Monday 01:00 in Tokyo.
+    app.contract(acme, "Boiler service", "2027-05-20", Some(SAM))
+        .await;
     app.engine
         .with_clock(Arc::new(FixedClock(
             "2027-03-11T18:00:00Z".parse().expect("instant"),
@@ -189,6 +192,12 @@ async fn each_kind_on_its_day_in_the_viewers_zone_linked_to_where_it_is_handled(
     assert!(expiry.contains("kind-expiry"), "{expiry}");
     assert!(expiry.contains(&format!("href=\"/contracts/{}\"", w.pbx)));
     assert!(expiry.contains("Ends: PBX maintenance"), "{expiry}");
+    // A step in task mode is no email to the customer: the owner is told to call.
+    let monday = day(&page, "2027-04-05");
+    assert!(
+        monday.contains("Task for the owner: Call the customer, Boiler service"),
+        "{monday}"
+    );
     // Only Sam's own: nothing of Kim's contracts, and no owner filter.
     for theirs in ["Lift service", "Managed backup", "Globex"] {
         assert!(!page.contains(theirs), "{theirs} is Kim's");
@@ -241,6 +250,7 @@ async fn each_kind_on_its_day_in_the_viewers_zone_linked_to_where_it_is_handled(
         "{due}"
     );
     assert!(due.contains("€124.00"), "the balance: {due}");
+    // A step in task mode is no email to the customer: the owner is told to call.
     // The last day to cancel the lift service, whose end (30 April) is past this month's days.
     assert!(!march.contains("id=\"day-2027-04-30\""));
     assert!(day(&march, "2027-03-31").contains("Last day to cancel: Lift service"));
