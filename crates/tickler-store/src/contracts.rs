@@ -660,25 +660,26 @@ pub async fn notices_between(
     )))
     .fetch_all(&mut *db)
     .await?;
+    // First the ids and end dates of each length's range (from the index alone without an
+    // owner), then the whole rows of the earliest `limit` only: four notice lengths read in
+    // full took four times a page of rows.
     let sql = format!(
-        "{SELECT} WHERE {AUTO} AND notice_days = $1 AND end_date >= $2 AND end_date <= $3{} \
-         ORDER BY end_date, id LIMIT $4",
+        "SELECT id, end_date FROM contracts WHERE {AUTO} AND notice_days = $1 \
+         AND end_date >= $2 AND end_date <= $3{} ORDER BY end_date, id LIMIT $4",
         if owner_id.is_some() {
             " AND owner_id = $5"
         } else {
             ""
         }
     );
-    let mut found = Vec::new();
+    let mut found: Vec<(Date, i64)> = Vec::new();
     for days in lengths {
-        let moved = |date: Date| {
-            date.checked_add(jiff::Span::new().try_days(days).ok()?)
-                .ok()
-        };
+        let span = jiff::Span::new().try_days(days).ok();
+        let moved = |date: Date| span.and_then(|span| date.checked_add(span).ok());
         let (Some(first_end), Some(last_end)) = (moved(from), moved(until)) else {
             continue;
         };
-        let mut query = sqlx::query_as::<_, ContractRow>(AssertSqlSafe(sql.clone()))
+        let mut query = sqlx::query_as::<_, (i64, String)>(AssertSqlSafe(sql.clone()))
             .bind(days)
             .bind(first_end.to_string())
             .bind(last_end.to_string())
@@ -686,13 +687,37 @@ pub async fn notices_between(
         if let Some(owner) = owner_id {
             query = query.bind(owner);
         }
-        for row in query.fetch_all(&mut *db).await? {
-            found.push(from_row(row)?);
+        for (id, end) in query.fetch_all(&mut *db).await? {
+            let end = date_from_text(&end)?;
+            let notice = span
+                .and_then(|span| end.checked_sub(span).ok())
+                .unwrap_or(end);
+            found.push((notice, id));
         }
     }
-    found.sort_by_key(|c: &Contract| (c.notice_date(), c.id));
+    found.sort();
     found.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    Ok(found)
+    if found.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rank: std::collections::HashMap<i64, usize> = found
+        .iter()
+        .enumerate()
+        .map(|(i, (_, id))| (*id, i))
+        .collect();
+    let rows: Vec<ContractRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "{SELECT} WHERE {}",
+        Backend::of(db).in_ids("id", "$1")
+    )))
+    .bind(json_ints(found.iter().map(|(_, id)| *id)))
+    .fetch_all(&mut *db)
+    .await?;
+    let mut contracts = rows
+        .into_iter()
+        .map(from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    contracts.sort_by_key(|c| rank.get(&c.id).copied().unwrap_or(usize::MAX));
+    Ok(contracts)
 }
 
 /// How many active contracts end in `from..=until` (of one owner's, with `owner_id`).
