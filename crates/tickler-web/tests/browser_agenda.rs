@@ -172,6 +172,21 @@ async fn the_agenda_by_keyboard_to_a_review_page_and_on_a_phone() {
             .contains("Wednesday 10 March 2027"),
         "{today}"
     );
+    // Each cell shows its number, and its heading reads the whole date.
+    let heading = browser
+        .eval("return document.getElementById('day-2027-03-17').innerText;")
+        .await;
+    assert!(
+        heading.as_str().unwrap_or_default().contains("17"),
+        "{heading}"
+    );
+    let hidden = browser
+        .eval(
+            "const e = document.querySelector('#day-2027-03-17 .long'); \
+             return [e.textContent, getComputedStyle(e).display !== 'none'];",
+        )
+        .await;
+    assert_eq!(hidden, serde_json::json!(["Wednesday 17 March 2027", true]));
     browser.screenshot("agenda-month").await;
 
     // Tab on through the navigation and the days to the first email; Enter reviews it.
