@@ -131,7 +131,12 @@ for path in \
     "/sent" \
     "/pipeline" \
     "/pipeline?owner=$owner_id" \
-    "/pipeline/expiring.csv"; do
+    "/pipeline/expiring.csv" \
+    "/agenda" \
+    "/agenda?view=week" \
+    "/agenda?date=2027-06-15" \
+    "/agenda?date=2027-06-15&owner=$owner_id" \
+    "/agenda?view=week&date=2027-06-15"; do
     time_page "$path"
 done
 cat "$TMP/results"

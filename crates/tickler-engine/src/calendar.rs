@@ -9,19 +9,15 @@ use tickler_core::{
     ValidationError,
     answer_link::{feed_token, feed_token_matches},
     event::{EventAction, EventSubject},
-    icalendar::{CalendarEvent, When, calendar},
-    reminder::ReminderStatus,
-    renewal::RenewalType,
-    task::TaskStatus,
+    icalendar::{CalendarEvent, calendar},
     user::Role,
 };
-use tickler_store::{
-    events,
-    reminders::{ReminderFilter, ReminderOrder},
-    users,
-};
+use tickler_store::{events, users};
 
-use crate::{Actor, Engine, EngineError, tasks::TaskQuery};
+use crate::{
+    Actor, Engine, EngineError,
+    agenda::{AgendaQuery, Notices},
+};
 
 /// Where feed addresses start.
 pub const CALENDAR_PATH: &str = "/calendar/";
@@ -101,88 +97,35 @@ impl Engine {
         let today = now.to_zoned_datetime(zone).date();
         let from = today.checked_sub(DAYS_BACK.days()).unwrap_or(today);
         let until = today.checked_add(DAYS_AHEAD.days()).unwrap_or(today);
-        let link = |path: String| {
-            self.public_url()
-                .ok()
-                .map(|base| format!("{}{path}", base.trim_end_matches('/')))
-        };
-        let mut feed = Vec::new();
-        let (_, expiring) = self
-            .expiring_contracts(from, until, owner, MOST_OF_A_KIND)
-            .await?;
-        for contract in &expiring {
-            let term = contract.term_number;
-            let url = link(format!("/contracts/{}", contract.id));
-            if contract.renewal != RenewalType::Evergreen {
-                feed.push(CalendarEvent {
-                    uid: format!("contract-{}-term-{term}-end@tickler", contract.id),
-                    when: When::Day(contract.end_date),
-                    summary: format!("Ends: {}", contract.title),
-                    description: format!("Term {term} of contract {} ends.", contract.id),
-                    url: url.clone(),
-                    category: "expiry",
-                });
-            }
-            if let Some(cancel_by) = contract.notice_date() {
-                feed.push(CalendarEvent {
-                    uid: format!("contract-{}-term-{term}-notice@tickler", contract.id),
-                    when: When::Day(cancel_by),
-                    summary: format!("Last day to cancel: {}", contract.title),
-                    description: format!(
-                        "Contract {} renews automatically on {} unless cancelled by today.",
-                        contract.id, contract.end_date
-                    ),
-                    url,
-                    category: "notice",
-                });
-            }
-        }
-        let sends = self
-            .list_reminders(&ReminderFilter {
-                status: Some(ReminderStatus::Scheduled),
+        let agenda = self
+            .agenda(&AgendaQuery {
                 owner_id: owner,
-                send_from: Some(now - SignedDuration::from_hours(24 * DAYS_BACK)),
-                send_until: Some(now + SignedDuration::from_hours(24 * DAYS_AHEAD)),
-                order: ReminderOrder::default(),
-                limit: Some(MOST_OF_A_KIND),
-                ..ReminderFilter::default()
+                from,
+                until,
+                sends_from: now - SignedDuration::from_hours(24 * DAYS_BACK),
+                sends_until: now + SignedDuration::from_hours(24 * DAYS_AHEAD),
+                notices: Notices::OfExpiries,
+                tasks_in_days: false,
+                invoices: false,
+                rendered_subjects: true,
+                most_of_a_kind: MOST_OF_A_KIND,
             })
             .await?;
-        for send in &sends {
-            feed.push(CalendarEvent {
-                uid: format!("reminder-{}@tickler", send.id),
-                when: When::At(send.send_at),
-                summary: format!("Email to {}: {}", send.customer_name, send.subject),
-                description: format!("{} of {}.", send.label, send.contract_title),
-                url: link(format!("/review/{}", send.id)),
-                category: "email",
-            });
-        }
-        let tasks = self
-            .list_tasks(&TaskQuery {
-                owner_id: owner,
-                status: Some(TaskStatus::Open),
-                ..TaskQuery::default()
-            })
-            .await?;
-        for item in tasks
-            .iter()
-            .take(usize::try_from(MOST_OF_A_KIND).unwrap_or(usize::MAX))
-        {
-            let task = &item.task;
-            feed.push(CalendarEvent {
-                uid: format!("task-{}@tickler", task.id),
-                when: When::Day(task.due_date),
-                summary: format!("Task: {}", task.title),
-                description: item
-                    .contract_title
+        let base = self.public_url().ok();
+        let feed: Vec<CalendarEvent> = agenda
+            .items
+            .into_iter()
+            .map(|item| CalendarEvent {
+                uid: item.uid,
+                when: item.when,
+                summary: item.summary,
+                description: item.description,
+                url: base
                     .as_ref()
-                    .map(|title| format!("About {title}."))
-                    .unwrap_or_default(),
-                url: link("/tasks".to_string()),
-                category: "task",
-            });
-        }
+                    .map(|base| format!("{}{}", base.trim_end_matches('/'), item.path)),
+                category: item.kind.as_str(),
+            })
+            .collect();
         Ok(calendar(&format!("Tickler: {}", user.name), now, &feed))
     }
 }

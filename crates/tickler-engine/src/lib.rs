@@ -1,6 +1,7 @@
 //! Tickler's use cases: the only writer of state. The CLI, the web app and the dispatcher
 //! all call these functions, so every rule lives in one place.
 
+pub mod agenda;
 pub mod answer_links;
 pub mod answers;
 pub mod backups;

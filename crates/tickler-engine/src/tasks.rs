@@ -335,6 +335,7 @@ impl Engine {
             status,
             contract_id: query.contract_id,
             due_by,
+            due_from: None,
             limit: None,
         })
     }

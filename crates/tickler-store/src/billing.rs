@@ -376,6 +376,88 @@ pub async fn pending_before(db: &mut Db, until: Timestamp) -> Result<Vec<Period>
     rows.into_iter().map(period_of).collect()
 }
 
+/// A pending period as the agenda shows it: with its contract's title and owner and its
+/// customer's name, read in the same query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedPeriod {
+    pub period: Period,
+    pub contract_title: String,
+    pub owner_id: Option<i64>,
+    pub customer_name: String,
+}
+
+/// Pending periods whose issue date falls in `from..=until`, by issue date: the invoices
+/// still to be made. A period bills on its issue date in the customer's zone, so its
+/// instant lies within a day of that date at UTC midnight; bounding `bill_at` too keeps the
+/// read on the index of pending periods (`billing_periods_due`).
+pub async fn planned_between(
+    db: &mut Db,
+    from: Date,
+    until: Date,
+    owner_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<PlannedPeriod>, StoreError> {
+    let day = 24 * 3_600_000;
+    let midnight = |date: Date| {
+        millis(tickler_core::schedule::local_instant(
+            date,
+            jiff::civil::Time::midnight(),
+            &jiff::tz::TimeZone::UTC,
+        ))
+    };
+    let columns = PERIOD_COLUMNS
+        .split(',')
+        .map(|column| format!("p.{}", column.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT {columns}, c.title, c.owner_id, cu.name FROM billing_periods p \
+         JOIN contracts c ON c.id = p.contract_id JOIN customers cu ON cu.id = c.customer_id \
+         WHERE p.status = 'pending' AND p.bill_at >= $1 AND p.bill_at < $2 \
+         AND p.issue_date >= $3 AND p.issue_date <= $4{} \
+         ORDER BY p.issue_date, p.id LIMIT $5",
+        if owner_id.is_some() {
+            " AND c.owner_id = $6"
+        } else {
+            ""
+        }
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql))
+        .bind(midnight(from) - 2 * day)
+        .bind(midnight(until) + 3 * day)
+        .bind(from.to_string())
+        .bind(until.to_string())
+        .bind(limit);
+    if let Some(owner) = owner_id {
+        query = query.bind(owner);
+    }
+    let rows = query.fetch_all(db).await?;
+    rows.iter()
+        .map(|row| {
+            use sqlx::Row;
+            let period: PeriodRow = (
+                row.try_get(0)?,
+                row.try_get(1)?,
+                row.try_get(2)?,
+                row.try_get(3)?,
+                row.try_get(4)?,
+                row.try_get(5)?,
+                row.try_get(6)?,
+                row.try_get(7)?,
+                row.try_get(8)?,
+                row.try_get(9)?,
+                row.try_get(10)?,
+            );
+            Ok(PlannedPeriod {
+                period: period_of(period)?,
+                contract_title: row.try_get(11)?,
+                owner_id: row.try_get(12)?,
+                customer_name: row.try_get(13)?,
+            })
+        })
+        .collect()
+}
+
 /// Moves a pending period to a new issue date and billing instant.
 pub async fn reschedule_period(
     db: &mut Db,

@@ -636,6 +636,90 @@ pub async fn expiring(
         .collect()
 }
 
+/// Active auto-renewing contracts whose last day to cancel falls in `from..=until` (of one
+/// owner's, with `owner_id`), by notice date, at most `limit`: the agenda's notice dates.
+/// A notice date is the end date less the notice days, so for each notice length in use
+/// (found by a loose scan of `contracts_notice`) the contracts are one range of end dates
+/// on that index (migration 0027).
+pub async fn notices_between(
+    db: &mut Db,
+    from: Date,
+    until: Date,
+    owner_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Contract>, StoreError> {
+    const AUTO: &str = "status = 'active' AND renewal_type = 'auto'";
+    let lengths: Vec<i64> = sqlx::query_scalar(AssertSqlSafe(format!(
+        "WITH RECURSIVE lengths(days) AS ( \
+           SELECT MIN(notice_days) FROM contracts WHERE {AUTO} \
+           UNION ALL \
+           SELECT (SELECT MIN(notice_days) FROM contracts WHERE {AUTO} \
+                   AND notice_days > lengths.days) \
+           FROM lengths WHERE days IS NOT NULL \
+         ) SELECT days FROM lengths WHERE days IS NOT NULL LIMIT 10000"
+    )))
+    .fetch_all(&mut *db)
+    .await?;
+    // First the ids and end dates of each length's range (from the index alone without an
+    // owner), then the whole rows of the earliest `limit` only: four notice lengths read in
+    // full took four times a page of rows.
+    let sql = format!(
+        "SELECT id, end_date FROM contracts WHERE {AUTO} AND notice_days = $1 \
+         AND end_date >= $2 AND end_date <= $3{} ORDER BY end_date, id LIMIT $4",
+        if owner_id.is_some() {
+            " AND owner_id = $5"
+        } else {
+            ""
+        }
+    );
+    let mut found: Vec<(Date, i64)> = Vec::new();
+    for days in lengths {
+        let span = jiff::Span::new().try_days(days).ok();
+        let moved = |date: Date| span.and_then(|span| date.checked_add(span).ok());
+        let (Some(first_end), Some(last_end)) = (moved(from), moved(until)) else {
+            continue;
+        };
+        let mut query = sqlx::query_as::<_, (i64, String)>(AssertSqlSafe(sql.clone()))
+            .bind(days)
+            .bind(first_end.to_string())
+            .bind(last_end.to_string())
+            .bind(limit);
+        if let Some(owner) = owner_id {
+            query = query.bind(owner);
+        }
+        for (id, end) in query.fetch_all(&mut *db).await? {
+            let end = date_from_text(&end)?;
+            let notice = span
+                .and_then(|span| end.checked_sub(span).ok())
+                .unwrap_or(end);
+            found.push((notice, id));
+        }
+    }
+    found.sort();
+    found.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    if found.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rank: std::collections::HashMap<i64, usize> = found
+        .iter()
+        .enumerate()
+        .map(|(i, (_, id))| (*id, i))
+        .collect();
+    let rows: Vec<ContractRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "{SELECT} WHERE {}",
+        Backend::of(db).in_ids("id", "$1")
+    )))
+    .bind(json_ints(found.iter().map(|(_, id)| *id)))
+    .fetch_all(&mut *db)
+    .await?;
+    let mut contracts = rows
+        .into_iter()
+        .map(from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    contracts.sort_by_key(|c| rank.get(&c.id).copied().unwrap_or(usize::MAX));
+    Ok(contracts)
+}
+
 /// How many active contracts end in `from..=until` (of one owner's, with `owner_id`).
 pub async fn count_expiring(
     db: &mut Db,

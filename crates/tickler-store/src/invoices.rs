@@ -336,6 +336,55 @@ pub async fn list_with_parties(
         .collect()
 }
 
+/// Issued (unpaid) invoices due in `from..=until` (of one owner's contracts, with
+/// `owner_id`), by due date: the agenda's payment dates, read through `invoices_status_due`.
+pub async fn due_between(
+    db: &mut Db,
+    from: Date,
+    until: Date,
+    owner_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<ListedInvoice>, StoreError> {
+    let columns = COLUMNS
+        .split(',')
+        .map(|column| format!("i.{}", column.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT {columns}, c.title AS contract_title, c.owner_id AS owner_id, \
+         cu.name AS customer_name \
+         FROM invoices i JOIN contracts c ON c.id = i.contract_id \
+         JOIN customers cu ON cu.id = i.customer_id \
+         WHERE i.status = 'issued' AND i.due_date >= $1 AND i.due_date <= $2{} \
+         ORDER BY i.due_date, i.id LIMIT $3",
+        if owner_id.is_some() {
+            " AND c.owner_id = $4"
+        } else {
+            ""
+        }
+    );
+    let mut query = sqlx::query_as::<_, ListedRow>(AssertSqlSafe(sql))
+        .bind(from.to_string())
+        .bind(until.to_string())
+        .bind(limit);
+    if let Some(owner) = owner_id {
+        query = query.bind(owner);
+    }
+    query
+        .fetch_all(db)
+        .await?
+        .into_iter()
+        .map(|row| {
+            Ok(ListedInvoice {
+                invoice: invoice_of(row.invoice)?,
+                contract_title: row.contract_title,
+                owner_id: row.owner_id,
+                customer_name: row.customer_name,
+            })
+        })
+        .collect()
+}
+
 /// A line as stored, with the net computed when the invoice was made.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StoredLine {

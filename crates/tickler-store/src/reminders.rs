@@ -414,6 +414,55 @@ pub async fn page(db: &mut Db, filter: &ReminderFilter) -> Result<Page<Reminder>
     Ok(page_of(convert(rows)?, limit, backwards, from_cursor))
 }
 
+/// A scheduled reminder as the agenda page lists it: when, which step, about what and
+/// whose, without rendering its email.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ScheduledSend {
+    pub id: i64,
+    pub send_at: i64,
+    pub label: String,
+    /// The step's mode as stored: `auto`, `approval`, `internal` or `task`.
+    pub mode: String,
+    /// A person's wording of the subject line, if they edited it.
+    pub subject: Option<String>,
+    pub contract_title: Option<String>,
+    pub customer_name: Option<String>,
+    pub owner_id: Option<i64>,
+}
+
+/// Scheduled reminders sending in `from..until` (of one owner's contracts, with
+/// `owner_id`), by send time: one query over `reminders_status_send_at` with the contract and
+/// customer joined, where [`page`] and the engine's views load and render each one.
+pub async fn scheduled_between(
+    db: &mut Db,
+    from: Timestamp,
+    until: Timestamp,
+    owner_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<ScheduledSend>, StoreError> {
+    let sql = format!(
+        "SELECT r.id, r.send_at, r.label, r.mode, r.subject, c.title AS contract_title, \
+         cu.name AS customer_name, c.owner_id \
+         FROM reminders r LEFT JOIN contracts c ON c.id = r.contract_id \
+         LEFT JOIN customers cu ON cu.id = c.customer_id \
+         WHERE r.status = 'scheduled' AND r.send_at >= $1 AND r.send_at < $2{} \
+         ORDER BY r.send_at, r.id LIMIT $3",
+        if owner_id.is_some() {
+            " AND c.owner_id = $4"
+        } else {
+            ""
+        }
+    );
+    let mut query = sqlx::query_as::<_, ScheduledSend>(AssertSqlSafe(sql))
+        .bind(millis(from))
+        .bind(millis(until))
+        .bind(limit);
+    if let Some(owner) = owner_id {
+        query = query.bind(owner);
+    }
+    Ok(query.fetch_all(db).await?)
+}
+
 /// Counts above this are reported as `COUNT_CAP + 1`: "more than 10,000".
 pub const COUNT_CAP: i64 = 10_000;
 

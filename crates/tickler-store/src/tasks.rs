@@ -145,6 +145,8 @@ pub struct TaskFilter {
     pub contract_id: Option<i64>,
     /// Only tasks due on or before this date.
     pub due_by: Option<Date>,
+    /// Only tasks due on or after this date.
+    pub due_from: Option<Date>,
     pub limit: Option<i64>,
 }
 
@@ -168,8 +170,43 @@ pub struct TaskItem {
     pub owner_name: Option<String>,
 }
 
-const FILTER: &str = "($1 IS NULL OR t.owner_id = $1) AND ($2 IS NULL OR t.status = $2) \
-     AND ($3 IS NULL OR t.contract_id = $3) AND ($4 IS NULL OR t.due_date <= $4)";
+/// The conditions of a filter and their arguments; only the filters in use appear, so the
+/// database can use its indexes (`tasks_open_due`, `tasks_owner`): an open task's agenda of
+/// a few weeks reads that range, not every task.
+fn filter_sql(filter: &TaskFilter) -> (String, Vec<Arg>) {
+    let mut conditions: Vec<String> = Vec::new();
+    let mut args = Vec::new();
+    let mut add = |condition: &str, arg: Arg| {
+        args.push(arg);
+        conditions.push(condition.replace('?', &format!("${}", args.len())));
+    };
+    if let Some(owner) = filter.owner_id {
+        add("t.owner_id = ?", Arg::Int(owner));
+    }
+    if let Some(status) = filter.status {
+        add("t.status = ?", Arg::Text(status.as_str().to_string()));
+    }
+    if let Some(contract) = filter.contract_id {
+        add("t.contract_id = ?", Arg::Int(contract));
+    }
+    if let Some(by) = filter.due_by {
+        add("t.due_date <= ?", Arg::Text(by.to_string()));
+    }
+    if let Some(from) = filter.due_from {
+        add("t.due_date >= ?", Arg::Text(from.to_string()));
+    }
+    let clause = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
+    (clause, args)
+}
+
+enum Arg {
+    Int(i64),
+    Text(String),
+}
 
 /// Tasks by due date, then id, each with its contract title, customer name and owner: one
 /// query for a page.
@@ -182,20 +219,26 @@ pub async fn list_items(db: &mut Db, filter: &TaskFilter) -> Result<Vec<TaskItem
         .map(|column| format!("t.{column}"))
         .collect::<Vec<_>>()
         .join(", ");
-    let rows = sqlx::query(AssertSqlSafe(format!(
+    let (clause, args) = filter_sql(filter);
+    let sql = format!(
         "SELECT {columns}, c.title, cu.name, u.email, u.name FROM tasks t \
          LEFT JOIN contracts c ON c.id = t.contract_id \
          LEFT JOIN customers cu ON cu.id = c.customer_id \
          LEFT JOIN users u ON u.id = t.owner_id \
-         WHERE {FILTER} ORDER BY t.due_date, t.id LIMIT $5"
-    )))
-    .bind(filter.owner_id)
-    .bind(filter.status.map(TaskStatus::as_str))
-    .bind(filter.contract_id)
-    .bind(filter.due_by.map(|d| d.to_string()))
-    .bind(filter.limit.unwrap_or(i64::MAX))
-    .fetch_all(db)
-    .await?;
+         {clause} ORDER BY t.due_date, t.id LIMIT ${}",
+        args.len() + 1
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for arg in args {
+        query = match arg {
+            Arg::Int(value) => query.bind(value),
+            Arg::Text(value) => query.bind(value),
+        };
+    }
+    let rows = query
+        .bind(filter.limit.unwrap_or(i64::MAX))
+        .fetch_all(db)
+        .await?;
     rows.iter()
         .map(|row| -> Result<TaskItem, StoreError> {
             let task: TaskRow = (
@@ -228,15 +271,17 @@ pub async fn list_items(db: &mut Db, filter: &TaskFilter) -> Result<Vec<TaskItem
 
 /// How many tasks a filter matches (its limit ignored), for the dashboard.
 pub async fn count(db: &mut Db, filter: &TaskFilter) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar(AssertSqlSafe(format!(
-        "SELECT COUNT(*) FROM tasks t WHERE {FILTER}"
-    )))
-    .bind(filter.owner_id)
-    .bind(filter.status.map(TaskStatus::as_str))
-    .bind(filter.contract_id)
-    .bind(filter.due_by.map(|d| d.to_string()))
-    .fetch_one(db)
-    .await?)
+    let (clause, args) = filter_sql(filter);
+    let mut query = sqlx::query_scalar(AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM tasks t {clause}"
+    )));
+    for arg in args {
+        query = match arg {
+            Arg::Int(value) => query.bind(value),
+            Arg::Text(value) => query.bind(value),
+        };
+    }
+    Ok(query.fetch_one(db).await?)
 }
 
 /// Closes an open task as done or cancelled, with a note; false if it was not open.

@@ -110,6 +110,8 @@ async fn every_page_passes_axe_without_serious_violations() {
         "/invoices".to_string(),
         "/tasks".to_string(),
         "/pipeline".to_string(),
+        "/agenda".to_string(),
+        "/agenda?view=week".to_string(),
         "/settings".to_string(),
         "/users".to_string(),
         "/users/new".to_string(),

@@ -1,6 +1,7 @@
 //! The pages, one module each; every module exposes its routes.
 
 pub mod account;
+pub mod agenda;
 pub mod contracts;
 pub mod customers;
 pub mod dashboard;
@@ -29,6 +30,7 @@ use crate::{AppState, auth::CurrentUser, format};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(dashboard::routes())
+        .merge(agenda::routes())
         .merge(review::routes())
         .merge(contracts::routes())
         .merge(invoices::routes())
