@@ -215,6 +215,10 @@ async fn the_csv_files_hold_the_figures() {
     assert_eq!(lines[0], "month,issued,paid,open,overdue,void");
     assert_eq!(lines[1], "2026-01,0,0,0,0,0");
     assert_eq!(lines[12], "2026-12,0,0,0,0,0");
+
+    let (status, body) = get(&admin, &app, "/pipeline/tasks.csv").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body.contains("tasks.csv"), "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

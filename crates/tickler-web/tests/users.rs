@@ -233,6 +233,50 @@ async fn a_new_role_ends_the_users_sessions_and_takes_effect() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_admin_sets_when_a_user_gets_the_morning_digest() {
+    use tickler_core::digest::{DigestFrequency, format_time};
+    let app = TestApp::start().await;
+    app.user(ADMIN, Role::Admin).await;
+    let sam_id = app.user("sam@firm.example", Role::Sales).await;
+    let admin = app.login(ADMIN).await;
+    let edit_path = format!("/users/{sam_id}/edit");
+    let (_, page) = get(&admin, &app, &edit_path).await;
+    assert!(page.contains("Their morning digest"), "{page}");
+    assert!(
+        page.contains("value=\"off\" selected"),
+        "the tests' users start with it off"
+    );
+
+    let mut fields = edit_fields("Sam", "sales", true, "Asia/Tokyo");
+    fields.extend([("digest", "weekdays"), ("digest_time", "07:30")]);
+    let saved = post(&admin, &app, &edit_path, &edit_path, &fields).await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let sam = app.engine.user(sam_id).await.unwrap();
+    assert_eq!(sam.digest, DigestFrequency::Weekdays);
+    assert_eq!(format_time(sam.digest_time), "07:30");
+    let (_, page) = get(&admin, &app, &edit_path).await;
+    assert!(page.contains("value=\"weekdays\" selected") && page.contains("value=\"07:30\""));
+
+    for (field, value) in [("digest", "hourly"), ("digest_time", "25:00")] {
+        let mut fields = edit_fields("Sam Renamed", "sales", true, "Asia/Tokyo");
+        fields.push((field, value));
+        let refused = post(&admin, &app, &edit_path, &edit_path, &fields).await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{field}={value}");
+        let page = refused.text().await.unwrap();
+        assert!(page.contains(value), "the refusal names {value}: {page}");
+        assert!(
+            page.contains(&format!("href=\"#{field}\"")),
+            "links to {field}: {page}"
+        );
+        let sam = app.engine.user(sam_id).await.unwrap();
+        assert_eq!(
+            (sam.name.as_str(), sam.digest),
+            ("Sam", DigestFrequency::Weekdays)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_deactivated_user_is_logged_out_and_cannot_log_in() {
     let app = TestApp::start().await;
     app.user(ADMIN, Role::Admin).await;

@@ -11,7 +11,7 @@ use axum::{
 };
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
-use tickler_core::{ValidationError, language::Language};
+use tickler_core::ValidationError;
 use tickler_engine::settings::UserChanges;
 use tickler_engine::{EngineError, passwords::MIN_LENGTH};
 
@@ -126,13 +126,8 @@ async fn save_profile(
     Form(form): Form<ProfileForm>,
 ) -> Result<Response, WebError> {
     let me = &user.user;
-    // A form without the language (an older page) keeps the one chosen.
-    let language = Some(form.language.trim())
-        .filter(|l| !l.is_empty())
-        .map(|l| Language::parse("language", l))
-        .transpose();
-    let saved = match language {
-        Ok(language) => {
+    let saved = match crate::pages::person_choices(&form.language, &form.digest) {
+        Ok((language, digest)) => {
             state
                 .engine
                 .update_user(
@@ -143,10 +138,7 @@ async fn save_profile(
                         active: me.active,
                         time_zone: Some(form.time_zone.trim()),
                         language,
-                        // A form without them (an older page) keeps what was chosen.
-                        digest: Some(form.digest.trim())
-                            .filter(|d| !d.is_empty())
-                            .and_then(|d| d.parse().ok()),
+                        digest,
                         digest_time: Some(form.digest_time.trim()).filter(|t| !t.is_empty()),
                     },
                     &user.actor(),

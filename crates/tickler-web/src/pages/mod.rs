@@ -199,7 +199,6 @@ pub fn redirect_with_notice(path: &str, notice: &str) -> Response {
     response
 }
 
-/// A query parameter that was given and is not blank.
 /// The languages a person may choose, as (code, name) for a select.
 pub fn language_choices() -> Vec<(&'static str, &'static str)> {
     tickler_core::language::Language::ALL
@@ -208,6 +207,31 @@ pub fn language_choices() -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
+/// A person's language and morning digest as their form gives them; a blank field (a page
+/// without it) keeps what was chosen.
+pub fn person_choices(
+    language: &str,
+    digest: &str,
+) -> Result<
+    (
+        Option<tickler_core::language::Language>,
+        Option<tickler_core::digest::DigestFrequency>,
+    ),
+    tickler_core::ValidationError,
+> {
+    let given = |value: &str| {
+        Some(value.trim())
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    let language = given(language)
+        .map(|l| tickler_core::language::Language::parse("language", &l))
+        .transpose()?;
+    let digest = given(digest).map(|d| d.parse()).transpose()?;
+    Ok((language, digest))
+}
+
+/// A query parameter that was given and is not blank.
 pub fn non_empty(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use askama::Template;
 use axum::{
     Router,
-    extract::{Query, State},
+    extract::{Path, Query, State},
     response::{Html, Response},
     routing::get,
 };
@@ -25,9 +25,7 @@ use crate::{AppState, WebError, auth::CurrentUser, pages::Layout};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/pipeline", get(page))
-        .route("/pipeline/expiring.csv", get(expiring_csv))
-        .route("/pipeline/emails.csv", get(emails_csv))
-        .route("/pipeline/invoices.csv", get(invoices_csv))
+        .route("/pipeline/{file}", get(chart_csv))
 }
 
 #[derive(Deserialize, Default)]
@@ -156,39 +154,28 @@ fn age_text(age: Duration) -> String {
     }
 }
 
-async fn expiring_csv(
+/// One chart's numbers as a CSV download (`expiring.csv`, `emails.csv`, `invoices.csv`),
+/// named after the chart and the day they were counted.
+async fn chart_csv(
     State(state): State<AppState>,
     user: CurrentUser,
+    Path(file): Path<String>,
     Query(query): Query<PipelineQuery>,
 ) -> Result<Response, WebError> {
+    let (chart, table): (&str, fn(&Pipeline) -> Table) = match file.as_str() {
+        "expiring.csv" => ("expiring", expiring_table),
+        "emails.csv" => ("emails", emails_table),
+        "invoices.csv" => ("invoices", invoices_table),
+        _ => {
+            return Err(WebError::NotFound(format!(
+                "the pipeline has no download \"{file}\" (expiring.csv, emails.csv, invoices.csv)"
+            )));
+        }
+    };
     let (figures, _) = state.engine.pipeline(owner_filter(&user, &query)?).await?;
     Ok(super::csv_download(
-        &format!("pipeline-expiring-{}.csv", figures.today),
-        expiring_table(&figures).to_csv(),
-    ))
-}
-
-async fn emails_csv(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Query(query): Query<PipelineQuery>,
-) -> Result<Response, WebError> {
-    let (figures, _) = state.engine.pipeline(owner_filter(&user, &query)?).await?;
-    Ok(super::csv_download(
-        &format!("pipeline-emails-{}.csv", figures.today),
-        emails_table(&figures).to_csv(),
-    ))
-}
-
-async fn invoices_csv(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Query(query): Query<PipelineQuery>,
-) -> Result<Response, WebError> {
-    let (figures, _) = state.engine.pipeline(owner_filter(&user, &query)?).await?;
-    Ok(super::csv_download(
-        &format!("pipeline-invoices-{}.csv", figures.today),
-        invoices_table(&figures).to_csv(),
+        &format!("pipeline-{chart}-{}.csv", figures.today),
+        table(&figures).to_csv(),
     ))
 }
 

@@ -12,7 +12,7 @@ use axum::{
     routing::{get, post},
 };
 use serde::Deserialize;
-use tickler_core::{ValidationError, access::Action, language::Language, user::Role};
+use tickler_core::{ValidationError, access::Action, user::Role};
 use tickler_engine::settings::UserChanges;
 use tickler_engine::{EngineError, browse::User, directory::NewUser};
 
@@ -63,9 +63,18 @@ fn refusal(
 
 /// The element of the users' forms a refused field is typed in.
 fn user_field(field: &str) -> Option<&'static str> {
-    ["email", "name", "role", "time_zone", "language", "password"]
-        .into_iter()
-        .find(|id| *id == field)
+    [
+        "email",
+        "name",
+        "role",
+        "time_zone",
+        "language",
+        "digest",
+        "digest_time",
+        "password",
+    ]
+    .into_iter()
+    .find(|id| *id == field)
 }
 
 struct UserRow {
@@ -208,6 +217,8 @@ struct EditUserForm {
     active: Option<String>,
     time_zone: String,
     language: String,
+    digest: String,
+    digest_time: String,
 }
 
 #[derive(Template)]
@@ -238,6 +249,8 @@ impl EditUserPage {
                 active: None,
                 time_zone: target.time_zone.clone().unwrap_or_default(),
                 language: target.language.code().to_string(),
+                digest: target.digest.as_str().to_string(),
+                digest_time: tickler_core::digest::format_time(target.digest_time),
             },
             active: target.active,
             roles: ROLES,
@@ -268,13 +281,11 @@ async fn edit(
     user.require(Action::Administer, None)?;
     let target = state.engine.user(id).await?;
     let active = form.active.is_some();
-    // A form without the language (an older page) keeps the one chosen.
-    let language = Some(form.language.trim())
-        .filter(|l| !l.is_empty())
-        .map(|l| Language::parse("language", l))
-        .transpose();
-    let result = match (form.role.parse::<Role>(), language) {
-        (Ok(role), Ok(language)) => {
+    let result = match (
+        form.role.parse::<Role>(),
+        crate::pages::person_choices(&form.language, &form.digest),
+    ) {
+        (Ok(role), Ok((language, digest))) => {
             state
                 .engine
                 .update_user(
@@ -285,8 +296,8 @@ async fn edit(
                         active,
                         time_zone: Some(form.time_zone.as_str()),
                         language,
-                        digest: None,
-                        digest_time: None,
+                        digest,
+                        digest_time: Some(form.digest_time.trim()).filter(|t| !t.is_empty()),
                     },
                     &user.actor(),
                 )
