@@ -290,13 +290,29 @@ async fn a_parallel_burst_of_wrong_logins_is_counted_in_full_and_mostly_refused(
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn pages_answer_while_a_crowd_of_logins_is_being_checked() {
+async fn pages_answer_while_a_crowd_of_logins_is_being_slowed() {
     let app = behind_trusted_proxy().await;
     app.user("sam@firm.example", Role::Sales).await;
     let browser = app.login("sam@firm.example").await;
-    // More clients than the pool has connections (4 on SQLite), each checked at length.
+    // More clients than the pool has connections (4 on SQLite), each with the free failures
+    // spent, so that each owes a wait of a second before its password is checked. A login
+    // holding a connection while it waits would keep the page waiting for a second.
     const CROWD: usize = 12;
+    let now: jiff::Timestamp = NOW.parse().unwrap();
+    {
+        let mut conn = app.store.conn().await.unwrap();
+        for i in 0..CROWD {
+            for _ in 0..tickler_core::login_throttle::FREE_FAILURES {
+                let key = format!("ip:198.51.100.{i}");
+                let window_start = now - jiff::SignedDuration::from_hours(1);
+                tickler_store::sessions::count_attempt(&mut conn, &key, now, window_start)
+                    .await
+                    .unwrap();
+            }
+        }
+    }
     let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = std::time::Instant::now();
     let logins: Vec<_> = (0..CROWD)
         .map(|i| {
             let done = done.clone();
@@ -308,18 +324,26 @@ async fn pages_answer_while_a_crowd_of_logins_is_being_checked() {
             })
         })
         .collect();
-    // Let the logins reach their password checks first.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // Let the logins reach their wait first.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let (status, _) = get(&browser, &app, "/").await;
+    let answered_after = started.elapsed();
     let finished = done.load(std::sync::atomic::Ordering::SeqCst);
     assert_eq!(status, StatusCode::OK);
+    // No login can finish before its second is out: a page answered later than that had to
+    // wait for one of them.
     assert!(
-        finished < CROWD / 2,
-        "the page waited for {finished} of {CROWD} password checks to free a connection"
+        answered_after < std::time::Duration::from_secs(1) && finished == 0,
+        "the page answered after {answered_after:?}, when {finished} of {CROWD} slowed \
+         logins were done: it waited for them to free a connection"
     );
     for login in logins {
         assert_eq!(login.await.unwrap(), StatusCode::UNAUTHORIZED);
     }
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(1),
+        "each login waited out its second"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
