@@ -44,6 +44,11 @@ pub async fn run(
         let engine = engine.clone();
         tokio::spawn(async move { engine.run_dispatcher(stopped).await })
     };
+    let pipeline_counter = {
+        let engine = engine.clone();
+        let stopped = stop.subscribe();
+        tokio::spawn(async move { engine.keep_pipeline_counted(stopped).await })
+    };
     let backup_schedule = backups.and_then(|schedule| {
         if engine.pg_dump_command().is_some() {
             tracing::warn!(
@@ -79,6 +84,7 @@ pub async fn run(
     .await
     .context("HTTP server")?;
     dispatcher.await.context("dispatcher task")?;
+    pipeline_counter.await.context("pipeline counting task")?;
     if let Some(backups) = backup_schedule {
         backups.await.context("backup task")?;
     }
