@@ -649,11 +649,14 @@ pub async fn notices_between(
     limit: i64,
 ) -> Result<Vec<Contract>, StoreError> {
     const AUTO: &str = "status = 'active' AND renewal_type = 'auto'";
+    // Without statistics SQLite read every active contract by `contracts_status_end` rather
+    // than the partial index: 1.6 s at 1,000,000 contracts against under 1 ms.
+    let auto_contracts = Backend::of(db).through_index("contracts", "contracts_notice");
     let lengths: Vec<i64> = sqlx::query_scalar(AssertSqlSafe(format!(
         "WITH RECURSIVE lengths(days) AS ( \
-           SELECT MIN(notice_days) FROM contracts WHERE {AUTO} \
+           SELECT MIN(notice_days) FROM {auto_contracts} WHERE {AUTO} \
            UNION ALL \
-           SELECT (SELECT MIN(notice_days) FROM contracts WHERE {AUTO} \
+           SELECT (SELECT MIN(notice_days) FROM {auto_contracts} WHERE {AUTO} \
                    AND notice_days > lengths.days) \
            FROM lengths WHERE days IS NOT NULL \
          ) SELECT days FROM lengths WHERE days IS NOT NULL LIMIT 10000"
@@ -664,7 +667,7 @@ pub async fn notices_between(
     // owner), then the whole rows of the earliest `limit` only: four notice lengths read in
     // full took four times a page of rows.
     let sql = format!(
-        "SELECT id, end_date FROM contracts WHERE {AUTO} AND notice_days = $1 \
+        "SELECT id, end_date FROM {auto_contracts} WHERE {AUTO} AND notice_days = $1 \
          AND end_date >= $2 AND end_date <= $3{} ORDER BY end_date, id LIMIT $4",
         if owner_id.is_some() {
             " AND owner_id = $5"

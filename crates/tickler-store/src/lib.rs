@@ -126,6 +126,18 @@ impl Backend {
     }
 }
 
+impl Backend {
+    /// `table` read through `index` on SQLite, whose planner has no statistics (the store
+    /// runs no `ANALYZE` there): for a partial index it cannot tell how few rows it holds,
+    /// and prefers a wider one. PostgreSQL plans by its statistics.
+    pub(crate) fn through_index(self, table: &str, index: &str) -> String {
+        match self {
+            Backend::Sqlite => format!("{table} INDEXED BY {index}"),
+            Backend::Postgres => table.to_string(),
+        }
+    }
+}
+
 /// A list of ids as the JSON array that [`Backend::in_ids`] expands.
 pub(crate) fn json_ints(ids: impl IntoIterator<Item = i64>) -> String {
     let mut text = String::from("[");
