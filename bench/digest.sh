@@ -80,7 +80,8 @@ digest_rss="$PEAK_RSS_KB"
 digest_cpu="$CPU_S"
 written="$(sqlite3 "$DB" "SELECT count(*) FROM digests WHERE day = '$DAY' AND reminder_id IS NOT NULL")"
 empty="$(sqlite3 "$DB" "SELECT count(*) FROM digests WHERE day = '$DAY' AND reminder_id IS NULL")"
-sent="$(sqlite3 "$DB" "SELECT count(*) FROM reminders WHERE subject_type = 'digest' AND status = 'sent'")"
+# The day's only: a copied database may hold digests of days it was served on.
+sent="$(sqlite3 "$DB" "SELECT count(*) FROM digests d JOIN reminders r ON r.id = d.reminder_id WHERE d.day = '$DAY' AND r.status = 'sent'")"
 [ "$((written + empty))" = "$users" ] || die "decided $((written + empty)) digests for $users owners"
 [ "$sent" = "$written" ] || die "wrote $written digests but sent $sent"
 printf 'RESULT digest_run contracts=%s owners=%s digests_sent=%s empty=%s wall_s=%s cpu_s=%s peak_rss_mib=%s\n' \
