@@ -251,6 +251,7 @@ impl Engine {
         let today = now.to_zoned_datetime(zone.clone()).date();
         let after = |date: Date, span: jiff::Span| date.checked_add(span).unwrap_or(date);
         let mut db = self.store.conn().await?;
+        let whose = store::Whose::of(&mut db, owner_id).await?;
 
         let months = months_from(today, MONTHS_AHEAD);
         let first = months.first().copied().unwrap_or(today);
@@ -258,7 +259,7 @@ impl Engine {
             &mut db,
             first,
             after(first, (MONTHS_AHEAD as i64).months()),
-            owner_id,
+            whose,
         )
         .await?;
         let expiring = expiring_series(&months, &groups);
@@ -268,8 +269,8 @@ impl Engine {
         let today_index = (DAYS - 1) as usize;
         let start = day_start(first_day, &zone);
         let end = day_start(after(today, (DAYS + 1).days()), &zone);
-        let sent = store::sent_by_quarter_hour(&mut db, start, now.max(start), owner_id).await?;
-        let scheduled = store::scheduled_by_quarter_hour(&mut db, now, end, owner_id).await?;
+        let sent = store::sent_by_quarter_hour(&mut db, start, now.max(start), whose).await?;
+        let scheduled = store::scheduled_by_quarter_hour(&mut db, now, end, whose).await?;
 
         let invoice_months = months_from(after(today, (-11).months()), MONTHS_AHEAD);
         let invoice_first = invoice_months.first().copied().unwrap_or(today);
@@ -278,7 +279,7 @@ impl Engine {
             invoice_first,
             after(invoice_first, (MONTHS_AHEAD as i64).months()),
             today,
-            owner_id,
+            whose,
         )
         .await?;
         let mut invoices = vec![InvoiceMonth::default(); invoice_months.len()];

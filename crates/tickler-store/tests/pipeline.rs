@@ -9,7 +9,7 @@ use support::{add_contract, add_step, at_days, at_hours, date, fixture, t0};
 use tickler_core::{chart::QUARTER_HOUR_MS, contract::ContractStatus, renewal::Answer, user::Role};
 use tickler_store::{
     Store, contracts,
-    pipeline::{self, ExpiringGroup, InvoiceGroup},
+    pipeline::{self, ExpiringGroup, InvoiceGroup, Whose},
     users,
 };
 
@@ -77,10 +77,14 @@ async fn pipeline_splits_expiring_terms_by_outcome(store: Store) {
     tickler_store::commit(db).await.unwrap();
 
     let mut conn = store.conn().await.unwrap();
-    let everyone =
-        pipeline::expiring_by_month(&mut conn, date("2026-12-01"), date("2027-12-01"), None)
-            .await
-            .unwrap();
+    let everyone = pipeline::expiring_by_month(
+        &mut conn,
+        date("2026-12-01"),
+        date("2027-12-01"),
+        Whose::Everyone,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         everyone,
         vec![
@@ -91,26 +95,34 @@ async fn pipeline_splits_expiring_terms_by_outcome(store: Store) {
         ],
         "the renewed contract's second term ends after the window"
     );
-    let olives = pipeline::expiring_by_month(
+    assert_eq!(
+        Whose::of(&mut conn, Some(fx.owner_id)).await.unwrap(),
+        Whose::FewOf(fx.owner_id)
+    );
+    // Read from the owner's contracts or from the window: the same figures.
+    for whose in [Whose::FewOf(fx.owner_id), Whose::ManyOf(fx.owner_id)] {
+        let olives =
+            pipeline::expiring_by_month(&mut conn, date("2026-12-01"), date("2027-12-01"), whose)
+                .await
+                .unwrap();
+        assert_eq!(
+            olives,
+            vec![
+                group(pipeline::ANSWERED_RENEW, 1),
+                group(pipeline::DECLINED, 2),
+                group(pipeline::RENEWED, 1),
+            ],
+            "{whose:?}"
+        );
+    }
+    let before = pipeline::expiring_by_month(
         &mut conn,
         date("2026-12-01"),
-        date("2027-12-01"),
-        Some(fx.owner_id),
+        date("2027-02-28"),
+        Whose::Everyone,
     )
     .await
     .unwrap();
-    assert_eq!(
-        olives,
-        vec![
-            group(pipeline::ANSWERED_RENEW, 1),
-            group(pipeline::DECLINED, 2),
-            group(pipeline::RENEWED, 1),
-        ]
-    );
-    let before =
-        pipeline::expiring_by_month(&mut conn, date("2026-12-01"), date("2027-02-28"), None)
-            .await
-            .unwrap();
     assert!(before.is_empty(), "the end of the window is excluded");
 }
 
@@ -168,33 +180,41 @@ async fn pipeline_counts_emails_and_invoices(store: Store) {
 
     let mut conn = store.conn().await.unwrap();
     let quarter = |t: jiff::Timestamp| t.as_millisecond() / QUARTER_HOUR_MS;
-    let sent = pipeline::sent_by_quarter_hour(&mut conn, at_days(-30), t0(), None)
+    let sent = pipeline::sent_by_quarter_hour(&mut conn, at_days(-30), t0(), Whose::Everyone)
         .await
         .unwrap();
     assert_eq!(sent, vec![(quarter(at_hours(-70)), 2)]);
-    let sent = pipeline::sent_by_quarter_hour(&mut conn, at_days(-30), t0(), Some(other))
-        .await
-        .unwrap();
-    assert_eq!(sent, vec![(quarter(at_hours(-70)), 1)]);
-    let scheduled = pipeline::scheduled_by_quarter_hour(&mut conn, t0(), at_days(30), None)
-        .await
-        .unwrap();
+    let scheduled =
+        pipeline::scheduled_by_quarter_hour(&mut conn, t0(), at_days(30), Whose::Everyone)
+            .await
+            .unwrap();
     assert_eq!(
         scheduled,
         vec![(quarter(at_days(2)), 2)],
         "not the one in 40 days"
     );
-    let scheduled = pipeline::scheduled_by_quarter_hour(&mut conn, t0(), at_days(30), Some(other))
+    for whose in [Whose::FewOf(other), Whose::ManyOf(other)] {
+        let sent = pipeline::sent_by_quarter_hour(&mut conn, at_days(-30), t0(), whose)
+            .await
+            .unwrap();
+        assert_eq!(sent, vec![(quarter(at_hours(-70)), 1)], "{whose:?}");
+        let scheduled = pipeline::scheduled_by_quarter_hour(&mut conn, t0(), at_days(30), whose)
+            .await
+            .unwrap();
+        assert!(scheduled.is_empty(), "{whose:?}");
+    }
+    let olives = Whose::FewOf(fx.owner_id);
+    let scheduled = pipeline::scheduled_by_quarter_hour(&mut conn, t0(), at_days(30), olives)
         .await
         .unwrap();
-    assert!(scheduled.is_empty());
+    assert_eq!(scheduled, vec![(quarter(at_days(2)), 2)]);
 
     let invoices = pipeline::invoices_by_month(
         &mut conn,
         date("2026-01-01"),
         date("2027-01-01"),
         date("2026-12-06"),
-        None,
+        Whose::Everyone,
     )
     .await
     .unwrap();
@@ -213,14 +233,16 @@ async fn pipeline_counts_emails_and_invoices(store: Store) {
         ],
         "drafts were never issued; 2025 is outside"
     );
-    let sues_invoices = pipeline::invoices_by_month(
-        &mut conn,
-        date("2026-01-01"),
-        date("2027-01-01"),
-        date("2026-12-06"),
-        Some(other),
-    )
-    .await
-    .unwrap();
-    assert_eq!(sues_invoices, vec![g("2026-12", "open", 1)]);
+    for whose in [Whose::FewOf(other), Whose::ManyOf(other)] {
+        let sues_invoices = pipeline::invoices_by_month(
+            &mut conn,
+            date("2026-01-01"),
+            date("2027-01-01"),
+            date("2026-12-06"),
+            whose,
+        )
+        .await
+        .unwrap();
+        assert_eq!(sues_invoices, vec![g("2026-12", "open", 1)], "{whose:?}");
+    }
 }
