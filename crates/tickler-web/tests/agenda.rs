@@ -10,9 +10,7 @@ use std::sync::Arc;
 use reqwest::StatusCode;
 use support::{TestApp, get, href_of};
 use tickler_core::{clock::FixedClock, user::Role};
-use tickler_engine::{
-    Actor, billing::BillingInput, contracts::ContractInput, settings::UserChanges, tasks::TaskQuery,
-};
+use tickler_engine::{Actor, contracts::ContractInput, settings::UserChanges, tasks::TaskQuery};
 
 /// Wednesday 10 March 2027, 14:00 in Athens.
 const NOW: &str = "2027-03-10T12:00:00Z";
@@ -106,30 +104,7 @@ async fn world() -> World {
         )
         .await
         .expect("auto-renewing contract");
-    let backup = app
-        .engine
-        .add_contract(
-            ContractInput {
-                customer_id: globex,
-                title: "Managed backup".to_string(),
-                start: "2027-01-01".to_string(),
-                end: String::new(),
-                owner_email: Some(KIM.to_string()),
-                currency: Some("EUR".to_string()),
-                billing: Some(BillingInput {
-                    every: "1m".to_string(),
-                    cycles: Some("12".to_string()),
-                    lines: vec!["Managed backup|1|100.00|24".to_string()],
-                    in_arrears: false,
-                    draft_invoices: false,
-                    payment_days: Some("14".to_string()),
-                }),
-                ..ContractInput::default()
-            },
-            &Actor::system(),
-        )
-        .await
-        .expect("recurring sale");
+    let backup = app.monthly_sale(globex, "2027-01-01", KIM, false).await;
     // January, February and March are billed (issued at once); April waits.
     assert_eq!(app.engine.bill_due().await.expect("billing").invoiced, 3);
     let march_invoice = app

@@ -9,7 +9,6 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::{TestApp, api::client_as};
 use tickler_core::user::Role;
-use tickler_engine::{Actor, billing::BillingInput, contracts::ContractInput};
 
 /// Monday 1 March 2027: three monthly periods from 1 January are due.
 const NOW: &str = "2027-03-01T12:00:00Z";
@@ -21,29 +20,8 @@ async fn sale(app: &TestApp, owner: &str, drafts: bool) -> (i64, Vec<i64>) {
         .customer("Acme", "billing@acme.example", "en", "Europe/Athens")
         .await;
     let contract = app
-        .engine
-        .add_contract(
-            ContractInput {
-                customer_id: customer,
-                title: "Managed backup".to_string(),
-                start: "2027-01-01".to_string(),
-                end: String::new(),
-                owner_email: Some(owner.to_string()),
-                currency: Some("EUR".to_string()),
-                billing: Some(BillingInput {
-                    every: "1m".to_string(),
-                    cycles: Some("12".to_string()),
-                    lines: vec!["Managed backup|1|100.00|24".to_string()],
-                    in_arrears: false,
-                    draft_invoices: drafts,
-                    payment_days: Some("14".to_string()),
-                }),
-                ..ContractInput::default()
-            },
-            &Actor::system(),
-        )
-        .await
-        .expect("a recurring sale");
+        .monthly_sale(customer, "2027-01-01", owner, drafts)
+        .await;
     app.engine.bill_due().await.expect("billing run");
     let ids = app
         .engine

@@ -13,7 +13,7 @@ use support::{
     browser::{self, Browser},
 };
 use tickler_core::user::Role;
-use tickler_engine::{Actor, billing::BillingInput, contracts::ContractInput};
+use tickler_engine::{Actor, contracts::ContractInput};
 
 /// Wednesday 10 March 2027, 14:00 in Athens.
 const NOW: &str = "2027-03-10T12:00:00Z";
@@ -65,29 +65,7 @@ async fn contracts(app: &TestApp) {
         )
         .await
         .expect("auto-renewing contract");
-    app.engine
-        .add_contract(
-            ContractInput {
-                customer_id: globex,
-                title: "Managed backup".to_string(),
-                start: "2027-01-05".to_string(),
-                end: String::new(),
-                owner_email: Some(ADMIN.to_string()),
-                currency: Some("EUR".to_string()),
-                billing: Some(BillingInput {
-                    every: "1m".to_string(),
-                    cycles: Some("12".to_string()),
-                    lines: vec!["Managed backup|1|100.00|24".to_string()],
-                    in_arrears: false,
-                    draft_invoices: false,
-                    payment_days: Some("14".to_string()),
-                }),
-                ..ContractInput::default()
-            },
-            &Actor::system(),
-        )
-        .await
-        .expect("recurring sale");
+    app.monthly_sale(globex, "2027-01-05", ADMIN, false).await;
     app.engine.bill_due().await.expect("billing");
 }
 

@@ -256,6 +256,35 @@ impl TestApp {
             .expect("add contract")
     }
 
+    /// A "Managed backup" recurring sale for `customer` from `start`: EUR 100.00 + 24% a
+    /// month for twelve months, paid within 14 days, its invoices drafts when `drafts`. Not
+    /// billed yet.
+    pub async fn monthly_sale(&self, customer: i64, start: &str, owner: &str, drafts: bool) -> i64 {
+        self.engine
+            .add_contract(
+                ContractInput {
+                    customer_id: customer,
+                    title: "Managed backup".to_string(),
+                    start: start.to_string(),
+                    end: String::new(),
+                    owner_email: Some(owner.to_string()),
+                    currency: Some("EUR".to_string()),
+                    billing: Some(tickler_engine::billing::BillingInput {
+                        every: "1m".to_string(),
+                        cycles: Some("12".to_string()),
+                        lines: vec!["Managed backup|1|100.00|24".to_string()],
+                        in_arrears: false,
+                        draft_invoices: drafts,
+                        payment_days: Some("14".to_string()),
+                    }),
+                    ..ContractInput::default()
+                },
+                &Actor::system(),
+            )
+            .await
+            .expect("a recurring sale")
+    }
+
     /// `contract`'s reminder for `step`.
     pub async fn reminder_of(
         &self,
